@@ -1,0 +1,214 @@
+"""config.toml: found, parsed and validated once; every key has a default (DESIGN.md, Configuration).
+
+A missing file means the defaults: the original system's public camera and a database in the working
+directory. A bad key or value becomes one line, `config.toml: [section].key: reason`, exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cielo.errors import ConfigError
+
+DEFAULT_PATHS = (Path("/etc/cielo/config.toml"), Path("config.toml"))
+
+# The seed system's camera: Estación Astronómica Río Grande, Tierra del Fuego (Argentina).
+DEFAULT_CAMERA_URL = "http://201.251.63.225/meteorologia/cielo/image"
+DEFAULT_CAMERA_TZ = "America/Argentina/Buenos_Aires"
+DEFAULT_LATITUDE = -53.785
+DEFAULT_LONGITUDE = -67.751
+
+# Secrets that systemd passes through an EnvironmentFile; the environment wins over the file.
+SECRET_ENV = {
+    ("mqtt", "password"): "CIELO_MQTT_PASSWORD",
+    ("sources", "aemet", "api_key"): "CIELO_AEMET_API_KEY",
+    ("sources", "openweather", "api_key"): "CIELO_OPENWEATHER_API_KEY",
+}
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def _check_tz(name: str | None) -> str | None:
+    if name is None:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as 'Europe/Madrid')") from None
+    return name
+
+
+def _check_url(v: str) -> str:
+    parts = urlsplit(v)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{v!r} is not an http:// or https:// URL")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ValueError(f"{v!r} has a bad port") from None
+    return v.rstrip("/")
+
+
+class DeviceConfig(Section):
+    id: str = Field("cielo", pattern=r"^[A-Za-z0-9_-]+$", description="names this board in MQTT topics")
+    latitude: float = Field(DEFAULT_LATITUDE, ge=-90, le=90)
+    longitude: float = Field(DEFAULT_LONGITUDE, ge=-180, le=180)
+    timezone: str | None = Field(None, description="for command-line times; default: the camera's")
+
+    _tz = field_validator("timezone")(_check_tz)
+
+
+class StorageConfig(Section):
+    database: Path = Path("cielo.db")
+    images_dir: Path | None = None
+    images_max_days: int = Field(0, ge=0, description="0 keeps saved images forever")
+
+
+class SkycamConfig(Section):
+    enabled: bool = True
+    base_url: str = DEFAULT_CAMERA_URL
+    minutes: list[int] = Field(default_factory=lambda: [2, 12, 22, 32, 42, 52])
+    year_dir: Literal["past", "always", "never"] = "past"
+    timezone: str = DEFAULT_CAMERA_TZ
+    timeout_s: float = Field(10.0, gt=0, le=300)
+    model: Path | None = Field(None, description="an ONNX file with the octa model I/O; default: bundled")
+    workers: int = Field(4, ge=1, le=64)
+    delay_s: int = Field(60, ge=0, le=540, description="wait after each slot for the camera's upload")
+    max_bytes: int = Field(8_000_000, ge=1024, description="larger answers are refused")
+    retries: int = Field(3, ge=0, le=10)
+
+    _tz = field_validator("timezone")(_check_tz)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _check_url(v)
+
+    @field_validator("minutes")
+    @classmethod
+    def _minutes(cls, v: list[int]) -> list[int]:
+        if not v:
+            raise ValueError("needs at least one minute")
+        if any(not 0 <= m <= 59 for m in v):
+            raise ValueError("minutes must be between 0 and 59")
+        if len(set(v)) != len(v):
+            raise ValueError("minutes must not repeat")
+        return sorted(v)
+
+
+class BackfillConfig(Section):
+    on_startup: bool = True
+    lookback_days: int = Field(30, ge=1, le=3660)
+    check_every_hours: float = Field(2, gt=0)
+    min_gap_hours: float = Field(3, ge=0)
+    workers: int = Field(2, ge=1, le=32)
+
+
+class MqttConfig(Section):
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    client_id: str | None = None
+    topic_prefix: str = "cielo"
+    qos: int = Field(1, ge=0, le=2)
+    homeassistant_discovery: bool = True
+    discovery_prefix: str = "homeassistant"
+
+
+class Settings(Section):
+    device: DeviceConfig = Field(default_factory=DeviceConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    skycam: SkycamConfig = Field(default_factory=SkycamConfig)
+    backfill: BackfillConfig = Field(default_factory=BackfillConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    # Each weather/price source validates its own table (sources/<name>.py); kept raw until then.
+    sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    path: Path | None = Field(None, exclude=True, description="the file these came from, if any")
+
+    @model_validator(mode="after")
+    def _relative_paths(self) -> Settings:
+        """Paths in a config file are relative to the file, as a reader of that file expects."""
+        if self.path is not None:
+            base = self.path.parent
+            if not self.storage.database.is_absolute():
+                self.storage.database = base / self.storage.database
+            if self.skycam.model is not None and not self.skycam.model.is_absolute():
+                self.skycam.model = base / self.skycam.model
+            if self.storage.images_dir is not None and not self.storage.images_dir.is_absolute():
+                self.storage.images_dir = base / self.storage.images_dir
+        return self
+
+    @property
+    def device_tz(self) -> ZoneInfo:
+        return ZoneInfo(self.device.timezone or self.skycam.timezone)
+
+
+def find_config(explicit: str | None) -> Path | None:
+    """--config, else $CIELO_CONFIG, else /etc/cielo/config.toml, else ./config.toml, else none."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("CIELO_CONFIG")
+    if env:
+        return Path(env)
+    return next((p for p in DEFAULT_PATHS if p.is_file()), None)
+
+
+def load_settings(explicit: str | None = None) -> Settings:
+    path = find_config(explicit)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+    _apply_secret_env(data)
+    try:
+        return Settings.model_validate({**data, "path": path.resolve() if path else None})
+    except ValidationError as exc:
+        raise ConfigError(_one_line(path, exc)) from None
+
+
+def _apply_secret_env(data: dict[str, Any]) -> None:
+    for keys, var in SECRET_ENV.items():
+        value = os.environ.get(var)
+        if not value:
+            continue
+        node = data
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[keys[-1]] = value
+
+
+def _one_line(path: Path | None, exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    name = path.name if path else "config.toml"
+    reason = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+    if len(loc) >= 2 and loc[0] == "sources":
+        where = f"[sources.{loc[1]}]" + (f".{'.'.join(loc[2:])}" if len(loc) > 2 else "")
+    elif len(loc) >= 2:
+        where = f"[{loc[0]}].{'.'.join(loc[1:])}"
+    else:
+        where = f"[{loc[0]}]" if loc else "(top)"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{name}: {where}: {reason}{more}"

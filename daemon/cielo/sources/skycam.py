@@ -1,0 +1,148 @@
+"""The all-sky camera: one JPEG per slot over HTTP, classified into octas by the ONNX model.
+
+Images are named in the camera's local time, `<base_url>[/<YYYY>]/<YYYY>-<MMDDHH><mm>.jpg`, at the configured
+minutes of every hour (DESIGN.md, Sky camera). The year folder is used per `year_dir`: "past" for years
+before the current one (the seed camera's layout), "always" or "never".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from cielo.config import Settings
+from cielo.http import FetchError, HttpPolicy, get_bytes, make_session
+from cielo.sources.base import SeriesSpec, Source, Window
+from cielo.store import Reading
+
+if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
+    from cielo.classifier import Frame, OctaModel
+
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+@dataclass(frozen=True, slots=True)
+class SkyImage:
+    slot: datetime
+    url: str
+    sha256: str
+    size: int
+    frame: Frame
+    body: bytes | None  # kept only when images are saved
+
+
+class SkycamSource(Source):
+    name = "skycam"
+    series = (SeriesSpec("skycam.octas", "octas", timedelta(minutes=10)),)
+    chunk = timedelta(minutes=1)  # one image per request
+    history = None
+
+    def __init__(self, settings: Settings):
+        super().__init__(settings)
+        self.cfg = settings.skycam
+        self.tz = ZoneInfo(self.cfg.timezone)
+        self.policy = HttpPolicy(
+            timeout_s=self.cfg.timeout_s,
+            retries=self.cfg.retries,
+            max_bytes=self.cfg.max_bytes,
+            pool_size=max(self.cfg.workers, 1),
+        )
+        self.session = make_session(self.policy)
+
+    @classmethod
+    def enabled(cls, settings: Settings) -> bool:
+        return settings.skycam.enabled
+
+    @classmethod
+    def schedule(cls, settings: Settings) -> dict[str, Any]:
+        """Fire `delay_s` after each camera minute, in the camera's time zone."""
+        cfg = settings.skycam
+        minutes = sorted({(m * 60 + cfg.delay_s) // 60 % 60 for m in cfg.minutes})
+        return {"minute": ",".join(map(str, minutes)), "second": cfg.delay_s % 60, "timezone": cfg.timezone}
+
+    @cached_property
+    def model(self) -> OctaModel:
+        from cielo.classifier import OctaModel
+
+        return OctaModel(self.cfg.model)
+
+    def slots(self, start: datetime, end: datetime) -> list[datetime]:
+        out: list[datetime] = []
+        hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        while hour < end:
+            offset_min = int(hour.astimezone(self.tz).utcoffset().total_seconds() // 60)
+            for utc_minute in sorted((m - offset_min) % 60 for m in self.cfg.minutes):
+                ts = hour + timedelta(minutes=utc_minute)
+                # In a DST fall-back hour the same file name names two instants: keep only the first.
+                if start <= ts < end and ts.astimezone(self.tz).fold == 0:
+                    out.append(ts)
+            hour += timedelta(hours=1)
+        return out
+
+    def url_for(self, slot: datetime, now: datetime) -> str:
+        local = slot.astimezone(self.tz)
+        name = f"{local:%Y}-{local:%m%d%H%M}.jpg"
+        if self.cfg.year_dir == "always" or (
+            self.cfg.year_dir == "past" and local.year < now.astimezone(self.tz).year
+        ):
+            return f"{self.cfg.base_url}/{local:%Y}/{name}"
+        return f"{self.cfg.base_url}/{name}"
+
+    def live_range(self, now: datetime) -> tuple[datetime, datetime]:
+        """Just the newest slot the camera should have uploaded by `now`, given its upload delay."""
+        cutoff = now - timedelta(seconds=self.cfg.delay_s)
+        slot = self.slots(cutoff - timedelta(hours=2), cutoff + timedelta(seconds=1))[-1]
+        return slot, slot + timedelta(seconds=1)
+
+    def fetch(self, window: Window, now: datetime) -> SkyImage:
+        from cielo.classifier import ImageError
+
+        slot = window.slots[0]
+        url = self.url_for(slot, now)
+        body, content_type = get_bytes(self.session, url, self.policy)
+        if not body.startswith(JPEG_MAGIC):
+            kind = content_type.split(";")[0].strip() or "unknown type"
+            raise FetchError(f"{url}: not a JPEG ({kind}, {len(body)} bytes)", transient=False)
+        try:
+            frame = self.model.decode(body)
+        except ImageError as exc:
+            raise FetchError(f"{url}: {exc}", transient=False) from None
+        keep = body if self.settings.storage.images_dir is not None else None
+        return SkyImage(slot, url, hashlib.sha256(body).hexdigest(), len(body), frame, keep)
+
+    def parse(self, fetched: Sequence[SkyImage]) -> list[Reading]:
+        s = self.settings
+        verdicts = self.model.judge(
+            [f.frame for f in fetched], [f.slot for f in fetched], s.device.latitude, s.device.longitude
+        )
+        readings = []
+        for img, v in zip(fetched, verdicts, strict=True):
+            if img.body is not None:
+                self._save(img)
+            attrs = v.attrs() | {"url": img.url, "sha256": img.sha256, "bytes": img.size,
+                                 "model": self.model.version}
+            readings.append(Reading("skycam.octas", img.slot, v.octas, "octas", self.name, attrs))
+        return readings
+
+    def _save(self, img: SkyImage) -> None:
+        assert self.settings.storage.images_dir is not None and img.body is not None
+        local = img.slot.astimezone(self.tz)
+        folder = self.settings.storage.images_dir / f"{local:%Y/%m/%d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{local:%Y}-{local:%m%d%H%M}.jpg.part"
+        tmp.write_bytes(img.body)
+        tmp.replace(folder / f"{local:%Y}-{local:%m%d%H%M}.jpg")
+
+    def retry_after(self, slot: datetime, now: datetime, attempts: int) -> timedelta:
+        # A fresh slot may just not be uploaded yet; an old one is most likely gone for good.
+        if now - slot < timedelta(hours=2):
+            return timedelta(minutes=10)
+        return super().retry_after(slot, now, attempts)
+
+    def close(self) -> None:
+        self.session.clear()

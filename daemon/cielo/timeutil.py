@@ -1,0 +1,46 @@
+"""UTC instants in, UTC ISO-8601 text out; local time only at the edges (DESIGN.md, Time)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from cielo.errors import UsageError
+
+_CLI_TIME = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2})?)(?P<tz>Z|[+-]\d{2}:?\d{2})?)?$"
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(ts: datetime) -> str:
+    """`2025-01-01T00:02:00Z`: the one text form of an instant in the database and on MQTT."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def parse_cli_time(text: str, tz: ZoneInfo, flag: str = "time") -> datetime:
+    """`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS]`, in `tz` unless suffixed `Z` or an offset; returns UTC."""
+    m = _CLI_TIME.match(text.strip())
+    if not m:
+        raise UsageError(f"{flag}: cannot read {text!r} (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
+    try:
+        local = datetime.fromisoformat(m["date"] + "T" + (m["time"] or "00:00"))
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {text!r} is not a valid date: {exc}") from None
+    if m["tz"] == "Z":
+        return local.replace(tzinfo=UTC)
+    if m["tz"]:
+        sign = 1 if m["tz"][0] == "+" else -1
+        digits = m["tz"][1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        return (local - sign * offset).replace(tzinfo=UTC)
+    return local.replace(tzinfo=tz).astimezone(UTC)
