@@ -117,7 +117,8 @@ def get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, st
     try:
         resp = session.request("GET", url, preload_content=False)
     except MaxRetryError as exc:
-        raise FetchError(f"{where}: {_describe(exc.reason, policy)} (after {policy.retries} retries)") from None
+        tries = f" (after {policy.retries} retries)" if policy.retries else ""
+        raise FetchError(f"{where}: {_describe(exc.reason, policy)}{tries}") from None
     except (HTTPError, LocationParseError) as exc:
         raise FetchError(f"{where}: {_describe(exc, policy)}") from None
     try:
@@ -145,10 +146,10 @@ def get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, st
 
 
 def _describe(exc: BaseException | None, policy: HttpPolicy) -> str:
+    if isinstance(exc, NewConnectionError):  # first: urllib3 2 makes it a subclass of ConnectTimeoutError
+        return "cannot connect (connection refused or host unreachable)"
     if isinstance(exc, (ReadTimeoutError, Urllib3Timeout, TimeoutError)):
         return f"timed out after {policy.timeout_s:g} s"
-    if isinstance(exc, NewConnectionError):
-        return "cannot connect (connection refused or host unreachable)"
     if isinstance(exc, ResponseError):
         return f"server kept failing: {str(exc).removeprefix('too many ')}"
     if isinstance(exc, ProtocolError):

@@ -65,8 +65,9 @@ class Daemon:
             self.children.add(child)
         try:
             out, _ = child.communicate(timeout=JOB_TIMEOUT_S)
+            level = logging.INFO if child.returncode == 0 else logging.WARNING
             for line in out.splitlines():
-                log.info("%s", line)
+                log.log(level, "%s", line)
             if child.returncode not in (0, 1) and not self.stopping.is_set():
                 log.error("%s: live run exited with status %s", name, child.returncode)
         except subprocess.TimeoutExpired:

@@ -132,28 +132,29 @@ class Store:
         return row[0] or 0
 
     def _migrate(self) -> None:
+        """Apply what is missing, inside one write lock: two cielo processes starting at once are safe."""
         with self._lock:
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
-            current = self.schema_version
-            if current > len(MIGRATIONS):
-                raise StoreError(
-                    f"{self.path}: schema version {current} is newer than this cielo knows "
-                    f"({len(MIGRATIONS)}); upgrade cielo"
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
                 )
-            for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
+                current = self.schema_version
+                if current > len(MIGRATIONS):
+                    raise StoreError(
+                        f"{self.path}: schema version {current} is newer than this cielo knows "
+                        f"({len(MIGRATIONS)}); upgrade cielo"
+                    )
+                for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
                     for statement in _statements(script):
                         self._db.execute(statement)
                     self._db.execute(
                         "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (version, iso(utcnow()))
                     )
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def _write(self, sql_batches: Iterable[tuple[str, Sequence[Sequence[Any]]]]) -> list[int]:
         """Run several executemany() in one transaction; returns rows changed by each."""

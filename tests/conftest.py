@@ -1,0 +1,85 @@
+"""Shared fixtures: a loopback camera, config files, and the real `cielo` CLI in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.camserver import CameraServer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
+    lines = []
+    for section, keys in sections.items():
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {toml_value(v)}" for k, v in keys.items()]
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIELO_")}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+def cielo(*args: str, config: Path | None = None, timeout: float = 120, cwd: Path | None = None,
+          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "cielo"]
+    if config is not None:
+        cmd += ["--config", str(config)]
+    result = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                            env=env or clean_env())
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def rows(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def camera() -> Iterator[CameraServer]:
+    with CameraServer() as server:
+        yield server
+
+
+@pytest.fixture
+def config(tmp_path: Path, camera: CameraServer):
+    """A config pointing at the loopback camera; keyword sections override or add keys."""
+
+    def make(**sections: dict[str, Any]) -> Path:
+        base: dict[str, dict[str, Any]] = {
+            "storage": {"database": str(tmp_path / "cielo.db")},
+            "skycam": {"base_url": camera.base_url, "timeout_s": 2, "retries": 2},
+        }
+        for name, keys in sections.items():
+            base.setdefault(name, {}).update(keys)
+        return write_config(tmp_path / "config.toml", base)
+
+    return make

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PIL import Image
+
+from tests.conftest import cielo, write_config
+from tests.support.camserver import sky_jpeg
+
+
+def _images(tmp_path: Path) -> dict[str, Path]:
+    out = {}
+    for name, data in {"clear": sky_jpeg(0.0, seed=1), "overcast": sky_jpeg(1.0, seed=1),
+                       "dark": sky_jpeg(0.4, seed=1, dark=True)}.items():
+        out[name] = tmp_path / f"{name}.jpg"
+        out[name].write_bytes(data)
+    png = tmp_path / "overcast.png"
+    Image.open(out["overcast"]).save(png)
+    out["png"] = png
+    return out
+
+
+def test_plain_output(tmp_path: Path):
+    imgs = _images(tmp_path)
+    result = cielo("classify", str(imgs["clear"]), str(imgs["overcast"]), str(imgs["dark"]))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{imgs['clear']}: 0 octas (confidence ")
+    assert lines[1].startswith(f"{imgs['overcast']}: 8 octas (confidence ")
+    assert lines[2] == f"{imgs['dark']}: dark"
+
+
+def test_json_lines(tmp_path: Path):
+    imgs = _images(tmp_path)
+    result = cielo("classify", "--json", str(imgs["overcast"]), str(imgs["png"]), str(imgs["dark"]))
+    assert result.returncode == 0, result.stderr
+    objs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [set(o) for o in objs] == [{"file", "octas", "confidence", "probs", "flag"}] * 3
+    assert objs[0]["file"] == str(imgs["overcast"]) and objs[0]["octas"] == 8 and objs[0]["flag"] is None
+    assert len(objs[0]["probs"]) == 9 and abs(sum(objs[0]["probs"]) - 1) < 1e-3
+    assert objs[0]["confidence"] == max(objs[0]["probs"])
+    assert objs[1]["octas"] == 8  # PNG reads too
+    assert objs[2] == {"file": str(imgs["dark"]), "octas": None, "confidence": None, "probs": None, "flag": "dark"}
+
+
+def test_unreadable_files_are_invalid_and_exit_1(tmp_path: Path):
+    imgs = _images(tmp_path)
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(imgs["clear"].read_bytes()[:3000])
+    html = tmp_path / "page.jpg"
+    html.write_text("<html><body>error</body></html>")
+    result = cielo("classify", "--json", str(truncated), str(html), str(tmp_path / "absent.jpg"),
+                   str(imgs["clear"]))
+    assert result.returncode == 1
+    objs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(o["flag"], o["octas"]) for o in objs] == [("invalid", None)] * 3 + [(None, 0)]
+    assert "No such file" in objs[2]["error"]
+    plain = cielo("classify", str(html))
+    assert plain.returncode == 1 and plain.stdout == f"{html}: invalid: not an image format cielo can read\n"
+
+
+def test_night_rule_needs_a_known_time(tmp_path: Path):
+    imgs = _images(tmp_path)
+    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
+    night = cielo("classify", "--json", "--at", "2024-06-01T00:02Z", str(imgs["overcast"]), config=cfg)
+    assert json.loads(night.stdout)["flag"] == "night" and json.loads(night.stdout)["octas"] is None
+    day = cielo("classify", "--json", "--at", "2024-06-01T12:02Z", str(imgs["overcast"]), config=cfg)
+    assert json.loads(day.stdout)["octas"] == 8
+    untimed = cielo("classify", "--json", str(imgs["overcast"]), config=cfg)  # file time is never used
+    assert json.loads(untimed.stdout)["flag"] is None
+
+
+def test_exif_time_enables_the_night_rule(tmp_path: Path):
+    imgs = _images(tmp_path)
+    im = Image.open(imgs["overcast"])
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[36867] = "2024:06:01 02:02:00"  # DateTimeOriginal, local time
+    exif.get_ifd(0x8769)[36881] = "+02:00"  # OffsetTimeOriginal
+    tagged = tmp_path / "tagged.jpg"
+    im.save(tagged, exif=exif)
+    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
+    result = cielo("classify", "--json", str(tagged), config=cfg)
+    assert json.loads(result.stdout)["flag"] == "night"
+
+
+def test_bad_at_is_usage_error(tmp_path: Path):
+    imgs = _images(tmp_path)
+    result = cielo("classify", "--at", "tomorrow", str(imgs["clear"]))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "--at" in result.stderr

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from cielo.config import Settings, load_settings
+from cielo.errors import ConfigError
+
+from tests.conftest import ROOT, cielo, write_config
+
+
+def test_defaults_are_the_seed_camera_and_a_local_database():
+    s = Settings()
+    assert s.skycam.base_url == "http://201.251.63.225/meteorologia/cielo/image"
+    assert s.skycam.year_dir == "past"
+    assert s.skycam.minutes == [2, 12, 22, 32, 42, 52]
+    assert s.skycam.workers == 4
+    assert s.storage.database == Path("cielo.db")
+    assert s.mqtt.enabled is False
+    assert str(s.device_tz) == s.skycam.timezone
+
+
+def test_example_config_is_all_defaults():
+    loaded = load_settings(str(ROOT / "config.toml"))
+    assert loaded.model_dump(exclude={"storage"}) == Settings().model_dump(exclude={"storage"})
+    assert loaded.storage.database == ROOT / "cielo.db"  # relative to the file
+
+
+def _keys(model: type, prefix: str = "") -> list[tuple[str, str]]:
+    out = []
+    for name, field in model.model_fields.items():
+        sub = field.annotation
+        if isinstance(sub, type) and hasattr(sub, "model_fields"):
+            out += [(name, k) for _, k in _keys(sub)]
+        elif prefix or name not in ("sources", "path"):
+            out.append((prefix, name))
+    return out
+
+
+def test_example_config_documents_every_key():
+    """config.toml cannot drift from the models: every key appears in its section, commented."""
+    text = (ROOT / "config.toml").read_text()
+    sections = dict(re.findall(r"^\[(\w+)\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S))
+    for section, key in _keys(Settings):
+        assert re.search(rf"^# {key} = ", sections.get(section, ""), re.M), f"[{section}].{key} missing"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[skycam]\nminutes = [61]\n", "config.toml: [skycam].minutes: minutes must be between 0 and 59"),
+        ("[skycam]\ncolour = 1\n", "config.toml: [skycam].colour: unknown key"),
+        ("[skycam]\nyear_dir = 'sometimes'\n", "config.toml: [skycam].year_dir: Input should be"),
+        ("[skycam]\nbase_url = 'ftp://x'\n", "config.toml: [skycam].base_url: 'ftp://x' is not an http"),
+        ("[skycam]\ntimezone = 'Mars/Olympus'\n", "config.toml: [skycam].timezone: unknown time zone"),
+        ("[device]\nlatitude = 91\n", "config.toml: [device].latitude: Input should be less than or equal to 90"),
+        ("[nonsense]\n", "config.toml: [nonsense]: unknown key"),
+        ("[skycam\n", "config.toml: not valid TOML"),
+    ],
+)
+def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, body: str, message: str):
+    path = tmp_path / "config.toml"
+    path.write_text(body)
+    result = cielo("classify", str(ROOT / "README.md"), config=path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr
+
+
+def test_missing_config_file_named_explicitly(tmp_path: Path):
+    result = cielo("classify", "x.jpg", config=tmp_path / "nope.toml")
+    assert result.returncode == 2
+    assert "nope.toml: no such file" in result.stderr
+
+
+def test_secret_comes_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    path = write_config(tmp_path / "c.toml", {"mqtt": {"password": "from-file"}})
+    monkeypatch.setenv("CIELO_MQTT_PASSWORD", "from-env")
+    assert load_settings(str(path)).mqtt.password == "from-env"
+
+
+def test_config_found_through_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    path = write_config(tmp_path / "c.toml", {"skycam": {"workers": 7}})
+    monkeypatch.setenv("CIELO_CONFIG", str(path))
+    assert load_settings().skycam.workers == 7
+
+
+def test_relative_paths_are_relative_to_the_config(tmp_path: Path):
+    path = write_config(tmp_path / "c.toml", {"storage": {"database": "data/x.db"}})
+    assert load_settings(str(path)).storage.database == tmp_path / "data" / "x.db"
+
+
+def test_bad_config_raises_config_error_in_library(tmp_path: Path):
+    path = write_config(tmp_path / "c.toml", {"skycam": {"workers": 0}})
+    with pytest.raises(ConfigError, match=r"\[skycam\]\.workers"):
+        load_settings(str(path))
