@@ -187,3 +187,49 @@ def test_ctrl_c_keeps_what_was_committed(config, tmp_path: Path):
         assert rows(tmp_path / "cielo.db", "SELECT count(*) FROM readings") == [(new,)]
         rest = cielo("backfill", *TWO_DAYS, config=cfg)
         assert summary(rest) == f"skycam: total=288 new={288 - new} duplicates={new} failed=0"
+
+
+def test_future_slots_are_not_asked(camera: CameraServer, config, tmp_path: Path):
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    start = (now - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%MZ")
+    end = (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%MZ")
+    result = cielo("backfill", "--from", start, "--to", end, config=config())
+    assert result.returncode == 0, result.stderr
+    stored = rows(tmp_path / "cielo.db", "SELECT max(ts), count(*) FROM readings")[0]
+    assert stored[0] <= now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert 11 <= stored[1] <= 13 and camera.total_requests == stored[1]
+    assert summary(result) == f"skycam: total={stored[1]} new={stored[1]} duplicates=0 failed=0"
+
+
+def test_images_are_saved_when_asked(camera: CameraServer, config, tmp_path: Path):
+    cfg = config(storage={"images_dir": str(tmp_path / "images")})
+    cielo("backfill", "--from", "2024-06-01T12:00Z", "--to", "2024-06-01T12:59Z", config=cfg)
+    saved = sorted((tmp_path / "images" / "2024" / "06" / "01").iterdir())
+    assert [p.name for p in saved] == [f"2024-060109{m}2.jpg" for m in range(6)]
+    assert saved[0].read_bytes() == camera.image_for(saved[0].name)
+
+
+def test_progress_bar_on_a_terminal(camera: CameraServer, config):
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    cmd = [sys.executable, "-m", "cielo", "--config", str(config()), "backfill", *TWO_DAYS]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, text=True, env=clean_env())
+    os.close(slave)
+    out, _ = proc.communicate(timeout=60)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"\rskycam [##############################] 288/288 new=288" in screen
+    assert out.strip().splitlines()[-1] == "skycam: total=288 new=288 duplicates=0 failed=0"

@@ -4,9 +4,9 @@ import re
 from pathlib import Path
 
 import pytest
+
 from cielo.config import Settings, load_settings
 from cielo.errors import ConfigError
-
 from tests.conftest import ROOT, cielo, write_config
 
 

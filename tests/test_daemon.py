@@ -83,3 +83,13 @@ def test_run_refuses_an_unusable_database(camera: CameraServer, config, tmp_path
     result = cielo("run", config=config(storage={"database": str(tmp_path / "dir.db")}), timeout=20)
     assert result.returncode == 1
     assert result.stderr.startswith("cielo: error: ") and result.stderr.count("\n") == 1
+
+
+def test_failed_live_run_is_recorded(camera: CameraServer, config, tmp_path: Path):
+    camera.behaviours.clear()
+    cfg = config(skycam={"retries": 0, "base_url": camera.base_url.replace("/image", "/gone")})
+    result = cielo("ingest", config=cfg)
+    assert result.returncode == 1
+    events = rows(tmp_path / "cielo.db", "SELECT kind, level, source, json_extract(data, '$.error') FROM events")
+    assert len(events) == 1 and events[0][:3] == ("live_failed", "warning", "skycam")
+    assert "not found (404)" in events[0][3]

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from cielo.classifier import ModelError, OctaModel, bundled_model
 from onnx import TensorProto, helper
 from PIL import Image
 
+from cielo.classifier import ModelError, OctaModel, bundled_model
 from tests.conftest import ROOT, cielo, write_config
 from tests.support.camserver import sky_jpeg
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cielo.store import MIGRATIONS, Missing, Reading, Store, StoreError
 
+from cielo.store import MIGRATIONS, Missing, Reading, Store, StoreError
 from tests.conftest import clean_env, rows
 
 T0 = datetime(2025, 1, 1, 0, 2, tzinfo=UTC)

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from cielo import sun
 from cielo.errors import UsageError
 from cielo.timeutil import iso, parse_cli_time

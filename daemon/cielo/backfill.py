@@ -9,7 +9,6 @@ run keeps everything committed before it stopped and a second run finds it.
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -86,7 +85,6 @@ def run(
     workers: int,
     now: datetime | None = None,
     progress: Callable[[Summary], None] | None = None,
-    stop: threading.Event | None = None,
 ) -> Summary:
     now = now or utcnow()
     p = plan(source, store, start, end, now)
@@ -101,6 +99,7 @@ def run(
 
     batch: list[Any] = []
     missing: list[Missing] = []
+    warned = 0
 
     def flush() -> None:
         if batch:
@@ -116,6 +115,7 @@ def run(
             missing.clear()
 
     def fail(window: Window, exc: Exception) -> None:
+        nonlocal warned
         n = len(window.slots)
         summary.failed += n
         if isinstance(exc, NotFound):
@@ -128,8 +128,8 @@ def run(
             kind = _kind(exc)
             summary.reasons[kind] += n
             summary.last_error = str(exc)
-            logged = sum(summary.reasons.values()) - summary.reasons["not found (404)"] - p.known_missing
-            if logged <= LOGGED_FAILURES:
+            warned += 1
+            if warned <= LOGGED_FAILURES:
                 log.warning("%s: %s", source.name, exc)
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"fetch-{source.name}")
@@ -137,7 +137,7 @@ def run(
     queue = iter(p.windows)
     try:
         while True:
-            while len(pending) < workers * 2 and not (stop and stop.is_set()):
+            while len(pending) < workers * 2:
                 window = next(queue, None)
                 if window is None:
                     break
@@ -158,9 +158,6 @@ def run(
                 flush()
                 if progress:
                     progress(summary)
-            if stop and stop.is_set() and not pending:
-                summary.interrupted = True
-                break
     except KeyboardInterrupt:
         summary.interrupted = True
         for fut in pending:

@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -129,8 +129,6 @@ def _sources(names: list[str] | None, settings: Settings, command: str) -> list[
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    import threading
-
     from cielo import backfill
     from cielo.sources import REGISTRY
     from cielo.store import Store
@@ -141,6 +139,9 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     if last < start:
         raise UsageError(f"backfill: --to ({args.end}) is before --from ({args.start})")
     end = last + timedelta(minutes=1)  # --to names the last minute included
+    now = datetime.now(UTC)
+    if end > now:
+        end = max(now, start)  # slots in the future cannot exist yet; asking would only fill `missing`
     names = _sources(args.source, settings, "backfill")
     if args.workers is not None and args.workers < 1:
         raise UsageError("backfill: --workers must be at least 1")
@@ -151,14 +152,13 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
             source = REGISTRY[name](settings)
             try:
                 if args.dry_run:
-                    _print_plan(backfill.plan(source, store, start, end, datetime.now().astimezone()), source)
+                    _print_plan(backfill.plan(source, store, start, end, now), source)
                     continue
                 workers = args.workers or settings.skycam.workers
                 bar = _Progress(name) if sys.stderr.isatty() else None
-                stop = threading.Event()
                 try:
-                    summary = backfill.run(source, store, start, end, workers=workers,
-                                           progress=bar.update if bar else None, stop=stop)
+                    summary = backfill.run(source, store, start, end, workers=workers, now=now,
+                                           progress=bar.update if bar else None)
                 finally:
                     if bar:
                         bar.close()

@@ -70,7 +70,6 @@ class DeviceConfig(Section):
 class StorageConfig(Section):
     database: Path = Path("cielo.db")
     images_dir: Path | None = None
-    images_max_days: int = Field(0, ge=0, description="0 keeps saved images forever")
 
 
 class SkycamConfig(Section):

@@ -18,7 +18,11 @@ def ingest(source: Source, store: Store, now: datetime) -> tuple[backfill.Summar
     what happened (the value stored, a flag, or why it failed)."""
     start, end = source.live_range(now)
     summary = backfill.run(source, store, start, end, workers=1, now=now)
-    return summary, describe(source, store, summary, start, end)
+    line = describe(source, store, summary, start, end)
+    if summary.failed and not summary.new:
+        # Recorded, not just logged: `cielo status` and the MQTT events read this table.
+        store.add_event("live_failed", {"start": iso(start), "error": line}, level="warning", source=source.name)
+    return summary, line
 
 
 def describe(source: Source, store: Store, summary: backfill.Summary, start: datetime, end: datetime) -> str:
