@@ -119,3 +119,15 @@ def test_wrong_model_is_one_line(tmp_path: Path):
 
 def test_bundled_model_exists():
     assert bundled_model().is_file()
+
+
+def test_wheel_carries_the_model(tmp_path: Path):
+    """An installed (non-editable) cielo finds its model inside the package."""
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT),
+                    "-w", str(tmp_path)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("cielo-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {"cielo/_model/octas.onnx", "cielo/_model/octas.json", "cielo/sources/skycam.py"} <= set(names)
+    assert zipfile.ZipFile(wheel).read("cielo/_model/octas.onnx") == (ROOT / "models" / "octas.onnx").read_bytes()

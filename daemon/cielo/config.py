@@ -139,15 +139,17 @@ class Settings(Section):
 
     @model_validator(mode="after")
     def _relative_paths(self) -> Settings:
-        """Paths in a config file are relative to the file, as a reader of that file expects."""
+        """A relative path written in a config file is relative to that file, as its reader expects; a
+        default one stays relative to the working directory (the database of a bare `cielo run`)."""
         if self.path is not None:
             base = self.path.parent
-            if not self.storage.database.is_absolute():
-                self.storage.database = base / self.storage.database
-            if self.skycam.model is not None and not self.skycam.model.is_absolute():
-                self.skycam.model = base / self.skycam.model
-            if self.storage.images_dir is not None and not self.storage.images_dir.is_absolute():
-                self.storage.images_dir = base / self.storage.images_dir
+            storage, skycam = self.storage, self.skycam
+            if "database" in storage.model_fields_set and not storage.database.is_absolute():
+                storage.database = base / storage.database
+            if storage.images_dir is not None and not storage.images_dir.is_absolute():
+                storage.images_dir = base / storage.images_dir
+            if skycam.model is not None and not skycam.model.is_absolute():
+                skycam.model = base / skycam.model
         return self
 
     @property
