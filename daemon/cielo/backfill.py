@@ -9,9 +9,9 @@ run keeps everything committed before it stopped and a second run finds it.
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -85,6 +85,7 @@ def run(
     workers: int,
     now: datetime | None = None,
     progress: Callable[[Summary], None] | None = None,
+    mode: str = "backfill",
 ) -> Summary:
     now = now or utcnow()
     p = plan(source, store, start, end, now)
@@ -104,7 +105,7 @@ def run(
     def flush() -> None:
         if batch:
             readings = source.parse(batch)
-            new = store.add_readings(readings)
+            new = store.add_readings(readings, now, mode)
             summary.new += new
             # A reading for the slot can land between plan and write (a second cielo); that is a duplicate.
             summary.duplicates += len(readings) - new
@@ -132,37 +133,38 @@ def run(
             if warned <= LOGGED_FAILURES:
                 log.warning("%s: %s", source.name, exc)
 
+    def settle(window: Window, fut: Future[Any]) -> None:
+        try:
+            batch.append(fut.result())
+        except FetchError as exc:
+            fail(window, exc)
+        except Exception as exc:  # a bug in one fetch must not sink the run; say what it was
+            log.error("%s: %s: unexpected %s: %s", source.name, iso(window.start), type(exc).__name__, exc)
+            fail(window, exc)
+
+    # Results are settled in window order (a small reorder buffer), so the store and the MQTT history
+    # receive each series in time order and what is committed is always a contiguous prefix of the plan.
+    window_limit = max(workers * 4, BATCH)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"fetch-{source.name}")
-    pending: dict[Future[Any], Window] = {}
+    inflight: deque[tuple[Window, Future[Any]]] = deque()
     queue = iter(p.windows)
     try:
         while True:
-            while len(pending) < workers * 2:
-                window = next(queue, None)
-                if window is None:
-                    break
-                pending[pool.submit(source.fetch, window, now)] = window
-            if not pending:
+            while len(inflight) < window_limit and (window := next(queue, None)) is not None:
+                inflight.append((window, pool.submit(source.fetch, window, now)))
+            if not inflight:
                 break
-            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            for fut in done:
-                window = pending.pop(fut)
-                try:
-                    batch.append(fut.result())
-                except FetchError as exc:
-                    fail(window, exc)
-                except Exception as exc:  # a bug in one fetch must not sink the run; say what it was
-                    log.error("%s: %s: unexpected %s: %s", source.name, iso(window.start), type(exc).__name__, exc)
-                    fail(window, exc)
-            if len(batch) >= BATCH or not pending:
+            wait([inflight[0][1]], timeout=0.5)
+            while inflight and inflight[0][1].done():
+                settle(*inflight.popleft())
+            if len(batch) >= BATCH or not inflight:
                 flush()
                 if progress:
                     progress(summary)
     except KeyboardInterrupt:
         summary.interrupted = True
-        for fut in pending:
-            if fut.done() and not fut.cancelled() and fut.exception() is None:
-                batch.append(fut.result())
+        while inflight and inflight[0][1].done() and not inflight[0][1].cancelled():
+            settle(*inflight.popleft())
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         flush()

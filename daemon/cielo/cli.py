@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="the daemon: capture on schedule until SIGTERM")
 
+    st = sub.add_parser("status", help="latest reading and lag per series, jobs, outbox, broker, database")
+    st.add_argument("--json", action="store_true", help="the summary as one JSON object")
+
     i = sub.add_parser("ingest", help="run the live jobs once, now, and say what each stored")
     i.add_argument("--source", action="append", metavar="S", help="source to run (repeatable; default: all enabled)")
 
@@ -82,10 +85,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.runtime import open_store
     from cielo.scheduler import Daemon
-    from cielo.store import Store
 
-    Store(settings.storage.database).close()  # create or migrate now: a bad path stops the start, not a job
+    open_store(settings).close()  # create or migrate now: a bad path stops the start, not a job
     if settings.skycam.enabled and settings.skycam.model is not None and not settings.skycam.model.is_file():
         raise ConfigError(f"[skycam].model: {settings.skycam.model}: no such file")
     return Daemon(settings).run()
@@ -93,12 +96,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.ingest import ingest
+    from cielo.runtime import open_store
     from cielo.sources import REGISTRY
-    from cielo.store import Store
     from cielo.timeutil import utcnow
 
     code = 0
-    with Store(settings.storage.database) as store:
+    with open_store(settings) as store:
         for name in _sources(args.source, settings, "ingest"):
             source = REGISTRY[name](settings)
             try:
@@ -130,8 +133,8 @@ def _sources(names: list[str] | None, settings: Settings, command: str) -> list[
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     from cielo import backfill
+    from cielo.runtime import open_store
     from cielo.sources import REGISTRY
-    from cielo.store import Store
 
     tz = settings.device_tz
     start = parse_cli_time(args.start, tz, "--from")
@@ -147,7 +150,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("backfill: --workers must be at least 1")
 
     code = 0
-    with Store(settings.storage.database) as store:
+    with open_store(settings) as store:
         for name in names:
             source = REGISTRY[name](settings)
             try:
@@ -172,10 +175,22 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{name}: interrupted; what was stored is kept, run again to go on", file=sys.stderr)
                 sys.stderr.flush()
                 os._exit(130)  # worker threads may sit in a request for timeout_s: don't wait for them
+            level = _level(summary)
+            store.add_event("backfill_finished", {
+                "summary": summary.line(), "total": summary.total, "new": summary.new,
+                "duplicates": summary.duplicates, "failed": summary.failed,
+                "success_rate": round(summary.success_rate, 3), "level": level,
+                "from": iso(start), "to": iso(end)}, level="info" if level == "success" else "warning", source=name)
             print(summary.line(), flush=True)
-            if summary.requested and summary.success_rate < FAILED_BELOW:
+            if level == "failed" and summary.requested:
                 code = max(code, 1)
     return code
+
+
+def _level(summary) -> str:
+    """The success levels of DESIGN.md's events: > 80 % restored, 20-80 % partial, < 20 % failed."""
+    rate = summary.success_rate
+    return "success" if rate > 0.8 else "partial" if rate >= FAILED_BELOW else "failed"
 
 
 def _print_plan(plan, source) -> None:
@@ -261,6 +276,25 @@ def _exif_time(data: bytes, settings: Settings) -> datetime | None:
         return None
 
 
-COMMANDS = {"run": cmd_run, "ingest": cmd_ingest, "backfill": cmd_backfill, "classify": cmd_classify}
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo import status
+    from cielo.store import Store
+    from cielo.timeutil import utcnow
 
-__all__ = ["iso", "main"]
+    if not settings.storage.database.exists():
+        raise CieloError(f"{settings.storage.database}: no database yet (run `cielo run` or `cielo backfill`)")
+    with Store(settings.storage.database) as store:
+        summary = status.summary(settings, store, utcnow())
+    print(json.dumps(summary, indent=2) if args.json else status.render(summary))
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "status": cmd_status,
+    "ingest": cmd_ingest,
+    "backfill": cmd_backfill,
+    "classify": cmd_classify,
+}
+
+__all__ = ["main"]

@@ -124,6 +124,8 @@ class MqttConfig(Section):
     qos: int = Field(1, ge=0, le=2)
     homeassistant_discovery: bool = True
     discovery_prefix: str = "homeassistant"
+    outbox_max: int = Field(100_000, ge=100, description="messages kept while the broker is away")
+    state_interval_s: float = Field(300, ge=1, description="how often the status summary is published")
 
 
 class Settings(Section):

@@ -26,6 +26,18 @@ log = logging.getLogger("cielo")
 JOB_TIMEOUT_S = 600  # a live run that takes longer than this is stuck
 
 
+def _publisher(settings: Settings):
+    """The MQTT publisher thread with its own store connection, or None when MQTT is off."""
+    if not settings.mqtt.enabled:
+        return None
+    from cielo import status
+    from cielo.mqtt.publisher import Publisher
+    from cielo.runtime import announcer, open_store
+
+    store = open_store(settings)
+    return Publisher(settings, store, announcer(settings), lambda now: status.summary(settings, store, now))
+
+
 def ingest_command(config: Path | None, source: str) -> list[str]:
     cmd = [sys.executable, "-m", "cielo"]
     if config is not None:
@@ -36,6 +48,7 @@ def ingest_command(config: Path | None, source: str) -> list[str]:
 class Daemon:
     def __init__(self, settings: Settings):
         self.settings = settings
+        self.publisher = _publisher(settings)
         self.stopping = threading.Event()
         self.children: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
@@ -68,6 +81,8 @@ class Daemon:
             level = logging.INFO if child.returncode == 0 else logging.WARNING
             for line in out.splitlines():
                 log.log(level, "%s", line)
+            if self.publisher is not None:
+                self.publisher.poke()
             if child.returncode not in (0, 1) and not self.stopping.is_set():
                 log.error("%s: live run exited with status %s", name, child.returncode)
         except subprocess.TimeoutExpired:
@@ -87,8 +102,11 @@ class Daemon:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
         jobs = [j.name for j in self.scheduler.get_jobs() if not j.id.endswith("-start")]
-        log.info("cielo started: database %s, jobs: %s", self.settings.storage.database,
-                 ", ".join(jobs) or "none (every source is disabled)")
+        log.info("cielo started: database %s, jobs: %s, mqtt %s", self.settings.storage.database,
+                 ", ".join(jobs) or "none (every source is disabled)",
+                 f"{self.settings.mqtt.host}:{self.settings.mqtt.port}" if self.publisher else "disabled")
+        if self.publisher is not None:
+            self.publisher.start()
         self.scheduler.start()  # blocks until stop()
         # A live run in progress finishes its write: children get SIGTERM only after a grace period.
         with self._lock:
@@ -98,5 +116,7 @@ class Daemon:
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 child.terminate()
+        if self.publisher is not None:
+            self.publisher.stop()  # after the children: what they stored last is published first
         log.info("cielo stopped")
         return 0

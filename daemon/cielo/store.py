@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from cielo.errors import CieloError
 from cielo.timeutil import iso, utcnow
+
+T = TypeVar("T")
 
 # Each entry moves the schema from version i to i + 1; only ever append.
 MIGRATIONS: list[str] = [
@@ -69,6 +72,29 @@ MIGRATIONS: list[str] = [
       FROM readings
      WHERE series = 'skycam.octas';
     """,
+    """
+    CREATE TABLE outbox (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        topic      TEXT NOT NULL,
+        payload    TEXT NOT NULL,
+        retain     INTEGER NOT NULL DEFAULT 0,
+        qos        INTEGER NOT NULL DEFAULT 1,
+        kind       TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX outbox_topic ON outbox (topic, id);
+
+    CREATE TABLE published_live (
+        series TEXT PRIMARY KEY,
+        ts     TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE daemon_state (
+        key        TEXT PRIMARY KEY,
+        value      TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]
 
 
@@ -97,16 +123,26 @@ class StoreError(CieloError):
     pass
 
 
+class Announcer(Protocol):
+    """Turns what a transaction stores into outbox messages, inside that same transaction (cielo.mqtt)."""
+
+    def readings(self, cur: sqlite3.Cursor, new: Sequence[Reading], mode: str, now: datetime) -> None: ...
+
+    def event(self, cur: sqlite3.Cursor, ts: str, kind: str, level: str, source: str | None,
+              data: dict[str, Any]) -> None: ...
+
+
 class Store:
     """Thread-safe: one connection, one lock; SQLite is fastest with batches from one writer."""
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, announcer: Announcer | None = None):
         self.path = Path(path)
+        self.announcer = announcer
         try:
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._wal()
             # NORMAL in WAL keeps every committed batch across a crash; only a power cut may drop the last ones.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -116,6 +152,20 @@ class Store:
             raise StoreError(f"{self.path}: cannot open database: {exc}") from None
         except OSError as exc:
             raise StoreError(f"{self.path}: {exc.strerror or exc}") from None
+
+    def _wal(self) -> None:
+        """Switch to WAL. Two processes creating the file at once can be told 'locked' without the busy
+        timeout applying, so retry for a while."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         self._db.close()
@@ -132,74 +182,69 @@ class Store:
         return row[0] or 0
 
     def _migrate(self) -> None:
-        """Apply what is missing, inside one write lock: two cielo processes starting at once are safe."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-                )
-                current = self.schema_version
-                if current > len(MIGRATIONS):
-                    raise StoreError(
-                        f"{self.path}: schema version {current} is newer than this cielo knows "
-                        f"({len(MIGRATIONS)}); upgrade cielo"
-                    )
-                for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
-                    for statement in _statements(script):
-                        self._db.execute(statement)
-                    self._db.execute(
-                        "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (version, iso(utcnow()))
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        """Apply what is missing in one write transaction: two cielo processes starting at once are safe."""
 
-    def _write(self, sql_batches: Iterable[tuple[str, Sequence[Sequence[Any]]]]) -> list[int]:
-        """Run several executemany() in one transaction; returns rows changed by each."""
+        def work(cur: sqlite3.Cursor) -> None:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            current = cur.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
+            if current > len(MIGRATIONS):
+                raise StoreError(f"{self.path}: schema version {current} is newer than this cielo knows "
+                                 f"({len(MIGRATIONS)}); upgrade cielo")
+            for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+                for statement in _statements(script):
+                    cur.execute(statement)
+                cur.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (version, iso(utcnow())))
+
+        self.transaction(work)
+
+    def transaction(self, work: Callable[[sqlite3.Cursor], T]) -> T:
+        """Run `work(cursor)` in one write transaction: all of it is stored, or none (a kill -9 included)."""
         with self._lock:
             try:
-                self._db.execute("BEGIN IMMEDIATE")
+                cur = self._db.cursor()
+                cur.execute("BEGIN IMMEDIATE")
                 try:
-                    counts = [self._db.executemany(sql, rows).rowcount for sql, rows in sql_batches]
-                    self._db.execute("COMMIT")
+                    result = work(cur)
+                    cur.execute("COMMIT")
                 except BaseException:
-                    self._db.execute("ROLLBACK")
+                    cur.execute("ROLLBACK")
                     raise
             except sqlite3.OperationalError as exc:
                 raise StoreError(f"{self.path}: write failed: {exc}") from None
-        return counts
+        return result
 
-    def add_readings(self, readings: Sequence[Reading], now: datetime | None = None) -> int:
-        """Store a batch; a slot already held is left as it is. Returns how many rows are new."""
+    def _write(self, sql_batches: Iterable[tuple[str, Sequence[Sequence[Any]]]]) -> list[int]:
+        """Several executemany() in one transaction; returns rows changed by each."""
+        return self.transaction(lambda cur: [cur.executemany(sql, rows).rowcount for sql, rows in sql_batches])
+
+    def add_readings(self, readings: Sequence[Reading], now: datetime | None = None, mode: str = "backfill") -> int:
+        """Store a batch in one transaction; a slot already held is left as it is. Returns how many are new.
+
+        `mode` ("live" or "backfill") tells the announcer how to publish the new ones."""
         if not readings:
             return 0
-        stamp = iso(now or utcnow())
-        rows = [
-            (
-                r.series,
-                iso(r.ts),
-                r.value,
-                r.unit,
-                r.source,
-                json.dumps(r.attrs, separators=(",", ":"), sort_keys=True),
-                stamp,
-            )
-            for r in readings
-        ]
-        cleared = [(r.series, iso(r.ts)) for r in readings]
-        new, _ = self._write(
-            [
-                (
-                    "INSERT INTO readings (series, ts, value, unit, source, attrs, ingested_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (series, ts) DO NOTHING",
-                    rows,
-                ),
-                ("DELETE FROM missing WHERE series = ? AND ts = ?", cleared),
-            ]
+        now = now or utcnow()
+        stamp = iso(now)
+        insert = (
+            "INSERT INTO readings (series, ts, value, unit, source, attrs, ingested_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (series, ts) DO NOTHING"
         )
-        return new
+        def work(cur: sqlite3.Cursor) -> list[Reading]:
+            new = []
+            for r in readings:
+                attrs = json.dumps(r.attrs, separators=(",", ":"), sort_keys=True)
+                cur.execute(insert, (r.series, iso(r.ts), r.value, r.unit, r.source, attrs, stamp))
+                if cur.rowcount == 1:
+                    new.append(r)
+            cur.executemany("DELETE FROM missing WHERE series = ? AND ts = ?", [(r.series, iso(r.ts)) for r in new])
+            if new and self.announcer is not None:
+                self.announcer.readings(cur, new, mode, now)
+            return new
+
+        new = self.transaction(work)
+        return len(new)
 
     def add_missing(self, items: Sequence[Missing], now: datetime | None = None) -> None:
         """Record 'does not exist' answers; a slot seen again counts one more attempt."""
@@ -242,14 +287,24 @@ class Store:
             return {row[0] for row in cur}
 
     def add_event(self, kind: str, data: dict[str, Any], level: str = "info", source: str | None = None) -> None:
-        self._write(
-            [
-                (
-                    "INSERT INTO events (ts, kind, level, source, data) VALUES (?, ?, ?, ?, ?)",
-                    [(iso(utcnow()), kind, level, source, json.dumps(data, sort_keys=True))],
-                )
-            ]
-        )
+        ts = iso(utcnow())
+
+        def work(cur: sqlite3.Cursor) -> None:
+            cur.execute("INSERT INTO events (ts, kind, level, source, data) VALUES (?, ?, ?, ?, ?)",
+                        (ts, kind, level, source, json.dumps(data, sort_keys=True)))
+            if self.announcer is not None:
+                self.announcer.event(cur, ts, kind, level, source, data)
+
+        self.transaction(work)
+
+    def set_state(self, key: str, value: str) -> None:
+        """Small facts the daemon shares with `cielo status` (broker connected, last publish, ...)."""
+        self._write([("INSERT INTO daemon_state (key, value, updated_at) VALUES (?, ?, ?)"
+                      " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                      [(key, value, iso(utcnow()))])])
+
+    def state(self) -> dict[str, tuple[str, str]]:
+        return {k: (v, at) for k, v, at in self.query("SELECT key, value, updated_at FROM daemon_state")}
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:

@@ -1,0 +1,143 @@
+"""The outbox: MQTT messages written in the same transaction as what they announce.
+
+A new reading becomes one message: on its series' live topic (retained) when it is the series' newest
+reading, is not in the future and is fresh (within three cadences of now); otherwise on `<series>/backfill`
+(not retained). A future reading (tomorrow's prices) reaches the live topic when its time comes, through
+`refresh_live`, which the daemon runs every minute. Every payload carries a stable `id`
+(`<series>@<ts>`, `event#<n>`) so consumers can drop the repeats that at-least-once delivery allows.
+
+The outbox is capped: past `cap` rows, retained live/state messages superseded by a newer one for the same
+topic go first, then the oldest backfill messages; an `outbox_overflow` event says what was dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from cielo.mqtt.topics import Topics
+from cielo.store import Reading, Store
+from cielo.timeutil import from_iso, iso
+
+FRESH_CADENCES = 3
+INSERT = "INSERT INTO outbox (topic, payload, retain, qos, kind, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+
+
+def reading_payload(series: str, ts: str, value: float | None, unit: str | None, source: str,
+                    attrs: Mapping[str, Any]) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 3, not 3.0, whether the value comes from the model or back from SQLite
+    body: dict[str, Any] = {"ts": ts, "value": value, "unit": unit}
+    body.update((k, v) for k, v in attrs.items() if k not in body)
+    body.update(series=series, source=source, id=f"{series}@{ts}")
+    return json.dumps(body, separators=(",", ":"))
+
+
+class Announcer:
+    """Plugged into the Store: writes outbox rows inside the store's transactions."""
+
+    def __init__(self, topics: Topics, qos: int, cap: int, cadences: Mapping[str, timedelta]):
+        self.topics = topics
+        self.qos = qos
+        self.cap = cap
+        self.cadences = dict(cadences)
+
+    def _fresh(self, series: str, ts: datetime, now: datetime) -> bool:
+        cadence = self.cadences.get(series, timedelta(hours=1))
+        return ts <= now and now - ts <= max(cadence * FRESH_CADENCES, timedelta(minutes=30))
+
+    def readings(self, cur: sqlite3.Cursor, new: Sequence[Reading], mode: str, now: datetime) -> None:
+        stamp = iso(now)
+        rows = []
+        by_series: dict[str, list[Reading]] = {}
+        for r in new:
+            by_series.setdefault(r.series, []).append(r)
+        for series, group in by_series.items():
+            group.sort(key=lambda r: r.ts)
+            current = None
+            if mode == "live":
+                due = [r for r in group if self._fresh(series, r.ts, now)]
+                mark = cur.execute("SELECT ts FROM published_live WHERE series = ?", (series,)).fetchone()
+                if due and (mark is None or iso(due[-1].ts) > mark[0]):
+                    current = due[-1]
+            for r in group:
+                live = r is current
+                topic = self.topics.live(series) if live else self.topics.backfill(series)
+                payload = reading_payload(series, iso(r.ts), r.value, r.unit, r.source, r.attrs)
+                rows.append((topic, payload, int(live), self.qos, "live" if live else "backfill", stamp))
+            if current is not None:
+                _mark_live(cur, series, iso(current.ts))
+        cur.executemany(INSERT, rows)
+        self._enforce_cap(cur, now)
+
+    def event(self, cur: sqlite3.Cursor, ts: str, kind: str, level: str, source: str | None,
+              data: dict[str, Any]) -> None:
+        body = {"ts": ts, "kind": kind, "level": level, "source": source, **data, "id": f"event#{cur.lastrowid}"}
+        cur.execute(INSERT, (self.topics.events, json.dumps(body, separators=(",", ":")), 0, self.qos, "event", ts))
+
+    def state(self, cur: sqlite3.Cursor, summary: dict[str, Any], now: datetime) -> None:
+        cur.execute(INSERT, (self.topics.state, json.dumps(summary, separators=(",", ":")), 1, self.qos, "state",
+                             iso(now)))
+        self._enforce_cap(cur, now)
+
+    def _enforce_cap(self, cur: sqlite3.Cursor, now: datetime) -> None:
+        low, high = cur.execute("SELECT min(id), max(id) FROM outbox").fetchone()
+        if low is None or high - low + 1 <= self.cap:  # ids are dense unless rows left: a cheap upper bound
+            return
+        (count,) = cur.execute("SELECT count(*) FROM outbox").fetchone()
+        if count <= self.cap:
+            return
+        superseded = cur.execute(
+            "DELETE FROM outbox WHERE kind IN ('live', 'state') AND id NOT IN"
+            " (SELECT max(id) FROM outbox WHERE kind IN ('live', 'state') GROUP BY topic)"
+        ).rowcount
+        count -= superseded
+        oldest = 0
+        if count > self.cap:
+            oldest = cur.execute(
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE kind = 'backfill' ORDER BY id LIMIT ?)",
+                (count - self.cap,),
+            ).rowcount
+        if superseded or oldest:
+            data = {"cap": self.cap, "superseded_live": superseded, "dropped_backfill": oldest}
+            cur.execute("INSERT INTO events (ts, kind, level, source, data) VALUES (?, 'outbox_overflow', 'warning',"
+                        " NULL, ?)", (iso(now), json.dumps(data, sort_keys=True)))
+            self.event(cur, iso(now), "outbox_overflow", "warning", None, data)
+
+
+def _mark_live(cur: sqlite3.Cursor, series: str, ts: str) -> None:
+    cur.execute("INSERT INTO published_live (series, ts) VALUES (?, ?)"
+                " ON CONFLICT (series) DO UPDATE SET ts = excluded.ts", (series, ts))
+
+
+def refresh_live(store: Store, announcer: Announcer, now: datetime) -> int:
+    """Publish each series' current reading on its live topic when it changed (e.g. the price of the hour
+    that just began, stored yesterday evening). Returns how many were queued."""
+
+    def work(cur: sqlite3.Cursor) -> int:
+        queued = 0
+        for series in announcer.cadences:
+            row = cur.execute(
+                "SELECT ts, value, unit, source, attrs FROM readings WHERE series = ? AND ts <= ?"
+                " ORDER BY ts DESC LIMIT 1", (series, iso(now))).fetchone()
+            if row is None or not announcer._fresh(series, from_iso(row[0]), now):
+                continue
+            mark = cur.execute("SELECT ts FROM published_live WHERE series = ?", (series,)).fetchone()
+            if mark is not None and mark[0] >= row[0]:
+                continue
+            payload = reading_payload(series, row[0], row[1], row[2], row[3], json.loads(row[4]))
+            cur.execute(INSERT, (announcer.topics.live(series), payload, 1, announcer.qos, "live", iso(now)))
+            _mark_live(cur, series, row[0])
+            queued += 1
+        return queued
+
+    return store.transaction(work)
+
+
+def depth(store: Store, now: datetime) -> tuple[int, float | None]:
+    """Messages waiting and the age in seconds of the oldest."""
+    count, oldest = store.query("SELECT count(*), min(created_at) FROM outbox")[0]
+    return count, None if oldest is None else (now - from_iso(oldest)).total_seconds()

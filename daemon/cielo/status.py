@@ -1,0 +1,89 @@
+"""`cielo status`: the latest reading and lag per series, the live jobs' next runs, the outbox, the broker
+and the database size. The daemon publishes the same summary, retained, on `<prefix>/<device>/state`."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from apscheduler.triggers.cron import CronTrigger
+
+from cielo.config import Settings
+from cielo.sources import REGISTRY
+from cielo.store import Store
+from cielo.timeutil import from_iso, iso
+
+
+def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
+    series = []
+    for name, cls in REGISTRY.items():
+        if not cls.enabled(settings):
+            continue
+        for spec in cls.series:
+            row = store.query("SELECT ts, value, unit, json_extract(attrs, '$.flag') FROM readings"
+                              " WHERE series = ? ORDER BY ts DESC LIMIT 1", (spec.name,))
+            ts, value, unit, flag = row[0] if row else (None, None, spec.unit, None)
+            lag = None if ts is None else round((now - from_iso(ts)).total_seconds())
+            series.append({"series": spec.name, "source": name, "latest": ts, "value": value, "unit": unit,
+                           "flag": flag, "lag_s": lag})
+    jobs = []
+    for name, cls in REGISTRY.items():
+        if cls.enabled(settings):
+            nxt = CronTrigger(**cls.schedule(settings)).get_next_fire_time(None, now)
+            jobs.append({"job": f"{name} live", "next_run": iso(nxt) if nxt else None})
+    count, oldest = store.query("SELECT count(*), min(created_at) FROM outbox")[0]
+    state = store.state()
+    broker = None
+    if settings.mqtt.enabled:
+        connected, since = state.get("mqtt", ("unknown", None))
+        broker = {"host": settings.mqtt.host, "port": settings.mqtt.port, "state": connected, "since": since}
+    last = store.query("SELECT ts, data FROM events WHERE kind = 'backfill_finished' ORDER BY id DESC LIMIT 1")
+    size = sum(p.stat().st_size for p in (store.path, store.path.with_name(store.path.name + "-wal"))
+               if p.exists())
+    return {
+        "ts": iso(now),
+        "device": settings.device.id,
+        "series": series,
+        "jobs": jobs,
+        "outbox": {"enabled": settings.mqtt.enabled, "depth": count,
+                   "oldest_age_s": None if oldest is None else round((now - from_iso(oldest)).total_seconds())},
+        "broker": broker,
+        "last_backfill": ({"ts": last[0][0], **json.loads(last[0][1])} if last else None),
+        "database": {"path": str(store.path), "bytes": size},
+    }
+
+
+def render(s: dict[str, Any]) -> str:
+    lines = [f"cielo {s['device']} at {s['ts']}"]
+    for row in s["series"]:
+        if row["latest"] is None:
+            lines.append(f"  {row['series']:<28} no readings yet")
+            continue
+        value = row["flag"] or ("-" if row["value"] is None else f"{row['value']:g} {row['unit'] or ''}".strip())
+        lines.append(f"  {row['series']:<28} {row['latest']}  {value:<14} lag {_age(row['lag_s'])}")
+    for job in s["jobs"]:
+        lines.append(f"  job {job['job']:<24} next {job['next_run']}")
+    box = s["outbox"]
+    if box["enabled"]:
+        age = "" if box["oldest_age_s"] is None else f", oldest {_age(box['oldest_age_s'])}"
+        b = s["broker"]
+        lines.append(f"  mqtt {b['host']}:{b['port']} {b['state']} since {b['since']}; outbox {box['depth']}{age}")
+    else:
+        lines.append("  mqtt disabled")
+    if s["last_backfill"]:
+        lb = s["last_backfill"]
+        lines.append(f"  last backfill {lb['ts']}: {lb.get('level')} ({lb.get('summary', '')})")
+    lines.append(f"  database {s['database']['path']} {s['database']['bytes'] / 1e6:.1f} MB")
+    return "\n".join(lines)
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 0:
+        return "in the future"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
