@@ -110,6 +110,8 @@ def test_backfill_goes_to_history_topics_in_order(camera: CameraServer, broker: 
         stamps = [json.loads(p)["ts"] for p, _ in history]
         assert stamps == sorted(stamps) and stamps[0] == "2024-06-01T12:02:00Z" and len(set(stamps)) == 6
         events = sub.json_on(f"{BASE}/events")
+        assert [e["kind"] for e in events if e["kind"].startswith("backfill_")] == ["backfill_started",
+                                                                                   "backfill_finished"]
         finished = [e for e in events if e["kind"] == "backfill_finished"]
         assert finished and finished[0]["level"] == "success" and finished[0]["new"] == 6
         assert finished[0]["success_rate"] == 1.0
@@ -195,6 +197,42 @@ def test_password_from_environment(camera: CameraServer, config, tmp_path: Path)
         sub.close()
     finally:
         broker.stop()
+
+
+def test_tls_with_a_private_ca(camera: CameraServer, config, tmp_path: Path):
+    broker = Broker(tmp_path, tls=True).start()
+    try:
+        sub = Subscriber(broker.port, f"{BASE}/skycam/octas", ca_file=broker.ca)
+        cfg = config(device={"id": DEV}, mqtt={"enabled": True, "port": broker.port, "host": "127.0.0.1",
+                                                "tls": True, "ca_file": str(broker.ca)})
+        proc = start_daemon(cfg)
+        assert sub.wait_for(lambda: sub.on(f"{BASE}/skycam/octas"))
+        stop(proc)
+        sub.close()
+        # Without the CA the broker's certificate is not trusted: one line, no connection, storing goes on.
+        cfg = config(device={"id": DEV}, mqtt={"enabled": True, "port": broker.port, "host": "127.0.0.1",
+                                                "tls": True})
+        proc = start_daemon(cfg)
+        time.sleep(3)
+        out = stop(proc)
+        assert "CERTIFICATE_VERIFY_FAILED" in out or "certificate verify failed" in out, out
+    finally:
+        broker.stop()
+
+
+def test_disabled_series_are_removed_from_home_assistant(broker: Broker, mqtt_config):
+    proc = start_daemon(mqtt_config(skycam={"enabled": False}))
+    try:
+        sub = Subscriber(broker.port, "homeassistant/#", persistent=False)
+        assert sub.wait_for(lambda: any(t.endswith("/outbox_depth/config") for t, _, _ in sub.messages))
+        held = retained(broker.port, "homeassistant/#")
+        # An empty retained config is how Home Assistant removes an entity; an empty message is not retained
+        # by the broker, so a new subscriber sees no config for it at all.
+        assert f"homeassistant/sensor/{DEV}/skycam_octas/config" not in held
+        assert ("", False) in [(p, r) for t, p, r in sub.messages if t.endswith("/skycam_octas/config")]
+        sub.close()
+    finally:
+        stop(proc)
 
 
 def test_disabled_mqtt_keeps_no_outbox(camera: CameraServer, config, tmp_path: Path):

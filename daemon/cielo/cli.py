@@ -158,6 +158,8 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
                     _print_plan(backfill.plan(source, store, start, end, now), source)
                     continue
                 workers = args.workers or settings.skycam.workers
+                store.add_event("backfill_started", {"from": iso(start), "to": iso(end), "trigger": "manual"},
+                                source=name)
                 bar = _Progress(name) if sys.stderr.isatty() else None
                 try:
                     summary = backfill.run(source, store, start, end, workers=workers, now=now,

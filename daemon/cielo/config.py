@@ -119,6 +119,7 @@ class MqttConfig(Section):
     username: str | None = None
     password: str | None = None
     tls: bool = False
+    ca_file: Path | None = Field(None, description="CA bundle for tls; default: the system's")
     client_id: str | None = None
     topic_prefix: str = "cielo"
     qos: int = Field(1, ge=0, le=2)
@@ -152,6 +153,8 @@ class Settings(Section):
                 storage.images_dir = base / storage.images_dir
             if skycam.model is not None and not skycam.model.is_absolute():
                 skycam.model = base / skycam.model
+            if self.mqtt.ca_file is not None and not self.mqtt.ca_file.is_absolute():
+                self.mqtt.ca_file = base / self.mqtt.ca_file
         return self
 
     @property

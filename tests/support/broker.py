@@ -18,6 +18,21 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
 
 
+def make_certificates(workdir: Path) -> Path:
+    """A throwaway CA and a server certificate for 127.0.0.1 (openssl); returns the CA file."""
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=workdir)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+        "-subj", "/CN=cielo test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj",
+        "/CN=127.0.0.1")
+    (workdir / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+        "server.crt", "-days", "2", "-extfile", "san.ext")
+    return workdir / "ca.crt"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -25,7 +40,7 @@ def free_port() -> int:
 
 
 class Broker:
-    def __init__(self, workdir: Path, users: dict[str, str] | None = None):
+    def __init__(self, workdir: Path, users: dict[str, str] | None = None, tls: bool = False):
         self.dir = workdir
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
@@ -35,6 +50,9 @@ class Broker:
                  "log_dest stderr", "log_type error"]
         if os.geteuid() == 0:  # as root mosquitto drops to user `mosquitto`, who cannot read pytest's tmp dirs
             lines.append("user root")
+        if tls:
+            self.ca = make_certificates(workdir)
+            lines += [f"cafile {self.ca}", f"certfile {workdir / 'server.crt'}", f"keyfile {workdir / 'server.key'}"]
         if users:
             pw = workdir / "passwd"
             pw.write_text("")
@@ -70,7 +88,7 @@ class Subscriber:
     """Records every message (topic, payload text, retain flag) on the given filters."""
 
     def __init__(self, port: int, *filters: str, username: str | None = None, password: str | None = None,
-                 persistent: bool = True):
+                 persistent: bool = True, ca_file: Path | None = None):
         self.messages: list[tuple[str, str, bool]] = []
         self._lock = threading.Lock()
         self.client = paho.Client(callback_api_version=paho.CallbackAPIVersion.VERSION2,
@@ -78,6 +96,8 @@ class Subscriber:
         self.client.reconnect_delay_set(min_delay=1, max_delay=1)
         if username:
             self.client.username_pw_set(username, password)
+        if ca_file:
+            self.client.tls_set(ca_certs=str(ca_file))
         self._subscribed = threading.Event()
         self.client.on_connect = lambda c, *_: [c.subscribe(f, qos=1) for f in filters]
         self.client.on_subscribe = lambda *_: self._subscribed.set()

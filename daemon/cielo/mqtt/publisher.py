@@ -121,7 +121,7 @@ class Publisher:
         if self.cfg.username:
             client.username_pw_set(self.cfg.username, self.cfg.password)
         if self.cfg.tls:
-            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+            client.tls_set(ca_certs=str(self.cfg.ca_file) if self.cfg.ca_file else None, cert_reqs=ssl.CERT_REQUIRED)
         client.max_inflight_messages_set(MAX_INFLIGHT)
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
