@@ -88,13 +88,18 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.runtime import open_store
     from cielo.scheduler import Daemon
 
-    open_store(settings).close()  # create or migrate now: a bad path stops the start, not a job
+    with open_store(settings) as store:  # create, migrate and check now: a bad file stops the start, not a job
+        damage = store.query("PRAGMA quick_check")[0][0]
+        if damage != "ok":
+            raise CieloError(f"{store.path} is damaged ({damage}); restore a backup, or move it away to start "
+                             "a new one and refill it with `cielo backfill`")
     if settings.skycam.enabled and settings.skycam.model is not None and not settings.skycam.model.is_file():
         raise ConfigError(f"[skycam].model: {settings.skycam.model}: no such file")
     return Daemon(settings).run()
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo import clock
     from cielo.ingest import ingest
     from cielo.runtime import open_store
     from cielo.sources import REGISTRY
@@ -102,6 +107,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     code = 0
     with open_store(settings) as store:
+        if problem := clock.problem(store, utcnow()):
+            raise CieloError(problem)
         for name in _sources(args.source, settings, "ingest"):
             source = REGISTRY[name](settings)
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -14,8 +15,19 @@ _CLI_TIME = re.compile(
 )
 
 
+def _fake_offset() -> timedelta:
+    """CIELO_FAKE_NOW (tests only): the process's clock starts at that instant and runs on from there."""
+    fake = os.environ.get("CIELO_FAKE_NOW")
+    if not fake:
+        return timedelta(0)
+    return datetime.fromisoformat(fake.replace("Z", "+00:00")).astimezone(UTC) - datetime.now(UTC)
+
+
+_OFFSET = _fake_offset()
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _OFFSET
 
 
 def iso(ts: datetime) -> str:
