@@ -115,3 +115,19 @@ def test_damaged_database_stops_the_start(config, tmp_path: Path):
     assert result.returncode != 0
     assert result.stderr.count("\n") == 1, result.stderr
     assert "damaged" in result.stderr or "malformed" in result.stderr, result.stderr
+
+
+def test_doctor_explains_each_failure(camera: CameraServer, config, tmp_path: Path):
+    good = cielo("doctor", config=config())
+    assert good.returncode == 0, good.stdout
+    lines = good.stdout.splitlines()
+    assert all(line.startswith("✔ ") for line in lines)
+    assert {line.split(":")[0][2:] for line in lines} >= {"config", "database", "clock", "disk", "model", "skycam",
+                                                           "broker"}
+    bad = cielo("doctor", config=config(skycam={"base_url": "http://127.0.0.1:9/image", "retries": 0},
+                                        mqtt={"enabled": True, "host": "127.0.0.1", "port": 9}))
+    assert bad.returncode == 1 and "Traceback" not in bad.stdout + bad.stderr
+    failed = [line for line in bad.stdout.splitlines() if line.startswith("✘ ")]
+    assert [line.split(":")[0] for line in failed] == ["✘ skycam", "✘ broker"]
+    assert "cannot connect" in failed[0] and "[skycam].base_url" in failed[0]
+    assert "start the broker" in failed[1]

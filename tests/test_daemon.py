@@ -93,3 +93,22 @@ def test_failed_live_run_is_recorded(camera: CameraServer, config, tmp_path: Pat
     events = rows(tmp_path / "cielo.db", "SELECT kind, level, source, json_extract(data, '$.error') FROM events")
     assert len(events) == 1 and events[0][:3] == ("live_failed", "warning", "skycam")
     assert "not found (404)" in events[0][3]
+
+
+def test_export_csv_and_jsonl(camera: CameraServer, config):
+    import csv
+    import io
+    import json
+
+    cfg = config()
+    cielo("backfill", "--from", "2024-06-01T12:00Z", "--to", "2024-06-01T12:59Z", config=cfg)
+    out = cielo("export", "--series", "skycam.octas", "--from", "2024-06-01T12:10Z", "--to", "2024-06-01T12:32Z",
+                "--format", "csv", config=cfg)
+    table = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert [r["ts"] for r in table] == ["2024-06-01T12:12:00Z", "2024-06-01T12:22:00Z", "2024-06-01T12:32:00Z"]
+    assert table[0]["unit"] == "octas" and json.loads(table[0]["attrs"])["model"]
+    lines = cielo("export", "--series", "skycam.octas", "--from", "2024-06-01", "--to", "2024-06-02",
+                  "--format", "jsonl", config=cfg).stdout.splitlines()
+    assert len(lines) == 6 and json.loads(lines[0])["series"] == "skycam.octas"
+    bad = cielo("export", "--series", "nope", "--from", "2024-06-01", "--to", "2024-06-02", config=cfg)
+    assert bad.returncode == 2 and "no series 'nope'" in bad.stderr

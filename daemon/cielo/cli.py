@@ -56,6 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     b.add_argument("--workers", type=int, metavar="N", help="concurrent requests (default: [skycam].workers)")
 
+    sub.add_parser("doctor", help="check config, clock, database, model, sources, broker and disk")
+
+    e = sub.add_parser("export", help="readings of one series out, as CSV or JSON lines")
+    e.add_argument("--series", required=True, metavar="X", help="e.g. skycam.octas")
+    e.add_argument("--from", "--desde", dest="start", required=True, metavar="T")
+    e.add_argument("--to", "--hasta", dest="end", required=True, metavar="T", help="included, to the minute")
+    e.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+
     c = sub.add_parser("classify", help="octas for local image files")
     c.add_argument("files", nargs="+", metavar="FILE")
     c.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -285,6 +293,46 @@ def _exif_time(data: bytes, settings: Settings) -> datetime | None:
         return None
 
 
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.doctor import checks
+    from cielo.timeutil import utcnow
+
+    ok = True
+    for passed, line in checks(settings, utcnow()):
+        print(f"{'✔' if passed else '✘'} {line}", flush=True)
+        ok = ok and passed
+    return 0 if ok else 1
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    import csv
+
+    from cielo.store import Store
+
+    tz = settings.device_tz
+    start = parse_cli_time(args.start, tz, "--from")
+    last = parse_cli_time(args.end, tz, "--to")
+    if last < start:
+        raise UsageError(f"export: --to ({args.end}) is before --from ({args.start})")
+    if not settings.storage.database.exists():
+        raise CieloError(f"{settings.storage.database}: no database yet")
+    with Store(settings.storage.database) as store:
+        known = [r[0] for r in store.query("SELECT DISTINCT series FROM readings")]
+        if args.series not in known:
+            raise UsageError(f"export: no series {args.series!r} in the database (has: {', '.join(known) or 'none'})")
+        rows = store.query("SELECT ts, value, unit, source, attrs FROM readings WHERE series = ? AND ts >= ? AND ts < ?"
+                           " ORDER BY ts", (args.series, iso(start), iso(last + timedelta(minutes=1))))
+    if args.format == "jsonl":
+        for ts, value, unit, source, attrs in rows:
+            print(json.dumps({"series": args.series, "ts": ts, "value": value, "unit": unit, "source": source,
+                              "attrs": json.loads(attrs)}))
+    else:
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow(["series", "ts", "value", "unit", "source", "attrs"])
+        out.writerows([args.series, *row] for row in rows)
+    return 0
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from cielo import status
     from cielo.store import Store
@@ -304,6 +352,8 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "backfill": cmd_backfill,
     "classify": cmd_classify,
+    "export": cmd_export,
+    "doctor": cmd_doctor,
 }
 
 __all__ = ["main"]
