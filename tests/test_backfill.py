@@ -204,7 +204,7 @@ def test_future_slots_are_not_asked(camera: CameraServer, config, tmp_path: Path
 
 
 def test_images_are_saved_when_asked(camera: CameraServer, config, tmp_path: Path):
-    cfg = config(storage={"images_dir": str(tmp_path / "images")})
+    cfg = config(storage={"keep_images": True, "images_dir": str(tmp_path / "images")})
     cielo("backfill", "--from", "2024-06-01T12:00Z", "--to", "2024-06-01T12:59Z", config=cfg)
     saved = sorted((tmp_path / "images" / "2024" / "06" / "01").iterdir())
     assert [p.name for p in saved] == [f"2024-060109{m}2.jpg" for m in range(6)]

@@ -168,6 +168,7 @@ def run(
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         flush()
+        source.finish(store)
     if summary.interrupted:
         summary.total = summary.done  # the summary speaks of the slots this run got to
     if progress:

@@ -69,7 +69,11 @@ class DeviceConfig(Section):
 
 class StorageConfig(Section):
     database: Path = Path("cielo.db")
-    images_dir: Path | None = None
+    keep_images: bool = False
+    images_dir: Path = Path("images")
+    images_max_mb: float = Field(1000, ge=0, description="0: no size limit")
+    images_max_days: float = Field(30, ge=0, description="0: no age limit")
+    min_free_mb: float = Field(200, ge=0, description="below this, images are not saved (readings go on)")
 
 
 class SkycamConfig(Section):
@@ -149,7 +153,7 @@ class Settings(Section):
             storage, skycam = self.storage, self.skycam
             if "database" in storage.model_fields_set and not storage.database.is_absolute():
                 storage.database = base / storage.database
-            if storage.images_dir is not None and not storage.images_dir.is_absolute():
+            if "images_dir" in storage.model_fields_set and not storage.images_dir.is_absolute():
                 storage.images_dir = base / storage.images_dir
             if skycam.model is not None and not skycam.model.is_absolute():
                 skycam.model = base / skycam.model

@@ -209,7 +209,8 @@ class Store:
                     result = work(cur)
                     cur.execute("COMMIT")
                 except BaseException:
-                    cur.execute("ROLLBACK")
+                    if self._db.in_transaction:  # SQLite has already rolled back on some errors (disk full)
+                        cur.execute("ROLLBACK")
                     raise
             except sqlite3.OperationalError as exc:
                 raise StoreError(f"{self.path}: write failed: {exc}") from None

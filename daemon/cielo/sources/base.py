@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from cielo.config import Settings
-from cielo.store import Reading
+from cielo.store import Reading, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +91,9 @@ class Source(ABC):
     def retry_after(self, slot: datetime, now: datetime, attempts: int) -> timedelta:
         """How long to leave a slot the source said does not exist before asking again."""
         return min(timedelta(days=1) * 2 ** max(attempts - 1, 0), timedelta(days=30))
+
+    def finish(self, store: Store) -> None:  # noqa: B027 - optional hook
+        """Called once after a run (live or backfill) with the store, for end-of-run bookkeeping."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass

@@ -15,10 +15,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from cielo import images
 from cielo.config import Settings
 from cielo.http import FetchError, HttpPolicy, get_bytes, make_session
 from cielo.sources.base import SeriesSpec, Source, Window
-from cielo.store import Reading
+from cielo.store import Reading, Store
 
 if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
     from cielo.classifier import Frame, OctaModel
@@ -53,6 +54,8 @@ class SkycamSource(Source):
             pool_size=max(self.cfg.workers, 1),
         )
         self.session = make_session(self.policy)
+        self._disk_low: bool | None = None  # what this run saw of the images disk
+        self._saved = 0
 
     @classmethod
     def enabled(cls, settings: Settings) -> bool:
@@ -112,7 +115,7 @@ class SkycamSource(Source):
             frame = self.model.decode(body)
         except ImageError as exc:
             raise FetchError(f"{url}: {exc}", transient=False) from None
-        keep = body if self.settings.storage.images_dir is not None else None
+        keep = body if self.settings.storage.keep_images else None
         return SkyImage(slot, url, hashlib.sha256(body).hexdigest(), len(body), frame, keep)
 
     def parse(self, fetched: Sequence[SkyImage]) -> list[Reading]:
@@ -130,19 +133,38 @@ class SkycamSource(Source):
         return readings
 
     def _save(self, img: SkyImage) -> None:
-        assert self.settings.storage.images_dir is not None and img.body is not None
+        storage = self.settings.storage
+        self._disk_low = images.free_mb(storage.images_dir) < storage.min_free_mb
+        if self._disk_low:
+            return
         local = img.slot.astimezone(self.tz)
-        folder = self.settings.storage.images_dir / f"{local:%Y/%m/%d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{local:%Y}-{local:%m%d%H%M}.jpg.part"
-        tmp.write_bytes(img.body)
-        tmp.replace(folder / f"{local:%Y}-{local:%m%d%H%M}.jpg")
+        images.save(storage.images_dir / f"{local:%Y/%m/%d}", f"{local:%Y}-{local:%m%d%H%M}.jpg", img.body)
+        self._saved += 1
 
     def retry_after(self, slot: datetime, now: datetime, attempts: int) -> timedelta:
         # A fresh slot may just not be uploaded yet; an old one is most likely gone for good.
         if now - slot < timedelta(hours=2):
             return timedelta(minutes=10)
         return super().retry_after(slot, now, attempts)
+
+    def finish(self, store: Store) -> None:
+        """After a run: say when saving images stopped or resumed for lack of disk (once per change, across
+        processes: the state lives in the database), and apply the quota."""
+        storage = self.settings.storage
+        if self._disk_low is not None:
+            before = store.state().get("images_disk_low", ("no", ""))[0] == "yes"
+            if self._disk_low != before:
+                store.set_state("images_disk_low", "yes" if self._disk_low else "no")
+                if self._disk_low:
+                    store.add_event("disk_low", {"path": str(storage.images_dir), "min_free_mb": storage.min_free_mb,
+                                                 "free_mb": round(images.free_mb(storage.images_dir), 1)},
+                                    level="warning", source=self.name)
+                else:
+                    store.add_event("disk_ok", {"path": str(storage.images_dir)}, source=self.name)
+            self._disk_low = None
+        if self._saved:
+            images.prune(storage.images_dir, storage.images_max_mb, storage.images_max_days)
+            self._saved = 0
 
     def close(self) -> None:
         self.session.clear()
