@@ -12,14 +12,14 @@ import logging
 import os
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
 from cielo import __version__, logs
 from cielo.config import Settings, load_settings
 from cielo.errors import CieloError, ConfigError, UsageError
-from cielo.timeutil import iso, parse_cli_time
+from cielo.timeutil import iso, parse_cli_time, utcnow
 
 log = logging.getLogger("cielo")
 
@@ -111,7 +111,6 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.ingest import ingest
     from cielo.runtime import open_store
     from cielo.sources import REGISTRY
-    from cielo.timeutil import utcnow
 
     code = 0
     with open_store(settings) as store:
@@ -127,6 +126,16 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             if summary.failed and not summary.new:
                 code = 1
     return code
+
+
+def _range(args: argparse.Namespace, settings: Settings, command: str) -> tuple[datetime, datetime]:
+    """--from/--to as the UTC range [from, to + 1 min): `--to` names the last minute included."""
+    tz = settings.device_tz
+    start = parse_cli_time(args.start, tz, "--from")
+    last = parse_cli_time(args.end, tz, "--to")
+    if last < start:
+        raise UsageError(f"{command}: --to ({args.end}) is before --from ({args.start})")
+    return start, last + timedelta(minutes=1)
 
 
 def _sources(names: list[str] | None, settings: Settings, command: str) -> list[str]:
@@ -151,13 +160,9 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.runtime import open_store
     from cielo.sources import REGISTRY
 
-    tz = settings.device_tz
-    start = parse_cli_time(args.start, tz, "--from")
-    last = parse_cli_time(args.end, tz, "--to")
-    if last < start:
-        raise UsageError(f"backfill: --to ({args.end}) is before --from ({args.start})")
-    end = last + timedelta(minutes=1)  # --to names the last minute included
-    now = datetime.now(UTC)
+
+    start, end = _range(args, settings, "backfill")
+    now = utcnow()
     if end > now:
         end = max(now, start)  # slots in the future cannot exist yet; asking would only fill `missing`
     names = _sources(args.source, settings, "backfill")
@@ -295,7 +300,6 @@ def _exif_time(data: bytes, settings: Settings) -> datetime | None:
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.doctor import checks
-    from cielo.timeutil import utcnow
 
     ok = True
     for passed, line in checks(settings, utcnow()):
@@ -309,11 +313,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     from cielo.store import Store
 
-    tz = settings.device_tz
-    start = parse_cli_time(args.start, tz, "--from")
-    last = parse_cli_time(args.end, tz, "--to")
-    if last < start:
-        raise UsageError(f"export: --to ({args.end}) is before --from ({args.start})")
+    start, end = _range(args, settings, "export")
     if not settings.storage.database.exists():
         raise CieloError(f"{settings.storage.database}: no database yet")
     with Store(settings.storage.database) as store:
@@ -321,7 +321,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         if args.series not in known:
             raise UsageError(f"export: no series {args.series!r} in the database (has: {', '.join(known) or 'none'})")
         rows = store.query("SELECT ts, value, unit, source, attrs FROM readings WHERE series = ? AND ts >= ? AND ts < ?"
-                           " ORDER BY ts", (args.series, iso(start), iso(last + timedelta(minutes=1))))
+                           " ORDER BY ts", (args.series, iso(start), iso(end)))
     if args.format == "jsonl":
         for ts, value, unit, source, attrs in rows:
             print(json.dumps({"series": args.series, "ts": ts, "value": value, "unit": unit, "source": source,
@@ -336,7 +336,6 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from cielo import status
     from cielo.store import Store
-    from cielo.timeutil import utcnow
 
     if not settings.storage.database.exists():
         raise CieloError(f"{settings.storage.database}: no database yet (run `cielo run` or `cielo backfill`)")
