@@ -13,6 +13,7 @@ from tests.conftest import cielo, clean_env, rows
 from tests.support.camserver import CameraServer
 
 TWO_DAYS = ("--from", "2024-06-01T00:00Z", "--to", "2024-06-02T23:59Z")
+HOUR_RANGE = ("--from", "2024-06-01T12:00Z", "--to", "2024-06-01T12:59Z")
 
 
 def summary(result: subprocess.CompletedProcess[str]) -> str:
@@ -233,3 +234,14 @@ def test_progress_bar_on_a_terminal(camera: CameraServer, config):
     assert proc.returncode == 0
     assert b"\rskycam [##############################] 288/288 new=288" in screen
     assert out.strip().splitlines()[-1] == "skycam: total=288 new=288 duplicates=0 failed=0"
+
+
+def test_a_range_with_known_gaps_succeeds_again(camera: CameraServer, config):
+    """A camera that has no images at some times: the second run asks nothing and is still a success."""
+    cfg = config()
+    for minute in ("02", "12", "22"):
+        camera.behaviours[f"2024-060109{minute}.jpg"] = "404"
+    first = cielo("backfill", *HOUR_RANGE, config=cfg)
+    assert first.returncode == 0 and summary(first) == "skycam: total=6 new=3 duplicates=0 failed=3"
+    second = cielo("backfill", *HOUR_RANGE, config=cfg)
+    assert second.returncode == 0 and summary(second) == "skycam: total=6 new=0 duplicates=3 failed=3"

@@ -34,7 +34,7 @@ class Summary:
     new: int = 0
     duplicates: int = 0
     failed: int = 0
-    requested: int = 0
+    requested: int = 0  # slots asked for from the source in this run
     interrupted: bool = False
     reasons: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
@@ -48,9 +48,9 @@ class Summary:
 
     @property
     def success_rate(self) -> float:
-        """Share of the slots that needed restoring which were restored (1.0 when none needed it)."""
-        wanted = self.total - self.duplicates
-        return 1.0 if wanted <= 0 else self.new / wanted
+        """Share of the slots this run asked for that it restored (1.0 when it asked for none): slots held
+        already or known not to exist are not held against it, so running a range twice never gets worse."""
+        return 1.0 if self.requested <= 0 else min(self.new / self.requested, 1.0)
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def run(
     summary = Summary(source.name, total=p.total, duplicates=p.present, failed=p.known_missing)
     if p.known_missing:
         summary.reasons["not found earlier, retry not due"] += p.known_missing
-    summary.requested = len(p.windows)
+    summary.requested = sum(len(w.slots) for w in p.windows)
     if progress:
         progress(summary)
     if not p.windows:
