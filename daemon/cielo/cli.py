@@ -56,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     b.add_argument("--workers", type=int, metavar="N", help="concurrent requests (default: [skycam].workers)")
 
+    g = sub.add_parser("gaps", help="missing ranges per series, with severity and the time to fill them")
+    g.add_argument("--source", action="append", metavar="S", help="only this source (repeatable)")
+    g.add_argument("--series", action="append", metavar="X", help="only this series (repeatable)")
+    g.add_argument("--days", type=int, default=None, metavar="N", help="window (default [backfill].lookback_days)")
+    g.add_argument("--json", action="store_true", help="one JSON object")
+
     sub.add_parser("doctor", help="check config, clock, database, model, sources, broker and disk")
 
     e = sub.add_parser("export", help="readings of one series out, as CSV or JSON lines")
@@ -298,6 +304,55 @@ def _exif_time(data: bytes, settings: Settings) -> datetime | None:
         return None
 
 
+def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo import gaps
+    from cielo.sources import REGISTRY
+    from cielo.store import Store
+
+    days = args.days if args.days is not None else settings.backfill.lookback_days
+    if days < 1:
+        raise UsageError("gaps: --days must be at least 1")
+    names = _sources(args.source, settings, "gaps")
+    known = {s.name for n in names for s in REGISTRY[n].series}
+    for series in args.series or []:
+        if series not in known:
+            raise UsageError(f"gaps: unknown series {series!r} (known: {', '.join(sorted(known))})")
+    if not settings.storage.database.exists():
+        raise CieloError(f"{settings.storage.database}: no database yet")
+    now = utcnow()
+    start = now - timedelta(days=days)
+    results = []
+    with Store(settings.storage.database) as store:
+        for name in names:
+            source = REGISTRY[name](settings)
+            try:
+                for spec in source.series:
+                    if not args.series or spec.name in args.series:
+                        results.append(gaps.analyse(store, source, spec, start, now))
+            finally:
+                source.close()
+    if args.json:
+        print(json.dumps({"from": iso(start), "to": iso(now), "series": [r.as_dict() for r in results]}, indent=2))
+        return 0
+    for r in results:
+        lag = "no readings" if r.lag is None else f"newest {iso(r.newest)}, lag {_duration(r.lag)}"
+        fill = f", about {_duration(r.fill_estimate)} to fill" if r.fill_estimate else ""
+        print(f"{r.series} ({r.source}): {lag}; {len(r.gaps)} gaps, {r.missing} missing slots, "
+              f"{r.requests} requests{fill}")
+        for gap in r.gaps:
+            print(f"  {iso(gap.start)} → {iso(gap.end)}  {gap.missing:>6} slots  {_duration(gap.duration):>8}  "
+                  f"{gap.severity}")
+    return 0
+
+
+def _duration(d: timedelta) -> str:
+    seconds = d.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.doctor import checks
 
@@ -353,6 +408,7 @@ COMMANDS = {
     "classify": cmd_classify,
     "export": cmd_export,
     "doctor": cmd_doctor,
+    "gaps": cmd_gaps,
 }
 
 __all__ = ["main"]
