@@ -67,3 +67,20 @@ def test_text_output_and_errors(config, tmp_path: Path):
     bad = cielo("gaps", "--series", "radar.rain", config=cfg)
     assert bad.returncode == 2 and "unknown series 'radar.rain'" in bad.stderr
     assert cielo("gaps", "--source", "nope", config=cfg).returncode == 2
+
+
+def test_coverage_table_json_and_heatmap(camera, config, tmp_path: Path):
+    from PIL import Image
+
+    cfg = config()
+    cielo("backfill", "--from", "2024-06-01T00:00Z", "--to", "2024-06-01T23:59Z", config=cfg)
+    data = json.loads(cielo("coverage", "--year", "2024", "--json", config=cfg).stdout)
+    june = next(c for c in data["cells"] if c["month"] == "2024-06")
+    assert (june["present"], june["expected"], june["percent"]) == (144, 4320, round(100 * 144 / 4320, 1))
+    assert len(data["cells"]) == 12 and data["cells"][0]["percent"] == 0.0
+    png = tmp_path / "out" / "coverage.png"
+    result = cielo("coverage", "--year", "2024", "--png", str(png), config=cfg)
+    assert result.returncode == 0 and "skycam.octas                 2024-06     3.3 %  144/4320" in result.stdout
+    im = Image.open(png)
+    assert im.format == "PNG" and im.width > 500
+    assert cielo("coverage", "--year", "1800", config=cfg).returncode == 2

@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--days", type=int, default=None, metavar="N", help="window (default [backfill].lookback_days)")
     g.add_argument("--json", action="store_true", help="one JSON object")
 
+    cv = sub.add_parser("coverage", help="monthly share of slots stored per series (a heatmap with --png)")
+    cv.add_argument("--source", action="append", metavar="S", help="only this source (repeatable)")
+    cv.add_argument("--year", type=int, metavar="Y", help="default: this year")
+    cv.add_argument("--png", metavar="FILE", help="also draw a heatmap")
+    cv.add_argument("--json", action="store_true", help="one JSON object")
+
     sub.add_parser("doctor", help="check config, clock, database, model, sources, broker and disk")
 
     e = sub.add_parser("export", help="readings of one series out, as CSV or JSON lines")
@@ -345,6 +351,41 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo import coverage
+    from cielo.sources import REGISTRY
+    from cielo.store import Store
+
+    now = utcnow()
+    year = args.year or now.year
+    if not 1970 <= year <= now.year:
+        raise UsageError(f"coverage: --year {year} is not between 1970 and {now.year}")
+    names = _sources(args.source, settings, "coverage")
+    if not settings.storage.database.exists():
+        raise CieloError(f"{settings.storage.database}: no database yet")
+    sources = [REGISTRY[n](settings) for n in names]
+    try:
+        with Store(settings.storage.database) as store:
+            cells = coverage.table(store, sources, year, now)
+    finally:
+        for s in sources:
+            s.close()
+    if args.png:
+        try:
+            coverage.heatmap(cells, year, Path(args.png))
+        except OSError as exc:
+            raise CieloError(f"{args.png}: cannot write the heatmap: {exc.strerror or exc}") from None
+    if args.json:
+        print(json.dumps({"year": year, "cells": [{"series": c.series, "month": c.month, "present": c.present,
+                                                   "expected": c.expected, "percent": c.percent} for c in cells]},
+                         indent=2))
+    else:
+        for c in cells:
+            pct = "-" if c.percent is None else f"{c.percent:5.1f} %"
+            print(f"{c.series:<28} {c.month}  {pct:>8}  {c.present}/{c.expected}")
+    return 0
+
+
 def _duration(d: timedelta) -> str:
     seconds = d.total_seconds()
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
@@ -409,6 +450,7 @@ COMMANDS = {
     "export": cmd_export,
     "doctor": cmd_doctor,
     "gaps": cmd_gaps,
+    "coverage": cmd_coverage,
 }
 
 __all__ = ["main"]
