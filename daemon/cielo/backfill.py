@@ -9,6 +9,7 @@ run keeps everything committed before it stopped and a second run finds it.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -24,7 +25,8 @@ from cielo.timeutil import iso, utcnow
 log = logging.getLogger(__name__)
 
 BATCH = 64  # readings per transaction; also the inference batch
-LOGGED_FAILURES = 5  # per run: enough to see the cause, not a line per slot when a server is down
+LOGGED_FAILURES = 5  # per source and process: enough to see the cause, not a line per slot when a server is down
+_warned: Counter[str] = Counter()
 
 
 @dataclass
@@ -86,7 +88,10 @@ def run(
     now: datetime | None = None,
     progress: Callable[[Summary], None] | None = None,
     mode: str = "backfill",
+    stop: threading.Event | None = None,
 ) -> Summary:
+    """Fill [start, end) of `source`. `stop` (set from another thread) ends the run early, keeping what
+    was fetched; Ctrl-C on the calling thread does the same."""
     now = now or utcnow()
     p = plan(source, store, start, end, now)
     summary = Summary(source.name, total=p.total, duplicates=p.present, failed=p.known_missing)
@@ -100,7 +105,6 @@ def run(
 
     batch: list[Any] = []
     missing: list[Missing] = []
-    warned = 0
 
     def flush() -> None:
         if batch:
@@ -116,7 +120,6 @@ def run(
             missing.clear()
 
     def fail(window: Window, exc: Exception) -> None:
-        nonlocal warned
         n = len(window.slots)
         summary.failed += n
         if isinstance(exc, NotFound):
@@ -129,8 +132,8 @@ def run(
             kind = _kind(exc)
             summary.reasons[kind] += n
             summary.last_error = str(exc)
-            warned += 1
-            if warned <= LOGGED_FAILURES:
+            _warned[source.name] += 1
+            if _warned[source.name] <= LOGGED_FAILURES:
                 log.warning("%s: %s", source.name, exc)
 
     def settle(window: Window, fut: Future[Any]) -> None:
@@ -150,8 +153,16 @@ def run(
     queue = iter(p.windows)
     try:
         while True:
-            while len(inflight) < window_limit and (window := next(queue, None)) is not None:
+            stopping = stop is not None and stop.is_set()
+            while not stopping and len(inflight) < window_limit and (window := next(queue, None)) is not None:
                 inflight.append((window, pool.submit(source.fetch, window, now)))
+            if stopping:  # keep what is already fetched, in order; abandon the rest
+                summary.interrupted = True
+                for _, fut in inflight:
+                    fut.cancel()
+                while inflight and inflight[0][1].done() and not inflight[0][1].cancelled():
+                    settle(*inflight.popleft())
+                break
             if not inflight:
                 break
             wait([inflight[0][1]], timeout=0.5)

@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="last instant, included (same formats)")
     b.add_argument("--source", action="append", metavar="S", help="source to replay (repeatable; default: skycam)")
     b.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    b.add_argument("--detach", action="store_true", help="queue the job for the daemon and return")
     b.add_argument("--workers", type=int, metavar="N", help="concurrent requests (default: [skycam].workers)")
 
     g = sub.add_parser("gaps", help="missing ranges per series, with severity and the time to fill them")
@@ -168,10 +169,9 @@ def _sources(names: list[str] | None, settings: Settings, command: str) -> list[
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo import backfill
+    from cielo import backfill, jobs
     from cielo.runtime import open_store
     from cielo.sources import REGISTRY
-
 
     start, end = _range(args, settings, "backfill")
     now = utcnow()
@@ -180,44 +180,52 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     names = _sources(args.source, settings, "backfill")
     if args.workers is not None and args.workers < 1:
         raise UsageError("backfill: --workers must be at least 1")
-
-    code = 0
-    with open_store(settings) as store:
-        for name in names:
-            source = REGISTRY[name](settings)
-            try:
-                if args.dry_run:
+    sources = {name: REGISTRY[name](settings) for name in names}
+    try:
+        with open_store(settings) as store:
+            if args.dry_run:
+                for source in sources.values():
                     _print_plan(backfill.plan(source, store, start, end, now), source)
-                    continue
-                workers = args.workers or settings.skycam.workers
-                store.add_event("backfill_started", {"from": iso(start), "to": iso(end), "trigger": "manual"},
-                                source=name)
-                bar = _Progress(name) if sys.stderr.isatty() else None
-                try:
-                    summary = backfill.run(source, store, start, end, workers=workers, now=now,
-                                           progress=bar.update if bar else None)
-                finally:
-                    if bar:
-                        bar.close()
+                return 0
+            jobs.reset_stuck(store)
+            job = jobs.open_job(store, names, start, end)
+            resumed = job is not None
+            if job is None:
+                job = jobs.create(store, "manual", {name: [(start, end)] for name in names}, detached=args.detach)
+            if args.detach:
+                print(f"backfill job {job} {'resumed' if resumed else 'queued'}: the daemon (`cielo run`) does it;"
+                      f" follow it with `cielo jobs show {job}`")
+                return 0
+            store.add_event("backfill_started", {"job": job, "from": iso(start), "to": iso(end),
+                                                 "trigger": "manual", "resumed": resumed})
+            fetch = {name: (args.workers or settings.skycam.workers) if name == "skycam" else 1 for name in names}
+            bar = _Progress(sources, start, end) if sys.stderr.isatty() else None
+            runner = jobs.Runner(store, sources, settings.backfill.workers, fetch, bar.update if bar else None)
+            interrupted = False
+            try:
+                runner.run(job)
+            except KeyboardInterrupt:
+                interrupted = True
             finally:
-                source.close()
-            if summary.reasons:
-                detail = ", ".join(f"{n} {k}" for k, n in summary.reasons.most_common())
-                print(f"{name}: failed slots: {detail}", file=sys.stderr)
-            if summary.interrupted:
-                print(summary.line(), flush=True)
-                print(f"{name}: interrupted; what was stored is kept, run again to go on", file=sys.stderr)
-                sys.stderr.flush()
-                os._exit(130)  # worker threads may sit in a request for timeout_s: don't wait for them
-            level = _level(summary)
-            store.add_event("backfill_finished", {
-                "summary": summary.line(), "total": summary.total, "new": summary.new,
-                "duplicates": summary.duplicates, "failed": summary.failed,
-                "success_rate": round(summary.success_rate, 3), "level": level,
-                "from": iso(start), "to": iso(end)}, level="info" if level == "success" else "warning", source=name)
-            print(summary.line(), flush=True)
-            if level == "failed" and summary.requested:
-                code = max(code, 1)
+                if bar:
+                    bar.close()
+            summaries = jobs.run_summaries(store, job, sources, runner.ran, now, interrupted)
+    finally:
+        for source in sources.values():
+            source.close()
+    code = 0
+    for name, summary in summaries.items():
+        if summary.reasons:
+            detail = ", ".join(f"{n} {k}" for k, n in summary.reasons.most_common())
+            print(f"{name}: failed slots: {detail}", file=sys.stderr)
+        print(summary.line(), flush=True)
+        if not interrupted and summary.requested and _level(summary) == "failed":
+            code = 1
+    if interrupted:
+        print(f"backfill: interrupted; what was stored is kept: run the same command to resume job {job}",
+              file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(130)  # worker threads may sit in a request for timeout_s: don't wait for them
     return code
 
 
@@ -236,24 +244,37 @@ def _print_plan(plan, source) -> None:
 
 
 class _Progress:
-    """A one-line progress bar on a terminal (stderr), redrawn at most 10 times a second."""
+    """A one-line progress bar per source on a terminal (stderr), redrawn at most 10 times a second."""
 
-    def __init__(self, name: str):
-        self.name, self.t0, self.last = name, time.monotonic(), 0.0
+    def __init__(self, sources: dict, start: datetime, end: datetime):
+        self.totals = {name: len(source.slots(start, end)) for name, source in sources.items()}
+        self.tasks: dict[int, object] = {}
+        self.t0, self.last, self.current = time.monotonic(), 0.0, ""
 
-    def update(self, s) -> None:
+    def update(self, task, s) -> None:
+        self.tasks[task.id] = (task.source, s)
         now = time.monotonic()
-        if now - self.last < 0.1 and s.done < s.total:
+        if now - self.last < 0.1:
             return
         self.last = now
-        frac = s.done / s.total if s.total else 1.0
-        rate = (s.new + s.failed) / max(now - self.t0, 1e-6)
-        bar = "#" * int(frac * 30)
-        sys.stderr.write(f"\r{self.name} [{bar:<30}] {s.done}/{s.total} new={s.new} dup={s.duplicates} "
-                         f"failed={s.failed} {rate:.0f}/s ")
+        self.draw(task.source)
+
+    def draw(self, name: str) -> None:
+        parts = [s for src, s in self.tasks.values() if src == name]
+        done = sum(s.done for s in parts)
+        new, dup, failed = (sum(getattr(s, k) for s in parts) for k in ("new", "duplicates", "failed"))
+        total = self.totals.get(name, done) or 1
+        rate = (new + failed) / max(time.monotonic() - self.t0, 1e-6)
+        bar = "#" * int(min(done / total, 1.0) * 30)
+        if self.current and self.current != name:
+            sys.stderr.write("\n")
+        self.current = name
+        sys.stderr.write(f"\r{name} [{bar:<30}] {done}/{total} new={new} dup={dup} failed={failed} {rate:.0f}/s ")
         sys.stderr.flush()
 
     def close(self) -> None:
+        if self.current:
+            self.draw(self.current)
         sys.stderr.write("\n")
 
 

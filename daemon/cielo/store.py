@@ -95,6 +95,43 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    """
+    CREATE TABLE backfill_jobs (
+        id          INTEGER PRIMARY KEY,
+        trigger     TEXT NOT NULL,
+        sources     TEXT NOT NULL,
+        start       TEXT NOT NULL,
+        "end"       TEXT NOT NULL,
+        status      TEXT NOT NULL DEFAULT 'pending',
+        detached    INTEGER NOT NULL DEFAULT 0,
+        created_at  TEXT NOT NULL,
+        started_at  TEXT,
+        finished_at TEXT
+    );
+    CREATE INDEX backfill_jobs_status ON backfill_jobs (status);
+
+    CREATE TABLE backfill_tasks (
+        id                INTEGER PRIMARY KEY,
+        job_id            INTEGER NOT NULL REFERENCES backfill_jobs (id),
+        source            TEXT NOT NULL,
+        start             TEXT NOT NULL,
+        "end"             TEXT NOT NULL,
+        status            TEXT NOT NULL DEFAULT 'pending',
+        attempts          INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at   TEXT,
+        total             INTEGER,
+        records_fetched   INTEGER NOT NULL DEFAULT 0,
+        records_new       INTEGER NOT NULL DEFAULT 0,
+        records_duplicate INTEGER NOT NULL DEFAULT 0,
+        records_failed    INTEGER NOT NULL DEFAULT 0,
+        error             TEXT,
+        worker            TEXT,
+        started_at        TEXT,
+        heartbeat_at      TEXT,
+        finished_at       TEXT
+    );
+    CREATE INDEX backfill_tasks_job ON backfill_tasks (job_id, status);
+    """,
 ]
 
 

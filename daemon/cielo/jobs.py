@@ -1,0 +1,362 @@
+"""Persistent, resumable backfill jobs: a job per request, tasks per source × chunk, all in SQLite.
+
+A task is claimed inside one write transaction (`BEGIN IMMEDIATE` + an UPDATE of a pending row), so two
+cielo processes never run the same task. A task left `in_progress` by a process that died (its pid is gone
+on this host, or its heartbeat is older than asked) goes back to `pending` and is run again: what it had
+committed is found in the store and costs no request. A failed task is retried with exponential backoff up
+to `MAX_ATTEMPTS`, then stays `failed` with its error. A job ends `completed`, `partially_completed` or
+`failed` from its tasks, and that end is an event with counts, success rate and level.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cielo import backfill
+from cielo.sources.base import Source
+from cielo.store import Store, StoreError
+from cielo.timeutil import from_iso, iso, utcnow
+
+log = logging.getLogger("cielo")
+
+MAX_ATTEMPTS = 3
+RETRY_BASE = timedelta(seconds=2)  # 2 s, 4 s, ... between attempts of a failed task
+TASK_SPAN = timedelta(days=1)  # a task covers at most one UTC day of one source
+HEARTBEAT_EVERY_S = 5.0
+TERMINAL = ("completed", "failed", "skipped", "cancelled")
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Task:
+    id: int
+    job_id: int
+    source: str
+    start: datetime
+    end: datetime
+    attempts: int
+
+
+def level(rate: float) -> str:
+    """DESIGN.md's event levels: success above 80 % restored, partial 20-80 %, failed below 20 %."""
+    return "success" if rate > 0.8 else "partial" if rate >= 0.2 else "failed"
+
+
+def spans(start: datetime, end: datetime, span: timedelta = TASK_SPAN) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at UTC midnights (so tasks of different jobs line up), each at most `span`."""
+    out = []
+    a = start
+    while a < end:
+        midnight = datetime(a.year, a.month, a.day, tzinfo=UTC) + timedelta(days=1)
+        b = min(end, midnight, a + span)
+        out.append((a, b))
+        a = b
+    return out
+
+
+def create(store: Store, trigger: str, ranges: dict[str, list[tuple[datetime, datetime]]],
+           detached: bool = False) -> int:
+    """A job with one task per source and day; `ranges` maps each source to the ranges it should fill."""
+    now = iso(utcnow())
+    starts = [a for rs in ranges.values() for a, _ in rs]
+    ends = [b for rs in ranges.values() for _, b in rs]
+
+    def work(cur: sqlite3.Cursor) -> int:
+        cur.execute("INSERT INTO backfill_jobs (trigger, sources, start, \"end\", detached, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (trigger, json.dumps(sorted(ranges)), iso(min(starts)), iso(max(ends)), int(detached), now))
+        job = cur.lastrowid
+        cur.executemany("INSERT INTO backfill_tasks (job_id, source, start, \"end\") VALUES (?, ?, ?, ?)",
+                        [(job, name, iso(a), iso(b)) for name, rs in ranges.items() for r in rs
+                         for a, b in spans(*r)])
+        return job
+
+    return store.transaction(work)
+
+
+def open_job(store: Store, sources: Sequence[str], start: datetime, end: datetime) -> int | None:
+    """An unfinished manual job for exactly this request: running the same command again resumes it."""
+    row = store.query("SELECT id FROM backfill_jobs WHERE trigger = 'manual' AND sources = ? AND start = ?"
+                      " AND \"end\" = ? AND status IN ('pending', 'running') ORDER BY id DESC LIMIT 1",
+                      (json.dumps(sorted(sources)), iso(start), iso(end)))
+    return row[0][0] if row else None
+
+
+def _alive(worker: str | None) -> bool:
+    if not worker:
+        return False
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's process: only its heartbeat can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reset_stuck(store: Store, older_than: timedelta | None = None, now: datetime | None = None) -> int:
+    """Tasks `in_progress` whose process is gone (or, with `older_than`, whose heartbeat is that old) go back
+    to pending. Returns how many."""
+    now = now or utcnow()
+    rows = store.query("SELECT id, worker, coalesce(heartbeat_at, started_at) FROM backfill_tasks"
+                       " WHERE status = 'in_progress'")
+    stuck = [tid for tid, worker, beat in rows
+             if not _alive(worker) or (older_than is not None and beat and now - from_iso(beat) > older_than)]
+    if stuck:
+        store.transaction(lambda cur: cur.executemany(
+            "UPDATE backfill_tasks SET status = 'pending', worker = NULL WHERE id = ? AND status = 'in_progress'",
+            [(t,) for t in stuck]))
+        for job in {r[0] for r in store.query(
+                f"SELECT DISTINCT job_id FROM backfill_tasks WHERE id IN ({','.join('?' * len(stuck))})", stuck)}:
+            refresh(store, job)
+    return len(stuck)
+
+
+def claim(store: Store, job_id: int, busy: set[str], now: datetime) -> Task | None:
+    """Take the next due pending task of the job whose source is not busy in this process, atomically."""
+
+    def work(cur: sqlite3.Cursor) -> Task | None:
+        marks = ",".join("?" * len(busy))
+        row = cur.execute(
+            "SELECT id, job_id, source, start, \"end\", attempts FROM backfill_tasks WHERE job_id = ?"
+            " AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+            + (f" AND source NOT IN ({marks})" if busy else "") + " ORDER BY start, id LIMIT 1",
+            (job_id, iso(now), *sorted(busy))).fetchone()
+        if row is None:
+            return None
+        cur.execute("UPDATE backfill_tasks SET status = 'in_progress', attempts = attempts + 1, worker = ?,"
+                    " started_at = ?, heartbeat_at = ? WHERE id = ? AND status = 'pending'",
+                    (WORKER, iso(now), iso(now), row[0]))
+        cur.execute("UPDATE backfill_jobs SET status = 'running', started_at = coalesce(started_at, ?)"
+                    " WHERE id = ? AND status = 'pending'", (iso(now), job_id))
+        return Task(row[0], row[1], row[2], from_iso(row[3]), from_iso(row[4]), row[5] + 1)
+
+    return store.transaction(work)
+
+
+def merge(before: backfill.Summary | None, s: backfill.Summary) -> backfill.Summary:
+    """One task's counts over several attempts: new ones add up, the last attempt says what still failed."""
+    if before is None:
+        return s
+    new = before.new + s.new
+    return backfill.Summary(s.source, total=s.total, new=new, failed=s.failed,
+                            duplicates=max(s.total - new - s.failed, 0), requested=before.requested + s.requested,
+                            interrupted=s.interrupted, reasons=s.reasons, last_error=s.last_error)
+
+
+def _record(store: Store, task: Task, s: backfill.Summary, status: str, error: str | None,
+            next_attempt: datetime | None = None) -> None:
+    def work(cur: sqlite3.Cursor) -> None:
+        (new_before,) = cur.execute("SELECT records_new FROM backfill_tasks WHERE id = ?", (task.id,)).fetchone()
+        new = new_before + s.new
+        cur.execute(
+            "UPDATE backfill_tasks SET status = ?, total = ?, records_fetched = records_fetched + ?,"
+            " records_new = ?, records_duplicate = ?, records_failed = ?, error = ?, next_attempt_at = ?,"
+            " finished_at = ?, worker = NULL, attempts = attempts - ? WHERE id = ?",
+            (status, s.total, s.requested, new, max(s.total - new - s.failed, 0), s.failed, error,
+             iso(next_attempt) if next_attempt else None, iso(utcnow()) if status in TERMINAL else None,
+             int(s.interrupted), task.id))
+
+    store.transaction(work)
+
+
+def refresh(store: Store, job_id: int) -> str:
+    """Derive the job's status from its tasks; on its first terminal status, record the end as an event."""
+    counts = dict(store.query("SELECT status, count(*) FROM backfill_tasks WHERE job_id = ? GROUP BY status",
+                              (job_id,)))
+    (current,) = store.query("SELECT status FROM backfill_jobs WHERE id = ?", (job_id,))[0]
+    if counts.get("pending") or counts.get("in_progress"):
+        status = "running" if counts.get("in_progress") or current == "running" else "pending"
+    elif counts.get("cancelled") and not (counts.get("completed") or counts.get("skipped")):
+        status = "cancelled"
+    elif counts.get("failed") or counts.get("cancelled"):
+        status = "failed" if not (counts.get("completed") or counts.get("skipped")) else "partially_completed"
+    else:
+        status = "completed"
+    if status == current:
+        return status
+    store.transaction(lambda cur: cur.execute(
+        "UPDATE backfill_jobs SET status = ?, finished_at = ? WHERE id = ?",
+        (status, iso(utcnow()) if status not in ("pending", "running") else None, job_id)))
+    if status not in ("pending", "running"):
+        totals = totals_by_source(store, job_id)
+        fetched = sum(t["fetched"] for t in totals.values())
+        new = sum(t["new"] for t in totals.values())
+        rate = 1.0 if fetched == 0 else new / fetched
+        store.add_event("backfill_finished", {
+            "job": job_id, "status": status, "success_rate": round(rate, 3), "level": level(rate),
+            "summary": "; ".join(_line(name, t) for name, t in totals.items()),
+            **{k: sum(t[k] for t in totals.values()) for k in ("total", "new", "duplicates", "failed")}},
+            level="info" if level(rate) == "success" else "warning")
+    return status
+
+
+def totals_by_source(store: Store, job_id: int) -> dict[str, dict[str, int]]:
+    rows = store.query(
+        "SELECT source, sum(coalesce(total, 0)), sum(records_new), sum(records_duplicate), sum(records_failed),"
+        " sum(records_fetched) FROM backfill_tasks WHERE job_id = ? GROUP BY source ORDER BY min(id)", (job_id,))
+    return {r[0]: {"total": r[1], "new": r[2], "duplicates": r[3], "failed": r[4], "fetched": r[5]} for r in rows}
+
+
+def _line(source: str, t: dict[str, int]) -> str:
+    return f"{source}: total={t['total']} new={t['new']} duplicates={t['duplicates']} failed={t['failed']}"
+
+
+def summary_lines(store: Store, job_id: int) -> list[str]:
+    """The contract's summary line per source, over the whole job."""
+    return [_line(name, t) for name, t in totals_by_source(store, job_id).items()]
+
+
+def cancel(store: Store, job_id: int) -> int:
+    """Pending tasks become cancelled; running ones finish their current chunk."""
+    n = store.transaction(lambda cur: cur.execute(
+        "UPDATE backfill_tasks SET status = 'cancelled', finished_at = ? WHERE job_id = ? AND status = 'pending'",
+        (iso(utcnow()), job_id)).rowcount)
+    refresh(store, job_id)
+    return n
+
+
+def retry(store: Store, job_id: int, task_ids: Sequence[int] = ()) -> int:
+    """Failed or cancelled tasks (all of the job's, or those named) go back to pending with fresh attempts."""
+    only = f" AND id IN ({','.join('?' * len(task_ids))})" if task_ids else ""
+    n = store.transaction(lambda cur: cur.execute(
+        "UPDATE backfill_tasks SET status = 'pending', attempts = 0, next_attempt_at = NULL, error = NULL,"
+        f" finished_at = NULL WHERE job_id = ? AND status IN ('failed', 'cancelled'){only}",
+        (job_id, *task_ids)).rowcount)
+    if n:
+        store.transaction(lambda cur: cur.execute(
+            "UPDATE backfill_jobs SET status = 'pending', finished_at = NULL WHERE id = ?", (job_id,)))
+    refresh(store, job_id)
+    return n
+
+
+class Runner:
+    """Runs one job's tasks on a bounded pool: `workers` tasks at once, never two of the same source at once
+    (a source's own `workers` already fetch in parallel; doubling up would be impolite to its server).
+    `ran` keeps what this process did per task, for the summary of this run."""
+
+    def __init__(self, store: Store, sources: dict[str, Source], workers: int, fetch_workers: dict[str, int],
+                 progress: Callable[[Task, backfill.Summary], None] | None = None):
+        self.store = store
+        self.sources = sources
+        self.workers = workers
+        self.fetch_workers = fetch_workers
+        self.progress = progress
+        self.stop = threading.Event()
+        self.ran: dict[int, backfill.Summary] = {}
+        self.failure: StoreError | None = None
+        self._busy: set[str] = set()
+        self._lock = threading.Lock()
+
+    def run(self, job_id: int) -> str:
+        """Run until no task of the job is left to do here; Ctrl-C stops the tasks (they stay resumable)."""
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="task") as pool:
+            futures = [pool.submit(self._loop, job_id) for _ in range(self.workers)]
+            try:
+                while not all(f.done() for f in futures):
+                    time.sleep(0.05)
+            except KeyboardInterrupt:
+                self.stop.set()
+                raise
+            finally:
+                for f in futures:
+                    if f.done() and f.exception() is not None and not isinstance(f.exception(), KeyboardInterrupt):
+                        log.error("backfill task runner failed: %s", f.exception())
+        if self.failure is not None:
+            raise self.failure
+        return refresh(self.store, job_id)
+
+    def _loop(self, job_id: int) -> None:
+        while not self.stop.is_set():
+            now = utcnow()
+            with self._lock:
+                task = claim(self.store, job_id, self._busy, now)
+                if task is not None:
+                    self._busy.add(task.source)
+            if task is None:
+                (pending,) = self.store.query(
+                    "SELECT count(*) FROM backfill_tasks WHERE job_id = ? AND status = 'pending'", (job_id,))[0]
+                if not pending:
+                    return
+                self.stop.wait(0.5)  # a retry is due later, or another thread holds that source
+                continue
+            try:
+                self._run_task(task)
+            finally:
+                with self._lock:
+                    self._busy.discard(task.source)
+
+    def _run_task(self, task: Task) -> None:
+        source = self.sources.get(task.source)
+        if source is None:
+            _record(self.store, task, backfill.Summary(task.source), "skipped", "source not enabled")
+            return
+        last_beat = time.monotonic()
+
+        def on_progress(s: backfill.Summary) -> None:
+            nonlocal last_beat
+            if time.monotonic() - last_beat > HEARTBEAT_EVERY_S:
+                last_beat = time.monotonic()
+                self.store.transaction(lambda cur: cur.execute(
+                    "UPDATE backfill_tasks SET heartbeat_at = ? WHERE id = ?", (iso(utcnow()), task.id)))
+            if self.progress:
+                self.progress(task, merge(self.ran.get(task.id), s))
+
+        error = None
+        try:
+            s = backfill.run(source, self.store, task.start, task.end,
+                             workers=self.fetch_workers.get(task.source, 1), progress=on_progress, stop=self.stop)
+        except StoreError as exc:  # the database itself (a full disk): every task would fail; stop the run
+            self.failure = self.failure or exc
+            self.stop.set()
+            return  # the task stays in_progress under a dead pid: the next start puts it back to pending
+        except Exception as exc:  # a bug: the task fails with the reason, the job goes on
+            s, error = backfill.Summary(task.source), f"{type(exc).__name__}: {exc}"
+        self.ran[task.id] = merge(self.ran.get(task.id), s)
+        transient = error is not None or bool(s.requested and s.new == 0 and s.failed and s.last_error)
+        if s.interrupted:  # stopped by us: resumable, and this attempt does not count
+            _record(self.store, task, s, "pending", None)
+        elif transient and task.attempts < MAX_ATTEMPTS:
+            _record(self.store, task, s, "pending", error or s.last_error,
+                    utcnow() + RETRY_BASE * 2 ** (task.attempts - 1))
+        else:
+            _record(self.store, task, s, "failed" if transient else "completed", error or s.last_error)
+
+
+def run_summaries(store: Store, job_id: int, sources: dict[str, Source], ran: dict[int, backfill.Summary],
+                  now: datetime, interrupted: bool = False) -> dict[str, backfill.Summary]:
+    """This run's summary per source: tasks run here count what they did; tasks done by an earlier run (a
+    resumed job) count as the store sees them now: held slots are duplicates, the rest failed. After an
+    interrupt only what this run reached is counted."""
+    out: dict[str, backfill.Summary] = {}
+    rows = store.query("SELECT id, source, start, \"end\" FROM backfill_tasks WHERE job_id = ? ORDER BY id",
+                       (job_id,))
+    for tid, name, start, end in rows:
+        total = out.setdefault(name, backfill.Summary(name))
+        s = ran.get(tid)
+        if s is None:
+            if interrupted or name not in sources:
+                continue
+            p = backfill.plan(sources[name], store, from_iso(start), from_iso(end), now)
+            s = backfill.Summary(name, total=p.total, duplicates=p.present, failed=p.total - p.present)
+        total.total += s.total
+        total.new += s.new
+        total.duplicates += s.duplicates
+        total.failed += s.failed
+        total.requested += s.requested
+        total.reasons.update(s.reasons)
+        total.last_error = s.last_error or total.last_error
+    return out
