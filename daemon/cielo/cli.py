@@ -69,6 +69,22 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--png", metavar="FILE", help="also draw a heatmap")
     cv.add_argument("--json", action="store_true", help="one JSON object")
 
+    j = sub.add_parser("jobs", help="persistent backfill jobs and their tasks")
+    jsub = j.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    jsub.add_parser("list", help="the jobs, newest first")
+    js = jsub.add_parser("show", help="one job and its tasks")
+    js.add_argument("id", type=int)
+    jr = jsub.add_parser("retry", help="failed or cancelled tasks back to pending")
+    jr.add_argument("id", type=int)
+    jr.add_argument("tasks", type=int, nargs="*", metavar="TASK")
+    jc = jsub.add_parser("cancel", help="pending tasks become cancelled; running ones finish their chunk")
+    jc.add_argument("id", type=int)
+    jn = jsub.add_parser("run", help="run a job's pending tasks now, in this process")
+    jn.add_argument("id", type=int)
+    jk = jsub.add_parser("reset-stuck", help="tasks left in_progress by a dead process back to pending")
+    jk.add_argument("--older-than", metavar="AGE", help="also those without a heartbeat for AGE (e.g. 5m, 2h)")
+    j.add_argument("--json", action="store_true", help="JSON instead of text")
+
     sub.add_parser("doctor", help="check config, clock, database, model, sources, broker and disk")
 
     e = sub.add_parser("export", help="readings of one series out, as CSV or JSON lines")
@@ -415,6 +431,94 @@ def _duration(d: timedelta) -> str:
     return f"{seconds:.0f} s"
 
 
+def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    import re
+
+    from cielo import jobs
+    from cielo.store import Store
+
+    if not settings.storage.database.exists():
+        raise CieloError(f"{settings.storage.database}: no database yet")
+    action = args.action or "list"
+    with Store(settings.storage.database) as store:
+        if action in ("show", "retry", "cancel", "run") and not store.query("SELECT 1 FROM backfill_jobs WHERE id = ?",
+                                                                    (args.id,)):
+            raise UsageError(f"jobs {action}: no job {args.id}")
+        if action == "list":
+            rows = store.query("SELECT id, trigger, status, sources, start, \"end\", created_at, finished_at"
+                               " FROM backfill_jobs ORDER BY id DESC LIMIT 50")
+            if args.json:
+                keys = ("id", "trigger", "status", "sources", "from", "to", "created_at", "finished_at")
+                print(json.dumps([dict(zip(keys, r, strict=True)) | {"sources": json.loads(r[3])} for r in rows],
+                                 indent=2))
+            for r in [] if args.json else rows:
+                print(f"{r[0]:>5}  {r[2]:<19} {r[1]:<8} {','.join(json.loads(r[3])):<20} {r[4]} → {r[5]}  "
+                      f"created {r[6]}")
+            if not rows and not args.json:
+                print("no backfill jobs yet")
+        elif action == "show":
+            job = store.query("SELECT id, trigger, status, sources, start, \"end\", created_at, started_at,"
+                              " finished_at FROM backfill_jobs WHERE id = ?", (args.id,))[0]
+            tasks = store.query("SELECT id, source, start, \"end\", status, attempts, total, records_new,"
+                                " records_duplicate, records_failed, error FROM backfill_tasks WHERE job_id = ?"
+                                " ORDER BY id", (args.id,))
+            if args.json:
+                keys = ("id", "source", "from", "to", "status", "attempts", "total", "new", "duplicates",
+                        "failed", "error")
+                print(json.dumps({"id": job[0], "trigger": job[1], "status": job[2], "sources": json.loads(job[3]),
+                                  "from": job[4], "to": job[5], "created_at": job[6], "started_at": job[7],
+                                  "finished_at": job[8],
+                                  "tasks": [dict(zip(keys, t, strict=True)) for t in tasks]}, indent=2))
+            else:
+                print(f"job {job[0]} ({job[1]}): {job[2]}, {job[4]} → {job[5]}, created {job[6]}")
+                for line in jobs.summary_lines(store, args.id):
+                    print(f"  {line}")
+                for t in tasks:
+                    counts = "" if t[6] is None else f" total={t[6]} new={t[7]} duplicates={t[8]} failed={t[9]}"
+                    err = f"  error: {t[10]}" if t[10] else ""
+                    print(f"  task {t[0]:>5} {t[1]:<10} {t[2]} → {t[3]} {t[4]:<11} attempts={t[5]}{counts}{err}")
+        elif action == "run":
+            return _run_job(settings, store, args.id)
+        elif action == "retry":
+            n = jobs.retry(store, args.id, args.tasks)
+            print(f"job {args.id}: {n} task(s) back to pending; `cielo run` (or the same backfill command) runs them")
+        elif action == "cancel":
+            n = jobs.cancel(store, args.id)
+            print(f"job {args.id}: {n} pending task(s) cancelled")
+        else:
+            older = None
+            if args.older_than:
+                m = re.fullmatch(r"(\d+)\s*(s|m|h|d)", args.older_than.strip())
+                if not m:
+                    raise UsageError(f"jobs reset-stuck: --older-than {args.older_than!r}: use e.g. 30s, 5m, 2h, 1d")
+                older = timedelta(seconds=int(m[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m[2]])
+            print(f"{jobs.reset_stuck(store, older)} stuck task(s) back to pending")
+    return 0
+
+
+def _run_job(settings: Settings, store, job: int) -> int:
+    """Run what is left of a job here (the daemon does this in a child process for catch-up jobs)."""
+    import json as _json
+
+    from cielo import jobs
+    from cielo.sources import REGISTRY
+
+    jobs.reset_stuck(store)
+    names = _json.loads(store.query("SELECT sources FROM backfill_jobs WHERE id = ?", (job,))[0][0])
+    sources = {n: REGISTRY[n](settings) for n in names if n in REGISTRY and REGISTRY[n].enabled(settings)}
+    try:
+        fetch = {n: settings.skycam.workers if n == "skycam" else 1 for n in sources}
+        runner = jobs.Runner(store, sources, settings.backfill.workers, fetch)
+        status = runner.run(job)
+    finally:
+        for source in sources.values():
+            source.close()
+    for line in jobs.summary_lines(store, job):
+        print(line, flush=True)
+    print(f"job {job}: {status}", flush=True)
+    return 0 if status in ("completed", "partially_completed") else 1
+
+
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.doctor import checks
 
@@ -472,6 +576,7 @@ COMMANDS = {
     "doctor": cmd_doctor,
     "gaps": cmd_gaps,
     "coverage": cmd_coverage,
+    "jobs": cmd_jobs,
 }
 
 __all__ = ["main"]

@@ -360,3 +360,37 @@ def run_summaries(store: Store, job_id: int, sources: dict[str, Source], ran: di
         total.reasons.update(s.reasons)
         total.last_error = s.last_error or total.last_error
     return out
+
+
+def catch_up(store: Store, sources: dict[str, Source], trigger: str, lookback: timedelta, now: datetime,
+             min_lag: timedelta | None = None) -> int | None:
+    """Find the gaps of every enabled source's series over `lookback` and queue one job to fill them.
+
+    With `min_lag`, act only when some series' newest reading is older than that (the periodic check). No
+    job when nothing is missing, or when an automatic job is still open (it will cover the same holes)."""
+    from cielo import gaps
+
+    if store.query("SELECT 1 FROM backfill_jobs WHERE trigger != 'manual' AND status IN ('pending', 'running')"):
+        return None
+    start = now - lookback
+    ranges: dict[str, list[tuple[datetime, datetime]]] = {}
+    lagging = min_lag is None
+    for name, source in sources.items():
+        for spec in source.series[:1]:  # a source's fetch fills all its series: plan on the primary one
+            found = gaps.analyse(store, source, spec, start, now)
+            if found.lag is None or min_lag is None or found.lag > min_lag:
+                lagging = True
+            if found.gaps:
+                ranges[name] = [(g.start, g.end + timedelta(seconds=1)) for g in found.gaps]
+    if not ranges or not lagging:
+        return None
+    job = create(store, trigger, ranges)
+    store.add_event("backfill_started", {"job": job, "trigger": trigger, "from": iso(start), "to": iso(now),
+                                         "sources": sorted(ranges)})
+    log.info("catch-up: job %d queued for %s", job, ", ".join(f"{n} ({len(r)} gaps)" for n, r in ranges.items()))
+    return job
+
+
+def open_jobs(store: Store) -> list[int]:
+    return [r[0] for r in store.query("SELECT id FROM backfill_jobs WHERE status IN ('pending', 'running')"
+                                      " ORDER BY id")]
