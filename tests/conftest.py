@@ -77,6 +77,9 @@ def config(tmp_path: Path, camera: CameraServer):
         base: dict[str, dict[str, Any]] = {
             "storage": {"database": str(tmp_path / "cielo.db")},
             "skycam": {"base_url": camera.base_url, "timeout_s": 2, "retries": 2},
+            # Keyless sources are on by default; tests that want them point them at loopback servers.
+            "sources.ree": {"enabled": False},
+            "sources.openmeteo": {"enabled": False},
         }
         for name, keys in sections.items():
             base.setdefault(name, {}).update(keys)

@@ -69,7 +69,14 @@ class Plan:
 def plan(source: Source, store: Store, start: datetime, end: datetime, now: datetime) -> Plan:
     series = source.primary.name
     slots = source.slots(start, end)
-    present = store.present(series, start, end)
+    if source.config_model is not None:
+        # A slot held by a lower-priority source is still to fetch: this source's reading replaces it.
+        from cielo.sources import priorities
+
+        store.set_priorities(priorities(source.settings))
+        present = store.present(series, start, end, source=source.name)
+    else:
+        present = store.present(series, start, end)
     waiting = store.missing_not_due(series, start, end, now)
     todo = [ts for ts in slots if (key := iso(ts)) not in present and key not in waiting]
     held = sum(1 for ts in slots if iso(ts) in present)
@@ -85,6 +92,7 @@ def run(
     workers: int,
     now: datetime | None = None,
     progress: Callable[[Summary], None] | None = None,
+    log_failures: bool = True,
 ) -> Summary:
     now = now or utcnow()
     p = plan(source, store, start, end, now)
@@ -97,18 +105,25 @@ def run(
     if not p.windows:
         return summary
 
-    batch: list[Any] = []
+    batch: list[tuple[Window, Any]] = []
     missing: list[Missing] = []
-    warned = 0
+    warned = 0 if log_failures else LOGGED_FAILURES
 
     def flush() -> None:
         if batch:
-            readings = source.parse(batch)
-            new = store.add_readings(readings)
+            readings = source.parse([fetched for _, fetched in batch])
+            # The summary counts the primary series' slots that were asked for; other series and slots an
+            # answer carries beyond the window (a whole day, the last 24 h) are stored but not counted.
+            wanted = {ts for window, _ in batch for ts in window.slots}
+            primary = {r.ts: r for r in readings if r.series == source.primary.name and r.ts in wanted}
+            rest = [r for r in readings if not (r.series == source.primary.name and r.ts in wanted)]
+            new = store.add_readings([*primary.values(), *rest], counted=len(primary))
             summary.new += new
             # A reading for the slot can land between plan and write (a second cielo); that is a duplicate.
-            summary.duplicates += len(readings) - new
-            summary.failed += len(batch) - len(readings)
+            summary.duplicates += len(primary) - new
+            summary.failed += len(wanted) - len(primary)
+            if len(wanted) > len(primary):
+                summary.reasons["no value in the answer"] += len(wanted) - len(primary)
             batch.clear()
         if missing:
             store.add_missing(missing, now)
@@ -148,7 +163,7 @@ def run(
             for fut in done:
                 window = pending.pop(fut)
                 try:
-                    batch.append(fut.result())
+                    batch.append((window, fut.result()))
                 except FetchError as exc:
                     fail(window, exc)
                 except Exception as exc:  # a bug in one fetch must not sink the run; say what it was
@@ -160,9 +175,9 @@ def run(
                     progress(summary)
     except KeyboardInterrupt:
         summary.interrupted = True
-        for fut in pending:
+        for fut, window in pending.items():
             if fut.done() and not fut.cancelled() and fut.exception() is None:
-                batch.append(fut.result())
+                batch.append((window, fut.result()))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         flush()
@@ -178,7 +193,9 @@ def _kind(exc: Exception) -> str:
         if exc.status:
             return f"HTTP {exc.status}"
         text = str(exc)
-        for marker, kind in (("not a JPEG", "not a JPEG"), ("not a readable image", "unreadable image"),
+        for marker, kind in (("circuit open", "circuit open"), ("not JSON", "not JSON"),
+                             ("invalid JSON", "invalid JSON"), ("unexpected answer", "unexpected answer"),
+                             ("not a JPEG", "not a JPEG"), ("not a readable image", "unreadable image"),
                              ("timed out", "timeout"), ("cannot connect", "cannot connect"),
                              ("byte cap", "too large"), ("server kept failing", "server errors"),
                              ("connection broke", "connection broke")):

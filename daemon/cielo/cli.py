@@ -49,9 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first instant: YYYY-MM-DD or YYYY-MM-DDTHH:MM (device time zone unless Z/offset)")
     b.add_argument("--to", "--hasta", dest="end", required=True, metavar="T",
                    help="last instant, included (same formats)")
-    b.add_argument("--source", action="append", metavar="S", help="source to replay (repeatable; default: skycam)")
+    b.add_argument("--source", action="append", metavar="S",
+                   help="source to replay (repeatable; default: every enabled source that can serve the range)")
     b.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
-    b.add_argument("--workers", type=int, metavar="N", help="concurrent requests (default: [skycam].workers)")
+    b.add_argument("--workers", type=int, metavar="N", help="concurrent requests (default: the source's workers)")
+
+    sub.add_parser("sources", help="each source: enabled, key present, series, history window, request budget")
 
     c = sub.add_parser("classify", help="octas for local image files")
     c.add_argument("files", nargs="+", metavar="FILE")
@@ -142,22 +145,35 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     now = datetime.now(UTC)
     if end > now:
         end = max(now, start)  # slots in the future cannot exist yet; asking would only fill `missing`
+    explicit = bool(args.source)
     names = _sources(args.source, settings, "backfill")
     if args.workers is not None and args.workers < 1:
         raise UsageError("backfill: --workers must be at least 1")
 
     code = 0
+    served = 0
     with Store(settings.storage.database) as store:
         for name in names:
             source = REGISTRY[name](settings)
             try:
-                if args.dry_run:
-                    _print_plan(backfill.plan(source, store, start, end, now), source)
+                span = source.serves(start, end, now)
+                if span is None or not source.slots(*span):
+                    source.close()
+                    if explicit:
+                        reach = "no history" if source.history == timedelta(0) else f"history {_span(source.history)}"
+                        print(f"{name}: cannot serve this range ({reach}); skipped", file=sys.stderr)
                     continue
-                workers = args.workers or settings.skycam.workers
+                served += 1
+                if span[0] > start:
+                    print(f"{name}: serves only from {iso(span[0])} (history {_span(source.history)})",
+                          file=sys.stderr)
+                if args.dry_run:
+                    _print_plan(backfill.plan(source, store, *span, now), source)
+                    continue
+                workers = args.workers or source.workers
                 bar = _Progress(name) if sys.stderr.isatty() else None
                 try:
-                    summary = backfill.run(source, store, start, end, workers=workers, now=now,
+                    summary = backfill.run(source, store, *span, workers=workers, now=now,
                                            progress=bar.update if bar else None)
                 finally:
                     if bar:
@@ -175,14 +191,52 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
             print(summary.line(), flush=True)
             if summary.requested and summary.success_rate < FAILED_BELOW:
                 code = max(code, 1)
+    if not served:
+        raise UsageError("backfill: no selected source can serve this range")
     return code
 
 
+def _span(td: timedelta | None) -> str:
+    if td is None:
+        return "unlimited"
+    hours = td.total_seconds() / 3600
+    return f"{hours / 24:g} days" if hours >= 48 else f"{hours:g} h"
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.guard import breaker_states
+    from cielo.sources import REGISTRY
+
+    db = settings.storage.database
+    breakers = breaker_states(db) if db.is_file() else {}
+    for name, cls in REGISTRY.items():
+        key = cls.key_present(settings)
+        key_text = "keyless" if key is None else ("key present" if key else "no key")
+        if cls.config_model is not None:
+            cfg = cls.config(settings)
+            rpm = cfg.requests_per_minute
+            rpd = getattr(cfg, "requests_per_day", None)
+            budget = f"{rpm:g}/min" + (f", {rpd:g}/day" if rpd else "")
+            budget += f", priority {cfg.priority}"
+        else:
+            budget = "unlimited"
+        state, failures, _ = breakers.get(cls.config_name or name, ("closed", 0, None))
+        breaker = f"breaker {state}" + (f" ({failures} failures)" if failures else "")
+        history = "live only" if cls.history == timedelta(0) else f"history {_span(cls.history)}"
+        series = ",".join(sp.name for sp in cls.series)
+        print(f"{name}: {'enabled' if cls.enabled(settings) else 'disabled'}, {key_text}, series {series}, "
+              f"{history}, budget {budget}, {breaker}")
+    return 0
+
+
 def _print_plan(plan, source) -> None:
+    from cielo.sources.base import estimate_s
+
     rpm = source.requests_per_minute
+    est = estimate_s(plan.requests * source.requests_per_fetch, rpm, source.requests_per_day)
     print(f"{plan.source}: plan: {plan.total} slots, {plan.present} already stored, "
           f"{plan.known_missing} known missing (retry not due), {plan.requests} requests"
-          + (f", about {plan.requests / rpm:.0f} min at {rpm:g}/min" if rpm else ""))
+          + (f", about {est:.0f} s at {rpm:g}/min" if rpm else ""))
     print(f"{plan.source}: total={plan.total} new=0 duplicates={plan.present} failed=0 (dry run)")
 
 
@@ -261,6 +315,7 @@ def _exif_time(data: bytes, settings: Settings) -> datetime | None:
         return None
 
 
-COMMANDS = {"run": cmd_run, "ingest": cmd_ingest, "backfill": cmd_backfill, "classify": cmd_classify}
+COMMANDS = {"run": cmd_run, "ingest": cmd_ingest, "backfill": cmd_backfill, "classify": cmd_classify,
+            "sources": cmd_sources}
 
 __all__ = ["iso", "main"]

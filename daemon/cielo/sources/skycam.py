@@ -146,3 +146,4 @@ class SkycamSource(Source):
 
     def close(self) -> None:
         self.session.clear()
+        super().close()
