@@ -98,7 +98,8 @@ class AemetSource(_Aemet):
         return hourly(start, end)
 
     def live_range(self, now: datetime) -> tuple[datetime, datetime]:
-        end = floor_hour(now) + HOUR
+        """The last 24 complete hours; the current hour, if already in the answer, is stored uncounted."""
+        end = floor_hour(now)
         return end - DAY, end
 
     def fetch(self, window: Window, now: datetime) -> list[Reading]:

@@ -108,13 +108,18 @@ class Source(ABC):
         """Group the slots to fetch into requests of at most `chunk`."""
         out: list[Window] = []
         group: list[datetime] = []
+
+        def close() -> None:
+            # The window ends after its last slot, not a whole chunk later: a short range asks for no more.
+            out.append(Window(group[0], min(group[0] + self.chunk, group[-1] + self.primary.cadence), tuple(group)))
+
         for ts in slots:
             if group and ts - group[0] >= self.chunk:
-                out.append(Window(group[0], group[0] + self.chunk, tuple(group)))
+                close()
                 group = []
             group.append(ts)
         if group:
-            out.append(Window(group[0], group[0] + self.chunk, tuple(group)))
+            close()
         return out
 
     @classmethod
