@@ -16,6 +16,7 @@ from tests.support.apiserver import ApiServer
 from tests.support.camserver import CameraServer
 
 ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def toml_value(v: Any) -> str:

@@ -250,21 +250,20 @@ class Client:
             raise FetchError(f"{where}: {_describe(exc, p)}") from None
         try:
             status, ctype = resp.status, resp.headers.get("Content-Type", "")
-            body = b""
-            if status < 500:  # error bodies of 4xx carry the API's reason; a 5xx page rarely does
-                chunks, size = [], 0
-                for chunk in resp.stream(65536):
-                    size += len(chunk)
-                    if size > p.max_bytes:
-                        raise FetchError(f"{where}: answer is over the {p.max_bytes}-byte cap", status,
-                                         transient=False)
-                    chunks.append(chunk)
-                body = b"".join(chunks)
+            chunks, size = [], 0  # error bodies too: they carry the API's reason, and the connection is reused
+            for chunk in resp.stream(65536):
+                size += len(chunk)
+                if size > p.max_bytes:
+                    raise FetchError(f"{where}: answer is over the {p.max_bytes}-byte cap", status, transient=False)
+                chunks.append(chunk)
+            body = b"".join(chunks)
             if status in (404, 410):
                 raise NotFound(f"{where}: HTTP {status} (does not exist){api_reason(body)}", status)
             if status >= 400:
-                err = FetchError(f"{where}: HTTP {status} {_STATUS_TEXT.get(status, resp.reason or '')}".rstrip()
-                                 + api_reason(body), status, transient=status in RETRY_STATUSES)
+                reason = api_reason(body)  # the API's own words beat the generic reason phrase
+                text = _STATUS_TEXT.get(status, "" if reason else resp.reason or "")
+                err = FetchError(f"{where}: HTTP {status} {text}".rstrip() + reason, status,
+                                 transient=status in RETRY_STATUSES)
                 err.retry_after = _retry_after(resp.headers.get("Retry-After"))  # type: ignore[attr-defined]
                 raise err
             return body, status, ctype

@@ -10,7 +10,6 @@ Format: https://open-meteo.com/en/docs and /en/docs/historical-weather-api.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -92,7 +91,8 @@ class OpenMeteoSource(Source):
                         f"&start_date={window.start:%Y-%m-%d}&end_date={last:%Y-%m-%d}")
         if end > boundary:
             first = max(window.start, boundary)
-            past = min(math.ceil((cut - first.replace(hour=0)) / DAY) + 1, MAX_PAST_DAYS)
+            # past_days=N starts at 00:00 UTC N days before today.
+            past = min((cut.date() - first.date()).days, MAX_PAST_DAYS)
             urls.append(f"{self.cfg.forecast_url}/v1/forecast?{self.query()}&past_days={past}&forecast_days=1")
         out: list[Reading] = []
         for url in urls:
