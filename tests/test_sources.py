@@ -348,7 +348,7 @@ def test_breaker_opens_after_five_failures_and_lets_one_trial_through(tmp_path: 
 
 def test_breaker_state_in_cielo_sources(cfg, api: ApiServer):
     api.behaviours["ree"] = "503"
-    config = cfg("ree", ree={"retries": 0, "chunk_days": 1})
+    config = cfg("ree", ree={"retries": 0, "chunk_days": 1, "requests_per_minute": 6000})
     result = cielo("backfill", "--from", "2023-01-01T00:00Z", "--to", "2023-01-07T20:00Z", "--source", "ree",
                    "--workers", "1", config=config)
     assert result.returncode == 1
@@ -387,3 +387,36 @@ def test_fresh_install_defaults(tmp_path: Path):
     assert on == {"skycam", "ree", "openmeteo"}
     keyed = Settings.model_validate({"sources": {"aemet": {"api_key": "k"}}})
     assert {n for n, c in REGISTRY.items() if c.enabled(keyed)} == on | {"aemet", "aemet_daily"}
+
+
+def test_daemon_runs_the_source_jobs(cfg, api: ApiServer, tmp_path: Path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import clean_env
+
+    config = cfg("ree", "openmeteo")
+    proc = subprocess.Popen([sys.executable, "-m", "cielo", "--config", str(config), "run"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=clean_env())
+    try:
+        seen: set[str] = set()
+        lines: list[str] = []
+        deadline = time.monotonic() + 30
+        while seen != {"ree", "openmeteo"} and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if m := re.search(r"INFO (ree|openmeteo) \S+Z: \w+=", line):
+                seen.add(m[1])
+        assert seen == {"ree", "openmeteo"}, lines
+        assert any("jobs: ree live, openmeteo live" in line for line in lines), lines
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "Traceback" not in rest
+    counts = dict(rows(tmp_path / "cielo.db", "SELECT source, count(*) FROM readings GROUP BY source"))
+    assert counts["openmeteo"] == 48 * 6 and counts["ree"] >= 2 * 23
