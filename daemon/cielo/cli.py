@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("sources", help="each source: enabled, key present, series, history window, request budget")
 
+    m = sub.add_parser("import-csv", help="historical station CSV exports (SIAR, datosclima.es, custom)")
+    m.add_argument("--source", required=True, metavar="LAYOUT",
+                   help="siar, datosclima or custom ([sources.csv] columns)")
+    m.add_argument("files", nargs="+", metavar="FILE")
+
     c = sub.add_parser("classify", help="octas for local image files")
     c.add_argument("files", nargs="+", metavar="FILE")
     c.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -229,6 +234,26 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_import_csv(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.csvimport import CsvConfig, import_file
+    from cielo.sources import priorities
+    from cielo.store import Store
+
+    cfg = settings.source_config("csv", CsvConfig)
+    code = 0
+    with Store(settings.storage.database) as store:
+        for name in args.files:
+            summary = import_file(store, Path(name), args.source, cfg, priorities(settings))
+            for line in summary.errors[:20]:
+                print(line, file=sys.stderr)
+            if len(summary.errors) > 20:
+                print(f"{name}: and {len(summary.errors) - 20} more bad rows", file=sys.stderr)
+            print(summary.line(), flush=True)
+            if summary.total and summary.failed == summary.total:
+                code = 1
+    return code
+
+
 def _print_plan(plan, source) -> None:
     from cielo.sources.base import estimate_s
 
@@ -316,6 +341,6 @@ def _exif_time(data: bytes, settings: Settings) -> datetime | None:
 
 
 COMMANDS = {"run": cmd_run, "ingest": cmd_ingest, "backfill": cmd_backfill, "classify": cmd_classify,
-            "sources": cmd_sources}
+            "sources": cmd_sources, "import-csv": cmd_import_csv}
 
 __all__ = ["iso", "main"]

@@ -139,6 +139,7 @@ class SourceConfig(Section):
 
 
 url_validator = _check_url  # for the source models' URL fields
+check_tz = _check_tz
 
 
 class Settings(Section):
@@ -151,9 +152,9 @@ class Settings(Section):
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     path: Path | None = Field(None, exclude=True, description="the file these came from, if any")
-    _source_cfg: dict[str, SourceConfig] = PrivateAttr(default_factory=dict)
+    _source_cfg: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
 
-    def source_config(self, name: str, model: type[SourceConfig]) -> Any:
+    def source_config(self, name: str, model: type[BaseModel]) -> Any:
         """`[sources.<name>]` validated by the source's own model (load_settings has already checked it)."""
         if name not in self._source_cfg:
             self._source_cfg[name] = model.model_validate(self.sources.get(name) or {})

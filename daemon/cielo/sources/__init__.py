@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from cielo.config import Settings, SourceConfig
+from pydantic import BaseModel
+
+from cielo.config import Settings
+from cielo.csvimport import CsvConfig
 from cielo.sources.aemet import AemetConfig, AemetDailySource, AemetSource
 from cielo.sources.base import SeriesSpec, Source, Window
 from cielo.sources.openmeteo import OpenMeteoConfig, OpenMeteoSource
@@ -20,17 +23,20 @@ REGISTRY: dict[str, type[Source]] = {
 }
 
 # `[sources.<name>]` tables and the model that validates each.
-CONFIGS: dict[str, type[SourceConfig]] = {
+CONFIGS: dict[str, type[BaseModel]] = {
     "ree": ReeConfig,
     "aemet": AemetConfig,
     "openweather": OpenWeatherConfig,
     "openmeteo": OpenMeteoConfig,
+    "csv": CsvConfig,  # `cielo import-csv`, not a fetching source
 }
 
 
 def priorities(settings: Settings) -> dict[str, int]:
     """Configured priority of every source (higher wins a slot that two sources fill)."""
-    return {name: cls.priority(settings) for name, cls in REGISTRY.items()}
+    out = {name: cls.priority(settings) for name, cls in REGISTRY.items()}
+    out["csv"] = settings.source_config("csv", CsvConfig).priority
+    return out
 
 
 __all__ = ["CONFIGS", "REGISTRY", "SeriesSpec", "Source", "Window", "priorities"]

@@ -22,6 +22,7 @@ from cielo.config import Settings, SourceConfig, url_validator
 from cielo.http import FetchError, NotFound, PayloadError, decode_json, redact
 from cielo.sources.base import DAY, HOUR, SeriesSpec, Source, Window, floor_hour, hourly
 from cielo.store import Reading
+from cielo.textnum import decimal_comma
 
 # Observation field -> (series, unit); names from AEMET's metadatos for observacion/convencional.
 OBSERVATION = {
@@ -198,18 +199,3 @@ def parse_daily(rows: Any, source: str = "aemet_daily") -> list[Reading]:
             if v is not None:
                 out.append(Reading(series, day, v, unit, source, {"station": row.get("indicativo")}))
     return out
-
-
-def decimal_comma(text: Any) -> float | None:
-    """'12,4' -> 12.4; 'Ip' (inapreciable, under 0.1 mm) -> 0.0; 'Acum', 'Varias', '' -> None."""
-    if isinstance(text, (int, float)):
-        return float(text)
-    if not isinstance(text, str):
-        return None
-    text = text.strip()
-    if text == "Ip":
-        return 0.0
-    try:
-        return float(text.replace(",", "."))
-    except ValueError:
-        return None
