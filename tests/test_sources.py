@@ -471,3 +471,12 @@ def test_api_readings_outrank_csv(cfg, api: ApiServer, tmp_path: Path):
                        "openmeteo", config=config)
     assert summary(backfilled.stdout)["openmeteo"] == (24, 24, 0, 0)  # two of them replace the CSV's
     assert rows(tmp_path / "cielo.db", "SELECT count(*) FROM readings WHERE source='csv'") == [(0,)]
+
+
+def test_sky_camera_has_a_breaker_too(config):
+    cfg = config(skycam={"base_url": "http://127.0.0.1:9/image", "retries": 0})
+    result = cielo("backfill", "--from", "2024-06-01T00:00Z", "--to", "2024-06-01T05:59Z", "--workers", "1",
+                   config=cfg)
+    assert result.returncode == 1
+    assert "skycam: failed slots: 31 circuit open, 5 cannot connect" in result.stderr
+    assert re.search(r"^skycam: enabled, .* breaker open \(5 failures\)$", cielo("sources", config=cfg).stdout, re.M)

@@ -23,6 +23,7 @@ from cielo.timeutil import iso, utcnow
 
 BREAKER_FAILURES = 5  # consecutive failed requests that open the breaker
 BREAKER_OPEN_S = 300.0  # how long it stays open before one trial request
+READ_CACHE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,19 @@ class Guard:
         self.clock, self.sleep = clock, sleep
         self.open_s, self.failures = open_s, failures
         self._lock = threading.Lock()
+        from cielo.store import Store
+
+        Store(database).close()  # the tables exist (migrations are idempotent) whoever opens the file first
         self._db = sqlite3.connect(database, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA busy_timeout=30000")
+        self._cached: tuple[float, tuple | None] | None = None
 
     def close(self) -> None:
         self._db.close()
 
     def _tx(self, fn):
         with self._lock:
+            self._cached = None  # this process changes the state: read it afresh next time
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 out = fn(self._db)
@@ -155,9 +161,17 @@ class Guard:
         return self._tx(count)
 
     def _read(self) -> tuple | None:
+        """The breaker row, re-read at most every READ_CACHE_S while it is closed and clean: a backfill of
+        hundreds of requests a second should not pay a query each (another process's news waits a second)."""
+        now = time.monotonic()
         with self._lock:
-            return self._db.execute("SELECT state, failures FROM http_breaker WHERE source = ?",
-                                    (self.source,)).fetchone()
+            if self._cached is not None and now - self._cached[0] < READ_CACHE_S:
+                return self._cached[1]
+            row = self._db.execute("SELECT state, failures FROM http_breaker WHERE source = ?",
+                                   (self.source,)).fetchone()
+            clean = row is None or (row[0] == "closed" and not row[1])
+            self._cached = (now, row) if clean else None
+            return row
 
 
 def breaker_states(db_path: Path) -> dict[str, tuple[str, int, str | None]]:

@@ -121,8 +121,25 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(query="…" if parts.query else "", netloc=parts.netloc.rpartition("@")[2]))
 
 
-def get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, str]:
-    """GET `url` and return (body, content type); raises NotFound or FetchError with a one-line message."""
+def get_bytes(session: Session, url: str, policy: HttpPolicy, guard: Guard | None = None) -> tuple[bytes, str]:
+    """GET `url` and return (body, content type); raises NotFound or FetchError with a one-line message.
+    With a guard (the camera's circuit breaker), an open breaker refuses the request, and the outcome counts."""
+    if guard is None:
+        return _get_bytes(session, url, policy)
+    guard.check()
+    try:
+        out = _get_bytes(session, url, policy)
+    except FetchError as exc:
+        if exc.transient and (exc.status is None or exc.status in RETRY_STATUSES):
+            guard.failure(str(exc))
+        else:
+            guard.success()  # the server answered
+        raise
+    guard.success()
+    return out
+
+
+def _get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, str]:
     where = redact(url)
     try:
         resp = session.request("GET", url, preload_content=False)

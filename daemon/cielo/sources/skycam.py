@@ -53,6 +53,10 @@ class SkycamSource(Source):
             pool_size=max(self.cfg.workers, 1),
         )
         self.session = make_session(self.policy)
+        # The breaker, shared with every process through the database; no request budget: the user's camera.
+        from cielo.guard import Guard
+
+        self.guard = Guard(settings.storage.database, self.name, [])
 
     @classmethod
     def enabled(cls, settings: Settings) -> bool:
@@ -104,7 +108,7 @@ class SkycamSource(Source):
 
         slot = window.slots[0]
         url = self.url_for(slot, now)
-        body, content_type = get_bytes(self.session, url, self.policy)
+        body, content_type = get_bytes(self.session, url, self.policy, self.guard)
         if not body.startswith(JPEG_MAGIC):
             kind = content_type.split(";")[0].strip() or "unknown type"
             raise FetchError(f"{url}: not a JPEG ({kind}, {len(body)} bytes)", transient=False)
@@ -146,4 +150,5 @@ class SkycamSource(Source):
 
     def close(self) -> None:
         self.session.clear()
+        self.guard.close()
         super().close()
