@@ -480,3 +480,17 @@ def test_sky_camera_has_a_breaker_too(config):
     assert result.returncode == 1
     assert "skycam: failed slots: 31 circuit open, 5 cannot connect" in result.stderr
     assert re.search(r"^skycam: enabled, .* breaker open \(5 failures\)$", cielo("sources", config=cfg).stdout, re.M)
+
+
+def test_dry_run_plans_requests_and_time_from_the_budget(cfg, api: ApiServer):
+    result = cielo("backfill", "--from", "2023-01-01T00:00Z", "--to", "2023-12-31T23:00Z", "--dry-run",
+                   config=cfg("ree", "openmeteo", "aemet"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    # REE: 14 requests of 28 Madrid days (the UTC year touches 366 of them); a burst of 3, then 0.45 a second.
+    assert "ree: plan: 8760 slots, 0 already stored, 0 known missing (retry not due), 14 requests, about 24 s " \
+           "at 30/min" in lines
+    # AEMET daily: 12 windows of 31 days, two requests each (envelope + datos); a burst of 2, then 0.3 a second.
+    assert any(line.startswith("aemet_daily: plan: 365 slots") and "24 requests, about 73 s" in line for line in lines)
+    assert any(line.startswith("openmeteo: plan: 8760 slots") and "4 requests, about 0 s" in line for line in lines)
+    assert api.log == []

@@ -258,9 +258,10 @@ def _print_plan(plan, source) -> None:
     from cielo.sources.base import estimate_s
 
     rpm = source.requests_per_minute
-    est = estimate_s(plan.requests * source.requests_per_fetch, rpm, source.requests_per_day)
+    requests = plan.requests * source.requests_per_fetch  # AEMET: envelope + datos per window
+    est = estimate_s(requests, rpm, source.requests_per_day)
     print(f"{plan.source}: plan: {plan.total} slots, {plan.present} already stored, "
-          f"{plan.known_missing} known missing (retry not due), {plan.requests} requests"
+          f"{plan.known_missing} known missing (retry not due), {requests} requests"
           + (f", about {est:.0f} s at {rpm:g}/min" if rpm else ""))
     print(f"{plan.source}: total={plan.total} new=0 duplicates={plan.present} failed=0 (dry run)")
 
