@@ -494,3 +494,14 @@ def test_dry_run_plans_requests_and_time_from_the_budget(cfg, api: ApiServer):
     assert any(line.startswith("aemet_daily: plan: 365 slots") and "24 requests, about 73 s" in line for line in lines)
     assert any(line.startswith("openmeteo: plan: 8760 slots") and "4 requests, about 0 s" in line for line in lines)
     assert api.log == []
+
+
+def test_live_job_minutes_are_configurable():
+    from cielo.config import Settings
+    from cielo.sources import REGISTRY
+
+    s = Settings.model_validate({"sources": {"ree": {"minute": 7}, "aemet": {"minute": 40, "api_key": "k"}}})
+    assert REGISTRY["ree"].schedule(s) == {"minute": 7}
+    assert REGISTRY["aemet"].schedule(s) == {"minute": 40}
+    assert REGISTRY["aemet_daily"].schedule(s) == {"hour": 7, "minute": 40}
+    assert REGISTRY["openmeteo"].schedule(Settings()) == {"minute": 15}

@@ -136,6 +136,7 @@ class SourceConfig(Section):
     max_bytes: int = Field(5_000_000, ge=1024, description="larger answers are refused")
     requests_per_minute: float = Field(30, gt=0, description="shared by live jobs and backfill")
     workers: int = Field(2, ge=1, le=16, description="parallel requests during a backfill")
+    minute: int = Field(15, ge=0, le=59, description="the minute past each hour (UTC) of the live job")
 
 
 url_validator = _check_url  # for the source models' URL fields

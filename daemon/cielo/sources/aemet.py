@@ -93,7 +93,7 @@ class AemetSource(_Aemet):
 
     @classmethod
     def schedule(cls, settings: Settings) -> dict[str, Any]:
-        return {"minute": 15}
+        return {"minute": cls.config(settings).minute}
 
     def slots(self, start: datetime, end: datetime) -> list[datetime]:
         return hourly(start, end)
@@ -123,7 +123,7 @@ class AemetDailySource(_Aemet):
 
     @classmethod
     def schedule(cls, settings: Settings) -> dict[str, Any]:
-        return {"hour": 7, "minute": 20}
+        return {"hour": 7, "minute": cls.config(settings).minute}  # daily values: once a day
 
     def slots(self, start: datetime, end: datetime) -> list[datetime]:
         return hourly(start, end, DAY)

@@ -63,7 +63,7 @@ class OpenMeteoSource(Source):
 
     @classmethod
     def schedule(cls, settings: Settings) -> dict[str, Any]:
-        return {"minute": 15}
+        return {"minute": cls.config(settings).minute}
 
     def slots(self, start: datetime, end: datetime) -> list[datetime]:
         return hourly(start, end)

@@ -45,6 +45,7 @@ class ReeConfig(SourceConfig):
     priority: int = Field(50, ge=0, le=1000)
     requests_per_minute: float = Field(30, gt=0)
     chunk_days: int = Field(28, ge=1, le=31, description="days per request; apidatos refuses long hourly ranges")
+    minute: int = Field(5, ge=0, le=59, description="the minute past each hour (UTC) of the live job")
 
     _url = field_validator("base_url")(url_validator)
 
@@ -66,7 +67,7 @@ class ReeSource(Source):
 
     @classmethod
     def schedule(cls, settings: Settings) -> dict[str, Any]:
-        return {"minute": 5}
+        return {"minute": cls.config(settings).minute}
 
     def slots(self, start: datetime, end: datetime) -> list[datetime]:
         return hourly(start, end)
