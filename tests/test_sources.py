@@ -138,6 +138,7 @@ def test_aemet_two_step_observations(cfg, api: ApiServer, tmp_path: Path):
         f"weather.{s}": 23 for s in ("temperature", "humidity", "pressure", "precipitation", "wind_speed")}
     assert rows(db, "SELECT min(value), max(value) FROM readings WHERE series='weather.pressure'") == [(1004.4, 1009.9)]
     assert "SECRET" not in result.stdout + result.stderr
+    assert not any("SECRET" in path for path in api.paths("aemet"))  # the key travels in a header
 
 
 @pytest.mark.parametrize(("estado", "line", "code"), [
