@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cielo.config import Settings, SourceConfig, url_validator
-from cielo.http import PayloadError, error_text
+from cielo.http import PayloadError, error_text, redact
 from cielo.sources.base import HOUR, SeriesSpec, Source, Window, floor_hour, hourly
 from cielo.store import Reading
 from cielo.timeutil import iso
@@ -82,8 +82,6 @@ class OpenWeatherSource(Source):
         d = self.settings.device
         url = (f"{self.cfg.base_url}/data/2.5/weather?lat={d.latitude}&lon={d.longitude}&units=metric"
                f"&appid={self.cfg.api_key.get_secret_value()}")
-        from cielo.http import redact
-
         return parse(self.client.get_json(url), self.name, redact(url))
 
     def parse(self, fetched: Sequence[list[Reading]]) -> list[Reading]:
