@@ -141,6 +141,7 @@ def get_bytes(session: Session, url: str, policy: HttpPolicy, guard: Guard | Non
 
 def _get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, str]:
     where = redact(url)
+    complete = False
     try:
         resp = session.request("GET", url, preload_content=False)
     except MaxRetryError as exc:
@@ -165,11 +166,20 @@ def _get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, s
             if size > policy.max_bytes:
                 raise FetchError(f"{where}: answer is over the {policy.max_bytes}-byte cap", status, transient=False)
             chunks.append(chunk)
+        complete = True
         return b"".join(chunks), resp.headers.get("Content-Type", "")
     except (HTTPError, OSError) as exc:  # the body broke off: timeout, reset, fewer bytes than declared
         raise FetchError(f"{where}: {_describe(exc, policy)}") from None
     finally:
-        resp.release_conn()
+        _release(resp, complete)
+
+
+def _release(resp, complete: bool) -> None:
+    """Back to the pool; a connection whose body was not read to the end (over the cap, broken off) is
+    closed first, or the next request on it would read the rest of this answer."""
+    if not complete:
+        resp.close()
+    resp.release_conn()
 
 
 def _describe(exc: BaseException | None, policy: HttpPolicy) -> str:
@@ -259,6 +269,7 @@ class Client:
 
     def _once(self, url: str, headers: dict[str, str] | None) -> tuple[bytes, int, str]:
         p, where = self.policy, redact(url)
+        complete = False
         try:
             resp = self.session.request("GET", url, headers=headers, preload_content=False)
         except MaxRetryError as exc:
@@ -274,6 +285,7 @@ class Client:
                     raise FetchError(f"{where}: answer is over the {p.max_bytes}-byte cap", status, transient=False)
                 chunks.append(chunk)
             body = b"".join(chunks)
+            complete = True
             if status in (404, 410):
                 raise NotFound(f"{where}: HTTP {status} (does not exist){api_reason(body)}", status)
             if status >= 400:
@@ -287,7 +299,7 @@ class Client:
         except (HTTPError, OSError) as exc:
             raise FetchError(f"{where}: {_describe(exc, p)}") from None
         finally:
-            resp.release_conn()
+            _release(resp, complete)
 
 
 _STATUS_TEXT = {401: "unauthorized (API key missing or rejected)", 403: "forbidden (API key rejected)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -170,7 +171,7 @@ class Store:
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _wal(self._db)
             # NORMAL in WAL keeps every committed batch across a crash; only a power cut may drop the last ones.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -340,6 +341,20 @@ UPSERT = (
     " WHERE coalesce((SELECT priority FROM source_priority WHERE source = excluded.source), 0)"
     " > coalesce((SELECT priority FROM source_priority WHERE source = readings.source), 0)"
 )
+
+
+def _wal(db: sqlite3.Connection, wait_s: float = 30.0) -> None:
+    """Switch to WAL. Two processes opening a new file at once (a live job and a backfill) can find it
+    locked: this pragma does not wait on the busy timeout, so wait here."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _statements(script: str) -> list[str]:
