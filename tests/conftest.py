@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 
+from tests.support.apiserver import ApiServer
 from tests.support.camserver import CameraServer
 
 ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def toml_value(v: Any) -> str:
@@ -77,9 +79,38 @@ def config(tmp_path: Path, camera: CameraServer):
         base: dict[str, dict[str, Any]] = {
             "storage": {"database": str(tmp_path / "cielo.db")},
             "skycam": {"base_url": camera.base_url, "timeout_s": 2, "retries": 2},
+            # Keyless sources are on by default; tests that want them point them at loopback servers.
+            "sources.ree": {"enabled": False},
+            "sources.openmeteo": {"enabled": False},
         }
         for name, keys in sections.items():
             base.setdefault(name, {}).update(keys)
         return write_config(tmp_path / "config.toml", base)
 
     return make
+
+
+@pytest.fixture
+def api() -> Iterator[ApiServer]:
+    with ApiServer(slow_s=3.0) as server:
+        yield server
+
+
+def source_sections(api: ApiServer, *enabled: str, **extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`[sources.*]` tables pointing every API at the loopback server; only `enabled` ones switched on.
+    Short timeouts and quick retries keep the failure tests fast."""
+    quick = {"timeout_s": 1, "retries": 1}
+    sections = {
+        "sources.ree": {"enabled": "ree" in enabled, "base_url": f"{api.base}/ree", **quick},
+        "sources.openmeteo": {"enabled": "openmeteo" in enabled, "archive_url": f"{api.base}/om-archive",
+                              "forecast_url": f"{api.base}/om-forecast", **quick},
+        "sources.aemet": {"enabled": "aemet" in enabled, "base_url": f"{api.base}/aemet/opendata", **quick},
+        "sources.openweather": {"enabled": "openweather" in enabled, "base_url": f"{api.base}/owm", **quick},
+    }
+    if "aemet" in enabled:
+        sections["sources.aemet"]["api_key"] = "test-aemet-key-SECRET"
+    if "openweather" in enabled:
+        sections["sources.openweather"]["api_key"] = "test-owm-key-SECRET"
+    for name, keys in extra.items():
+        sections[f"sources.{name}"].update(keys)
+    return sections

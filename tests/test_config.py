@@ -22,8 +22,12 @@ def test_defaults_are_the_seed_camera_and_a_local_database():
 
 
 def test_example_config_is_all_defaults():
+    from cielo.sources import CONFIGS
+
     loaded = load_settings(str(ROOT / "config.toml"))
-    assert loaded.model_dump() == Settings().model_dump()
+    assert loaded.model_dump(exclude={"sources"}) == Settings().model_dump(exclude={"sources"})
+    for name, model in CONFIGS.items():
+        assert loaded.source_config(name, model) == model(), name
     assert loaded.storage.database == Path("cielo.db")  # a default path stays in the working directory
 
 
@@ -40,9 +44,12 @@ def _keys(model: type, prefix: str = "") -> list[tuple[str, str]]:
 
 def test_example_config_documents_every_key():
     """config.toml cannot drift from the models: every key appears in its section, commented."""
+    from cielo.sources import CONFIGS
+
     text = (ROOT / "config.toml").read_text()
-    sections = dict(re.findall(r"^\[(\w+)\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S))
-    for section, key in _keys(Settings):
+    sections = dict(re.findall(r"^\[([\w.]+)\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S))
+    keys = _keys(Settings) + [(f"sources.{name}", key) for name, model in CONFIGS.items() for key in model.model_fields]
+    for section, key in keys:
         assert re.search(rf"^# {key} = ", sections.get(section, ""), re.M), f"[{section}].{key} missing"
 
 
@@ -57,6 +64,13 @@ def test_example_config_documents_every_key():
         ("[device]\nlatitude = 91\n", "config.toml: [device].latitude: Input should be less than or equal to 90"),
         ("[nonsense]\n", "config.toml: [nonsense]: unknown key"),
         ("[skycam\n", "config.toml: not valid TOML"),
+        ("[sources.ree]\ngeo_id = 1234\n", "config.toml: [sources.ree].geo_id: Input should be 8741, 8742"),
+        ("[sources.ree]\ncolour = 1\n", "config.toml: [sources.ree].colour: unknown key"),
+        ("[sources.openmeteo]\narchive_url = 'ftp://x'\n", "config.toml: [sources.openmeteo].archive_url: 'ftp://x'"),
+        ("[sources.aemet]\nstation = 'x y'\n", "config.toml: [sources.aemet].station: String should match"),
+        ("[sources.aemet]\nenabled = true\n", "config.toml: [sources.aemet]: enabled = true needs api_key"),
+        ("[sources.weatherunderground]\n", "config.toml: [sources.weatherunderground]: unknown source (known:"),
+        ("[sources]\nree = 3\n", "config.toml: [sources.ree]: Input should be a valid dictionary"),
     ],
 )
 def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, body: str, message: str):
@@ -95,3 +109,14 @@ def test_bad_config_raises_config_error_in_library(tmp_path: Path):
     path = write_config(tmp_path / "c.toml", {"skycam": {"workers": 0}})
     with pytest.raises(ConfigError, match=r"\[skycam\]\.workers"):
         load_settings(str(path))
+
+
+def test_source_keys_from_environment_enable_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from cielo.sources import REGISTRY
+
+    path = write_config(tmp_path / "c.toml", {"device": {"id": "x"}})
+    assert not REGISTRY["aemet"].enabled(load_settings(str(path)))
+    monkeypatch.setenv("CIELO_AEMET_API_KEY", "k-from-env")
+    settings = load_settings(str(path))
+    assert REGISTRY["aemet"].enabled(settings) and REGISTRY["aemet"].key_present(settings)
+    assert "k-from-env" not in repr(settings.source_config("aemet", REGISTRY["aemet"].config_model))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cielo.guard import BreakerOpen
 from cielo.http import FetchError, NotFound
 from cielo.sources.base import Source, Window
 from cielo.store import Missing, Store
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 BATCH = 64  # readings per transaction; also the inference batch
 LOGGED_FAILURES = 5  # per source and process: enough to see the cause, not a line per slot when a server is down
 _warned: Counter[str] = Counter()
+_said: set[str] = set()  # a job retries a task: the same failure is said once
 
 
 @dataclass
@@ -40,6 +42,8 @@ class Summary:
     interrupted: bool = False
     reasons: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
+    retryable: bool = False  # some failure may go away if asked again later (network, 408/429/5xx)
+    breaker_open: bool = False  # the source's breaker opened: it, not a quick retry, decides when to ask again
 
     def line(self) -> str:
         return f"{self.source}: total={self.total} new={self.new} duplicates={self.duplicates} failed={self.failed}"
@@ -71,7 +75,14 @@ class Plan:
 def plan(source: Source, store: Store, start: datetime, end: datetime, now: datetime) -> Plan:
     series = source.primary.name
     slots = source.slots(start, end)
-    present = store.present(series, start, end)
+    if source.config_model is not None:
+        # A slot held by a lower-priority source is still to fetch: this source's reading replaces it.
+        from cielo.sources import priorities
+
+        store.set_priorities(priorities(source.settings))
+        present = store.present(series, start, end, source=source.name)
+    else:
+        present = store.present(series, start, end)
     waiting = store.missing_not_due(series, start, end, now)
     todo = [ts for ts in slots if (key := iso(ts)) not in present and key not in waiting]
     held = sum(1 for ts in slots if iso(ts) in present)
@@ -89,9 +100,11 @@ def run(
     progress: Callable[[Summary], None] | None = None,
     mode: str = "backfill",
     stop: threading.Event | None = None,
+    log_failures: bool = True,
 ) -> Summary:
     """Fill [start, end) of `source`. `stop` (set from another thread) ends the run early, keeping what
-    was fetched; Ctrl-C on the calling thread does the same."""
+    was fetched; Ctrl-C on the calling thread does the same. `log_failures=False` leaves the saying to the
+    caller (a live run prints one line of its own)."""
     now = now or utcnow()
     p = plan(source, store, start, end, now)
     summary = Summary(source.name, total=p.total, duplicates=p.present, failed=p.known_missing)
@@ -103,17 +116,24 @@ def run(
     if not p.windows:
         return summary
 
-    batch: list[Any] = []
+    batch: list[tuple[Window, Any]] = []
     missing: list[Missing] = []
 
     def flush() -> None:
         if batch:
-            readings = source.parse(batch)
-            new = store.add_readings(readings, now, mode)
+            readings = source.parse([fetched for _, fetched in batch])
+            # The summary counts the primary series' slots that were asked for; other series and slots an
+            # answer carries beyond the window (a whole day, the last 24 h) are stored but not counted.
+            wanted = {ts for window, _ in batch for ts in window.slots}
+            primary = {r.ts: r for r in readings if r.series == source.primary.name and r.ts in wanted}
+            rest = [r for r in readings if not (r.series == source.primary.name and r.ts in wanted)]
+            new = store.add_readings([*primary.values(), *rest], now, mode, counted=len(primary))
             summary.new += new
             # A reading for the slot can land between plan and write (a second cielo); that is a duplicate.
-            summary.duplicates += len(readings) - new
-            summary.failed += len(batch) - len(readings)
+            summary.duplicates += len(primary) - new
+            summary.failed += len(wanted) - len(primary)
+            if len(wanted) > len(primary):
+                summary.reasons["no value in the answer"] += len(wanted) - len(primary)
             batch.clear()
         if missing:
             store.add_missing(missing, now)
@@ -132,13 +152,21 @@ def run(
             kind = _kind(exc)
             summary.reasons[kind] += n
             summary.last_error = str(exc)
-            _warned[source.name] += 1
-            if _warned[source.name] <= LOGGED_FAILURES:
+            status = getattr(exc, "status", None)
+            # Worth asking again soon: network trouble, 408/429/5xx. Not: other 4xx, or a breaker that is open
+            # (it decides when to try again; the next gap check plans the range anew).
+            if isinstance(exc, BreakerOpen):
+                summary.breaker_open = True
+            elif getattr(exc, "transient", True) and not (status and 400 <= status < 500 and status not in (408, 429)):
+                summary.retryable = True
+            if log_failures and str(exc) not in _said and _warned[source.name] < LOGGED_FAILURES:
+                _warned[source.name] += 1
+                _said.add(str(exc))
                 log.warning("%s: %s", source.name, exc)
 
     def settle(window: Window, fut: Future[Any]) -> None:
         try:
-            batch.append(fut.result())
+            batch.append((window, fut.result()))
         except FetchError as exc:
             fail(window, exc)
         except Exception as exc:  # a bug in one fetch must not sink the run; say what it was
@@ -192,7 +220,9 @@ def _kind(exc: Exception) -> str:
         if exc.status:
             return f"HTTP {exc.status}"
         text = str(exc)
-        for marker, kind in (("not a JPEG", "not a JPEG"), ("not a readable image", "unreadable image"),
+        for marker, kind in (("circuit open", "circuit open"), ("not JSON", "not JSON"),
+                             ("invalid JSON", "invalid JSON"), ("unexpected answer", "unexpected answer"),
+                             ("not a JPEG", "not a JPEG"), ("not a readable image", "unreadable image"),
                              ("timed out", "timeout"), ("cannot connect", "cannot connect"),
                              ("byte cap", "too large"), ("server kept failing", "server errors"),
                              ("connection broke", "connection broke")):

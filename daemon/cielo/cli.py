@@ -52,10 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first instant: YYYY-MM-DD or YYYY-MM-DDTHH:MM (device time zone unless Z/offset)")
     b.add_argument("--to", "--hasta", dest="end", required=True, metavar="T",
                    help="last instant, included (same formats)")
-    b.add_argument("--source", action="append", metavar="S", help="source to replay (repeatable; default: skycam)")
+    b.add_argument("--source", action="append", metavar="S",
+                   help="source to replay (repeatable; default: every enabled source that can serve the range)")
     b.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     b.add_argument("--detach", action="store_true", help="queue the job for the daemon and return")
-    b.add_argument("--workers", type=int, metavar="N", help="concurrent requests (default: [skycam].workers)")
+    b.add_argument("--workers", type=int, metavar="N", help="concurrent requests (default: the source's workers)")
+
+    sub.add_parser("sources", help="each source: enabled, key present, series, history window, request budget")
+
+    m = sub.add_parser("import-csv", help="historical station CSV exports (SIAR, datosclima.es, custom)")
+    m.add_argument("--source", required=True, metavar="LAYOUT",
+                   help="siar, datosclima or custom ([sources.csv] columns)")
+    m.add_argument("files", nargs="+", metavar="FILE")
 
     g = sub.add_parser("gaps", help="missing ranges per series, with severity and the time to fill them")
     g.add_argument("--source", action="append", metavar="S", help="only this source (repeatable)")
@@ -193,28 +201,45 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     now = utcnow()
     if end > now:
         end = max(now, start)  # slots in the future cannot exist yet; asking would only fill `missing`
+    explicit = bool(args.source)
     names = _sources(args.source, settings, "backfill")
     if args.workers is not None and args.workers < 1:
         raise UsageError("backfill: --workers must be at least 1")
-    sources = {name: REGISTRY[name](settings) for name in names}
+    sources, spans = {}, {}
+    for name in names:
+        source = REGISTRY[name](settings)
+        span = source.serves(start, end, now)
+        if span is None or not source.slots(*span):
+            source.close()
+            if explicit:
+                reach = "no history" if source.history == timedelta(0) else f"history {_span(source.history)}"
+                print(f"{name}: cannot serve this range ({reach}); skipped", file=sys.stderr)
+            continue
+        if span[0] > start:
+            print(f"{name}: serves only from {iso(span[0])} (history {_span(source.history)})", file=sys.stderr)
+        sources[name], spans[name] = source, span
+    if not sources:
+        raise UsageError("backfill: no selected source can serve this range")
+    names = list(sources)
     try:
         with open_store(settings) as store:
             if args.dry_run:
-                for source in sources.values():
-                    _print_plan(backfill.plan(source, store, start, end, now), source)
+                for name, source in sources.items():
+                    _print_plan(backfill.plan(source, store, *spans[name], now), source)
                 return 0
             jobs.reset_stuck(store)
             job = jobs.open_job(store, names, start, end)
             resumed = job is not None
             if job is None:
-                job = jobs.create(store, "manual", {name: [(start, end)] for name in names}, detached=args.detach)
+                job = jobs.create(store, "manual", {name: [spans[name]] for name in names}, sources, start, end,
+                                  detached=args.detach)
             if args.detach:
                 print(f"backfill job {job} {'resumed' if resumed else 'queued'}: the daemon (`cielo run`) does it;"
                       f" follow it with `cielo jobs show {job}`")
                 return 0
             store.add_event("backfill_started", {"job": job, "from": iso(start), "to": iso(end),
                                                  "trigger": "manual", "resumed": resumed})
-            fetch = {name: (args.workers or settings.skycam.workers) if name == "skycam" else 1 for name in names}
+            fetch = {name: args.workers or source.workers for name, source in sources.items()}
             bar = _Progress(sources, start, end) if sys.stderr.isatty() else None
             runner = jobs.Runner(store, sources, settings.backfill.workers, fetch, bar.update if bar else None)
             interrupted = False
@@ -245,6 +270,59 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     return code
 
 
+def _span(td: timedelta | None) -> str:
+    if td is None:
+        return "unlimited"
+    hours = td.total_seconds() / 3600
+    return f"{hours / 24:g} days" if hours >= 48 else f"{hours:g} h"
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.guard import breaker_states
+    from cielo.sources import REGISTRY
+
+    db = settings.storage.database
+    breakers = breaker_states(db) if db.is_file() else {}
+    for name, cls in REGISTRY.items():
+        key = cls.key_present(settings)
+        key_text = "keyless" if key is None else ("key present" if key else "no key")
+        if cls.config_model is not None:
+            cfg = cls.config(settings)
+            rpm = cfg.requests_per_minute
+            rpd = getattr(cfg, "requests_per_day", None)
+            budget = f"{rpm:g}/min" + (f", {rpd:g}/day" if rpd else "")
+            budget += f", priority {cfg.priority}"
+        else:
+            budget = "unlimited"
+        state, failures, _ = breakers.get(cls.config_name or name, ("closed", 0, None))
+        breaker = f"breaker {state}" + (f" ({failures} failures)" if failures else "")
+        history = "live only" if cls.history == timedelta(0) else f"history {_span(cls.history)}"
+        series = ",".join(sp.name for sp in cls.series)
+        print(f"{name}: {'enabled' if cls.enabled(settings) else 'disabled'}, {key_text}, series {series}, "
+              f"{history}, budget {budget}, {breaker}")
+    return 0
+
+
+def cmd_import_csv(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.csvimport import CsvConfig, import_file
+    from cielo.sources import priorities
+    from cielo.store import Store
+
+    cfg = settings.source_config("csv", CsvConfig)
+    code = 0
+    with Store(settings.storage.database) as store:
+        for name in args.files:
+            summary = import_file(store, Path(name), args.source, cfg, priorities(settings))
+            for line in summary.errors[:20]:
+                print(line, file=sys.stderr)
+            if len(summary.errors) > 20:
+                print(f"{name}: and {len(summary.errors) - 20} more bad rows", file=sys.stderr)
+            print(summary.line(), flush=True)
+            if summary.total and summary.failed == summary.total:
+                code = 1
+    return code
+
+
 def _level(summary) -> str:
     """The success levels of DESIGN.md's events: > 80 % restored, 20-80 % partial, < 20 % failed."""
     rate = summary.success_rate
@@ -252,10 +330,14 @@ def _level(summary) -> str:
 
 
 def _print_plan(plan, source) -> None:
+    from cielo.sources.base import estimate_s
+
     rpm = source.requests_per_minute
+    requests = plan.requests * source.requests_per_fetch  # AEMET: envelope + datos per window
+    est = estimate_s(requests, rpm, source.requests_per_day)
     print(f"{plan.source}: plan: {plan.total} slots, {plan.present} already stored, "
-          f"{plan.known_missing} known missing (retry not due), {plan.requests} requests"
-          + (f", about {plan.requests / rpm:.0f} min at {rpm:g}/min" if rpm else ""))
+          f"{plan.known_missing} known missing (retry not due), {requests} requests"
+          + (f", about {est:.0f} s at {rpm:g}/min" if rpm else ""))
     print(f"{plan.source}: total={plan.total} new=0 duplicates={plan.present} failed=0 (dry run)")
 
 
@@ -507,7 +589,7 @@ def _run_job(settings: Settings, store, job: int) -> int:
     names = _json.loads(store.query("SELECT sources FROM backfill_jobs WHERE id = ?", (job,))[0][0])
     sources = {n: REGISTRY[n](settings) for n in names if n in REGISTRY and REGISTRY[n].enabled(settings)}
     try:
-        fetch = {n: settings.skycam.workers if n == "skycam" else 1 for n in sources}
+        fetch = {n: source.workers for n, source in sources.items()}
         runner = jobs.Runner(store, sources, settings.backfill.workers, fetch)
         status = runner.run(job)
     finally:
@@ -568,6 +650,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 COMMANDS = {
     "run": cmd_run,
+    "sources": cmd_sources,
+    "import-csv": cmd_import_csv,
     "status": cmd_status,
     "ingest": cmd_ingest,
     "backfill": cmd_backfill,

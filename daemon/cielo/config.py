@@ -13,7 +13,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from cielo.errors import ConfigError
 
@@ -133,6 +133,23 @@ class MqttConfig(Section):
     state_interval_s: float = Field(300, ge=1, description="how often the status summary is published")
 
 
+class SourceConfig(Section):
+    """Keys every weather/price source has; each source module subclasses it with its own defaults."""
+
+    enabled: bool = True
+    priority: int = Field(0, ge=0, le=1000, description="who wins a slot two sources fill: higher wins")
+    timeout_s: float = Field(15.0, gt=0, le=300)
+    retries: int = Field(3, ge=0, le=10)
+    max_bytes: int = Field(5_000_000, ge=1024, description="larger answers are refused")
+    requests_per_minute: float = Field(30, gt=0, description="shared by live jobs and backfill")
+    workers: int = Field(2, ge=1, le=16, description="parallel requests during a backfill")
+    minute: int = Field(15, ge=0, le=59, description="the minute past each hour (UTC) of the live job")
+
+
+url_validator = _check_url  # for the source models' URL fields
+check_tz = _check_tz
+
+
 class Settings(Section):
     device: DeviceConfig = Field(default_factory=DeviceConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
@@ -143,6 +160,13 @@ class Settings(Section):
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     path: Path | None = Field(None, exclude=True, description="the file these came from, if any")
+    _source_cfg: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+
+    def source_config(self, name: str, model: type[BaseModel]) -> Any:
+        """`[sources.<name>]` validated by the source's own model (load_settings has already checked it)."""
+        if name not in self._source_cfg:
+            self._source_cfg[name] = model.model_validate(self.sources.get(name) or {})
+        return self._source_cfg[name]
 
     @model_validator(mode="after")
     def _relative_paths(self) -> Settings:
@@ -190,9 +214,28 @@ def load_settings(explicit: str | None = None) -> Settings:
             raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
     _apply_secret_env(data)
     try:
-        return Settings.model_validate({**data, "path": path.resolve() if path else None})
+        settings = Settings.model_validate({**data, "path": path.resolve() if path else None})
     except ValidationError as exc:
         raise ConfigError(_one_line(path, exc)) from None
+    check_sources(settings, path)
+    return settings
+
+
+def check_sources(settings: Settings, path: Path | None = None) -> None:
+    """Validate every `[sources.*]` table with its source's model: unknown sources, keys and values stop here."""
+    from cielo.sources import CONFIGS  # the source modules import this one
+
+    for name, table in settings.sources.items():
+        if name not in CONFIGS:
+            where = path.name if path else "config.toml"
+            raise ConfigError(f"{where}: [sources.{name}]: unknown source (known: {', '.join(CONFIGS)})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path.name if path else 'config.toml'}: [sources.{name}]: must be a table")
+    for name, model in CONFIGS.items():
+        try:
+            settings.source_config(name, model)
+        except ValidationError as exc:
+            raise ConfigError(_one_line(path, exc, ("sources", name))) from None
 
 
 def _apply_secret_env(data: dict[str, Any]) -> None:
@@ -209,9 +252,9 @@ def _apply_secret_env(data: dict[str, Any]) -> None:
             node[keys[-1]] = value
 
 
-def _one_line(path: Path | None, exc: ValidationError) -> str:
+def _one_line(path: Path | None, exc: ValidationError, prefix: tuple[str, ...] = ()) -> str:
     err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"]]
+    loc = [*prefix, *(str(p) for p in err["loc"])]
     name = path.name if path else "config.toml"
     reason = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
     if len(loc) >= 2 and loc[0] == "sources":

@@ -9,7 +9,14 @@ and credentials, since that is where API keys travel.
 
 from __future__ import annotations
 
+import json
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import urllib3
@@ -27,6 +34,9 @@ from urllib3.util.retry import Retry
 
 from cielo import __version__
 from cielo.errors import CieloError
+
+if TYPE_CHECKING:
+    from cielo.guard import Guard
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 USER_AGENT = f"cielo/{__version__}"
@@ -111,9 +121,27 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(query="…" if parts.query else "", netloc=parts.netloc.rpartition("@")[2]))
 
 
-def get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, str]:
-    """GET `url` and return (body, content type); raises NotFound or FetchError with a one-line message."""
+def get_bytes(session: Session, url: str, policy: HttpPolicy, guard: Guard | None = None) -> tuple[bytes, str]:
+    """GET `url` and return (body, content type); raises NotFound or FetchError with a one-line message.
+    With a guard (the camera's circuit breaker), an open breaker refuses the request, and the outcome counts."""
+    if guard is None:
+        return _get_bytes(session, url, policy)
+    guard.check()
+    try:
+        out = _get_bytes(session, url, policy)
+    except FetchError as exc:
+        if exc.transient and (exc.status is None or exc.status in RETRY_STATUSES):
+            guard.failure(str(exc))
+        else:
+            guard.success()  # the server answered
+        raise
+    guard.success()
+    return out
+
+
+def _get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, str]:
     where = redact(url)
+    complete = False
     try:
         resp = session.request("GET", url, preload_content=False)
     except MaxRetryError as exc:
@@ -138,11 +166,20 @@ def get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, st
             if size > policy.max_bytes:
                 raise FetchError(f"{where}: answer is over the {policy.max_bytes}-byte cap", status, transient=False)
             chunks.append(chunk)
+        complete = True
         return b"".join(chunks), resp.headers.get("Content-Type", "")
     except (HTTPError, OSError) as exc:  # the body broke off: timeout, reset, fewer bytes than declared
         raise FetchError(f"{where}: {_describe(exc, policy)}") from None
     finally:
-        resp.release_conn()
+        _release(resp, complete)
+
+
+def _release(resp, complete: bool) -> None:
+    """Back to the pool; a connection whose body was not read to the end (over the cap, broken off) is
+    closed first, or the next request on it would read the rest of this answer."""
+    if not complete:
+        resp.close()
+    resp.release_conn()
 
 
 def _describe(exc: BaseException | None, policy: HttpPolicy) -> str:
@@ -163,3 +200,167 @@ def _inner(exc: BaseException) -> str:
     while exc.args and isinstance(exc.args[-1], BaseException):
         exc = exc.args[-1]
     return type(exc).__name__ if not str(exc) else str(exc).split(": ", 1)[-1][:120]
+
+
+# --- the client the weather and price sources use: budget, breaker, its own retry loop ---------------------
+
+class PayloadError(FetchError):
+    """The server answered, but not with what the API documents (HTML, broken JSON, another schema)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message, status, transient=False)
+
+
+class Client:
+    """GETs for one source: each attempt first passes the circuit breaker and takes a token from the
+    shared budget (so retries are paid for too), then one request without urllib3's own retries; the
+    retry loop here honours Retry-After and backs off with jitter. One failed call (after its retries)
+    counts one failure for the breaker; an answer, even a 404 or 401, proves the server is up."""
+
+    def __init__(self, policy: HttpPolicy, guard: Guard | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.policy, self.guard, self.sleep = policy, guard, sleep
+        self.session = urllib3.PoolManager(
+            num_pools=4, maxsize=policy.pool_size,
+            retries=Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5, raise_on_status=False),
+            timeout=urllib3.Timeout(connect=policy.timeout_s, read=policy.timeout_s),
+            headers={"User-Agent": USER_AGENT},
+        )
+        self.requests = 0  # made by this client (the benchmark prints it)
+
+    def close(self) -> None:
+        self.session.clear()
+        if self.guard is not None:
+            self.guard.close()
+
+    def get(self, url: str, headers: dict[str, str] | None = None) -> tuple[bytes, int, str]:
+        """(body, status, content type) of a 2xx answer; raises NotFound / FetchError, one line each."""
+        p = self.policy
+        for attempt in range(p.retries + 1):
+            if self.guard is not None:
+                self.guard.check()
+                self.guard.acquire()
+            try:
+                self.requests += 1
+                out = self._once(url, headers)
+            except FetchError as exc:
+                retry = exc.transient and (exc.status is None or exc.status in RETRY_STATUSES)
+                if not retry or attempt == p.retries:
+                    if retry and p.retries:
+                        exc.args = (f"{exc} (after {p.retries} retries)",)
+                    if self.guard is not None and retry:
+                        self.guard.failure(str(exc))
+                    elif self.guard is not None:
+                        self.guard.success()
+                    raise
+                wait = getattr(exc, "retry_after", None)
+                if wait is None:
+                    wait = min(p.backoff_s * 2**attempt, p.backoff_max_s) + random.uniform(0, p.backoff_s / 2)
+                self.sleep(min(wait, p.max_retry_after_s))
+                continue
+            if self.guard is not None:
+                self.guard.success()
+            return out
+        raise AssertionError("unreachable")
+
+    def get_json(self, url: str, headers: dict[str, str] | None = None, encoding: str = "utf-8") -> Any:
+        body, status, ctype = self.get(url, headers)
+        return decode_json(body, redact(url), ctype, encoding, status)
+
+    def _once(self, url: str, headers: dict[str, str] | None) -> tuple[bytes, int, str]:
+        p, where = self.policy, redact(url)
+        complete = False
+        try:
+            resp = self.session.request("GET", url, headers=headers, preload_content=False)
+        except MaxRetryError as exc:
+            raise FetchError(f"{where}: {_describe(exc.reason, p)}") from None
+        except (HTTPError, LocationParseError) as exc:
+            raise FetchError(f"{where}: {_describe(exc, p)}") from None
+        try:
+            status, ctype = resp.status, resp.headers.get("Content-Type", "")
+            chunks, size = [], 0  # error bodies too: they carry the API's reason, and the connection is reused
+            for chunk in resp.stream(65536):
+                size += len(chunk)
+                if size > p.max_bytes:
+                    raise FetchError(f"{where}: answer is over the {p.max_bytes}-byte cap", status, transient=False)
+                chunks.append(chunk)
+            body = b"".join(chunks)
+            complete = True
+            if status in (404, 410):
+                raise NotFound(f"{where}: HTTP {status} (does not exist){api_reason(body)}", status)
+            if status >= 400:
+                reason = api_reason(body)  # the API's own words beat the generic reason phrase
+                text = _STATUS_TEXT.get(status, "" if reason else resp.reason or "")
+                err = FetchError(f"{where}: HTTP {status} {text}".rstrip() + reason, status,
+                                 transient=status in RETRY_STATUSES)
+                err.retry_after = _retry_after(resp.headers.get("Retry-After"))  # type: ignore[attr-defined]
+                raise err
+            return body, status, ctype
+        except (HTTPError, OSError) as exc:
+            raise FetchError(f"{where}: {_describe(exc, p)}") from None
+        finally:
+            _release(resp, complete)
+
+
+_STATUS_TEXT = {401: "unauthorized (API key missing or rejected)", 403: "forbidden (API key rejected)",
+                429: "too many requests (rate limited)"}
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max((parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds(), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def api_reason(body: bytes) -> str:
+    """The reason an API gave in its JSON error body, as `: text` (REE's `errors`, Open-Meteo's `reason`,
+    AEMET's `descripcion`, OpenWeatherMap's `message`); empty when there is none."""
+    try:
+        data = json.loads(body[:20000])
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    text = error_text(data)
+    return f": {text}" if text else ""
+
+
+def error_text(data: Any) -> str | None:
+    if not isinstance(data, dict):
+        return None
+    errors = data.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        e = errors[0]
+        parts = [str(e[k]) for k in ("title", "detail") if e.get(k)]  # dict.fromkeys: a detail equal to the title
+        return _one_line(" - ".join(dict.fromkeys(parts)))
+    for key in ("reason", "descripcion", "message"):
+        if isinstance(data.get(key), str):
+            return _one_line(data[key])
+    return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:200]
+
+
+def decode_json(body: bytes, where: str, ctype: str = "", encoding: str = "utf-8", status: int | None = None) -> Any:
+    """JSON or a PayloadError saying what came instead (an HTML page, a cut-off document)."""
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError:
+        text = body.decode("latin-1")
+    stripped = text.lstrip()[:100].lower()
+    if stripped.startswith(("<!doctype", "<html", "<?xml", "<")):
+        kind = ctype.split(";")[0].strip() or "markup"
+        raise PayloadError(f"{where}: not JSON but an HTML/XML page ({kind}, {len(body)} bytes)", status)
+    if not stripped:
+        raise PayloadError(f"{where}: empty answer", status)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        cut = " (answer cut off?)" if exc.pos >= len(text.rstrip()) - 1 else ""
+        raise PayloadError(f"{where}: invalid JSON at char {exc.pos} of {len(body)}: {exc.msg}{cut}", status) from None

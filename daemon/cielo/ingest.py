@@ -17,7 +17,8 @@ def ingest(source: Source, store: Store, now: datetime) -> tuple[backfill.Summar
     """Run the source's live range through fetch → parse → store; returns the summary and one line saying
     what happened (the value stored, a flag, or why it failed)."""
     start, end = source.live_range(now)
-    summary = backfill.run(source, store, start, end, workers=1, now=now, mode="live")
+    # The line below carries the error: one line per failed run, not a warning as well.
+    summary = backfill.run(source, store, start, end, workers=1, now=now, mode="live", log_failures=False)
     line = describe(source, store, summary, start, end)
     if summary.failed and not summary.new:
         # Recorded, not just logged: `cielo status` and the MQTT events read this table.

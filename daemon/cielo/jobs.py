@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from cielo import backfill
 from cielo.sources.base import Source
@@ -31,7 +31,7 @@ log = logging.getLogger("cielo")
 
 MAX_ATTEMPTS = 3
 RETRY_BASE = timedelta(seconds=2)  # 2 s, 4 s, ... between attempts of a failed task
-TASK_SPAN = timedelta(days=1)  # a task covers at most one UTC day of one source
+TASK_SPAN = timedelta(days=1)  # a task covers about a day of one source (or one window, if longer)
 HEARTBEAT_EVERY_S = 5.0
 TERMINAL = ("completed", "failed", "skipped", "cancelled")
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
@@ -52,33 +52,33 @@ def level(rate: float) -> str:
     return "success" if rate > 0.8 else "partial" if rate >= 0.2 else "failed"
 
 
-def spans(start: datetime, end: datetime, span: timedelta = TASK_SPAN) -> list[tuple[datetime, datetime]]:
-    """[start, end) cut at UTC midnights (so tasks of different jobs line up), each at most `span`."""
-    out = []
-    a = start
-    while a < end:
-        midnight = datetime(a.year, a.month, a.day, tzinfo=UTC) + timedelta(days=1)
-        b = min(end, midnight, a + span)
-        out.append((a, b))
-        a = b
-    return out
+def task_ranges(source: Source, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut into tasks along the source's own request windows, each task about `TASK_SPAN` or
+    one window: a window (a whole Madrid day of prices, one camera image) never straddles two tasks, so
+    each answer is stored and counted by one task."""
+    windows = source.windows(source.slots(start, end))
+    if not windows:
+        return []
+    cuts = [start]
+    for w in windows[1:]:
+        if w.start - cuts[-1] >= TASK_SPAN:
+            cuts.append(w.start)
+    return list(zip(cuts, [*cuts[1:], end], strict=True))
 
 
 def create(store: Store, trigger: str, ranges: dict[str, list[tuple[datetime, datetime]]],
-           detached: bool = False) -> int:
-    """A job with one task per source and day; `ranges` maps each source to the ranges it should fill."""
+           sources: dict[str, Source], start: datetime, end: datetime, detached: bool = False) -> int:
+    """A job for [start, end) whose tasks cut each source's `ranges` along its request windows."""
     now = iso(utcnow())
-    starts = [a for rs in ranges.values() for a, _ in rs]
-    ends = [b for rs in ranges.values() for _, b in rs]
+    tasks = [(name, a, b) for name, rs in ranges.items() for r in rs for a, b in task_ranges(sources[name], *r)]
 
     def work(cur: sqlite3.Cursor) -> int:
         cur.execute("INSERT INTO backfill_jobs (trigger, sources, start, \"end\", detached, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    (trigger, json.dumps(sorted(ranges)), iso(min(starts)), iso(max(ends)), int(detached), now))
+                    (trigger, json.dumps(sorted(ranges)), iso(start), iso(end), int(detached), now))
         job = cur.lastrowid
         cur.executemany("INSERT INTO backfill_tasks (job_id, source, start, \"end\") VALUES (?, ?, ?, ?)",
-                        [(job, name, iso(a), iso(b)) for name, rs in ranges.items() for r in rs
-                         for a, b in spans(*r)])
+                        [(job, name, iso(a), iso(b)) for name, a, b in tasks])
         return job
 
     return store.transaction(work)
@@ -154,7 +154,8 @@ def merge(before: backfill.Summary | None, s: backfill.Summary) -> backfill.Summ
     new = before.new + s.new
     return backfill.Summary(s.source, total=s.total, new=new, failed=s.failed,
                             duplicates=max(s.total - new - s.failed, 0), requested=before.requested + s.requested,
-                            interrupted=s.interrupted, reasons=s.reasons, last_error=s.last_error)
+                            interrupted=s.interrupted, reasons=s.reasons, last_error=s.last_error,
+                            retryable=s.retryable)
 
 
 def _record(store: Store, task: Task, s: backfill.Summary, status: str, error: str | None,
@@ -326,7 +327,8 @@ class Runner:
         except Exception as exc:  # a bug: the task fails with the reason, the job goes on
             s, error = backfill.Summary(task.source), f"{type(exc).__name__}: {exc}"
         self.ran[task.id] = merge(self.ran.get(task.id), s)
-        transient = error is not None or bool(s.requested and s.new == 0 and s.failed and s.last_error)
+        transient = error is not None or bool(s.requested and s.new == 0 and s.failed and s.retryable
+                                              and not s.breaker_open)
         if s.interrupted:  # stopped by us: resumable, and this attempt does not count
             _record(self.store, task, s, "pending", None)
         elif transient and task.attempts < MAX_ATTEMPTS:
@@ -384,7 +386,7 @@ def catch_up(store: Store, sources: dict[str, Source], trigger: str, lookback: t
                 ranges[name] = [(g.start, g.end + timedelta(seconds=1)) for g in found.gaps]
     if not ranges or not lagging:
         return None
-    job = create(store, trigger, ranges)
+    job = create(store, trigger, ranges, sources, start, now)
     store.add_event("backfill_started", {"job": job, "trigger": trigger, "from": iso(start), "to": iso(now),
                                          "sources": sorted(ranges)})
     log.info("catch-up: job %d queued for %s", job, ", ".join(f"{n} ({len(r)} gaps)" for n, r in ranges.items()))

@@ -132,6 +132,70 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX backfill_tasks_job ON backfill_tasks (job_id, status);
     """,
+    # 4: weather and price sources (issue 5). Priority decides who holds a slot that two sources fill;
+    # request budgets and circuit breakers live here because live jobs (child processes) and `cielo
+    # backfill` (another process) share them.
+    """
+    CREATE TABLE source_priority (
+        source   TEXT PRIMARY KEY,
+        priority INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE http_budget (
+        source  TEXT NOT NULL,
+        bucket  TEXT NOT NULL,
+        tokens  REAL NOT NULL,
+        updated REAL NOT NULL,
+        PRIMARY KEY (source, bucket)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE http_breaker (
+        source     TEXT PRIMARY KEY,
+        state      TEXT NOT NULL DEFAULT 'closed',
+        failures   INTEGER NOT NULL DEFAULT 0,
+        opened_at  REAL,
+        trial_at   REAL,
+        last_error TEXT,
+        updated_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE VIEW prices AS
+    SELECT ts,
+           max(CASE WHEN series = 'ree.pvpc' THEN value END)          AS pvpc_eur_mwh,
+           max(CASE WHEN series = 'ree.spot' THEN value END)          AS spot_eur_mwh,
+           max(CASE WHEN series = 'ree.pvpc' THEN value END) / 1000.0 AS pvpc_eur_kwh,
+           max(CASE WHEN series = 'ree.spot' THEN value END) / 1000.0 AS spot_eur_kwh,
+           max(source)                                                AS source
+      FROM readings
+     WHERE series IN ('ree.pvpc', 'ree.spot')
+     GROUP BY ts;
+
+    CREATE VIEW weather AS
+    SELECT ts,
+           max(CASE WHEN series = 'weather.temperature'   THEN value END) AS temperature_c,
+           max(CASE WHEN series = 'weather.humidity'      THEN value END) AS humidity_pct,
+           max(CASE WHEN series = 'weather.pressure'      THEN value END) AS pressure_hpa,
+           max(CASE WHEN series = 'weather.precipitation' THEN value END) AS precipitation_mm,
+           max(CASE WHEN series = 'weather.wind_speed'    THEN value END) AS wind_speed_ms,
+           max(CASE WHEN series = 'weather.cloud_cover'   THEN value END) AS cloud_cover_pct,
+           max(CASE WHEN series = 'weather.temperature'   THEN source END) AS temperature_source,
+           group_concat(DISTINCT source)                                   AS sources
+      FROM readings
+     WHERE series IN ('weather.temperature', 'weather.humidity', 'weather.pressure', 'weather.precipitation',
+                      'weather.wind_speed', 'weather.cloud_cover')
+     GROUP BY ts;
+
+    CREATE VIEW weather_daily AS
+    SELECT ts,
+           max(CASE WHEN series = 'weather.temperature_daily_mean' THEN value END) AS temperature_mean_c,
+           max(CASE WHEN series = 'weather.temperature_daily_max'  THEN value END) AS temperature_max_c,
+           max(CASE WHEN series = 'weather.temperature_daily_min'  THEN value END) AS temperature_min_c,
+           max(CASE WHEN series = 'weather.precipitation_daily'    THEN value END) AS precipitation_mm,
+           group_concat(DISTINCT source)                                           AS sources
+      FROM readings
+     WHERE series LIKE 'weather.%daily%'
+     GROUP BY ts;
+    """,
 ]
 
 
@@ -255,34 +319,45 @@ class Store:
 
     def _write(self, sql_batches: Iterable[tuple[str, Sequence[Sequence[Any]]]]) -> list[int]:
         """Several executemany() in one transaction; returns rows changed by each."""
-        return self.transaction(lambda cur: [cur.executemany(sql, rows).rowcount for sql, rows in sql_batches])
+        return self.transaction(lambda cur: [cur.executemany(sql, rows).rowcount if rows else 0
+                                             for sql, rows in sql_batches])
 
-    def add_readings(self, readings: Sequence[Reading], now: datetime | None = None, mode: str = "backfill") -> int:
-        """Store a batch in one transaction; a slot already held is left as it is. Returns how many are new.
-
-        `mode` ("live" or "backfill") tells the announcer how to publish the new ones."""
+    def add_readings(self, readings: Sequence[Reading], now: datetime | None = None, mode: str = "backfill",
+                     counted: int | None = None) -> int:
+        """Store a batch in one transaction. A slot already held is left as it is unless the new reading's
+        source has a higher priority (source_priority) than the holder's. Returns how many rows are new or
+        replaced among the first `counted` readings when given (the rest are stored but not counted: a
+        source's secondary series). `mode` ("live" or "backfill") tells the announcer how to publish them."""
         if not readings:
             return 0
+        counted = len(readings) if counted is None else counted
         now = now or utcnow()
         stamp = iso(now)
-        insert = (
-            "INSERT INTO readings (series, ts, value, unit, source, attrs, ingested_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (series, ts) DO NOTHING"
-        )
-        def work(cur: sqlite3.Cursor) -> list[Reading]:
-            new = []
-            for r in readings:
-                attrs = json.dumps(r.attrs, separators=(",", ":"), sort_keys=True)
-                cur.execute(insert, (r.series, iso(r.ts), r.value, r.unit, r.source, attrs, stamp))
-                if cur.rowcount == 1:
-                    new.append(r)
-            cur.executemany("DELETE FROM missing WHERE series = ? AND ts = ?", [(r.series, iso(r.ts)) for r in new])
-            if new and self.announcer is not None:
-                self.announcer.readings(cur, new, mode, now)
-            return new
 
-        new = self.transaction(work)
-        return len(new)
+        def work(cur: sqlite3.Cursor) -> int:
+            changed: list[Reading] = []
+            n = 0
+            for i, r in enumerate(readings):
+                attrs = json.dumps(r.attrs, separators=(",", ":"), sort_keys=True)
+                cur.execute(UPSERT, (r.series, iso(r.ts), r.value, r.unit, r.source, attrs, stamp))
+                if cur.rowcount == 1:
+                    changed.append(r)
+                    n += i < counted
+            cur.executemany("DELETE FROM missing WHERE series = ? AND ts = ?",
+                            [(r.series, iso(r.ts)) for r in changed])
+            if changed and self.announcer is not None:
+                self.announcer.readings(cur, changed, mode, now)
+            return n
+
+        return self.transaction(work)
+
+    def set_priorities(self, priorities: dict[str, int]) -> None:
+        """The configured source priorities, which add_readings compares (higher wins a slot)."""
+        current = dict(self.query("SELECT source, priority FROM source_priority"))
+        if all(current.get(k) == v for k, v in priorities.items()):
+            return  # the usual case: no write, no lock
+        self._write([("INSERT INTO source_priority (source, priority) VALUES (?, ?) ON CONFLICT (source)"
+                      " DO UPDATE SET priority = excluded.priority", list(priorities.items()))])
 
     def add_missing(self, items: Sequence[Missing], now: datetime | None = None) -> None:
         """Record 'does not exist' answers; a slot seen again counts one more attempt."""
@@ -307,13 +382,17 @@ class Store:
         row = self._db.execute("SELECT attempts FROM missing WHERE series = ? AND ts = ?", (series, iso(ts))).fetchone()
         return row[0] if row else 0
 
-    def present(self, series: str, start: datetime, end: datetime) -> set[str]:
-        """Timestamps (ISO text) held for `series` in [start, end): one range scan of the primary key."""
+    def present(self, series: str, start: datetime, end: datetime, source: str | None = None) -> set[str]:
+        """Timestamps (ISO text) held for `series` in [start, end): one range scan of the primary key.
+        With `source`, only slots it could not replace count: held by itself or by an equal or higher priority."""
+        sql, params = "SELECT ts FROM readings WHERE series = ? AND ts >= ? AND ts < ?", [series, iso(start), iso(end)]
+        if source is not None:
+            sql = ("SELECT r.ts FROM readings r LEFT JOIN source_priority p ON p.source = r.source"
+                   " WHERE r.series = ? AND r.ts >= ? AND r.ts < ? AND (r.source = ? OR coalesce(p.priority, 0)"
+                   " >= coalesce((SELECT priority FROM source_priority WHERE source = ?), 0))")
+            params += [source, source]
         with self._lock:
-            cur = self._db.execute(
-                "SELECT ts FROM readings WHERE series = ? AND ts >= ? AND ts < ?", (series, iso(start), iso(end))
-            )
-            return {row[0] for row in cur}
+            return {row[0] for row in self._db.execute(sql, params)}
 
     def missing_not_due(self, series: str, start: datetime, end: datetime, now: datetime) -> set[str]:
         """Slots known not to exist whose retry time has not come: they cost no request."""
@@ -347,6 +426,15 @@ class Store:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
+
+
+UPSERT = (
+    "INSERT INTO readings (series, ts, value, unit, source, attrs, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (series, ts) DO UPDATE SET value = excluded.value, unit = excluded.unit,"
+    " source = excluded.source, attrs = excluded.attrs, ingested_at = excluded.ingested_at"
+    " WHERE coalesce((SELECT priority FROM source_priority WHERE source = excluded.source), 0)"
+    " > coalesce((SELECT priority FROM source_priority WHERE source = readings.source), 0)"
+)
 
 
 def _statements(script: str) -> list[str]:

@@ -11,11 +11,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from cielo.config import Settings
+from cielo.config import Settings, SourceConfig
+from cielo.guard import Bucket, Guard
+from cielo.http import Client, HttpPolicy
 from cielo.store import Reading, Store
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +45,51 @@ class Source(ABC):
     chunk: ClassVar[timedelta]  # the most one request can cover
     history: ClassVar[timedelta | None] = None  # how far into the past it can serve; None: no limit
     requests_per_minute: ClassVar[float | None] = None  # the provider's published or polite budget
+    requests_per_day: ClassVar[float | None] = None
+    config_model: ClassVar[type[SourceConfig] | None] = None  # `[sources.<name>]`; None: configured elsewhere
+    config_name: ClassVar[str | None] = None  # the `[sources.*]` table and budget it shares, default its name
+    needs_key: ClassVar[bool] = False
+    requests_per_fetch: ClassVar[int] = 1  # HTTP requests one window costs (AEMET: envelope + datos)
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self.client: Client | None = None
+        if self.config_model is not None:
+            self.cfg = self.config(settings)
+            self.requests_per_minute = self.cfg.requests_per_minute
+            self.requests_per_day = getattr(self.cfg, "requests_per_day", None)
+            self.client = Client(
+                HttpPolicy(timeout_s=self.cfg.timeout_s, retries=self.cfg.retries, max_bytes=self.cfg.max_bytes,
+                           pool_size=self.cfg.workers),
+                Guard(settings.storage.database, self.config_name or self.name,
+                      buckets(self.requests_per_minute, self.requests_per_day)),
+            )
+
+    @classmethod
+    def config(cls, settings: Settings) -> Any:
+        assert cls.config_model is not None
+        return settings.source_config(cls.config_name or cls.name, cls.config_model)
+
+    @classmethod
+    def priority(cls, settings: Settings) -> int:
+        return cls.config(settings).priority if cls.config_model is not None else 0
+
+    @classmethod
+    def key_present(cls, settings: Settings) -> bool | None:
+        """None for keyless sources."""
+        if not cls.needs_key:
+            return None
+        return bool(cls.config(settings).api_key)
+
+    @property
+    def workers(self) -> int:
+        return self.cfg.workers if self.config_model is not None else self.settings.skycam.workers
+
+    def serves(self, start: datetime, end: datetime, now: datetime) -> tuple[datetime, datetime] | None:
+        """The part of [start, end) this source can still serve at `now` (its history window), or None."""
+        if self.history is not None:
+            start = max(start, now - self.history)
+        return (start, end) if start < end else None
 
     @property
     def primary(self) -> SeriesSpec:
@@ -61,13 +108,18 @@ class Source(ABC):
         """Group the slots to fetch into requests of at most `chunk`."""
         out: list[Window] = []
         group: list[datetime] = []
+
+        def close() -> None:
+            # The window ends after its last slot, not a whole chunk later: a short range asks for no more.
+            out.append(Window(group[0], min(group[0] + self.chunk, group[-1] + self.primary.cadence), tuple(group)))
+
         for ts in slots:
             if group and ts - group[0] >= self.chunk:
-                out.append(Window(group[0], group[0] + self.chunk, tuple(group)))
+                close()
                 group = []
             group.append(ts)
         if group:
-            out.append(Window(group[0], group[0] + self.chunk, tuple(group)))
+            close()
         return out
 
     @classmethod
@@ -95,5 +147,45 @@ class Source(ABC):
     def finish(self, store: Store) -> None:  # noqa: B027 - optional hook
         """Called once after a run (live or backfill) with the store, for end-of-run bookkeeping."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
-        pass
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+
+def hourly(start: datetime, end: datetime, step: timedelta = HOUR) -> list[datetime]:
+    """Every whole UTC hour (or day, with step=DAY) in [start, end)."""
+    start = start.astimezone(UTC)
+    first = start.replace(minute=0, second=0, microsecond=0)
+    if step == DAY:
+        first = first.replace(hour=0)
+    if first < start:
+        first += step
+    out = []
+    while first < end:
+        out.append(first)
+        first += step
+    return out
+
+
+def floor_hour(ts: datetime) -> datetime:
+    return ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def buckets(per_minute: float | None, per_day: float | None) -> list[Bucket]:
+    """Token buckets that keep *any* 60 s (or 24 h) window within the limit: burst + rate x window = limit.
+    A minute allows a burst of a tenth of it, then a steady 90 %; a day allows half at once (a backfill)."""
+    out = []
+    for name, limit, span, share in (("minute", per_minute, 60.0, 0.1), ("day", per_day, 86400.0, 0.5)):
+        if limit:
+            burst = max(1.0, limit * share)
+            out.append(Bucket(name, burst, max(limit - burst, 0.5) / span))
+    return out
+
+
+def estimate_s(requests: int, per_minute: float | None, per_day: float | None = None) -> float:
+    """Seconds the budget lets `requests` take from full buckets (network time not counted): each bucket
+    pays out its burst at once, then one token per 1/rate seconds."""
+    worst = 0.0
+    for b in buckets(per_minute, per_day):
+        worst = max(worst, max(requests - b.capacity, 0) / b.per_s)
+    return worst

@@ -56,6 +56,10 @@ class SkycamSource(Source):
         self.session = make_session(self.policy)
         self._disk_low: bool | None = None  # what this run saw of the images disk
         self._saved = 0
+        # The breaker, shared with every process through the database; no request budget: the user's camera.
+        from cielo.guard import Guard
+
+        self.guard = Guard(settings.storage.database, self.name, [])
 
     @classmethod
     def enabled(cls, settings: Settings) -> bool:
@@ -107,7 +111,7 @@ class SkycamSource(Source):
 
         slot = window.slots[0]
         url = self.url_for(slot, now)
-        body, content_type = get_bytes(self.session, url, self.policy)
+        body, content_type = get_bytes(self.session, url, self.policy, self.guard)
         if not body.startswith(JPEG_MAGIC):
             kind = content_type.split(";")[0].strip() or "unknown type"
             raise FetchError(f"{url}: not a JPEG ({kind}, {len(body)} bytes)", transient=False)
@@ -168,3 +172,5 @@ class SkycamSource(Source):
 
     def close(self) -> None:
         self.session.clear()
+        self.guard.close()
+        super().close()

@@ -1,0 +1,186 @@
+"""Request budgets (token buckets) and circuit breakers per source, kept in the SQLite database.
+
+Live jobs run as child processes and `cielo backfill` is another process, so an in-memory bucket would let
+each of them spend the whole budget. Every request first takes a token inside one `BEGIN IMMEDIATE`
+transaction on the shared file: together the processes never exceed the provider's limit. The breaker is
+stored the same way, so a source that a live job found down is also down for a backfill started a minute
+later, and `cielo status` / `cielo sources` can show its state.
+
+Buckets use wall-clock time (time.time()): it is the one clock all processes share.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cielo.http import FetchError
+from cielo.timeutil import iso, utcnow
+
+BREAKER_FAILURES = 5  # consecutive failed requests that open the breaker
+BREAKER_OPEN_S = 300.0  # how long it stays open before one trial request
+READ_CACHE_S = 1.0
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str  # "minute" | "day"
+    capacity: float  # tokens when full: the burst allowed
+    per_s: float  # refill rate
+
+
+class BreakerOpen(FetchError):
+    def __init__(self, source: str, until: float):
+        wait = max(until - time.time(), 0)
+        super().__init__(f"{source}: circuit open after {BREAKER_FAILURES} consecutive failures; "
+                         f"next trial in {wait:.0f} s", transient=True)
+
+
+class Guard:
+    """One per source and process; thread-safe (workers share it)."""
+
+    def __init__(self, database: Path, source: str, buckets: list[Bucket],
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+                 open_s: float = BREAKER_OPEN_S, failures: int = BREAKER_FAILURES):
+        self.source = source
+        self.buckets = buckets
+        self.clock, self.sleep = clock, sleep
+        self.open_s, self.failures = open_s, failures
+        self._lock = threading.Lock()
+        from cielo.store import Store
+
+        Store(database).close()  # the tables exist (migrations are idempotent) whoever opens the file first
+        self._db = sqlite3.connect(database, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._cached: tuple[float, tuple | None] | None = None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _tx(self, fn):
+        with self._lock:
+            self._cached = None  # this process changes the state: read it afresh next time
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                out = fn(self._db)
+                self._db.execute("COMMIT")
+                return out
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    # --- budget -------------------------------------------------------------------------------------------
+
+    def acquire(self) -> float:
+        """Take one token from every bucket, waiting as long as needed; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            wait = self._tx(self._try_take)
+            if wait <= 0:
+                return waited
+            self.sleep(wait)
+            waited += wait
+
+    def _try_take(self, db: sqlite3.Connection) -> float:
+        now = self.clock()
+        levels = []
+        for b in self.buckets:
+            row = db.execute("SELECT tokens, updated FROM http_budget WHERE source = ? AND bucket = ?",
+                             (self.source, b.name)).fetchone()
+            tokens = b.capacity if row is None else min(b.capacity, row[0] + max(now - row[1], 0) * b.per_s)
+            levels.append(tokens)
+        short = [(1 - t) / b.per_s for t, b in zip(levels, self.buckets, strict=True) if t < 1]
+        if short:
+            return max(max(short), 0.001)
+        db.executemany(
+            "INSERT INTO http_budget (source, bucket, tokens, updated) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (source, bucket) DO UPDATE SET tokens = excluded.tokens, updated = excluded.updated",
+            [(self.source, b.name, t - 1, now) for t, b in zip(levels, self.buckets, strict=True)],
+        )
+        return 0.0
+
+    # --- breaker ------------------------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise BreakerOpen while open; once the open time is over, let exactly one trial request through."""
+        row = self._read()
+        if row is None or row[0] == "closed":
+            return
+
+        def decide(db: sqlite3.Connection) -> float | None:
+            state, _, opened_at, trial_at = db.execute(
+                "SELECT state, failures, opened_at, trial_at FROM http_breaker WHERE source = ?", (self.source,)
+            ).fetchone()
+            now = self.clock()
+            if state == "closed":
+                return None
+            if state == "open" and now >= opened_at + self.open_s:
+                db.execute("UPDATE http_breaker SET state = 'half_open', trial_at = ?, updated_at = ?"
+                           " WHERE source = ?", (now, iso(utcnow()), self.source))
+                return None  # this caller is the trial
+            if state == "half_open" and trial_at is not None and now >= trial_at + self.open_s:
+                # The trial's process died without reporting: allow another one.
+                db.execute("UPDATE http_breaker SET trial_at = ? WHERE source = ?", (now, self.source))
+                return None
+            return (opened_at or now) + self.open_s
+
+        until = self._tx(decide)
+        if until is not None:
+            raise BreakerOpen(self.source, until)
+
+    def success(self) -> None:
+        row = self._read()
+        if row is not None and (row[0] != "closed" or row[1]):
+            self._tx(lambda db: db.execute(
+                "UPDATE http_breaker SET state = 'closed', failures = 0, opened_at = NULL, trial_at = NULL,"
+                " updated_at = ? WHERE source = ?", (iso(utcnow()), self.source)))
+
+    def failure(self, error: str) -> bool:
+        """Count one failed request; returns True when this failure opened the breaker."""
+
+        def count(db: sqlite3.Connection) -> bool:
+            now = self.clock()
+            row = db.execute("SELECT state, failures FROM http_breaker WHERE source = ?", (self.source,)).fetchone()
+            state, failures = row if row else ("closed", 0)
+            failures += 1
+            opens = state == "half_open" or (state == "closed" and failures >= self.failures)
+            new_state = "open" if opens or state == "open" else state
+            db.execute(
+                "INSERT INTO http_breaker (source, state, failures, opened_at, last_error, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET state = excluded.state,"
+                " failures = excluded.failures, opened_at = coalesce(excluded.opened_at, opened_at),"
+                " last_error = excluded.last_error, updated_at = excluded.updated_at",
+                (self.source, new_state, failures, now if opens else None, error[:300], iso(utcnow())),
+            )
+            return opens
+
+        return self._tx(count)
+
+    def _read(self) -> tuple | None:
+        """The breaker row, re-read at most every READ_CACHE_S while it is closed and clean: a backfill of
+        hundreds of requests a second should not pay a query each (another process's news waits a second)."""
+        now = time.monotonic()
+        with self._lock:
+            if self._cached is not None and now - self._cached[0] < READ_CACHE_S:
+                return self._cached[1]
+            row = self._db.execute("SELECT state, failures FROM http_breaker WHERE source = ?",
+                                   (self.source,)).fetchone()
+            clean = row is None or (row[0] == "closed" and not row[1])
+            self._cached = (now, row) if clean else None
+            return row
+
+
+def breaker_states(db_path: Path) -> dict[str, tuple[str, int, str | None]]:
+    """source -> (state, consecutive failures, last error), for `cielo sources`."""
+    con = sqlite3.connect(db_path)
+    try:
+        return {r[0]: (r[1], r[2], r[3]) for r in con.execute(
+            "SELECT source, state, failures, last_error FROM http_breaker")}
+    except sqlite3.OperationalError:
+        return {}
+    finally:
+        con.close()
