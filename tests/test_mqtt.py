@@ -55,7 +55,12 @@ def start_daemon(cfg: Path) -> subprocess.Popen[str]:
 
 def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> str:
     proc.send_signal(sig)
-    out, _ = proc.communicate(timeout=30)
+    try:
+        out, _ = proc.communicate(timeout=45)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        raise AssertionError(f"the daemon did not stop within 45 s:\n{out}") from None
     return out
 
 

@@ -241,7 +241,8 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
                                                  "trigger": "manual", "resumed": resumed})
             fetch = {name: args.workers or source.workers for name, source in sources.items()}
             bar = _Progress(sources, start, end) if sys.stderr.isatty() else None
-            runner = jobs.Runner(store, sources, settings.backfill.workers, fetch, bar.update if bar else None)
+            runner = jobs.Runner(store, sources, settings.backfill.workers, fetch, bar.update if bar else None,
+                                 settings.backfill.max_attempts)
             interrupted = False
             try:
                 runner.run(job)
@@ -590,7 +591,7 @@ def _run_job(settings: Settings, store, job: int) -> int:
     sources = {n: REGISTRY[n](settings) for n in names if n in REGISTRY and REGISTRY[n].enabled(settings)}
     try:
         fetch = {n: source.workers for n, source in sources.items()}
-        runner = jobs.Runner(store, sources, settings.backfill.workers, fetch)
+        runner = jobs.Runner(store, sources, settings.backfill.workers, fetch, None, settings.backfill.max_attempts)
         status = runner.run(job)
     finally:
         for source in sources.values():

@@ -114,6 +114,7 @@ class BackfillConfig(Section):
     check_every_hours: float = Field(2, gt=0)
     min_gap_hours: float = Field(3, ge=0)
     workers: int = Field(2, ge=1, le=32)
+    max_attempts: int = Field(3, ge=1, le=20, description="tries of a failing task before it stays failed")
 
 
 class MqttConfig(Section):

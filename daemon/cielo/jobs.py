@@ -250,7 +250,8 @@ class Runner:
     `ran` keeps what this process did per task, for the summary of this run."""
 
     def __init__(self, store: Store, sources: dict[str, Source], workers: int, fetch_workers: dict[str, int],
-                 progress: Callable[[Task, backfill.Summary], None] | None = None):
+                 progress: Callable[[Task, backfill.Summary], None] | None = None, max_attempts: int = MAX_ATTEMPTS):
+        self.max_attempts = max_attempts
         self.store = store
         self.sources = sources
         self.workers = workers
@@ -331,7 +332,7 @@ class Runner:
                                               and not s.breaker_open)
         if s.interrupted:  # stopped by us: resumable, and this attempt does not count
             _record(self.store, task, s, "pending", None)
-        elif transient and task.attempts < MAX_ATTEMPTS:
+        elif transient and task.attempts < self.max_attempts:
             _record(self.store, task, s, "pending", error or s.last_error,
                     utcnow() + RETRY_BASE * 2 ** (task.attempts - 1))
         else:

@@ -136,9 +136,9 @@ class Daemon:
                 return
         self.notifier.watchdog()
 
-    def checkpoint(self) -> None:
+    def checkpoint(self, mode: str = "TRUNCATE") -> None:
         try:
-            self.store.query("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.store.query(f"PRAGMA wal_checkpoint({mode})")
         except sqlite3.Error as exc:
             log.warning("database checkpoint failed: %s", exc)
 
@@ -173,7 +173,7 @@ class Daemon:
                 child.terminate()
         if self.publisher is not None:
             self.publisher.stop()  # after the children: what they stored last is published first
-        self.checkpoint()
+        self.checkpoint("PASSIVE")  # on the way out: never wait for other connections
         self.store.close()
         log.info("cielo stopped")
         return 0
