@@ -27,7 +27,7 @@ def summary(stdout: str) -> dict[str, tuple[int, ...]]:
 def cfg(tmp_path: Path, api: ApiServer):
     def make(*enabled: str, **extra: dict[str, Any]) -> Path:
         sections = {"storage": {"database": str(tmp_path / "cielo.db")}, "skycam": {"enabled": False},
-                    "backfill": {"max_attempts": 1},  # job-level retries are tested in test_jobs.py
+                    "backfill": {"max_attempts": 1, "on_startup": False},  # jobs are tested in test_jobs.py
                     **source_sections(api, *enabled, **extra)}
         return write_config(tmp_path / "config.toml", sections)
 

@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from datetime import datetime, timedelta
@@ -228,11 +229,8 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
                     _print_plan(backfill.plan(source, store, *spans[name], now), source)
                 return 0
             jobs.reset_stuck(store)
-            job = jobs.open_job(store, names, start, end)
-            resumed = job is not None
-            if job is None:
-                job = jobs.create(store, "manual", {name: [spans[name]] for name in names}, sources, start, end,
-                                  detached=args.detach)
+            job, resumed = jobs.create(store, "manual", {name: [spans[name]] for name in names}, sources, start,
+                                       end, detached=args.detach, resume=True)
             if args.detach:
                 print(f"backfill job {job} {'resumed' if resumed else 'queued'}: the daemon (`cielo run`) does it;"
                       f" follow it with `cielo jobs show {job}`")
@@ -592,6 +590,7 @@ def _run_job(settings: Settings, store, job: int) -> int:
     try:
         fetch = {n: source.workers for n, source in sources.items()}
         runner = jobs.Runner(store, sources, settings.backfill.workers, fetch, None, settings.backfill.max_attempts)
+        signal.signal(signal.SIGTERM, lambda *_: runner.stop.set())  # the daemon stopping: finish the chunk
         status = runner.run(job)
     finally:
         for source in sources.values():

@@ -67,29 +67,31 @@ def task_ranges(source: Source, start: datetime, end: datetime) -> list[tuple[da
 
 
 def create(store: Store, trigger: str, ranges: dict[str, list[tuple[datetime, datetime]]],
-           sources: dict[str, Source], start: datetime, end: datetime, detached: bool = False) -> int:
-    """A job for [start, end) whose tasks cut each source's `ranges` along its request windows."""
+           sources: dict[str, Source], start: datetime, end: datetime, detached: bool = False,
+           resume: bool = False) -> tuple[int, bool]:
+    """A job for [start, end) whose tasks cut each source's `ranges` along its request windows. With
+    `resume`, an unfinished manual job for exactly this request is taken instead (running the same command
+    again resumes it), checked and created in one transaction so two processes agree on one job.
+    Returns (job id, resumed)."""
     now = iso(utcnow())
     tasks = [(name, a, b) for name, rs in ranges.items() for r in rs for a, b in task_ranges(sources[name], *r)]
+    key = (json.dumps(sorted(ranges)), iso(start), iso(end))
 
-    def work(cur: sqlite3.Cursor) -> int:
+    def work(cur: sqlite3.Cursor) -> tuple[int, bool]:
+        if resume:
+            row = cur.execute("SELECT id FROM backfill_jobs WHERE trigger = 'manual' AND sources = ? AND start = ?"
+                              " AND \"end\" = ? AND status IN ('pending', 'running') ORDER BY id DESC LIMIT 1",
+                              key).fetchone()
+            if row:
+                return row[0], True
         cur.execute("INSERT INTO backfill_jobs (trigger, sources, start, \"end\", detached, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (trigger, json.dumps(sorted(ranges)), iso(start), iso(end), int(detached), now))
+                    " VALUES (?, ?, ?, ?, ?, ?)", (trigger, *key, int(detached), now))
         job = cur.lastrowid
         cur.executemany("INSERT INTO backfill_tasks (job_id, source, start, \"end\") VALUES (?, ?, ?, ?)",
                         [(job, name, iso(a), iso(b)) for name, a, b in tasks])
-        return job
+        return job, False
 
     return store.transaction(work)
-
-
-def open_job(store: Store, sources: Sequence[str], start: datetime, end: datetime) -> int | None:
-    """An unfinished manual job for exactly this request: running the same command again resumes it."""
-    row = store.query("SELECT id FROM backfill_jobs WHERE trigger = 'manual' AND sources = ? AND start = ?"
-                      " AND \"end\" = ? AND status IN ('pending', 'running') ORDER BY id DESC LIMIT 1",
-                      (json.dumps(sorted(sources)), iso(start), iso(end)))
-    return row[0][0] if row else None
 
 
 def _alive(worker: str | None) -> bool:
@@ -387,7 +389,7 @@ def catch_up(store: Store, sources: dict[str, Source], trigger: str, lookback: t
                 ranges[name] = [(g.start, g.end + timedelta(seconds=1)) for g in found.gaps]
     if not ranges or not lagging:
         return None
-    job = create(store, trigger, ranges, sources, start, now)
+    job, _ = create(store, trigger, ranges, sources, start, now)
     store.add_event("backfill_started", {"job": job, "trigger": trigger, "from": iso(start), "to": iso(now),
                                          "sources": sorted(ranges)})
     log.info("catch-up: job %d queued for %s", job, ", ".join(f"{n} ({len(r)} gaps)" for n, r in ranges.items()))

@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
@@ -35,14 +36,16 @@ from cielo.timeutil import iso, utcnow
 log = logging.getLogger("cielo")
 
 JOB_TIMEOUT_S = 600  # a live run that takes longer than this is stuck
+JOBS_POLL_S = 30  # how soon a job queued with `cielo backfill --detach` starts
 CHECKPOINT_EVERY_S = 3600  # keep the WAL file from growing between SQLite's automatic checkpoints
 
 
-def ingest_command(config: Path | None, source: str) -> list[str]:
+def cielo_command(config: Path | None, *args: str) -> list[str]:
+    """This same cielo, with the same config file, as a child process."""
     cmd = [sys.executable, "-m", "cielo"]
     if config is not None:
         cmd += ["--config", str(config)]
-    return [*cmd, "ingest", "--source", source]
+    return [*cmd, *args]
 
 
 class Daemon:
@@ -52,9 +55,10 @@ class Daemon:
         self.notifier = notifier or Notifier()
         self.publisher = self._publisher()
         self.stopping = threading.Event()
-        self.children: set[subprocess.Popen] = set()
+        self.children: dict[subprocess.Popen, str] = {}
         self._lock = threading.Lock()
         self._clock_problem: str | None = None
+        self._jobs_lock = threading.Lock()
         self.scheduler = BlockingScheduler(
             timezone="UTC",
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300},
@@ -68,6 +72,16 @@ class Daemon:
             self.scheduler.add_job(self.run_source, args=(name,), id=f"{name}-start", name=f"{name} on start")
         self.scheduler.add_job(self.checkpoint, "interval", seconds=CHECKPOINT_EVERY_S, id="checkpoint",
                                name="database checkpoint")
+        # Gaps: a catch-up right away (before the live jobs are due), then a check every few hours that acts
+        # only when some series lags; queued jobs (catch-ups, `cielo backfill --detach`) run one at a time.
+        b = settings.backfill
+        if b.on_startup:
+            self.scheduler.add_job(self.catch_up, args=("on_boot", None), id="catch-up-start",
+                                   name="catch-up on start")
+        self.scheduler.add_job(self.catch_up, "interval", hours=b.check_every_hours,
+                               args=("periodic", timedelta(hours=b.min_gap_hours)), id="catch-up",
+                               name="gap check")
+        self.scheduler.add_job(self.run_jobs, "interval", seconds=JOBS_POLL_S, id="jobs", name="queued jobs")
         interval = watchdog_interval_s()
         if interval:
             self.scheduler.add_job(self.heartbeat, "interval", seconds=interval, id="watchdog", name="watchdog")
@@ -88,32 +102,64 @@ class Daemon:
         """One live run in a child process; its output lines become this daemon's log lines."""
         if self.stopping.is_set() or not self._clock_ok():
             return
-        cmd = ingest_command(self.settings.path, name)
+        self._child(name, cielo_command(self.settings.path, "ingest", "--source", name), timeout=JOB_TIMEOUT_S)
+
+    def _child(self, what: str, cmd: list[str], timeout: float | None) -> None:
         try:
             child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
         except OSError as exc:
-            log.error("%s: cannot start a live run: %s", name, exc)
+            log.error("%s: cannot start: %s", what, exc)
             return
         with self._lock:
-            self.children.add(child)
+            self.children[child] = what
         try:
-            out, _ = child.communicate(timeout=JOB_TIMEOUT_S)
+            out, _ = child.communicate(timeout=timeout)
             level = logging.INFO if child.returncode == 0 else logging.WARNING
             for line in out.splitlines():
                 log.log(level, "%s", line)
             if out.strip():
                 self.notifier.status(out.strip().splitlines()[-1])
             if child.returncode not in (0, 1) and not self.stopping.is_set():
-                log.error("%s: live run exited with status %s", name, child.returncode)
+                log.error("%s: exited with status %s", what, child.returncode)
             if self.publisher is not None:
                 self.publisher.poke()
         except subprocess.TimeoutExpired:
             child.kill()
             child.communicate()
-            log.error("%s: live run stuck for %d s, killed", name, JOB_TIMEOUT_S)
+            log.error("%s: stuck for %d s, killed", what, timeout)
         finally:
             with self._lock:
-                self.children.discard(child)
+                self.children.pop(child, None)
+
+    def catch_up(self, trigger: str, min_lag: timedelta | None) -> None:
+        """Queue a job for every gap of every enabled source (see cielo.jobs.catch_up), then run queued jobs."""
+        if self.stopping.is_set() or not self._clock_ok():
+            return
+        from cielo import jobs
+
+        sources = {n: cls(self.settings) for n, cls in REGISTRY.items() if cls.enabled(self.settings)}
+        try:
+            jobs.reset_stuck(self.store)
+            jobs.catch_up(self.store, sources, trigger, timedelta(days=self.settings.backfill.lookback_days),
+                          utcnow(), min_lag)
+        finally:
+            for source in sources.values():
+                source.close()
+        self.run_jobs()
+
+    def run_jobs(self) -> None:
+        """Each open job in a child process (`cielo jobs run ID`), one after another, in this thread."""
+        if self.stopping.is_set() or not self._jobs_lock.acquire(blocking=False):
+            return
+        try:
+            from cielo import jobs
+
+            for job in jobs.open_jobs(self.store):
+                if self.stopping.is_set():
+                    break
+                self._child(f"job {job}", cielo_command(self.settings.path, "jobs", "run", str(job)), timeout=None)
+        finally:
+            self._jobs_lock.release()
 
     def _clock_ok(self) -> bool:
         problem = clock.problem(self.store, utcnow())
@@ -163,10 +209,14 @@ class Daemon:
         if self.publisher is not None:
             self.publisher.start()
         self.scheduler.start()  # blocks until stop()
-        # A live run in progress finishes its write: children get SIGTERM only after a grace period.
+        # A backfill job stops at once (its tasks resume on the next start); a live run in progress finishes
+        # its write: it gets SIGTERM only after a grace period.
         with self._lock:
-            children = list(self.children)
-        for child in children:
+            children = list(self.children.items())
+        for child, what in children:
+            if what.startswith("job "):
+                child.terminate()
+        for child, _ in children:
             try:
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
