@@ -321,60 +321,20 @@ def fit_sigma(model_bytes: bytes, frames, octas) -> tuple[float, float]:
 
 def measure(args: argparse.Namespace, out: Path) -> dict:
     """Fit the confidence width on SWIMSEG's training days, then score every test set (bench/classify.py
-    prints the same figures)."""
+    prints the same figures for any model)."""
     sys.path.insert(0, str(HERE))
     import skydata
 
     from cielo.classifier import OctaModel
 
-    swimseg = skydata.load_swimseg(args.swimseg)
-    train, test = skydata.split_swimseg(swimseg)
-    sets = {"SWIMSEG test days": test, "SWINSEG (night)": skydata.load_swinseg(args.swinseg),
-            "HYTA (other cameras)": skydata.load_hyta(args.hyta)}
+    data = skydata.load_all(args.swimseg, args.swinseg, args.hyta)
+    train = data["train"]
     draft = out / "octas.onnx"
     draft.write_bytes(build_graph(DEFAULT_SIGMA).SerializeToString(deterministic=True))
     probe = OctaModel(draft)
     sigma = fit_sigma(draft.read_bytes(), skydata.decode_all(probe, train), [s.octas for s in train])
     draft.write_bytes(build_graph(sigma).SerializeToString(deterministic=True))
-    model = OctaModel(draft)
-    results, conf, correct = {}, [], []
-    for name, samples in sets.items():
-        r = skydata.evaluate_set(model, samples, SKY_THRESHOLD)
-        c = r.pop("_conf")
-        r["confidence_calibration"] = skydata.calibration_table(c["confidence"], c["correct"], bins=5)
-        conf += c["confidence"]
-        correct += c["correct"]
-        results[name] = r
-    train_days = sorted({s.group for s in train})
-    test_days = sorted({s.group for s in test})
-    return {
-        "sigma": list(sigma),
-        "test_sets": results,
-        "confidence_calibration_all_test_sets": skydata.calibration_table(conf, correct, bins=10),
-        "speed": skydata.speed(model, [s.jpeg for s in test[:64]]),
-        "datasets": {
-            "SWIMSEG": {"repository": "github.com/psturmfels/CumulusBeGone, data/swimseg",
-                        "commit": skydata.git_commit(args.swimseg), "images": len(swimseg),
-                        "licence": "CC BY-NC 4.0 (Dev, Lee, Winkler 2016)",
-                        "split": "by capture day: days in date order, every third (2nd, 5th, ...) is test",
-                        "train_days": train_days, "test_days": test_days,
-                        "train_images": len(train), "test_images": len(test)},
-            "SWINSEG": {"repository": "github.com/psturmfels/CumulusBeGone, data/swinseg",
-                        "commit": skydata.git_commit(args.swinseg), "images": len(sets["SWINSEG (night)"]),
-                        "licence": "CC BY-NC 4.0 (Dev, Lee, Winkler 2017)", "use": "test only"},
-            "HYTA": {"repository": "github.com/Soumyabrata/HYTA", "commit": skydata.git_commit(args.hyta),
-                     "images": len(sets["HYTA (other cameras)"]),
-                     "licence": "published with permission of Li, Lu, Yang 2011; cite the paper",
-                     "use": "test only (2GT binary masks)"},
-            "WSISEG": "not used in any way (reserved for independent evaluation)",
-        },
-        "protocol": (
-            "each image re-encoded as a 640x480 JPEG (quality 90) and decoded the daemon's way; "
-            "'+ calibration': cielo's calibration fitted on one half of the test set's images without "
-            "labels (whole capture times alternate; HYTA: alternate images), scored on the other half, "
-            "both ways round"
-        ),
-    }
+    return {"sigma": list(sigma), **skydata.evaluate_all(OctaModel(draft), data, SKY_THRESHOLD)}
 
 
 def main() -> None:

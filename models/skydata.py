@@ -49,6 +49,12 @@ def _mask_fraction(path: Path) -> float:
     return float((m >= 128).mean())
 
 
+def _small_mask(path: Path) -> np.ndarray:
+    """The cloud mask at 320x240 (bit-packed), kept for the simulated fisheye set."""
+    m = Image.open(path).convert("L").resize((320, 240), Image.Resampling.NEAREST)
+    return np.packbits(np.asarray(m, dtype=np.uint8) >= 128)
+
+
 def git_commit(folder: Path) -> str | None:
     """The commit a dataset folder was extracted from, when it carries a COMMIT file or is a git checkout."""
     for parent in [folder, *folder.parents]:
@@ -69,9 +75,10 @@ def load_swimseg(folder: Path) -> list[Sample]:
     out = []
     for img in sorted((folder / "images").glob("*.png")):
         meta = rows[img.stem]
-        f = _mask_fraction(folder / "GTmaps" / f"{img.stem}_GT.png")
+        gt = folder / "GTmaps" / f"{img.stem}_GT.png"
+        f = _mask_fraction(gt)
         out.append(Sample(img.stem, meta["Date"].strip(), _as_camera_jpeg(img), f, octas_of(f),
-                          {"time": meta["Time"].strip()}))
+                          {"time": meta["Time"].strip(), "mask320": _small_mask(gt)}))
     return out
 
 
@@ -119,6 +126,39 @@ def halves(samples: list[Sample]) -> tuple[list[Sample], list[Sample]]:
         b = [s for s in samples if (s.group, s.extra.get("time", "")) not in first]
         return a, b
     return samples[0::2], samples[1::2]
+
+
+def fisheye_with_obstructions(samples: list[Sample]) -> list[Sample]:
+    """The same skies seen by a simulated all-sky camera: each patch inside a lens circle on a black 640x480
+    frame, with a grey wall along the lower edge and a pole, the same in every frame. The truth is the patch's
+    own mask over the lens less the wall and pole. Real sky content, constructed camera: it measures what the
+    valid-area detection and the calibration's obstruction mask are for, which the crop datasets cannot."""
+    w, h, r = 640, 480, 236
+    yy, xx = np.mgrid[0:h, 0:w]
+    lens = (xx - w // 2) ** 2 + (yy - h // 2) ** 2 <= r * r
+    wall = lens & (yy > h // 2 + r // 2)
+    pole = lens & (xx >= w // 2 + r // 3) & (xx < w // 2 + r // 3 + r // 10) & (yy > h // 2 - r // 4)
+    valid = lens & ~wall & ~pole
+    rng = np.random.default_rng(0)
+    texture = rng.normal(0, 4, (h, w, 1))
+    out = []
+    for s in samples:
+        sky = np.asarray(Image.open(io.BytesIO(s.jpeg)).convert("RGB").resize((2 * r, 2 * r)), dtype=np.float64)
+        cloud_small = np.unpackbits(s.extra["mask320"])[: 320 * 240].reshape(240, 320)
+        cloud = np.asarray(Image.fromarray(cloud_small * 255).resize((2 * r, 2 * r), Image.Resampling.NEAREST)) > 0
+        frame = np.zeros((h, w, 3))
+        cloud_full = np.zeros((h, w), dtype=bool)
+        x0, y0 = w // 2 - r, h // 2 - r
+        frame[y0 : y0 + 2 * r, x0 : x0 + 2 * r] = sky
+        cloud_full[y0 : y0 + 2 * r, x0 : x0 + 2 * r] = cloud
+        frame[wall] = np.array([120.0, 115.0, 110.0]) + texture[wall]
+        frame[pole] = np.array([150.0, 150.0, 150.0]) + texture[pole]
+        frame[~lens] = 0
+        buf = io.BytesIO()
+        Image.fromarray(frame.clip(0, 255).astype(np.uint8)).save(buf, "JPEG", quality=90)
+        f = float(cloud_full[valid].mean())
+        out.append(Sample(s.name, s.group, buf.getvalue(), f, octas_of(f), {"time": s.extra.get("time", "")}))
+    return out
 
 
 # --- metrics ---------------------------------------------------------------------------------------------
@@ -294,3 +334,63 @@ def speed(model, jpegs: list[bytes], rounds: int = 3) -> dict:
         decode = min(decode, (time.perf_counter() - t0) / len(jpegs) * 1000)
     return {"images": len(jpegs), "size": "640x480 JPEG", "threads": 1,
             "decode_ms": round(decode, 2), "batch1_ms": per_image(1), "batch32_ms": per_image(32)}
+
+
+def load_all(swimseg: Path, swinseg: Path, hyta: Path) -> dict:
+    sw = load_swimseg(swimseg)
+    train, test = split_swimseg(sw)
+    return {
+        "dirs": {"SWIMSEG": swimseg, "SWINSEG": swinseg, "HYTA": hyta},
+        "swimseg": sw,
+        "train": train,
+        "sets": {
+            "SWIMSEG test days": test,
+            "SWINSEG (night)": load_swinseg(swinseg),
+            "HYTA (other cameras)": load_hyta(hyta),
+            "SWIMSEG test days, simulated fisheye with wall and pole": fisheye_with_obstructions(test),
+        },
+    }
+
+
+def evaluate_all(model, data: dict, default_threshold: float) -> dict:
+    results, conf, correct = {}, [], []
+    for name, samples in data["sets"].items():
+        r = evaluate_set(model, samples, default_threshold)
+        c = r.pop("_conf")
+        r["confidence_calibration"] = calibration_table(c["confidence"], c["correct"], bins=5)
+        if "simulated" not in name:
+            conf += c["confidence"]
+            correct += c["correct"]
+        results[name] = r
+    train, test = data["train"], data["sets"]["SWIMSEG test days"]
+    dirs = data["dirs"]
+    return {
+        "test_sets": results,
+        "confidence_calibration_real_test_sets": calibration_table(conf, correct, bins=10),
+        "speed": speed(model, [s.jpeg for s in test[:64]]),
+        "datasets": {
+            "SWIMSEG": {"repository": "github.com/psturmfels/CumulusBeGone, data/swimseg",
+                        "commit": git_commit(dirs["SWIMSEG"]), "images": len(data["swimseg"]),
+                        "licence": "CC BY-NC 4.0 (Dev, Lee, Winkler 2016)",
+                        "split": "by capture day: the 17 days in date order, every third (2nd, 5th, ...) is test",
+                        "train_days": sorted({s.group for s in train}),
+                        "test_days": sorted({s.group for s in test}),
+                        "train_images": len(train), "test_images": len(test)},
+            "SWINSEG": {"repository": "github.com/psturmfels/CumulusBeGone, data/swinseg",
+                        "commit": git_commit(dirs["SWINSEG"]), "images": len(data["sets"]["SWINSEG (night)"]),
+                        "licence": "CC BY-NC 4.0 (Dev, Lee, Winkler 2017)", "use": "test only"},
+            "HYTA": {"repository": "github.com/Soumyabrata/HYTA", "commit": git_commit(dirs["HYTA"]),
+                     "images": len(data["sets"]["HYTA (other cameras)"]),
+                     "licence": "published with permission of Li, Lu, Yang 2011; cite the paper",
+                     "use": "test only (2GT binary masks)"},
+            "WSISEG": "not used in any way (reserved for independent evaluation)",
+        },
+        "protocol": (
+            "each image re-encoded as a 640x480 JPEG (quality 90) and decoded the daemon's way (draft mode to "
+            "160x120); baselines run on the same decoded frames over all pixels. '+ calibration': cielo's "
+            "calibration fitted on one half of the test set's images without labels (whole capture times "
+            "alternate; HYTA: alternate images), scored on the other half, both ways round; the fixed and "
+            "hybrid rules then use the site threshold and mask. The simulated fisheye set puts the SWIMSEG "
+            "test patches in a lens circle with a fixed wall and pole (skydata.fisheye_with_obstructions)"
+        ),
+    }
