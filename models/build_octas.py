@@ -298,7 +298,10 @@ def _sigma(evaluation: dict | None) -> tuple[float, float]:
 
 
 def fit_sigma(model_bytes: bytes, frames, octas) -> tuple[float, float]:
-    """The width of the octa distribution that gives the true octas the highest likelihood (train split)."""
+    """The width of the octa distribution with the best Brier score on the true octas (train split).
+
+    The Brier score rather than the likelihood: a few far-off images (thin cirrus, glare) dominate the
+    likelihood and make every distribution wide, and the confidence then undersells the usual case."""
     import numpy as np
     import onnxruntime as ort
 
@@ -314,8 +317,9 @@ def fit_sigma(model_bytes: bytes, frames, octas) -> tuple[float, float]:
             feeds = {"sigma_base": np.array(base, np.float32), "sigma_gain": np.array(gain, np.float32)}
             probs = np.concatenate([sess.run(["probs"], {"image": batch[i : i + 64], **feeds})[0]
                                     for i in range(0, len(batch), 64)])
-            nll = float(-np.log(np.clip(probs[np.arange(len(truth)), truth], 1e-6, 1)).mean())
-            best = min(best, (nll, (base, gain)))
+            onehot = np.eye(9)[truth]
+            brier = float(((probs - onehot) ** 2).sum(axis=1).mean())
+            best = min(best, (brier, (base, gain)))
     return best[1]
 
 
