@@ -13,8 +13,8 @@ sun glare left out:
   t      = min(Otsu threshold of s over the valid pixels (100-bin histogram), sky_threshold + 0.05)
                                                                   if std(s) > 0.03 (two populations)
            sky_threshold (0.25, i.e. R/B = 0.6; or the site's, from `cielo calibrate`)  otherwise
-  p      = sigmoid((t - s) / 0.01)                                           # per-pixel cloud probability
-  f      = sum(p * valid) / sum(valid)                                       # cloud fraction of the valid area
+  cloud  = s < t                                                             # per pixel
+  f      = sum(cloud * valid) / sum(valid)                                   # cloud fraction of the valid area
   eta    = Otsu between-class variance / variance of s                       # 1: two clean populations
   probs  = softmax_k( -(k - 8 f)^2 / (2 sigma^2) ),  sigma = sigma_base + sigma_gain * (1 - eta),  k = 0..8
 
@@ -57,7 +57,6 @@ UNIMODAL_STD = 0.03  # Li et al. 2011
 # to pale blue) is two populations to Otsu, and without the cap half a clear fisheye sky reads as cloud.
 OTSU_MARGIN = 0.05
 NRBR_LO, NRBR_HI, BINS = -0.3, 0.7, 100
-SOFTNESS = 0.01
 EPS = 1e-3
 DEFAULT_SIGMA = (0.45, 1.5)  # used until a measured pair is recorded in octas_eval.json
 
@@ -78,7 +77,7 @@ def build_graph(sigma: tuple[float, float]) -> onnx.ModelProto:
         _const("eps", EPS), _const("one", 1.0), _const("zero", 0.0), _const("eight", 8.0),
         _const("lens_rel", LENS_REL), _const("lens_abs", LENS_ABS), _const("saturated", SATURATED),
         _const("unimodal_std", UNIMODAL_STD), _const("otsu_margin", OTSU_MARGIN),
-        _const("gain", 1.0 / SOFTNESS), _const("minus_half", -0.5),
+        _const("minus_half", -0.5),
         _const("nrbr_lo", NRBR_LO), _const("inv_step", 1.0 / step), _const("last_bin", float(BINS - 1)),
         _const("uppers", uppers, [BINS]), _const("centres", centres, [1, BINS]),
         _const("octas", [float(k) for k in range(9)], [1, 9]),
@@ -164,11 +163,11 @@ def build_graph(sigma: tuple[float, float]) -> onnx.ModelProto:
         n("Max", ["s_var", "eps"], ["s_var_safe"]),
         n("Div", ["between_best", "s_var_safe"], ["eta_raw"]),
         n("Clip", ["eta_raw", "zero", "one"], ["eta"]),
-        # per-pixel cloud probability and the cloud fraction of the valid area
+        # cloud pixels and the cloud fraction of the valid area (a hard threshold: Otsu's sits at the edge
+        # of a histogram bin, where a soft one would count the pixels of that bin as half cloud)
         n("Reshape", ["t_col", "col"], ["t"]),
-        n("Sub", ["t", "s"], ["t_minus_s"]),
-        n("Mul", ["t_minus_s", "gain"], ["logit"]),
-        n("Sigmoid", ["logit"], ["p"]),
+        n("Less", ["s", "t"], ["cloud_bool"]),
+        n("Cast", ["cloud_bool"], ["p"], to=TensorProto.FLOAT),
         n("Mul", ["p", "valid"], ["p_valid"]),
         n("ReduceSum", ["p_valid", "pixel_axes"], ["cloud_sum"], keepdims=0),
         n("Unsqueeze", ["cloud_sum", "col_axis"], ["cloud_col"]),
@@ -264,7 +263,6 @@ def model_card(evaluation: dict | None) -> dict:
             "unimodal_std": UNIMODAL_STD,
             "otsu_margin": OTSU_MARGIN,
             "nrbr_histogram": [NRBR_LO, NRBR_HI, BINS],
-            "softness": SOFTNESS,
             "sigma_base": _sigma(evaluation)[0],
             "sigma_gain": _sigma(evaluation)[1],
         },
