@@ -391,6 +391,8 @@ def evaluate_all(model, data: dict, default_threshold: float) -> dict:
             "calibration fitted on one half of the test set's images without labels (whole capture times "
             "alternate; HYTA: alternate images), scored on the other half, both ways round; the fixed and "
             "hybrid rules then use the site threshold and mask. The simulated fisheye set puts the SWIMSEG "
-            "test patches in a lens circle with a fixed wall and pole (skydata.fisheye_with_obstructions)"
+            "test patches in a lens circle with a fixed wall and pole (skydata.fisheye_with_obstructions). "
+            "Baselines: fixed R/B >= 0.6 is cloud; Otsu on NRBR per image (100 bins); HYTA hybrid = NRBR std "
+            "<= 0.03 -> fixed NRBR 0.25, else Otsu (the paper uses minimum cross entropy for that branch)"
         ),
     }
