@@ -50,7 +50,7 @@ def test_readings_carry_provenance(camera: CameraServer, config, tmp_path: Path)
     attrs = json.loads(attrs)
     # 12:02Z is 09:02 in Buenos Aires: the URL is named in camera time, under the past year's folder.
     assert attrs["url"] == f"{camera.base_url}/2024/2024-06010902.jpg"
-    assert len(attrs["sha256"]) == 64 and attrs["model"] == "rbr-1.0.0"
+    assert len(attrs["sha256"]) == 64 and attrs["model"] == "hybrid-2.0.0"
     assert len(attrs["probs"]) == 9 and 0 < attrs["confidence"] <= 1
     assert rows(tmp_path / "cielo.db", "SELECT unit, source FROM readings LIMIT 1") == [("octas", "skycam")]
 
@@ -111,10 +111,13 @@ def test_retry_after_is_honoured(camera: CameraServer, config):
 
 def test_night_frames_are_flagged_not_zero(camera: CameraServer, config, tmp_path: Path):
     cfg = config(device={"latitude": 40.4, "longitude": -3.7})  # Madrid: night around 00:00Z in June
+    for minute in (2, 12, 22):  # 00:02Z is 21:02 the day before in Buenos Aires (the camera's names)
+        camera.behaviours[f"2024-053121{minute:02d}.jpg"] = "dim"
     result = cielo("backfill", "--from", "2024-06-01T00:00Z", "--to", "2024-06-01T00:59Z", config=cfg)
     assert summary(result) == "skycam: total=6 new=6 duplicates=0 failed=0"
-    night = rows(tmp_path / "cielo.db", "SELECT octas, flag, sun_elevation < -6 FROM octas")
-    assert night == [(None, "night", 1)] * 6
+    night = rows(tmp_path / "cielo.db", "SELECT octas IS NULL, flag, sun_elevation < -6 FROM octas ORDER BY ts")
+    # Dim night frames are flagged; bright ones (a long-exposure night camera, like SWINSEG) are judged.
+    assert night == [(1, "night", 1)] * 3 + [(0, None, 1)] * 3
 
 
 def test_unreachable_camera_fails_the_run(config, tmp_path: Path):

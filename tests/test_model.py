@@ -26,7 +26,8 @@ def test_build_script_reproduces_the_committed_model(tmp_path: Path):
 def test_model_io_matches_the_contract_and_card():
     model = onnx.load(str(ROOT / "models" / "octas.onnx"))
     card = json.loads((ROOT / "models" / "octas.json").read_text())
-    (inp,) = model.graph.input
+    initializers = {t.name for t in model.graph.initializer}
+    (inp,) = [i for i in model.graph.input if i.name not in initializers]  # the rest are optional overrides
     assert inp.name == "image"
     dims = [d.dim_value or d.dim_param for d in inp.type.tensor_type.shape.dim]
     assert dims == ["N", 3, card["input"]["height"], card["input"]["width"]]
@@ -131,3 +132,50 @@ def test_wheel_carries_the_model(tmp_path: Path):
     names = zipfile.ZipFile(wheel).namelist()
     assert {"cielo/_model/octas.onnx", "cielo/_model/octas.json", "cielo/sources/skycam.py"} <= set(names)
     assert zipfile.ZipFile(wheel).read("cielo/_model/octas.onnx") == (ROOT / "models" / "octas.onnx").read_bytes()
+
+
+def _brightness_model(path: Path) -> Path:
+    """A contract model without calibration initializers: P(0 octas) grows with the image's mean."""
+    nodes = [
+        helper.make_node("ReduceMean", ["image"], ["m"], keepdims=0, axes=[1, 2, 3]),
+        helper.make_node("Unsqueeze", ["m", "ax"], ["m2"]),
+        helper.make_node("Mul", ["m2", "first"], ["l"]),
+        helper.make_node("Softmax", ["l"], ["probs"], axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "bright",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, 48, 64])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", 9])],
+        [helper.make_tensor("ax", TensorProto.INT64, [1], [1]),
+         helper.make_tensor("first", TensorProto.FLOAT, [1, 9], [10.0] + [0.0] * 8)],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+    return path
+
+
+def test_calibration_reaches_any_model(tmp_path: Path):
+    """The bundled model takes the site mask and threshold as overridable initializers (its only input stays
+    `image`); a model without them gets the masked pixels as black."""
+    from cielo.calibration import Calibration
+
+    mask = np.zeros((120, 160), dtype=bool)
+    mask[:, :80] = True
+    cal = Calibration(120, 160, mask, 0.1, 10, "2025-01-01T00:00:00Z", "test")
+    bundled = OctaModel()
+    assert {"site_mask", "sky_threshold"} <= bundled.overridable
+    assert [i.name for i in bundled.session.get_inputs()] == ["image"]
+    other = OctaModel(_brightness_model(tmp_path / "b.onnx"))
+    frame = other.decode(sky_jpeg(0.0, seed=1))
+    plain = other.predict([frame])[0, 0]
+    other.calibrate(cal)
+    assert other.predict([frame])[0, 0] < plain  # half the frame now black: a darker mean
+    # the bundled model: masking the half with all the cloud leaves a clear sky
+    m = OctaModel()
+    img = np.asarray(Image.open(__import__("io").BytesIO(sky_jpeg(0.0, seed=1))).convert("RGB")).copy()
+    img[:, 320:] = (220, 220, 225)  # right half overcast
+    buf = __import__("io").BytesIO()
+    Image.fromarray(img).save(buf, "JPEG")
+    cloudy = m.decode(buf.getvalue())
+    assert m.judge([cloudy], [None], 0, 0)[0].octas >= 4
+    m.calibrate(cal)
+    assert m.judge([cloudy], [None], 0, 0)[0].octas <= 1

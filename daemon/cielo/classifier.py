@@ -20,11 +20,16 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from cielo import sun
+from cielo.calibration import Calibration
 from cielo.errors import CieloError
 
 # A frame whose brightest channel averages under this (0..1) is too dark to judge: a night frame, a closed
 # dome, a dead camera. Daytime sky, even overcast, sits well above 0.15.
 DARK_MEAN = 0.08
+
+# With the sun below -6° a frame is judged only when it is at least this bright: a long-exposure night
+# camera whose clouds glow with city light (SWINSEG: 0.25..0.54). Most cameras at night are far darker.
+NIGHT_JUDGE_MEAN = 0.15
 
 # Images per onnxruntime call: each graph intermediate is N x H x W floats, so large batches cost memory
 # (64 at 160x120 peak near 100 MB) while 16 already amortises the per-call overhead.
@@ -81,7 +86,7 @@ def bundled_model() -> Path:
 
 
 class OctaModel:
-    def __init__(self, path: Path | None = None, threads: int = 1):
+    def __init__(self, path: Path | None = None, threads: int = 1, calibration: Calibration | None = None):
         import onnxruntime as ort  # heavy: imported only by commands that classify
 
         self.path = path or bundled_model()
@@ -100,6 +105,34 @@ class OctaModel:
         self.height, self.width = self._input_size(inputs[0].shape)
         meta = self.session.get_modelmeta()
         self.version = meta.custom_metadata_map.get("cielo.version") or f"{self.path.stem}-v{meta.version}"
+        self.overridable = {i.name for i in self.session.get_overridable_initializers()}
+        self.defaults = self._card().get("parameters", {})
+        self.calibration: Calibration | None = None
+        self._feeds: dict[str, np.ndarray] = {}
+        self._zero_outside: np.ndarray | None = None
+        if calibration is not None:
+            self.calibrate(calibration)
+
+    def calibrate(self, cal: Calibration | None) -> None:
+        """Use a site calibration from now on (None: the model's defaults). A model with the overridable
+        initializers `site_mask` / `sky_threshold` gets them; any other model sees masked pixels as black."""
+        self.calibration, self._feeds, self._zero_outside = cal, {}, None
+        if cal is None:
+            return
+        mask = cal.mask_at(self.height, self.width)
+        if "site_mask" in self.overridable:
+            self._feeds["site_mask"] = mask.astype(np.float32)[None, None]
+        else:
+            self._zero_outside = mask.astype(np.float32)[None, None]
+        if "sky_threshold" in self.overridable:
+            self._feeds["sky_threshold"] = np.array(cal.sky_threshold, dtype=np.float32)
+
+    def _card(self) -> dict[str, Any]:
+        try:
+            card = json.loads(self.path.with_suffix(".json").read_text(encoding="utf-8"))
+            return card if isinstance(card, dict) else {}
+        except (OSError, ValueError):
+            return {}
 
     def _input_size(self, shape: list[Any]) -> tuple[int, int]:
         if len(shape) == 4 and isinstance(shape[2], int) and isinstance(shape[3], int):
@@ -138,7 +171,9 @@ class OctaModel:
         for i in range(0, len(frames), INFER_BATCH):
             batch = np.stack([f.pixels for f in frames[i : i + INFER_BATCH]]).astype(np.float32)
             batch *= np.float32(1.0 / 255.0)
-            parts.append(self.session.run(["probs"], {"image": batch})[0])
+            if self._zero_outside is not None:
+                batch *= self._zero_outside
+            parts.append(self.session.run(["probs"], {"image": batch, **self._feeds})[0])
         probs = np.concatenate(parts)
         if probs.shape != (len(frames), 9):
             raise ModelError(f"{self.path}: 'probs' has shape {probs.shape}, expected ({len(frames)}, 9)")
@@ -146,12 +181,13 @@ class OctaModel:
 
     def judge(self, frames: list[Frame], times: list[datetime | None], latitude: float, longitude: float
               ) -> list[Verdict]:
-        """Verdicts for a batch: night (sun below -6° at a known time) and dark frames carry no octas."""
+        """Verdicts for a batch: night (sun below -6° at a known time, unless the frame is bright enough to
+        judge) and dark frames carry no octas."""
         elevations = [None if t is None else sun.elevation(t, latitude, longitude) for t in times]
         verdicts: list[Verdict | None] = [None] * len(frames)
         to_run: list[int] = []
         for i, (frame, elev) in enumerate(zip(frames, elevations, strict=True)):
-            if elev is not None and elev < sun.CIVIL_TWILIGHT_DEG:
+            if elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN:
                 verdicts[i] = Verdict(None, None, None, "night", elev, frame.brightness)
             elif frame.brightness < DARK_MEAN:
                 verdicts[i] = Verdict(None, None, None, "dark", elev, frame.brightness)

@@ -106,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="+", metavar="FILE")
     c.add_argument("--json", action="store_true", help="one JSON object per line")
     c.add_argument("--at", metavar="T", help="when the images were taken (enables the night rule)")
+
+    k = sub.add_parser("calibrate", help="fit the site's camera (valid area, threshold) from unlabelled images")
+    src = k.add_mutually_exclusive_group(required=True)
+    src.add_argument("--images", metavar="DIR", help="a folder of the camera's images (JPEG, PNG, ...)")
+    src.add_argument("--from", "--desde", dest="start", metavar="T", help="first instant of stored/camera images")
+    k.add_argument("--to", "--hasta", dest="end", metavar="T", help="last instant, included (with --from)")
+    k.add_argument("--max-images", type=int, default=400, metavar="N",
+                   help="use at most N images, spread evenly over the range (default 400)")
+    k.add_argument("--out", metavar="PATH", help="where to write it (default: [skycam].calibration)")
     return p
 
 
@@ -376,9 +385,12 @@ class _Progress:
 
 
 def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.calibration import load_site
     from cielo.classifier import ImageError, OctaModel, Verdict
 
-    model = OctaModel(settings.skycam.model)
+    cal = load_site(settings.calibration_path)
+    model = OctaModel(settings.skycam.model, calibration=cal)
+    cal_label = cal.label() if cal else "none (model defaults)"
     at = parse_cli_time(args.at, settings.device_tz, "--at") if args.at else None
     code = 0
     for name in args.files:
@@ -396,7 +408,7 @@ def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
             out = {"file": name, "octas": verdict.octas,
                    "confidence": None if verdict.confidence is None else round(verdict.confidence, 4),
                    "probs": None if verdict.probs is None else [round(p, 4) for p in verdict.probs],
-                   "flag": verdict.flag}
+                   "flag": verdict.flag, "calibration": cal.ident if cal else None}
             if error:
                 out["error"] = error
             print(json.dumps(out), flush=True)
@@ -407,7 +419,35 @@ def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{name}: {verdict.flag}{extra}", flush=True)
         else:
             print(f"{name}: {verdict.octas} octas (confidence {verdict.confidence:.2f})", flush=True)
+    if not args.json:
+        print(f"calibration: {cal_label}", flush=True)
     return code
+
+
+def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo import calibration
+    from cielo.classifier import OctaModel
+
+    model = OctaModel(settings.skycam.model)
+    if args.images:
+        frames, source = calibration.frames_from_folder(model, Path(args.images), args.max_images)
+    else:
+        if not args.end:
+            raise UsageError("calibrate: --from needs --to")
+        tz = settings.device_tz
+        start, end = parse_cli_time(args.start, tz, "--from"), parse_cli_time(args.end, tz, "--to")
+        if end < start:
+            raise UsageError("calibrate: --to is before --from")
+        frames, source = calibration.frames_from_camera(model, settings, start, end + timedelta(minutes=1),
+                                                        args.max_images)
+    threshold = float(model.defaults.get("sky_threshold", 0.25))
+    cal = calibration.fit(frames, source, threshold)
+    out = Path(args.out) if args.out else settings.calibration_path
+    cal.save(out)
+    for line in calibration.describe(cal):
+        print(line)
+    print(f"wrote {out} ({cal.ident}); `cielo classify` and the sky camera use it from now on")
+    return 0
 
 
 def _exif_time(data: bytes, settings: Settings) -> datetime | None:
@@ -661,6 +701,7 @@ COMMANDS = {
     "gaps": cmd_gaps,
     "coverage": cmd_coverage,
     "jobs": cmd_jobs,
+    "calibrate": cmd_calibrate,
 }
 
 __all__ = ["main"]

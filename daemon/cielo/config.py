@@ -84,6 +84,9 @@ class SkycamConfig(Section):
     timezone: str = DEFAULT_CAMERA_TZ
     timeout_s: float = Field(10.0, gt=0, le=300)
     model: Path | None = Field(None, description="an ONNX file with the octa model I/O; default: bundled")
+    calibration: Path | None = Field(
+        None, description="the site calibration `cielo calibrate` writes and the classifier reads; "
+        "default: calibration.json beside the database")
     workers: int = Field(4, ge=1, le=64)
     delay_s: int = Field(60, ge=0, le=540, description="wait after each slot for the camera's upload")
     max_bytes: int = Field(8_000_000, ge=1024, description="larger answers are refused")
@@ -182,9 +185,15 @@ class Settings(Section):
                 storage.images_dir = base / storage.images_dir
             if skycam.model is not None and not skycam.model.is_absolute():
                 skycam.model = base / skycam.model
+            if skycam.calibration is not None and not skycam.calibration.is_absolute():
+                skycam.calibration = base / skycam.calibration
             if self.mqtt.ca_file is not None and not self.mqtt.ca_file.is_absolute():
                 self.mqtt.ca_file = base / self.mqtt.ca_file
         return self
+
+    @property
+    def calibration_path(self) -> Path:
+        return self.skycam.calibration or self.storage.database.parent / "calibration.json"
 
     @property
     def device_tz(self) -> ZoneInfo:

@@ -4,7 +4,8 @@ Any well-formed image name answers with a 640x480 fisheye-style sky JPEG chosen 
 overcast; noise texture so the files are camera-sized), unless a behaviour is set for that name:
   "404", "503" (always), "503-once" (then the image), "429-once" (Retry-After: 1, then the image),
   "html" (an HTML error page with status 200), "truncated" (half a JPEG), "huge" (a body over any cap),
-  "slow" (answers after `slow_s`), "dark" (a black night frame).
+  "slow" (answers after `slow_s`), "dark" (a black night frame), "dim" (a night frame with some light: too
+  dark to judge clouds, not black).
 Layout: names of years before `current_year` exist only under /<YYYY>/, the others only at the root.
 
 Run standalone (the benchmark does): python -m tests.support.camserver [--latency-ms N] prints `PORT <n>`.
@@ -28,8 +29,12 @@ NAME = re.compile(r"^/image/(?:(?P<dir>\d{4})/)?(?P<name>(?P<year>\d{4})-\d{8}\.
 HTML_PAGE = b"<!DOCTYPE html><html><head><title>Error</title></head><body><h1>Camera offline</h1></body></html>"
 
 
-def sky_jpeg(cover: float, seed: int, size: tuple[int, int] = (640, 480), dark: bool = False) -> bytes:
-    """A fisheye-like frame: black surround, blue sky disc, `cover` of it under white/grey cloud blobs."""
+def sky_jpeg(cover: float, seed: int, size: tuple[int, int] = (640, 480), dark: bool = False, dim: bool = False,
+             mast: bool = False) -> bytes:
+    """A fisheye-like frame: black surround, blue sky disc, `cover` of it under white/grey cloud blobs.
+
+    `dim` scales it to a fifth (a night frame), `dark` to a twentieth; `mast` adds a grey pole and a wall
+    at the lens edge that every frame shows the same (what `cielo calibrate` must mask)."""
     w, h = size
     rng = random.Random(seed)
     sky = Image.new("RGB", size, (0, 0, 0))
@@ -56,11 +61,17 @@ def sky_jpeg(cover: float, seed: int, size: tuple[int, int] = (640, 480), dark: 
     sky.paste(Image.new("RGB", size, (grey, grey, grey + 5)), (0, 0), clouds)
     lens = Image.new("L", size, 0)
     ImageDraw.Draw(lens).ellipse((cx - r, cy - r, cx + r, cy + r), fill=255)
+    if mast:
+        md = ImageDraw.Draw(sky)
+        md.rectangle((cx + r // 3, cy - r // 4, cx + r // 3 + r // 10, cy + r), fill=(150, 150, 150))
+        md.rectangle((cx - r, cy + r // 2, cx + r, cy + r), fill=(120, 115, 110))
     frame = Image.composite(sky, Image.new("RGB", size), lens)
     noise = Image.effect_noise(size, 18).convert("RGB")
     frame = Image.blend(frame, noise, 0.05)
     if dark:
         frame = frame.point(lambda v: v // 20)
+    elif dim:
+        frame = frame.point(lambda v: v // 5)
     buf = io.BytesIO()
     frame.save(buf, "JPEG", quality=88)
     return buf.getvalue()
@@ -68,7 +79,7 @@ def sky_jpeg(cover: float, seed: int, size: tuple[int, int] = (640, 480), dark: 
 
 class CameraServer:
     def __init__(self, *, latency_s: float = 0.0, slow_s: float = 3.0, current_year: int | None = None,
-                 variants: int = 6):
+                 variants: int = 6, mast: bool = False):
         self.latency_s = latency_s
         self.slow_s = slow_s
         self.current_year = current_year or datetime.now(UTC).year
@@ -76,8 +87,9 @@ class CameraServer:
         self.requests: Counter[str] = Counter()
         self._lock = threading.Lock()
         covers = [0.0, 0.1, 0.35, 0.6, 0.85, 1.0]
-        self.images = [sky_jpeg(covers[i % len(covers)], seed=i) for i in range(variants)]
+        self.images = [sky_jpeg(covers[i % len(covers)], seed=i, mast=mast) for i in range(variants)]
         self.dark_image = sky_jpeg(0.3, seed=99, dark=True)
+        self.dim_image = sky_jpeg(0.3, seed=98, dim=True)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
@@ -160,6 +172,8 @@ class CameraServer:
                     return None
                 if kind == "dark":
                     return self._send(200, server.dark_image)
+                if kind == "dim":
+                    return self._send(200, server.dim_image)
                 return self._send(200, server.image_for(name))
 
         return Handler

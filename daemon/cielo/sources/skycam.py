@@ -74,9 +74,10 @@ class SkycamSource(Source):
 
     @cached_property
     def model(self) -> OctaModel:
+        from cielo.calibration import load_site
         from cielo.classifier import OctaModel
 
-        return OctaModel(self.cfg.model)
+        return OctaModel(self.cfg.model, calibration=load_site(self.settings.calibration_path))
 
     def slots(self, start: datetime, end: datetime) -> list[datetime]:
         out: list[datetime] = []
@@ -133,6 +134,8 @@ class SkycamSource(Source):
                 self._save(img)
             attrs = v.attrs() | {"url": img.url, "sha256": img.sha256, "bytes": img.size,
                                  "model": self.model.version}
+            if self.model.calibration is not None:
+                attrs["calibration"] = self.model.calibration.ident
             readings.append(Reading("skycam.octas", img.slot, v.octas, "octas", self.name, attrs))
         return readings
 
