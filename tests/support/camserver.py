@@ -66,7 +66,8 @@ def sky_jpeg(cover: float, seed: int, size: tuple[int, int] = (640, 480), dark: 
         md.rectangle((cx + r // 3, cy - r // 4, cx + r // 3 + r // 10, cy + r), fill=(150, 150, 150))
         md.rectangle((cx - r, cy + r // 2, cx + r, cy + r), fill=(120, 115, 110))
     frame = Image.composite(sky, Image.new("RGB", size), lens)
-    noise = Image.frombytes("L", size, rng.randbytes(w * h)).convert("RGB")  # seeded: the same bytes every run
+    # Seeded (the same bytes in every process), about as strong as a sensor's: ±32 levels around grey.
+    noise = Image.frombytes("L", size, rng.randbytes(w * h)).point(lambda v: 96 + v // 4).convert("RGB")
     frame = Image.blend(frame, noise, 0.05)
     if dark:
         frame = frame.point(lambda v: v // 20)
