@@ -119,3 +119,33 @@ def test_daemon_catches_up_on_start_by_itself(camera: CameraServer, config, tmp_
     assert count >= 143  # a day of 10-minute slots, the live capture included
     events = [json.loads(d) for (d,) in rows(db, "SELECT data FROM events WHERE kind = 'backfill_finished'")]
     assert events and events[0]["job"] == 1 and events[0]["level"] == "success"
+
+
+def test_catch_up_gives_each_gap_to_the_sources_in_priority_order(tmp_path: Path):
+    """Weather gaps: AEMET (priority 40) takes what its 24 h window serves, Open-Meteo (20) the older part;
+    OpenWeatherMap (no history) nothing. Prices: REE alone."""
+    from datetime import UTC, datetime, timedelta
+
+    from cielo import jobs
+    from cielo.config import Settings
+    from cielo.sources import REGISTRY
+    from cielo.store import Store
+
+    settings = Settings.model_validate({
+        "storage": {"database": str(tmp_path / "c.db")}, "skycam": {"enabled": False},
+        "sources": {"aemet": {"api_key": "k", "daily": False}, "openweather": {"api_key": "k"}}})
+    sources = {n: cls(settings) for n, cls in REGISTRY.items() if cls.enabled(settings)}
+    assert set(sources) >= {"aemet", "openweather", "openmeteo", "ree"}
+    now = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
+    with Store(tmp_path / "c.db") as store:
+        job = jobs.catch_up(store, sources, "on_boot", timedelta(days=3), now)
+        assert job == 1
+        tasks = store.query("SELECT source, min(start), max(\"end\") FROM backfill_tasks GROUP BY source")
+    spans = {name: (a, b) for name, a, b in tasks}
+    assert "openweather" not in spans
+    aemet_from = spans["aemet"][0]
+    assert aemet_from == "2025-03-09T12:30:00Z"  # its 24 h window
+    assert spans["openmeteo"][1] <= aemet_from  # only what AEMET cannot serve
+    assert "ree" in spans
+    for source in sources.values():
+        source.close()

@@ -369,24 +369,52 @@ def run_summaries(store: Store, job_id: int, sources: dict[str, Source], ran: di
 
 def catch_up(store: Store, sources: dict[str, Source], trigger: str, lookback: timedelta, now: datetime,
              min_lag: timedelta | None = None) -> int | None:
-    """Find the gaps of every enabled source's series over `lookback` and queue one job to fill them.
+    """Find the gaps of every enabled series over `lookback` and queue one job to fill them.
 
-    With `min_lag`, act only when some series' newest reading is older than that (the periodic check). No
-    job when nothing is missing, or when an automatic job is still open (it will cover the same holes)."""
+    Each gap goes to the sources of its series in priority order, each taking the part its history window
+    still serves (AEMET the last day, then Open-Meteo's forecast and archive); a part no source can serve is
+    said once, as an event. With `min_lag`, act only when some series' newest reading is older than that
+    (the periodic check). No job when nothing is missing, or while an automatic job is still open."""
     from cielo import gaps
+    from cielo.sources import priorities
 
-    if store.query("SELECT 1 FROM backfill_jobs WHERE trigger != 'manual' AND status IN ('pending', 'running')"):
+    if not sources or store.query("SELECT 1 FROM backfill_jobs WHERE trigger != 'manual'"
+                                  " AND status IN ('pending', 'running')"):
         return None
+    rank = priorities(next(iter(sources.values())).settings)
+    by_series: dict[str, list[Source]] = {}
+    for source in sources.values():
+        by_series.setdefault(source.primary.name, []).append(source)
     start = now - lookback
     ranges: dict[str, list[tuple[datetime, datetime]]] = {}
+    unserved: list[dict[str, str]] = []
     lagging = min_lag is None
-    for name, source in sources.items():
-        for spec in source.series[:1]:  # a source's fetch fills all its series: plan on the primary one
-            found = gaps.analyse(store, source, spec, start, now)
-            if found.lag is None or min_lag is None or found.lag > min_lag:
-                lagging = True
-            if found.gaps:
-                ranges[name] = [(g.start, g.end + timedelta(seconds=1)) for g in found.gaps]
+    for series, group in by_series.items():
+        group.sort(key=lambda s: -rank.get(s.config_name or s.name, rank.get(s.name, 0)))
+        found = gaps.analyse(store, group[0], group[0].primary, start, now)
+        if found.lag is None or min_lag is None or found.lag > min_lag:
+            lagging = True
+        for gap in found.gaps:
+            left = (gap.start, gap.end + timedelta(seconds=1))
+            for source in group:
+                span = source.serves(*left, now)
+                if span is None:
+                    continue
+                ranges.setdefault(source.name, []).append(span)
+                left = (left[0], span[0])
+                if left[0] >= left[1]:
+                    break
+            else:
+                if left[0] < left[1] and source.slots(*left):
+                    unserved.append({"series": series, "from": iso(left[0]), "to": iso(left[1])})
+    if unserved:
+        seen = {json.dumps(u, sort_keys=True) for (d,) in store.query(
+            "SELECT data FROM events WHERE kind = 'gap_unservable'") for u in json.loads(d).get("ranges", [])}
+        fresh = [u for u in unserved if json.dumps(u, sort_keys=True) not in seen]
+        if fresh:
+            log.warning("catch-up: %d gap(s) no enabled source can serve (e.g. %s %s → %s)", len(fresh),
+                        fresh[0]["series"], fresh[0]["from"], fresh[0]["to"])
+            store.add_event("gap_unservable", {"ranges": fresh}, level="warning")
     if not ranges or not lagging:
         return None
     job, _ = create(store, trigger, ranges, sources, start, now)
