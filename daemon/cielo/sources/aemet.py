@@ -91,10 +91,6 @@ class AemetSource(_Aemet):
     chunk = DAY  # one request answers the last 24 h
     history = timedelta(hours=24)
 
-    @classmethod
-    def schedule(cls, settings: Settings) -> dict[str, Any]:
-        return {"minute": cls.config(settings).minute}
-
     def slots(self, start: datetime, end: datetime) -> list[datetime]:
         return hourly(start, end)
 

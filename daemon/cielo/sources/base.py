@@ -98,7 +98,8 @@ class Source(ABC):
 
     @classmethod
     def enabled(cls, settings: Settings) -> bool:
-        return False
+        """An API source is on when its table says so (a source that needs a key also checks the key)."""
+        return cls.config_model is not None and cls.config(settings).enabled is not False
 
     @abstractmethod
     def slots(self, start: datetime, end: datetime) -> list[datetime]:
@@ -124,8 +125,9 @@ class Source(ABC):
 
     @classmethod
     def schedule(cls, settings: Settings) -> dict[str, Any]:
-        """APScheduler cron fields for the live job (class-level: the daemon reads it without I/O)."""
-        return {"minute": 5}
+        """APScheduler cron fields for the live job (class-level: the daemon reads it without I/O): by default
+        every hour at the table's `minute`."""
+        return {"minute": cls.config(settings).minute if cls.config_model is not None else 5}
 
     @abstractmethod
     def live_range(self, now: datetime) -> tuple[datetime, datetime]:

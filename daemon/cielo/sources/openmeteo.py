@@ -57,14 +57,6 @@ class OpenMeteoSource(Source):
         super().__init__(settings)
         self.chunk = timedelta(days=self.cfg.chunk_days)
 
-    @classmethod
-    def enabled(cls, settings: Settings) -> bool:
-        return cls.config(settings).enabled
-
-    @classmethod
-    def schedule(cls, settings: Settings) -> dict[str, Any]:
-        return {"minute": cls.config(settings).minute}
-
     def slots(self, start: datetime, end: datetime) -> list[datetime]:
         return hourly(start, end)
 

@@ -61,10 +61,6 @@ class OpenWeatherSource(Source):
         cfg = cls.config(settings)
         return cfg.enabled is not False and cfg.api_key is not None
 
-    @classmethod
-    def schedule(cls, settings: Settings) -> dict[str, Any]:
-        return {"minute": cls.config(settings).minute}
-
     def slots(self, start: datetime, end: datetime) -> list[datetime]:
         return hourly(start, end)
 
