@@ -55,17 +55,19 @@ check_platform() {
     || die "cielo needs Python 3.11 or newer; $python is $("$python" -V 2>&1)"
 }
 
-make_venv() {  # $1: venv dir, $2: pip target
-  if [ ! -x "$1/bin/python" ]; then
-    "$python" -m venv "$1" || die "cannot create a virtualenv in $1 (on Debian: apt-get install python3-venv)"
+make_venv() {  # $1: venv dir; the rest: what pip installs
+  local dir="$1"
+  shift
+  if [ ! -x "$dir/bin/python" ]; then
+    "$python" -m venv "$dir" || die "cannot create a virtualenv in $dir (on Debian: apt-get install python3-venv)"
   fi
-  "$1/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$1/bin/python" -m pip install --quiet --disable-pip-version-check "$2"
+  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
 }
 
 if [ "$mode" = local ]; then
   check_platform
-  make_venv "$venv" "-e .${extras}"
+  make_venv "$venv" -e ".${extras}"
   say "cielo $("$venv/bin/cielo" --version | cut -d' ' -f2) is in $venv (run: $venv/bin/cielo run)"
   exit 0
 fi
