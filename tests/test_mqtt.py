@@ -292,3 +292,4 @@ def test_status_command(camera: CameraServer, config, tmp_path: Path):
     assert series["latest"] == "2024-06-01T12:52:00Z" and series["lag_s"] > 0
     assert data["jobs"][0]["job"] == "skycam live" and data["outbox"]["depth"] == 0
     assert data["last_backfill"]["level"] == "success" and data["database"]["bytes"] > 0
+    assert all(b["state"] == "closed" for b in data["breakers"].values())  # a healthy camera opened none

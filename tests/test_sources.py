@@ -507,3 +507,11 @@ def test_live_job_minutes_are_configurable():
     assert REGISTRY["aemet"].schedule(s) == {"minute": 40}
     assert REGISTRY["aemet_daily"].schedule(s) == {"hour": 7, "minute": 40}
     assert REGISTRY["openmeteo"].schedule(Settings()) == {"minute": 15}
+
+
+def test_status_shows_an_open_breaker(config):
+    cfg = config(skycam={"base_url": "http://127.0.0.1:9/image", "retries": 0})
+    cielo("backfill", "--from", "2024-06-01T00:00Z", "--to", "2024-06-01T05:59Z", "--workers", "1", config=cfg)
+    data = json.loads(cielo("status", "--json", config=cfg).stdout)
+    assert data["breakers"]["skycam"]["state"] == "open" and data["breakers"]["skycam"]["failures"] == 5
+    assert "breaker skycam: open after 5 failures" in cielo("status", config=cfg).stdout

@@ -38,6 +38,8 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
     if settings.mqtt.enabled:
         connected, since = state.get("mqtt", ("unknown", None))
         broker = {"host": settings.mqtt.host, "port": settings.mqtt.port, "state": connected, "since": since}
+    breakers = {src: {"state": st, "failures": n, "last_error": err}
+                for src, st, n, err in store.query("SELECT source, state, failures, last_error FROM http_breaker")}
     last = store.query("SELECT ts, data FROM events WHERE kind = 'backfill_finished' ORDER BY id DESC LIMIT 1")
     size = sum(p.stat().st_size for p in (store.path, store.path.with_name(store.path.name + "-wal"))
                if p.exists())
@@ -48,6 +50,7 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         "jobs": jobs,
         "outbox": {"enabled": settings.mqtt.enabled, "depth": count,
                    "oldest_age_s": None if oldest is None else round((now - from_iso(oldest)).total_seconds())},
+        "breakers": breakers,
         "broker": broker,
         "last_backfill": ({"ts": last[0][0], **json.loads(last[0][1])} if last else None),
         "database": {"path": str(store.path), "bytes": size},
@@ -64,6 +67,9 @@ def render(s: dict[str, Any]) -> str:
         lines.append(f"  {row['series']:<28} {row['latest']}  {value:<14} lag {_age(row['lag_s'])}")
     for job in s["jobs"]:
         lines.append(f"  job {job['job']:<24} next {job['next_run']}")
+    for src, b in s.get("breakers", {}).items():
+        if b["state"] != "closed":
+            lines.append(f"  breaker {src}: {b['state']} after {b['failures']} failures ({b['last_error']})")
     box = s["outbox"]
     if box["enabled"]:
         age = "" if box["oldest_age_s"] is None else f", oldest {_age(box['oldest_age_s'])}"
