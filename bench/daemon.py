@@ -52,7 +52,8 @@ def main() -> None:
         cfg.write_text(f'[storage]\ndatabase = "{tmp / "c.db"}"\n'
                        f'[skycam]\nbase_url = "http://127.0.0.1:{port}/image"\n'
                        '[backfill]\non_startup = false\n'
-                       '[sources.aemet]\napi_key = "dummy"\n[sources.openweather]\napi_key = "dummy"\n')
+                       '[sources.aemet]\napi_key = "dummy"\n[sources.openweather]\napi_key = "dummy"\n'
+                       '[sources.ree]\nenabled = true\n[sources.openmeteo]\nenabled = true\n')
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(str(tmp / "notify"))
         sock.settimeout(30)

@@ -39,8 +39,8 @@ def settings_for(base: str, db: Path, lifted: bool):
 
     budget = {"requests_per_minute": 1_000_000} if lifted else {}
     s = Settings.model_validate({"storage": {"database": str(db)}, "device": {"latitude": 40.41, "longitude": -3.68},
-                                 "sources": {"ree": {"base_url": f"{base}/ree", **budget},
-                                             "openmeteo": {"archive_url": f"{base}/om-archive",
+                                 "sources": {"ree": {"enabled": True, "base_url": f"{base}/ree", **budget},
+                                             "openmeteo": {"enabled": True, "archive_url": f"{base}/om-archive",
                                                            "forecast_url": f"{base}/om-forecast", **budget}}})
     check_sources(s)
     return s

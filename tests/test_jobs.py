@@ -133,7 +133,8 @@ def test_catch_up_gives_each_gap_to_the_sources_in_priority_order(tmp_path: Path
 
     settings = Settings.model_validate({
         "storage": {"database": str(tmp_path / "c.db")}, "skycam": {"enabled": False},
-        "sources": {"aemet": {"api_key": "k", "daily": False}, "openweather": {"api_key": "k"}}})
+        "sources": {"aemet": {"api_key": "k", "daily": False}, "openweather": {"api_key": "k"},
+                    "ree": {"enabled": True}, "openmeteo": {"enabled": True}}})
     sources = {n: cls(settings) for n, cls in REGISTRY.items() if cls.enabled(settings)}
     assert set(sources) >= {"aemet", "openweather", "openmeteo", "ree"}
     now = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)

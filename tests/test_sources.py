@@ -386,7 +386,7 @@ def test_fresh_install_defaults(tmp_path: Path):
     s = Settings()
     check_sources(s)
     on = {n for n, c in REGISTRY.items() if c.enabled(s)}
-    assert on == {"skycam", "ree", "openmeteo"}
+    assert on == {"skycam"}  # keyless APIs are opt-in; keyed ones switch on with their key
     keyed = Settings.model_validate({"sources": {"aemet": {"api_key": "k"}}})
     assert {n for n, c in REGISTRY.items() if c.enabled(keyed)} == on | {"aemet", "aemet_daily"}
 

@@ -34,7 +34,7 @@ MAX_PAST_DAYS = 92  # the forecast API's limit for past_days
 
 
 class OpenMeteoConfig(SourceConfig):
-    enabled: bool = True
+    enabled: bool = False  # opt-in: a board should not call public APIs for a place nobody configured
     archive_url: str = "https://archive-api.open-meteo.com"
     forecast_url: str = "https://api.open-meteo.com"
     archive_delay_days: int = Field(5, ge=1, le=30, description="newer days come from the forecast API")

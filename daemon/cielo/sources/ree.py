@@ -39,7 +39,7 @@ PUBLISHED_AT = time(20, 30)  # the next day's prices appear around 20:15 Madrid 
 
 
 class ReeConfig(SourceConfig):
-    enabled: bool = True
+    enabled: bool = False  # opt-in: a board should not call public APIs for a place nobody configured
     base_url: str = "https://apidatos.ree.es"
     geo_id: Literal[8741, 8742, 8743, 8744, 8745] = 8741
     priority: int = Field(50, ge=0, le=1000)
