@@ -150,3 +150,46 @@ def test_catch_up_gives_each_gap_to_the_sources_in_priority_order(tmp_path: Path
     assert "ree" in spans
     for source in sources.values():
         source.close()
+
+
+def test_a_week_switched_off_is_filled_by_itself(camera: CameraServer, api, tmp_path: Path):
+    """The board was off for a week: on start the daemon finds every hole of every series (camera, prices,
+    weather) and fills it from the loopback servers, with no command; the event says so."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.conftest import source_sections, write_config
+
+    now = datetime.now(UTC)
+    cfg = write_config(tmp_path / "c.toml", {
+        "storage": {"database": str(tmp_path / "cielo.db")},
+        "device": {"latitude": 40.41, "longitude": -3.68},
+        "skycam": {"base_url": camera.base_url, "timeout_s": 2, "retries": 1},
+        "backfill": {"lookback_days": 8, "on_startup": True, "max_attempts": 1},
+        **source_sections(api, "ree", "openmeteo")})
+    fmt = "%Y-%m-%dT%H:%MZ"
+    before = cielo("backfill", "--from", (now - timedelta(days=8)).strftime(fmt),
+                   "--to", (now - timedelta(days=7)).strftime(fmt), config=cfg)
+    assert before.returncode == 0, before.stderr
+    db = tmp_path / "cielo.db"
+    proc = subprocess.Popen([sys.executable, "-m", "cielo", "--config", str(cfg), "run"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=clean_env())
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if rows(db, "SELECT count(*) FROM backfill_jobs WHERE trigger = 'on_boot' AND status = 'completed'")[0][0]:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the catch-up did not complete")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    report = json.loads(cielo("gaps", "--days", "6", "--json", config=cfg).stdout)
+    by_series = {s["series"]: s for s in report["series"]}
+    assert {"skycam.octas", "ree.pvpc", "weather.temperature"} <= set(by_series)
+    for name, s in by_series.items():
+        assert s["missing"] <= 2, (name, s["gaps"])  # at most the slots that came due meanwhile
+    finished = [json.loads(d) for (d,) in rows(db, "SELECT data FROM events WHERE kind = 'backfill_finished'")]
+    catch_up = [e for e in finished if e["job"] == 2]
+    assert catch_up and catch_up[0]["level"] == "success" and catch_up[0]["new"] > 1000, finished
+    assert "catch-up: job 2 queued for" in out
