@@ -59,12 +59,14 @@ def test_failing_task_retries_then_stays_failed_until_retried(camera: CameraServ
 
 def test_kill_9_at_random_moments_loses_and_doubles_nothing(config, tmp_path: Path):
     rng = random.Random(7)
-    with CameraServer(latency_s=0.01) as slow:
+    with CameraServer(latency_s=0.03) as slow:  # slow enough that a run is always killed mid-way
         cfg = config(skycam={"base_url": slow.base_url, "workers": 2})
         cmd = [sys.executable, "-m", "cielo", "--config", str(cfg), "backfill", *FOUR_DAYS]
         db = tmp_path / "cielo.db"
         kills = 0
-        for _ in range(12):
+        for _ in range(20):
+            if kills >= 12:
+                break
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
             time.sleep(rng.uniform(0.6, 1.6))
             if proc.poll() is None:
