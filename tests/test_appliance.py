@@ -131,3 +131,13 @@ def test_doctor_explains_each_failure(camera: CameraServer, config, tmp_path: Pa
     assert [line.split(":")[0] for line in failed] == ["✘ skycam", "✘ broker"]
     assert "cannot connect" in failed[0] and "[skycam].base_url" in failed[0]
     assert "start the broker" in failed[1]
+
+
+def test_logs_under_systemd_carry_priorities_not_timestamps(config, tmp_path: Path):
+    cfg = config(skycam={"base_url": "http://127.0.0.1:9/image", "retries": 0}, backfill={"max_attempts": 1})
+    result = cielo("backfill", "--from", "2024-06-01T00:00Z", "--to", "2024-06-01T00:09Z", config=cfg,
+                   env=clean_env(JOURNAL_STREAM="8:12345"))
+    warning = next(line for line in result.stderr.splitlines() if "cannot connect" in line)
+    assert warning.startswith("<4>skycam: http://127.0.0.1:9/image/")  # journald's warning level, no time
+    plain = cielo("backfill", "--from", "2024-06-01T00:00Z", "--to", "2024-06-01T00:09Z", config=cfg)
+    assert any(" WARNING skycam: " in line for line in plain.stderr.splitlines())
