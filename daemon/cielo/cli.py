@@ -20,11 +20,10 @@ from typing import NoReturn
 from cielo import __version__, logs
 from cielo.config import Settings, load_settings
 from cielo.errors import CieloError, ConfigError, UsageError
-from cielo.timeutil import iso, parse_cli_time, utcnow
+from cielo.timeutil import human_duration, iso, parse_cli_time, utcnow
 
 log = logging.getLogger("cielo")
 
-FAILED_BELOW = 0.2  # a backfill that restores less than this share of what it asked for has failed
 
 
 class _Parser(argparse.ArgumentParser):
@@ -268,7 +267,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
             detail = ", ".join(f"{n} {k}" for k, n in summary.reasons.most_common())
             print(f"{name}: failed slots: {detail}", file=sys.stderr)
         print(summary.line(), flush=True)
-        if not interrupted and summary.requested and _level(summary) == "failed":
+        if not interrupted and summary.requested and jobs.level(summary.success_rate) == "failed":
             code = 1
     if interrupted:
         print(f"backfill: interrupted; what was stored is kept: run the same command to resume job {job}",
@@ -329,12 +328,6 @@ def cmd_import_csv(args: argparse.Namespace, settings: Settings) -> int:
             if summary.total and summary.failed == summary.total:
                 code = 1
     return code
-
-
-def _level(summary) -> str:
-    """The success levels of DESIGN.md's events: > 80 % restored, 20-80 % partial, < 20 % failed."""
-    rate = summary.success_rate
-    return "success" if rate > 0.8 else "partial" if rate >= FAILED_BELOW else "failed"
 
 
 def _print_plan(plan, source) -> None:
@@ -545,11 +538,7 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _duration(d: timedelta) -> str:
-    seconds = d.total_seconds()
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.0f} s"
+    return human_duration(d.total_seconds())
 
 
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:

@@ -9,9 +9,9 @@ from cielo.sources import REGISTRY
 from cielo.store import Store
 
 
-def series_cadences(settings: Settings, enabled_only: bool = True) -> dict[str, timedelta]:
-    return {s.name: s.cadence for cls in REGISTRY.values() if not enabled_only or cls.enabled(settings)
-            for s in cls.series}
+def series_cadences(settings: Settings) -> dict[str, timedelta]:
+    """Every series of the enabled sources, with its cadence."""
+    return {s.name: s.cadence for cls in REGISTRY.values() if cls.enabled(settings) for s in cls.series}
 
 
 def announcer(settings: Settings):

@@ -12,7 +12,7 @@ from apscheduler.triggers.cron import CronTrigger
 from cielo.config import Settings
 from cielo.sources import REGISTRY
 from cielo.store import Store
-from cielo.timeutil import from_iso, iso
+from cielo.timeutil import from_iso, human_duration, iso
 
 
 def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
@@ -89,7 +89,4 @@ def _age(seconds: float | None) -> str:
         return "-"
     if seconds < 0:
         return "in the future"
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.0f} s"
+    return human_duration(seconds)

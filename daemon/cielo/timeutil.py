@@ -56,3 +56,11 @@ def parse_cli_time(text: str, tz: ZoneInfo, flag: str = "time") -> datetime:
         offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
         return (local - sign * offset).replace(tzinfo=UTC)
     return local.replace(tzinfo=tz).astimezone(UTC)
+
+
+def human_duration(seconds: float) -> str:
+    """`3.2 h`, `1.5 d`, `40 s`: for people reading a lag or a gap."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
