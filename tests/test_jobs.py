@@ -16,6 +16,23 @@ from tests.support.camserver import CameraServer
 FOUR_DAYS = ("--from", "2024-06-01T00:00Z", "--to", "2024-06-04T23:59Z")
 
 
+def run_until_catch_up_completes(proc: subprocess.Popen[str], db: Path, timeout: float) -> str:
+    """Let `cielo run` work until its on-start catch-up job is completed, then stop it; returns its log."""
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if db.exists() and rows(db, "SELECT count(*) FROM backfill_jobs WHERE trigger = 'on_boot'"
+                                        " AND status = 'completed'")[0][0]:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the catch-up did not complete")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    return out
+
+
 def test_jobs_list_show_cancel_retry(camera: CameraServer, config, tmp_path: Path):
     cfg = config()
     cielo("backfill", "--from", "2024-06-01T00:00Z", "--to", "2024-06-02T23:59Z", config=cfg)
@@ -102,18 +119,7 @@ def test_daemon_catches_up_on_start_by_itself(camera: CameraServer, config, tmp_
     proc = subprocess.Popen([sys.executable, "-m", "cielo", "--config", str(cfg), "run"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=clean_env())
     db = tmp_path / "cielo.db"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            done = db.exists() and rows(db, "SELECT count(*) FROM backfill_jobs WHERE status = 'completed'")
-            if done and done[0][0]:
-                break
-            time.sleep(0.5)
-        else:
-            raise AssertionError("no catch-up job completed")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
+    out = run_until_catch_up_completes(proc, db, timeout=90)
     assert "catch-up: job 1 queued for skycam" in out, out
     (trigger, status) = rows(db, "SELECT trigger, status FROM backfill_jobs WHERE id = 1")[0]
     assert (trigger, status) == ("on_boot", "completed")
@@ -175,17 +181,7 @@ def test_a_week_switched_off_is_filled_by_itself(camera: CameraServer, api, tmp_
     db = tmp_path / "cielo.db"
     proc = subprocess.Popen([sys.executable, "-m", "cielo", "--config", str(cfg), "run"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=clean_env())
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if rows(db, "SELECT count(*) FROM backfill_jobs WHERE trigger = 'on_boot' AND status = 'completed'")[0][0]:
-                break
-            time.sleep(0.5)
-        else:
-            raise AssertionError("the catch-up did not complete")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
+    out = run_until_catch_up_completes(proc, db, timeout=120)
     report = json.loads(cielo("gaps", "--days", "6", "--json", config=cfg).stdout)
     by_series = {s["series"]: s for s in report["series"]}
     assert {"skycam.octas", "ree.pvpc", "weather.temperature"} <= set(by_series)
