@@ -139,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.runtime import open_store
-    from cielo.scheduler import Daemon
+    from cielo.service.runtime import open_store
+    from cielo.service.scheduler import Daemon
 
     with open_store(settings) as store:  # create, migrate and check now: a bad file stops the start, not a job
         damage = store.query("PRAGMA quick_check")[0][0]
@@ -153,9 +153,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo import clock
-    from cielo.ingest import ingest
-    from cielo.runtime import open_store
+    from cielo.live import ingest
+    from cielo.service import clock
+    from cielo.service.runtime import open_store
     from cielo.sources import REGISTRY
 
     code = 0
@@ -202,8 +202,8 @@ def _sources(names: list[str] | None, settings: Settings, command: str) -> list[
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo import backfill, jobs
-    from cielo.runtime import open_store
+    from cielo.backfill import jobs, replay
+    from cielo.service.runtime import open_store
     from cielo.sources import REGISTRY
 
     start, end = _range(args, settings, "backfill")
@@ -234,7 +234,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
         with open_store(settings) as store:
             if args.dry_run:
                 for name, source in sources.items():
-                    _print_plan(backfill.plan(source, store, *spans[name], now), source)
+                    _print_plan(replay.plan(source, store, *spans[name], now), source)
                 return 0
             jobs.reset_stuck(store)
             job, resumed = jobs.create(store, "manual", {name: [spans[name]] for name in names}, sources, start,
@@ -311,8 +311,8 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import_csv(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.csvimport import CsvConfig, import_file
     from cielo.sources import priorities
+    from cielo.sources.csv import CsvConfig, import_file
     from cielo.store import Store
 
     cfg = settings.source_config("csv", CsvConfig)
@@ -378,8 +378,8 @@ class _Progress:
 
 
 def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.calibration import load_site
-    from cielo.classifier import ImageError, OctaModel, Verdict
+    from cielo.sources.skycam.calibration import load_site
+    from cielo.sources.skycam.model import ImageError, OctaModel, Verdict
 
     cal = load_site(settings.calibration_path)
     model = OctaModel(settings.skycam.model, calibration=cal)
@@ -418,8 +418,8 @@ def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo import calibration
-    from cielo.classifier import OctaModel
+    from cielo.sources.skycam import calibration
+    from cielo.sources.skycam.model import OctaModel
 
     model = OctaModel(settings.skycam.model)
     if args.images:
@@ -462,7 +462,7 @@ def _exif_time(data: bytes, settings: Settings) -> datetime | None:
 
 
 def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo import gaps
+    from cielo.backfill import gaps
     from cielo.sources import REGISTRY
     from cielo.store import Store
 
@@ -503,7 +503,7 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo import coverage
+    from cielo.backfill import coverage
     from cielo.sources import REGISTRY
     from cielo.store import Store
 
@@ -544,7 +544,7 @@ def _duration(d: timedelta) -> str:
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     import re
 
-    from cielo import jobs
+    from cielo.backfill import jobs
     from cielo.store import Store
 
     if not settings.storage.database.exists():
@@ -610,7 +610,7 @@ def _run_job(settings: Settings, store, job: int) -> int:
     """Run what is left of a job here (the daemon does this in a child process for catch-up jobs)."""
     import json as _json
 
-    from cielo import jobs
+    from cielo.backfill import jobs
     from cielo.sources import REGISTRY
 
     jobs.reset_stuck(store)
@@ -631,7 +631,7 @@ def _run_job(settings: Settings, store, job: int) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.doctor import checks
+    from cielo.health.doctor import checks
 
     ok = True
     for passed, line in checks(settings, utcnow()):
@@ -666,7 +666,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo import status
+    from cielo.health import status
     from cielo.store import Store
 
     if not settings.storage.database.exists():

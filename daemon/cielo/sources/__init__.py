@@ -5,13 +5,13 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from cielo.config import Settings
-from cielo.csvimport import CsvConfig
 from cielo.sources.aemet import AemetConfig, AemetDailySource, AemetSource
 from cielo.sources.base import SeriesSpec, Source, Window
+from cielo.sources.csv import CsvConfig
 from cielo.sources.openmeteo import OpenMeteoConfig, OpenMeteoSource
 from cielo.sources.openweather import OpenWeatherConfig, OpenWeatherSource
 from cielo.sources.ree import ReeConfig, ReeSource
-from cielo.sources.skycam import SkycamSource
+from cielo.sources.skycam.source import SkycamSource
 
 REGISTRY: dict[str, type[Source]] = {
     SkycamSource.name: SkycamSource,

@@ -21,8 +21,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from cielo.config import Settings, SourceConfig, url_validator
 from cielo.http import FetchError, NotFound, PayloadError, decode_json, redact
 from cielo.sources.base import DAY, HOUR, SeriesSpec, Source, Window, floor_hour, hourly
+from cielo.sources.textnum import decimal_comma
 from cielo.store import Reading
-from cielo.textnum import decimal_comma
 
 # Observation field -> (series, unit); names from AEMET's metadatos for observacion/convencional.
 OBSERVATION = {

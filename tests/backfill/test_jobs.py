@@ -134,7 +134,7 @@ def test_catch_up_gives_each_gap_to_the_sources_in_priority_order(tmp_path: Path
     OpenWeatherMap (no history) nothing. Prices: REE alone."""
     from datetime import UTC, datetime, timedelta
 
-    from cielo import jobs
+    from cielo.backfill import jobs
     from cielo.config import Settings
     from cielo.sources import REGISTRY
     from cielo.store import Store

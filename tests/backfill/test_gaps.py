@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cielo.config import Settings
-from cielo.sources.skycam import SkycamSource
+from cielo.sources.skycam.source import SkycamSource
 from cielo.store import Missing, Reading, Store
 from tests.conftest import cielo, clean_env
 

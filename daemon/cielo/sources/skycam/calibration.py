@@ -30,8 +30,8 @@ import numpy as np
 from cielo.errors import CieloError
 
 if TYPE_CHECKING:
-    from cielo.classifier import Frame, OctaModel
     from cielo.config import Settings
+    from cielo.sources.skycam.model import Frame, OctaModel
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -197,14 +197,14 @@ def _spread(items: list, most: int) -> list:
 
 
 def _usable(frame: Frame) -> bool:
-    from cielo.classifier import DARK_MEAN
+    from cielo.sources.skycam.model import DARK_MEAN
 
     return frame.brightness >= DARK_MEAN
 
 
 def frames_from_folder(model: OctaModel, folder: Path, most: int) -> tuple[list[Frame], str]:
     """The usable frames of a folder of images (unreadable and too-dark files are skipped)."""
-    from cielo.classifier import ImageError
+    from cielo.sources.skycam.model import ImageError
 
     if not folder.is_dir():
         raise CalibrationError(f"{folder}: not a folder")
@@ -229,10 +229,10 @@ def frames_from_camera(model: OctaModel, settings: Settings, start: datetime, en
     some, else every slot with the sun above -6°, downloaded again (images are not kept by default)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from cielo import sun
     from cielo.http import FetchError
     from cielo.sources.base import Window
-    from cielo.sources.skycam import SkycamSource
+    from cielo.sources.skycam import sun
+    from cielo.sources.skycam.source import SkycamSource
     from cielo.timeutil import from_iso, iso, utcnow
 
     source = SkycamSource(settings)

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from cielo import sun
-from cielo.calibration import Calibration
 from cielo.errors import CieloError
+from cielo.sources.skycam import sun
+from cielo.sources.skycam.calibration import Calibration
 
 # A frame whose brightest channel averages under this (0..1) is too dark to judge: a night frame, a closed
 # dome, a dead camera. Daytime sky, even overcast, sits well above 0.15.
@@ -82,7 +82,7 @@ def bundled_model() -> Path:
     packaged = resources.files("cielo") / "_model" / "octas.onnx"
     if packaged.is_file():
         return Path(str(packaged))
-    return Path(__file__).resolve().parents[2] / "models" / "octas.onnx"
+    return Path(__file__).resolve().parents[4] / "models" / "octas.onnx"
 
 
 class OctaModel:

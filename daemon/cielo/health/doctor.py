@@ -6,9 +6,9 @@ import shutil
 from collections.abc import Iterator
 from datetime import datetime
 
-from cielo import clock
 from cielo.config import Settings
 from cielo.errors import CieloError
+from cielo.service import clock
 from cielo.sources import REGISTRY
 from cielo.store import Store
 
@@ -39,7 +39,7 @@ def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
                                                              f": under {MIN_FREE_MB} MB, free some space"))
     if settings.skycam.enabled:
         try:
-            from cielo.classifier import OctaModel
+            from cielo.sources.skycam.model import OctaModel
 
             model = OctaModel(settings.skycam.model)
             yield True, f"model: {model.path} ({model.version}, input {model.width}x{model.height})"

@@ -21,8 +21,8 @@ from pydantic import Field, field_validator
 
 from cielo.config import Section, check_tz
 from cielo.errors import UsageError
+from cielo.sources.textnum import decimal_comma
 from cielo.store import Reading, Store
-from cielo.textnum import decimal_comma
 
 SOURCE = "csv"
 UNITS = {"weather.temperature": "°C", "weather.humidity": "%", "weather.pressure": "hPa",

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cielo import backfill
+from cielo.backfill import replay
 from cielo.sources.base import Source
 from cielo.store import Store, StoreError
 from cielo.timeutil import from_iso, iso, utcnow
@@ -149,18 +149,18 @@ def claim(store: Store, job_id: int, busy: set[str], now: datetime) -> Task | No
     return store.transaction(work)
 
 
-def merge(before: backfill.Summary | None, s: backfill.Summary) -> backfill.Summary:
+def merge(before: replay.Summary | None, s: replay.Summary) -> replay.Summary:
     """One task's counts over several attempts: new ones add up, the last attempt says what still failed."""
     if before is None:
         return s
     new = before.new + s.new
-    return backfill.Summary(s.source, total=s.total, new=new, failed=s.failed,
+    return replay.Summary(s.source, total=s.total, new=new, failed=s.failed,
                             duplicates=max(s.total - new - s.failed, 0), requested=before.requested + s.requested,
                             interrupted=s.interrupted, reasons=s.reasons, last_error=s.last_error,
                             retryable=s.retryable)
 
 
-def _record(store: Store, task: Task, s: backfill.Summary, status: str, error: str | None,
+def _record(store: Store, task: Task, s: replay.Summary, status: str, error: str | None,
             next_attempt: datetime | None = None) -> None:
     def work(cur: sqlite3.Cursor) -> None:
         (new_before,) = cur.execute("SELECT records_new FROM backfill_tasks WHERE id = ?", (task.id,)).fetchone()
@@ -252,7 +252,7 @@ class Runner:
     `ran` keeps what this process did per task, for the summary of this run."""
 
     def __init__(self, store: Store, sources: dict[str, Source], workers: int, fetch_workers: dict[str, int],
-                 progress: Callable[[Task, backfill.Summary], None] | None = None, max_attempts: int = MAX_ATTEMPTS):
+                 progress: Callable[[Task, replay.Summary], None] | None = None, max_attempts: int = MAX_ATTEMPTS):
         self.max_attempts = max_attempts
         self.store = store
         self.sources = sources
@@ -260,7 +260,7 @@ class Runner:
         self.fetch_workers = fetch_workers
         self.progress = progress
         self.stop = threading.Event()
-        self.ran: dict[int, backfill.Summary] = {}
+        self.ran: dict[int, replay.Summary] = {}
         self.failure: StoreError | None = None
         self._busy: set[str] = set()
         self._lock = threading.Lock()
@@ -306,11 +306,11 @@ class Runner:
     def _run_task(self, task: Task) -> None:
         source = self.sources.get(task.source)
         if source is None:
-            _record(self.store, task, backfill.Summary(task.source), "skipped", "source not enabled")
+            _record(self.store, task, replay.Summary(task.source), "skipped", "source not enabled")
             return
         last_beat = time.monotonic()
 
-        def on_progress(s: backfill.Summary) -> None:
+        def on_progress(s: replay.Summary) -> None:
             nonlocal last_beat
             if time.monotonic() - last_beat > HEARTBEAT_EVERY_S:
                 last_beat = time.monotonic()
@@ -321,14 +321,14 @@ class Runner:
 
         error = None
         try:
-            s = backfill.run(source, self.store, task.start, task.end,
+            s = replay.run(source, self.store, task.start, task.end,
                              workers=self.fetch_workers.get(task.source, 1), progress=on_progress, stop=self.stop)
         except StoreError as exc:  # the database itself (a full disk): every task would fail; stop the run
             self.failure = self.failure or exc
             self.stop.set()
             return  # the task stays in_progress under a dead pid: the next start puts it back to pending
         except Exception as exc:  # a bug: the task fails with the reason, the job goes on
-            s, error = backfill.Summary(task.source), f"{type(exc).__name__}: {exc}"
+            s, error = replay.Summary(task.source), f"{type(exc).__name__}: {exc}"
         self.ran[task.id] = merge(self.ran.get(task.id), s)
         transient = error is not None or bool(s.requested and s.new == 0 and s.failed and s.retryable
                                               and not s.breaker_open)
@@ -341,22 +341,22 @@ class Runner:
             _record(self.store, task, s, "failed" if transient else "completed", error or s.last_error)
 
 
-def run_summaries(store: Store, job_id: int, sources: dict[str, Source], ran: dict[int, backfill.Summary],
-                  now: datetime, interrupted: bool = False) -> dict[str, backfill.Summary]:
+def run_summaries(store: Store, job_id: int, sources: dict[str, Source], ran: dict[int, replay.Summary],
+                  now: datetime, interrupted: bool = False) -> dict[str, replay.Summary]:
     """This run's summary per source: tasks run here count what they did; tasks done by an earlier run (a
     resumed job) count as the store sees them now: held slots are duplicates, the rest failed. After an
     interrupt only what this run reached is counted."""
-    out: dict[str, backfill.Summary] = {}
+    out: dict[str, replay.Summary] = {}
     rows = store.query("SELECT id, source, start, \"end\" FROM backfill_tasks WHERE job_id = ? ORDER BY id",
                        (job_id,))
     for tid, name, start, end in rows:
-        total = out.setdefault(name, backfill.Summary(name))
+        total = out.setdefault(name, replay.Summary(name))
         s = ran.get(tid)
         if s is None:
             if interrupted or name not in sources:
                 continue
-            p = backfill.plan(sources[name], store, from_iso(start), from_iso(end), now)
-            s = backfill.Summary(name, total=p.total, duplicates=p.present, failed=p.total - p.present)
+            p = replay.plan(sources[name], store, from_iso(start), from_iso(end), now)
+            s = replay.Summary(name, total=p.total, duplicates=p.present, failed=p.total - p.present)
         total.total += s.total
         total.new += s.new
         total.duplicates += s.duplicates
@@ -375,7 +375,7 @@ def catch_up(store: Store, sources: dict[str, Source], trigger: str, lookback: t
     still serves (AEMET the last day, then Open-Meteo's forecast and archive); a part no source can serve is
     said once, as an event. With `min_lag`, act only when some series' newest reading is older than that
     (the periodic check). No job when nothing is missing, or while an automatic job is still open."""
-    from cielo import gaps
+    from cielo.backfill import gaps
     from cielo.sources import priorities
 
     if not sources or store.query("SELECT 1 FROM backfill_jobs WHERE trigger != 'manual'"

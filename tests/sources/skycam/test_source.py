@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from cielo.config import Settings
-from cielo.sources.skycam import SkycamSource
+from cielo.sources.skycam.source import SkycamSource
 from cielo.timeutil import iso
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from cielo import backfill
+from cielo.backfill import replay
 from cielo.sources.base import Source
 from cielo.store import Store
 from cielo.timeutil import iso
@@ -13,12 +13,12 @@ from cielo.timeutil import iso
 log = logging.getLogger("cielo")
 
 
-def ingest(source: Source, store: Store, now: datetime) -> tuple[backfill.Summary, str]:
+def ingest(source: Source, store: Store, now: datetime) -> tuple[replay.Summary, str]:
     """Run the source's live range through fetch → parse → store; returns the summary and one line saying
     what happened (the value stored, a flag, or why it failed)."""
     start, end = source.live_range(now)
     # The line below carries the error: one line per failed run, not a warning as well.
-    summary = backfill.run(source, store, start, end, workers=1, now=now, mode="live", log_failures=False)
+    summary = replay.run(source, store, start, end, workers=1, now=now, mode="live", log_failures=False)
     line = describe(source, store, summary, start, end)
     if summary.failed and not summary.new:
         # Recorded, not just logged: `cielo status` and the MQTT events read this table.
@@ -26,7 +26,7 @@ def ingest(source: Source, store: Store, now: datetime) -> tuple[backfill.Summar
     return summary, line
 
 
-def describe(source: Source, store: Store, summary: backfill.Summary, start: datetime, end: datetime) -> str:
+def describe(source: Source, store: Store, summary: replay.Summary, start: datetime, end: datetime) -> str:
     series = source.primary.name
     stamp = f"{source.name} {iso(start)}"
     if summary.new:

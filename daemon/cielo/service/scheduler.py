@@ -5,7 +5,7 @@ numpy, Pillow or onnxruntime (the model alone is ~40 MB resident), and a hung or
 cannot take the loop down: the child is killed at its time limit and the next run goes on. A capture every
 10 minutes costs a child start (~0.4 s CPU), well under 1 % of a core.
 
-Under systemd it speaks the notify protocol (cielo.notify): READY=1 once the store and scheduler are up,
+Under systemd it speaks the notify protocol (cielo.service.notify): READY=1 once the store and scheduler are up,
 STATUS= after each run, WATCHDOG=1 from a scheduler job that also proves a database write goes through
 (so a hung scheduler or a stuck database leads to a restart, a long live run does not), STOPPING=1 on exit.
 """
@@ -25,10 +25,10 @@ from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from cielo import clock
 from cielo.config import Settings
-from cielo.notify import Notifier, watchdog_interval_s
-from cielo.runtime import open_store
+from cielo.service import clock
+from cielo.service.notify import Notifier, watchdog_interval_s
+from cielo.service.runtime import open_store
 from cielo.sources import REGISTRY
 from cielo.store import StoreError
 from cielo.timeutil import iso, utcnow
@@ -91,7 +91,7 @@ class Daemon:
         """The MQTT publisher thread, or None when MQTT is off."""
         if not self.settings.mqtt.enabled:
             return None
-        from cielo import status
+        from cielo.health import status
         from cielo.mqtt.publisher import Publisher
 
         return Publisher(self.settings, self.store, self.store.announcer,
@@ -135,7 +135,7 @@ class Daemon:
         """Queue a job for every gap of every enabled source (see cielo.jobs.catch_up), then run queued jobs."""
         if self.stopping.is_set() or not self._clock_ok():
             return
-        from cielo import jobs
+        from cielo.backfill import jobs
 
         sources = {n: cls(self.settings) for n, cls in REGISTRY.items() if cls.enabled(self.settings)}
         try:
@@ -152,7 +152,7 @@ class Daemon:
         if self.stopping.is_set() or not self._jobs_lock.acquire(blocking=False):
             return
         try:
-            from cielo import jobs
+            from cielo.backfill import jobs
 
             for job in jobs.open_jobs(self.store):
                 if self.stopping.is_set():

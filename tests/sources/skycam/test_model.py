@@ -11,7 +11,7 @@ import pytest
 from onnx import TensorProto, helper
 from PIL import Image
 
-from cielo.classifier import ModelError, OctaModel, bundled_model
+from cielo.sources.skycam.model import ModelError, OctaModel, bundled_model
 from tests.conftest import ROOT, cielo, write_config
 from tests.support.camserver import sky_jpeg
 
@@ -130,7 +130,7 @@ def test_wheel_carries_the_model(tmp_path: Path):
                     "-w", str(tmp_path)], check=True, capture_output=True)
     (wheel,) = tmp_path.glob("cielo-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"cielo/_model/octas.onnx", "cielo/_model/octas.json", "cielo/sources/skycam.py"} <= set(names)
+    assert {"cielo/_model/octas.onnx", "cielo/_model/octas.json", "cielo/sources/skycam/source.py"} <= set(names)
     assert zipfile.ZipFile(wheel).read("cielo/_model/octas.onnx") == (ROOT / "models" / "octas.onnx").read_bytes()
 
 
@@ -156,7 +156,7 @@ def _brightness_model(path: Path) -> Path:
 def test_calibration_reaches_any_model(tmp_path: Path):
     """The bundled model takes the site mask and threshold as overridable initializers (its only input stays
     `image`); a model without them gets the masked pixels as black."""
-    from cielo.calibration import Calibration
+    from cielo.sources.skycam.calibration import Calibration
 
     mask = np.zeros((120, 160), dtype=bool)
     mask[:, :80] = True

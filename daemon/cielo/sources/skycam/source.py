@@ -15,14 +15,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from cielo import images
 from cielo.config import Settings
 from cielo.http import FetchError, HttpPolicy, get_bytes, make_session
 from cielo.sources.base import SeriesSpec, Source, Window
+from cielo.sources.skycam import images
 from cielo.store import Reading, Store
 
 if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
-    from cielo.classifier import Frame, OctaModel
+    from cielo.sources.skycam.model import Frame, OctaModel
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 
@@ -74,8 +74,8 @@ class SkycamSource(Source):
 
     @cached_property
     def model(self) -> OctaModel:
-        from cielo.calibration import load_site
-        from cielo.classifier import OctaModel
+        from cielo.sources.skycam.calibration import load_site
+        from cielo.sources.skycam.model import OctaModel
 
         return OctaModel(self.cfg.model, calibration=load_site(self.settings.calibration_path))
 
@@ -108,7 +108,7 @@ class SkycamSource(Source):
         return slot, slot + timedelta(seconds=1)
 
     def fetch(self, window: Window, now: datetime) -> SkyImage:
-        from cielo.classifier import ImageError
+        from cielo.sources.skycam.model import ImageError
 
         slot = window.slots[0]
         url = self.url_for(slot, now)

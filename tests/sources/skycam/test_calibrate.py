@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cielo.calibration import Calibration, CalibrationError, fit
-from cielo.classifier import OctaModel
+from cielo.sources.skycam.calibration import Calibration, CalibrationError, fit
+from cielo.sources.skycam.model import OctaModel
 from tests.conftest import cielo, rows, write_config
 from tests.support.camserver import CameraServer, sky_jpeg
 
