@@ -35,14 +35,15 @@ def start_server() -> tuple[subprocess.Popen, str]:
 
 
 def settings_for(base: str, db: Path, lifted: bool):
-    from cielo.config import Settings, check_sources
+    from cielo.config import Settings
+    from cielo.sources.registry import check
 
     budget = {"requests_per_minute": 1_000_000} if lifted else {}
     s = Settings.model_validate({"storage": {"database": str(db)}, "device": {"latitude": 40.41, "longitude": -3.68},
                                  "sources": {"ree": {"enabled": True, "base_url": f"{base}/ree", **budget},
                                              "openmeteo": {"enabled": True, "archive_url": f"{base}/om-archive",
                                                            "forecast_url": f"{base}/om-forecast", **budget}}})
-    check_sources(s)
+    check(s)
     return s
 
 

@@ -380,11 +380,11 @@ def test_cielo_sources_never_prints_a_key(cfg):
 
 
 def test_fresh_install_defaults(tmp_path: Path):
-    from cielo.config import Settings, check_sources
-    from cielo.sources import REGISTRY
+    from cielo.config import Settings
+    from cielo.sources.registry import REGISTRY, check
 
     s = Settings()
-    check_sources(s)
+    check(s)
     on = {n for n, c in REGISTRY.items() if c.enabled(s)}
     assert on == {"skycam"}  # keyless APIs are opt-in; keyed ones switch on with their key
     keyed = Settings.model_validate({"sources": {"aemet": {"api_key": "k"}}})
@@ -500,7 +500,7 @@ def test_dry_run_plans_requests_and_time_from_the_budget(cfg, api: ApiServer):
 
 def test_live_job_minutes_are_configurable():
     from cielo.config import Settings
-    from cielo.sources import REGISTRY
+    from cielo.sources.registry import REGISTRY
 
     s = Settings.model_validate({"sources": {"ree": {"minute": 7}, "aemet": {"minute": 40, "api_key": "k"}}})
     assert REGISTRY["ree"].schedule(s) == {"minute": 7}

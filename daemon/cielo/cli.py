@@ -14,12 +14,14 @@ import signal
 import sys
 import time
 from datetime import datetime, timedelta
+from importlib import import_module
 from pathlib import Path
 from typing import NoReturn
 
 from cielo import __version__, logs
-from cielo.config import Settings, load_settings
-from cielo.errors import CieloError, ConfigError, UsageError
+from cielo.config import Settings
+from cielo.errors import CieloError, UsageError
+from cielo.sources import registry
 from cielo.timeutil import human_duration, iso, parse_cli_time, utcnow
 
 log = logging.getLogger("cielo")
@@ -101,19 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--to", "--hasta", dest="end", required=True, metavar="T", help="included, to the minute")
     e.add_argument("--format", choices=["csv", "jsonl"], default="csv")
 
-    c = sub.add_parser("classify", help="octas for local image files")
-    c.add_argument("files", nargs="+", metavar="FILE")
-    c.add_argument("--json", action="store_true", help="one JSON object per line")
-    c.add_argument("--at", metavar="T", help="when the images were taken (enables the night rule)")
-
-    k = sub.add_parser("calibrate", help="fit the site's camera (valid area, threshold) from unlabelled images")
-    src = k.add_mutually_exclusive_group(required=True)
-    src.add_argument("--images", metavar="DIR", help="a folder of the camera's images (JPEG, PNG, ...)")
-    src.add_argument("--from", "--desde", dest="start", metavar="T", help="first instant of stored/camera images")
-    k.add_argument("--to", "--hasta", dest="end", metavar="T", help="last instant, included (with --from)")
-    k.add_argument("--max-images", type=int, default=400, metavar="N",
-                   help="use at most N images, spread evenly over the range (default 400)")
-    k.add_argument("--out", metavar="PATH", help="where to write it (default: [skycam].calibration)")
+    for module in registry.command_modules():  # commands a source brings (the camera's classify, calibrate)
+        COMMANDS.update(import_module(module).register(sub))
     return p
 
 
@@ -125,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     logs.setup(args.verbose)
     try:
-        settings = load_settings(args.config)
+        settings = registry.load_settings(args.config)
         return COMMANDS[args.command](args, settings)
     except CieloError as exc:
         print(f"cielo: error: {exc}", file=sys.stderr)
@@ -147,8 +138,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         if damage != "ok":
             raise CieloError(f"{store.path} is damaged ({damage}); restore a backup, or move it away to start "
                              "a new one and refill it with `cielo backfill`")
-    if settings.skycam.enabled and settings.skycam.model is not None and not settings.skycam.model.is_file():
-        raise ConfigError(f"[skycam].model: {settings.skycam.model}: no such file")
+    for cls in registry.SOURCES:
+        cls.preflight(settings)
     return Daemon(settings).run()
 
 
@@ -156,7 +147,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.live import ingest
     from cielo.service import clock
     from cielo.service.runtime import open_store
-    from cielo.sources import REGISTRY
+    from cielo.sources.registry import REGISTRY
 
     code = 0
     with open_store(settings) as store:
@@ -185,7 +176,7 @@ def _range(args: argparse.Namespace, settings: Settings, command: str) -> tuple[
 
 
 def _sources(names: list[str] | None, settings: Settings, command: str) -> list[str]:
-    from cielo.sources import REGISTRY
+    from cielo.sources.registry import REGISTRY
 
     if not names:
         enabled = [n for n, cls in REGISTRY.items() if cls.enabled(settings)]
@@ -204,7 +195,7 @@ def _sources(names: list[str] | None, settings: Settings, command: str) -> list[
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.backfill import jobs, replay
     from cielo.service.runtime import open_store
-    from cielo.sources import REGISTRY
+    from cielo.sources.registry import REGISTRY
 
     start, end = _range(args, settings, "backfill")
     now = utcnow()
@@ -286,21 +277,18 @@ def _span(td: timedelta | None) -> str:
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.guard import breaker_states
-    from cielo.sources import REGISTRY
+    from cielo.sources.registry import REGISTRY
 
     db = settings.storage.database
     breakers = breaker_states(db) if db.is_file() else {}
     for name, cls in REGISTRY.items():
         key = cls.key_present(settings)
         key_text = "keyless" if key is None else ("key present" if key else "no key")
-        if cls.config_model is not None:
-            cfg = cls.config(settings)
-            rpm = cfg.requests_per_minute
-            rpd = getattr(cfg, "requests_per_day", None)
-            budget = f"{rpm:g}/min" + (f", {rpd:g}/day" if rpd else "")
+        cfg = cls.config(settings)
+        rpm, rpd = getattr(cfg, "requests_per_minute", None), getattr(cfg, "requests_per_day", None)
+        budget = (f"{rpm:g}/min" if rpm else "unlimited") + (f", {rpd:g}/day" if rpd else "")
+        if hasattr(cfg, "priority"):
             budget += f", priority {cfg.priority}"
-        else:
-            budget = "unlimited"
         state, failures, _ = breakers.get(cls.config_name or name, ("closed", 0, None))
         breaker = f"breaker {state}" + (f" ({failures} failures)" if failures else "")
         history = "live only" if cls.history == timedelta(0) else f"history {_span(cls.history)}"
@@ -311,8 +299,8 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import_csv(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.sources import priorities
     from cielo.sources.csv import CsvConfig, import_file
+    from cielo.sources.registry import priorities
     from cielo.store import Store
 
     cfg = settings.source_config("csv", CsvConfig)
@@ -377,93 +365,9 @@ class _Progress:
         sys.stderr.write("\n")
 
 
-def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.sources.skycam.calibration import load_site
-    from cielo.sources.skycam.model import ImageError, OctaModel, Verdict
-
-    cal = load_site(settings.calibration_path)
-    model = OctaModel(settings.skycam.model, calibration=cal)
-    cal_label = cal.label() if cal else "none (model defaults)"
-    at = parse_cli_time(args.at, settings.device_tz, "--at") if args.at else None
-    code = 0
-    for name in args.files:
-        path = Path(name)
-        try:
-            data = path.read_bytes()
-            frame = model.decode(data)
-            when = at or _exif_time(data, settings)
-            verdict = model.judge([frame], [when], settings.device.latitude, settings.device.longitude)[0]
-            error = None
-        except (OSError, ImageError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            verdict, error, code = Verdict(None, None, None, "invalid"), reason, 1
-        if args.json:
-            out = {"file": name, "octas": verdict.octas,
-                   "confidence": None if verdict.confidence is None else round(verdict.confidence, 4),
-                   "probs": None if verdict.probs is None else [round(p, 4) for p in verdict.probs],
-                   "flag": verdict.flag, "calibration": cal.ident if cal else None}
-            if error:
-                out["error"] = error
-            print(json.dumps(out), flush=True)
-        elif error:
-            print(f"{name}: invalid: {error}", flush=True)
-        elif verdict.octas is None:
-            extra = f" (sun {verdict.sun_elevation:.1f}°)" if verdict.flag == "night" else ""
-            print(f"{name}: {verdict.flag}{extra}", flush=True)
-        else:
-            print(f"{name}: {verdict.octas} octas (confidence {verdict.confidence:.2f})", flush=True)
-    if not args.json:
-        print(f"calibration: {cal_label}", flush=True)
-    return code
-
-
-def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.sources.skycam import calibration
-    from cielo.sources.skycam.model import OctaModel
-
-    model = OctaModel(settings.skycam.model)
-    if args.images:
-        frames, source = calibration.frames_from_folder(model, Path(args.images), args.max_images)
-    else:
-        if not args.end:
-            raise UsageError("calibrate: --from needs --to")
-        tz = settings.device_tz
-        start, end = parse_cli_time(args.start, tz, "--from"), parse_cli_time(args.end, tz, "--to")
-        if end < start:
-            raise UsageError("calibrate: --to is before --from")
-        frames, source = calibration.frames_from_camera(model, settings, start, end + timedelta(minutes=1),
-                                                        args.max_images)
-    threshold = float(model.defaults.get("sky_threshold", 0.25))
-    cal = calibration.fit(frames, source, threshold)
-    out = Path(args.out) if args.out else settings.calibration_path
-    cal.save(out)
-    for line in calibration.describe(cal):
-        print(line)
-    print(f"wrote {out} ({cal.ident}); `cielo classify` and the sky camera use it from now on")
-    return 0
-
-
-def _exif_time(data: bytes, settings: Settings) -> datetime | None:
-    """EXIF DateTimeOriginal (with OffsetTimeOriginal if present, else the device's time zone)."""
-    import io
-
-    from PIL import Image
-
-    try:
-        exif = Image.open(io.BytesIO(data)).getexif().get_ifd(0x8769)
-        stamp = exif.get(36867)  # DateTimeOriginal
-        if not stamp:
-            return None
-        text = stamp.strip().replace(":", "-", 2).replace(" ", "T")
-        offset = exif.get(36881)  # OffsetTimeOriginal, e.g. "+02:00"
-        return parse_cli_time(text[:16] + (offset.strip() if offset else ""), settings.device_tz)
-    except (CieloError, OSError, ValueError, AttributeError):
-        return None
-
-
 def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.backfill import gaps
-    from cielo.sources import REGISTRY
+    from cielo.sources.registry import REGISTRY
     from cielo.store import Store
 
     days = args.days if args.days is not None else settings.backfill.lookback_days
@@ -504,7 +408,7 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.backfill import coverage
-    from cielo.sources import REGISTRY
+    from cielo.sources.registry import REGISTRY
     from cielo.store import Store
 
     now = utcnow()
@@ -611,7 +515,7 @@ def _run_job(settings: Settings, store, job: int) -> int:
     import json as _json
 
     from cielo.backfill import jobs
-    from cielo.sources import REGISTRY
+    from cielo.sources.registry import REGISTRY
 
     jobs.reset_stuck(store)
     names = _json.loads(store.query("SELECT sources FROM backfill_jobs WHERE id = ?", (job,))[0][0])
@@ -684,13 +588,11 @@ COMMANDS = {
     "status": cmd_status,
     "ingest": cmd_ingest,
     "backfill": cmd_backfill,
-    "classify": cmd_classify,
     "export": cmd_export,
     "doctor": cmd_doctor,
     "gaps": cmd_gaps,
     "coverage": cmd_coverage,
     "jobs": cmd_jobs,
-    "calibrate": cmd_calibrate,
 }
 
 __all__ = ["main"]

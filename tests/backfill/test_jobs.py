@@ -136,7 +136,7 @@ def test_catch_up_gives_each_gap_to_the_sources_in_priority_order(tmp_path: Path
 
     from cielo.backfill import jobs
     from cielo.config import Settings
-    from cielo.sources import REGISTRY
+    from cielo.sources.registry import REGISTRY
     from cielo.store import Store
 
     settings = Settings.model_validate({

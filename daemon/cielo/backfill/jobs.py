@@ -376,7 +376,7 @@ def catch_up(store: Store, sources: dict[str, Source], trigger: str, lookback: t
     said once, as an event. With `min_lag`, act only when some series' newest reading is older than that
     (the periodic check). No job when nothing is missing, or while an automatic job is still open."""
     from cielo.backfill import gaps
-    from cielo.sources import priorities
+    from cielo.sources.registry import priorities
 
     if not sources or store.query("SELECT 1 FROM backfill_jobs WHERE trigger != 'manual'"
                                   " AND status IN ('pending', 'running')"):

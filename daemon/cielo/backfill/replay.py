@@ -19,6 +19,7 @@ from typing import Any
 
 from cielo.guard import BreakerOpen
 from cielo.http import FetchError, NotFound
+from cielo.sources import registry
 from cielo.sources.base import Source, Window
 from cielo.store import Missing, Store
 from cielo.timeutil import iso, utcnow
@@ -75,14 +76,9 @@ class Plan:
 def plan(source: Source, store: Store, start: datetime, end: datetime, now: datetime) -> Plan:
     series = source.primary.name
     slots = source.slots(start, end)
-    if source.config_model is not None:
-        # A slot held by a lower-priority source is still to fetch: this source's reading replaces it.
-        from cielo.sources import priorities
-
-        store.set_priorities(priorities(source.settings))
-        present = store.present(series, start, end, source=source.name)
-    else:
-        present = store.present(series, start, end)
+    # A slot held by a lower-priority source is still to fetch: this source's reading replaces it.
+    store.set_priorities(registry.priorities(source.settings))
+    present = store.present(series, start, end, source=source.name)
     waiting = store.missing_not_due(series, start, end, now)
     todo = [ts for ts in slots if (key := iso(ts)) not in present and key not in waiting]
     held = sum(1 for ts in slots if iso(ts) in present)

@@ -9,7 +9,7 @@ from datetime import datetime
 from cielo.config import Settings
 from cielo.errors import CieloError
 from cielo.service import clock
-from cielo.sources import REGISTRY
+from cielo.sources.registry import REGISTRY
 from cielo.store import Store
 
 MIN_FREE_MB = 100
@@ -37,14 +37,9 @@ def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
     yield (free_mb >= MIN_FREE_MB,
            f"disk: {free_mb:.0f} MB free for {db.parent}" + ("" if free_mb >= MIN_FREE_MB else
                                                              f": under {MIN_FREE_MB} MB, free some space"))
-    if settings.skycam.enabled:
-        try:
-            from cielo.sources.skycam.model import OctaModel
-
-            model = OctaModel(settings.skycam.model)
-            yield True, f"model: {model.path} ({model.version}, input {model.width}x{model.height})"
-        except CieloError as exc:
-            yield False, f"model: {exc}: set [skycam].model to an ONNX file with the octa I/O"
+    for cls in REGISTRY.values():
+        if cls.enabled(settings):
+            yield from cls.doctor(settings)
     for name, cls in REGISTRY.items():
         if not cls.enabled(settings):
             yield True, f"{name}: disabled"
@@ -63,13 +58,9 @@ def _source(name: str, cls, settings: Settings, now: datetime) -> tuple[bool, st
         source.fetch(windows[0], now)
         return True, f"{name}: answered for {windows[0].start:%Y-%m-%d %H:%M}Z"
     except CieloError as exc:
-        return False, f"{name}: {exc}: check [{_section(name)}].base_url and the network"
+        return False, f"{name}: {exc}: check [{'.'.join(cls.where())}].base_url and the network"
     finally:
         source.close()
-
-
-def _section(name: str) -> str:
-    return "skycam" if name == "skycam" else f"sources.{name}"
 
 
 def _broker(settings: Settings) -> tuple[bool, str]:

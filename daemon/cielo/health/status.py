@@ -10,7 +10,7 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 
 from cielo.config import Settings
-from cielo.sources import REGISTRY
+from cielo.sources.registry import REGISTRY
 from cielo.store import Store
 from cielo.timeutil import from_iso, human_duration, iso
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cielo.config import Settings
-from cielo.sources import REGISTRY
+from cielo.sources.registry import REGISTRY
 from cielo.store import Store
 
 

@@ -29,7 +29,7 @@ from cielo.config import Settings
 from cielo.service import clock
 from cielo.service.notify import Notifier, watchdog_interval_s
 from cielo.service.runtime import open_store
-from cielo.sources import REGISTRY
+from cielo.sources.registry import REGISTRY
 from cielo.store import StoreError
 from cielo.timeutil import iso, utcnow
 

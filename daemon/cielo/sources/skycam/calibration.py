@@ -262,7 +262,7 @@ def frames_from_camera(model: OctaModel, settings: Settings, start: datetime, en
 
     picked = _spread(slots, most)
     try:
-        with ThreadPoolExecutor(max_workers=settings.skycam.workers) as pool:
+        with ThreadPoolExecutor(max_workers=source.workers) as pool:
             got = list(pool.map(get, picked))
     finally:
         source.close()

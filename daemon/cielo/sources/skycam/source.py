@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from cielo.config import Settings
+from cielo.errors import CieloError, ConfigError
 from cielo.http import FetchError, HttpPolicy, get_bytes, make_session
-from cielo.sources.base import SeriesSpec, Source, Window
+from cielo.sources.base import Entity, SeriesSpec, Source, Window
 from cielo.sources.skycam import images
+from cielo.sources.skycam.config import SkycamConfig, calibration_path
 from cielo.store import Reading, Store
 
 if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
@@ -39,13 +41,20 @@ class SkyImage:
 
 class SkycamSource(Source):
     name = "skycam"
-    series = (SeriesSpec("skycam.octas", "octas", timedelta(minutes=10)),)
+    series = (SeriesSpec(
+        "skycam.octas", "octas", timedelta(minutes=10), "Cloud cover (octas)", icon="mdi:weather-cloudy",
+        extra=(Entity("skycam_confidence", "Cloud cover confidence",
+                      "{{ (value_json.confidence * 100) | round(1) if value_json.confidence is not none else none }}",
+                      "%", "mdi:gauge"),)),)
     chunk = timedelta(minutes=1)  # one image per request
     history = None
+    config_model = SkycamConfig
+    table = ("skycam",)
+    commands = "cielo.sources.skycam.commands"
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
-        self.cfg = settings.skycam
+        self.cfg: SkycamConfig
         self.tz = ZoneInfo(self.cfg.timezone)
         self.policy = HttpPolicy(
             timeout_s=self.cfg.timeout_s,
@@ -61,14 +70,33 @@ class SkycamSource(Source):
 
         self.guard = Guard(settings.storage.database, self.name, [])
 
+    def make_client(self) -> None:
+        return None  # its own urllib3 path: one image per request at hundreds a second (see __init__)
+
     @classmethod
-    def enabled(cls, settings: Settings) -> bool:
-        return settings.skycam.enabled
+    def timezone(cls, settings: Settings) -> str:
+        return cls.config(settings).timezone
+
+    @classmethod
+    def preflight(cls, settings: Settings) -> None:
+        cfg = cls.config(settings)
+        if cfg.enabled and cfg.model is not None and not cfg.model.is_file():
+            raise ConfigError(f"[skycam].model: {cfg.model}: no such file")
+
+    @classmethod
+    def doctor(cls, settings: Settings) -> list[tuple[bool, str]]:
+        from cielo.sources.skycam.model import OctaModel
+
+        try:
+            model = OctaModel(cls.config(settings).model)
+            return [(True, f"model: {model.path} ({model.version}, input {model.width}x{model.height})")]
+        except CieloError as exc:
+            return [(False, f"model: {exc}: set [skycam].model to an ONNX file with the octa I/O")]
 
     @classmethod
     def schedule(cls, settings: Settings) -> dict[str, Any]:
         """Fire `delay_s` after each camera minute, in the camera's time zone."""
-        cfg = settings.skycam
+        cfg = cls.config(settings)
         minutes = sorted({(m * 60 + cfg.delay_s) // 60 % 60 for m in cfg.minutes})
         return {"minute": ",".join(map(str, minutes)), "second": cfg.delay_s % 60, "timezone": cfg.timezone}
 
@@ -77,7 +105,7 @@ class SkycamSource(Source):
         from cielo.sources.skycam.calibration import load_site
         from cielo.sources.skycam.model import OctaModel
 
-        return OctaModel(self.cfg.model, calibration=load_site(self.settings.calibration_path))
+        return OctaModel(self.cfg.model, calibration=load_site(calibration_path(self.settings, self.cfg)))
 
     def slots(self, start: datetime, end: datetime) -> list[datetime]:
         out: list[datetime] = []
