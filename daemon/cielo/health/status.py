@@ -7,9 +7,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from apscheduler.triggers.cron import CronTrigger
-
 from cielo.config import Settings
+from cielo.cron import next_fire
 from cielo.sources.registry import REGISTRY
 from cielo.store import Store
 from cielo.timeutil import from_iso, human_duration, iso
@@ -30,7 +29,7 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
     jobs = []
     for name, cls in REGISTRY.items():
         if cls.enabled(settings):
-            nxt = CronTrigger(**cls.schedule(settings)).get_next_fire_time(None, now)
+            nxt = next_fire(cls.schedule(settings), now)
             jobs.append({"job": f"{name} live", "next_run": iso(nxt) if nxt else None})
     count, oldest = store.query("SELECT count(*), min(created_at) FROM outbox")[0]
     state = store.state()
