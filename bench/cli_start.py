@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT / "daemon"), str(ROOT)]
 
 HEAVY = ("apscheduler", "urllib3", "numpy", "PIL", "onnxruntime", "paho")
 

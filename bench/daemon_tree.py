@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT / "daemon"), str(ROOT)]
 
 from tests.support.broker import Broker, Subscriber  # noqa: E402
 
@@ -98,7 +98,7 @@ class Sampler(threading.Thread):
             sizes = {pid: rss_mb(pid) for pid in pids}
             self.peak_tree = max(self.peak_tree, sum(sizes.values()))
             self.peak_daemon = max(self.peak_daemon, sizes.get(self.root, 0.0))
-            self.most_children = max(self.most_children, len(pids) - 1)
+            self.most_children = max(self.most_children, sum(1 for pid in pids[1:] if sizes[pid]))  # not zombies
             for pid in pids[1:]:
                 k = kind(pid)
                 if sizes[pid]:
@@ -128,7 +128,7 @@ def main() -> None:
                        f'minutes = {list(range(60))}\ndelay_s = 0\n'
                        f'[backfill]\non_startup = true\nlookback_days = {args.days}\n'
                        f'[mqtt]\nenabled = true\nhost = "127.0.0.1"\nport = {broker.port}\n')
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'daemon'}{os.pathsep}{ROOT}"}
         env.pop("NOTIFY_SOCKET", None)
         time.sleep((60 - args.lead_s - time.time() % 60) % 60)  # so a minute turns `lead_s` after the start
         t0 = time.time()
