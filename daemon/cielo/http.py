@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -254,6 +254,16 @@ class Client:
                         headers={"User-Agent": USER_AGENT},
                     )
         return self._session
+
+    def size_pool(self, workers: int) -> None:
+        """Room for `workers` threads' connections (urllib3 would otherwise discard the extra ones, saying
+        "Connection pool is full", and connect anew for each request)."""
+        with self._session_lock:
+            if workers > self.policy.pool_size:
+                self.policy = replace(self.policy, pool_size=workers)
+                if self._session is not None:
+                    self._session.clear()
+                    self._session = None
 
     def close(self) -> None:
         if self._session is not None:

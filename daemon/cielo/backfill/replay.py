@@ -172,6 +172,7 @@ def run(
     # Results are settled in window order (a small reorder buffer), so the store and the MQTT history
     # receive each series in time order and what is committed is always a contiguous prefix of the plan.
     window_limit = max(workers * 4, BATCH)
+    source.size_pool(workers)  # as many pooled connections as fetching threads
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"fetch-{source.name}")
     inflight: deque[tuple[Window, Future[Any]]] = deque()
     queue = iter(p.windows)

@@ -4,7 +4,7 @@ and the database size. The daemon publishes the same summary, retained, on `<pre
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cielo.config import Settings
@@ -20,12 +20,12 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         if not cls.enabled(settings):
             continue
         for spec in cls.series:
-            row = store.query("SELECT ts, value, unit, json_extract(attrs, '$.flag') FROM readings"
+            row = store.query("SELECT ts, value, unit, json_extract(attrs, '$.flag'), ingested_at FROM readings"
                               " WHERE series = ? ORDER BY ts DESC LIMIT 1", (spec.name,))
-            ts, value, unit, flag = row[0] if row else (None, None, spec.unit, None)
+            ts, value, unit, flag, stored = row[0] if row else (None, None, spec.unit, None, None)
             lag = None if ts is None else round((now - from_iso(ts)).total_seconds())
             series.append({"series": spec.name, "source": name, "latest": ts, "value": value, "unit": unit,
-                           "flag": flag, "lag_s": lag})
+                           "flag": flag, "lag_s": lag, "live_latency_s": _live_latency(ts, stored, spec.cadence)})
     jobs = []
     for name, cls in REGISTRY.items():
         if cls.enabled(settings):
@@ -56,6 +56,16 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
     }
 
 
+def _live_latency(ts: str | None, stored: str | None, cadence: timedelta) -> int | None:
+    """Seconds from the newest reading's slot to its storing, when a live run stored it (soon after its slot:
+    within three cadences, at least 30 min, the rule for the live MQTT topic): how late captures arrive,
+    which the daemon's one-child-at-a-time rule must not make worse. None for a backfilled newest reading."""
+    if ts is None or stored is None:
+        return None
+    late = from_iso(stored) - from_iso(ts)
+    return round(late.total_seconds()) if late <= max(cadence * 3, timedelta(minutes=30)) else None
+
+
 def render(s: dict[str, Any]) -> str:
     lines = [f"cielo {s['device']} at {s['ts']}"]
     for row in s["series"]:
@@ -63,7 +73,9 @@ def render(s: dict[str, Any]) -> str:
             lines.append(f"  {row['series']:<28} no readings yet")
             continue
         value = row["flag"] or ("-" if row["value"] is None else f"{row['value']:g} {row['unit'] or ''}".strip())
-        lines.append(f"  {row['series']:<28} {row['latest']}  {value:<14} lag {_age(row['lag_s'])}")
+        live = row.get("live_latency_s")
+        stored = "" if live is None else f", stored {_age(live)} after its slot"
+        lines.append(f"  {row['series']:<28} {row['latest']}  {value:<14} lag {_age(row['lag_s'])}{stored}")
     for job in s["jobs"]:
         lines.append(f"  job {job['job']:<24} next {job['next_run']}")
     for src, b in s.get("breakers", {}).items():

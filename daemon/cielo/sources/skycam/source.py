@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -80,6 +80,14 @@ class SkycamSource(Source):
                 if self._session is None:
                     self._session = make_session(self.policy)
         return self._session
+
+    def size_pool(self, workers: int) -> None:
+        with self._session_lock:
+            if workers > self.policy.pool_size:
+                self.policy = replace(self.policy, pool_size=workers)
+                if self._session is not None:
+                    self._session.clear()
+                    self._session = None
 
     def make_client(self) -> None:
         return None  # its own urllib3 path: one image per request at hundreds a second (see __init__)
