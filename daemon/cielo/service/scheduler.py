@@ -195,9 +195,11 @@ class Daemon:
 
             for job in jobs.open_jobs(self.store):
                 # A job stopped for a live run goes on from where it stopped once that run is done.
-                while not self.stopping.is_set() and not self._child(
-                        f"job {job}", cielo_command(self.settings.path, "jobs", "run", str(job)), timeout=None):
-                    pass
+                while not self.stopping.is_set():
+                    done = self._child(f"job {job}", cielo_command(self.settings.path, "jobs", "run", str(job)),
+                                       timeout=None)
+                    if done or job not in jobs.open_jobs(self.store):
+                        break
         finally:
             self._jobs_lock.release()
 
