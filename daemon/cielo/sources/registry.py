@@ -18,11 +18,13 @@ from cielo.sources.csv import CsvConfig
 from cielo.sources.openmeteo import OpenMeteoSource
 from cielo.sources.openweather import OpenWeatherSource
 from cielo.sources.ree import ReeSource
+from cielo.sources.ree_demand import ReeDemandSource
 from cielo.sources.skycam.source import SkycamSource
 
 SOURCES: tuple[type[Source], ...] = (
     SkycamSource,
     ReeSource,
+    ReeDemandSource,
     AemetSource,
     AemetDailySource,
     OpenWeatherSource,
