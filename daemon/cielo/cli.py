@@ -62,11 +62,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("sources", help="each source: enabled, key present, series, history window, request budget")
 
-    m = sub.add_parser("import-csv", help="historical station CSV exports (SIAR, datosclima.es, custom)")
-    m.add_argument("--source", required=True, metavar="LAYOUT",
-                   help="siar, datosclima or custom ([sources.csv] columns)")
-    m.add_argument("files", nargs="+", metavar="FILE")
-
     g = sub.add_parser("gaps", help="missing ranges per series, with severity and the time to fill them")
     g.add_argument("--source", action="append", metavar="S", help="only this source (repeatable)")
     g.add_argument("--series", action="append", metavar="X", help="only this series (repeatable)")
@@ -98,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="check config, clock, database, model, sources, broker and disk")
 
     e = sub.add_parser("export", help="readings of one series out, as CSV or JSON lines")
-    e.add_argument("--series", required=True, metavar="X", help="e.g. skycam.octas")
+    e.add_argument("--series", required=True, metavar="X", help="a series, as `cielo sources` lists them")
     e.add_argument("--from", "--desde", dest="start", required=True, metavar="T")
     e.add_argument("--to", "--hasta", dest="end", required=True, metavar="T", help="included, to the minute")
     e.add_argument("--format", choices=["csv", "jsonl"], default="csv")
@@ -134,7 +129,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.service.scheduler import Daemon
 
     with open_store(settings) as store:  # create, migrate and check now: a bad file stops the start, not a job
-        damage = store.query("PRAGMA quick_check")[0][0]
+        damage = store.quick_check()
         if damage != "ok":
             raise CieloError(f"{store.path} is damaged ({damage}); restore a backup, or move it away to start "
                              "a new one and refill it with `cielo backfill`")
@@ -144,7 +139,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.live import ingest
+    from cielo.live import capture
     from cielo.service import clock
     from cielo.service.runtime import open_store
     from cielo.sources.registry import REGISTRY
@@ -156,7 +151,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         for name in _sources(args.source, settings, "ingest"):
             source = REGISTRY[name](settings)
             try:
-                summary, line = ingest(source, store, utcnow())
+                summary, line = capture(source, store, utcnow())
             finally:
                 source.close()
             print(line, flush=True)
@@ -298,28 +293,8 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_import_csv(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.sources.csv import CsvConfig, import_file
-    from cielo.sources.registry import priorities
-    from cielo.store import Store
-
-    cfg = settings.source_config("csv", CsvConfig)
-    code = 0
-    with Store(settings.storage.database) as store:
-        for name in args.files:
-            summary = import_file(store, Path(name), args.source, cfg, priorities(settings))
-            for line in summary.errors[:20]:
-                print(line, file=sys.stderr)
-            if len(summary.errors) > 20:
-                print(f"{name}: and {len(summary.errors) - 20} more bad rows", file=sys.stderr)
-            print(summary.line(), flush=True)
-            if summary.total and summary.failed == summary.total:
-                code = 1
-    return code
-
-
 def _print_plan(plan, source) -> None:
-    from cielo.sources.base import estimate_s
+    from cielo.sources.base import estimate_s, summary_line
 
     rpm = source.requests_per_minute
     requests = plan.requests * source.requests_per_fetch  # AEMET: envelope + datos per window
@@ -327,7 +302,7 @@ def _print_plan(plan, source) -> None:
     print(f"{plan.source}: plan: {plan.total} slots, {plan.present} already stored, "
           f"{plan.known_missing} known missing (retry not due), {requests} requests"
           + (f", about {est:.0f} s at {rpm:g}/min" if rpm else ""))
-    print(f"{plan.source}: total={plan.total} new=0 duplicates={plan.present} failed=0 (dry run)")
+    print(f"{summary_line(plan.source, plan.total, 0, plan.present, 0)} (dry run)")
 
 
 class _Progress:
@@ -368,7 +343,6 @@ class _Progress:
 def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.backfill import gaps
     from cielo.sources.registry import REGISTRY
-    from cielo.store import Store
 
     days = args.days if args.days is not None else settings.backfill.lookback_days
     if days < 1:
@@ -378,12 +352,10 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     for series in args.series or []:
         if series not in known:
             raise UsageError(f"gaps: unknown series {series!r} (known: {', '.join(sorted(known))})")
-    if not settings.storage.database.exists():
-        raise CieloError(f"{settings.storage.database}: no database yet")
     now = utcnow()
     start = now - timedelta(days=days)
     results = []
-    with Store(settings.storage.database) as store:
+    with _existing(settings) as store:
         for name in names:
             source = REGISTRY[name](settings)
             try:
@@ -409,18 +381,15 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.backfill import coverage
     from cielo.sources.registry import REGISTRY
-    from cielo.store import Store
 
     now = utcnow()
     year = args.year or now.year
     if not 1970 <= year <= now.year:
         raise UsageError(f"coverage: --year {year} is not between 1970 and {now.year}")
     names = _sources(args.source, settings, "coverage")
-    if not settings.storage.database.exists():
-        raise CieloError(f"{settings.storage.database}: no database yet")
     sources = [REGISTRY[n](settings) for n in names]
     try:
-        with Store(settings.storage.database) as store:
+        with _existing(settings) as store:
             cells = coverage.table(store, sources, year, now)
     finally:
         for s in sources:
@@ -449,48 +418,37 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     import re
 
     from cielo.backfill import jobs
-    from cielo.store import Store
 
-    if not settings.storage.database.exists():
-        raise CieloError(f"{settings.storage.database}: no database yet")
     action = args.action or "list"
-    with Store(settings.storage.database) as store:
-        if action in ("show", "retry", "cancel", "run") and not store.query("SELECT 1 FROM backfill_jobs WHERE id = ?",
-                                                                    (args.id,)):
+    with _existing(settings) as store:
+        job = jobs.job(store, args.id) if action in ("show", "retry", "cancel", "run") else None
+        if action in ("show", "retry", "cancel", "run") and job is None:
             raise UsageError(f"jobs {action}: no job {args.id}")
         if action == "list":
-            rows = store.query("SELECT id, trigger, status, sources, start, \"end\", created_at, finished_at"
-                               " FROM backfill_jobs ORDER BY id DESC LIMIT 50")
+            rows = jobs.jobs(store)
             if args.json:
-                keys = ("id", "trigger", "status", "sources", "from", "to", "created_at", "finished_at")
-                print(json.dumps([dict(zip(keys, r, strict=True)) | {"sources": json.loads(r[3])} for r in rows],
+                print(json.dumps([{k: v for k, v in r.as_dict().items() if k != "started_at"} for r in rows],
                                  indent=2))
             for r in [] if args.json else rows:
-                print(f"{r[0]:>5}  {r[2]:<19} {r[1]:<8} {','.join(json.loads(r[3])):<20} {r[4]} → {r[5]}  "
-                      f"created {r[6]}")
+                print(f"{r.id:>5}  {r.status:<19} {r.trigger:<8} {','.join(r.sources):<20} {r.start} → {r.end}  "
+                      f"created {r.created_at}")
             if not rows and not args.json:
                 print("no backfill jobs yet")
         elif action == "show":
-            job = store.query("SELECT id, trigger, status, sources, start, \"end\", created_at, started_at,"
-                              " finished_at FROM backfill_jobs WHERE id = ?", (args.id,))[0]
-            tasks = store.query("SELECT id, source, start, \"end\", status, attempts, total, records_new,"
-                                " records_duplicate, records_failed, error FROM backfill_tasks WHERE job_id = ?"
-                                " ORDER BY id", (args.id,))
+            assert job is not None
+            tasks = jobs.tasks(store, args.id)
             if args.json:
-                keys = ("id", "source", "from", "to", "status", "attempts", "total", "new", "duplicates",
-                        "failed", "error")
-                print(json.dumps({"id": job[0], "trigger": job[1], "status": job[2], "sources": json.loads(job[3]),
-                                  "from": job[4], "to": job[5], "created_at": job[6], "started_at": job[7],
-                                  "finished_at": job[8],
-                                  "tasks": [dict(zip(keys, t, strict=True)) for t in tasks]}, indent=2))
+                print(json.dumps(job.as_dict() | {"tasks": [t.as_dict() for t in tasks]}, indent=2))
             else:
-                print(f"job {job[0]} ({job[1]}): {job[2]}, {job[4]} → {job[5]}, created {job[6]}")
+                print(f"job {job.id} ({job.trigger}): {job.status}, {job.start} → {job.end}, created {job.created_at}")
                 for line in jobs.summary_lines(store, args.id):
                     print(f"  {line}")
                 for t in tasks:
-                    counts = "" if t[6] is None else f" total={t[6]} new={t[7]} duplicates={t[8]} failed={t[9]}"
-                    err = f"  error: {t[10]}" if t[10] else ""
-                    print(f"  task {t[0]:>5} {t[1]:<10} {t[2]} → {t[3]} {t[4]:<11} attempts={t[5]}{counts}{err}")
+                    counts = "" if t.total is None else (f" total={t.total} new={t.new} duplicates={t.duplicates}"
+                                                         f" failed={t.failed}")
+                    err = f"  error: {t.error}" if t.error else ""
+                    print(f"  task {t.id:>5} {t.source:<10} {t.start} → {t.end} {t.status:<11} "
+                          f"attempts={t.attempts}{counts}{err}")
         elif action == "run":
             return _run_job(settings, store, args.id)
         elif action == "retry":
@@ -512,13 +470,12 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run_job(settings: Settings, store, job: int) -> int:
     """Run what is left of a job here (the daemon does this in a child process for catch-up jobs)."""
-    import json as _json
-
     from cielo.backfill import jobs
     from cielo.sources.registry import REGISTRY
 
     jobs.reset_stuck(store)
-    names = _json.loads(store.query("SELECT sources FROM backfill_jobs WHERE id = ?", (job,))[0][0])
+    row = jobs.job(store, job)
+    names = row.sources if row else []
     sources = {n: REGISTRY[n](settings) for n in names if n in REGISTRY and REGISTRY[n].enabled(settings)}
     try:
         fetch = {n: source.workers for n, source in sources.items()}
@@ -547,17 +504,13 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     import csv
 
-    from cielo.store import Store
 
     start, end = _range(args, settings, "export")
-    if not settings.storage.database.exists():
-        raise CieloError(f"{settings.storage.database}: no database yet")
-    with Store(settings.storage.database) as store:
-        known = [r[0] for r in store.query("SELECT DISTINCT series FROM readings")]
+    with _existing(settings) as store:
+        known = store.series_names()
         if args.series not in known:
             raise UsageError(f"export: no series {args.series!r} in the database (has: {', '.join(known) or 'none'})")
-        rows = store.query("SELECT ts, value, unit, source, attrs FROM readings WHERE series = ? AND ts >= ? AND ts < ?"
-                           " ORDER BY ts", (args.series, iso(start), iso(end)))
+        rows = store.readings(args.series, start, end)
     if args.format == "jsonl":
         for ts, value, unit, source, attrs in rows:
             print(json.dumps({"series": args.series, "ts": ts, "value": value, "unit": unit, "source": source,
@@ -569,13 +522,20 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.health import status
-    from cielo.store import Store
+def _existing(settings: Settings):
+    """The store of a command that works on what is there (none yet is one line, not a new empty file), with
+    the outbox: whatever it stores or records (`jobs run`, `jobs retry`) reaches MQTT in the same transaction."""
+    from cielo.service.runtime import open_store
 
     if not settings.storage.database.exists():
         raise CieloError(f"{settings.storage.database}: no database yet (run `cielo run` or `cielo backfill`)")
-    with Store(settings.storage.database) as store:
+    return open_store(settings)
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.health import status
+
+    with _existing(settings) as store:
         summary = status.summary(settings, store, utcnow())
     print(json.dumps(summary, indent=2) if args.json else status.render(summary))
     return 0
@@ -584,7 +544,6 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 COMMANDS = {
     "run": cmd_run,
     "sources": cmd_sources,
-    "import-csv": cmd_import_csv,
     "status": cmd_status,
     "ingest": cmd_ingest,
     "backfill": cmd_backfill,

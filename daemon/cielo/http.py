@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from cielo import __version__
@@ -27,9 +27,20 @@ if TYPE_CHECKING:
     import urllib3
     from urllib3.util.retry import Retry
 
-    from cielo.guard import Guard
-
     Session = urllib3.PoolManager
+
+
+class Guard(Protocol):
+    """What a request asks of cielo.guard first and tells it after: the circuit breaker and the budget."""
+
+    def check(self) -> None: ...  # raises a FetchError while the circuit is open
+
+    def acquire(self) -> float: ...  # waits for a token of the request budget; returns the wait
+
+    def success(self) -> None: ...
+
+    def failure(self, error: str) -> bool: ...
+
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 USER_AGENT = f"cielo/{__version__}"

@@ -21,9 +21,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from cielo.backfill import replay
-from cielo.sources.base import Source
+from cielo.sources.base import Source, summary_line
 from cielo.store import Store, StoreError
 from cielo.timeutil import from_iso, iso, utcnow
 
@@ -215,7 +216,7 @@ def totals_by_source(store: Store, job_id: int) -> dict[str, dict[str, int]]:
 
 
 def _line(source: str, t: dict[str, int]) -> str:
-    return f"{source}: total={t['total']} new={t['new']} duplicates={t['duplicates']} failed={t['failed']}"
+    return summary_line(source, t["total"], t["new"], t["duplicates"], t["failed"])
 
 
 def summary_lines(store: Store, job_id: int) -> list[str]:
@@ -434,6 +435,68 @@ def catch_up(store: Store, sources: dict[str, Source], trigger: str, lookback: t
                                          "sources": sorted(ranges)})
     log.info("catch-up: job %d queued for %s", job, ", ".join(f"{n} ({len(r)} gaps)" for n, r in ranges.items()))
     return job
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    id: int
+    trigger: str
+    status: str
+    sources: list[str]
+    start: str
+    end: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "trigger": self.trigger, "status": self.status, "sources": self.sources,
+                "from": self.start, "to": self.end, "created_at": self.created_at, "started_at": self.started_at,
+                "finished_at": self.finished_at}
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    id: int
+    source: str
+    start: str
+    end: str
+    status: str
+    attempts: int
+    total: int | None
+    new: int
+    duplicates: int
+    failed: int
+    error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "source": self.source, "from": self.start, "to": self.end, "status": self.status,
+                "attempts": self.attempts, "total": self.total, "new": self.new, "duplicates": self.duplicates,
+                "failed": self.failed, "error": self.error}
+
+
+_JOB_COLUMNS = 'id, trigger, status, sources, start, "end", created_at, started_at, finished_at'
+
+
+def _job(row: tuple) -> JobRow:
+    return JobRow(row[0], row[1], row[2], json.loads(row[3]), *row[4:])
+
+
+def jobs(store: Store, limit: int = 50) -> list[JobRow]:
+    """The newest jobs first."""
+    return [_job(r) for r in store.query(f"SELECT {_JOB_COLUMNS} FROM backfill_jobs ORDER BY id DESC LIMIT ?",
+                                         (limit,))]
+
+
+def job(store: Store, job_id: int) -> JobRow | None:
+    rows = store.query(f"SELECT {_JOB_COLUMNS} FROM backfill_jobs WHERE id = ?", (job_id,))
+    return _job(rows[0]) if rows else None
+
+
+def tasks(store: Store, job_id: int) -> list[TaskRow]:
+    return [TaskRow(*r) for r in store.query(
+        'SELECT id, source, start, "end", status, attempts, total, records_new, records_duplicate, records_failed,'
+        " error FROM backfill_tasks WHERE job_id = ? ORDER BY id", (job_id,))]
 
 
 def open_jobs(store: Store) -> list[int]:

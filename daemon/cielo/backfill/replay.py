@@ -1,4 +1,5 @@
-"""Replays a range of a source into the store: the same fetch and parse as live runs, for past windows.
+"""Replays a range of a source into the store, in named steps: plan (what is missing), fetch_in_order (a
+bounded pool), Writer (parse and store in batches). Live runs (cielo.live) use plan and Writer too.
 
 Slots the store already holds cost no request (duplicates); slots the source recently said do not exist
 wait for their retry time (failed, no request). The rest are fetched on a bounded pool of worker threads
@@ -20,7 +21,7 @@ from typing import Any
 from cielo.guard import BreakerOpen
 from cielo.http import FetchError, NotFound
 from cielo.sources import registry
-from cielo.sources.base import Source, Window
+from cielo.sources.base import Source, Window, summary_line
 from cielo.store import Missing, Store
 from cielo.timeutil import iso, utcnow
 
@@ -46,8 +47,17 @@ class Summary:
     retryable: bool = False  # some failure may go away if asked again later (network, 408/429/5xx)
     breaker_open: bool = False  # the source's breaker opened: it, not a quick retry, decides when to ask again
 
+    @classmethod
+    def of(cls, p: Plan) -> Summary:
+        """What a plan already knows: slots held, and slots known missing whose retry is not due."""
+        s = cls(p.source, total=p.total, duplicates=p.present, failed=p.known_missing)
+        if p.known_missing:
+            s.reasons["not found earlier, retry not due"] += p.known_missing
+        s.requested = sum(len(w.slots) for w in p.windows)
+        return s
+
     def line(self) -> str:
-        return f"{self.source}: total={self.total} new={self.new} duplicates={self.duplicates} failed={self.failed}"
+        return summary_line(self.source, self.total, self.new, self.duplicates, self.failed)
 
     @property
     def done(self) -> int:
@@ -94,122 +104,140 @@ def run(
     workers: int,
     now: datetime | None = None,
     progress: Callable[[Summary], None] | None = None,
-    mode: str = "backfill",
     stop: threading.Event | None = None,
     log_failures: bool = True,
 ) -> Summary:
-    """Fill [start, end) of `source`. `stop` (set from another thread) ends the run early, keeping what
-    was fetched; Ctrl-C on the calling thread does the same. `log_failures=False` leaves the saying to the
-    caller (a live run prints one line of its own)."""
+    """Fill [start, end) of `source`: plan, fetch on a pool in window order, write in batches. `stop` (set from
+    another thread) ends the run early, keeping what was fetched; Ctrl-C on the calling thread does the same."""
     now = now or utcnow()
     p = plan(source, store, start, end, now)
-    summary = Summary(source.name, total=p.total, duplicates=p.present, failed=p.known_missing)
-    if p.known_missing:
-        summary.reasons["not found earlier, retry not due"] += p.known_missing
-    summary.requested = sum(len(w.slots) for w in p.windows)
+    summary = Summary.of(p)
     if progress:
         progress(summary)
     if not p.windows:
         return summary
-
-    batch: list[tuple[Window, Any]] = []
-    missing: list[Missing] = []
-
-    def flush() -> None:
-        if batch:
-            readings = source.parse([fetched for _, fetched in batch])
-            # The summary counts the primary series' slots that were asked for; other series and slots an
-            # answer carries beyond the window (a whole day, the last 24 h) are stored but not counted.
-            wanted = {ts for window, _ in batch for ts in window.slots}
-            primary = {r.ts: r for r in readings if r.series == source.primary.name and r.ts in wanted}
-            rest = [r for r in readings if not (r.series == source.primary.name and r.ts in wanted)]
-            new = store.add_readings([*primary.values(), *rest], now, mode, counted=len(primary))
-            summary.new += new
-            # A reading for the slot can land between plan and write (a second cielo); that is a duplicate.
-            summary.duplicates += len(primary) - new
-            summary.failed += len(wanted) - len(primary)
-            if len(wanted) > len(primary):
-                summary.reasons["no value in the answer"] += len(wanted) - len(primary)
-            batch.clear()
-        if missing:
-            store.add_missing(missing, now)
-            missing.clear()
-
-    def fail(window: Window, exc: Exception) -> None:
-        n = len(window.slots)
-        summary.failed += n
-        if isinstance(exc, NotFound):
-            summary.reasons["not found (404)"] += n
-            for ts in window.slots:
-                attempts = store.missing_attempts(source.primary.name, ts) + 1
-                missing.append(Missing(source.primary.name, ts, source.name, str(exc.status),
-                                       source.retry_after(ts, now, attempts)))
-        else:
-            kind = _kind(exc)
-            summary.reasons[kind] += n
-            summary.last_error = str(exc)
-            status = getattr(exc, "status", None)
-            # Worth asking again soon: network trouble, 408/429/5xx. Not: other 4xx, or a breaker that is open
-            # (it decides when to try again; the next gap check plans the range anew).
-            if isinstance(exc, BreakerOpen):
-                summary.breaker_open = True
-            elif getattr(exc, "transient", True) and not (status and 400 <= status < 500 and status not in (408, 429)):
-                summary.retryable = True
-            if log_failures and str(exc) not in _said and _warned[source.name] < LOGGED_FAILURES:
-                _warned[source.name] += 1
-                _said.add(str(exc))
-                log.warning("%s: %s", source.name, exc)
-
-    def settle(window: Window, fut: Future[Any]) -> None:
-        try:
-            batch.append((window, fut.result()))
-        except FetchError as exc:
-            fail(window, exc)
-        except Exception as exc:  # a bug in one fetch must not sink the run; say what it was
-            log.error("%s: %s: unexpected %s: %s", source.name, iso(window.start), type(exc).__name__, exc)
-            fail(window, exc)
-
-    # Results are settled in window order (a small reorder buffer), so the store and the MQTT history
-    # receive each series in time order and what is committed is always a contiguous prefix of the plan.
-    window_limit = max(workers * 4, BATCH)
-    source.size_pool(workers)  # as many pooled connections as fetching threads
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"fetch-{source.name}")
-    inflight: deque[tuple[Window, Future[Any]]] = deque()
-    queue = iter(p.windows)
+    writer = Writer(source, store, summary, now, "backfill", log_failures)
     try:
-        while True:
-            stopping = stop is not None and stop.is_set()
-            while not stopping and len(inflight) < window_limit and (window := next(queue, None)) is not None:
-                inflight.append((window, pool.submit(source.fetch, window, now)))
-            if stopping:  # keep what is already fetched, in order; abandon the rest
-                summary.interrupted = True
-                for _, fut in inflight:
-                    fut.cancel()
-                while inflight and inflight[0][1].done() and not inflight[0][1].cancelled():
-                    settle(*inflight.popleft())
-                break
-            if not inflight:
-                break
-            wait([inflight[0][1]], timeout=0.5)
-            while inflight and inflight[0][1].done():
-                settle(*inflight.popleft())
-            if len(batch) >= BATCH or not inflight:
-                flush()
-                if progress:
-                    progress(summary)
-    except KeyboardInterrupt:
-        summary.interrupted = True
-        while inflight and inflight[0][1].done() and not inflight[0][1].cancelled():
-            settle(*inflight.popleft())
+        fetch_in_order(source, p.windows, workers, now, writer, stop, progress)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-        flush()
+        writer.flush()
         source.finish(store)
     if summary.interrupted:
         summary.total = summary.done  # the summary speaks of the slots this run got to
     if progress:
         progress(summary)
     return summary
+
+
+class Writer:
+    """Takes fetched windows in order, parses them in batches and writes each batch in one transaction (with
+    its outbox messages); counts every slot asked for as new, duplicate or failed, with the cause."""
+
+    def __init__(self, source: Source, store: Store, summary: Summary, now: datetime, mode: str,
+                 log_failures: bool = True):
+        self.source, self.store, self.summary, self.now, self.mode = source, store, summary, now, mode
+        self.log_failures = log_failures
+        self.batch: list[tuple[Window, Any]] = []
+        self.missing: list[Missing] = []
+
+    @property
+    def full(self) -> bool:
+        return len(self.batch) >= BATCH
+
+    def take(self, window: Window, fut: Future[Any]) -> None:
+        """A finished fetch: its answer joins the batch, or its error is counted."""
+        try:
+            self.batch.append((window, fut.result()))
+        except FetchError as exc:
+            self.fail(window, exc)
+        except Exception as exc:  # a bug in one fetch must not sink the run; say what it was
+            log.error("%s: %s: unexpected %s: %s", self.source.name, iso(window.start), type(exc).__name__, exc)
+            self.fail(window, exc)
+
+    def flush(self) -> None:
+        source, summary = self.source, self.summary
+        if self.batch:
+            readings = source.parse([fetched for _, fetched in self.batch])
+            # The summary counts the primary series' slots that were asked for; other series and slots an
+            # answer carries beyond the window (a whole day, the last 24 h) are stored but not counted.
+            wanted = {ts for window, _ in self.batch for ts in window.slots}
+            primary = {r.ts: r for r in readings if r.series == source.primary.name and r.ts in wanted}
+            rest = [r for r in readings if not (r.series == source.primary.name and r.ts in wanted)]
+            new = self.store.add_readings([*primary.values(), *rest], self.now, self.mode, counted=len(primary))
+            summary.new += new
+            # A reading for the slot can land between plan and write (a second cielo); that is a duplicate.
+            summary.duplicates += len(primary) - new
+            summary.failed += len(wanted) - len(primary)
+            if len(wanted) > len(primary):
+                summary.reasons["no value in the answer"] += len(wanted) - len(primary)
+            self.batch.clear()
+        if self.missing:
+            self.store.add_missing(self.missing, self.now)
+            self.missing.clear()
+
+    def fail(self, window: Window, exc: Exception) -> None:
+        source, summary, n = self.source, self.summary, len(window.slots)
+        summary.failed += n
+        if isinstance(exc, NotFound):
+            summary.reasons["not found (404)"] += n
+            for ts in window.slots:
+                attempts = self.store.missing_attempts(source.primary.name, ts) + 1
+                self.missing.append(Missing(source.primary.name, ts, source.name, str(exc.status),
+                                            source.retry_after(ts, self.now, attempts)))
+            return
+        summary.reasons[_kind(exc)] += n
+        summary.last_error = str(exc)
+        status = getattr(exc, "status", None)
+        # Worth asking again soon: network trouble, 408/429/5xx. Not: other 4xx, or a breaker that is open
+        # (it decides when to try again; the next gap check plans the range anew).
+        if isinstance(exc, BreakerOpen):
+            summary.breaker_open = True
+        elif getattr(exc, "transient", True) and not (status and 400 <= status < 500 and status not in (408, 429)):
+            summary.retryable = True
+        if self.log_failures and str(exc) not in _said and _warned[source.name] < LOGGED_FAILURES:
+            _warned[source.name] += 1
+            _said.add(str(exc))
+            log.warning("%s: %s", source.name, exc)
+
+
+def fetch_in_order(source: Source, windows: list[Window], workers: int, now: datetime, writer: Writer,
+                   stop: threading.Event | None = None, progress: Callable[[Summary], None] | None = None) -> None:
+    """Fetch on a bounded pool of worker threads and hand results to the writer in window order (a small
+    reorder buffer), so the store and the MQTT history receive each series in time order and what is
+    committed is always a contiguous prefix of the plan."""
+    window_limit = max(workers * 4, BATCH)
+    source.size_pool(workers)  # as many pooled connections as fetching threads
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"fetch-{source.name}")
+    inflight: deque[tuple[Window, Future[Any]]] = deque()
+    queue = iter(windows)
+
+    def settle_done() -> None:
+        while inflight and inflight[0][1].done() and not inflight[0][1].cancelled():
+            writer.take(*inflight.popleft())
+
+    try:
+        while True:
+            if stop is not None and stop.is_set():  # keep what is already fetched, in order; abandon the rest
+                writer.summary.interrupted = True
+                for _, fut in inflight:
+                    fut.cancel()
+                settle_done()
+                return
+            while len(inflight) < window_limit and (window := next(queue, None)) is not None:
+                inflight.append((window, pool.submit(source.fetch, window, now)))
+            if not inflight:
+                return
+            wait([inflight[0][1]], timeout=0.5)
+            settle_done()
+            if writer.full or not inflight:
+                writer.flush()
+                if progress:
+                    progress(writer.summary)
+    except KeyboardInterrupt:
+        writer.summary.interrupted = True
+        settle_done()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _kind(exc: Exception) -> str:

@@ -3,45 +3,41 @@ and the database size. The daemon publishes the same summary, retained, on `<pre
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
 from cielo.config import Settings
 from cielo.cron import next_fire
-from cielo.sources.registry import REGISTRY
+from cielo.sources import registry
 from cielo.store import Store
 from cielo.timeutil import from_iso, human_duration, iso
 
 
 def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
     series = []
-    for name, cls in REGISTRY.items():
-        if not cls.enabled(settings):
+    for declared in registry.series(settings):  # each series once, whichever sources fill it
+        if not declared.enabled:
             continue
-        for spec in cls.series:
-            row = store.query("SELECT ts, value, unit, json_extract(attrs, '$.flag'), ingested_at FROM readings"
-                              " WHERE series = ? ORDER BY ts DESC LIMIT 1", (spec.name,))
-            ts, value, unit, flag, stored = row[0] if row else (None, None, spec.unit, None, None)
-            lag = None if ts is None else round((now - from_iso(ts)).total_seconds())
-            series.append({"series": spec.name, "source": name, "latest": ts, "value": value, "unit": unit,
-                           "flag": flag, "lag_s": lag, "live_latency_s": _live_latency(ts, stored, spec.cadence)})
+        spec, r = declared.spec, store.latest(declared.spec.name)
+        lag = None if r is None else round((now - from_iso(r.ts)).total_seconds())
+        series.append({"series": spec.name, "source": r.source if r else declared.source,
+                       "latest": r and r.ts, "value": r and r.value, "unit": r.unit if r else spec.unit,
+                       "flag": r and r.flag, "lag_s": lag,
+                       "live_latency_s": _live_latency(r and r.ts, r and r.ingested_at, spec.cadence)})
     jobs = []
-    for name, cls in REGISTRY.items():
+    for name, cls in registry.REGISTRY.items():
         if cls.enabled(settings):
             nxt = next_fire(cls.schedule(settings), now)
             jobs.append({"job": f"{name} live", "next_run": iso(nxt) if nxt else None})
-    count, oldest = store.query("SELECT count(*), min(created_at) FROM outbox")[0]
+    count, oldest = store.outbox_depth()
     state = store.state()
     broker = None
     if settings.mqtt.enabled:
         connected, since = state.get("mqtt", ("unknown", None))
         broker = {"host": settings.mqtt.host, "port": settings.mqtt.port, "state": connected, "since": since}
     breakers = {src: {"state": st, "failures": n, "last_error": err}
-                for src, st, n, err in store.query("SELECT source, state, failures, last_error FROM http_breaker")}
-    last = store.query("SELECT ts, data FROM events WHERE kind = 'backfill_finished' ORDER BY id DESC LIMIT 1")
-    size = sum(p.stat().st_size for p in (store.path, store.path.with_name(store.path.name + "-wal"))
-               if p.exists())
+                for src, st, n, err in store.breakers()}
+    last = store.last_event("backfill_finished")
     return {
         "ts": iso(now),
         "device": settings.device.id,
@@ -51,8 +47,8 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
                    "oldest_age_s": None if oldest is None else round((now - from_iso(oldest)).total_seconds())},
         "breakers": breakers,
         "broker": broker,
-        "last_backfill": ({"ts": last[0][0], **json.loads(last[0][1])} if last else None),
-        "database": {"path": str(store.path), "bytes": size},
+        "last_backfill": ({"ts": last[0], **last[1]} if last else None),
+        "database": {"path": str(store.path), "bytes": store.size_bytes()},
     }
 
 
