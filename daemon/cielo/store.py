@@ -196,13 +196,6 @@ MIGRATIONS: list[str] = [
      WHERE series LIKE 'weather.%daily%'
      GROUP BY ts;
     """,
-    # 5: a narrow index of the primary key's own columns. The table is WITHOUT ROWID, so counting a range
-    # of (series, ts) read whole rows (~420 bytes, attrs JSON included); gap analysis counts every reading
-    # of the window, and five years of sky readings took ~0.6 s. ~44 bytes a reading on disk (~2.3 MB a year
-    # of 10-minute readings, ~10 %; bench/gaps.py --years 5 prints the size), one more b-tree write per insert.
-    """
-    CREATE INDEX readings_series_ts ON readings (series, ts);
-    """,
 ]
 
 

@@ -91,7 +91,8 @@ def test_bounds_with_a_fraction_of_a_second_find_no_false_gap(tmp_path: Path):
     counted on one side in SQL and on the other in Python (that made one-slot gaps that were not there)."""
     from cielo.backfill import gaps
 
-    source = SkycamSource(Settings.model_validate({"skycam": {"delay_s": 60, "timezone": "UTC"}}))
+    source = SkycamSource(Settings.model_validate({"storage": {"database": str(tmp_path / "c.db")},
+                                                   "skycam": {"delay_s": 60, "timezone": "UTC"}}))
     end = DAY0 + timedelta(days=40)
     hole = (DAY0 + timedelta(days=10, hours=5), DAY0 + timedelta(days=10, hours=6))
     with Store(tmp_path / "c.db") as store:

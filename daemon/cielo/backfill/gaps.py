@@ -72,11 +72,11 @@ def holes(store: Store, series: str, start: datetime, end: datetime,
           expected: Callable[[datetime, datetime], int], small: timedelta) -> list[tuple[datetime, datetime]]:
     """Ranges [a, b) of [start, end) holding fewer readings than `expected(a, b)` slots.
 
-    [start, end) is cut into chunks of `CHUNK` × `small`, all counted by one statement over the narrow
-    `(series, ts)` index (each reading counted once, never the table's full rows); the short chunks are
-    halved, a level at a time and each level in one statement, until a part is empty or no longer than
-    `small`. Five years of 10-minute readings cost one scan of the index plus a few statements, not a scan
-    per halving level and a query per part."""
+    [start, end) is cut into chunks of `CHUNK` × `small`, all counted by one statement (range counts on
+    the primary key: each reading is counted once); only the short chunks are halved, a level at a time and
+    each level in one statement, until a part is empty or no longer than `small`. Five years of 10-minute
+    readings cost one pass over the key plus a few statements per level, not a pass per halving level and
+    a query per part."""
     out: list[tuple[datetime, datetime]] = []
     # Bounds on whole seconds, as stored text is: a bound with a fraction would count a slot on one side in
     # SQL (`iso` drops the fraction) and on the other in Python (a false one-slot gap).
@@ -106,7 +106,7 @@ def holes(store: Store, series: str, start: datetime, end: datetime,
 
 CHUNK = 64  # first-level chunks of `holes`, in units of its `small`
 
-COUNTS = ("SELECT (SELECT count(*) FROM readings INDEXED BY readings_series_ts"
+COUNTS = ("SELECT (SELECT count(*) FROM readings"
           " WHERE series = ?1 AND ts >= json_extract(r.value, '$[0]') AND ts < json_extract(r.value, '$[1]'))"
           " FROM json_each(?2) AS r ORDER BY r.key")
 
