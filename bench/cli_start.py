@@ -4,7 +4,8 @@
 Wall time of `cielo --version`, `--help`, `status`, `gaps`, `sources` and `classify` of one camera-sized JPEG,
 each a fresh process as a user runs it (`python -m cielo`, the same interpreter), against a temporary
 database holding a day of readings; rounds interleave the commands so that a busy machine slows them alike.
-Prints the median of each, its ratio to `--version`, and the modules each loads that it should not need
+Prints the median wall and CPU time of each (CPU is steadier on a busy machine), its ratio to `--version`,
+and the modules each loads that it should not need
 (APScheduler, urllib3, numpy, Pillow, onnxruntime).
 
     python bench/cli_start.py [--rounds 15]
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,12 +53,16 @@ def main() -> None:
                     "sources": ["sources"], "classify one image": ["classify", str(image)]}
         env = {**os.environ, "PYTHONPATH": str(ROOT / "daemon")}
         times: dict[str, list[float]] = {k: [] for k in commands}
+        cpu: dict[str, list[float]] = {k: [] for k in commands}
         for _ in range(args.rounds):
             for name, argv in commands.items():
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t0 = time.perf_counter()
                 subprocess.run([sys.executable, "-m", "cielo", "--config", str(cfg), *argv], env=env, check=True,
                                stdout=subprocess.DEVNULL)
                 times[name].append(time.perf_counter() - t0)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu[name].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         loads = {}
         for name, argv in commands.items():
             probe = ("import runpy, sys; sys.argv = ['cielo', '--config', sys.argv[1], *sys.argv[2:]]\n"
@@ -68,7 +74,8 @@ def main() -> None:
     base = statistics.median(times["--version"])
     for name, ts in times.items():
         med = statistics.median(ts)
-        print(f"cielo {name:<20} median {med:.3f} s ({med / base:.2f}x --version)   loads: {loads[name] or '-'}")
+        print(f"cielo {name:<20} median {med:.3f} s ({med / base:.2f}x --version), "
+              f"CPU {statistics.median(cpu[name]):.3f} s   loads: {loads[name] or '-'}")
     print(f"({args.rounds} rounds)")
 
 
