@@ -112,6 +112,13 @@ class Booted(Scratch):
             ["systemd-nspawn", "--boot", "--register=no", "--keep-unit", "--console=passive", "--link-journal=no",
              f"--machine={name}", "-D", str(self.root), *binds],
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self._boot()
+        except BaseException:
+            self.close()
+            raise
+
+    def _boot(self) -> None:
         self.leader = self._find_leader()
         deadline = time.monotonic() + 120
         while True:  # until systemd answers (its socket appears a moment after exec)
@@ -174,15 +181,19 @@ class Chroot(Scratch):
 
     def __init__(self, lower: Path, name: str, cpuinfo: str | None = None):
         super().__init__(lower, name)
-        for fs, inside in (("proc", "proc"), ("sysfs", "sys")):
-            subprocess.run(["mount", "-t", fs, fs, str(self.path(inside))], check=True)
-            self.mounts.append(self.path(inside))
-        self.bind(Path("/dev"), "dev", ro=False)
-        for d in local_pip_dirs():
-            self.bind(d, str(d))
-        if cpuinfo is not None:
-            (self.dir / "cpuinfo").write_text(cpuinfo)
-            self.bind(self.dir / "cpuinfo", "proc/cpuinfo")
+        try:
+            for fs, inside in (("proc", "proc"), ("sysfs", "sys")):
+                subprocess.run(["mount", "-t", fs, fs, str(self.path(inside))], check=True)
+                self.mounts.append(self.path(inside))
+            self.bind(Path("/dev"), "dev", ro=False)
+            for d in local_pip_dirs():
+                self.bind(d, str(d))
+            if cpuinfo is not None:
+                (self.dir / "cpuinfo").write_text(cpuinfo)
+                self.bind(self.dir / "cpuinfo", "proc/cpuinfo")
+        except BaseException:
+            self.close()
+            raise
 
     def sh(self, command: str, check: bool = True, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
         result = subprocess.run(["chroot", str(self.root), *self.env(**env), "bash", "-c", command],

@@ -12,6 +12,7 @@ import re
 import time
 import tomllib
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 
 import pytest
@@ -67,36 +68,35 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     started = time.monotonic()
     lower = rootfs("amd64")
     TIMINGS["amd64 root filesystem (cached or built)"] = time.monotonic() - started
-    broker = Broker(tmp_path_factory.mktemp("broker")).start()
-    sub = Subscriber(broker.port, "cielo/#")
-    with CameraServer() as camera:
+    with ExitStack() as stack:
+        broker = Broker(tmp_path_factory.mktemp("broker")).start()
+        stack.callback(broker.stop)
+        sub = Subscriber(broker.port, "cielo/#")
+        stack.callback(sub.client.loop_stop)
+        camera = stack.enter_context(CameraServer())
         started = time.monotonic()
         box = Booted(lower)
+        stack.callback(box.close)
         TIMINGS["container boot to running"] = time.monotonic() - started
-        try:
-            started = time.monotonic()
-            install = box.sh(f"cd /root/cielo && ./install.sh --no-start --camera {camera.base_url} "
-                             f"--latitude 0 --longitude {subsolar_longitude()}", timeout=900)
-            TIMINGS["install.sh (apt python3-venv, venv, pinned wheels)"] = time.monotonic() - started
-            assert "installing python3-venv" in install.stdout  # a minimal Debian: the installer adds it
-            # What an operator then edits: the broker, a short catch-up window, a device id.
-            config = box.path("/etc/cielo/config.toml")
-            text = config.read_text()
-            text = text.replace("\n[device]\n", f'\n[device]\nid = "{DEVICE}"\n', 1)
-            mqtt = f'enabled = true\nhost = "127.0.0.1"\nport = {broker.port}\n'
-            text = text.replace("\n[mqtt]\n", f"\n[mqtt]\n{mqtt}", 1)
-            text = text.replace("\n[backfill]\n", "\n[backfill]\nlookback_days = 1\n", 1)
-            config.write_text(text)
-            assert tomllib.loads(text)["mqtt"]["port"] == broker.port
-            # A second install.sh changes nothing but the package, then enables and starts the service.
-            again = box.sh("cd /root/cielo && ./install.sh", timeout=600)
-            assert "wrote" not in again.stdout and "set [" not in again.stdout
-            assert "cielo is running" in again.stdout
-            yield Site(box, camera, broker, sub)
-        finally:
-            box.close()
-            sub.client.loop_stop()
-            broker.stop()
+        started = time.monotonic()
+        install = box.sh(f"cd /root/cielo && ./install.sh --no-start --camera {camera.base_url} "
+                         f"--latitude 0 --longitude {subsolar_longitude()}", timeout=900)
+        TIMINGS["install.sh (apt python3-venv, venv, pinned wheels)"] = time.monotonic() - started
+        assert "installing python3-venv" in install.stdout  # a minimal Debian: the installer adds it
+        # What an operator then edits: the broker, a short catch-up window, a device id.
+        config = box.path("/etc/cielo/config.toml")
+        text = config.read_text()
+        text = text.replace("\n[device]\n", f'\n[device]\nid = "{DEVICE}"\n', 1)
+        mqtt = f'enabled = true\nhost = "127.0.0.1"\nport = {broker.port}\n'
+        text = text.replace("\n[mqtt]\n", f"\n[mqtt]\n{mqtt}", 1)
+        text = text.replace("\n[backfill]\n", "\n[backfill]\nlookback_days = 1\n", 1)
+        config.write_text(text)
+        assert tomllib.loads(text)["mqtt"]["port"] == broker.port
+        # A second install.sh changes nothing but the package, then enables and starts the service.
+        again = box.sh("cd /root/cielo && ./install.sh", timeout=600)
+        assert "wrote" not in again.stdout and "set [" not in again.stdout
+        assert "cielo is running" in again.stdout
+        yield Site(box, camera, broker, sub)
 
 
 def test_ready_with_its_status_text(site: Site):
@@ -160,7 +160,6 @@ def test_kill_9_restarts_within_restartsec_and_loses_nothing(site: Site):
     before_state = site.state()
     before = site.query("SELECT series, ts, value FROM readings")
     assert before
-    started = time.monotonic()
     site.box.sh(f"kill -9 {before_state['MainPID']}")
     st, took = site.wait("restart after kill -9", lambda s: s["MainPID"] not in ("0", before_state["MainPID"])
                          and s["ActiveState"] == "active", RESTART_SEC + 30)
@@ -176,7 +175,6 @@ def test_kill_9_restarts_within_restartsec_and_loses_nothing(site: Site):
     while site.query("SELECT count(*) FROM outbox") != [[0]]:
         assert time.monotonic() < deadline, site.query("SELECT count(*) FROM outbox")
         time.sleep(1)
-    del started
 
 
 def test_watchdog_restarts_a_stopped_daemon(site: Site):
@@ -187,7 +185,6 @@ def test_watchdog_restarts_a_stopped_daemon(site: Site):
     st, _ = site.wait("READY", lambda s: s["ActiveState"] == "active", 60)
     time.sleep(8)  # longer than WatchdogSec: it is pinging
     assert site.state()["MainPID"] == st["MainPID"]
-    started = time.monotonic()
     box.sh(f"kill -STOP {st['MainPID']}")
     new, took = site.wait("watchdog restart", lambda s: s["MainPID"] not in ("0", st["MainPID"])
                           and s["ActiveState"] == "active", 6 + 30 + RESTART_SEC + 30)
@@ -196,7 +193,6 @@ def test_watchdog_restarts_a_stopped_daemon(site: Site):
     assert "Watchdog timeout" in journal, journal[-3000:]
     assert int(new["NRestarts"]) == int(st["NRestarts"]) + 1
     box.sh("rm -r /etc/systemd/system/cielo.service.d && systemctl daemon-reload")
-    del started
 
 
 def test_stop_is_clean_within_30_s_and_publishes_offline(site: Site):
