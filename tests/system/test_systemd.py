@@ -151,6 +151,12 @@ def test_operator_command_works_for_a_non_root_sudoer(site: Site):
     # owned by anyone but cielo.
     assert box.sh("find /home/alice -name 'cielo.db*' -o -name calibration.json").stdout == ""
     assert box.sh("find /var/lib/cielo ! -user cielo").stdout == ""
+    # The README's datasette lines: as user cielo, on the 0750 state directory, while the daemon writes.
+    box.sh("python3 -m venv /opt/datasette && /opt/datasette/bin/pip install --quiet datasette", timeout=600)
+    rows = box.sh("sudo -u cielo /opt/datasette/bin/datasette /var/lib/cielo/cielo.db "
+                  "--get '/cielo/octas.json?_shape=array&_size=5'").stdout
+    assert len(json.loads(rows)) == 5 and "octas" in json.loads(rows)[0], rows
+    assert box.sh("find /var/lib/cielo ! -user cielo").stdout == ""
     # Someone who may not sudo gets nothing.
     refused = box.sh("su - bob -c 'cielo status' </dev/null", check=False)
     assert refused.returncode != 0 and "sudo" in refused.stderr
