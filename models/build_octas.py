@@ -343,7 +343,7 @@ def measure(args: argparse.Namespace, out: Path) -> dict:
     sys.path.insert(0, str(HERE))
     import skydata
 
-    from cielo.classifier import OctaModel
+    from cielo.sources.skycam.model import OctaModel
 
     data = skydata.load_all(args.swimseg, args.swinseg, args.hyta)
     train = data["train"]

@@ -274,7 +274,7 @@ def evaluate_set(model, samples: list[Sample], default_threshold: float) -> dict
     """Every baseline and the model on one test set; `+ calibration`: fitted on one half of the set's images
     (no labels), scored on the other half, both ways round, so every image is scored once by a calibration
     that never saw it."""
-    from cielo import calibration
+    from cielo.sources.skycam import calibration
 
     frames = decode_all(model, samples)
     t_oct = [s.octas for s in samples]
