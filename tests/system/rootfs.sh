@@ -33,7 +33,7 @@ if [ -f "$dest/.cielo-rootfs" ] && [ "$(cat "$dest/.cielo-rootfs")" = "$recipe" 
 fi
 
 command -v debootstrap >/dev/null || { log "debootstrap is not installed (apt-get install debootstrap)"; exit 3; }
-if [ "$arch" != "$(dpkg --print-architecture)" ]; then
+if [ "$arch" != "$(dpkg --print-architecture 2>/dev/null || echo unknown)" ]; then
   [ -d /proc/sys/fs/binfmt_misc ] && { [ -e /proc/sys/fs/binfmt_misc/register ] \
     || mount binfmt_misc -t binfmt_misc /proc/sys/fs/binfmt_misc; }
   [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
