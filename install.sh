@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
     --longitude) [ $# -ge 2 ] || die "--longitude needs a number" 2; longitude="$2"; shift ;;
     --uninstall) mode=uninstall ;;
     --purge) mode=purge ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" 2 ;;
   esac
   shift
