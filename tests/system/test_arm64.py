@@ -131,3 +131,22 @@ def test_classify_and_backfill_on_an_emulated_pi(arm: tuple[Chroot, CameraServer
         served = camera.image_for(url.rsplit("/", 1)[1])
         assert value == expected[f"sky{camera.images.index(served)}.jpg"][0], (url, value)
     assert box.sh("find /var/lib/cielo ! -user cielo").stdout == ""
+
+
+def test_the_emulated_pis_catch_the_runtime_that_broke_the_pi_4(arm: tuple[Chroot, CameraServer, float]):
+    """The test above can fail for the reason the pin exists: onnxruntime 1.21.0 (the release that died with
+    "Illegal instruction" on Raspberry Pi 4s) dies so here too on the emulated A53 and A72, and runs on qemu's
+    default CPU (which has the ARMv8.2 instructions it assumed)."""
+    box, _, _ = arm
+    (box.dir / "cpuinfo").write_text(cpuinfo("cortex-a72"))
+    box.sh("python3 -m venv /tmp/ort121 && /tmp/ort121/bin/pip install --quiet onnxruntime==1.21.0 "
+           f"{next(p for p in (ROOT / 'constraints.txt').read_text().split() if p.startswith('numpy=='))}",
+           timeout=1200)
+    code = ("import numpy as np, onnxruntime as ort; s = ort.InferenceSession('/root/cielo/models/octas.onnx'); "
+            "i = s.get_inputs()[0]; shape = [d if isinstance(d, int) else 1 for d in i.shape]; "
+            "print(ort.__version__, s.run(None, {i.name: np.random.rand(*shape).astype('float32')})[0].shape)")
+    for cpu in CPUS:
+        died = box.sh(f'/tmp/ort121/bin/python -c "{code}"', check=False, QEMU_CPU=cpu)
+        assert died.returncode in (-4, 132) and "Illegal instruction" in died.stderr, (cpu, died)
+    ran = box.sh(f'/tmp/ort121/bin/python -c "{code}"')
+    assert ran.stdout.strip() == "1.21.0 (1, 9)"
