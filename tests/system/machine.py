@@ -49,10 +49,12 @@ class Scratch:
         for d in ("upper", "work", "root"):
             (self.dir / d).mkdir()
         self.root = self.dir / "root"
-        subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
-                        f"lowerdir={lower},upperdir={self.dir / 'upper'},workdir={self.dir / 'work'}", str(self.root)],
-                       check=True)
-        self.mounts = [self.root]
+        overlay = subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                                  f"lowerdir={lower},upperdir={self.dir / 'upper'},workdir={self.dir / 'work'}",
+                                  str(self.root)], capture_output=True)
+        self.mounts = [self.root] if overlay.returncode == 0 else []
+        if overlay.returncode != 0:  # no overlayfs here (e.g. /var/tmp itself on one): a full copy instead
+            subprocess.run(["cp", "-a", "--reflink=auto", f"{lower}/.", str(self.root)], check=True)
         # The checkout as a fresh clone would have it (tracked and new files, not the ignored .venv).
         files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
                                capture_output=True).stdout.decode().split("\0")
