@@ -27,7 +27,7 @@ from cielo.timeutil import iso, utcnow
 
 log = logging.getLogger(__name__)
 
-BATCH = 64  # readings per transaction; also the inference batch
+BATCH = 16  # windows per transaction and parse call; with the reorder window, bounds the frames held (memory)
 LOGGED_FAILURES = 5  # per source and process: enough to see the cause, not a line per slot when a server is down
 _warned: Counter[str] = Counter()
 _said: set[str] = set()  # a job retries a task: the same failure is said once
@@ -206,6 +206,7 @@ def fetch_in_order(source: Source, windows: list[Window], workers: int, now: dat
     reorder buffer), so the store and the MQTT history receive each series in time order and what is
     committed is always a contiguous prefix of the plan."""
     window_limit = max(workers * 4, BATCH)
+    source.size_pool(workers)  # as many pooled connections as fetching threads
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"fetch-{source.name}")
     inflight: deque[tuple[Window, Future[Any]]] = deque()
     queue = iter(windows)

@@ -221,6 +221,11 @@ class Source(ABC):
     def finish(self, store: Store) -> None:  # noqa: B027 - optional hook
         """Called once after a run (live or backfill) with the store, for end-of-run bookkeeping."""
 
+    def size_pool(self, workers: int) -> None:
+        """Before `workers` threads fetch at once (a backfill's `--workers` may exceed the config's)."""
+        if self.client is not None:
+            self.client.size_pool(workers)
+
     def close(self) -> None:
         if self.client is not None:
             self.client.close()
