@@ -9,6 +9,7 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 
 from cielo.config import Settings
+from cielo.service import lock
 from cielo.sources import registry
 from cielo.store import Store
 from cielo.timeutil import from_iso, human_duration, iso
@@ -24,10 +25,12 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         series.append({"series": spec.name, "source": r.source if r else declared.source,
                        "latest": r and r.ts, "value": r and r.value, "unit": r.unit if r else spec.unit,
                        "flag": r and r.flag, "lag_s": lag})
+    pid = lock.holder(store.path)  # the kernel's word: a daemon holds the lock beside the database
     jobs = []
     for name, cls in registry.REGISTRY.items():
         if cls.enabled(settings):
-            nxt = CronTrigger(**cls.schedule(settings)).get_next_fire_time(None, now)
+            # A stopped daemon runs nothing: its jobs have no next run.
+            nxt = CronTrigger(**cls.schedule(settings)).get_next_fire_time(None, now) if pid is not None else None
             jobs.append({"job": f"{name} live", "next_run": iso(nxt) if nxt else None})
     count, oldest = store.outbox_depth()
     state = store.state()
@@ -41,6 +44,7 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
     return {
         "ts": iso(now),
         "device": settings.device.id,
+        "daemon": {"running": pid is not None, "pid": pid or None},
         "series": series,
         "jobs": jobs,
         "outbox": {"enabled": settings.mqtt.enabled, "depth": count,
@@ -54,14 +58,26 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
 
 def render(s: dict[str, Any]) -> str:
     lines = [f"cielo {s['device']} at {s['ts']}"]
+    daemon = s.get("daemon") or {}
+    if daemon.get("running"):
+        lines.append("  daemon running" + (f" (pid {daemon['pid']})" if daemon.get("pid") else ""))
+    else:
+        lines.append("  daemon not running: nothing is captured or published until `cielo run` (the service) starts")
+    width = max([28, *(len(row["series"]) + 1 for row in s["series"])])
+    lines.append(f"  {'series':<{width}} {'source':<12} {'latest':<20}  {'value':<14} lag")
     for row in s["series"]:
+        source = row.get("source") or "-"
         if row["latest"] is None:
-            lines.append(f"  {row['series']:<28} no readings yet")
+            lines.append(f"  {row['series']:<{width}} {source:<12} no readings yet")
             continue
         value = row["flag"] or ("-" if row["value"] is None else f"{row['value']:g} {row['unit'] or ''}".strip())
-        lines.append(f"  {row['series']:<28} {row['latest']}  {value:<14} lag {_age(row['lag_s'])}")
+        lines.append(f"  {row['series']:<{width}} {source:<12} {row['latest']:<20}  {value:<14} "
+                     f"lag {_age(row['lag_s'])}")
     for job in s["jobs"]:
-        lines.append(f"  job {job['job']:<24} next {job['next_run']}")
+        if job["next_run"]:
+            lines.append(f"  job {job['job']:<24} next {job['next_run']}")
+        else:
+            lines.append(f"  job {job['job']:<24} not scheduled (daemon not running)")
     for src, b in s.get("breakers", {}).items():
         if b["state"] != "closed":
             lines.append(f"  breaker {src}: {b['state']} after {b['failures']} failures ({b['last_error']})")

@@ -137,6 +137,24 @@ def refresh_live(store: Store, announcer: Announcer, now: datetime) -> int:
     return store.transaction(work)
 
 
+def republish_live(store: Store, announcer: Announcer, now: datetime) -> int:
+    """Queue again, retained, what each live topic last carried: for a broker that lost its retained
+    messages (restarted without persistence), so Home Assistant does not show `unknown` until each series'
+    next live run (an hour for weather). Returns how many were queued."""
+
+    def work(cur: sqlite3.Cursor) -> int:
+        rows = cur.execute(
+            "SELECT r.series, r.ts, r.value, r.unit, r.source, r.attrs FROM published_live p"
+            " JOIN readings r ON r.series = p.series AND r.ts = p.ts ORDER BY r.series").fetchall()
+        out = [(announcer.topics.live(series), reading_payload(series, ts, value, unit, source, json.loads(attrs)),
+                1, announcer.qos, "live", iso(now))
+               for series, ts, value, unit, source, attrs in rows if series in announcer.cadences]
+        cur.executemany(INSERT, out)
+        return len(out)
+
+    return store.transaction(work)
+
+
 def depth(store: Store, now: datetime) -> tuple[int, float | None]:
     """Messages waiting and the age in seconds of the oldest."""
     count, oldest = store.query("SELECT count(*), min(created_at) FROM outbox")[0]

@@ -12,6 +12,7 @@ STATUS= after each run, WATCHDOG=1 from a scheduler job that also proves a datab
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sqlite3
@@ -22,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
@@ -190,6 +192,9 @@ class Daemon:
 
     # -- life ---------------------------------------------------------------------------------------------
     def _started(self, _event: object) -> None:
+        if self.stopping.is_set():  # SIGTERM came before the scheduler ran: stop now, not never
+            self.scheduler.shutdown(wait=False)
+            return
         jobs = [j.name for j in self.scheduler.get_jobs() if j.id in REGISTRY]
         self.notifier.ready(f"running: {', '.join(jobs) or 'no sources enabled'}")
 
@@ -197,7 +202,8 @@ class Daemon:
         log.info("received %s, stopping", signal.Signals(signum).name)
         self.notifier.stopping()
         self.stopping.set()
-        self.scheduler.shutdown(wait=False)
+        with contextlib.suppress(SchedulerNotRunningError):  # not started yet: _started stops it
+            self.scheduler.shutdown(wait=False)
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self.stop)
