@@ -31,7 +31,8 @@ def reading_payload(series: str, ts: str, value: float | None, unit: str | None,
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # 3, not 3.0, whether the value comes from the model or back from SQLite
     body: dict[str, Any] = {"ts": ts, "value": value, "unit": unit}
-    body.update((k, v) for k, v in attrs.items() if k not in body)
+    # attrs in key order: a reading read back from SQLite (refresh, republish) gives the very same text
+    body.update((k, attrs[k]) for k in sorted(attrs) if k not in body)
     body.update(series=series, source=source, id=f"{series}@{ts}")
     return json.dumps(body, separators=(",", ":"))
 
