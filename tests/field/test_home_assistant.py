@@ -67,3 +67,26 @@ def test_live_values_come_back_after_the_broker_lost_its_retained_messages(camer
     finally:
         out = stop(proc)
     assert "live value(s) sent again" in out, out
+
+
+def test_a_daily_value_published_days_late_is_still_the_current_one(tmp_path: Path):
+    """AEMET publishes a day's values about four days late: the newest is what Home Assistant should show,
+    not history that never reaches the live topic (the sensor would stay `unknown`)."""
+    from datetime import UTC, datetime, timedelta
+
+    from cielo.config import Settings
+    from cielo.service.runtime import announcer
+    from cielo.sources.registry import check
+    from cielo.store import Reading, Store
+
+    settings = check(Settings.model_validate({
+        "device": {"id": DEV}, "mqtt": {"enabled": True}, "storage": {"database": str(tmp_path / "c.db")},
+        "sources": {"aemet": {"api_key": "k"}}}))
+    now = datetime(2025, 3, 10, 7, 20, tzinfo=UTC)
+    day = datetime(2025, 3, 6, tzinfo=UTC)
+    with Store(tmp_path / "c.db", announcer(settings)) as store:
+        store.add_readings([Reading("weather.temperature_daily_mean", day - timedelta(days=1), 11.0, "°C", "aemet"),
+                            Reading("weather.temperature_daily_mean", day, 12.5, "°C", "aemet")], now, mode="live")
+        sent = store.query("SELECT topic, retain, json_extract(payload, '$.ts') FROM outbox ORDER BY id")
+    assert sent == [(f"{BASE}/weather/temperature_daily_mean/backfill", 0, "2025-03-05T00:00:00Z"),
+                    (f"{BASE}/weather/temperature_daily_mean", 1, "2025-03-06T00:00:00Z")]

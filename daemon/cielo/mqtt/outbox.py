@@ -1,7 +1,8 @@
 """The outbox: MQTT messages written in the same transaction as what they announce.
 
 A new reading becomes one message: on its series' live topic (retained) when it is the series' newest
-reading, is not in the future and is fresh (within three cadences of now); otherwise on `<series>/backfill`
+reading, is not in the future and is fresh (within three cadences of now, or the series' own `live_within`:
+daily values published days late); otherwise on `<series>/backfill`
 (not retained). A future reading (tomorrow's prices) reaches the live topic when its time comes, through
 `refresh_live`, which the daemon runs every minute. Every payload carries a stable `id`
 (`<series>@<ts>`, `event#<n>`) so consumers can drop the repeats that at-least-once delivery allows.
@@ -40,15 +41,18 @@ def reading_payload(series: str, ts: str, value: float | None, unit: str | None,
 class Announcer:
     """Plugged into the Store: writes outbox rows inside the store's transactions."""
 
-    def __init__(self, topics: Topics, qos: int, cap: int, cadences: Mapping[str, timedelta]):
+    def __init__(self, topics: Topics, qos: int, cap: int, cadences: Mapping[str, timedelta],
+                 live_within: Mapping[str, timedelta] | None = None):
         self.topics = topics
         self.qos = qos
         self.cap = cap
         self.cadences = dict(cadences)
+        self.live_within = dict(live_within or {})  # series whose current value may be older (daily values)
 
     def _fresh(self, series: str, ts: datetime, now: datetime) -> bool:
         cadence = self.cadences.get(series, timedelta(hours=1))
-        return ts <= now and now - ts <= max(cadence * FRESH_CADENCES, timedelta(minutes=30))
+        window = self.live_within.get(series) or max(cadence * FRESH_CADENCES, timedelta(minutes=30))
+        return ts <= now and now - ts <= window
 
     def readings(self, cur: sqlite3.Cursor, new: Sequence[Reading], mode: str, now: datetime) -> None:
         stamp = iso(now)

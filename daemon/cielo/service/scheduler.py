@@ -199,13 +199,22 @@ class Daemon:
         self.notifier.ready(f"running: {', '.join(jobs) or 'no sources enabled'}")
 
     def stop(self, signum: int, _frame: object) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        self.notifier.stopping()
+        # A signal handler runs on the main thread between two bytecodes, possibly while the scheduler there
+        # holds a lock (submitting a job, writing a log line): shutting down from here could deadlock. It
+        # only records the signal; _watch stops the scheduler from its own thread.
+        self._signal = signum
         self.stopping.set()
+
+    def _watch(self) -> None:
+        self.stopping.wait()
+        log.info("received %s, stopping", signal.Signals(self._signal).name if self._signal else "a stop")
+        self.notifier.stopping()
         with contextlib.suppress(SchedulerNotRunningError):  # not started yet: _started stops it
             self.scheduler.shutdown(wait=False)
 
     def run(self) -> int:
+        self._signal: int | None = None
+        threading.Thread(target=self._watch, name="stop", daemon=True).start()
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
         jobs = [j.name for j in self.scheduler.get_jobs() if j.id in REGISTRY]
