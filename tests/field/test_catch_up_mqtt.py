@@ -34,7 +34,6 @@ def test_daemon_catch_up_reaches_the_broker(camera: CameraServer, broker: Broker
                 " AND ingested_at >= (SELECT created_at FROM backfill_jobs WHERE id = ?)", (job["job"],))}
         live = {json.loads(p)["id"] for p, _ in sub.on(f"{BASE}/skycam/octas")}
         assert job["new"] >= 140 and job["level"] == "success" and job["success_rate"] > 0.8
-        print(job)
         assert job["total"] == job["new"] + job["duplicates"] + job["failed"]
         assert sub.wait_for(lambda: {json.loads(p)["id"] for p, _ in sub.on(topic)} >= restored - live, timeout=30)
         delivered = {json.loads(p)["id"] for p, _ in sub.on(topic)}
@@ -47,3 +46,28 @@ def test_daemon_catch_up_reaches_the_broker(camera: CameraServer, broker: Broker
         out = stop(proc)
     sub.close()
     assert "Traceback" not in out, out
+
+
+def test_imported_csv_readings_reach_the_broker(camera: CameraServer, broker: Broker, mqtt_config,
+                                                tmp_path: Path):
+    """`cielo import-csv` stores history like any other path: each reading is queued in the same transaction
+    and the running daemon delivers it on `<series>/backfill`."""
+    from tests.conftest import FIXTURES, cielo
+
+    db = tmp_path / "cielo.db"
+    cfg = mqtt_config()
+    sub = Subscriber(broker.port, f"{BASE}/weather/#")
+    proc = start_daemon(cfg)
+    try:
+        imported = cielo("import-csv", "--source", "siar", str(FIXTURES / "csv" / "siar-hourly.csv"), config=cfg)
+        assert imported.returncode == 0, imported.stderr
+        stored = {f"{series}@{ts}" for series, ts in rows(db, "SELECT series, ts FROM readings WHERE source = 'csv'")}
+        assert stored
+
+        def delivered() -> set[str]:
+            return {json.loads(p)["id"] for t, p, _ in list(sub.messages) if t.endswith("/backfill")}
+
+        assert sub.wait_for(lambda: delivered() == stored, timeout=30), (len(delivered()), len(stored))
+    finally:
+        stop(proc)
+    sub.close()
