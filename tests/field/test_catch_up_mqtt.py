@@ -52,14 +52,15 @@ def test_imported_csv_readings_reach_the_broker(camera: CameraServer, broker: Br
                                                 tmp_path: Path):
     """`cielo import-csv` stores history like any other path: each reading is queued in the same transaction
     and the running daemon delivers it on `<series>/backfill`."""
-    from tests.conftest import FIXTURES, cielo
+    from tests.conftest import SOURCES, cielo
 
     db = tmp_path / "cielo.db"
     cfg = mqtt_config()
     sub = Subscriber(broker.port, f"{BASE}/weather/#")
     proc = start_daemon(cfg)
     try:
-        imported = cielo("import-csv", "--source", "siar", str(FIXTURES / "csv" / "siar-hourly.csv"), config=cfg)
+        siar = SOURCES / "csv" / "fixtures" / "siar-hourly.csv"
+        imported = cielo("import-csv", "--source", "siar", str(siar), config=cfg)
         assert imported.returncode == 0, imported.stderr
         stored = {f"{series}@{ts}" for series, ts in rows(db, "SELECT series, ts FROM readings WHERE source = 'csv'")}
         assert stored
