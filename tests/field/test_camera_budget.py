@@ -39,11 +39,9 @@ def test_default_budget_is_polite_and_shared_by_processes(camera: CameraServer, 
         assert p.returncode == 0 and out.strip().endswith("new=12 duplicates=0 failed=0"), (out, err)
     assert camera.total_requests == 24
     assert took >= (24 - 12) / 1.8 - 0.5, took  # without a budget: well under a second on loopback
-    # After the burst, never more than ~2 a second in any second.
+    # The bucket's promise at every moment: the burst of 12, then no more than 1.8 a second since the start.
     for t, n in seen:
-        later = [m for u, m in seen if t < u <= t + 1.0]
-        if later and n >= 12:
-            assert max(later) - n <= 3, (t, n, max(later))
+        assert n <= 12 + 1.8 * t + 1, (t, n)
 
 
 def test_own_camera_can_lift_the_budget(camera: CameraServer, config):
