@@ -10,6 +10,7 @@ run keeps everything committed before it stopped and a second run finds it.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
@@ -241,11 +242,17 @@ def fetch_in_order(source: Source, windows: list[Window], workers: int, now: dat
 
 
 def _kind(exc: Exception) -> str:
+    if isinstance(exc, BreakerOpen):
+        # Not asked: the breaker stands in for the failure that opened it (a refused connection, a timeout),
+        # which is what the operator has to fix.
+        status = re.search(r"\bHTTP (\d{3})\b", exc.cause or "")
+        cause = _kind(FetchError(exc.cause, int(status[1]) if status else None)) if exc.cause else None
+        return f"{cause} (circuit open, not asked)" if cause and cause != "fetch error" else "circuit open"
     if isinstance(exc, FetchError):
         if exc.status:
             return f"HTTP {exc.status}"
         text = str(exc)
-        for marker, kind in (("circuit open", "circuit open"), ("not JSON", "not JSON"),
+        for marker, kind in (("not JSON", "not JSON"),
                              ("invalid JSON", "invalid JSON"), ("unexpected answer", "unexpected answer"),
                              ("not a JPEG", "not a JPEG"), ("not a readable image", "unreadable image"),
                              ("timed out", "timeout"), ("cannot connect", "cannot connect"),

@@ -12,6 +12,7 @@ STATUS= after each run, WATCHDOG=1 from a scheduler job that also proves a datab
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -23,6 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
@@ -236,16 +238,29 @@ class Daemon:
 
     # -- life ---------------------------------------------------------------------------------------------
     def _started(self, _event: object) -> None:
+        if self.stopping.is_set():  # SIGTERM came before the scheduler ran: stop now, not never
+            self.scheduler.shutdown(wait=False)
+            return
         jobs = [j.name for j in self.scheduler.get_jobs() if j.id in REGISTRY]
         self.notifier.ready(f"running: {', '.join(jobs) or 'no sources enabled'}")
 
     def stop(self, signum: int, _frame: object) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        self.notifier.stopping()
+        # A signal handler runs on the main thread between two bytecodes, possibly while the scheduler there
+        # holds a lock (submitting a job, writing a log line): shutting down from here could deadlock. It
+        # only records the signal; _watch stops the scheduler from its own thread.
+        self._signal = signum
         self.stopping.set()
-        self.scheduler.shutdown(wait=False)
+
+    def _watch(self) -> None:
+        self.stopping.wait()
+        log.info("received %s, stopping", signal.Signals(self._signal).name if self._signal else "a stop")
+        self.notifier.stopping()
+        with contextlib.suppress(SchedulerNotRunningError):  # not started yet: _started stops it
+            self.scheduler.shutdown(wait=False)
 
     def run(self) -> int:
+        self._signal: int | None = None
+        threading.Thread(target=self._watch, name="stop", daemon=True).start()
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
         jobs = [j.name for j in self.scheduler.get_jobs() if j.id in REGISTRY]

@@ -49,6 +49,10 @@ class SeriesSpec:
     state_class: str | None = "measurement"  # None where HA allows none (monetary)
     icon: str | None = None
     extra: tuple[Entity, ...] = ()
+    # How old a reading may be and still be the series' current value on its live topic; default three
+    # cadences (at least 30 min). Daily values published days late need longer, or Home Assistant never
+    # gets one.
+    live_within: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)

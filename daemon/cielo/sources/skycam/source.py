@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from cielo.config import Settings
 from cielo.errors import CieloError, ConfigError
 from cielo.http import FetchError, HttpPolicy, get_bytes, make_session
-from cielo.sources.base import Entity, SeriesSpec, Source, Window
+from cielo.sources.base import Entity, SeriesSpec, Source, Window, buckets
 from cielo.sources.skycam import images
 from cielo.sources.skycam.config import SkycamConfig, calibration_path
 from cielo.store import Reading, Store
@@ -68,10 +68,11 @@ class SkycamSource(Source):
         self._session_lock = threading.Lock()
         self._disk_low: bool | None = None  # what this run saw of the images disk
         self._saved = 0
-        # The breaker, shared with every process through the database; no request budget: the user's camera.
+        # The breaker and the request budget, shared with every process through the database. The default
+        # budget is polite to a public camera (someone else's server): 120 a minute, under 2 a second.
         from cielo.guard import Guard
 
-        self.guard = Guard(settings.storage.database, self.name, [])
+        self.guard = Guard(settings.storage.database, self.name, buckets(self.requests_per_minute or None, None))
 
     @property
     def session(self) -> Session:
@@ -161,6 +162,8 @@ class SkycamSource(Source):
 
         slot = window.slots[0]
         url = self.url_for(slot, now)
+        if self.guard.buckets:
+            self.guard.acquire()  # waits for a token of [skycam].requests_per_minute
         body, content_type = get_bytes(self.session, url, self.policy, self.guard)
         if not body.startswith(JPEG_MAGIC):
             kind = content_type.split(";")[0].strip() or "unknown type"
