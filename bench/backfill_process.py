@@ -2,11 +2,12 @@
 """`cielo backfill` as a whole process against the seed design (bench/backfill_seed.py); prints figures.
 
 A loopback camera (tests/support/camserver.py, optional added latency per request) serves both. Each round
-runs the seed-style baseline and `cielo backfill --from .. --to .. --workers N` as fresh processes into fresh
-databases, timed from spawn to exit (interpreter start, imports and model load included), and then the same
-`cielo backfill` again (nothing to do: every slot held) next to `cielo --version`. Prints medians, the ratio
-of cielo's images/s to the seed's in the same run, the peak RSS of each cielo backfill process, and how many
-"Connection pool is full" warnings urllib3 logged.
+runs the seed-style baseline and `cielo backfill --from .. --to .. --workers N` (camera budget off,
+`requests_per_minute = 0`: the user's own camera) as fresh processes into fresh databases, timed from spawn
+to exit (interpreter start, imports and model load included), and then the same `cielo backfill` again
+(nothing to do: every slot held) next to `cielo --version`. Prints medians, the ratio of cielo's images/s
+to the seed's in the same run, the peak RSS of each cielo backfill process, and how many "Connection pool
+is full" warnings urllib3 logged.
 
     python bench/backfill_process.py [--days 14] [--rounds 3] [--latency-ms 0] [--workers 4]
     python bench/backfill_process.py --days 3 --rounds 1 --latency-ms 50 --workers 8
@@ -73,7 +74,7 @@ def main() -> None:
                 seed_rate.append(n_seed / wall)
                 cfg = tmp / f"c{r}.toml"
                 cfg.write_text(f'[storage]\ndatabase = "{tmp / f"c{r}.db"}"\n'
-                               f'[skycam]\nbase_url = "{base_url}"\ntimezone = "UTC"\n')
+                               f'[skycam]\nbase_url = "{base_url}"\ntimezone = "UTC"\nrequests_per_minute = 0\n')
                 cmd = [sys.executable, "-m", "cielo", "--config", str(cfg), "backfill", "--from",
                        START.strftime("%Y-%m-%dT%H:%MZ"), "--to", last.strftime("%Y-%m-%dT%H:%MZ"),
                        "--workers", str(args.workers)]
