@@ -1,7 +1,8 @@
 """`cielo`: a thin command line over the library; every failure is one line and an exit code.
 
 Exit codes: 0 done; 1 a run that failed (e.g. a backfill that restored under 20 % of what it asked for, an
-image that could not be read); 2 bad usage or config; 130 interrupted.
+image that could not be read); 2 bad usage or config; 3 a damaged database (errors.EXIT_DAMAGED); 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ import os
 import signal
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import import_module
 from pathlib import Path
 from typing import NoReturn
 
 from cielo import __version__, logs
 from cielo.config import Settings
-from cielo.errors import CieloError, UsageError
+from cielo.errors import CieloError, UsageError, damaged, is_damage
 from cielo.sources import registry
 from cielo.timeutil import human_duration, iso, parse_cli_time, utcnow
 
@@ -83,14 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     jsub = j.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     jsub.add_parser("list", help="the jobs, newest first")
     js = jsub.add_parser("show", help="one job and its tasks")
-    js.add_argument("id", type=int)
+    js.add_argument("id", type=_id)
     jr = jsub.add_parser("retry", help="failed or cancelled tasks back to pending")
-    jr.add_argument("id", type=int)
-    jr.add_argument("tasks", type=int, nargs="*", metavar="TASK")
+    jr.add_argument("id", type=_id)
+    jr.add_argument("tasks", type=_id, nargs="*", metavar="TASK")
     jc = jsub.add_parser("cancel", help="pending tasks become cancelled; running ones finish their chunk")
-    jc.add_argument("id", type=int)
+    jc.add_argument("id", type=_id)
     jn = jsub.add_parser("run", help="run a job's pending tasks now, in this process")
-    jn.add_argument("id", type=int)
+    jn.add_argument("id", type=_id)
     jk = jsub.add_parser("reset-stuck", help="tasks left in_progress by a dead process back to pending")
     jk.add_argument("--older-than", metavar="AGE", help="also those without a heartbeat for AGE (e.g. 5m, 2h)")
     j.add_argument("--json", action="store_true", help="JSON instead of text")
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup(args.verbose)
     try:
         settings = registry.load_settings(args.config)
+        args._settings = settings
         return COMMANDS[args.command](args, settings)
     except CieloError as exc:
         print(f"cielo: error: {exc}", file=sys.stderr)
@@ -127,6 +129,26 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception as exc:  # the last net: one line, never a traceback (-v logs it)
+        return _unexpected(exc, args)
+
+
+def _unexpected(exc: Exception, args: argparse.Namespace) -> int:
+    import sqlite3
+
+    if isinstance(exc, sqlite3.DatabaseError):
+        db = getattr(getattr(args, "_settings", None), "storage", None)
+        where = db.database if db is not None else "the database"
+        if is_damage(exc):
+            err = damaged(where, str(exc))
+            print(f"cielo: error: {err}", file=sys.stderr)
+            return err.exit_code
+        print(f"cielo: error: {where}: {exc}", file=sys.stderr)
+        return 1
+    log.debug("unexpected error", exc_info=exc)
+    print(f"cielo: error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+          "(run with -v for details; please report it)", file=sys.stderr)
+    return 1
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -136,8 +158,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     with open_store(settings) as store:  # create, migrate and check now: a bad file stops the start, not a job
         damage = store.quick_check()
         if damage != "ok":
-            raise CieloError(f"{store.path} is damaged ({damage}); restore a backup, or move it away to start "
-                             "a new one and refill it with `cielo backfill`")
+            raise damaged(store.path, damage)
     for cls in registry.SOURCES:
         cls.preflight(settings)
     return Daemon(settings).run()
@@ -170,9 +191,28 @@ def _range(args: argparse.Namespace, settings: Settings, command: str) -> tuple[
     tz = settings.device_tz
     start = parse_cli_time(args.start, tz, "--from")
     last = parse_cli_time(args.end, tz, "--to")
+    for flag, text, ts in (("--from", args.start, start), ("--to", args.end, last)):
+        if not EARLIEST <= ts <= LATEST:
+            raise UsageError(f"{command}: {flag} {text} is out of range (1970 to 2200)")
     if last < start:
         raise UsageError(f"{command}: --to ({args.end}) is before --from ({args.start})")
     return start, last + timedelta(minutes=1)
+
+
+# Command-line instants: nothing was recorded before 1970, and far-future dates overflow local-time arithmetic.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2201, 1, 1, tzinfo=UTC)
+
+
+def _id(text: str) -> int:
+    """A job or task id: a positive integer SQLite can hold."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid id: {text!r}") from None
+    if not 1 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"no such id: {text}")
+    return value
 
 
 def _sources(names: list[str] | None, settings: Settings, command: str) -> list[str]:
@@ -203,8 +243,8 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
         end = max(now, start)  # slots in the future cannot exist yet; asking would only fill `missing`
     explicit = bool(args.source)
     names = _sources(args.source, settings, "backfill")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("backfill: --workers must be at least 1")
+    if args.workers is not None and not 1 <= args.workers <= 64:
+        raise UsageError("backfill: --workers must be between 1 and 64")
     sources, spans = {}, {}
     for name in names:
         source = REGISTRY[name](settings)
@@ -370,8 +410,8 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.sources.registry import REGISTRY
 
     days = args.days if args.days is not None else settings.backfill.lookback_days
-    if days < 1:
-        raise UsageError("gaps: --days must be at least 1")
+    if not 1 <= days <= 36600:
+        raise UsageError("gaps: --days must be between 1 and 36600")
     names = _sources(args.source, settings, "gaps")
     known = {s.name for n in names for s in REGISTRY[n].series}
     for series in args.series or []:
@@ -519,11 +559,14 @@ def _run_job(settings: Settings, store, job: int) -> int:
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.health.doctor import checks
 
-    ok = True
+    from cielo.errors import EXIT_DAMAGED
+
+    ok, broken = True, False
     for passed, line in checks(settings, utcnow()):
         print(f"{'✔' if passed else '✘'} {line}", flush=True)
         ok = ok and passed
-    return 0 if ok else 1
+        broken = broken or (not passed and line.startswith("database:") and "is damaged" in line)
+    return EXIT_DAMAGED if broken else 0 if ok else 1
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:

@@ -116,6 +116,28 @@ def make_session(policy: HttpPolicy) -> Session:
     )
 
 
+def scrub(text: str, secrets: tuple[str, ...] | list[str]) -> str:
+    """`text` with every secret (an API key), raw or URL-encoded, replaced by `***`: a server that echoes the
+    request in its error body must not carry the key into logs, events, MQTT or the breaker's last_error."""
+    from urllib.parse import quote, quote_plus
+
+    for secret in secrets:
+        if len(secret) < 4:  # too short to tell from ordinary text; a real key is never this short
+            continue
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, "***")
+    return text
+
+
+def scrubbed(exc: BaseException, secrets: tuple[str, ...] | list[str]) -> BaseException:
+    """The same exception with its one-line message scrubbed of the secrets (in place)."""
+    if secrets and exc.args and isinstance(exc.args[0], str):
+        clean = scrub(exc.args[0], secrets)
+        if clean != exc.args[0]:
+            exc.args = (clean, *exc.args[1:])
+    return exc
+
+
 def redact(url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(query="…" if parts.query else "", netloc=parts.netloc.rpartition("@")[2]))
@@ -218,8 +240,10 @@ class Client:
     counts one failure for the breaker; an answer, even a 404 or 401, proves the server is up."""
 
     def __init__(self, policy: HttpPolicy, guard: Guard | None = None,
-                 sleep: Callable[[float], None] = time.sleep, reason: ErrorReader | None = None):
+                 sleep: Callable[[float], None] = time.sleep, reason: ErrorReader | None = None,
+                 secrets: tuple[str, ...] = ()):
         self.policy, self.guard, self.sleep = policy, guard, sleep
+        self.secrets = secrets  # scrubbed from every message this client raises
         self.reason = reason  # the source's reader of its API's JSON error body
         self.session = urllib3.PoolManager(
             num_pools=4, maxsize=policy.pool_size,
@@ -245,6 +269,7 @@ class Client:
                 self.requests += 1
                 out = self._once(url, headers)
             except FetchError as exc:
+                scrubbed(exc, self.secrets)
                 retry = exc.transient and (exc.status is None or exc.status in RETRY_STATUSES)
                 if not retry or attempt == p.retries:
                     if retry and p.retries:

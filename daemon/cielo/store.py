@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from cielo.errors import CieloError
+from cielo.errors import CieloError, damaged, is_damage
 from cielo.timeutil import iso, utcnow
 
 T = TypeVar("T")
@@ -262,9 +262,18 @@ class Store:
             self._lock = threading.Lock()
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: cannot open database: {exc}") from None
+            raise self.translate(exc, "cannot open database") from None
         except OSError as exc:
             raise StoreError(f"{self.path}: {exc.strerror or exc}") from None
+
+    def translate(self, exc: sqlite3.DatabaseError, doing: str) -> CieloError:
+        """A one-line error for what SQLite said: a damaged file, a full disk, or the rest as it came."""
+        if is_damage(exc):
+            return damaged(self.path, str(exc))
+        if disk_full(self.path, exc):
+            return StoreError(f"{self.path}: {doing}: the disk is full (SQLite said: {exc}); free some space "
+                              "(old images, logs) and start again: what was committed is kept")
+        return StoreError(f"{self.path}: {doing}: {exc}")
 
     def _wal(self) -> None:
         """Switch to WAL. Two processes creating the file at once can be told 'locked' without the busy
@@ -291,8 +300,7 @@ class Store:
 
     @property
     def schema_version(self) -> int:
-        row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
-        return row[0] or 0
+        return self.query("SELECT max(version) FROM schema_version")[0][0] or 0
 
     def _migrate(self) -> None:
         """Apply what is missing in one write transaction: two cielo processes starting at once are safe."""
@@ -325,8 +333,8 @@ class Store:
                     if self._db.in_transaction:  # SQLite has already rolled back on some errors (disk full)
                         cur.execute("ROLLBACK")
                     raise
-            except sqlite3.OperationalError as exc:
-                raise StoreError(f"{self.path}: write failed: {exc}") from None
+            except sqlite3.DatabaseError as exc:
+                raise self.translate(exc, "write failed") from None
         return result
 
     def _write(self, sql_batches: Iterable[tuple[str, Sequence[Sequence[Any]]]]) -> list[int]:
@@ -391,8 +399,8 @@ class Store:
         )
 
     def missing_attempts(self, series: str, ts: datetime) -> int:
-        row = self._db.execute("SELECT attempts FROM missing WHERE series = ? AND ts = ?", (series, iso(ts))).fetchone()
-        return row[0] if row else 0
+        rows = self.query("SELECT attempts FROM missing WHERE series = ? AND ts = ?", (series, iso(ts)))
+        return rows[0][0] if rows else 0
 
     def present(self, series: str, start: datetime, end: datetime, source: str | None = None) -> set[str]:
         """Timestamps (ISO text) held for `series` in [start, end): one range scan of the primary key.
@@ -403,17 +411,13 @@ class Store:
                    " WHERE r.series = ? AND r.ts >= ? AND r.ts < ? AND (r.source = ? OR coalesce(p.priority, 0)"
                    " >= coalesce((SELECT priority FROM source_priority WHERE source = ?), 0))")
             params += [source, source]
-        with self._lock:
-            return {row[0] for row in self._db.execute(sql, params)}
+        return {row[0] for row in self.query(sql, params)}
 
     def missing_not_due(self, series: str, start: datetime, end: datetime, now: datetime) -> set[str]:
         """Slots known not to exist whose retry time has not come: they cost no request."""
-        with self._lock:
-            cur = self._db.execute(
-                "SELECT ts FROM missing WHERE series = ? AND ts >= ? AND ts < ? AND next_retry > ?",
-                (series, iso(start), iso(end), iso(now)),
-            )
-            return {row[0] for row in cur}
+        return {row[0] for row in self.query(
+            "SELECT ts FROM missing WHERE series = ? AND ts >= ? AND ts < ? AND next_retry > ?",
+            (series, iso(start), iso(end), iso(now)))}
 
     def add_event(self, kind: str, data: dict[str, Any], level: str = "info", source: str | None = None) -> None:
         ts = iso(utcnow())
@@ -477,7 +481,10 @@ class Store:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise self.translate(exc, "read failed") from None
 
 
 UPSERT = (
@@ -487,6 +494,22 @@ UPSERT = (
     " WHERE coalesce((SELECT priority FROM source_priority WHERE source = excluded.source), 0)"
     " > coalesce((SELECT priority FROM source_priority WHERE source = readings.source), 0)"
 )
+
+
+def disk_full(path: Path, exc: BaseException) -> bool:
+    """SQLite says 'database or disk is full', or only 'disk I/O error' when the disk filled while it opened
+    the file: then the free space tells."""
+    text = str(exc).lower()
+    if "full" in text:
+        return True
+    if "disk i/o error" not in text:
+        return False
+    import shutil
+
+    try:
+        return shutil.disk_usage(path.parent if str(path.parent) else ".").free < 1_000_000
+    except OSError:
+        return False
 
 
 def _statements(script: str) -> list[str]:

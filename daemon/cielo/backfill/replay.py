@@ -19,9 +19,9 @@ from datetime import datetime
 from typing import Any
 
 from cielo.guard import BreakerOpen
-from cielo.http import FetchError, NotFound
+from cielo.http import FetchError, NotFound, scrubbed
 from cielo.sources import registry
-from cielo.sources.base import Source, Window
+from cielo.sources.base import Source, Window, vet
 from cielo.store import Missing, Store
 from cielo.timeutil import iso, utcnow
 
@@ -145,19 +145,21 @@ class Writer:
         return len(self.batch) >= BATCH
 
     def take(self, window: Window, fut: Future[Any]) -> None:
-        """A finished fetch: its answer joins the batch, or its error is counted."""
+        """A finished fetch: its answer joins the batch, or its error is counted. Error texts lose the
+        source's secrets here, whatever raised them (a server may echo the key in its error body)."""
         try:
             self.batch.append((window, fut.result()))
         except FetchError as exc:
-            self.fail(window, exc)
+            self.fail(window, scrubbed(exc, self.source.secret_values()))
         except Exception as exc:  # a bug in one fetch must not sink the run; say what it was
+            scrubbed(exc, self.source.secret_values())
             log.error("%s: %s: unexpected %s: %s", self.source.name, iso(window.start), type(exc).__name__, exc)
             self.fail(window, exc)
 
     def flush(self) -> None:
         source, summary = self.source, self.summary
         if self.batch:
-            readings = source.parse([fetched for _, fetched in self.batch])
+            readings, rejected = vet(source.series, source.parse([fetched for _, fetched in self.batch]))
             # The summary counts the primary series' slots that were asked for; other series and slots an
             # answer carries beyond the window (a whole day, the last 24 h) are stored but not counted.
             wanted = {ts for window, _ in self.batch for ts in window.slots}
@@ -168,8 +170,16 @@ class Writer:
             # A reading for the slot can land between plan and write (a second cielo); that is a duplicate.
             summary.duplicates += len(primary) - new
             summary.failed += len(wanted) - len(primary)
-            if len(wanted) > len(primary):
-                summary.reasons["no value in the answer"] += len(wanted) - len(primary)
+            refused = {r.ts for r, _ in rejected if r.series == source.primary.name and r.ts in wanted} - set(primary)
+            if refused:
+                summary.reasons["value rejected"] += len(refused)
+            if len(wanted) - len(primary) - len(refused) > 0:
+                summary.reasons["no value in the answer"] += len(wanted) - len(primary) - len(refused)
+            for r, why in rejected:  # never stored nor published; not `missing` either: asked again next time
+                text = f"{r.series} {iso(r.ts)}: value rejected: {why}"
+                if r.series == source.primary.name and r.ts in refused:
+                    summary.last_error = text
+                self._say(text)
             self.batch.clear()
         if self.missing:
             self.store.add_missing(self.missing, self.now)
@@ -194,10 +204,15 @@ class Writer:
             summary.breaker_open = True
         elif getattr(exc, "transient", True) and not (status and 400 <= status < 500 and status not in (408, 429)):
             summary.retryable = True
-        if self.log_failures and str(exc) not in _said and _warned[source.name] < LOGGED_FAILURES:
-            _warned[source.name] += 1
-            _said.add(str(exc))
-            log.warning("%s: %s", source.name, exc)
+        self._say(str(exc))
+
+    def _say(self, text: str) -> None:
+        """A warning for the first few distinct failures of a source in this process."""
+        name = self.source.name
+        if self.log_failures and text not in _said and _warned[name] < LOGGED_FAILURES:
+            _warned[name] += 1
+            _said.add(text)
+            log.warning("%s: %s", name, text)
 
 
 def fetch_in_order(source: Source, windows: list[Window], workers: int, now: datetime, writer: Writer,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from cielo.config import Settings
-from cielo.errors import CieloError
+from cielo.errors import CieloError, DatabaseDamaged, damaged
 from cielo.service import clock
 from cielo.sources.registry import REGISTRY
 from cielo.store import Store
@@ -21,11 +21,17 @@ def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
     store = None
     try:
         store = Store(db)
-        verdict = store.query("PRAGMA quick_check")[0][0]
+        verdict = store.quick_check()
         size = db.stat().st_size / 1e6
         yield (verdict == "ok",
                f"database: {db} ({size:.1f} MB, schema {store.schema_version})" if verdict == "ok"
-               else f"database: {db} is damaged ({verdict}): restore a backup or move it away and backfill")
+               else f"database: {damaged(db, verdict)}")
+        if verdict != "ok":
+            store.close()
+            store = None
+    except DatabaseDamaged as exc:
+        store = None
+        yield False, f"database: {exc}"
     except CieloError as exc:
         yield False, f"database: {exc}: check [storage].database and that its folder is writable"
     if store is not None:
@@ -58,7 +64,9 @@ def _source(name: str, cls, settings: Settings, now: datetime) -> tuple[bool, st
         source.fetch(windows[0], now)
         return True, f"{name}: answered for {windows[0].start:%Y-%m-%d %H:%M}Z"
     except CieloError as exc:
-        return False, f"{name}: {exc}: check [{'.'.join(cls.where())}].base_url and the network"
+        return False, f"{name}: {source.scrub(str(exc))}: check [{'.'.join(cls.where())}].base_url and the network"
+    except Exception as exc:  # a broken answer must be a ✘ line, not a traceback
+        return False, f"{name}: unexpected {type(exc).__name__}: {source.scrub(str(exc))[:200]}"
     finally:
         source.close()
 

@@ -22,6 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
@@ -38,6 +39,17 @@ log = logging.getLogger("cielo")
 JOB_TIMEOUT_S = 600  # a live run that takes longer than this is stuck
 JOBS_POLL_S = 30  # how soon a job queued with `cielo backfill --detach` starts
 CHECKPOINT_EVERY_S = 3600  # keep the WAL file from growing between SQLite's automatic checkpoints
+
+
+def _die_with_parent() -> None:
+    """In a child, before exec: SIGTERM it when the daemon dies, even by kill -9 (Linux PR_SET_PDEATHSIG), so
+    a restarted daemon never finds its predecessor's `jobs run` still working on the same job."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
 
 
 def cielo_command(config: Path | None, *args: str) -> list[str]:
@@ -106,7 +118,8 @@ class Daemon:
 
     def _child(self, what: str, cmd: list[str], timeout: float | None) -> None:
         try:
-            child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+            child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                                     preexec_fn=_die_with_parent)
         except OSError as exc:
             log.error("%s: cannot start: %s", what, exc)
             return
@@ -194,10 +207,15 @@ class Daemon:
         self.notifier.ready(f"running: {', '.join(jobs) or 'no sources enabled'}")
 
     def stop(self, signum: int, _frame: object) -> None:
+        if self.stopping.is_set():  # a second SIGTERM while stopping: already on the way out
+            return
         log.info("received %s, stopping", signal.Signals(signum).name)
         self.notifier.stopping()
         self.stopping.set()
-        self.scheduler.shutdown(wait=False)
+        try:
+            self.scheduler.shutdown(wait=False)
+        except SchedulerNotRunningError:  # a signal before the scheduler started: run() sees `stopping`
+            pass
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self.stop)
@@ -208,7 +226,8 @@ class Daemon:
                  f"{self.settings.mqtt.host}:{self.settings.mqtt.port}" if self.publisher else "disabled")
         if self.publisher is not None:
             self.publisher.start()
-        self.scheduler.start()  # blocks until stop()
+        if not self.stopping.is_set():
+            self.scheduler.start()  # blocks until stop()
         # A backfill job stops at once (its tasks resume on the next start); a live run in progress finishes
         # its write: it gets SIGTERM only after a grace period.
         with self._lock:

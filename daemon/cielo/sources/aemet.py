@@ -171,8 +171,8 @@ def parse_observations(rows: Any, source: str = "aemet") -> list[Reading]:
         attrs = {"station": row.get("idema")} | ({} if slot == observed else {"observed_at": row["fint"] + "Z"})
         for key, (series, unit) in OBSERVATION.items():
             v = row.get(key)
-            if isinstance(v, (int, float)):
-                out.append(Reading(series, slot, float(v), unit, source, attrs))
+            if isinstance(v, (int, float)):  # checked (finite, in range, not a boolean) by the writer
+                out.append(Reading(series, slot, v, unit, source, attrs))
     return out
 
 
