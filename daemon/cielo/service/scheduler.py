@@ -209,6 +209,9 @@ class Daemon:
     def stop(self, signum: int, _frame: object) -> None:
         if self.stopping.is_set():  # a second SIGTERM while stopping: already on the way out
             return
+        # From now on SIGTERM is ignored, also while the interpreter exits (it would restore the default
+        # action, and a second `systemctl stop` would turn a clean exit 0 into death by signal).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         log.info("received %s, stopping", signal.Signals(signum).name)
         self.notifier.stopping()
         self.stopping.set()
