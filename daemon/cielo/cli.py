@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("doctor", help="check config, clock, database, model, sources, broker and disk")
 
+    pf = sub.add_parser("prune-future", help="move readings stamped later than now (a clock that was wrong) "
+                                             "aside into the table readings_future")
+    pf.add_argument("--dry-run", action="store_true", help="only say how many")
+
     e = sub.add_parser("export", help="readings of one series out, as CSV or JSON lines")
     e.add_argument("--series", required=True, metavar="X", help="e.g. skycam.octas")
     e.add_argument("--from", "--desde", dest="start", required=True, metavar="T")
@@ -569,6 +573,27 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_DAMAGED if broken else 0 if ok else 1
 
 
+def cmd_prune_future(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.service import clock
+
+    now = utcnow()
+    with _existing(settings) as store:
+        ahead, latest = store.future_writes(now)
+        if not ahead:
+            print(f"no readings stamped later than now ({iso(now)})")
+            return 0
+        if clock.synchronised() is False and not args.dry_run:
+            raise CieloError(f"the system clock ({iso(now)}) is not synchronised: the {ahead} readings stamped up "
+                             f"to {latest} may be right and the clock wrong; sync it first (timedatectl)")
+        if args.dry_run:
+            print(f"{ahead} readings stamped later than now ({iso(now)}), up to {latest} (dry run: nothing moved)")
+            return 0
+        moved = store.move_future(now)
+    print(f"moved {moved} readings stamped later than now ({iso(now)}, up to {latest}) into readings_future; "
+          "the next gap check refills their slots")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     import csv
 
@@ -618,6 +643,7 @@ COMMANDS = {
     "backfill": cmd_backfill,
     "export": cmd_export,
     "doctor": cmd_doctor,
+    "prune-future": cmd_prune_future,
     "gaps": cmd_gaps,
     "coverage": cmd_coverage,
     "jobs": cmd_jobs,

@@ -471,6 +471,37 @@ class Store:
         rows = self.query("SELECT ts, data FROM events WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,))
         return (rows[0][0], json.loads(rows[0][1])) if rows else None
 
+    # Readings written by a clock ahead of the real one (ingested later than now), or for slots too far ahead
+    # to exist (nothing cielo stores is more than a day ahead: tomorrow's prices).
+    _FUTURE = "ingested_at > ? OR ts > ?"
+
+    def future_writes(self, now: datetime, slack: timedelta = timedelta(minutes=2)) -> tuple[int, str | None]:
+        """(how many readings were stamped later than `now`, the latest such stamp)."""
+        return self.query(f"SELECT count(*), max(ingested_at) FROM readings WHERE {self._FUTURE}",
+                          (iso(now + slack), iso(now + timedelta(days=2))))[0]
+
+    def move_future(self, now: datetime, slack: timedelta = timedelta(minutes=2)) -> int:
+        """Move the readings of future_writes() into `readings_future` (same columns plus moved_at; a person
+        may look at them, or copy them back), in one transaction with an event. Returns how many."""
+        params = (iso(now + slack), iso(now + timedelta(days=2)))
+
+        def work(cur: sqlite3.Cursor) -> int:
+            cur.execute("CREATE TABLE IF NOT EXISTS readings_future (series TEXT NOT NULL, ts TEXT NOT NULL,"
+                        " value REAL, unit TEXT, source TEXT NOT NULL, attrs TEXT NOT NULL DEFAULT '{}',"
+                        " ingested_at TEXT NOT NULL, moved_at TEXT NOT NULL)")
+            cur.execute("INSERT INTO readings_future SELECT series, ts, value, unit, source, attrs, ingested_at, ?"
+                        f" FROM readings WHERE {self._FUTURE}", (iso(now), *params))
+            n = cur.execute(f"DELETE FROM readings WHERE {self._FUTURE}", params).rowcount
+            if n:
+                data = {"moved": n, "table": "readings_future", "now": iso(now)}
+                cur.execute("INSERT INTO events (ts, kind, level, source, data) VALUES (?, ?, ?, ?, ?)",
+                            (iso(now), "future_readings_moved", "warning", None, json.dumps(data, sort_keys=True)))
+                if self.announcer is not None:
+                    self.announcer.event(cur, iso(now), "future_readings_moved", "warning", None, data)
+            return n
+
+        return self.transaction(work)
+
     def quick_check(self) -> str:
         """SQLite's quick_check: "ok", or what is damaged."""
         return self.query("PRAGMA quick_check")[0][0]

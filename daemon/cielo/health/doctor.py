@@ -38,6 +38,10 @@ def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
         problem = clock.problem(store, now)
         yield (problem is None,
                f"clock: {problem}: check NTP (timedatectl)" if problem else f"clock: {now:%Y-%m-%d %H:%M:%S}Z")
+        ahead, latest = store.future_writes(now)
+        if ahead:
+            yield False, (f"readings: {ahead} stamped later than now (written up to {latest}, by a clock that was "
+                          "wrong): if the clock is right now, `cielo prune-future` moves them aside")
         store.close()
     free_mb = shutil.disk_usage(db.parent if str(db.parent) else ".").free / 1e6 if db.parent.exists() else 0
     yield (free_mb >= MIN_FREE_MB,
