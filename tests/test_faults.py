@@ -134,8 +134,8 @@ def test_impossible_values_are_rejected_never_stored_nor_published(api: ApiServe
                     "weather.precipitation": 23, "weather.wind_speed": 24, "weather.cloud_cover": 23}
     for (payload,) in rows(db, "SELECT payload FROM outbox"):
         strict_json(payload)
-    export = cielo("export", "--series", "weather.temperature", "--from", "2024-03-10T00:00Z", "--to", "2024-03-10T23:59Z",
-                   "--format", "jsonl", config=cfg)
+    export = cielo("export", "--series", "weather.temperature", "--from", "2024-03-10T00:00Z",
+                   "--to", "2024-03-10T23:59Z", "--format", "jsonl", config=cfg)
     assert len([strict_json(line) for line in export.stdout.splitlines()]) == 20
     # The rejected values' slots are asked again, every series of them, and filled once the answer is sane.
     del api.behaviours["om-archive"]

@@ -561,9 +561,8 @@ def _run_job(settings: Settings, store, job: int) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.health.doctor import checks
-
     from cielo.errors import EXIT_DAMAGED
+    from cielo.health.doctor import checks
 
     ok, broken = True, False
     for passed, line in checks(settings, utcnow()):

@@ -12,6 +12,7 @@ STATUS= after each run, WATCHDOG=1 from a scheduler job that also proves a datab
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sqlite3
@@ -215,10 +216,8 @@ class Daemon:
         log.info("received %s, stopping", signal.Signals(signum).name)
         self.notifier.stopping()
         self.stopping.set()
-        try:
+        with contextlib.suppress(SchedulerNotRunningError):  # a signal before the scheduler started: run() checks
             self.scheduler.shutdown(wait=False)
-        except SchedulerNotRunningError:  # a signal before the scheduler started: run() sees `stopping`
-            pass
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self.stop)

@@ -94,7 +94,7 @@ def vet(specs: Sequence[SeriesSpec], readings: Sequence[Reading]) -> tuple[list[
         value, why = spec.check(r.value)
         if why is not None:
             bad.append((r, why))
-        elif value is r.value or value == r.value and type(r.value) is float:
+        elif value is r.value or (value == r.value and type(r.value) is float):
             good.append(r)
         else:
             good.append(Reading(r.series, r.ts, value, r.unit, r.source, r.attrs))
