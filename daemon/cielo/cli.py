@@ -543,6 +543,9 @@ def _run_job(settings: Settings, store, job: int) -> int:
     from cielo.sources.registry import REGISTRY
 
     jobs.reset_stuck(store)
+    if other := jobs.running_elsewhere(store, job):  # e.g. the child of a daemon killed -9 is still at it
+        print(f"job {job}: already being run by {other}; not starting a second worker", flush=True)
+        return 0
     row = jobs.job(store, job)
     names = row.sources if row else []
     sources = {n: REGISTRY[n](settings) for n in names if n in REGISTRY and REGISTRY[n].enabled(settings)}

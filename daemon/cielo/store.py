@@ -343,11 +343,13 @@ class Store:
                                              for sql, rows in sql_batches])
 
     def add_readings(self, readings: Sequence[Reading], now: datetime | None = None, mode: str = "backfill",
-                     counted: int | None = None) -> int:
+                     counted: int | None = None, also: Callable[[sqlite3.Cursor, int], None] | None = None) -> int:
         """Store a batch in one transaction. A slot already held is left as it is unless the new reading's
         source has a higher priority (source_priority) than the holder's. Returns how many rows are new or
         replaced among the first `counted` readings when given (the rest are stored but not counted: a
-        source's secondary series). `mode` ("live" or "backfill") tells the announcer how to publish them."""
+        source's secondary series). `mode` ("live" or "backfill") tells the announcer how to publish them.
+        `also(cursor, new)` runs inside the same transaction (a job's task counts what it stored with it, so a
+        kill -9 can never leave rows stored but not counted)."""
         if not readings:
             return 0
         counted = len(readings) if counted is None else counted
@@ -367,6 +369,8 @@ class Store:
                             [(r.series, iso(r.ts)) for r in changed])
             if changed and self.announcer is not None:
                 self.announcer.readings(cur, changed, mode, now)
+            if also is not None:
+                also(cur, n)
             return n
 
         return self.transaction(work)

@@ -128,6 +128,15 @@ def reset_stuck(store: Store, older_than: timedelta | None = None, now: datetime
     return len(stuck)
 
 
+def running_elsewhere(store: Store, job_id: int) -> str | None:
+    """The live process (host:pid) other than this one that is working on the job, if any."""
+    for (worker,) in store.query("SELECT DISTINCT worker FROM backfill_tasks WHERE job_id = ? AND"
+                                 " status = 'in_progress' AND worker IS NOT NULL", (job_id,)):
+        if worker != WORKER and _alive(worker):
+            return worker
+    return None
+
+
 def claim(store: Store, job_id: int, busy: set[str], now: datetime) -> Task | None:
     """Take the next due pending task of the job whose source is not busy in this process, atomically."""
 
@@ -140,7 +149,8 @@ def claim(store: Store, job_id: int, busy: set[str], now: datetime) -> Task | No
             (job_id, iso(now), *sorted(busy))).fetchone()
         if row is None:
             return None
-        cur.execute("UPDATE backfill_tasks SET status = 'in_progress', attempts = attempts + 1, worker = ?,"
+        # `attempts` counts finished attempts (_record): a process killed mid-task has not failed one.
+        cur.execute("UPDATE backfill_tasks SET status = 'in_progress', worker = ?,"
                     " started_at = ?, heartbeat_at = ? WHERE id = ? AND status = 'pending'",
                     (WORKER, iso(now), iso(now), row[0]))
         cur.execute("UPDATE backfill_jobs SET status = 'running', started_at = coalesce(started_at, ?)"
@@ -163,18 +173,27 @@ def merge(before: replay.Summary | None, s: replay.Summary) -> replay.Summary:
 
 def _record(store: Store, task: Task, s: replay.Summary, status: str, error: str | None,
             next_attempt: datetime | None = None) -> None:
+    """The end of one attempt. `records_new` already holds every reading the task stored, counted in the
+    transactions that stored them (_tally), killed attempts included; an interrupted attempt is not one."""
     def work(cur: sqlite3.Cursor) -> None:
-        (new_before,) = cur.execute("SELECT records_new FROM backfill_tasks WHERE id = ?", (task.id,)).fetchone()
-        new = new_before + s.new
+        (new,) = cur.execute("SELECT records_new FROM backfill_tasks WHERE id = ?", (task.id,)).fetchone()
         cur.execute(
             "UPDATE backfill_tasks SET status = ?, total = ?, records_fetched = records_fetched + ?,"
-            " records_new = ?, records_duplicate = ?, records_failed = ?, error = ?, next_attempt_at = ?,"
-            " finished_at = ?, worker = NULL, attempts = attempts - ? WHERE id = ?",
-            (status, s.total, s.requested, new, max(s.total - new - s.failed, 0), s.failed, error,
+            " records_duplicate = ?, records_failed = ?, error = ?, next_attempt_at = ?,"
+            " finished_at = ?, worker = NULL, attempts = attempts + ? WHERE id = ?",
+            (status, s.total, s.requested, max(s.total - new - s.failed, 0), s.failed, error,
              iso(next_attempt) if next_attempt else None, iso(utcnow()) if status in TERMINAL else None,
-             int(s.interrupted), task.id))
+             0 if s.interrupted else 1, task.id))
 
     store.transaction(work)
+
+
+def _tally(task_id: int) -> Callable[[sqlite3.Cursor, int], None]:
+    """Count a task's new readings in the transaction that stores them."""
+    def count(cur: sqlite3.Cursor, new: int) -> None:
+        if new:
+            cur.execute("UPDATE backfill_tasks SET records_new = records_new + ? WHERE id = ?", (new, task_id))
+    return count
 
 
 def refresh(store: Store, job_id: int) -> str:
@@ -322,8 +341,8 @@ class Runner:
 
         error = None
         try:
-            s = replay.run(source, self.store, task.start, task.end,
-                             workers=self.fetch_workers.get(task.source, 1), progress=on_progress, stop=self.stop)
+            s = replay.run(source, self.store, task.start, task.end, workers=self.fetch_workers.get(task.source, 1),
+                           progress=on_progress, stop=self.stop, tally=_tally(task.id))
         except StoreError as exc:  # the database itself (a full disk): every task would fail; stop the run
             self.failure = self.failure or exc
             self.stop.set()
@@ -339,7 +358,12 @@ class Runner:
             _record(self.store, task, s, "pending", error or s.last_error,
                     utcnow() + RETRY_BASE * 2 ** (task.attempts - 1))
         else:
-            _record(self.store, task, s, "failed" if transient else "completed", error or s.last_error)
+            # A task that restored nothing of what it had to fetch (every slot 404, a breaker open, 4xx) has
+            # failed, not completed at 0 %: `cielo jobs retry` can take it up again.
+            (stored,) = self.store.query("SELECT records_new FROM backfill_tasks WHERE id = ?", (task.id,))[0]
+            nothing = bool(s.failed) and not stored and not s.duplicates
+            status = "failed" if transient or nothing or error else "completed"
+            _record(self.store, task, s, status, error or s.last_error)
 
 
 def run_summaries(store: Store, job_id: int, sources: dict[str, Source], ran: dict[int, replay.Summary],
@@ -358,6 +382,8 @@ def run_summaries(store: Store, job_id: int, sources: dict[str, Source], ran: di
                 continue
             p = replay.plan(sources[name], store, from_iso(start), from_iso(end), now)
             s = replay.Summary(name, total=p.total, duplicates=p.present, failed=p.total - p.present)
+            if s.failed:  # every failed slot has a cause in the breakdown line
+                s.reasons["failed in an earlier run (`cielo jobs show`)"] = s.failed
         total.total += s.total
         total.new += s.new
         total.duplicates += s.duplicates

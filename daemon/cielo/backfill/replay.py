@@ -106,6 +106,7 @@ def run(
     progress: Callable[[Summary], None] | None = None,
     stop: threading.Event | None = None,
     log_failures: bool = True,
+    tally: Callable[[Any, int], None] | None = None,
 ) -> Summary:
     """Fill [start, end) of `source`: plan, fetch on a pool in window order, write in batches. `stop` (set from
     another thread) ends the run early, keeping what was fetched; Ctrl-C on the calling thread does the same."""
@@ -116,7 +117,7 @@ def run(
         progress(summary)
     if not p.windows:
         return summary
-    writer = Writer(source, store, summary, now, "backfill", log_failures)
+    writer = Writer(source, store, summary, now, "backfill", log_failures, tally)
     try:
         fetch_in_order(source, p.windows, workers, now, writer, stop, progress)
     finally:
@@ -134,9 +135,10 @@ class Writer:
     its outbox messages); counts every slot asked for as new, duplicate or failed, with the cause."""
 
     def __init__(self, source: Source, store: Store, summary: Summary, now: datetime, mode: str,
-                 log_failures: bool = True):
+                 log_failures: bool = True, tally: Callable[[Any, int], None] | None = None):
         self.source, self.store, self.summary, self.now, self.mode = source, store, summary, now, mode
         self.log_failures = log_failures
+        self.tally = tally  # (cursor, new) inside each batch's transaction: a job task's running count
         self.batch: list[tuple[Window, Any]] = []
         self.missing: list[Missing] = []
 
@@ -165,7 +167,8 @@ class Writer:
             wanted = {ts for window, _ in self.batch for ts in window.slots}
             primary = {r.ts: r for r in readings if r.series == source.primary.name and r.ts in wanted}
             rest = [r for r in readings if not (r.series == source.primary.name and r.ts in wanted)]
-            new = self.store.add_readings([*primary.values(), *rest], self.now, self.mode, counted=len(primary))
+            new = self.store.add_readings([*primary.values(), *rest], self.now, self.mode, counted=len(primary),
+                                          also=self.tally)
             summary.new += new
             # A reading for the slot can land between plan and write (a second cielo); that is a duplicate.
             summary.duplicates += len(primary) - new
@@ -256,7 +259,7 @@ def fetch_in_order(source: Source, windows: list[Window], workers: int, now: dat
 
 def _kind(exc: Exception) -> str:
     if isinstance(exc, FetchError):
-        if exc.status:
+        if exc.status and exc.status >= 400:  # an HTML page or broken JSON with 200 is no HTTP error
             return f"HTTP {exc.status}"
         text = str(exc)
         for marker, kind in (("circuit open", "circuit open"), ("not JSON", "not JSON"),
