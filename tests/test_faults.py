@@ -270,3 +270,46 @@ def test_a_second_sigterm_while_stopping_is_harmless(camera: CameraServer, confi
     out, _ = proc.communicate(timeout=45)
     assert proc.returncode == 0, out
     assert "Traceback" not in out and "SchedulerNotRunning" not in out
+
+
+# --- sources ------------------------------------------------------------------------------------------------
+
+def test_openmeteo_fills_the_cloud_cover_of_hours_aemet_holds(api: ApiServer, config, tmp_path: Path):
+    """AEMET (priority 40) holds the last hours' temperature; Open-Meteo (20) serves cloud cover too, which
+    AEMET does not: a backfill asks Open-Meteo for those hours and fills the cloud cover, and `gaps` is clean."""
+    from datetime import UTC, datetime, timedelta
+
+    cfg = config(**source_sections(api, "aemet", "openmeteo"))
+    assert cielo("ingest", "--source", "aemet", config=cfg).returncode == 0
+    db = tmp_path / "cielo.db"
+    aemet_hours = rows(db, "SELECT count(*) FROM readings WHERE series = 'weather.temperature'")[0][0]
+    assert aemet_hours >= 20
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    span = ("--from", f"{now - timedelta(hours=20):%Y-%m-%dT%H:%M}Z", "--to", f"{now - timedelta(hours=3):%Y-%m-%dT%H:%M}Z")
+    result = cielo("backfill", *span, "--source", "openmeteo", config=cfg)
+    assert result.returncode == 0, result.stderr
+    assert summary_of(result.stdout, "openmeteo") == {"total": 18, "new": 0, "duplicates": 18, "failed": 0}
+    held = rows(db, "SELECT count(*) FROM readings WHERE series = 'weather.cloud_cover' AND ts >= ? AND ts <= ?",
+                (f"{now - timedelta(hours=20):%Y-%m-%dT%H:%M:%S}Z", f"{now - timedelta(hours=3):%Y-%m-%dT%H:%M:%S}Z"))
+    assert held == [(18,)]
+    assert rows(db, "SELECT DISTINCT source FROM readings WHERE series = 'weather.temperature'") == [("aemet",)]
+    again = cielo("backfill", *span, "--source", "openmeteo", config=cfg)
+    assert api.count("om-forecast") == 1, again.stdout  # all held now: no second request
+
+
+def summary_of(stdout: str, source: str) -> dict[str, int]:
+    import re
+
+    line = next(ln for ln in stdout.splitlines() if ln.startswith(f"{source}: total="))
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
+
+
+def test_aemet_rate_limit_inside_a_200_envelope_is_backed_off_and_retried(api: ApiServer, config, tmp_path: Path):
+    api.behaviours["aemet"] = "estado-429-once"
+    cfg = config(**source_sections(api, "aemet", aemet={"retries": 2}))
+    result = cielo("ingest", "--source", "aemet", config=cfg)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "new" in result.stdout
+    first, second = api.times("aemet")[:2]
+    assert second - first >= 0.4  # backed off, as for an HTTP 429
+    assert rows(tmp_path / "cielo.db", "SELECT count(*) FROM readings")[0][0] > 0

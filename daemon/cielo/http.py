@@ -258,8 +258,11 @@ class Client:
         if self.guard is not None:
             self.guard.close()
 
-    def get(self, url: str, headers: dict[str, str] | None = None) -> tuple[bytes, int, str]:
-        """(body, status, content type) of a 2xx answer; raises NotFound / FetchError, one line each."""
+    def get(self, url: str, headers: dict[str, str] | None = None,
+            inspect: Callable[[bytes, int, str], None] | None = None) -> tuple[bytes, int, str]:
+        """(body, status, content type) of a 2xx answer; raises NotFound / FetchError, one line each.
+        `inspect(body, status, ctype)` may raise a FetchError for an error inside a 200 answer (AEMET's
+        `estado` 429): it is retried, backed off and counted like the same HTTP status."""
         p = self.policy
         for attempt in range(p.retries + 1):
             if self.guard is not None:
@@ -268,6 +271,8 @@ class Client:
             try:
                 self.requests += 1
                 out = self._once(url, headers)
+                if inspect is not None:
+                    inspect(*out)
             except FetchError as exc:
                 scrubbed(exc, self.secrets)
                 retry = exc.transient and (exc.status is None or exc.status in RETRY_STATUSES)
@@ -289,9 +294,20 @@ class Client:
             return out
         raise AssertionError("unreachable")
 
-    def get_json(self, url: str, headers: dict[str, str] | None = None, encoding: str = "utf-8") -> Any:
-        body, status, ctype = self.get(url, headers)
-        return decode_json(body, redact(url), ctype, encoding, status)
+    def get_json(self, url: str, headers: dict[str, str] | None = None, encoding: str = "utf-8",
+                 check: Callable[[Any], None] | None = None) -> Any:
+        """Decoded JSON; `check(data)` may raise a FetchError for an error the API reports inside a 200 answer,
+        which is then retried like that status."""
+        where = redact(url)
+        decoded: list[Any] = []
+
+        def inspect(body: bytes, status: int, ctype: str) -> None:
+            decoded[:] = [decode_json(body, where, ctype, encoding, status)]
+            if check is not None:
+                check(decoded[0])
+
+        self.get(url, headers, inspect)
+        return decoded[0]
 
     def _once(self, url: str, headers: dict[str, str] | None) -> tuple[bytes, int, str]:
         p, where = self.policy, redact(url)

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cielo.backfill import replay
-from cielo.sources.base import Source
+from cielo.sources.base import SeriesSpec, Source
 from cielo.store import Store, StoreError
 from cielo.timeutil import from_iso, iso, utcnow
 
@@ -167,6 +167,7 @@ def merge(before: replay.Summary | None, s: replay.Summary) -> replay.Summary:
     new = before.new + s.new
     return replay.Summary(s.source, total=s.total, new=new, failed=s.failed,
                             duplicates=max(s.total - new - s.failed, 0), requested=before.requested + s.requested,
+                            answered=before.answered + s.answered,
                             interrupted=s.interrupted, reasons=s.reasons, last_error=s.last_error,
                             retryable=s.retryable)
 
@@ -389,6 +390,7 @@ def run_summaries(store: Store, job_id: int, sources: dict[str, Source], ran: di
         total.duplicates += s.duplicates
         total.failed += s.failed
         total.requested += s.requested
+        total.answered += s.answered
         total.reasons.update(s.reasons)
         total.last_error = s.last_error or total.last_error
     return out
@@ -409,16 +411,19 @@ def catch_up(store: Store, sources: dict[str, Source], trigger: str, lookback: t
                                   " AND status IN ('pending', 'running')"):
         return None
     rank = priorities(next(iter(sources.values())).settings)
-    by_series: dict[str, list[Source]] = {}
+    # Every series a source serves, not only its primary: a cloud-cover hole under hours whose temperature
+    # another source holds is a gap Open-Meteo fills.
+    by_series: dict[str, tuple[SeriesSpec, list[Source]]] = {}
     for source in sources.values():
-        by_series.setdefault(source.primary.name, []).append(source)
+        for spec in source.series:
+            by_series.setdefault(spec.name, (spec, []))[1].append(source)
     start = now - lookback
     ranges: dict[str, list[tuple[datetime, datetime]]] = {}
     unserved: list[dict[str, str]] = []
     lagging = min_lag is None
-    for series, group in by_series.items():
+    for series, (spec, group) in by_series.items():
         group.sort(key=lambda s: -rank.get(s.config_name or s.name, rank.get(s.name, 0)))
-        found = gaps.analyse(store, group[0], group[0].primary, start, now)
+        found = gaps.analyse(store, group[0], spec, start, now)
         if found.lag is None or min_lag is None or found.lag > min_lag:
             lagging = True
         for gap in found.gaps:
@@ -444,11 +449,22 @@ def catch_up(store: Store, sources: dict[str, Source], trigger: str, lookback: t
             store.add_event("gap_unservable", {"ranges": fresh}, level="warning")
     if not ranges or not lagging:
         return None
+    ranges = {name: _union(spans) for name, spans in ranges.items()}  # several series' gaps overlap
     job, _ = create(store, trigger, ranges, sources, start, now)
     store.add_event("backfill_started", {"job": job, "trigger": trigger, "from": iso(start), "to": iso(now),
                                          "sources": sorted(ranges)})
     log.info("catch-up: job %d queued for %s", job, ", ".join(f"{n} ({len(r)} gaps)" for n, r in ranges.items()))
     return job
+
+
+def _union(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    out: list[tuple[datetime, datetime]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,8 +72,11 @@ class _Aemet(Source):
         assert self.client is not None and self.cfg.api_key is not None
         url = f"{self.cfg.base_url}/api/{path}"
         headers = {"api_key": self.cfg.api_key.get_secret_value(), "Accept": "application/json"}
-        envelope = self.client.get_json(url, headers, encoding=ENCODING)
-        datos = check_envelope(envelope, redact(url))
+        where = redact(url)
+        # estado 429 inside a 200 envelope is retried and backed off like an HTTP 429, inside the client.
+        envelope = self.client.get_json(url, headers, encoding=ENCODING,
+                                        check=lambda env: check_envelope(env, where) and None)
+        datos = check_envelope(envelope, where)
         body, status, ctype = self.client.get(datos)
         return decode_json(body, redact(datos), ctype, ENCODING, status)
 
