@@ -285,7 +285,8 @@ def test_openmeteo_fills_the_cloud_cover_of_hours_aemet_holds(api: ApiServer, co
     aemet_hours = rows(db, "SELECT count(*) FROM readings WHERE series = 'weather.temperature'")[0][0]
     assert aemet_hours >= 20
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    span = ("--from", f"{now - timedelta(hours=20):%Y-%m-%dT%H:%M}Z", "--to", f"{now - timedelta(hours=3):%Y-%m-%dT%H:%M}Z")
+    span = ("--from", f"{now - timedelta(hours=20):%Y-%m-%dT%H:%M}Z",
+            "--to", f"{now - timedelta(hours=3):%Y-%m-%dT%H:%M}Z")
     result = cielo("backfill", *span, "--source", "openmeteo", config=cfg)
     assert result.returncode == 0, result.stderr
     assert summary_of(result.stdout, "openmeteo") == {"total": 18, "new": 0, "duplicates": 18, "failed": 0}
