@@ -314,3 +314,20 @@ def test_aemet_rate_limit_inside_a_200_envelope_is_backed_off_and_retried(api: A
     first, second = api.times("aemet")[:2]
     assert second - first >= 0.4  # backed off, as for an HTTP 429
     assert rows(tmp_path / "cielo.db", "SELECT count(*) FROM readings")[0][0] > 0
+
+
+# --- 5. a deadline per request -------------------------------------------------------------------------------
+
+def test_a_server_dripping_a_byte_a_second_cannot_hold_a_worker(api: ApiServer, config):
+    """Every byte arrives within the read timeout (1 s), so only an overall deadline (3 x timeout_s) ends it."""
+    api.behaviours["om-archive"] = "drip"
+    cfg = config(backfill={"on_startup": False, "max_attempts": 1},
+                 **source_sections(api, "openmeteo", openmeteo={"timeout_s": 1.5, "retries": 1}))
+    t0 = time.monotonic()
+    result = cielo("backfill", "--from", "2024-03-10T00:00Z", "--to", "2024-03-10T23:00Z", "--source", "openmeteo",
+                   config=cfg, timeout=90)
+    took = time.monotonic() - t0
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "openmeteo: total=24 new=0 duplicates=0 failed=24" in result.stdout
+    assert "took longer than 4.5 s" in result.stderr, result.stderr
+    assert took < 30, took  # two attempts of 4.5 s, a backoff, and the process start

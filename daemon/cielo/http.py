@@ -84,6 +84,13 @@ class HttpPolicy:
     max_retry_after_s: float = 60.0
     max_bytes: int = 8_000_000
     pool_size: int = 4
+    deadline_s: float | None = None  # the most one request may take, headers to last byte; default 3 x timeout_s
+
+    @property
+    def total_s(self) -> float:
+        """`timeout_s` bounds each wait for a byte; this bounds the whole answer, so a server dripping a byte a
+        second cannot hold a worker for as long as it likes."""
+        return self.deadline_s if self.deadline_s is not None else 3 * self.timeout_s
 
     def retry(self) -> Retry:
         retry = CappedRetry(
@@ -161,9 +168,23 @@ def get_bytes(session: Session, url: str, policy: HttpPolicy, guard: Guard | Non
     return out
 
 
+def _body(resp, deadline: float, where: str, policy: HttpPolicy, status: int | None):
+    """The answer's bytes as they arrive (each read returns what one receive got), until `deadline`."""
+    read = getattr(resp, "read1", None) or resp.read
+    while True:
+        if time.monotonic() > deadline:
+            raise FetchError(f"{where}: answer took longer than {policy.total_s:g} s (a server sending slowly); "
+                             "gave up", None)
+        chunk = read(65536)
+        if not chunk:
+            return
+        yield chunk
+
+
 def _get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, str]:
     where = redact(url)
     complete = False
+    deadline = time.monotonic() + policy.total_s
     try:
         resp = session.request("GET", url, preload_content=False)
     except MaxRetryError as exc:
@@ -183,7 +204,7 @@ def _get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, s
                              status, transient=False)
         chunks: list[bytes] = []
         size = 0
-        for chunk in resp.stream(65536):
+        for chunk in _body(resp, deadline, where, policy, status):
             size += len(chunk)
             if size > policy.max_bytes:
                 raise FetchError(f"{where}: answer is over the {policy.max_bytes}-byte cap", status, transient=False)
@@ -312,6 +333,7 @@ class Client:
     def _once(self, url: str, headers: dict[str, str] | None) -> tuple[bytes, int, str]:
         p, where = self.policy, redact(url)
         complete = False
+        deadline = time.monotonic() + p.total_s
         try:
             resp = self.session.request("GET", url, headers=headers, preload_content=False)
         except MaxRetryError as exc:
@@ -321,7 +343,7 @@ class Client:
         try:
             status, ctype = resp.status, resp.headers.get("Content-Type", "")
             chunks, size = [], 0  # error bodies too: they carry the API's reason, and the connection is reused
-            for chunk in resp.stream(65536):
+            for chunk in _body(resp, deadline, where, p, status):
                 size += len(chunk)
                 if size > p.max_bytes:
                     raise FetchError(f"{where}: answer is over the {p.max_bytes}-byte cap", status, transient=False)
