@@ -274,7 +274,8 @@ def _kind(exc: Exception) -> str:
         for marker, kind in (("circuit open", "circuit open"), ("not JSON", "not JSON"),
                              ("invalid JSON", "invalid JSON"), ("unexpected answer", "unexpected answer"),
                              ("not a JPEG", "not a JPEG"), ("not a readable image", "unreadable image"),
-                             ("timed out", "timeout"), ("took longer than", "timeout"), ("cannot connect", "cannot connect"),
+                             ("timed out", "timeout"), ("took longer than", "timeout"),
+                             ("cannot connect", "cannot connect"),
                              ("byte cap", "too large"), ("server kept failing", "server errors"),
                              ("connection broke", "connection broke")):
             if marker in text:
