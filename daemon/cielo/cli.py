@@ -237,7 +237,7 @@ def _sources(names: list[str] | None, settings: Settings, command: str) -> list[
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.backfill import jobs, replay
+    from cielo.backfill import jobs
     from cielo.service.runtime import open_store
     from cielo.sources.registry import REGISTRY
 
@@ -253,7 +253,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     for name in names:
         source = REGISTRY[name](settings)
         span = source.serves(start, end, now)
-        if span is None or not source.slots(*span):
+        if span is None or not jobs.has_slots(source, *span):
             source.close()
             if explicit:
                 reach = "no history" if source.history == timedelta(0) else f"history {_span(source.history)}"
@@ -269,7 +269,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
         with open_store(settings) as store:
             if args.dry_run:
                 for name, source in sources.items():
-                    _print_plan(replay.plan(source, store, *spans[name], now), source)
+                    _print_plan(jobs.plan_totals(source, store, *spans[name], now), source)
                 return 0
             jobs.reset_stuck(store)
             job, resumed = jobs.create(store, "manual", {name: [spans[name]] for name in names}, sources, start,
@@ -378,7 +378,9 @@ class _Progress:
     """A one-line progress bar per source on a terminal (stderr), redrawn at most 10 times a second."""
 
     def __init__(self, sources: dict, start: datetime, end: datetime):
-        self.totals = {name: len(source.slots(start, end)) for name, source in sources.items()}
+        from cielo.backfill.jobs import count_slots
+
+        self.totals = {name: count_slots(source, start, end) for name, source in sources.items()}
         self.tasks: dict[int, object] = {}
         self.t0, self.last, self.current = time.monotonic(), 0.0, ""
 

@@ -128,6 +128,7 @@ class Source(ABC):
     series: ClassVar[tuple[SeriesSpec, ...]]
     chunk: ClassVar[timedelta]  # the most one request can cover
     history: ClassVar[timedelta | None] = None  # how far into the past it can serve; None: no limit
+    earliest: ClassVar[datetime | None] = None  # the first instant it has data for (an archive's start)
     requests_per_minute: ClassVar[float | None] = None  # the provider's published or polite budget
     requests_per_day: ClassVar[float | None] = None
     config_model: ClassVar[type[Section]]  # the source's table, validated by this model
@@ -224,6 +225,8 @@ class Source(ABC):
         """The part of [start, end) this source can still serve at `now` (its history window), or None."""
         if self.history is not None:
             start = max(start, now - self.history)
+        if self.earliest is not None:
+            start = max(start, self.earliest)
         return (start, end) if start < end else None
 
     @property

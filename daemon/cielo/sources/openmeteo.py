@@ -51,7 +51,8 @@ class OpenMeteoSource(Source):
     name = "openmeteo"
     series = tuple(weather.SERIES[s] for s, _ in VARIABLES.values())
     chunk = timedelta(days=92)
-    history = None  # the archive reaches back to 1940
+    history = None
+    earliest = datetime(1940, 1, 1, tzinfo=UTC)  # the archive (ERA5) reaches back to 1940
     config_model = OpenMeteoConfig
 
     @staticmethod

@@ -58,6 +58,7 @@ class ReeSource(Source):
               SeriesSpec("ree.spot", "EUR/MWh", HOUR, "Spot price", icon="mdi:currency-eur", limits=PRICE))
     chunk = timedelta(days=28)
     history = None
+    earliest = datetime(2014, 3, 31, 22, tzinfo=UTC)  # PVPC (indicator 1001) starts 2014-04-01, Madrid time
     config_model = ReeConfig
 
     @staticmethod
