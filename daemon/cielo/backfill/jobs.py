@@ -463,6 +463,8 @@ def catch_up(store: Store, sources: dict[str, Source], trigger: str, lookback: t
     # another source holds is a gap Open-Meteo fills.
     by_series: dict[str, tuple[SeriesSpec, list[Source]]] = {}
     for source in sources.values():
+        if source.history == timedelta(0):
+            continue  # live only (OpenWeatherMap): its live job is all it can do
         for spec in source.series:
             by_series.setdefault(spec.name, (spec, []))[1].append(source)
     start = now - lookback
