@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from cielo.errors import DatabaseDamaged
-
 from cielo.store import MIGRATIONS, Missing, Reading, Store, StoreError
 from tests.conftest import clean_env, rows
 
