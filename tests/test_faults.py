@@ -357,3 +357,26 @@ def test_a_half_century_range_is_queued_in_bounded_memory(config, tmp_path: Path
     clipped = cielo("backfill", "--from", "1970-01-01", "--to", "2014-04-02", "--source", "ree", "--dry-run",
                     config=cfg)
     assert "ree: serves only from 2014-03-31T22:00:00Z" in clipped.stderr, clipped.stderr
+
+
+def test_opening_on_a_full_disk_says_the_disk_is_full(config, tmp_path: Path):
+    """SQLite says only `disk I/O error` when it cannot create the -shm/-wal files of an existing database."""
+    sd = tmp_path / "sd"
+    sd.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(sd)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        cfg = config(storage={"database": str(sd / "cielo.db")}, skycam={"base_url": "http://127.0.0.1:9/image"})
+        assert cielo("backfill", *DAY, "--detach", config=cfg).returncode == 0
+        try:
+            with open(sd / "filler", "wb", buffering=0) as f:
+                while True:
+                    f.write(b"\0" * 1024)
+        except OSError:  # the disk is full
+            pass
+        for args in (["status"], ["jobs", "list"], ["backfill", *DAY], ["export", "--series", "skycam.octas", *DAY]):
+            result = cielo(*args, config=cfg)
+            assert result.returncode == 1, (args, result.stderr)
+            assert "the disk is full" in one_line_error(result), result.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(sd)], capture_output=True)
