@@ -49,7 +49,7 @@ def test_newer_schema_is_refused(tmp_path: Path):
 def test_not_a_database(tmp_path: Path):
     bad = tmp_path / "c.db"
     bad.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(DatabaseDamaged, match="the database is damaged .file is not a database.; stop cielo"):
+    with pytest.raises(DatabaseDamaged, match=r"the database is damaged .file is not a database.; stop cielo"):
         Store(bad)
 
 
