@@ -63,11 +63,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("sources", help="each source: enabled, key present, series, history window, request budget")
 
-    m = sub.add_parser("import-csv", help="historical station CSV exports (SIAR, datosclima.es, custom)")
-    m.add_argument("--source", required=True, metavar="LAYOUT",
-                   help="siar, datosclima or custom ([sources.csv] columns)")
-    m.add_argument("files", nargs="+", metavar="FILE")
-
     g = sub.add_parser("gaps", help="missing ranges per series, with severity and the time to fill them")
     g.add_argument("--source", action="append", metavar="S", help="only this source (repeatable)")
     g.add_argument("--series", action="append", metavar="X", help="only this series (repeatable)")
@@ -103,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--dry-run", action="store_true", help="only say how many")
 
     e = sub.add_parser("export", help="readings of one series out, as CSV or JSON lines")
-    e.add_argument("--series", required=True, metavar="X", help="e.g. skycam.octas")
+    e.add_argument("--series", required=True, metavar="X", help="a series, as `cielo sources` lists them")
     e.add_argument("--from", "--desde", dest="start", required=True, metavar="T")
     e.add_argument("--to", "--hasta", dest="end", required=True, metavar="T", help="included, to the minute")
     e.add_argument("--format", choices=["csv", "jsonl"], default="csv")
@@ -342,28 +337,8 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_import_csv(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.service.runtime import open_store
-    from cielo.sources.csv import CsvConfig, import_file
-    from cielo.sources.registry import priorities
-
-    cfg = settings.source_config("csv", CsvConfig)
-    code = 0
-    with open_store(settings) as store:  # with the outbox: imported readings reach MQTT like any other
-        for name in args.files:
-            summary = import_file(store, Path(name), args.source, cfg, priorities(settings))
-            for line in summary.errors[:20]:
-                print(line, file=sys.stderr)
-            if len(summary.errors) > 20:
-                print(f"{name}: and {len(summary.errors) - 20} more bad rows", file=sys.stderr)
-            print(summary.line(), flush=True)
-            if summary.total and summary.failed == summary.total:
-                code = 1
-    return code
-
-
 def _print_plan(plan, source) -> None:
-    from cielo.sources.base import estimate_s
+    from cielo.sources.base import estimate_s, summary_line
 
     rpm = source.requests_per_minute
     requests = plan.requests * source.requests_per_fetch  # AEMET: envelope + datos per window
@@ -371,7 +346,7 @@ def _print_plan(plan, source) -> None:
     print(f"{plan.source}: plan: {plan.total} slots, {plan.present} already stored, "
           f"{plan.known_missing} known missing (retry not due), {requests} requests"
           + (f", about {est:.0f} s at {rpm:g}/min" if rpm else ""))
-    print(f"{plan.source}: total={plan.total} new=0 duplicates={plan.present} failed=0 (dry run)")
+    print(f"{summary_line(plan.source, plan.total, 0, plan.present, 0)} (dry run)")
 
 
 class _Progress:
@@ -641,7 +616,6 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 COMMANDS = {
     "run": cmd_run,
     "sources": cmd_sources,
-    "import-csv": cmd_import_csv,
     "status": cmd_status,
     "ingest": cmd_ingest,
     "backfill": cmd_backfill,

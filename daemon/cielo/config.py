@@ -119,11 +119,12 @@ check_tz = _check_tz
 
 
 class Settings(Section):
+    # Source tables (`[sources.<name>]`, and top-level ones such as the camera's) are validated by each
+    # source's own model through table(), and unknown ones refused by check_tables; kept raw until then.
+    model_config = ConfigDict(extra="allow", validate_default=True)
+
     device: DeviceConfig = Field(default_factory=DeviceConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
-    # Source tables (`[skycam]`, `[sources.<name>]`) are validated by each source's own model (its module
-    # under sources/) through table(); kept raw until then.
-    skycam: dict[str, Any] = Field(default_factory=dict)
     backfill: BackfillConfig = Field(default_factory=BackfillConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -136,7 +137,7 @@ class Settings(Section):
         """A source's table (`("skycam",)` or `("sources", "ree")`) validated by the source's own model, which
         resolves relative paths against the config file's folder (validation context `base`)."""
         if where not in self._tables:
-            raw: Any = getattr(self, where[0])
+            raw: Any = getattr(self, where[0]) if where[0] == "sources" else (self.model_extra or {}).get(where[0])
             for key in where[1:]:
                 raw = raw.get(key) if isinstance(raw, dict) else raw
             base = self.path.parent if self.path is not None else None
@@ -211,6 +212,11 @@ def load_settings(explicit: str | None = None, tables: Tables | None = None,
 def check_tables(settings: Settings, tables: Tables, path: Path | None = None) -> None:
     """Validate every source table with its model: unknown sources, keys and values stop here."""
     where = path.name if path else "config.toml"
+    for key, table in (settings.model_extra or {}).items():
+        if (key,) not in tables:
+            raise ConfigError(f"{where}: [{key}]: unknown key")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [{key}]: must be a table")
     known = [k[1] for k in tables if len(k) == 2]
     for name, table in settings.sources.items():
         if ("sources", name) not in tables:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import urllib3
@@ -35,8 +35,17 @@ from urllib3.util.retry import Retry
 from cielo import __version__
 from cielo.errors import CieloError
 
-if TYPE_CHECKING:
-    from cielo.guard import Guard
+
+class Guard(Protocol):
+    """What a request asks of cielo.guard first and tells it after: the circuit breaker and the budget."""
+
+    def check(self) -> None: ...  # raises a FetchError while the circuit is open
+
+    def acquire(self) -> float: ...  # waits for a token of the request budget; returns the wait
+
+    def success(self) -> None: ...
+
+    def failure(self, error: str) -> bool: ...
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 USER_AGENT = f"cielo/{__version__}"

@@ -21,6 +21,7 @@ from pydantic import Field, field_validator
 
 from cielo.config import Section, check_tz
 from cielo.errors import UsageError
+from cielo.sources.base import summary_line
 from cielo.sources.textnum import decimal_comma
 from cielo.sources.weather import SERIES
 from cielo.store import Reading, Store
@@ -91,7 +92,7 @@ class ImportSummary:
     errors: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        return f"{self.name}: total={self.total} new={self.new} duplicates={self.duplicates} failed={self.failed}"
+        return summary_line(self.name, self.total, self.new, self.duplicates, self.failed)
 
 
 def layout_for(name: str, cfg: CsvConfig) -> Layout:
@@ -227,3 +228,4 @@ def import_file(store: Store, path: Path, layout_name: str, cfg: CsvConfig,
     for i in range(0, len(all_readings), 2000):
         store.add_readings(all_readings[i:i + 2000])
     return summary
+

@@ -18,11 +18,13 @@ from cielo.sources.csv import CsvConfig
 from cielo.sources.openmeteo import OpenMeteoSource
 from cielo.sources.openweather import OpenWeatherSource
 from cielo.sources.ree import ReeSource
+from cielo.sources.ree_demand import ReeDemandSource
 from cielo.sources.skycam.source import SkycamSource
 
 SOURCES: tuple[type[Source], ...] = (
     SkycamSource,
     ReeSource,
+    ReeDemandSource,
     AemetSource,
     AemetDailySource,
     OpenWeatherSource,
@@ -79,5 +81,6 @@ def series(settings: Settings) -> list[Declared]:
 
 
 def command_modules() -> Iterator[str]:
-    """Modules that add CLI commands of a source's own (the camera's classify and calibrate)."""
+    """Modules that add CLI commands of a source's own (the camera's classify and calibrate, import-csv)."""
     yield from dict.fromkeys(cls.commands for cls in SOURCES if cls.commands)
+    yield "cielo.sources.csv_commands"

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from cielo.config import Settings
 from cielo.sources.skycam.source import SkycamSource
 from cielo.timeutil import iso
+from tests.conftest import cielo
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -61,3 +63,12 @@ def test_live_range_is_the_newest_uploaded_slot():
 def test_schedule_fires_after_the_delay():
     cron = SkycamSource.schedule(Settings.model_validate({"skycam": {"delay_s": 90}}))
     assert cron == {"minute": "3,13,23,33,43,53", "second": 30, "timezone": "America/Argentina/Buenos_Aires"}
+
+
+def test_sky_camera_has_a_breaker_too(config):
+    cfg = config(skycam={"base_url": "http://127.0.0.1:9/image", "retries": 0})
+    result = cielo("backfill", "--from", "2024-06-01T00:00Z", "--to", "2024-06-01T05:59Z", "--workers", "1",
+                   config=cfg)
+    assert result.returncode == 1
+    assert "skycam: failed slots: 31 circuit open, 5 cannot connect" in result.stderr
+    assert re.search(r"^skycam: enabled, .* breaker open \(5 failures\)$", cielo("sources", config=cfg).stdout, re.M)
