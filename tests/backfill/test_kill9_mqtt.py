@@ -29,11 +29,11 @@ pytestmark = pytest.mark.skipif(not (shutil.which("mosquitto") or os.path.exists
 
 DEV = "pi-01"
 TOPIC = f"cielo/{DEV}/skycam/octas/backfill"
-RANGE = ("--from", "2024-06-01T00:00Z", "--to", "2024-06-02T23:59Z")  # 288 camera slots
-SLOTS = 288
+RANGE = ("--from", "2024-06-01T00:00Z", "--to", "2024-06-03T23:59Z")  # 432 camera slots, 7 batches
+SLOTS = 432
 KILLS = 12
 # The backfill's rows (the daemon also captures the current slot live, which is not part of this).
-IN_RANGE = "SELECT ts FROM readings WHERE series = 'skycam.octas' AND ts < '2024-06-03' ORDER BY ts"
+IN_RANGE = "SELECT ts FROM readings WHERE series = 'skycam.octas' AND ts < '2024-06-04' ORDER BY ts"
 
 
 def _stored(db: Path) -> int:
@@ -51,7 +51,7 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(tmp_path: Path, co
     db = tmp_path / "cielo.db"
     daemon_kills = 0
     killed_at: list[int] = []
-    with CameraServer(latency_s=0.03) as cam:  # ~9 s of fetching in all: a kill lands before, in or after a batch
+    with CameraServer(latency_s=0.02) as cam:  # ~9 s of fetching in all: a kill lands before, in or after a batch
         cfg = config(device={"id": DEV}, skycam={"base_url": cam.base_url, "workers": 1},
                      mqtt={"enabled": True, "host": "127.0.0.1", "port": broker.port, "state_interval_s": 60})
 
@@ -64,7 +64,13 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(tmp_path: Path, co
             cmd = [sys.executable, "-m", "cielo", "--config", str(cfg), "backfill", *RANGE]
             for i in range(KILLS):
                 proc = subprocess.Popen(cmd, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                time.sleep(rng.uniform(0.8, 3.2))  # from start-up (imports, model load) to mid-batch
+                if i % 2 == 0:  # any time from start-up (imports, model load, planning) on
+                    time.sleep(rng.uniform(0.5, 3.5))
+                else:  # after the run committed a batch, somewhere in the next one
+                    base, deadline = _stored(db), time.monotonic() + 30
+                    while _stored(db) == base and proc.poll() is None and time.monotonic() < deadline:
+                        time.sleep(0.05)
+                    time.sleep(rng.uniform(0.0, 1.5))
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
                 killed_at.append(_stored(db))
