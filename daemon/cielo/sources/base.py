@@ -51,6 +51,10 @@ class SeriesSpec:
     state_class: str | None = "measurement"  # None where HA allows none (monetary)
     icon: str | None = None
     extra: tuple[Entity, ...] = ()
+    # How old a reading may be and still be the series' current value on its live topic; default three
+    # cadences (at least 30 min). Daily values published days late need longer, or Home Assistant never
+    # gets one.
+    live_within: timedelta | None = None
     # What a value may be (issue 14): a finite number within `limits` (the physically possible, not the
     # usual: an answer outside them is broken), whole when `integer`; None only when `nullable` (a camera
     # frame flagged night/dark carries no octas). Anything else is rejected per value, never stored.
@@ -288,6 +292,11 @@ class Source(ABC):
 
     def finish(self, store: Store) -> None:  # noqa: B027 - optional hook
         """Called once after a run (live or backfill) with the store, for end-of-run bookkeeping."""
+
+    def size_pool(self, workers: int) -> None:
+        """Before `workers` threads fetch at once (a backfill's `--workers` may exceed the config's)."""
+        if self.client is not None:
+            self.client.size_pool(workers)
 
     def close(self) -> None:
         if self.client is not None:

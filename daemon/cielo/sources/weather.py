@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from cielo.sources.base import DAY, HOUR, SeriesSpec
 
+# AEMET publishes a day's climatological values some days late (its live job asks for the last ten days):
+# the newest of them is still the current value for Home Assistant, not history.
+DAILY_LIVE = 10 * DAY
+
 # Physical limits (what the Earth has recorded, with room): -89.2 / 56.7 °C, 870 / 1084 hPa at sea level,
 # 305 mm in an hour, 1825 mm in a day, 113 m/s gusts. A value outside them is a broken answer.
 TEMPERATURE = (-90.0, 60.0)
@@ -19,13 +23,13 @@ SERIES: dict[str, SeriesSpec] = {s.name: s for s in (
     SeriesSpec("weather.cloud_cover", "%", HOUR, "Cloud cover (model)", icon="mdi:weather-partly-cloudy",
                limits=PERCENT),
     SeriesSpec("weather.temperature_daily_mean", "°C", DAY, "Daily mean temperature", "temperature",
-               limits=TEMPERATURE),
+               limits=TEMPERATURE, live_within=DAILY_LIVE),
     SeriesSpec("weather.temperature_daily_max", "°C", DAY, "Daily maximum temperature", "temperature",
-               limits=TEMPERATURE),
+               limits=TEMPERATURE, live_within=DAILY_LIVE),
     SeriesSpec("weather.temperature_daily_min", "°C", DAY, "Daily minimum temperature", "temperature",
-               limits=TEMPERATURE),
+               limits=TEMPERATURE, live_within=DAILY_LIVE),
     SeriesSpec("weather.precipitation_daily", "mm", DAY, "Daily precipitation", "precipitation",
-               state_class="total", limits=(0.0, 2000.0)),
+               state_class="total", limits=(0.0, 2000.0), live_within=DAILY_LIVE),
 )}
 
 UNITS = {name: spec.unit for name, spec in SERIES.items()}
