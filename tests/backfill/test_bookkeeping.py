@@ -98,7 +98,9 @@ def test_one_job_never_has_two_workers(tmp_path: Path, config):
     """The `jobs run` child of a daemon killed -9 stops (it dies with its parent), and a second `jobs run` of
     a job that a live process works on declines."""
     with CameraServer(latency_s=0.05) as cam:
-        cfg = config(skycam={"base_url": cam.base_url, "workers": 1})
+        # The catch-up on start runs the open jobs at once (else the daemon polls for them every 30 s).
+        cfg = config(skycam={"base_url": cam.base_url, "workers": 1},
+                     backfill={"on_startup": True, "lookback_days": 1})
         queued = cielo("backfill", "--from", "2024-06-01T00:00Z", "--to", "2024-06-02T23:59Z", "--detach",
                        config=cfg)
         job = re.search(r"backfill job (\d+)", queued.stdout)[1]
