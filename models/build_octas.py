@@ -41,7 +41,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-VERSION = "hybrid-2.0.0"
+VERSION = "skyref-3.0.0"
 HEIGHT, WIDTH = 120, 160  # 4:3 like most cameras; a 640x480 JPEG decodes straight to this in draft mode
 OPSET = 17
 IR_VERSION = 8  # readable by onnxruntime >= 1.10
@@ -51,7 +51,8 @@ EVAL_FILE = HERE / "octas_eval.json"
 LENS_REL = 0.15
 LENS_ABS = 0.02
 SATURATED = 0.97
-SKY_THRESHOLD = 0.25  # NRBR; = R/B 0.6 (Long et al. 2006), the fixed threshold of Li et al. 2011
+SKY_THRESHOLD = 0.14  # NRBR at the zenith far from the sun: below it is cloud (clear-sky reference, lens.py)
+AMBIGUOUS = 0.04  # pixels within this of the reference make the octa distribution wider
 UNIMODAL_STD = 0.03  # Li et al. 2011
 # Otsu's threshold is capped at sky_threshold + this: a clear sky's zenith-to-horizon gradient (deep blue
 # to pale blue) is two populations to Otsu, and without the cap half a clear fisheye sky reads as cloud.
@@ -69,26 +70,19 @@ def _const(name: str, value: float | list[float], dims: list[int] | None = None,
 
 
 def build_graph(sigma: tuple[float, float]) -> onnx.ModelProto:
+    """The per-pixel clear-sky test and the octa distribution. cielo (daemon/cielo/lens.py) feeds, per frame,
+    `site_mask` (the octa area: within 0.85 of the lens radius, less obstructions, ground and glare) and
+    `sky_threshold` (the clear-sky reference: NRBR below it is cloud, lowered toward the horizon and the sun).
+    Without those feeds the graph falls back to the whole bright area and one threshold."""
     n = helper.make_node
-    step = (NRBR_HI - NRBR_LO) / BINS
-    uppers = [round(NRBR_LO + step * (k + 1), 6) for k in range(BINS)]
-    centres = [round(NRBR_LO + step * (k + 0.5), 6) for k in range(BINS)]
     nodes = [
         _const("eps", EPS), _const("one", 1.0), _const("zero", 0.0), _const("eight", 8.0),
         _const("lens_rel", LENS_REL), _const("lens_abs", LENS_ABS), _const("saturated", SATURATED),
-        _const("unimodal_std", UNIMODAL_STD), _const("otsu_margin", OTSU_MARGIN),
-        _const("minus_half", -0.5),
-        _const("nrbr_lo", NRBR_LO), _const("inv_step", 1.0 / step), _const("last_bin", float(BINS - 1)),
-        _const("uppers", uppers, [BINS]), _const("centres", centres, [1, BINS]),
+        _const("margin", AMBIGUOUS), _const("minus_half", -0.5),
         _const("octas", [float(k) for k in range(9)], [1, 9]),
         _const("pixel_axes", [1, 2, 3], [3], TensorProto.INT64),
         _const("col_axis", [1], [1], TensorProto.INT64),
-        _const("one_axis", [1], [1], TensorProto.INT64),
-        _const("first", [0], [1], TensorProto.INT64),
-        _const("bins", [BINS], [1], TensorProto.INT64),
-        _const("flat", [0, -1], [2], TensorProto.INT64),
-        _const("col", [-1, 1, 1, 1], [4], TensorProto.INT64),
-        # the valid area: the lens, less saturated glare, less what the site calibration masks
+        # the valid area: the bright part of the frame, less saturated glare, times what cielo feeds
         n("Split", ["image"], ["r", "g", "b"], axis=1),
         n("Max", ["r", "g", "b"], ["brightest"]),
         n("Min", ["r", "g", "b"], ["darkest"]),
@@ -100,82 +94,31 @@ def build_graph(sigma: tuple[float, float]) -> onnx.ModelProto:
         n("And", ["lens_bool", "unsat_bool"], ["valid_bool"]),
         n("Cast", ["valid_bool"], ["valid_img"], to=TensorProto.FLOAT),
         n("Mul", ["valid_img", "site_mask"], ["valid"]),
-        # NRBR and its histogram over the valid pixels
+        # NRBR against the clear-sky reference
         n("Sub", ["b", "r"], ["b_minus_r"]),
         n("Add", ["b", "r"], ["b_plus_r"]),
         n("Add", ["b_plus_r", "eps"], ["b_plus_r_eps"]),
         n("Div", ["b_minus_r", "b_plus_r_eps"], ["s"]),
-        n("Sub", ["s", "nrbr_lo"], ["s_shift"]),
-        n("Mul", ["s_shift", "inv_step"], ["s_bins"]),
-        n("Floor", ["s_bins"], ["s_floor"]),
-        n("Clip", ["s_floor", "zero", "last_bin"], ["s_bin_f"]),
-        n("Cast", ["s_bin_f"], ["s_bin"], to=TensorProto.INT64),
-        n("Reshape", ["s_bin", "flat"], ["bin_flat"]),
-        n("Reshape", ["valid", "flat"], ["valid_flat"]),
-        n("Shape", ["image"], ["image_shape"]),
-        n("Slice", ["image_shape", "first", "one_axis"], ["batch"]),
-        n("Concat", ["batch", "bins"], ["hist_shape"], axis=0),
-        n("ConstantOfShape", ["hist_shape"], ["hist_zero"],
-          value=helper.make_tensor("hz", TensorProto.FLOAT, [1], [0.0])),
-        n("ScatterElements", ["hist_zero", "bin_flat", "valid_flat"], ["hist"], axis=1, reduction="add"),
-        # Otsu: the threshold that maximises the between-class variance
-        n("CumSum", ["hist", "one_axis"], ["w0"]),
-        n("Mul", ["hist", "centres"], ["hist_c"]),
-        n("CumSum", ["hist_c", "one_axis"], ["m0"]),
-        n("ReduceSum", ["hist", "one_axis"], ["w_total"], keepdims=1),
-        n("ReduceSum", ["hist_c", "one_axis"], ["m_total"], keepdims=1),
-        n("Sub", ["w_total", "w0"], ["w1"]),
-        n("Sub", ["m_total", "m0"], ["m1"]),
-        n("Max", ["w0", "eps"], ["w0_safe"]),
-        n("Max", ["w1", "eps"], ["w1_safe"]),
-        n("Div", ["m0", "w0_safe"], ["mu0"]),
-        n("Div", ["m1", "w1_safe"], ["mu1"]),
-        n("Sub", ["mu0", "mu1"], ["mu_gap"]),
-        n("Mul", ["mu_gap", "mu_gap"], ["mu_gap2"]),
-        n("Mul", ["w0", "w1"], ["w01"]),
-        n("Mul", ["w01", "mu_gap2"], ["between_raw"]),
-        n("Max", ["w_total", "one"], ["w_total_safe"]),
-        n("Mul", ["w_total_safe", "w_total_safe"], ["w_total2"]),
-        n("Div", ["between_raw", "w_total2"], ["between"]),
-        n("ArgMax", ["between"], ["k_best"], axis=1, keepdims=1),
-        n("Gather", ["uppers", "k_best"], ["t_otsu_raw"]),
-        n("Add", ["sky_threshold", "otsu_margin"], ["t_otsu_max"]),
-        n("Min", ["t_otsu_raw", "t_otsu_max"], ["t_otsu"]),
-        n("ReduceMax", ["between"], ["between_best"], axes=[1], keepdims=1),
-        # spread of s over the valid area: one population (clear or overcast) or two
+        n("Sub", ["s", "sky_threshold"], ["excess"]),
+        n("Less", ["excess", "zero"], ["cloud_bool"]),
+        n("Cast", ["cloud_bool"], ["cloud"], to=TensorProto.FLOAT),
+        n("Abs", ["excess"], ["excess_abs"]),
+        n("Less", ["excess_abs", "margin"], ["near_bool"]),
+        n("Cast", ["near_bool"], ["near"], to=TensorProto.FLOAT),
+        # cloud fraction of the valid area, and the share of it within `margin` of the reference
+        n("Mul", ["cloud", "valid"], ["cloud_valid"]),
+        n("Mul", ["near", "valid"], ["near_valid"]),
         n("ReduceSum", ["valid", "pixel_axes"], ["n_valid_raw"], keepdims=0),
         n("Max", ["n_valid_raw", "one"], ["n_valid"]),
-        n("Unsqueeze", ["n_valid", "col_axis"], ["n_valid_col"]),
-        n("Mul", ["s", "valid"], ["s_valid"]),
-        n("Mul", ["s_valid", "s"], ["s2_valid"]),
-        n("ReduceSum", ["s_valid", "pixel_axes"], ["s_sum"], keepdims=0),
-        n("ReduceSum", ["s2_valid", "pixel_axes"], ["s2_sum"], keepdims=0),
-        n("Unsqueeze", ["s_sum", "col_axis"], ["s_sum_col"]),
-        n("Unsqueeze", ["s2_sum", "col_axis"], ["s2_sum_col"]),
-        n("Div", ["s_sum_col", "n_valid_col"], ["s_mean"]),
-        n("Div", ["s2_sum_col", "n_valid_col"], ["s2_mean"]),
-        n("Mul", ["s_mean", "s_mean"], ["s_mean2"]),
-        n("Sub", ["s2_mean", "s_mean2"], ["s_var_raw"]),
-        n("Max", ["s_var_raw", "zero"], ["s_var"]),
-        n("Sqrt", ["s_var"], ["s_std"]),
-        n("Greater", ["s_std", "unimodal_std"], ["bimodal"]),
-        n("Where", ["bimodal", "t_otsu", "sky_threshold"], ["t_col"]),
-        n("Max", ["s_var", "eps"], ["s_var_safe"]),
-        n("Div", ["between_best", "s_var_safe"], ["eta_raw"]),
-        n("Clip", ["eta_raw", "zero", "one"], ["eta"]),
-        # cloud pixels and the cloud fraction of the valid area (a hard threshold: Otsu's sits at the edge
-        # of a histogram bin, where a soft one would count the pixels of that bin as half cloud)
-        n("Reshape", ["t_col", "col"], ["t"]),
-        n("Less", ["s", "t"], ["cloud_bool"]),
-        n("Cast", ["cloud_bool"], ["p"], to=TensorProto.FLOAT),
-        n("Mul", ["p", "valid"], ["p_valid"]),
-        n("ReduceSum", ["p_valid", "pixel_axes"], ["cloud_sum"], keepdims=0),
-        n("Unsqueeze", ["cloud_sum", "col_axis"], ["cloud_col"]),
-        n("Div", ["cloud_col", "n_valid_col"], ["fraction"]),
-        # a distribution over 0..8 octas, wider when the two populations are not clean
+        n("ReduceSum", ["cloud_valid", "pixel_axes"], ["cloud_sum"], keepdims=0),
+        n("ReduceSum", ["near_valid", "pixel_axes"], ["near_sum"], keepdims=0),
+        n("Div", ["cloud_sum", "n_valid"], ["fraction_flat"]),
+        n("Div", ["near_sum", "n_valid"], ["near_flat"]),
+        n("Unsqueeze", ["fraction_flat", "col_axis"], ["fraction"]),
+        n("Unsqueeze", ["near_flat", "col_axis"], ["ambiguous"]),
+        # a distribution over 0..8 octas, wider when many pixels sit near the reference
         n("Mul", ["fraction", "eight"], ["mean"]),
-        n("Sub", ["one", "eta"], ["mess"]),
-        n("Mul", ["mess", "sigma_gain"], ["sigma_extra"]),
+        n("Mul", ["ambiguous", "sigma_gain"], ["sigma_extra"]),
         n("Add", ["sigma_extra", "sigma_base"], ["sigma"]),
         n("Sub", ["octas", "mean"], ["dist"]),
         n("Div", ["dist", "sigma"], ["z"]),
@@ -184,16 +127,18 @@ def build_graph(sigma: tuple[float, float]) -> onnx.ModelProto:
         n("Softmax", ["logits"], ["probs"], axis=1),
     ]
     overridable = [
-        helper.make_tensor("site_mask", TensorProto.FLOAT, [1, 1, HEIGHT, WIDTH], [1.0] * (HEIGHT * WIDTH)),
-        helper.make_tensor("sky_threshold", TensorProto.FLOAT, [], [SKY_THRESHOLD]),
+        helper.make_tensor("site_mask", TensorProto.FLOAT, [1, 1, 1, 1], [1.0]),
+        helper.make_tensor("sky_threshold", TensorProto.FLOAT, [1, 1, 1, 1], [SKY_THRESHOLD]),
         helper.make_tensor("sigma_base", TensorProto.FLOAT, [], [sigma[0]]),
         helper.make_tensor("sigma_gain", TensorProto.FLOAT, [], [sigma[1]]),
     ]
+    shapes = {"site_mask": ["M", 1, "MH", "MW"], "sky_threshold": ["T", 1, "TH", "TW"]}
     graph = helper.make_graph(
         nodes,
-        "octas_hybrid_nrbr",
+        "octas_clear_sky_reference",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, HEIGHT, WIDTH])]
-        + [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in overridable],
+        + [helper.make_tensor_value_info(t.name, t.data_type, shapes.get(t.name, list(t.dims)))
+           for t in overridable],
         [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", 9])],
         overridable,
     )
@@ -204,8 +149,9 @@ def build_graph(sigma: tuple[float, float]) -> onnx.ModelProto:
         producer_version=VERSION,
         ir_version=IR_VERSION,
     )
-    model.doc_string = "Octas (0..8) from an RGB sky image by hybrid NRBR thresholding; see models/octas.json."
-    helper.set_model_props(model, {"cielo.version": VERSION, "cielo.method": "hybrid-nrbr",
+    model.doc_string = ("Octas (0..8) from an RGB whole-sky frame: NRBR against a clear-sky reference over the "
+                        "lens area; see models/octas.json.")
+    helper.set_model_props(model, {"cielo.version": VERSION, "cielo.method": "clear-sky-reference",
                                    "cielo.calibration": "site_mask,sky_threshold"})
     onnx.checker.check_model(model, full_check=True)
     return model

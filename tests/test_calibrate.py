@@ -67,7 +67,7 @@ def test_calibration_removes_the_mast_from_the_count(model: OctaModel):
         after = model.judge([clear], [None], 0.0, 0.0)[0].octas
     finally:
         model.calibrate(None)
-    assert before >= 2 and after == 0  # the grey mast and wall read as cloud until they are masked
+    assert before >= 1 and after == 0  # the grey mast and wall read as cloud until they are masked
 
 
 def test_calibrate_images_then_classify_says_so(tmp_path: Path):

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from cielo import sun
+from cielo import lens, sun
 from cielo.calibration import Calibration
 from cielo.errors import CieloError
 
@@ -53,6 +53,7 @@ class Frame:
 
     pixels: np.ndarray  # uint8 [3, H, W]: 4x smaller than floats while frames wait for their batch
     brightness: float  # mean of max(R, G, B), 0..1
+    lens: lens.Lens | None = None  # the lens ellipse found in this frame (None: not looked for)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,24 +109,41 @@ class OctaModel:
         self.overridable = {i.name for i in self.session.get_overridable_initializers()}
         self.defaults = self._card().get("parameters", {})
         self.calibration: Calibration | None = None
-        self._feeds: dict[str, np.ndarray] = {}
-        self._zero_outside: np.ndarray | None = None
+        self.reference = self._default_reference()
+        self._site_lens: lens.Lens | None = None
+        self._site_mask: np.ndarray | None = None
         if calibration is not None:
             self.calibrate(calibration)
 
+    def _default_reference(self) -> lens.Reference:
+        ref = self.defaults.get("clear_sky_reference", {})
+        keys = ("zenith", "horizon", "sun", "sun_scale")
+        return lens.Reference(**{k: float(ref[k]) for k in keys if k in ref})
+
     def calibrate(self, cal: Calibration | None) -> None:
-        """Use a site calibration from now on (None: the model's defaults). A model with the overridable
-        initializers `site_mask` / `sky_threshold` gets them; any other model sees masked pixels as black."""
-        self.calibration, self._feeds, self._zero_outside = cal, {}, None
+        """Use a site calibration from now on (None: the model's defaults): its lens ellipse replaces the
+        per-frame one, its obstruction mask is left out, and its clear-sky reference replaces the model's.
+        A model with the overridable initializers `site_mask` / `sky_threshold` gets them per frame; any
+        other model sees the pixels outside the octa area as black."""
+        self.calibration = cal
+        self.reference = self._default_reference()
+        self._site_lens, self._site_mask = None, None
         if cal is None:
             return
-        mask = cal.mask_at(self.height, self.width)
-        if "site_mask" in self.overridable:
-            self._feeds["site_mask"] = mask.astype(np.float32)[None, None]
-        else:
-            self._zero_outside = mask.astype(np.float32)[None, None]
-        if "sky_threshold" in self.overridable:
-            self._feeds["sky_threshold"] = np.array(cal.sky_threshold, dtype=np.float32)
+        self._site_mask = cal.mask_at(self.height, self.width)
+        if cal.lens is not None:
+            self._site_lens = lens.Lens.from_dict(cal.lens, self.width, self.height)
+        if cal.reference is not None:
+            self.reference = cal.reference
+
+    def geometry(self, frame: Frame) -> lens.Lens:
+        """The lens ellipse used for a frame: the site's when calibrated, else the frame's own."""
+        if self._site_lens is not None:
+            return self._site_lens
+        return frame.lens if frame.lens is not None else lens.find_lens(frame.pixels)
+
+    def maps(self, frame: Frame) -> lens.Maps:
+        return lens.maps(frame.pixels, self.geometry(frame), self.reference, self._site_mask)
 
     def _card(self) -> dict[str, Any]:
         try:
@@ -161,7 +179,7 @@ class OctaModel:
         pixels = np.ascontiguousarray(np.asarray(im, dtype=np.uint8).transpose(2, 0, 1))
         # Max over planes, not over the last axis: numpy reduces a length-3 axis ~20x slower.
         brightness = float(np.maximum(np.maximum(pixels[0], pixels[1]), pixels[2]).mean()) / 255.0
-        return Frame(pixels, brightness)
+        return Frame(pixels, brightness, lens.find_lens(pixels))
 
     def predict(self, frames: list[Frame]) -> np.ndarray:
         """probs [N, 9] for a batch of frames."""
@@ -169,11 +187,19 @@ class OctaModel:
             return np.zeros((0, 9), dtype=np.float32)
         parts = []
         for i in range(0, len(frames), INFER_BATCH):
-            batch = np.stack([f.pixels for f in frames[i : i + INFER_BATCH]]).astype(np.float32)
+            chunk = frames[i : i + INFER_BATCH]
+            batch = np.stack([f.pixels for f in chunk]).astype(np.float32)
             batch *= np.float32(1.0 / 255.0)
-            if self._zero_outside is not None:
-                batch *= self._zero_outside
-            parts.append(self.session.run(["probs"], {"image": batch, **self._feeds})[0])
+            per_frame = [self.maps(f) for f in chunk]
+            valid = np.stack([m.valid for m in per_frame])[:, None]
+            feeds: dict[str, np.ndarray] = {}
+            if "site_mask" in self.overridable:
+                feeds["site_mask"] = valid
+            else:
+                batch *= valid
+            if "sky_threshold" in self.overridable:
+                feeds["sky_threshold"] = np.stack([m.threshold for m in per_frame])[:, None]
+            parts.append(self.session.run(["probs"], {"image": batch, **feeds})[0])
         probs = np.concatenate(parts)
         if probs.shape != (len(frames), 9):
             raise ModelError(f"{self.path}: 'probs' has shape {probs.shape}, expected ({len(frames)}, 9)")
