@@ -54,6 +54,7 @@ class Frame:
     pixels: np.ndarray  # uint8 [3, H, W]: 4x smaller than floats while frames wait for their batch
     brightness: float  # mean of max(R, G, B), 0..1
     lens: lens.Lens | None = None  # the lens ellipse found in this frame (None: not looked for)
+    stars: np.ndarray | None = None  # float16 [H, W]: star density (lens.star_density), for night frames
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +144,8 @@ class OctaModel:
         return frame.lens if frame.lens is not None else lens.find_lens(frame.pixels)
 
     def maps(self, frame: Frame) -> lens.Maps:
-        return lens.maps(frame.pixels, self.geometry(frame), self.reference, self._site_mask)
+        stars = None if frame.stars is None else frame.stars.astype(np.float32)
+        return lens.maps(frame.pixels, self.geometry(frame), self.reference, self._site_mask, stars)
 
     def _card(self) -> dict[str, Any]:
         try:
@@ -170,6 +172,7 @@ class OctaModel:
                 im = Image.open(io.BytesIO(data))
                 im.draft("RGB", (self.width, self.height))
                 im = im.convert("RGB")
+                stars = self._stars(im)
                 if im.size != (self.width, self.height):
                     im = im.resize((self.width, self.height), Image.Resampling.BILINEAR)
         except UnidentifiedImageError:
@@ -179,7 +182,18 @@ class OctaModel:
         pixels = np.ascontiguousarray(np.asarray(im, dtype=np.uint8).transpose(2, 0, 1))
         # Max over planes, not over the last axis: numpy reduces a length-3 axis ~20x slower.
         brightness = float(np.maximum(np.maximum(pixels[0], pixels[1]), pixels[2]).mean()) / 255.0
-        return Frame(pixels, brightness, lens.find_lens(pixels))
+        return Frame(pixels, brightness, lens.find_lens(pixels), stars)
+
+    def _stars(self, im: Image.Image) -> np.ndarray | None:
+        """Star density at the model's size, measured at the decoded size (stars are single pixels there);
+        None when the frame has no star at all (any daytime frame)."""
+        bright = np.asarray(im, dtype=np.uint8).max(axis=2).astype(np.float32)
+        bright *= np.float32(1 / 255)
+        density = lens.star_density(bright)
+        if not density.any():
+            return None
+        small = Image.fromarray(density, mode="F").resize((self.width, self.height), Image.Resampling.BOX)
+        return np.asarray(small, dtype=np.float16)
 
     def predict(self, frames: list[Frame]) -> np.ndarray:
         """probs [N, 9] for a batch of frames."""

@@ -218,9 +218,11 @@ class Maps:
     sun: tuple[float, float] | None
 
 
-def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = None) -> Maps:
+def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = None,
+         stars: np.ndarray | None = None) -> Maps:
     """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
-    fixed obstructions) and the clear-sky threshold there."""
+    fixed obstructions) and the clear-sky threshold there. In a night frame with stars (`stars`: the star
+    density at this size), a pixel among stars is clear whatever its colour (threshold -1)."""
     _, h, w = px.shape
     rho = geom.rho()
     area = rho <= OCTA_RADIUS
@@ -236,4 +238,33 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
         rx, ry = (geom.rx, geom.ry) if geom.found else (w / 2, h / 2)
         gam = np.sqrt(((xx - sun[0]) / rx) ** 2 + ((yy - sun[1]) / ry) ** 2)
         valid &= gam > SUN_GLARE
-    return Maps(valid.astype(np.float32), ref.threshold(rho, gam), sun)
+    threshold = ref.threshold(rho, gam)
+    if stars is not None and valid.any() and float(stars[valid].mean()) > STARRY_FRAME:
+        x = px.astype(np.float32)
+        nrbr = (x[2] - x[0]) / (x[2] + x[0] + 0.255)
+        if float(np.median(nrbr[valid])) < STARRY_MAX_NRBR:  # not a blue daytime sky: a night with stars
+            threshold = np.where(stars > STARS_CLEAR, np.float32(-1.0), threshold).astype(np.float32)
+    return Maps(valid.astype(np.float32), threshold, sun)
+
+
+STAR_PROMINENCE = 0.06  # a star: a pixel brighter than each of its 8 neighbours, by this over their mean (0..1)
+STAR_WINDOW = 15  # stars are counted in windows this wide (pixels of the decoded frame, before resizing)
+STARRY_FRAME = 0.006  # a frame with more star pixels than this share of its area ...
+STARRY_MAX_NRBR = 0.2  # ... and a sky less blue than this (median NRBR) is a night sky with stars
+STARS_CLEAR = 0.0075  # ... and there, a window with more than this share of star pixels is clear sky
+
+
+def star_density(bright: np.ndarray) -> np.ndarray:
+    """float32 [h, w]: the share of star pixels (point sources) around each pixel of a brightness image.
+
+    A clear night sky is dark with stars; cloud hides them and glows grey or lit. Stars survive the JPEG
+    and a 2x reduction as single bright pixels; cloud edges and noise do not stand out this far."""
+    h, w = bright.shape
+    p = np.pad(bright, 1, mode="edge")
+    neighbours = [p[i : i + h, j : j + w] for i in range(3) for j in range(3) if (i, j) != (1, 1)]
+    top = np.maximum.reduce(neighbours)
+    mean = np.add.reduce(neighbours) * np.float32(1 / 8)
+    stars = ((bright > top) & (bright - mean > STAR_PROMINENCE)).astype(np.float32)
+    k = STAR_WINDOW
+    c = np.pad(np.pad(stars, k // 2, mode="edge").cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    return ((c[k : k + h, k : k + w] - c[:h, k : k + w] - c[k : k + h, :w] + c[:h, :w]) / (k * k)).astype(np.float32)
