@@ -54,10 +54,13 @@ SATURATED = 0.97
 SKY_THRESHOLD = 0.14  # NRBR at the zenith far from the sun: below it is cloud (clear-sky reference, lens.py)
 AMBIGUOUS = 0.04  # pixels within this of the reference make the octa distribution wider
 UNIMODAL_STD = 0.03  # Li et al. 2011
+ALL_SKY_THRESHOLD = 0.25  # NRBR for frames without a lens circle (R/B 0.6, Long et al. 2006; Li et al. 2011)
+OTSU_CAP = 0.05  # the per-frame split may raise the threshold by at most this (a crop's pale sky)
+HIST_LO, HIST_HI = -0.55, 0.45  # histogram of the excess over the reference, for Otsu (NRBR -0.3..0.7 at 0.25)
 # Otsu's threshold is capped at sky_threshold + this: a clear sky's zenith-to-horizon gradient (deep blue
 # to pale blue) is two populations to Otsu, and without the cap half a clear fisheye sky reads as cloud.
 OTSU_MARGIN = 0.05
-NRBR_LO, NRBR_HI, BINS = -0.3, 0.7, 100
+BINS = 100
 EPS = 1e-3
 DEFAULT_SIGMA = (0.45, 1.5)  # used until a measured pair is recorded in octas_eval.json
 
@@ -75,6 +78,9 @@ def build_graph(sigma: tuple[float, float]) -> onnx.ModelProto:
     `sky_threshold` (the clear-sky reference: NRBR below it is cloud, lowered toward the horizon and the sun).
     Without those feeds the graph falls back to the whole bright area and one threshold."""
     n = helper.make_node
+    step = (HIST_HI - HIST_LO) / BINS
+    uppers = [round(HIST_LO + step * (k + 1), 6) for k in range(BINS)]
+    centres = [round(HIST_LO + step * (k + 0.5), 6) for k in range(BINS)]
     nodes = [
         _const("eps", EPS), _const("one", 1.0), _const("zero", 0.0), _const("eight", 8.0),
         _const("lens_rel", LENS_REL), _const("lens_abs", LENS_ABS), _const("saturated", SATURATED),
@@ -82,6 +88,14 @@ def build_graph(sigma: tuple[float, float]) -> onnx.ModelProto:
         _const("octas", [float(k) for k in range(9)], [1, 9]),
         _const("pixel_axes", [1, 2, 3], [3], TensorProto.INT64),
         _const("col_axis", [1], [1], TensorProto.INT64),
+        _const("unimodal_std", UNIMODAL_STD), _const("otsu_cap", OTSU_CAP),
+        _const("hist_lo", HIST_LO), _const("inv_step", 1.0 / step), _const("last_bin", float(BINS - 1)),
+        _const("uppers", uppers, [BINS]), _const("centres", centres, [1, BINS]),
+        _const("one_axis", [1], [1], TensorProto.INT64),
+        _const("first", [0], [1], TensorProto.INT64),
+        _const("bins", [BINS], [1], TensorProto.INT64),
+        _const("flat", [0, -1], [2], TensorProto.INT64),
+        _const("col", [-1, 1, 1, 1], [4], TensorProto.INT64),
         # the valid area: the bright part of the frame, less saturated glare, times what cielo feeds
         n("Split", ["image"], ["r", "g", "b"], axis=1),
         n("Max", ["r", "g", "b"], ["brightest"]),
@@ -100,9 +114,65 @@ def build_graph(sigma: tuple[float, float]) -> onnx.ModelProto:
         n("Add", ["b_plus_r", "eps"], ["b_plus_r_eps"]),
         n("Div", ["b_minus_r", "b_plus_r_eps"], ["s"]),
         n("Sub", ["s", "sky_threshold"], ["excess"]),
-        n("Less", ["excess", "zero"], ["cloud_bool"]),
+        # frames without a lens circle (crops, plain cameras: no zenith to measure from) also get the
+        # per-frame split of the hybrid rule (Li et al. 2011): Otsu's threshold on the excess over the
+        # reference when its spread says two populations, capped at `otsu_cap`; `adaptive` (per frame, fed by
+        # cielo) is 1 for those frames, 0 for frames with a lens circle
+        n("Sub", ["excess", "hist_lo"], ["e_shift"]),
+        n("Mul", ["e_shift", "inv_step"], ["e_bins"]),
+        n("Floor", ["e_bins"], ["e_floor"]),
+        n("Clip", ["e_floor", "zero", "last_bin"], ["e_bin_f"]),
+        n("Cast", ["e_bin_f"], ["e_bin"], to=TensorProto.INT64),
+        n("Reshape", ["e_bin", "flat"], ["bin_flat"]),
+        n("Reshape", ["valid", "flat"], ["valid_flat"]),
+        n("Shape", ["image"], ["image_shape"]),
+        n("Slice", ["image_shape", "first", "one_axis"], ["batch"]),
+        n("Concat", ["batch", "bins"], ["hist_shape"], axis=0),
+        n("ConstantOfShape", ["hist_shape"], ["hist_zero"],
+          value=helper.make_tensor("hz", TensorProto.FLOAT, [1], [0.0])),
+        n("ScatterElements", ["hist_zero", "bin_flat", "valid_flat"], ["hist"], axis=1, reduction="add"),
+        n("CumSum", ["hist", "one_axis"], ["w0"]),
+        n("Mul", ["hist", "centres"], ["hist_c"]),
+        n("CumSum", ["hist_c", "one_axis"], ["m0"]),
+        n("ReduceSum", ["hist", "one_axis"], ["w_total"], keepdims=1),
+        n("ReduceSum", ["hist_c", "one_axis"], ["m_total"], keepdims=1),
+        n("Sub", ["w_total", "w0"], ["w1"]),
+        n("Sub", ["m_total", "m0"], ["m1"]),
+        n("Max", ["w0", "eps"], ["w0_safe"]),
+        n("Max", ["w1", "eps"], ["w1_safe"]),
+        n("Div", ["m0", "w0_safe"], ["mu0"]),
+        n("Div", ["m1", "w1_safe"], ["mu1"]),
+        n("Sub", ["mu0", "mu1"], ["mu_gap"]),
+        n("Mul", ["mu_gap", "mu_gap"], ["mu_gap2"]),
+        n("Mul", ["w0", "w1"], ["w01"]),
+        n("Mul", ["w01", "mu_gap2"], ["between"]),
+        n("ArgMax", ["between"], ["k_best"], axis=1, keepdims=1),
+        n("Gather", ["uppers", "k_best"], ["t_otsu_raw"]),
+        n("Min", ["t_otsu_raw", "otsu_cap"], ["t_otsu"]),
+        n("ReduceSum", ["valid", "pixel_axes"], ["nv_raw"], keepdims=0),
+        n("Max", ["nv_raw", "one"], ["nv"]),
+        n("Unsqueeze", ["nv", "col_axis"], ["nv_col"]),
+        n("Mul", ["excess", "valid"], ["e_valid"]),
+        n("Mul", ["e_valid", "excess"], ["e2_valid"]),
+        n("ReduceSum", ["e_valid", "pixel_axes"], ["e_sum"], keepdims=0),
+        n("ReduceSum", ["e2_valid", "pixel_axes"], ["e2_sum"], keepdims=0),
+        n("Unsqueeze", ["e_sum", "col_axis"], ["e_sum_col"]),
+        n("Unsqueeze", ["e2_sum", "col_axis"], ["e2_sum_col"]),
+        n("Div", ["e_sum_col", "nv_col"], ["e_mean"]),
+        n("Div", ["e2_sum_col", "nv_col"], ["e2_mean"]),
+        n("Mul", ["e_mean", "e_mean"], ["e_mean2"]),
+        n("Sub", ["e2_mean", "e_mean2"], ["e_var_raw"]),
+        n("Max", ["e_var_raw", "zero"], ["e_var"]),
+        n("Sqrt", ["e_var"], ["e_std"]),
+        n("Greater", ["e_std", "unimodal_std"], ["bimodal"]),
+        n("Where", ["bimodal", "t_otsu", "zero"], ["t_split"]),
+        n("Reshape", ["adaptive", "col"], ["adaptive_col"]),
+        n("Reshape", ["t_split", "col"], ["t_split_col"]),
+        n("Mul", ["t_split_col", "adaptive_col"], ["t_frame"]),
+        n("Sub", ["excess", "t_frame"], ["excess_frame"]),
+        n("Less", ["excess_frame", "zero"], ["cloud_bool"]),
         n("Cast", ["cloud_bool"], ["cloud"], to=TensorProto.FLOAT),
-        n("Abs", ["excess"], ["excess_abs"]),
+        n("Abs", ["excess_frame"], ["excess_abs"]),
         n("Less", ["excess_abs", "margin"], ["near_bool"]),
         n("Cast", ["near_bool"], ["near"], to=TensorProto.FLOAT),
         # cloud fraction of the valid area, and the share of it within `margin` of the reference
@@ -128,11 +198,12 @@ def build_graph(sigma: tuple[float, float]) -> onnx.ModelProto:
     ]
     overridable = [
         helper.make_tensor("site_mask", TensorProto.FLOAT, [1, 1, 1, 1], [1.0]),
-        helper.make_tensor("sky_threshold", TensorProto.FLOAT, [1, 1, 1, 1], [SKY_THRESHOLD]),
+        helper.make_tensor("sky_threshold", TensorProto.FLOAT, [1, 1, 1, 1], [ALL_SKY_THRESHOLD]),
+        helper.make_tensor("adaptive", TensorProto.FLOAT, [1], [1.0]),
         helper.make_tensor("sigma_base", TensorProto.FLOAT, [], [sigma[0]]),
         helper.make_tensor("sigma_gain", TensorProto.FLOAT, [], [sigma[1]]),
     ]
-    shapes = {"site_mask": ["M", 1, "MH", "MW"], "sky_threshold": ["T", 1, "TH", "TW"]}
+    shapes = {"site_mask": ["M", 1, "MH", "MW"], "sky_threshold": ["T", 1, "TH", "TW"], "adaptive": ["A"]}
     graph = helper.make_graph(
         nodes,
         "octas_clear_sky_reference",
@@ -207,8 +278,8 @@ def model_card(evaluation: dict | None) -> dict:
             "saturated": SATURATED,
             "sky_threshold": SKY_THRESHOLD,
             "unimodal_std": UNIMODAL_STD,
-            "otsu_margin": OTSU_MARGIN,
-            "nrbr_histogram": [NRBR_LO, NRBR_HI, BINS],
+            "otsu_cap": OTSU_CAP,
+            "excess_histogram": [HIST_LO, HIST_HI, BINS],
             "sigma_base": _sigma(evaluation)[0],
             "sigma_gain": _sigma(evaluation)[1],
         },

@@ -107,7 +107,7 @@ class OctaModel:
         self.height, self.width = self._input_size(inputs[0].shape)
         meta = self.session.get_modelmeta()
         self.version = meta.custom_metadata_map.get("cielo.version") or f"{self.path.stem}-v{meta.version}"
-        self.overridable = {i.name for i in self.session.get_overridable_initializers()}
+        self.overridable = {i.name: len(i.shape) for i in self.session.get_overridable_initializers()}
         self.defaults = self._card().get("parameters", {})
         self.calibration: Calibration | None = None
         self.reference = self._default_reference()
@@ -143,9 +143,9 @@ class OctaModel:
             return self._site_lens
         return frame.lens if frame.lens is not None else lens.find_lens(frame.pixels)
 
-    def maps(self, frame: Frame) -> lens.Maps:
+    def maps(self, frame: Frame, geom: lens.Lens | None = None) -> lens.Maps:
         stars = None if frame.stars is None else frame.stars.astype(np.float32)
-        return lens.maps(frame.pixels, self.geometry(frame), self.reference, self._site_mask, stars)
+        return lens.maps(frame.pixels, geom or self.geometry(frame), self.reference, self._site_mask, stars)
 
     def _card(self) -> dict[str, Any]:
         try:
@@ -204,15 +204,20 @@ class OctaModel:
             chunk = frames[i : i + INFER_BATCH]
             batch = np.stack([f.pixels for f in chunk]).astype(np.float32)
             batch *= np.float32(1.0 / 255.0)
-            per_frame = [self.maps(f) for f in chunk]
+            geoms = [self.geometry(f) for f in chunk]
+            per_frame = [self.maps(f, g) for f, g in zip(chunk, geoms, strict=True)]
             valid = np.stack([m.valid for m in per_frame])[:, None]
             feeds: dict[str, np.ndarray] = {}
             if "site_mask" in self.overridable:
                 feeds["site_mask"] = valid
             else:
                 batch *= valid
-            if "sky_threshold" in self.overridable:
+            if self.overridable.get("sky_threshold") == 4:  # a threshold per pixel
                 feeds["sky_threshold"] = np.stack([m.threshold for m in per_frame])[:, None]
+            elif "sky_threshold" in self.overridable:  # a model of cielo 2 (hybrid): one number, the site's
+                feeds["sky_threshold"] = np.array(self.reference.zenith, dtype=np.float32)
+            if "adaptive" in self.overridable:  # the per-frame split, for frames without a lens circle only
+                feeds["adaptive"] = np.array([0.0 if g.found else 1.0 for g in geoms], dtype=np.float32)
             parts.append(self.session.run(["probs"], {"image": batch, **feeds})[0])
         probs = np.concatenate(parts)
         if probs.shape != (len(frames), 9):

@@ -23,6 +23,7 @@ DARK_ABS = 0.03  # ... or darker than this (0..1)
 GREEN = 0.04  # ... or green over both red and blue by this much: grass and trees, never sky
 MIN_EDGE_RAYS = 0.3  # fewer rays than this share ending inside the frame: no surround, all sky
 SATURATED = 0.94  # min(R, G, B) over this: the sun or its glare
+BLOWN_OUT = 0.97  # ... in a frame without a lens circle (a crop: no sun to look for)
 OCTA_RADIUS = 0.85  # octas are counted within this share of the lens radius
 
 
@@ -62,17 +63,18 @@ def all_sky(width: int, height: int) -> Lens:
     return Lens((width - 1) / 2, (height - 1) / 2, width / 2, height / 2, width, height, False)
 
 
-def not_sky(px: np.ndarray) -> np.ndarray:
-    """bool [H, W]: pixels that end a ray (dark or green)."""
+def not_sky(px: np.ndarray, dark_too: bool = True) -> np.ndarray:
+    """bool [H, W]: pixels that end a ray (dark or green; green only with `dark_too` False)."""
     x = px.astype(np.float32) * np.float32(1 / 255)
     r, g, b = x[0], x[1], x[2]
     bright = np.maximum(np.maximum(r, g), b)
     h, w = bright.shape
     centre = bright[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4]
     level = float(np.percentile(centre, 75))
-    dark = bright < max(DARK_ABS, DARK_REL * level)
     green = (g > r + GREEN) & (g > b + GREEN)
-    return dark | green
+    if not dark_too:
+        return green
+    return green | (bright < max(DARK_ABS, DARK_REL * level))
 
 
 def ray_ends(stop: np.ndarray, cx: float, cy: float, rays: int = RAYS) -> tuple[np.ndarray, np.ndarray]:
@@ -191,8 +193,9 @@ class Reference:
     sun: float = 0.05
     sun_scale: float = 0.25
     table: tuple[tuple[float, ...], ...] | None = None  # [rho band][sun band] thresholds, from calibration
+    all_sky: float = 0.25  # a frame without a lens circle (a crop, a plain camera): the hybrid rule's base
 
-    def threshold(self, rho: np.ndarray, gam: np.ndarray | None) -> np.ndarray:
+    def threshold(self, rho: np.ndarray, gam: np.ndarray | None, found: bool = True) -> np.ndarray:
         if self.table is not None:
             t = np.asarray(self.table, dtype=np.float32)
             ri = np.clip((rho / OCTA_RADIUS * t.shape[0]).astype(np.intp), 0, t.shape[0] - 1)
@@ -201,6 +204,8 @@ class Reference:
             else:
                 gi = np.clip((gam / SUN_BAND).astype(np.intp), 0, t.shape[1] - 1)
             return t[ri, gi]
+        if not found:
+            return np.full(rho.shape, self.all_sky, dtype=np.float32)
         thr = np.float32(self.zenith) - np.float32(self.horizon) * rho * rho
         if gam is not None:
             thr = thr - np.float32(self.sun) * np.exp(-gam / np.float32(self.sun_scale))
@@ -227,19 +232,24 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     rho = geom.rho()
     area = rho <= OCTA_RADIUS
     lens_area = rho <= 1.0
-    unsat = px.min(axis=0) < int(SATURATED * 255)
-    valid = area & ~not_sky(px) & unsat
+    # saturated: the sun and its glare; without a lens circle, only the fully blown out (the hybrid rule's)
+    unsat = px.min(axis=0) < int((SATURATED if geom.found else BLOWN_OUT) * 255)
+    # without a lens circle (a crop, a plain camera) a dark or tinted pixel may be night sky: the graph's
+    # own brightness test decides, as in the hybrid rule
+    valid = area & unsat
+    if geom.found:
+        valid &= ~not_sky(px)
     if site is not None:
         valid &= site
-    sun = find_sun(px, lens_area)
+    sun = find_sun(px, lens_area) if geom.found else None
     gam = None
     if sun is not None:
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         rx, ry = (geom.rx, geom.ry) if geom.found else (w / 2, h / 2)
         gam = np.sqrt(((xx - sun[0]) / rx) ** 2 + ((yy - sun[1]) / ry) ** 2)
         valid &= gam > SUN_GLARE
-    threshold = ref.threshold(rho, gam)
-    if stars is not None and valid.any() and float(stars[valid].mean()) > STARRY_FRAME:
+    threshold = ref.threshold(rho, gam, geom.found)
+    if stars is not None and geom.found and valid.any() and float(stars[valid].mean()) > STARRY_FRAME:
         x = px.astype(np.float32)
         nrbr = (x[2] - x[0]) / (x[2] + x[0] + 0.255)
         if float(np.median(nrbr[valid])) < STARRY_MAX_NRBR:  # not a blue daytime sky: a night with stars
