@@ -62,7 +62,8 @@ HIST_LO, HIST_HI = -0.55, 0.45  # histogram of the excess over the reference, fo
 OTSU_MARGIN = 0.05
 BINS = 100
 EPS = 1e-3
-DEFAULT_SIGMA = (0.45, 1.5)  # used until a measured pair is recorded in octas_eval.json
+DEFAULT_SIGMA = (0.5, 2.0)  # used until a measured pair is recorded in octas_eval.json
+SIGMA_DAY = "20170524"  # the TSI day the confidence width is fitted on
 
 
 def _const(name: str, value: float | list[float], dims: list[int] | None = None, dtype=TensorProto.FLOAT):
@@ -328,61 +329,59 @@ def _sigma(evaluation: dict | None) -> tuple[float, float]:
     return DEFAULT_SIGMA
 
 
-def fit_sigma(model_bytes: bytes, frames, octas) -> tuple[float, float]:
-    """The width of the octa distribution with the best Brier score on the true octas (train split).
-
-    The Brier score rather than the likelihood: a few far-off images (thin cirrus, glare) dominate the
-    likelihood and make every distribution wide, and the confidence then undersells the usual case."""
+def fit_sigma(model, frames, octas) -> tuple[float, float]:
+    """The width of the octa distribution with the best Brier score on the true octas (the TSI day used for
+    it, 2017-05-24; ARM data). The Brier score rather than the likelihood: a few far-off frames (thin cirrus,
+    glare) dominate the likelihood and make every distribution wide."""
     import numpy as np
-    import onnxruntime as ort
 
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    opts.intra_op_num_threads = 1
-    sess = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
-    batch = np.stack([f.pixels for f in frames]).astype(np.float32) / 255.0
-    truth = np.asarray(octas)
+    truth = np.eye(9)[np.asarray(octas)]
     best = (float("inf"), DEFAULT_SIGMA)
-    for base in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8):
-        for gain in (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0):
-            feeds = {"sigma_base": np.array(base, np.float32), "sigma_gain": np.array(gain, np.float32)}
-            probs = np.concatenate([sess.run(["probs"], {"image": batch[i : i + 64], **feeds})[0]
-                                    for i in range(0, len(batch), 64)])
-            onehot = np.eye(9)[truth]
-            brier = float(((probs - onehot) ** 2).sum(axis=1).mean())
+    for base in (0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0):
+        for gain in (0.0, 1.0, 2.0, 4.0, 6.0, 8.0):
+            model.overrides = {"sigma_base": np.array(base, np.float32), "sigma_gain": np.array(gain, np.float32)}
+            probs = model.predict(frames)
+            brier = float(((probs - truth) ** 2).sum(axis=1).mean())
             best = min(best, (brier, (base, gain)))
+    model.overrides = {}
     return best[1]
 
 
 def measure(args: argparse.Namespace, out: Path) -> dict:
-    """Fit the confidence width on SWIMSEG's training days, then score every test set (bench/classify.py
-    prints the same figures for any model)."""
+    """Fit the confidence width on one TSI day, then score every set (bench/classify.py prints the same
+    figures for any model)."""
     sys.path.insert(0, str(HERE))
     import skydata
 
     from cielo.classifier import OctaModel
 
-    data = skydata.load_all(args.swimseg, args.swinseg, args.hyta)
-    train = data["train"]
     draft = out / "octas.onnx"
     draft.write_bytes(build_graph(DEFAULT_SIGMA).SerializeToString(deterministic=True))
+    (out / "octas.json").write_text(json.dumps(model_card(None), indent=2) + "\n", encoding="utf-8")
     probe = OctaModel(draft)
-    sigma = fit_sigma(draft.read_bytes(), skydata.decode_all(probe, train), [s.octas for s in train])
+    tsi = skydata.load_tsi(args.tsi, step=10)
+    train = [s for s in tsi if s.group == SIGMA_DAY]
+    sigma = fit_sigma(probe, skydata.decode_all(probe, train), [s.octas for s in train])
     draft.write_bytes(build_graph(sigma).SerializeToString(deterministic=True))
-    return {"sigma": list(sigma), **skydata.evaluate_all(OctaModel(draft), data, SKY_THRESHOLD)}
+    model = OctaModel(draft)
+    evaluation = {"sigma": list(sigma), "sigma_fitted_on": f"TSI {SIGMA_DAY} ({len(train)} frames)"}
+    evaluation.update(skydata.evaluate_everything(model, args))
+    return evaluation
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--tsi", type=Path, help="ARM TSI folder (SkyImage/, CloudMask/)")
+    parser.add_argument("--lenghu", type=Path, help="LenghuSky-8 JSON folder (only 2018-2021 files are read)")
     parser.add_argument("--swimseg", type=Path, help="SWIMSEG folder (images/, GTmaps/, metadata.csv)")
     parser.add_argument("--swinseg", type=Path, help="SWINSEG folder (images/, GTmaps/, metadata.txt)")
     parser.add_argument("--hyta", type=Path, help="HYTA folder (images/, 2GT/)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    given = [args.swimseg, args.swinseg, args.hyta]
+    given = [args.tsi, args.lenghu, args.swimseg, args.swinseg, args.hyta]
     if any(given) and not all(given):
-        parser.error("give all three of --swimseg --swinseg --hyta, or none")
+        parser.error("give all of --tsi --lenghu --swimseg --swinseg --hyta, or none")
     if all(given):
         evaluation = measure(args, args.out)
         (args.out / EVAL_FILE.name).write_text(json.dumps(evaluation, indent=1) + "\n", encoding="utf-8")

@@ -110,6 +110,7 @@ class OctaModel:
         self.overridable = {i.name: len(i.shape) for i in self.session.get_overridable_initializers()}
         self.defaults = self._card().get("parameters", {})
         self.calibration: Calibration | None = None
+        self.overrides: dict[str, np.ndarray] = {}  # extra feeds (build tooling: sigma_base, sigma_gain)
         self.reference = self._default_reference()
         self._site_lens: lens.Lens | None = None
         self._site_mask: np.ndarray | None = None
@@ -218,7 +219,7 @@ class OctaModel:
                 feeds["sky_threshold"] = np.array(self.reference.zenith, dtype=np.float32)
             if "adaptive" in self.overridable:  # the per-frame split, for frames without a lens circle only
                 feeds["adaptive"] = np.array([0.0 if g.found else 1.0 for g in geoms], dtype=np.float32)
-            parts.append(self.session.run(["probs"], {"image": batch, **feeds})[0])
+            parts.append(self.session.run(["probs"], {"image": batch, **feeds, **self.overrides})[0])
         probs = np.concatenate(parts)
         if probs.shape != (len(frames), 9):
             raise ModelError(f"{self.path}: 'probs' has shape {probs.shape}, expected ({len(frames)}, 9)")
