@@ -56,6 +56,11 @@ class Frame:
     lens: lens.Lens | None = None  # the lens ellipse found in this frame (None: not looked for)
     stars: np.ndarray | None = None  # float16 [H, W]: star density (lens.star_density), for night frames
 
+    @property
+    def starry(self) -> bool:
+        """Stars over much of the frame: a night sky that can be judged however dark it is."""
+        return self.stars is not None and float(self.stars.mean(dtype=np.float32)) > lens.STARRY_FRAME / 2
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
@@ -228,12 +233,14 @@ class OctaModel:
     def judge(self, frames: list[Frame], times: list[datetime | None], latitude: float, longitude: float
               ) -> list[Verdict]:
         """Verdicts for a batch: night (sun below -6° at a known time, unless the frame is bright enough to
-        judge) and dark frames carry no octas."""
+        judge or shows stars) and dark frames (too dark to judge, no stars) carry no octas."""
         elevations = [None if t is None else sun.elevation(t, latitude, longitude) for t in times]
         verdicts: list[Verdict | None] = [None] * len(frames)
         to_run: list[int] = []
         for i, (frame, elev) in enumerate(zip(frames, elevations, strict=True)):
-            if elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN:
+            if frame.starry:  # a dark sky full of stars can be judged: clear where the stars are
+                to_run.append(i)
+            elif elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN:
                 verdicts[i] = Verdict(None, None, None, "night", elev, frame.brightness)
             elif frame.brightness < DARK_MEAN:
                 verdicts[i] = Verdict(None, None, None, "dark", elev, frame.brightness)
