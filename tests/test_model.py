@@ -255,13 +255,13 @@ def _night_frame(cloud: float, seed: int = 0) -> bytes:
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w]
     rho = np.hypot((xx - 320) / 225, (yy - 240) / 225)
-    img = np.zeros((h, w, 3)) + (28.0, 30.0, 38.0)
+    img = np.zeros((h, w, 3)) + np.array([28.0, 30.0, 38.0])
     stars = rng.random((h, w)) < 0.012
     img[stars] = rng.uniform(150, 255, (int(stars.sum()), 1))
     if cloud > 0:
         edge = np.quantile(xx[rho <= 0.85], cloud)
         lit = (xx < edge) & (rho <= 1)
-        img[lit] = (95.0, 92.0, 88.0) + rng.normal(0, 3, (int(lit.sum()), 3))
+        img[lit] = np.array([95.0, 92.0, 88.0]) + rng.normal(0, 3, (int(lit.sum()), 3))
     img[rho > 1] = 0
     buf = __import__("io").BytesIO()
     Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(buf, "JPEG", quality=92)
