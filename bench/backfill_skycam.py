@@ -39,9 +39,9 @@ def start_camera(latency_ms: float) -> tuple[subprocess.Popen, str]:
 
 
 def backfill_round(base_url: str, days: int, workers: int, tmp: Path) -> tuple[float, int]:
-    from cielo import backfill
+    from cielo.backfill import replay
     from cielo.config import Settings
-    from cielo.sources.skycam import SkycamSource
+    from cielo.sources.skycam.source import SkycamSource
     from cielo.store import Store
 
     db = tmp / f"bench-{time.monotonic_ns()}.db"
@@ -52,7 +52,7 @@ def backfill_round(base_url: str, days: int, workers: int, tmp: Path) -> tuple[f
     start = datetime(2024, 6, 1, tzinfo=UTC)
     with Store(db) as store:
         t0 = time.perf_counter()
-        summary = backfill.run(source, store, start, start + timedelta(days=days), workers=workers)
+        summary = replay.run(source, store, start, start + timedelta(days=days), workers=workers)
         elapsed = time.perf_counter() - t0
     source.close()
     if summary.failed:
@@ -61,7 +61,7 @@ def backfill_round(base_url: str, days: int, workers: int, tmp: Path) -> tuple[f
 
 
 def inference_ms(batch: int = 16, rounds: int = 50) -> tuple[float, float]:
-    from cielo.classifier import OctaModel
+    from cielo.sources.skycam.model import OctaModel
     from tests.support.camserver import sky_jpeg
 
     model = OctaModel()
@@ -79,7 +79,7 @@ def inference_ms(batch: int = 16, rounds: int = 50) -> tuple[float, float]:
 
 
 def decode_ms(rounds: int = 200) -> float:
-    from cielo.classifier import OctaModel
+    from cielo.sources.skycam.model import OctaModel
     from tests.support.camserver import sky_jpeg
 
     model = OctaModel()

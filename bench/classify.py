@@ -66,7 +66,7 @@ def table(evaluation: dict) -> str:
 def main() -> None:
     import skydata
 
-    from cielo.classifier import OctaModel
+    from cielo.sources.skycam.model import OctaModel
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tsi", type=Path, required=True, help="ARM TSI folder (SkyImage/, CloudMask/)")

@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cielo import gaps  # noqa: E402
+from cielo.backfill import gaps  # noqa: E402
 from cielo.config import Settings  # noqa: E402
-from cielo.sources import REGISTRY  # noqa: E402
+from cielo.sources.registry import REGISTRY  # noqa: E402
 from cielo.store import Reading, Store  # noqa: E402
 
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from cielo.config import Settings  # noqa: E402
 from cielo.mqtt.publisher import Publisher  # noqa: E402
-from cielo.runtime import announcer  # noqa: E402
+from cielo.service.runtime import announcer  # noqa: E402
 from cielo.store import Reading, Store  # noqa: E402
 from tests.support.broker import Broker  # noqa: E402
 

@@ -35,14 +35,15 @@ def start_server() -> tuple[subprocess.Popen, str]:
 
 
 def settings_for(base: str, db: Path, lifted: bool):
-    from cielo.config import Settings, check_sources
+    from cielo.config import Settings
+    from cielo.sources.registry import check
 
     budget = {"requests_per_minute": 1_000_000} if lifted else {}
     s = Settings.model_validate({"storage": {"database": str(db)}, "device": {"latitude": 40.41, "longitude": -3.68},
                                  "sources": {"ree": {"enabled": True, "base_url": f"{base}/ree", **budget},
                                              "openmeteo": {"enabled": True, "archive_url": f"{base}/om-archive",
                                                            "forecast_url": f"{base}/om-forecast", **budget}}})
-    check_sources(s)
+    check(s)
     return s
 
 
@@ -52,7 +53,7 @@ def cpu_s() -> float:
 
 
 def speed_run(base: str, year: int, tmp: Path) -> None:
-    from cielo import backfill
+    from cielo.backfill import replay
     from cielo.sources.openmeteo import OpenMeteoSource
     from cielo.sources.ree import ReeSource
     from cielo.store import Store
@@ -65,7 +66,7 @@ def speed_run(base: str, year: int, tmp: Path) -> None:
     with Store(db) as store:
         for cls in (ReeSource, OpenMeteoSource):
             source = cls(settings)
-            summary = backfill.run(source, store, start, end, workers=2, log_failures=True)
+            summary = replay.run(source, store, start, end, workers=2, log_failures=True)
             requests += source.client.requests
             source.close()
             print(f"  {summary.line()}")
@@ -79,7 +80,7 @@ def speed_run(base: str, year: int, tmp: Path) -> None:
 
 
 def budget_run(base: str, year: int, tmp: Path) -> None:
-    from cielo import backfill
+    from cielo.backfill import replay
     from cielo.sources.base import estimate_s
     from cielo.sources.ree import ReeSource
     from cielo.store import Store
@@ -89,10 +90,10 @@ def budget_run(base: str, year: int, tmp: Path) -> None:
     start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
     with Store(db) as store:
         source = ReeSource(settings)
-        plan = backfill.plan(source, store, start, end, datetime.now(UTC))
+        plan = replay.plan(source, store, start, end, datetime.now(UTC))
         estimate = estimate_s(plan.requests, source.requests_per_minute)
         t0 = time.perf_counter()
-        summary = backfill.run(source, store, start, end, workers=2)
+        summary = replay.run(source, store, start, end, workers=2)
         wall = time.perf_counter() - t0
         source.close()
     off = abs(wall - estimate) / max(estimate, 1e-9)

@@ -32,7 +32,7 @@ def prep(args: argparse.Namespace) -> None:
     import skydata
     from PIL import Image
 
-    from cielo.classifier import OctaModel
+    from cielo.sources.skycam.model import OctaModel
 
     model = OctaModel()
     data = skydata.load_all(args.swimseg, args.swinseg, args.hyta)

@@ -275,7 +275,7 @@ def evaluate_set(model, samples: list[Sample], default_threshold: float) -> dict
     """Every baseline and the model on one test set; `+ calibration`: fitted on one half of the set's images
     (no labels), scored on the other half, both ways round, so every image is scored once by a calibration
     that never saw it."""
-    from cielo import calibration
+    from cielo.sources.skycam import calibration
 
     frames = decode_all(model, samples)
     t_oct = [s.octas for s in samples]
@@ -458,7 +458,7 @@ def load_lenghu(folder: Path) -> list[Sample]:
 
     from PIL import ImageDraw
 
-    from cielo import sun
+    from cielo.sources.skycam import sun
 
     codes = {"sky": 1, "cloud": 2, "clode": 2, "contamination": 3, "contination": 3}
     out = []
@@ -511,7 +511,7 @@ def evaluate_whole(model, samples: list[Sample], block: str, default_threshold: 
     night frames alike, as `cielo calibrate --images` would) on the other half of the frames by time block,
     both ways round; the old hybrid rule over all pixels as the baseline. Scored per part (day, night).
     A frame flagged dark counts as a miss (error 8), not dropped."""
-    from cielo import calibration
+    from cielo.sources.skycam import calibration
 
     frames = decode_all(model, samples)
     t_oct = np.array([s.octas for s in samples])

@@ -16,7 +16,7 @@ from tests.support.apiserver import ApiServer
 from tests.support.camserver import CameraServer
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures"
+SOURCES = ROOT / "tests" / "sources"  # each source's tests beside its fixtures: sources/<name>/fixtures/
 
 
 def toml_value(v: Any) -> str:

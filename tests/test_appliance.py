@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cielo.notify import Notifier
+from cielo.service.notify import Notifier
 from tests.conftest import cielo, clean_env, rows
 from tests.support.camserver import CameraServer
 

@@ -5,29 +5,31 @@ from pathlib import Path
 
 import pytest
 
-from cielo.config import Settings, load_settings
+from cielo.config import Settings
 from cielo.errors import ConfigError
+from cielo.sources.registry import check, load_settings, tables
+from cielo.sources.skycam.source import SkycamSource
 from tests.conftest import ROOT, cielo, write_config
 
 
 def test_defaults_are_the_seed_camera_and_a_local_database():
-    s = Settings()
-    assert s.skycam.base_url == "http://201.251.63.225/meteorologia/cielo/image"
-    assert s.skycam.year_dir == "past"
-    assert s.skycam.minutes == [2, 12, 22, 32, 42, 52]
-    assert s.skycam.workers == 4
+    s = check(Settings())
+    cam = SkycamSource.config(s)
+    assert cam.base_url == "http://201.251.63.225/meteorologia/cielo/image"
+    assert cam.year_dir == "past"
+    assert cam.minutes == [2, 12, 22, 32, 42, 52]
+    assert cam.workers == 4
     assert s.storage.database == Path("cielo.db")
     assert s.mqtt.enabled is False
-    assert str(s.device_tz) == s.skycam.timezone
+    assert str(s.device_tz) == cam.timezone
 
 
 def test_example_config_is_all_defaults():
-    from cielo.sources import CONFIGS
-
     loaded = load_settings(str(ROOT / "config.toml"))
-    assert loaded.model_dump(exclude={"sources"}) == Settings().model_dump(exclude={"sources"})
-    for name, model in CONFIGS.items():
-        assert loaded.source_config(name, model) == model(), name
+    raw = {"sources", *(loaded.model_extra or {})}  # source tables: each compared with its model below
+    assert loaded.model_dump(exclude=raw) == Settings().model_dump(exclude=raw)
+    for where, model in tables().items():
+        assert loaded.table(where, model) == model(), where
     assert loaded.storage.database == Path("cielo.db")  # a default path stays in the working directory
 
 
@@ -37,18 +39,16 @@ def _keys(model: type, prefix: str = "") -> list[tuple[str, str]]:
         sub = field.annotation
         if isinstance(sub, type) and hasattr(sub, "model_fields"):
             out += [(name, k) for _, k in _keys(sub)]
-        elif prefix or name not in ("sources", "path"):
+        elif prefix or name not in ("sources", "skycam", "path"):
             out.append((prefix, name))
     return out
 
 
 def test_example_config_documents_every_key():
     """config.toml cannot drift from the models: every key appears in its section, commented."""
-    from cielo.sources import CONFIGS
-
     text = (ROOT / "config.toml").read_text()
     sections = dict(re.findall(r"^\[([\w.]+)\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S))
-    keys = _keys(Settings) + [(f"sources.{name}", key) for name, model in CONFIGS.items() for key in model.model_fields]
+    keys = _keys(Settings) + [(".".join(where), key) for where, model in tables().items() for key in model.model_fields]
     for section, key in keys:
         assert re.search(rf"^# {key} = ", sections.get(section, ""), re.M), f"[{section}].{key} missing"
 
@@ -97,7 +97,7 @@ def test_secret_comes_from_environment(tmp_path: Path, monkeypatch: pytest.Monke
 def test_config_found_through_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     path = write_config(tmp_path / "c.toml", {"skycam": {"workers": 7}})
     monkeypatch.setenv("CIELO_CONFIG", str(path))
-    assert load_settings().skycam.workers == 7
+    assert SkycamSource.config(load_settings()).workers == 7
 
 
 def test_relative_paths_are_relative_to_the_config(tmp_path: Path):
@@ -112,7 +112,7 @@ def test_bad_config_raises_config_error_in_library(tmp_path: Path):
 
 
 def test_source_keys_from_environment_enable_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from cielo.sources import REGISTRY
+    from cielo.sources.registry import REGISTRY
 
     path = write_config(tmp_path / "c.toml", {"device": {"id": "x"}})
     assert not REGISTRY["aemet"].enabled(load_settings(str(path)))

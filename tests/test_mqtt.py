@@ -17,7 +17,7 @@ import pytest
 
 from cielo.config import Settings
 from cielo.mqtt.outbox import refresh_live
-from cielo.runtime import announcer
+from cielo.service.runtime import announcer
 from cielo.store import Reading, Store
 from tests.conftest import cielo, clean_env, rows
 from tests.support.broker import MOSQUITTO, Broker, Subscriber, retained

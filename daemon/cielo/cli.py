@@ -14,12 +14,14 @@ import signal
 import sys
 import time
 from datetime import datetime, timedelta
+from importlib import import_module
 from pathlib import Path
 from typing import NoReturn
 
 from cielo import __version__, logs
-from cielo.config import Settings, load_settings
-from cielo.errors import CieloError, ConfigError, UsageError
+from cielo.config import Settings
+from cielo.errors import CieloError, UsageError
+from cielo.sources import registry
 from cielo.timeutil import human_duration, iso, parse_cli_time, utcnow
 
 log = logging.getLogger("cielo")
@@ -60,11 +62,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("sources", help="each source: enabled, key present, series, history window, request budget")
 
-    m = sub.add_parser("import-csv", help="historical station CSV exports (SIAR, datosclima.es, custom)")
-    m.add_argument("--source", required=True, metavar="LAYOUT",
-                   help="siar, datosclima or custom ([sources.csv] columns)")
-    m.add_argument("files", nargs="+", metavar="FILE")
-
     g = sub.add_parser("gaps", help="missing ranges per series, with severity and the time to fill them")
     g.add_argument("--source", action="append", metavar="S", help="only this source (repeatable)")
     g.add_argument("--series", action="append", metavar="X", help="only this series (repeatable)")
@@ -96,24 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="check config, clock, database, model, sources, broker and disk")
 
     e = sub.add_parser("export", help="readings of one series out, as CSV or JSON lines")
-    e.add_argument("--series", required=True, metavar="X", help="e.g. skycam.octas")
+    e.add_argument("--series", required=True, metavar="X", help="a series, as `cielo sources` lists them")
     e.add_argument("--from", "--desde", dest="start", required=True, metavar="T")
     e.add_argument("--to", "--hasta", dest="end", required=True, metavar="T", help="included, to the minute")
     e.add_argument("--format", choices=["csv", "jsonl"], default="csv")
 
-    c = sub.add_parser("classify", help="octas for local image files")
-    c.add_argument("files", nargs="+", metavar="FILE")
-    c.add_argument("--json", action="store_true", help="one JSON object per line")
-    c.add_argument("--at", metavar="T", help="when the images were taken (enables the night rule)")
-
-    k = sub.add_parser("calibrate", help="fit the site's camera (valid area, threshold) from unlabelled images")
-    src = k.add_mutually_exclusive_group(required=True)
-    src.add_argument("--images", metavar="DIR", help="a folder of the camera's images (JPEG, PNG, ...)")
-    src.add_argument("--from", "--desde", dest="start", metavar="T", help="first instant of stored/camera images")
-    k.add_argument("--to", "--hasta", dest="end", metavar="T", help="last instant, included (with --from)")
-    k.add_argument("--max-images", type=int, default=400, metavar="N",
-                   help="use at most N images, spread evenly over the range (default 400)")
-    k.add_argument("--out", metavar="PATH", help="where to write it (default: [skycam].calibration)")
+    for module in registry.command_modules():  # commands a source brings (the camera's classify, calibrate)
+        COMMANDS.update(import_module(module).register(sub))
     return p
 
 
@@ -125,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     logs.setup(args.verbose)
     try:
-        settings = load_settings(args.config)
+        settings = registry.load_settings(args.config)
         return COMMANDS[args.command](args, settings)
     except CieloError as exc:
         print(f"cielo: error: {exc}", file=sys.stderr)
@@ -139,24 +125,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.runtime import open_store
-    from cielo.scheduler import Daemon
+    from cielo.service.runtime import open_store
+    from cielo.service.scheduler import Daemon
 
     with open_store(settings) as store:  # create, migrate and check now: a bad file stops the start, not a job
-        damage = store.query("PRAGMA quick_check")[0][0]
+        damage = store.quick_check()
         if damage != "ok":
             raise CieloError(f"{store.path} is damaged ({damage}); restore a backup, or move it away to start "
                              "a new one and refill it with `cielo backfill`")
-    if settings.skycam.enabled and settings.skycam.model is not None and not settings.skycam.model.is_file():
-        raise ConfigError(f"[skycam].model: {settings.skycam.model}: no such file")
+    for cls in registry.SOURCES:
+        cls.preflight(settings)
     return Daemon(settings).run()
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo import clock
-    from cielo.ingest import ingest
-    from cielo.runtime import open_store
-    from cielo.sources import REGISTRY
+    from cielo.live import capture
+    from cielo.service import clock
+    from cielo.service.runtime import open_store
+    from cielo.sources.registry import REGISTRY
 
     code = 0
     with open_store(settings) as store:
@@ -165,7 +151,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         for name in _sources(args.source, settings, "ingest"):
             source = REGISTRY[name](settings)
             try:
-                summary, line = ingest(source, store, utcnow())
+                summary, line = capture(source, store, utcnow())
             finally:
                 source.close()
             print(line, flush=True)
@@ -185,7 +171,7 @@ def _range(args: argparse.Namespace, settings: Settings, command: str) -> tuple[
 
 
 def _sources(names: list[str] | None, settings: Settings, command: str) -> list[str]:
-    from cielo.sources import REGISTRY
+    from cielo.sources.registry import REGISTRY
 
     if not names:
         enabled = [n for n, cls in REGISTRY.items() if cls.enabled(settings)]
@@ -202,9 +188,9 @@ def _sources(names: list[str] | None, settings: Settings, command: str) -> list[
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo import backfill, jobs
-    from cielo.runtime import open_store
-    from cielo.sources import REGISTRY
+    from cielo.backfill import jobs, replay
+    from cielo.service.runtime import open_store
+    from cielo.sources.registry import REGISTRY
 
     start, end = _range(args, settings, "backfill")
     now = utcnow()
@@ -234,7 +220,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
         with open_store(settings) as store:
             if args.dry_run:
                 for name, source in sources.items():
-                    _print_plan(backfill.plan(source, store, *spans[name], now), source)
+                    _print_plan(replay.plan(source, store, *spans[name], now), source)
                 return 0
             jobs.reset_stuck(store)
             job, resumed = jobs.create(store, "manual", {name: [spans[name]] for name in names}, sources, start,
@@ -286,21 +272,18 @@ def _span(td: timedelta | None) -> str:
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.guard import breaker_states
-    from cielo.sources import REGISTRY
+    from cielo.sources.registry import REGISTRY
 
     db = settings.storage.database
     breakers = breaker_states(db) if db.is_file() else {}
     for name, cls in REGISTRY.items():
         key = cls.key_present(settings)
         key_text = "keyless" if key is None else ("key present" if key else "no key")
-        if cls.config_model is not None:
-            cfg = cls.config(settings)
-            rpm = cfg.requests_per_minute
-            rpd = getattr(cfg, "requests_per_day", None)
-            budget = f"{rpm:g}/min" + (f", {rpd:g}/day" if rpd else "")
+        cfg = cls.config(settings)
+        rpm, rpd = getattr(cfg, "requests_per_minute", None), getattr(cfg, "requests_per_day", None)
+        budget = (f"{rpm:g}/min" if rpm else "unlimited") + (f", {rpd:g}/day" if rpd else "")
+        if hasattr(cfg, "priority"):
             budget += f", priority {cfg.priority}"
-        else:
-            budget = "unlimited"
         state, failures, _ = breakers.get(cls.config_name or name, ("closed", 0, None))
         breaker = f"breaker {state}" + (f" ({failures} failures)" if failures else "")
         history = "live only" if cls.history == timedelta(0) else f"history {_span(cls.history)}"
@@ -308,26 +291,6 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{name}: {'enabled' if cls.enabled(settings) else 'disabled'}, {key_text}, series {series}, "
               f"{history}, budget {budget}, {breaker}")
     return 0
-
-
-def cmd_import_csv(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.csvimport import CsvConfig, import_file
-    from cielo.sources import priorities
-    from cielo.store import Store
-
-    cfg = settings.source_config("csv", CsvConfig)
-    code = 0
-    with Store(settings.storage.database) as store:
-        for name in args.files:
-            summary = import_file(store, Path(name), args.source, cfg, priorities(settings))
-            for line in summary.errors[:20]:
-                print(line, file=sys.stderr)
-            if len(summary.errors) > 20:
-                print(f"{name}: and {len(summary.errors) - 20} more bad rows", file=sys.stderr)
-            print(summary.line(), flush=True)
-            if summary.total and summary.failed == summary.total:
-                code = 1
-    return code
 
 
 def _print_plan(plan, source) -> None:
@@ -377,94 +340,9 @@ class _Progress:
         sys.stderr.write("\n")
 
 
-def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.calibration import load_site
-    from cielo.classifier import ImageError, OctaModel, Verdict
-
-    cal = load_site(settings.calibration_path)
-    model = OctaModel(settings.skycam.model, calibration=cal)
-    cal_label = cal.label() if cal else "none (model defaults)"
-    at = parse_cli_time(args.at, settings.device_tz, "--at") if args.at else None
-    code = 0
-    for name in args.files:
-        path = Path(name)
-        try:
-            data = path.read_bytes()
-            frame = model.decode(data)
-            when = at or _exif_time(data, settings)
-            verdict = model.judge([frame], [when], settings.device.latitude, settings.device.longitude)[0]
-            error = None
-        except (OSError, ImageError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            verdict, error, code = Verdict(None, None, None, "invalid"), reason, 1
-        if args.json:
-            out = {"file": name, "octas": verdict.octas,
-                   "confidence": None if verdict.confidence is None else round(verdict.confidence, 4),
-                   "probs": None if verdict.probs is None else [round(p, 4) for p in verdict.probs],
-                   "flag": verdict.flag, "calibration": cal.ident if cal else None}
-            if error:
-                out["error"] = error
-            print(json.dumps(out), flush=True)
-        elif error:
-            print(f"{name}: invalid: {error}", flush=True)
-        elif verdict.octas is None:
-            extra = f" (sun {verdict.sun_elevation:.1f}°)" if verdict.flag == "night" else ""
-            print(f"{name}: {verdict.flag}{extra}", flush=True)
-        else:
-            print(f"{name}: {verdict.octas} octas (confidence {verdict.confidence:.2f})", flush=True)
-    if not args.json:
-        print(f"calibration: {cal_label}", flush=True)
-    return code
-
-
-def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo import calibration
-    from cielo.classifier import OctaModel
-
-    model = OctaModel(settings.skycam.model)
-    if args.images:
-        frames, source = calibration.frames_from_folder(model, Path(args.images), args.max_images)
-    else:
-        if not args.end:
-            raise UsageError("calibrate: --from needs --to")
-        tz = settings.device_tz
-        start, end = parse_cli_time(args.start, tz, "--from"), parse_cli_time(args.end, tz, "--to")
-        if end < start:
-            raise UsageError("calibrate: --to is before --from")
-        frames, source = calibration.frames_from_camera(model, settings, start, end + timedelta(minutes=1),
-                                                        args.max_images)
-    threshold = float(model.defaults.get("sky_threshold", 0.25))
-    cal = calibration.fit(frames, source, threshold)
-    out = Path(args.out) if args.out else settings.calibration_path
-    cal.save(out)
-    for line in calibration.describe(cal):
-        print(line)
-    print(f"wrote {out} ({cal.ident}); `cielo classify` and the sky camera use it from now on")
-    return 0
-
-
-def _exif_time(data: bytes, settings: Settings) -> datetime | None:
-    """EXIF DateTimeOriginal (with OffsetTimeOriginal if present, else the device's time zone)."""
-    import io
-
-    from PIL import Image
-
-    try:
-        exif = Image.open(io.BytesIO(data)).getexif().get_ifd(0x8769)
-        stamp = exif.get(36867)  # DateTimeOriginal
-        if not stamp:
-            return None
-        text = stamp.strip().replace(":", "-", 2).replace(" ", "T")
-        offset = exif.get(36881)  # OffsetTimeOriginal, e.g. "+02:00"
-        return parse_cli_time(text[:16] + (offset.strip() if offset else ""), settings.device_tz)
-    except (CieloError, OSError, ValueError, AttributeError):
-        return None
-
-
 def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo import gaps
-    from cielo.sources import REGISTRY
-    from cielo.store import Store
+    from cielo.backfill import gaps
+    from cielo.sources.registry import REGISTRY
 
     days = args.days if args.days is not None else settings.backfill.lookback_days
     if days < 1:
@@ -474,12 +352,10 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     for series in args.series or []:
         if series not in known:
             raise UsageError(f"gaps: unknown series {series!r} (known: {', '.join(sorted(known))})")
-    if not settings.storage.database.exists():
-        raise CieloError(f"{settings.storage.database}: no database yet")
     now = utcnow()
     start = now - timedelta(days=days)
     results = []
-    with Store(settings.storage.database) as store:
+    with _existing(settings) as store:
         for name in names:
             source = REGISTRY[name](settings)
             try:
@@ -503,20 +379,17 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo import coverage
-    from cielo.sources import REGISTRY
-    from cielo.store import Store
+    from cielo.backfill import coverage
+    from cielo.sources.registry import REGISTRY
 
     now = utcnow()
     year = args.year or now.year
     if not 1970 <= year <= now.year:
         raise UsageError(f"coverage: --year {year} is not between 1970 and {now.year}")
     names = _sources(args.source, settings, "coverage")
-    if not settings.storage.database.exists():
-        raise CieloError(f"{settings.storage.database}: no database yet")
     sources = [REGISTRY[n](settings) for n in names]
     try:
-        with Store(settings.storage.database) as store:
+        with _existing(settings) as store:
             cells = coverage.table(store, sources, year, now)
     finally:
         for s in sources:
@@ -544,49 +417,38 @@ def _duration(d: timedelta) -> str:
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     import re
 
-    from cielo import jobs
-    from cielo.store import Store
+    from cielo.backfill import jobs
 
-    if not settings.storage.database.exists():
-        raise CieloError(f"{settings.storage.database}: no database yet")
     action = args.action or "list"
-    with Store(settings.storage.database) as store:
-        if action in ("show", "retry", "cancel", "run") and not store.query("SELECT 1 FROM backfill_jobs WHERE id = ?",
-                                                                    (args.id,)):
+    with _existing(settings) as store:
+        job = jobs.job(store, args.id) if action in ("show", "retry", "cancel", "run") else None
+        if action in ("show", "retry", "cancel", "run") and job is None:
             raise UsageError(f"jobs {action}: no job {args.id}")
         if action == "list":
-            rows = store.query("SELECT id, trigger, status, sources, start, \"end\", created_at, finished_at"
-                               " FROM backfill_jobs ORDER BY id DESC LIMIT 50")
+            rows = jobs.jobs(store)
             if args.json:
-                keys = ("id", "trigger", "status", "sources", "from", "to", "created_at", "finished_at")
-                print(json.dumps([dict(zip(keys, r, strict=True)) | {"sources": json.loads(r[3])} for r in rows],
+                print(json.dumps([{k: v for k, v in r.as_dict().items() if k != "started_at"} for r in rows],
                                  indent=2))
             for r in [] if args.json else rows:
-                print(f"{r[0]:>5}  {r[2]:<19} {r[1]:<8} {','.join(json.loads(r[3])):<20} {r[4]} → {r[5]}  "
-                      f"created {r[6]}")
+                print(f"{r.id:>5}  {r.status:<19} {r.trigger:<8} {','.join(r.sources):<20} {r.start} → {r.end}  "
+                      f"created {r.created_at}")
             if not rows and not args.json:
                 print("no backfill jobs yet")
         elif action == "show":
-            job = store.query("SELECT id, trigger, status, sources, start, \"end\", created_at, started_at,"
-                              " finished_at FROM backfill_jobs WHERE id = ?", (args.id,))[0]
-            tasks = store.query("SELECT id, source, start, \"end\", status, attempts, total, records_new,"
-                                " records_duplicate, records_failed, error FROM backfill_tasks WHERE job_id = ?"
-                                " ORDER BY id", (args.id,))
+            assert job is not None
+            tasks = jobs.tasks(store, args.id)
             if args.json:
-                keys = ("id", "source", "from", "to", "status", "attempts", "total", "new", "duplicates",
-                        "failed", "error")
-                print(json.dumps({"id": job[0], "trigger": job[1], "status": job[2], "sources": json.loads(job[3]),
-                                  "from": job[4], "to": job[5], "created_at": job[6], "started_at": job[7],
-                                  "finished_at": job[8],
-                                  "tasks": [dict(zip(keys, t, strict=True)) for t in tasks]}, indent=2))
+                print(json.dumps(job.as_dict() | {"tasks": [t.as_dict() for t in tasks]}, indent=2))
             else:
-                print(f"job {job[0]} ({job[1]}): {job[2]}, {job[4]} → {job[5]}, created {job[6]}")
+                print(f"job {job.id} ({job.trigger}): {job.status}, {job.start} → {job.end}, created {job.created_at}")
                 for line in jobs.summary_lines(store, args.id):
                     print(f"  {line}")
                 for t in tasks:
-                    counts = "" if t[6] is None else f" total={t[6]} new={t[7]} duplicates={t[8]} failed={t[9]}"
-                    err = f"  error: {t[10]}" if t[10] else ""
-                    print(f"  task {t[0]:>5} {t[1]:<10} {t[2]} → {t[3]} {t[4]:<11} attempts={t[5]}{counts}{err}")
+                    counts = "" if t.total is None else (f" total={t.total} new={t.new} duplicates={t.duplicates}"
+                                                         f" failed={t.failed}")
+                    err = f"  error: {t.error}" if t.error else ""
+                    print(f"  task {t.id:>5} {t.source:<10} {t.start} → {t.end} {t.status:<11} "
+                          f"attempts={t.attempts}{counts}{err}")
         elif action == "run":
             return _run_job(settings, store, args.id)
         elif action == "retry":
@@ -608,13 +470,12 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run_job(settings: Settings, store, job: int) -> int:
     """Run what is left of a job here (the daemon does this in a child process for catch-up jobs)."""
-    import json as _json
-
-    from cielo import jobs
-    from cielo.sources import REGISTRY
+    from cielo.backfill import jobs
+    from cielo.sources.registry import REGISTRY
 
     jobs.reset_stuck(store)
-    names = _json.loads(store.query("SELECT sources FROM backfill_jobs WHERE id = ?", (job,))[0][0])
+    row = jobs.job(store, job)
+    names = row.sources if row else []
     sources = {n: REGISTRY[n](settings) for n in names if n in REGISTRY and REGISTRY[n].enabled(settings)}
     try:
         fetch = {n: source.workers for n, source in sources.items()}
@@ -631,7 +492,7 @@ def _run_job(settings: Settings, store, job: int) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.doctor import checks
+    from cielo.health.doctor import checks
 
     ok = True
     for passed, line in checks(settings, utcnow()):
@@ -643,17 +504,13 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     import csv
 
-    from cielo.store import Store
 
     start, end = _range(args, settings, "export")
-    if not settings.storage.database.exists():
-        raise CieloError(f"{settings.storage.database}: no database yet")
-    with Store(settings.storage.database) as store:
-        known = [r[0] for r in store.query("SELECT DISTINCT series FROM readings")]
+    with _existing(settings) as store:
+        known = store.series_names()
         if args.series not in known:
             raise UsageError(f"export: no series {args.series!r} in the database (has: {', '.join(known) or 'none'})")
-        rows = store.query("SELECT ts, value, unit, source, attrs FROM readings WHERE series = ? AND ts >= ? AND ts < ?"
-                           " ORDER BY ts", (args.series, iso(start), iso(end)))
+        rows = store.readings(args.series, start, end)
     if args.format == "jsonl":
         for ts, value, unit, source, attrs in rows:
             print(json.dumps({"series": args.series, "ts": ts, "value": value, "unit": unit, "source": source,
@@ -665,13 +522,20 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo import status
-    from cielo.store import Store
+def _existing(settings: Settings):
+    """The store of a command that works on what is there (none yet is one line, not a new empty file), with
+    the outbox: whatever it stores or records (`jobs run`, `jobs retry`) reaches MQTT in the same transaction."""
+    from cielo.service.runtime import open_store
 
     if not settings.storage.database.exists():
         raise CieloError(f"{settings.storage.database}: no database yet (run `cielo run` or `cielo backfill`)")
-    with Store(settings.storage.database) as store:
+    return open_store(settings)
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.health import status
+
+    with _existing(settings) as store:
         summary = status.summary(settings, store, utcnow())
     print(json.dumps(summary, indent=2) if args.json else status.render(summary))
     return 0
@@ -680,17 +544,14 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 COMMANDS = {
     "run": cmd_run,
     "sources": cmd_sources,
-    "import-csv": cmd_import_csv,
     "status": cmd_status,
     "ingest": cmd_ingest,
     "backfill": cmd_backfill,
-    "classify": cmd_classify,
     "export": cmd_export,
     "doctor": cmd_doctor,
     "gaps": cmd_gaps,
     "coverage": cmd_coverage,
     "jobs": cmd_jobs,
-    "calibrate": cmd_calibrate,
 }
 
 __all__ = ["main"]

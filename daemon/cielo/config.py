@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,18 +20,14 @@ from cielo.errors import ConfigError
 
 DEFAULT_PATHS = (Path("/etc/cielo/config.toml"), Path("config.toml"))
 
-# The seed system's camera: Estación Astronómica Río Grande, Tierra del Fuego (Argentina).
-DEFAULT_CAMERA_URL = "http://201.251.63.225/meteorologia/cielo/image"
-DEFAULT_CAMERA_TZ = "America/Argentina/Buenos_Aires"
+# Secrets that systemd passes through an EnvironmentFile; the environment wins over the file. Sources add
+# their own (a source's `secrets`), handed to load_settings by the registry.
+SECRET_ENV = {("mqtt", "password"): "CIELO_MQTT_PASSWORD"}
+
+# Where the board is when the configuration does not say: the seed system's camera site, Estación
+# Astronómica Río Grande, Tierra del Fuego (Argentina).
 DEFAULT_LATITUDE = -53.785
 DEFAULT_LONGITUDE = -67.751
-
-# Secrets that systemd passes through an EnvironmentFile; the environment wins over the file.
-SECRET_ENV = {
-    ("mqtt", "password"): "CIELO_MQTT_PASSWORD",
-    ("sources", "aemet", "api_key"): "CIELO_AEMET_API_KEY",
-    ("sources", "openweather", "api_key"): "CIELO_OPENWEATHER_API_KEY",
-}
 
 
 class Section(BaseModel):
@@ -74,41 +71,6 @@ class StorageConfig(Section):
     images_max_mb: float = Field(1000, ge=0, description="0: no size limit")
     images_max_days: float = Field(30, ge=0, description="0: no age limit")
     min_free_mb: float = Field(200, ge=0, description="below this, images are not saved (readings go on)")
-
-
-class SkycamConfig(Section):
-    enabled: bool = True
-    base_url: str = DEFAULT_CAMERA_URL
-    minutes: list[int] = Field(default_factory=lambda: [2, 12, 22, 32, 42, 52])
-    year_dir: Literal["past", "always", "never"] = "past"
-    timezone: str = DEFAULT_CAMERA_TZ
-    timeout_s: float = Field(10.0, gt=0, le=300)
-    model: Path | None = Field(None, description="an ONNX file with the octa model I/O; default: bundled")
-    calibration: Path | None = Field(
-        None, description="the site calibration `cielo calibrate` writes and the classifier reads; "
-        "default: calibration.json beside the database")
-    workers: int = Field(4, ge=1, le=64)
-    delay_s: int = Field(60, ge=0, le=540, description="wait after each slot for the camera's upload")
-    max_bytes: int = Field(8_000_000, ge=1024, description="larger answers are refused")
-    retries: int = Field(3, ge=0, le=10)
-
-    _tz = field_validator("timezone")(_check_tz)
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        return _check_url(v)
-
-    @field_validator("minutes")
-    @classmethod
-    def _minutes(cls, v: list[int]) -> list[int]:
-        if not v:
-            raise ValueError("needs at least one minute")
-        if any(not 0 <= m <= 59 for m in v):
-            raise ValueError("minutes must be between 0 and 59")
-        if len(set(v)) != len(v):
-            raise ValueError("minutes must not repeat")
-        return sorted(v)
 
 
 class BackfillConfig(Section):
@@ -155,22 +117,34 @@ check_tz = _check_tz
 
 
 class Settings(Section):
+    # Source tables (`[sources.<name>]`, and top-level ones such as the camera's) are validated by each
+    # source's own model through table(), and unknown ones refused by check_tables; kept raw until then.
+    model_config = ConfigDict(extra="allow", validate_default=True)
+
     device: DeviceConfig = Field(default_factory=DeviceConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
-    skycam: SkycamConfig = Field(default_factory=SkycamConfig)
     backfill: BackfillConfig = Field(default_factory=BackfillConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
-    # Each weather/price source validates its own table (sources/<name>.py); kept raw until then.
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     path: Path | None = Field(None, exclude=True, description="the file these came from, if any")
-    _source_cfg: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+    _tables: dict[tuple[str, ...], BaseModel] = PrivateAttr(default_factory=dict)
+    _default_tz: str = PrivateAttr("UTC")
+
+    def table(self, where: tuple[str, ...], model: type[BaseModel]) -> Any:
+        """A source's table (`("skycam",)` or `("sources", "ree")`) validated by the source's own model, which
+        resolves relative paths against the config file's folder (validation context `base`)."""
+        if where not in self._tables:
+            raw: Any = getattr(self, where[0]) if where[0] == "sources" else (self.model_extra or {}).get(where[0])
+            for key in where[1:]:
+                raw = raw.get(key) if isinstance(raw, dict) else raw
+            base = self.path.parent if self.path is not None else None
+            self._tables[where] = model.model_validate(raw or {}, context={"base": base})
+        return self._tables[where]
 
     def source_config(self, name: str, model: type[BaseModel]) -> Any:
-        """`[sources.<name>]` validated by the source's own model (load_settings has already checked it)."""
-        if name not in self._source_cfg:
-            self._source_cfg[name] = model.model_validate(self.sources.get(name) or {})
-        return self._source_cfg[name]
+        """`[sources.<name>]` validated by its model."""
+        return self.table(("sources", name), model)
 
     @model_validator(mode="after")
     def _relative_paths(self) -> Settings:
@@ -178,26 +152,22 @@ class Settings(Section):
         default one stays relative to the working directory (the database of a bare `cielo run`)."""
         if self.path is not None:
             base = self.path.parent
-            storage, skycam = self.storage, self.skycam
+            storage = self.storage
             if "database" in storage.model_fields_set and not storage.database.is_absolute():
                 storage.database = base / storage.database
             if "images_dir" in storage.model_fields_set and not storage.images_dir.is_absolute():
                 storage.images_dir = base / storage.images_dir
-            if skycam.model is not None and not skycam.model.is_absolute():
-                skycam.model = base / skycam.model
-            if skycam.calibration is not None and not skycam.calibration.is_absolute():
-                skycam.calibration = base / skycam.calibration
             if self.mqtt.ca_file is not None and not self.mqtt.ca_file.is_absolute():
                 self.mqtt.ca_file = base / self.mqtt.ca_file
         return self
 
     @property
-    def calibration_path(self) -> Path:
-        return self.skycam.calibration or self.storage.database.parent / "calibration.json"
-
-    @property
     def device_tz(self) -> ZoneInfo:
-        return ZoneInfo(self.device.timezone or self.skycam.timezone)
+        """`[device].timezone`, else the one the registry found in the sources (the camera's), else UTC."""
+        return ZoneInfo(self.device.timezone or self._default_tz)
+
+    def set_default_timezone(self, name: str) -> None:
+        self._default_tz = name
 
 
 def find_config(explicit: str | None) -> Path | None:
@@ -210,7 +180,13 @@ def find_config(explicit: str | None) -> Path | None:
     return next((p for p in DEFAULT_PATHS if p.is_file()), None)
 
 
-def load_settings(explicit: str | None = None) -> Settings:
+Tables = Mapping[tuple[str, ...], type[BaseModel]]
+
+
+def load_settings(explicit: str | None = None, tables: Tables | None = None,
+                  secrets: Mapping[tuple[str, ...], str] | None = None) -> Settings:
+    """Read and validate the file. `tables` (from cielo.sources.registry) are the source tables it may hold,
+    each validated by its model; `secrets` the source keys that may come from the environment."""
     path = find_config(explicit)
     data: dict[str, Any] = {}
     if path is not None:
@@ -222,34 +198,38 @@ def load_settings(explicit: str | None = None) -> Settings:
             raise ConfigError(f"{path}: cannot read: {exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
-    _apply_secret_env(data)
+    _apply_secret_env(data, {**SECRET_ENV, **(secrets or {})})
     try:
         settings = Settings.model_validate({**data, "path": path.resolve() if path else None})
     except ValidationError as exc:
         raise ConfigError(_one_line(path, exc)) from None
-    check_sources(settings, path)
+    check_tables(settings, tables or {}, path)
     return settings
 
 
-def check_sources(settings: Settings, path: Path | None = None) -> None:
-    """Validate every `[sources.*]` table with its source's model: unknown sources, keys and values stop here."""
-    from cielo.sources import CONFIGS  # the source modules import this one
-
-    for name, table in settings.sources.items():
-        if name not in CONFIGS:
-            where = path.name if path else "config.toml"
-            raise ConfigError(f"{where}: [sources.{name}]: unknown source (known: {', '.join(CONFIGS)})")
+def check_tables(settings: Settings, tables: Tables, path: Path | None = None) -> None:
+    """Validate every source table with its model: unknown sources, keys and values stop here."""
+    where = path.name if path else "config.toml"
+    for key, table in (settings.model_extra or {}).items():
+        if (key,) not in tables:
+            raise ConfigError(f"{where}: [{key}]: unknown key")
         if not isinstance(table, dict):
-            raise ConfigError(f"{path.name if path else 'config.toml'}: [sources.{name}]: must be a table")
-    for name, model in CONFIGS.items():
+            raise ConfigError(f"{where}: [{key}]: must be a table")
+    known = [k[1] for k in tables if len(k) == 2]
+    for name, table in settings.sources.items():
+        if ("sources", name) not in tables:
+            raise ConfigError(f"{where}: [sources.{name}]: unknown source (known: {', '.join(known)})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [sources.{name}]: must be a table")
+    for key, model in tables.items():
         try:
-            settings.source_config(name, model)
+            settings.table(key, model)
         except ValidationError as exc:
-            raise ConfigError(_one_line(path, exc, ("sources", name))) from None
+            raise ConfigError(_one_line(path, exc, key)) from None
 
 
-def _apply_secret_env(data: dict[str, Any]) -> None:
-    for keys, var in SECRET_ENV.items():
+def _apply_secret_env(data: dict[str, Any], secrets: Mapping[tuple[str, ...], str]) -> None:
+    for keys, var in secrets.items():
         value = os.environ.get(var)
         if not value:
             continue

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import urllib3
@@ -35,8 +35,17 @@ from urllib3.util.retry import Retry
 from cielo import __version__
 from cielo.errors import CieloError
 
-if TYPE_CHECKING:
-    from cielo.guard import Guard
+
+class Guard(Protocol):
+    """What a request asks of cielo.guard first and tells it after: the circuit breaker and the budget."""
+
+    def check(self) -> None: ...  # raises a FetchError while the circuit is open
+
+    def acquire(self) -> float: ...  # waits for a token of the request budget; returns the wait
+
+    def success(self) -> None: ...
+
+    def failure(self, error: str) -> bool: ...
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 USER_AGENT = f"cielo/{__version__}"
@@ -218,8 +227,9 @@ class Client:
     counts one failure for the breaker; an answer, even a 404 or 401, proves the server is up."""
 
     def __init__(self, policy: HttpPolicy, guard: Guard | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, reason: ErrorReader | None = None):
         self.policy, self.guard, self.sleep = policy, guard, sleep
+        self.reason = reason  # the source's reader of its API's JSON error body
         self.session = urllib3.PoolManager(
             num_pools=4, maxsize=policy.pool_size,
             retries=Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5, raise_on_status=False),
@@ -287,9 +297,9 @@ class Client:
             body = b"".join(chunks)
             complete = True
             if status in (404, 410):
-                raise NotFound(f"{where}: HTTP {status} (does not exist){api_reason(body)}", status)
+                raise NotFound(f"{where}: HTTP {status} (does not exist){api_reason(body, self.reason)}", status)
             if status >= 400:
-                reason = api_reason(body)  # the API's own words beat the generic reason phrase
+                reason = api_reason(body, self.reason)  # the API's own words beat the generic reason phrase
                 text = _STATUS_TEXT.get(status, "" if reason else resp.reason or "")
                 err = FetchError(f"{where}: HTTP {status} {text}".rstrip() + reason, status,
                                  transient=status in RETRY_STATUSES)
@@ -318,32 +328,23 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def api_reason(body: bytes) -> str:
-    """The reason an API gave in its JSON error body, as `: text` (REE's `errors`, Open-Meteo's `reason`,
-    AEMET's `descripcion`, OpenWeatherMap's `message`); empty when there is none."""
+ErrorReader = Callable[[Any], "str | None"]
+
+
+def api_reason(body: bytes, reader: ErrorReader | None) -> str:
+    """The reason an API gave in its JSON error body, as `: text` (each source knows its API's shape);
+    empty when there is none."""
+    if reader is None:
+        return ""
     try:
         data = json.loads(body[:20000])
     except (ValueError, UnicodeDecodeError):
         return ""
-    text = error_text(data)
-    return f": {text}" if text else ""
+    text = reader(data)
+    return f": {one_line(text)}" if text else ""
 
 
-def error_text(data: Any) -> str | None:
-    if not isinstance(data, dict):
-        return None
-    errors = data.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        e = errors[0]
-        parts = [str(e[k]) for k in ("title", "detail") if e.get(k)]  # dict.fromkeys: a detail equal to the title
-        return _one_line(" - ".join(dict.fromkeys(parts)))
-    for key in ("reason", "descripcion", "message"):
-        if isinstance(data.get(key), str):
-            return _one_line(data[key])
-    return None
-
-
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     return " ".join(text.split())[:200]
 
 

@@ -210,6 +210,18 @@ class Reading:
 
 
 @dataclass(frozen=True, slots=True)
+class Latest:
+    """A series' newest stored reading, as `cielo status` and a live run's line show it."""
+
+    ts: str
+    value: float | None
+    unit: str | None
+    flag: str | None  # attrs.flag: why a reading carries no value (the camera's night/dark/invalid)
+    confidence: float | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Missing:
     """A slot the source answered 'does not exist' for; asked again after `retry_after`."""
 
@@ -422,6 +434,46 @@ class Store:
 
     def state(self) -> dict[str, tuple[str, str]]:
         return {k: (v, at) for k, v, at in self.query("SELECT key, value, updated_at FROM daemon_state")}
+
+    def latest(self, series: str, start: datetime | None = None, end: datetime | None = None) -> Latest | None:
+        """The newest reading of `series` (within [start, end) when given)."""
+        sql = ("SELECT ts, value, unit, json_extract(attrs, '$.flag'), json_extract(attrs, '$.confidence'),"
+               " source FROM readings WHERE series = ?")
+        params: list[Any] = [series]
+        if start is not None and end is not None:
+            sql += " AND ts >= ? AND ts < ?"
+            params += [iso(start), iso(end)]
+        rows = self.query(sql + " ORDER BY ts DESC LIMIT 1", params)
+        return Latest(*rows[0]) if rows else None
+
+    def series_names(self) -> list[str]:
+        return [r[0] for r in self.query("SELECT DISTINCT series FROM readings")]
+
+    def readings(self, series: str, start: datetime, end: datetime
+                 ) -> list[tuple[str, float | None, str | None, str, str]]:
+        """(ts, value, unit, source, attrs JSON) of `series` in [start, end), in time order."""
+        return self.query("SELECT ts, value, unit, source, attrs FROM readings WHERE series = ? AND ts >= ? AND ts < ?"
+                          " ORDER BY ts", (series, iso(start), iso(end)))
+
+    def outbox_depth(self) -> tuple[int, str | None]:
+        """Messages waiting for the broker, and when the oldest was written."""
+        return self.query("SELECT count(*), min(created_at) FROM outbox")[0]
+
+    def breakers(self) -> list[tuple[str, str, int, str | None]]:
+        """(source, state, failures, last error) of every HTTP circuit breaker."""
+        return self.query("SELECT source, state, failures, last_error FROM http_breaker")
+
+    def last_event(self, kind: str) -> tuple[str, dict[str, Any]] | None:
+        rows = self.query("SELECT ts, data FROM events WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,))
+        return (rows[0][0], json.loads(rows[0][1])) if rows else None
+
+    def quick_check(self) -> str:
+        """SQLite's quick_check: "ok", or what is damaged."""
+        return self.query("PRAGMA quick_check")[0][0]
+
+    def size_bytes(self) -> int:
+        """The database file and its write-ahead log."""
+        return sum(p.stat().st_size for p in (self.path, self.path.with_name(self.path.name + "-wal")) if p.exists())
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:

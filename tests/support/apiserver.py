@@ -1,4 +1,4 @@
-"""A loopback server for the weather and price APIs, answering in their real formats (tests/fixtures/*).
+"""A loopback server for the weather and price APIs, answering in their real formats (tests/sources/<name>/fixtures).
 
 Roots (point each source's base URL at them):
   <base>/ree             REE apidatos: precios-mercados-tiempo-real for any range of Madrid days; a day with a
@@ -32,15 +32,19 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SOURCES = Path(__file__).resolve().parents[1] / "sources"  # each source's fixtures: sources/<name>/fixtures/
 MADRID = ZoneInfo("Europe/Madrid")
 HTML = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"
 AEMET_ORIGIN = "https://opendata.aemet.es/opendata"
 OM_VARS = ("temperature_2m", "relative_humidity_2m", "pressure_msl", "precipitation", "wind_speed_10m", "cloud_cover")
 
 
-def fixture(*parts: str) -> bytes:
-    return (FIXTURES.joinpath(*parts)).read_bytes()
+def fixtures(source: str) -> Path:
+    return SOURCES / source / "fixtures"
+
+
+def fixture(source: str, *parts: str) -> bytes:
+    return fixtures(source).joinpath(*parts).read_bytes()
 
 
 class ApiServer:
@@ -57,7 +61,7 @@ class ApiServer:
         self.port = self.httpd.server_address[1]
         self.base = f"http://127.0.0.1:{self.port}"
         self._ree_days = {p.stem.removeprefix("prices-"): json.loads(p.read_text())
-                          for p in (FIXTURES / "ree").glob("prices-*.json")}
+                          for p in fixtures("ree").glob("prices-*.json")}
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -137,7 +141,7 @@ class ApiServer:
 
     def openmeteo(self, first: datetime, last_day: date, q: dict[str, list[str]]) -> bytes:
         key = f"archive-{first.date()}-{last_day}.json"
-        if (FIXTURES / "openmeteo" / key).exists():
+        if (fixtures("openmeteo") / key).exists():
             return fixture("openmeteo", key)
         hours = int((datetime.combine(last_day + timedelta(days=1), datetime.min.time()) - first).total_seconds()
                     // 3600)

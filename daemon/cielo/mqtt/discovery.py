@@ -13,25 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cielo.mqtt.topics import Topics
-
-# series -> (friendly name, device_class or None, icon or None)
-SENSORS: dict[str, tuple[str, str | None, str | None]] = {
-    "skycam.octas": ("Cloud cover (octas)", None, "mdi:weather-cloudy"),
-    "ree.pvpc": ("PVPC price", None, "mdi:currency-eur"),  # monetary allows no state_class: measurement
-    "ree.spot": ("Spot price", None, "mdi:currency-eur"),
-    "weather.temperature": ("Temperature", "temperature", None),
-    "weather.humidity": ("Humidity", "humidity", None),
-    "weather.pressure": ("Pressure", "atmospheric_pressure", None),
-    "weather.precipitation": ("Precipitation", "precipitation", None),
-    "weather.wind_speed": ("Wind speed", "wind_speed", None),
-    "weather.cloud_cover": ("Cloud cover (model)", None, "mdi:weather-partly-cloudy"),
-}
+from cielo.sources.base import SeriesSpec
 
 
 @dataclass(frozen=True)
 class SeriesInfo:
-    name: str
-    unit: str
+    spec: SeriesSpec  # name, unit and the Home Assistant description its source declares
     enabled: bool
 
 
@@ -54,7 +41,8 @@ def _config(topics: Topics, device_id: str, version: str, key: str, name: str, s
     return {
         "name": name,
         "unique_id": f"cielo_{device_id}_{key}",
-        "object_id": f"cielo_{device_id}_{key}",
+        # Home Assistant 2025.10 replaced object_id (dropped in 2026.4) with a full default entity id.
+        "default_entity_id": f"sensor.cielo_{device_id}_{key}",
         "state_topic": state_topic,
         "value_template": template,
         "availability_topic": topics.status,
@@ -75,22 +63,19 @@ def messages(topics: Topics, discovery_prefix: str, device_id: str, version: str
         out.append((topic, "" if config is None else json.dumps(config, separators=(",", ":"), sort_keys=True)))
 
     for s in series:
-        key = object_id(s.name)
-        name, device_class, icon = SENSORS.get(s.name, (s.name, None, None))
+        spec, key = s.spec, object_id(s.spec.name)
         if not s.enabled:
             add(key, None)
-            if s.name == "skycam.octas":
-                add("skycam_confidence", None)
+            for entity in spec.extra:
+                add(entity.key, None)
             continue
-        add(key, _config(topics, device_id, version, key, name, topics.live(s.name),
-                         "{{ value_json.value }}", json_attributes_topic=topics.live(s.name),
-                         unit_of_measurement=s.unit, device_class=device_class, state_class="measurement",
-                         icon=icon))
-        if s.name == "skycam.octas":
-            add("skycam_confidence", _config(
-                topics, device_id, version, "skycam_confidence", "Cloud cover confidence", topics.live(s.name),
-                "{{ (value_json.confidence * 100) | round(1) if value_json.confidence is not none else none }}",
-                unit_of_measurement="%", state_class="measurement", icon="mdi:gauge"))
+        topic = topics.live(spec.name)
+        add(key, _config(topics, device_id, version, key, spec.label or spec.name, topic, "{{ value_json.value }}",
+                         json_attributes_topic=topic, unit_of_measurement=spec.unit, device_class=spec.device_class,
+                         state_class=spec.state_class, icon=spec.icon))
+        for entity in spec.extra:
+            add(entity.key, _config(topics, device_id, version, entity.key, entity.name, topic, entity.template,
+                                    unit_of_measurement=entity.unit, state_class="measurement", icon=entity.icon))
     add("last_backfill", _config(topics, device_id, version, "last_backfill", "Last backfill", topics.state,
                                  "{{ value_json.last_backfill.level if value_json.last_backfill else 'none' }}",
                                  json_attributes_topic=topics.state,

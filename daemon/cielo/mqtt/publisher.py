@@ -23,7 +23,7 @@ from cielo.config import Settings
 from cielo.mqtt import discovery
 from cielo.mqtt.outbox import Announcer, refresh_live
 from cielo.mqtt.topics import Topics
-from cielo.sources import REGISTRY
+from cielo.sources import registry
 from cielo.store import Store
 from cielo.timeutil import utcnow
 
@@ -200,8 +200,7 @@ class Publisher:
         """Discovery configs on every connection (Home Assistant may have restarted without persistence)."""
         if not self.cfg.homeassistant_discovery:
             return
-        series = [discovery.SeriesInfo(s.name, s.unit, cls.enabled(self.settings))
-                  for cls in REGISTRY.values() for s in cls.series]
+        series = [discovery.SeriesInfo(d.spec, d.enabled) for d in registry.series(self.settings)]
         msgs = discovery.messages(self.topics, self.cfg.discovery_prefix, self.settings.device.id, __version__,
                                   series)
         stamp = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")

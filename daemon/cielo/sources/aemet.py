@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from cielo.config import Settings, SourceConfig, url_validator
+from cielo.config import Settings, url_validator
 from cielo.http import FetchError, NotFound, PayloadError, decode_json, redact
-from cielo.sources.base import DAY, HOUR, SeriesSpec, Source, Window, floor_hour, hourly
+from cielo.sources import weather
+from cielo.sources.base import DAY, HOUR, KeyedConfig, Source, Window, floor_hour, hourly
+from cielo.sources.textnum import decimal_comma
 from cielo.store import Reading
-from cielo.textnum import decimal_comma
 
 # Observation field -> (series, unit); names from AEMET's metadatos for observacion/convencional.
 OBSERVATION = {
@@ -42,10 +43,8 @@ DAILY = {
 ENCODING = "iso-8859-15"  # what AEMET declares for `datos` bodies
 
 
-class AemetConfig(SourceConfig):
-    enabled: bool | None = Field(None, description="default: on when an api_key is set")
+class AemetConfig(KeyedConfig):
     base_url: str = "https://opendata.aemet.es/opendata"
-    api_key: SecretStr | None = None
     station: str = Field("3195", pattern=r"^[0-9A-Z]{4,5}$", description="the station's idema (3195: Madrid Retiro)")
     priority: int = Field(40, ge=0, le=1000)
     requests_per_minute: float = Field(20, gt=0)
@@ -53,23 +52,20 @@ class AemetConfig(SourceConfig):
 
     _url = field_validator("base_url")(url_validator)
 
-    @model_validator(mode="after")
-    def _key(self) -> AemetConfig:
-        if self.enabled and not self.api_key:
-            raise ValueError("enabled = true needs api_key (or CIELO_AEMET_API_KEY in the environment)")
-        return self
-
 
 class _Aemet(Source):
     config_model = AemetConfig
     config_name = "aemet"
     needs_key = True
+    secrets = (("api_key", "CIELO_AEMET_API_KEY"),)
     requests_per_fetch = 2
 
-    @classmethod
-    def enabled(cls, settings: Settings) -> bool:
-        cfg = cls.config(settings)
-        return cfg.enabled is not False and cfg.api_key is not None
+    @staticmethod
+    def error_text(data: Any) -> str | None:
+        """AEMET's envelope: `{"descripcion": "...", "estado": 401}`."""
+        if isinstance(data, dict) and isinstance(data.get("descripcion"), str):
+            return data["descripcion"]
+        return Source.error_text(data)
 
     def two_step(self, path: str) -> Any:
         """Envelope, then its `datos` document (ISO-8859-15)."""
@@ -87,7 +83,7 @@ class _Aemet(Source):
 
 class AemetSource(_Aemet):
     name = "aemet"
-    series = tuple(SeriesSpec(s, u, HOUR) for s, u in OBSERVATION.values())
+    series = tuple(weather.SERIES[s] for s, _ in OBSERVATION.values())
     chunk = DAY  # one request answers the last 24 h
     history = timedelta(hours=24)
 
@@ -109,7 +105,7 @@ class AemetSource(_Aemet):
 
 class AemetDailySource(_Aemet):
     name = "aemet_daily"
-    series = tuple(SeriesSpec(s, u, DAY) for s, u in DAILY.values())
+    series = tuple(weather.SERIES[s] for s, _ in DAILY.values())
     chunk = timedelta(days=31)
     history = None
 

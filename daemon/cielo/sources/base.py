@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from cielo.config import Settings, SourceConfig
+from pydantic import Field, SecretStr, model_validator
+
+from cielo.config import Section, Settings, SourceConfig
 from cielo.guard import Bucket, Guard
 from cielo.http import Client, HttpPolicy
 from cielo.store import Reading, Store
@@ -24,10 +26,29 @@ DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
+class Entity:
+    """One more Home Assistant sensor drawn from a series' JSON (e.g. the camera's confidence)."""
+
+    key: str
+    name: str
+    template: str
+    unit: str | None = None
+    icon: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SeriesSpec:
+    """A series a source fills, with how Home Assistant shows it (sensor.mqtt keys; device classes from
+    https://www.home-assistant.io/integrations/sensor/#device-class)."""
+
     name: str
     unit: str
     cadence: timedelta
+    label: str | None = None  # the entity's friendly name; default: the series name
+    device_class: str | None = None
+    state_class: str | None = "measurement"  # None where HA allows none (monetary)
+    icon: str | None = None
+    extra: tuple[Entity, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +60,19 @@ class Window:
     slots: tuple[datetime, ...]
 
 
+class KeyedConfig(SourceConfig):
+    """A source that needs an API key: on by default once the key is set (from the table or the environment)."""
+
+    enabled: bool | None = Field(None, description="default: on when an api_key is set")
+    api_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _key(self) -> KeyedConfig:
+        if self.enabled and not self.api_key:
+            raise ValueError("enabled = true needs api_key (or its CIELO_*_API_KEY in the environment)")
+        return self
+
+
 class Source(ABC):
     name: ClassVar[str]
     series: ClassVar[tuple[SeriesSpec, ...]]
@@ -46,33 +80,69 @@ class Source(ABC):
     history: ClassVar[timedelta | None] = None  # how far into the past it can serve; None: no limit
     requests_per_minute: ClassVar[float | None] = None  # the provider's published or polite budget
     requests_per_day: ClassVar[float | None] = None
-    config_model: ClassVar[type[SourceConfig] | None] = None  # `[sources.<name>]`; None: configured elsewhere
+    config_model: ClassVar[type[Section]]  # the source's table, validated by this model
     config_name: ClassVar[str | None] = None  # the `[sources.*]` table and budget it shares, default its name
+    table: ClassVar[tuple[str, ...] | None] = None  # where its table is; default `[sources.<config_name>]`
+    secrets: ClassVar[tuple[tuple[str, str], ...]] = ()  # (table key, environment variable) (systemd's EnvironmentFile)
+    commands: ClassVar[str | None] = None  # a module adding CLI commands: `register(subparsers) -> handlers`
     needs_key: ClassVar[bool] = False
     requests_per_fetch: ClassVar[int] = 1  # HTTP requests one window costs (AEMET: envelope + datos)
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.client: Client | None = None
-        if self.config_model is not None:
-            self.cfg = self.config(settings)
-            self.requests_per_minute = self.cfg.requests_per_minute
-            self.requests_per_day = getattr(self.cfg, "requests_per_day", None)
-            self.client = Client(
-                HttpPolicy(timeout_s=self.cfg.timeout_s, retries=self.cfg.retries, max_bytes=self.cfg.max_bytes,
-                           pool_size=self.cfg.workers),
-                Guard(settings.storage.database, self.config_name or self.name,
-                      buckets(self.requests_per_minute, self.requests_per_day)),
-            )
+        self.cfg = self.config(settings)
+        self.requests_per_minute = getattr(self.cfg, "requests_per_minute", None)
+        self.requests_per_day = getattr(self.cfg, "requests_per_day", None)
+        self.client: Client | None = self.make_client()
+
+    def make_client(self) -> Client | None:
+        """The budgeted, breaker-guarded HTTP client the API sources share (the camera has its own path)."""
+        return Client(
+            HttpPolicy(timeout_s=self.cfg.timeout_s, retries=self.cfg.retries, max_bytes=self.cfg.max_bytes,
+                       pool_size=self.cfg.workers),
+            Guard(self.settings.storage.database, self.budget_name,
+                  buckets(self.requests_per_minute, self.requests_per_day)),
+            reason=self.error_text,
+        )
+
+    @classmethod
+    def where(cls) -> tuple[str, ...]:
+        return cls.table or ("sources", cls.config_name or cls.name)
+
+    @property
+    def budget_name(self) -> str:
+        """Sources sharing a table share its budget and breaker (AEMET's two endpoints)."""
+        return self.config_name or self.name
 
     @classmethod
     def config(cls, settings: Settings) -> Any:
-        assert cls.config_model is not None
-        return settings.source_config(cls.config_name or cls.name, cls.config_model)
+        return settings.table(cls.where(), cls.config_model)
 
     @classmethod
     def priority(cls, settings: Settings) -> int:
-        return cls.config(settings).priority if cls.config_model is not None else 0
+        return getattr(cls.config(settings), "priority", 0)
+
+    @staticmethod
+    def error_text(data: Any) -> str | None:
+        """The reason the provider gave in a decoded JSON error body. By default the `message` that API
+        gateways and many APIs use (OpenWeatherMap: `{"cod": 401, "message": "Invalid API key..."}`);
+        sources whose API says it elsewhere override this."""
+        return data.get("message") if isinstance(data, dict) and isinstance(data.get("message"), str) else None
+
+    @classmethod
+    def timezone(cls, settings: Settings) -> str | None:
+        """The time zone a person at this source thinks in, if it has one (the camera's file names)."""
+        return None
+
+    @classmethod
+    def preflight(cls, settings: Settings) -> None:
+        """Checks `cielo run` makes before starting (raise ConfigError)."""
+        return None
+
+    @classmethod
+    def doctor(cls, settings: Settings) -> list[tuple[bool, str]]:
+        """Extra `cielo doctor` lines for this source (the camera checks its model)."""
+        return []
 
     @classmethod
     def key_present(cls, settings: Settings) -> bool | None:
@@ -83,7 +153,7 @@ class Source(ABC):
 
     @property
     def workers(self) -> int:
-        return self.cfg.workers if self.config_model is not None else self.settings.skycam.workers
+        return self.cfg.workers
 
     def serves(self, start: datetime, end: datetime, now: datetime) -> tuple[datetime, datetime] | None:
         """The part of [start, end) this source can still serve at `now` (its history window), or None."""
@@ -98,8 +168,9 @@ class Source(ABC):
 
     @classmethod
     def enabled(cls, settings: Settings) -> bool:
-        """An API source is on when its table says so (a source that needs a key also checks the key)."""
-        return cls.config_model is not None and cls.config(settings).enabled is not False
+        """On when its table says so; a source that needs a key also needs the key."""
+        cfg = cls.config(settings)
+        return cfg.enabled is not False and (not cls.needs_key or cfg.api_key is not None)
 
     @abstractmethod
     def slots(self, start: datetime, end: datetime) -> list[datetime]:
@@ -127,7 +198,7 @@ class Source(ABC):
     def schedule(cls, settings: Settings) -> dict[str, Any]:
         """APScheduler cron fields for the live job (class-level: the daemon reads it without I/O): by default
         every hour at the table's `minute`."""
-        return {"minute": cls.config(settings).minute if cls.config_model is not None else 5}
+        return {"minute": cls.config(settings).minute}
 
     @abstractmethod
     def live_range(self, now: datetime) -> tuple[datetime, datetime]:

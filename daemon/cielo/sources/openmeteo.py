@@ -17,8 +17,9 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from cielo.config import Settings, SourceConfig, url_validator
-from cielo.http import PayloadError, error_text
-from cielo.sources.base import DAY, HOUR, SeriesSpec, Source, Window, floor_hour, hourly
+from cielo.http import PayloadError
+from cielo.sources import weather
+from cielo.sources.base import DAY, HOUR, Source, Window, floor_hour, hourly
 from cielo.store import Reading
 
 # Open-Meteo hourly variable -> (series, unit we ask for); wind in m/s via wind_speed_unit=ms.
@@ -48,10 +49,17 @@ class OpenMeteoConfig(SourceConfig):
 
 class OpenMeteoSource(Source):
     name = "openmeteo"
-    series = tuple(SeriesSpec(series, unit, HOUR) for series, unit in VARIABLES.values())
+    series = tuple(weather.SERIES[s] for s, _ in VARIABLES.values())
     chunk = timedelta(days=92)
     history = None  # the archive reaches back to 1940
     config_model = OpenMeteoConfig
+
+    @staticmethod
+    def error_text(data: Any) -> str | None:
+        """Open-Meteo: `{"error": true, "reason": "..."}`."""
+        if isinstance(data, dict) and isinstance(data.get("reason"), str):
+            return data["reason"]
+        return Source.error_text(data)
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
@@ -98,7 +106,7 @@ class OpenMeteoSource(Source):
 def parse(payload: Any, source: str = "openmeteo", where: str = "openmeteo") -> list[Reading]:
     """Open-Meteo hourly answer -> readings (nulls skipped). Pure."""
     if isinstance(payload, dict) and payload.get("error"):
-        raise PayloadError(f"{where}: Open-Meteo: {error_text(payload) or 'error'}")
+        raise PayloadError(f"{where}: Open-Meteo: {OpenMeteoSource.error_text(payload) or 'error'}")
     hourly_ = payload.get("hourly") if isinstance(payload, dict) else None
     if not isinstance(hourly_, dict) or not isinstance(hourly_.get("time"), list):
         raise PayloadError(f"{where}: unexpected answer: no 'hourly.time' list")

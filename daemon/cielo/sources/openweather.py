@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from cielo.config import Settings, SourceConfig, url_validator
-from cielo.http import PayloadError, error_text, redact
-from cielo.sources.base import HOUR, SeriesSpec, Source, Window, floor_hour, hourly
+from cielo.config import url_validator
+from cielo.http import PayloadError, redact
+from cielo.sources import weather
+from cielo.sources.base import HOUR, KeyedConfig, Source, Window, floor_hour, hourly
 from cielo.store import Reading
 from cielo.timeutil import iso
 
@@ -32,34 +33,22 @@ FIELDS = (
 )
 
 
-class OpenWeatherConfig(SourceConfig):
-    enabled: bool | None = Field(None, description="default: on when an api_key is set")
+class OpenWeatherConfig(KeyedConfig):
     base_url: str = "https://api.openweathermap.org"
-    api_key: SecretStr | None = None
     priority: int = Field(30, ge=0, le=1000)
     requests_per_minute: float = Field(60, gt=0)
 
     _url = field_validator("base_url")(url_validator)
 
-    @model_validator(mode="after")
-    def _key(self) -> OpenWeatherConfig:
-        if self.enabled and not self.api_key:
-            raise ValueError("enabled = true needs api_key (or CIELO_OPENWEATHER_API_KEY in the environment)")
-        return self
-
 
 class OpenWeatherSource(Source):
     name = "openweather"
-    series = tuple(SeriesSpec(s, u, HOUR) for _, s, u in FIELDS)
+    series = tuple(weather.SERIES[s] for _, s, _ in FIELDS)
     chunk = HOUR
     history = timedelta(0)  # current weather only
     config_model = OpenWeatherConfig
     needs_key = True
-
-    @classmethod
-    def enabled(cls, settings: Settings) -> bool:
-        cfg = cls.config(settings)
-        return cfg.enabled is not False and cfg.api_key is not None
+    secrets = (("api_key", "CIELO_OPENWEATHER_API_KEY"),)
 
     def slots(self, start: datetime, end: datetime) -> list[datetime]:
         return hourly(start, end)
@@ -89,7 +78,7 @@ def parse(payload: Any, source: str = "openweather", where: str = "openweather")
     if not isinstance(payload, dict):
         raise PayloadError(f"{where}: unexpected answer: not an object")
     if str(payload.get("cod", "200")) != "200":
-        raise PayloadError(f"{where}: OpenWeatherMap: {error_text(payload) or payload.get('cod')}")
+        raise PayloadError(f"{where}: OpenWeatherMap: {OpenWeatherSource.error_text(payload) or payload.get('cod')}")
     try:
         observed = datetime.fromtimestamp(int(payload["dt"]), UTC)
         main = payload["main"]

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 
 from cielo.config import Settings, SourceConfig, url_validator
-from cielo.http import FetchError, NotFound, PayloadError, error_text
+from cielo.http import FetchError, NotFound, PayloadError
 from cielo.sources.base import DAY, HOUR, SeriesSpec, Source, Window, floor_hour, hourly
 from cielo.store import Reading
 
@@ -52,10 +52,20 @@ class ReeConfig(SourceConfig):
 
 class ReeSource(Source):
     name = "ree"
-    series = (SeriesSpec("ree.pvpc", "EUR/MWh", HOUR), SeriesSpec("ree.spot", "EUR/MWh", HOUR))
+    series = (SeriesSpec("ree.pvpc", "EUR/MWh", HOUR, "PVPC price", icon="mdi:currency-eur"),
+              SeriesSpec("ree.spot", "EUR/MWh", HOUR, "Spot price", icon="mdi:currency-eur"))
     chunk = timedelta(days=28)
     history = None
     config_model = ReeConfig
+
+    @staticmethod
+    def error_text(data: Any) -> str | None:
+        """apidatos: `{"errors": [{"code", "status", "title", "detail"}]}`."""
+        errors = data.get("errors") if isinstance(data, dict) else None
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            parts = [str(errors[0][k]) for k in ("title", "detail") if errors[0].get(k)]
+            return " - ".join(dict.fromkeys(parts))  # a detail equal to the title is said once
+        return Source.error_text(data)
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
@@ -123,7 +133,7 @@ class ReeSource(Source):
 def parse(payload: Any, source: str = "ree", where: str = "ree") -> list[Reading]:
     """apidatos answer -> readings of ree.pvpc / ree.spot, one per distinct UTC hour. Pure."""
     if isinstance(payload, dict) and "errors" in payload:
-        reason = error_text(payload) or "error"
+        reason = ReeSource.error_text(payload) or "error"
         status = _status(payload)
         if status == 404:
             raise NotFound(f"{where}: REE: {reason}")

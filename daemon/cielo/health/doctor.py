@@ -1,0 +1,92 @@
+"""`cielo doctor`: one ✔/✘ line per check, each failure with what to do about it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+
+from cielo.config import Settings
+from cielo.errors import CieloError
+from cielo.service import clock
+from cielo.sources.registry import REGISTRY
+from cielo.store import Store
+
+MIN_FREE_MB = 100
+
+
+def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
+    yield True, f"config: {settings.path or 'none found, built-in defaults'}"
+    db = settings.storage.database
+    store = None
+    try:
+        store = Store(db)
+        verdict = store.query("PRAGMA quick_check")[0][0]
+        size = db.stat().st_size / 1e6
+        yield (verdict == "ok",
+               f"database: {db} ({size:.1f} MB, schema {store.schema_version})" if verdict == "ok"
+               else f"database: {db} is damaged ({verdict}): restore a backup or move it away and backfill")
+    except CieloError as exc:
+        yield False, f"database: {exc}: check [storage].database and that its folder is writable"
+    if store is not None:
+        problem = clock.problem(store, now)
+        yield (problem is None,
+               f"clock: {problem}: check NTP (timedatectl)" if problem else f"clock: {now:%Y-%m-%d %H:%M:%S}Z")
+        store.close()
+    free_mb = shutil.disk_usage(db.parent if str(db.parent) else ".").free / 1e6 if db.parent.exists() else 0
+    yield (free_mb >= MIN_FREE_MB,
+           f"disk: {free_mb:.0f} MB free for {db.parent}" + ("" if free_mb >= MIN_FREE_MB else
+                                                             f": under {MIN_FREE_MB} MB, free some space"))
+    for cls in REGISTRY.values():
+        if cls.enabled(settings):
+            yield from cls.doctor(settings)
+    for name, cls in REGISTRY.items():
+        if not cls.enabled(settings):
+            yield True, f"{name}: disabled"
+            continue
+        yield _source(name, cls, settings, now)
+    yield _broker(settings)
+
+
+def _source(name: str, cls, settings: Settings, now: datetime) -> tuple[bool, str]:
+    source = cls(settings)
+    try:
+        start, end = source.live_range(now)
+        windows = source.windows(source.slots(start, end))
+        if not windows:
+            return True, f"{name}: nothing to fetch now"
+        source.fetch(windows[0], now)
+        return True, f"{name}: answered for {windows[0].start:%Y-%m-%d %H:%M}Z"
+    except CieloError as exc:
+        return False, f"{name}: {exc}: check [{'.'.join(cls.where())}].base_url and the network"
+    finally:
+        source.close()
+
+
+def _broker(settings: Settings) -> tuple[bool, str]:
+    cfg = settings.mqtt
+    if not cfg.enabled:
+        return True, "broker: MQTT disabled"
+    import paho.mqtt.client as paho
+
+    result: dict[str, str] = {}
+    client = paho.Client(callback_api_version=paho.CallbackAPIVersion.VERSION2,
+                         client_id=f"cielo-doctor-{settings.device.id}")
+    if cfg.username:
+        client.username_pw_set(cfg.username, cfg.password)
+    if cfg.tls:
+        client.tls_set(ca_certs=str(cfg.ca_file) if cfg.ca_file else None)
+    client.on_connect = lambda _c, _u, _f, reason, _p: result.setdefault("reason", str(reason))
+    try:
+        client.connect(cfg.host, cfg.port, keepalive=10)
+        for _ in range(50):
+            client.loop(timeout=0.1)
+            if "reason" in result:
+                break
+        client.disconnect()
+    except OSError as exc:
+        return False, f"broker: cannot reach {cfg.host}:{cfg.port} ({exc}): start the broker or fix [mqtt].host/port"
+    reason = result.get("reason", "no answer")
+    if reason != "Success":
+        return False, f"broker: {cfg.host}:{cfg.port} refused: {reason}: check [mqtt].username and CIELO_MQTT_PASSWORD"
+    return True, f"broker: {cfg.host}:{cfg.port} accepted the login"

@@ -1,0 +1,29 @@
+"""What several commands assemble the same way: the store with its MQTT outbox, the known series."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from cielo.config import Settings
+from cielo.sources.registry import REGISTRY
+from cielo.store import Store
+
+
+def series_cadences(settings: Settings) -> dict[str, timedelta]:
+    """Every series of the enabled sources, with its cadence."""
+    return {s.name: s.cadence for cls in REGISTRY.values() if cls.enabled(settings) for s in cls.series}
+
+
+def announcer(settings: Settings):
+    """The outbox writer when MQTT is on; None keeps no outbox at all."""
+    if not settings.mqtt.enabled:
+        return None
+    from cielo.mqtt.outbox import Announcer
+    from cielo.mqtt.topics import Topics
+
+    return Announcer(Topics(settings.mqtt.topic_prefix, settings.device.id), settings.mqtt.qos,
+                     settings.mqtt.outbox_max, series_cadences(settings))
+
+
+def open_store(settings: Settings) -> Store:
+    return Store(settings.storage.database, announcer(settings))

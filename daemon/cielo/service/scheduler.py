@@ -1,0 +1,229 @@
+"""`cielo run`: the live loop. APScheduler fires each enabled source's job at its cron times.
+
+Each job runs `cielo ingest --source S` in a child process. The daemon itself stays small and never loads
+numpy, Pillow or onnxruntime (the model alone is ~40 MB resident), and a hung or crashing classification
+cannot take the loop down: the child is killed at its time limit and the next run goes on. A capture every
+10 minutes costs a child start (~0.4 s CPU), well under 1 % of a core.
+
+Under systemd it speaks the notify protocol (cielo.service.notify): READY=1 once the store and scheduler are up,
+STATUS= after each run, WATCHDOG=1 from a scheduler job that also proves a database write goes through
+(so a hung scheduler or a stuck database leads to a restart, a long live run does not), STOPPING=1 on exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from apscheduler.events import EVENT_SCHEDULER_STARTED
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from cielo.config import Settings
+from cielo.service import clock
+from cielo.service.notify import Notifier, watchdog_interval_s
+from cielo.service.runtime import open_store
+from cielo.sources.registry import REGISTRY
+from cielo.store import StoreError
+from cielo.timeutil import iso, utcnow
+
+log = logging.getLogger("cielo")
+
+JOB_TIMEOUT_S = 600  # a live run that takes longer than this is stuck
+JOBS_POLL_S = 30  # how soon a job queued with `cielo backfill --detach` starts
+CHECKPOINT_EVERY_S = 3600  # keep the WAL file from growing between SQLite's automatic checkpoints
+
+
+def cielo_command(config: Path | None, *args: str) -> list[str]:
+    """This same cielo, with the same config file, as a child process."""
+    cmd = [sys.executable, "-m", "cielo"]
+    if config is not None:
+        cmd += ["--config", str(config)]
+    return [*cmd, *args]
+
+
+class Daemon:
+    def __init__(self, settings: Settings, notifier: Notifier | None = None):
+        self.settings = settings
+        self.store = open_store(settings)
+        self.notifier = notifier or Notifier()
+        self.publisher = self._publisher()
+        self.stopping = threading.Event()
+        self.children: dict[subprocess.Popen, str] = {}
+        self._lock = threading.Lock()
+        self._clock_problem: str | None = None
+        self._jobs_lock = threading.Lock()
+        self.scheduler = BlockingScheduler(
+            timezone="UTC",
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300},
+        )
+        for name, cls in REGISTRY.items():
+            if not cls.enabled(settings):
+                continue
+            self.scheduler.add_job(self.run_source, CronTrigger(**cls.schedule(settings)), args=(name,),
+                                   id=name, name=f"{name} live")
+            # One run right away: a board that just booted should report now, not at the next slot.
+            self.scheduler.add_job(self.run_source, args=(name,), id=f"{name}-start", name=f"{name} on start")
+        self.scheduler.add_job(self.checkpoint, "interval", seconds=CHECKPOINT_EVERY_S, id="checkpoint",
+                               name="database checkpoint")
+        # Gaps: a catch-up right away (before the live jobs are due), then a check every few hours that acts
+        # only when some series lags; queued jobs (catch-ups, `cielo backfill --detach`) run one at a time.
+        b = settings.backfill
+        if b.on_startup:
+            self.scheduler.add_job(self.catch_up, args=("on_boot", None), id="catch-up-start",
+                                   name="catch-up on start")
+        self.scheduler.add_job(self.catch_up, "interval", hours=b.check_every_hours,
+                               args=("periodic", timedelta(hours=b.min_gap_hours)), id="catch-up",
+                               name="gap check")
+        self.scheduler.add_job(self.run_jobs, "interval", seconds=JOBS_POLL_S, id="jobs", name="queued jobs")
+        interval = watchdog_interval_s()
+        if interval:
+            self.scheduler.add_job(self.heartbeat, "interval", seconds=interval, id="watchdog", name="watchdog")
+        self.scheduler.add_listener(self._started, EVENT_SCHEDULER_STARTED)
+
+    def _publisher(self):
+        """The MQTT publisher thread, or None when MQTT is off."""
+        if not self.settings.mqtt.enabled:
+            return None
+        from cielo.health import status
+        from cielo.mqtt.publisher import Publisher
+
+        return Publisher(self.settings, self.store, self.store.announcer,
+                         lambda now: status.summary(self.settings, self.store, now))
+
+    # -- jobs ---------------------------------------------------------------------------------------------
+    def run_source(self, name: str) -> None:
+        """One live run in a child process; its output lines become this daemon's log lines."""
+        if self.stopping.is_set() or not self._clock_ok():
+            return
+        self._child(name, cielo_command(self.settings.path, "ingest", "--source", name), timeout=JOB_TIMEOUT_S)
+
+    def _child(self, what: str, cmd: list[str], timeout: float | None) -> None:
+        try:
+            child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        except OSError as exc:
+            log.error("%s: cannot start: %s", what, exc)
+            return
+        with self._lock:
+            self.children[child] = what
+        try:
+            out, _ = child.communicate(timeout=timeout)
+            level = logging.INFO if child.returncode == 0 else logging.WARNING
+            for line in out.splitlines():
+                log.log(level, "%s", line)
+            if out.strip():
+                self.notifier.status(out.strip().splitlines()[-1])
+            if child.returncode not in (0, 1) and not self.stopping.is_set():
+                log.error("%s: exited with status %s", what, child.returncode)
+            if self.publisher is not None:
+                self.publisher.poke()
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            log.error("%s: stuck for %d s, killed", what, timeout)
+        finally:
+            with self._lock:
+                self.children.pop(child, None)
+
+    def catch_up(self, trigger: str, min_lag: timedelta | None) -> None:
+        """Queue a job for every gap of every enabled source (see cielo.jobs.catch_up), then run queued jobs."""
+        if self.stopping.is_set() or not self._clock_ok():
+            return
+        from cielo.backfill import jobs
+
+        sources = {n: cls(self.settings) for n, cls in REGISTRY.items() if cls.enabled(self.settings)}
+        try:
+            jobs.reset_stuck(self.store)
+            jobs.catch_up(self.store, sources, trigger, timedelta(days=self.settings.backfill.lookback_days),
+                          utcnow(), min_lag)
+        finally:
+            for source in sources.values():
+                source.close()
+        self.run_jobs()
+
+    def run_jobs(self) -> None:
+        """Each open job in a child process (`cielo jobs run ID`), one after another, in this thread."""
+        if self.stopping.is_set() or not self._jobs_lock.acquire(blocking=False):
+            return
+        try:
+            from cielo.backfill import jobs
+
+            for job in jobs.open_jobs(self.store):
+                if self.stopping.is_set():
+                    break
+                self._child(f"job {job}", cielo_command(self.settings.path, "jobs", "run", str(job)), timeout=None)
+        finally:
+            self._jobs_lock.release()
+
+    def _clock_ok(self) -> bool:
+        problem = clock.problem(self.store, utcnow())
+        if problem != self._clock_problem:
+            if problem:
+                log.warning("%s", problem)
+                self.notifier.status(problem)
+            else:
+                log.info("the clock is sane again (%s)", iso(utcnow()))
+            self._clock_problem = problem
+        return problem is None
+
+    def heartbeat(self) -> None:
+        """WATCHDOG=1 only when this scheduler ran us on time and a database write went through."""
+        try:
+            self.store.set_state("heartbeat", iso(utcnow()))
+        except StoreError as exc:
+            if "full" not in str(exc):  # a full disk is logged elsewhere; a stuck database is not alive
+                log.error("watchdog: database write failed: %s", exc)
+                return
+        self.notifier.watchdog()
+
+    def checkpoint(self, mode: str = "TRUNCATE") -> None:
+        try:
+            self.store.query(f"PRAGMA wal_checkpoint({mode})")
+        except sqlite3.Error as exc:
+            log.warning("database checkpoint failed: %s", exc)
+
+    # -- life ---------------------------------------------------------------------------------------------
+    def _started(self, _event: object) -> None:
+        jobs = [j.name for j in self.scheduler.get_jobs() if j.id in REGISTRY]
+        self.notifier.ready(f"running: {', '.join(jobs) or 'no sources enabled'}")
+
+    def stop(self, signum: int, _frame: object) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        self.notifier.stopping()
+        self.stopping.set()
+        self.scheduler.shutdown(wait=False)
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        jobs = [j.name for j in self.scheduler.get_jobs() if j.id in REGISTRY]
+        log.info("cielo started: database %s, jobs: %s, mqtt %s", self.settings.storage.database,
+                 ", ".join(jobs) or "none (every source is disabled)",
+                 f"{self.settings.mqtt.host}:{self.settings.mqtt.port}" if self.publisher else "disabled")
+        if self.publisher is not None:
+            self.publisher.start()
+        self.scheduler.start()  # blocks until stop()
+        # A backfill job stops at once (its tasks resume on the next start); a live run in progress finishes
+        # its write: it gets SIGTERM only after a grace period.
+        with self._lock:
+            children = list(self.children.items())
+        for child, what in children:
+            if what.startswith("job "):
+                child.terminate()
+        for child, _ in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.terminate()
+        if self.publisher is not None:
+            self.publisher.stop()  # after the children: what they stored last is published first
+        self.checkpoint("PASSIVE")  # on the way out: never wait for other connections
+        self.store.close()
+        log.info("cielo stopped")
+        return 0

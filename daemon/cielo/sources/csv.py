@@ -1,0 +1,244 @@
+"""`cielo import-csv`: historical station exports (SIAR, datosclima.es, or a layout of your own) into readings.
+
+Such files come from spreadsheets: `;` or `,` separators, decimal commas ("12,4"), Latin-1 or UTF-8 (with or
+without a BOM), local dates (`dd/mm/yyyy` or `yyyy-mm-dd`), an hour column in hourly files (`HH:MM`, `HHMM`,
+or `24:00` for the day's last hour). A row that cannot be read is reported with its line number and skipped;
+the rest are stored under source `csv` with `[sources.csv] priority` (lowest by default: an API's reading of
+the same hour wins). Importing a file twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+
+from cielo.config import Section, Settings, check_tz
+from cielo.errors import UsageError
+from cielo.sources.textnum import decimal_comma
+from cielo.store import Reading, Store
+
+SOURCE = "csv"
+UNITS = {"weather.temperature": "°C", "weather.humidity": "%", "weather.pressure": "hPa",
+         "weather.precipitation": "mm", "weather.wind_speed": "m/s", "weather.cloud_cover": "%",
+         "weather.temperature_daily_mean": "°C", "weather.temperature_daily_max": "°C",
+         "weather.temperature_daily_min": "°C", "weather.precipitation_daily": "mm"}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Column names (matched case-insensitively, first present wins) for the date, the hour and each series.
+    `hourly` maps are used when the file has an hour column, `daily` ones otherwise."""
+
+    date: tuple[str, ...]
+    hour: tuple[str, ...] = ()
+    hourly: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    daily: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+PRESETS = {
+    # SIAR (Ministerio de Agricultura) station exports: `Fecha;Hora;TempMedia;HumedadMedia;VelViento;...`
+    # hourly, `Fecha;TempMedia;TempMax;TempMin;...;Precipitacion` daily; wind in m/s, dates dd/mm/yyyy.
+    "siar": Layout(
+        date=("Fecha",), hour=("Hora", "HoraMin"),
+        hourly={"weather.temperature": ("TempMedia", "Temperatura"), "weather.humidity": ("HumedadMedia", "Humedad"),
+                "weather.wind_speed": ("VelViento",), "weather.precipitation": ("Precipitacion", "Precipitación")},
+        daily={"weather.temperature_daily_mean": ("TempMedia",), "weather.temperature_daily_max": ("TempMax",),
+               "weather.temperature_daily_min": ("TempMin",),
+               "weather.precipitation_daily": ("Precipitacion", "Precipitación")},
+    ),
+    # datosclima.es daily station files (AEMET climatological values): `Fecha;Tmax;Tmin;Tmed;Prec;...`.
+    "datosclima": Layout(
+        date=("Fecha", "FECHA"),
+        daily={"weather.temperature_daily_mean": ("Tmed", "TMEDIA"), "weather.temperature_daily_max": ("Tmax",),
+               "weather.temperature_daily_min": ("Tmin",), "weather.precipitation_daily": ("Prec", "TPrec")},
+    ),
+}
+
+
+class CsvConfig(Section):
+    priority: int = Field(10, ge=0, le=1000, description="lowest by default: any API's reading wins")
+    timezone: str = Field("Europe/Madrid", description="the local time of the files' dates and hours")
+    date_column: str = Field("Fecha", description="for --source custom")
+    hour_column: str | None = Field(None, description="for --source custom; none: a daily file")
+    columns: dict[str, str] = Field(default_factory=dict, description="series -> column, for --source custom")
+
+    _tz = field_validator("timezone")(check_tz)
+
+    @field_validator("columns")
+    @classmethod
+    def _series(cls, v: dict[str, str]) -> dict[str, str]:
+        for series in v:
+            if series not in UNITS:
+                raise ValueError(f"unknown series {series!r} (known: {', '.join(UNITS)})")
+        return v
+
+
+@dataclass
+class ImportSummary:
+    name: str
+    total: int = 0
+    new: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return f"{self.name}: total={self.total} new={self.new} duplicates={self.duplicates} failed={self.failed}"
+
+
+def layout_for(name: str, cfg: CsvConfig) -> Layout:
+    if name == "custom":
+        if not cfg.columns:
+            raise UsageError("import-csv: --source custom needs [sources.csv] columns in the config")
+        cols = {k: (v,) for k, v in cfg.columns.items()}
+        hour = (cfg.hour_column,) if cfg.hour_column else ()
+        return Layout(date=(cfg.date_column,), hour=hour, hourly=cols if hour else {}, daily={} if hour else cols)
+    if name not in PRESETS:
+        raise UsageError(f"import-csv: unknown layout {name!r} (known: {', '.join(PRESETS)}, custom)")
+    return PRESETS[name]
+
+
+def read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"import-csv: {path}: no such file") from None
+    except OSError as exc:
+        raise UsageError(f"import-csv: {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")  # Windows spreadsheets: Latin-1 / cp1252 for the names that matter
+
+
+def parse(text: str, layout: Layout, tz: ZoneInfo, where: str) -> Iterator[tuple[int, list[Reading] | str]]:
+    """(line number, readings) for each data row, or (line number, reason) for a row that cannot be read.
+    Raises UsageError when the header does not fit the layout. Pure."""
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") >= first.count(",") else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise UsageError(f"import-csv: {where}: empty file") from None
+    index = {h.lower(): i for i, h in enumerate(header)}
+
+    def find(names: tuple[str, ...]) -> int | None:
+        return next((index[n.lower()] for n in names if n.lower() in index), None)
+
+    date_i = find(layout.date)
+    if date_i is None:
+        raise UsageError(f"import-csv: {where}: no date column (expected {' or '.join(layout.date)}; "
+                         f"the header has {', '.join(header[:8])})")
+    hour_i = find(layout.hour) if layout.hour else None
+    mapping = layout.hourly if hour_i is not None else layout.daily
+    columns = {series: i for series, names in mapping.items() if (i := find(names)) is not None}
+    if not columns:
+        wanted = sorted({n for names in mapping.values() for n in names})
+        raise UsageError(f"import-csv: {where}: no value column (expected any of {', '.join(wanted)})")
+    for row in reader:
+        line = reader.line_num
+        if not row or all(not c.strip() for c in row):
+            continue
+        try:
+            ts = _when(row[date_i], row[hour_i] if hour_i is not None else None, tz)
+        except (ValueError, IndexError) as exc:
+            yield line, f"bad date/hour: {exc}"
+            continue
+        readings, bad = [], []
+        for series, i in columns.items():
+            cell = row[i].strip() if i < len(row) else ""
+            if not cell:
+                continue
+            value = decimal_comma(cell)
+            if value is None:
+                bad.append(f"{header[i]}={cell!r}")
+                continue
+            readings.append(Reading(series, ts, value, UNITS[series], SOURCE, {"file": where}))
+        if bad:
+            yield line, f"not a number: {', '.join(bad)}"
+        elif not readings:
+            yield line, "no values"
+        else:
+            yield line, readings
+
+
+def _when(date_text: str, hour_text: str | None, tz: ZoneInfo) -> datetime:
+    d = date_text.strip()
+    day = datetime.strptime(d, "%d/%m/%Y") if "/" in d else datetime.strptime(d[:10], "%Y-%m-%d")
+    if hour_text is None:
+        return day.replace(tzinfo=UTC)  # a daily value belongs to its date, stored at 00:00Z like AEMET's
+    h = hour_text.strip().replace(":", "")
+    if not h.isdigit() or len(h) > 4:
+        raise ValueError(f"hour {hour_text!r}")
+    hh, mm = (int(h[:-2] or 0), int(h[-2:])) if len(h) > 2 else (int(h), 0)
+    if not (0 <= hh <= 24 and 0 <= mm < 60):
+        raise ValueError(f"hour {hour_text!r}")
+    local = (day + timedelta(hours=hh, minutes=mm)).replace(tzinfo=tz)
+    return local.astimezone(UTC).replace(minute=0, second=0)
+
+
+def import_file(store: Store, path: Path, layout_name: str, cfg: CsvConfig,
+                priorities: dict[str, int]) -> ImportSummary:
+    layout = layout_for(layout_name, cfg)
+    text = read_text(path)
+    summary = ImportSummary(f"csv-{layout_name}")
+    store.set_priorities(priorities | {SOURCE: cfg.priority})
+    parsed = list(parse(text, layout, ZoneInfo(cfg.timezone), path.name))
+    good = [(line, r) for line, r in parsed if not isinstance(r, str)]
+    for line, reason in parsed:
+        if isinstance(reason, str):
+            summary.errors.append(f"{path.name}:{line}: {reason}")
+    summary.total, summary.failed = len(parsed), len(parsed) - len(good)
+    if not good:
+        return summary
+    all_readings = [r for _, rs in good for r in rs]
+    lo, hi = min(r.ts for r in all_readings), max(r.ts for r in all_readings) + timedelta(seconds=1)
+    held = {s: store.present(s, lo, hi, source=SOURCE) for s in {r.series for r in all_readings}}
+    from cielo.timeutil import iso
+
+    for _, readings in good:
+        if all(iso(r.ts) in held[r.series] for r in readings):
+            summary.duplicates += 1
+        else:
+            summary.new += 1
+    for i in range(0, len(all_readings), 2000):
+        store.add_readings(all_readings[i:i + 2000])
+    return summary
+
+
+def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
+    """`cielo import-csv`, added to the CLI through the registry."""
+    m = sub.add_parser("import-csv", help="historical station CSV exports (SIAR, datosclima.es, custom)")
+    m.add_argument("--source", required=True, metavar="LAYOUT",
+                   help="siar, datosclima or custom ([sources.csv] columns)")
+    m.add_argument("files", nargs="+", metavar="FILE")
+    return {"import-csv": command}
+
+
+def command(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.service.runtime import open_store
+    from cielo.sources.registry import priorities
+
+    cfg = settings.source_config(SOURCE, CsvConfig)
+    code = 0
+    with open_store(settings) as store:  # with the outbox: imported readings reach MQTT like any other
+        for name in args.files:
+            summary = import_file(store, Path(name), args.source, cfg, priorities(settings))
+            for line in summary.errors[:20]:
+                print(line, file=sys.stderr)
+            if len(summary.errors) > 20:
+                print(f"{name}: and {len(summary.errors) - 20} more bad rows", file=sys.stderr)
+            print(summary.line(), flush=True)
+            if summary.total and summary.failed == summary.total:
+                code = 1
+    return code

@@ -1,0 +1,123 @@
+"""The camera's own commands: `cielo classify` (local images) and `cielo calibrate` (the site, from its own
+unlabelled frames). The CLI adds them through the registry; numpy and onnxruntime load only when they run."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cielo.config import Settings
+from cielo.errors import CieloError, UsageError
+from cielo.sources.skycam.config import SkycamConfig, calibration_path
+from cielo.timeutil import parse_cli_time
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
+    c = sub.add_parser("classify", help="octas for local image files")
+    c.add_argument("files", nargs="+", metavar="FILE")
+    c.add_argument("--json", action="store_true", help="one JSON object per line")
+    c.add_argument("--at", metavar="T", help="when the images were taken (enables the night rule)")
+
+    k = sub.add_parser("calibrate", help="fit the site's camera (valid area, threshold) from unlabelled images")
+    src = k.add_mutually_exclusive_group(required=True)
+    src.add_argument("--images", metavar="DIR", help="a folder of the camera's images (JPEG, PNG, ...)")
+    src.add_argument("--from", "--desde", dest="start", metavar="T", help="first instant of stored/camera images")
+    k.add_argument("--to", "--hasta", dest="end", metavar="T", help="last instant, included (with --from)")
+    k.add_argument("--max-images", type=int, default=400, metavar="N",
+                   help="use at most N images, spread evenly over the range (default 400)")
+    k.add_argument("--out", metavar="PATH", help="where to write it (default: [skycam].calibration)")
+    return {"classify": classify, "calibrate": calibrate}
+
+
+def _cfg(settings: Settings) -> SkycamConfig:
+    return settings.table(("skycam",), SkycamConfig)
+
+
+def classify(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.sources.skycam.calibration import load_site
+    from cielo.sources.skycam.model import ImageError, OctaModel, Verdict
+
+    cfg = _cfg(settings)
+    cal = load_site(calibration_path(settings, cfg))
+    model = OctaModel(cfg.model, calibration=cal)
+    cal_label = cal.label() if cal else "none (model defaults)"
+    at = parse_cli_time(args.at, settings.device_tz, "--at") if args.at else None
+    code = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            data = path.read_bytes()
+            frame = model.decode(data)
+            when = at or _exif_time(data, settings)
+            verdict = model.judge([frame], [when], settings.device.latitude, settings.device.longitude)[0]
+            error = None
+        except (OSError, ImageError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            verdict, error, code = Verdict(None, None, None, "invalid"), reason, 1
+        if args.json:
+            out = {"file": name, "octas": verdict.octas,
+                   "confidence": None if verdict.confidence is None else round(verdict.confidence, 4),
+                   "probs": None if verdict.probs is None else [round(p, 4) for p in verdict.probs],
+                   "flag": verdict.flag, "calibration": cal.ident if cal else None}
+            if error:
+                out["error"] = error
+            print(json.dumps(out), flush=True)
+        elif error:
+            print(f"{name}: invalid: {error}", flush=True)
+        elif verdict.octas is None:
+            extra = f" (sun {verdict.sun_elevation:.1f}°)" if verdict.flag == "night" else ""
+            print(f"{name}: {verdict.flag}{extra}", flush=True)
+        else:
+            print(f"{name}: {verdict.octas} octas (confidence {verdict.confidence:.2f})", flush=True)
+    if not args.json:
+        print(f"calibration: {cal_label}", flush=True)
+    return code
+
+
+def calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.sources.skycam import calibration
+    from cielo.sources.skycam.model import OctaModel
+
+    cfg = _cfg(settings)
+    model = OctaModel(cfg.model)
+    if args.images:
+        frames, source = calibration.frames_from_folder(model, Path(args.images), args.max_images)
+    else:
+        if not args.end:
+            raise UsageError("calibrate: --from needs --to")
+        tz = settings.device_tz
+        start, end = parse_cli_time(args.start, tz, "--from"), parse_cli_time(args.end, tz, "--to")
+        if end < start:
+            raise UsageError("calibrate: --to is before --from")
+        frames, source = calibration.frames_from_camera(model, settings, start, end + timedelta(minutes=1),
+                                                        args.max_images)
+    threshold = float(model.defaults.get("sky_threshold", 0.25))
+    cal = calibration.fit(frames, source, threshold)
+    out = Path(args.out) if args.out else calibration_path(settings, cfg)
+    cal.save(out)
+    for line in calibration.describe(cal):
+        print(line)
+    print(f"wrote {out} ({cal.ident}); `cielo classify` and the sky camera use it from now on")
+    return 0
+
+
+def _exif_time(data: bytes, settings: Settings) -> datetime | None:
+    """EXIF DateTimeOriginal (with OffsetTimeOriginal if present, else the device's time zone)."""
+    from PIL import Image
+
+    try:
+        exif = Image.open(io.BytesIO(data)).getexif().get_ifd(0x8769)
+        stamp = exif.get(36867)  # DateTimeOriginal
+        if not stamp:
+            return None
+        text = stamp.strip().replace(":", "-", 2).replace(" ", "T")
+        offset = exif.get(36881)  # OffsetTimeOriginal, e.g. "+02:00"
+        return parse_cli_time(text[:16] + (offset.strip() if offset else ""), settings.device_tz)
+    except (CieloError, OSError, ValueError, AttributeError):
+        return None

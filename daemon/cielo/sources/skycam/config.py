@@ -1,0 +1,56 @@
+"""`[skycam]`: the camera's table (the name predates sources/; config.toml keeps it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from cielo.config import Section, Settings, check_tz, url_validator
+
+# The seed system's camera: Estación Astronómica Río Grande, Tierra del Fuego (Argentina).
+DEFAULT_CAMERA_URL = "http://201.251.63.225/meteorologia/cielo/image"
+DEFAULT_CAMERA_TZ = "America/Argentina/Buenos_Aires"
+
+
+class SkycamConfig(Section):
+    enabled: bool = True
+    base_url: str = DEFAULT_CAMERA_URL
+    minutes: list[int] = Field(default_factory=lambda: [2, 12, 22, 32, 42, 52])
+    year_dir: Literal["past", "always", "never"] = "past"
+    timezone: str = DEFAULT_CAMERA_TZ
+    timeout_s: float = Field(10.0, gt=0, le=300)
+    model: Path | None = Field(None, description="an ONNX file with the octa model I/O; default: bundled")
+    calibration: Path | None = Field(
+        None, description="the site calibration `cielo calibrate` writes and the classifier reads; "
+        "default: calibration.json beside the database")
+    workers: int = Field(4, ge=1, le=64)
+    delay_s: int = Field(60, ge=0, le=540, description="wait after each slot for the camera's upload")
+    max_bytes: int = Field(8_000_000, ge=1024, description="larger answers are refused")
+    retries: int = Field(3, ge=0, le=10)
+
+    _tz = field_validator("timezone")(check_tz)
+    _url = field_validator("base_url")(url_validator)
+
+    @field_validator("minutes")
+    @classmethod
+    def _minutes(cls, v: list[int]) -> list[int]:
+        if not v:
+            raise ValueError("needs at least one minute")
+        if any(not 0 <= m <= 59 for m in v):
+            raise ValueError("minutes must be between 0 and 59")
+        if len(set(v)) != len(v):
+            raise ValueError("minutes must not repeat")
+        return sorted(v)
+
+    @field_validator("model", "calibration")
+    @classmethod
+    def _beside_config(cls, v: Path | None, info: ValidationInfo) -> Path | None:
+        """A relative path written in a config file is relative to that file, as its reader expects."""
+        base = (info.context or {}).get("base")
+        return base / v if v is not None and base is not None and not v.is_absolute() else v
+
+
+def calibration_path(settings: Settings, cfg: SkycamConfig) -> Path:
+    return cfg.calibration or settings.storage.database.parent / "calibration.json"

@@ -1,0 +1,256 @@
+"""The octa model: decode images, run the ONNX graph in batches, and apply the night and dark rules.
+
+Any ONNX file with the contract's I/O works (DESIGN.md, Octa model): input `image` float32 [N, 3, H, W] RGB
+in 0..1, output `probs` float32 [N, 9]. H and W come from the model's input shape, else from its card
+(the .json beside it). cielo decides `night` and `dark` itself, so a dropped-in model needs no such logic.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from cielo.errors import CieloError
+from cielo.sources.skycam import lens, sun
+from cielo.sources.skycam.calibration import Calibration
+
+# A frame whose brightest channel averages under this (0..1) is too dark to judge: a night frame, a closed
+# dome, a dead camera. Daytime sky, even overcast, sits well above 0.15.
+DARK_MEAN = 0.08
+
+# With the sun below -6° a frame is judged only when it is at least this bright: a long-exposure night
+# camera whose clouds glow with city light (SWINSEG: 0.25..0.54). Most cameras at night are far darker.
+NIGHT_JUDGE_MEAN = 0.15
+
+# Images per onnxruntime call: each graph intermediate is N x H x W floats, so large batches cost memory
+# (64 at 160x120 peak near 100 MB) while 16 already amortises the per-call overhead.
+INFER_BATCH = 16
+
+# Pillow refuses bigger images by default (decompression bombs); a sky camera is far below this.
+Image.MAX_IMAGE_PIXELS = 64_000_000
+
+
+class ModelError(CieloError):
+    pass
+
+
+class ImageError(CieloError):
+    """The bytes are not an image we can judge."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A decoded image at the model's input size, ready for a batch."""
+
+    pixels: np.ndarray  # uint8 [3, H, W]: 4x smaller than floats while frames wait for their batch
+    brightness: float  # mean of max(R, G, B), 0..1
+    lens: lens.Lens | None = None  # the lens ellipse found in this frame (None: not looked for)
+    stars: np.ndarray | None = None  # float16 [H, W]: star density (lens.star_density), for night frames
+
+    @property
+    def starry(self) -> bool:
+        """Stars over much of the frame: a night sky that can be judged however dark it is."""
+        return self.stars is not None and float(self.stars.mean(dtype=np.float32)) > lens.STARRY_FRAME / 2
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    octas: int | None
+    confidence: float | None
+    probs: list[float] | None
+    flag: str | None  # None, "night", "dark", "invalid"
+    sun_elevation: float | None = None
+    brightness: float | None = None
+
+    def attrs(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"flag": self.flag}
+        if self.confidence is not None:
+            out["confidence"] = round(self.confidence, 4)
+        if self.probs is not None:
+            out["probs"] = [round(p, 4) for p in self.probs]
+        if self.sun_elevation is not None:
+            out["sun_elevation"] = round(self.sun_elevation, 2)
+        if self.brightness is not None:
+            out["brightness"] = round(self.brightness, 4)
+        return out
+
+
+def bundled_model() -> Path:
+    """The model shipped with cielo: inside the wheel, or models/ of a source checkout."""
+    packaged = resources.files("cielo") / "_model" / "octas.onnx"
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[4] / "models" / "octas.onnx"
+
+
+class OctaModel:
+    def __init__(self, path: Path | None = None, threads: int = 1, calibration: Calibration | None = None):
+        import onnxruntime as ort  # heavy: imported only by commands that classify
+
+        self.path = path or bundled_model()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.enable_cpu_mem_arena = False  # keeps the idle daemon small; the graph is tiny
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelError(f"{self.path}: cannot load the octa model: {str(exc).splitlines()[0]}") from None
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if [i.name for i in inputs] != ["image"] or "probs" not in [o.name for o in outputs]:
+            raise ModelError(f"{self.path}: expected input 'image' and output 'probs' (DESIGN.md, Octa model)")
+        self.height, self.width = self._input_size(inputs[0].shape)
+        meta = self.session.get_modelmeta()
+        self.version = meta.custom_metadata_map.get("cielo.version") or f"{self.path.stem}-v{meta.version}"
+        self.overridable = {i.name: len(i.shape) for i in self.session.get_overridable_initializers()}
+        self.defaults = self._card().get("parameters", {})
+        self.calibration: Calibration | None = None
+        self.overrides: dict[str, np.ndarray] = {}  # extra feeds (build tooling: sigma_base, sigma_gain)
+        self.reference = self._default_reference()
+        self._site_lens: lens.Lens | None = None
+        self._site_mask: np.ndarray | None = None
+        if calibration is not None:
+            self.calibrate(calibration)
+
+    def _default_reference(self) -> lens.Reference:
+        ref = self.defaults.get("clear_sky_reference", {})
+        keys = ("zenith", "horizon", "sun", "sun_scale")
+        return lens.Reference(**{k: float(ref[k]) for k in keys if k in ref})
+
+    def calibrate(self, cal: Calibration | None) -> None:
+        """Use a site calibration from now on (None: the model's defaults): its lens ellipse replaces the
+        per-frame one, its obstruction mask is left out, and its clear-sky reference replaces the model's.
+        A model with the overridable initializers `site_mask` / `sky_threshold` gets them per frame; any
+        other model sees the pixels outside the octa area as black."""
+        self.calibration = cal
+        self.reference = self._default_reference()
+        self._site_lens, self._site_mask = None, None
+        if cal is None:
+            return
+        self._site_mask = cal.mask_at(self.height, self.width)
+        if cal.lens is not None:
+            self._site_lens = lens.Lens.from_dict(cal.lens, self.width, self.height)
+        if cal.reference is not None:
+            self.reference = cal.reference
+
+    def geometry(self, frame: Frame) -> lens.Lens:
+        """The lens ellipse used for a frame: the site's when calibrated, else the frame's own."""
+        if self._site_lens is not None:
+            return self._site_lens
+        return frame.lens if frame.lens is not None else lens.find_lens(frame.pixels)
+
+    def maps(self, frame: Frame, geom: lens.Lens | None = None) -> lens.Maps:
+        stars = None if frame.stars is None else frame.stars.astype(np.float32)
+        return lens.maps(frame.pixels, geom or self.geometry(frame), self.reference, self._site_mask, stars)
+
+    def _card(self) -> dict[str, Any]:
+        try:
+            card = json.loads(self.path.with_suffix(".json").read_text(encoding="utf-8"))
+            return card if isinstance(card, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def _input_size(self, shape: list[Any]) -> tuple[int, int]:
+        if len(shape) == 4 and isinstance(shape[2], int) and isinstance(shape[3], int):
+            return shape[2], shape[3]
+        card = self.path.with_suffix(".json")
+        try:
+            spec = json.loads(card.read_text(encoding="utf-8"))["input"]
+            return int(spec["height"]), int(spec["width"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise ModelError(f"{self.path}: input size is not fixed and {card.name} does not give it") from None
+
+    def decode(self, data: bytes) -> Frame:
+        """Bytes of any format Pillow reads → a frame; JPEGs decode at a reduced scale (draft mode)."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                im = Image.open(io.BytesIO(data))
+                im.draft("RGB", (self.width, self.height))
+                im = im.convert("RGB")
+                stars = self._stars(im)
+                if im.size != (self.width, self.height):
+                    im = im.resize((self.width, self.height), Image.Resampling.BILINEAR)
+        except UnidentifiedImageError:
+            raise ImageError("not an image format cielo can read") from None
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageError(f"not a readable image: {str(exc).splitlines()[0] or type(exc).__name__}") from None
+        pixels = np.ascontiguousarray(np.asarray(im, dtype=np.uint8).transpose(2, 0, 1))
+        # Max over planes, not over the last axis: numpy reduces a length-3 axis ~20x slower.
+        brightness = float(np.maximum(np.maximum(pixels[0], pixels[1]), pixels[2]).mean()) / 255.0
+        return Frame(pixels, brightness, lens.find_lens(pixels), stars)
+
+    def _stars(self, im: Image.Image) -> np.ndarray | None:
+        """Star density at the model's size, measured at the decoded size (stars are single pixels there);
+        None when the frame has no star at all (any daytime frame)."""
+        bright = np.asarray(im, dtype=np.uint8).max(axis=2).astype(np.float32)
+        bright *= np.float32(1 / 255)
+        density = lens.star_density(bright)
+        if not density.any():
+            return None
+        small = Image.fromarray(density, mode="F").resize((self.width, self.height), Image.Resampling.BOX)
+        return np.asarray(small, dtype=np.float16)
+
+    def predict(self, frames: list[Frame]) -> np.ndarray:
+        """probs [N, 9] for a batch of frames."""
+        if not frames:
+            return np.zeros((0, 9), dtype=np.float32)
+        parts = []
+        for i in range(0, len(frames), INFER_BATCH):
+            chunk = frames[i : i + INFER_BATCH]
+            batch = np.stack([f.pixels for f in chunk]).astype(np.float32)
+            batch *= np.float32(1.0 / 255.0)
+            geoms = [self.geometry(f) for f in chunk]
+            per_frame = [self.maps(f, g) for f, g in zip(chunk, geoms, strict=True)]
+            valid = np.stack([m.valid for m in per_frame])[:, None]
+            feeds: dict[str, np.ndarray] = {}
+            if "site_mask" in self.overridable:
+                feeds["site_mask"] = valid
+            else:
+                batch *= valid
+            if self.overridable.get("sky_threshold") == 4:  # a threshold per pixel
+                feeds["sky_threshold"] = np.stack([m.threshold for m in per_frame])[:, None]
+            elif "sky_threshold" in self.overridable:  # a model of cielo 2 (hybrid): one number, the site's
+                feeds["sky_threshold"] = np.array(self.reference.zenith, dtype=np.float32)
+            if "adaptive" in self.overridable:  # the per-frame split, for frames without a lens circle only
+                feeds["adaptive"] = np.array([0.0 if g.found else 1.0 for g in geoms], dtype=np.float32)
+            parts.append(self.session.run(["probs"], {"image": batch, **feeds, **self.overrides})[0])
+        probs = np.concatenate(parts)
+        if probs.shape != (len(frames), 9):
+            raise ModelError(f"{self.path}: 'probs' has shape {probs.shape}, expected ({len(frames)}, 9)")
+        return probs
+
+    def judge(self, frames: list[Frame], times: list[datetime | None], latitude: float, longitude: float
+              ) -> list[Verdict]:
+        """Verdicts for a batch: night (sun below -6° at a known time, unless the frame is bright enough to
+        judge or shows stars) and dark frames (too dark to judge, no stars) carry no octas."""
+        elevations = [None if t is None else sun.elevation(t, latitude, longitude) for t in times]
+        verdicts: list[Verdict | None] = [None] * len(frames)
+        to_run: list[int] = []
+        for i, (frame, elev) in enumerate(zip(frames, elevations, strict=True)):
+            if frame.starry:  # a dark sky full of stars can be judged: clear where the stars are
+                to_run.append(i)
+            elif elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN:
+                verdicts[i] = Verdict(None, None, None, "night", elev, frame.brightness)
+            elif frame.brightness < DARK_MEAN:
+                verdicts[i] = Verdict(None, None, None, "dark", elev, frame.brightness)
+            else:
+                to_run.append(i)
+        if to_run:
+            probs = self.predict([frames[i] for i in to_run])
+            for row, i in zip(probs, to_run, strict=True):
+                p = row.astype(np.float64)
+                p = p / p.sum() if p.sum() > 0 else p
+                octas = int(p.argmax())
+                verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), None, elevations[i], frames[i].brightness)
+        return [v for v in verdicts if v is not None]

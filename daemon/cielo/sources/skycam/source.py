@@ -1,0 +1,207 @@
+"""The all-sky camera: one JPEG per slot over HTTP, classified into octas by the ONNX model.
+
+Images are named in the camera's local time, `<base_url>[/<YYYY>]/<YYYY>-<MMDDHH><mm>.jpg`, at the configured
+minutes of every hour (DESIGN.md, Sky camera). The year folder is used per `year_dir`: "past" for years
+before the current one (the seed camera's layout), "always" or "never".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from cielo.config import Settings
+from cielo.errors import CieloError, ConfigError
+from cielo.http import FetchError, HttpPolicy, get_bytes, make_session
+from cielo.sources.base import Entity, SeriesSpec, Source, Window
+from cielo.sources.skycam import images
+from cielo.sources.skycam.config import SkycamConfig, calibration_path
+from cielo.store import Reading, Store
+
+if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
+    from cielo.sources.skycam.model import Frame, OctaModel
+
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+@dataclass(frozen=True, slots=True)
+class SkyImage:
+    slot: datetime
+    url: str
+    sha256: str
+    size: int
+    frame: Frame
+    body: bytes | None  # kept only when images are saved
+
+
+class SkycamSource(Source):
+    name = "skycam"
+    series = (SeriesSpec(
+        "skycam.octas", "octas", timedelta(minutes=10), "Cloud cover (octas)", icon="mdi:weather-cloudy",
+        extra=(Entity("skycam_confidence", "Cloud cover confidence",
+                      "{{ (value_json.confidence * 100) | round(1) if value_json.confidence is not none else none }}",
+                      "%", "mdi:gauge"),)),)
+    chunk = timedelta(minutes=1)  # one image per request
+    history = None
+    config_model = SkycamConfig
+    table = ("skycam",)
+    commands = "cielo.sources.skycam.commands"
+
+    def __init__(self, settings: Settings):
+        super().__init__(settings)
+        self.cfg: SkycamConfig
+        self.tz = ZoneInfo(self.cfg.timezone)
+        self.policy = HttpPolicy(
+            timeout_s=self.cfg.timeout_s,
+            retries=self.cfg.retries,
+            max_bytes=self.cfg.max_bytes,
+            pool_size=max(self.cfg.workers, 1),
+        )
+        self.session = make_session(self.policy)
+        self._disk_low: bool | None = None  # what this run saw of the images disk
+        self._saved = 0
+        # The breaker, shared with every process through the database; no request budget: the user's camera.
+        from cielo.guard import Guard
+
+        self.guard = Guard(settings.storage.database, self.name, [])
+
+    def make_client(self) -> None:
+        return None  # its own urllib3 path: one image per request at hundreds a second (see __init__)
+
+    @classmethod
+    def timezone(cls, settings: Settings) -> str:
+        return cls.config(settings).timezone
+
+    @classmethod
+    def preflight(cls, settings: Settings) -> None:
+        cfg = cls.config(settings)
+        if cfg.enabled and cfg.model is not None and not cfg.model.is_file():
+            raise ConfigError(f"[skycam].model: {cfg.model}: no such file")
+
+    @classmethod
+    def doctor(cls, settings: Settings) -> list[tuple[bool, str]]:
+        from cielo.sources.skycam.model import OctaModel
+
+        try:
+            model = OctaModel(cls.config(settings).model)
+            return [(True, f"model: {model.path} ({model.version}, input {model.width}x{model.height})")]
+        except CieloError as exc:
+            return [(False, f"model: {exc}: set [skycam].model to an ONNX file with the octa I/O")]
+
+    @classmethod
+    def schedule(cls, settings: Settings) -> dict[str, Any]:
+        """Fire `delay_s` after each camera minute, in the camera's time zone."""
+        cfg = cls.config(settings)
+        minutes = sorted({(m * 60 + cfg.delay_s) // 60 % 60 for m in cfg.minutes})
+        return {"minute": ",".join(map(str, minutes)), "second": cfg.delay_s % 60, "timezone": cfg.timezone}
+
+    @cached_property
+    def model(self) -> OctaModel:
+        from cielo.sources.skycam.calibration import load_site
+        from cielo.sources.skycam.model import OctaModel
+
+        return OctaModel(self.cfg.model, calibration=load_site(calibration_path(self.settings, self.cfg)))
+
+    def slots(self, start: datetime, end: datetime) -> list[datetime]:
+        out: list[datetime] = []
+        hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        while hour < end:
+            offset_min = int(hour.astimezone(self.tz).utcoffset().total_seconds() // 60)
+            for utc_minute in sorted((m - offset_min) % 60 for m in self.cfg.minutes):
+                ts = hour + timedelta(minutes=utc_minute)
+                # In a DST fall-back hour the same file name names two instants: keep only the first.
+                if start <= ts < end and ts.astimezone(self.tz).fold == 0:
+                    out.append(ts)
+            hour += timedelta(hours=1)
+        return out
+
+    def url_for(self, slot: datetime, now: datetime) -> str:
+        local = slot.astimezone(self.tz)
+        name = f"{local:%Y}-{local:%m%d%H%M}.jpg"
+        if self.cfg.year_dir == "always" or (
+            self.cfg.year_dir == "past" and local.year < now.astimezone(self.tz).year
+        ):
+            return f"{self.cfg.base_url}/{local:%Y}/{name}"
+        return f"{self.cfg.base_url}/{name}"
+
+    def live_range(self, now: datetime) -> tuple[datetime, datetime]:
+        """Just the newest slot the camera should have uploaded by `now`, given its upload delay."""
+        cutoff = now - timedelta(seconds=self.cfg.delay_s)
+        slot = self.slots(cutoff - timedelta(hours=2), cutoff + timedelta(seconds=1))[-1]
+        return slot, slot + timedelta(seconds=1)
+
+    def fetch(self, window: Window, now: datetime) -> SkyImage:
+        from cielo.sources.skycam.model import ImageError
+
+        slot = window.slots[0]
+        url = self.url_for(slot, now)
+        body, content_type = get_bytes(self.session, url, self.policy, self.guard)
+        if not body.startswith(JPEG_MAGIC):
+            kind = content_type.split(";")[0].strip() or "unknown type"
+            raise FetchError(f"{url}: not a JPEG ({kind}, {len(body)} bytes)", transient=False)
+        try:
+            frame = self.model.decode(body)
+        except ImageError as exc:
+            raise FetchError(f"{url}: {exc}", transient=False) from None
+        keep = body if self.settings.storage.keep_images else None
+        return SkyImage(slot, url, hashlib.sha256(body).hexdigest(), len(body), frame, keep)
+
+    def parse(self, fetched: Sequence[SkyImage]) -> list[Reading]:
+        s = self.settings
+        verdicts = self.model.judge(
+            [f.frame for f in fetched], [f.slot for f in fetched], s.device.latitude, s.device.longitude
+        )
+        readings = []
+        for img, v in zip(fetched, verdicts, strict=True):
+            if img.body is not None:
+                self._save(img)
+            attrs = v.attrs() | {"url": img.url, "sha256": img.sha256, "bytes": img.size,
+                                 "model": self.model.version}
+            if self.model.calibration is not None:
+                attrs["calibration"] = self.model.calibration.ident
+            readings.append(Reading("skycam.octas", img.slot, v.octas, "octas", self.name, attrs))
+        return readings
+
+    def _save(self, img: SkyImage) -> None:
+        storage = self.settings.storage
+        self._disk_low = images.free_mb(storage.images_dir) < storage.min_free_mb
+        if self._disk_low:
+            return
+        local = img.slot.astimezone(self.tz)
+        images.save(storage.images_dir / f"{local:%Y/%m/%d}", f"{local:%Y}-{local:%m%d%H%M}.jpg", img.body)
+        self._saved += 1
+
+    def retry_after(self, slot: datetime, now: datetime, attempts: int) -> timedelta:
+        # A fresh slot may just not be uploaded yet; an old one is most likely gone for good.
+        if now - slot < timedelta(hours=2):
+            return timedelta(minutes=10)
+        return super().retry_after(slot, now, attempts)
+
+    def finish(self, store: Store) -> None:
+        """After a run: say when saving images stopped or resumed for lack of disk (once per change, across
+        processes: the state lives in the database), and apply the quota."""
+        storage = self.settings.storage
+        if self._disk_low is not None:
+            before = store.state().get("images_disk_low", ("no", ""))[0] == "yes"
+            if self._disk_low != before:
+                store.set_state("images_disk_low", "yes" if self._disk_low else "no")
+                if self._disk_low:
+                    store.add_event("disk_low", {"path": str(storage.images_dir), "min_free_mb": storage.min_free_mb,
+                                                 "free_mb": round(images.free_mb(storage.images_dir), 1)},
+                                    level="warning", source=self.name)
+                else:
+                    store.add_event("disk_ok", {"path": str(storage.images_dir)}, source=self.name)
+            self._disk_low = None
+        if self._saved:
+            images.prune(storage.images_dir, storage.images_max_mb, storage.images_max_days)
+            self._saved = 0
+
+    def close(self) -> None:
+        self.session.clear()
+        self.guard.close()
+        super().close()
