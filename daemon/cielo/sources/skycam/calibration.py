@@ -247,7 +247,10 @@ def fit(frames: list[Frame], source: str, default_threshold: float) -> Calibrati
     clear_all = _clear_level([nrbr[i][valid[i]] for i in range(n)])
     table = None
     reference = None
-    if clear_all is None or not CLEAR_RANGE[0] <= clear_all <= CLEAR_RANGE[1]:
+    if not geom.found:
+        threshold = default_threshold
+        threshold_note = "an all-sky camera (no lens circle): the model's per-frame rule, no site reference"
+    elif clear_all is None or not CLEAR_RANGE[0] <= clear_all <= CLEAR_RANGE[1]:
         threshold = default_threshold
         threshold_note = (f"clear-sky NRBR {clear_all if clear_all is None else round(clear_all, 3)} not "
                           f"within {CLEAR_RANGE}: kept the model's reference")

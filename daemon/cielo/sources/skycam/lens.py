@@ -190,7 +190,7 @@ class Reference:
 
     zenith: float = 0.14
     horizon: float = 0.0
-    sun: float = 0.05
+    sun: float = 0.0
     sun_scale: float = 0.25
     table: tuple[tuple[float, ...], ...] | None = None  # [rho band][sun band] thresholds, from calibration
     all_sky: float = 0.25  # a frame without a lens circle (a crop, a plain camera): the hybrid rule's base
