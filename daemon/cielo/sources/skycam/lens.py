@@ -171,8 +171,8 @@ def find_sun(px: np.ndarray, valid: np.ndarray) -> tuple[float, float] | None:
         return None
     ys, xs = np.nonzero(sat)
     # the densest saturated spot: weight each saturated pixel by its saturated neighbours within ~4 px
-    if n > 400:
-        pick = np.linspace(0, n - 1, 400).astype(int)
+    if n > 150:
+        pick = np.linspace(0, n - 1, 150).astype(int)
         ys, xs = ys[pick], xs[pick]
     d2 = (xs[:, None] - xs[None]) ** 2 + (ys[:, None] - ys[None]) ** 2
     score = (d2 < 25).sum(axis=1)

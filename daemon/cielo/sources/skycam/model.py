@@ -31,9 +31,10 @@ DARK_MEAN = 0.08
 # camera whose clouds glow with city light (SWINSEG: 0.25..0.54). Most cameras at night are far darker.
 NIGHT_JUDGE_MEAN = 0.15
 
-# Images per onnxruntime call: each graph intermediate is N x H x W floats, so large batches cost memory
-# (64 at 160x120 peak near 100 MB) while 16 already amortises the per-call overhead.
-INFER_BATCH = 16
+# Images per onnxruntime call: each graph intermediate is N x H x W floats, so large batches cost memory.
+# The graph of cielo 3 has ~70 full-frame intermediates: at 16 a capture grew 49 MB, at 4 it grows 24 MB
+# (cielo 2 at 16: 23 MB), and the per-call overhead is small next to decoding and the lens fit.
+INFER_BATCH = 4
 
 # Pillow refuses bigger images by default (decompression bombs); a sky camera is far below this.
 Image.MAX_IMAGE_PIXELS = 64_000_000
