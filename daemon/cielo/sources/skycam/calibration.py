@@ -47,6 +47,7 @@ MAX_OBSTRUCTED = 0.3  # more than this share of the lens "still": the frames are
 THRESHOLD_RANGE = (-0.1, 0.4)  # a pooled threshold outside this is not a sky/cloud valley
 CLEAR_PERCENTILE = 80
 CLEAR_SHARE = 0.5
+SITE_WEIGHT = 0.5  # how far the site's clear sky moves the threshold from the model's (measured: 0, 0.5, 0.75, 1)
 CLEAR_RANGE = (0.08, 0.7)  # a site's clear-sky NRBR outside this is not a daytime sky (night, broken camera)
 MIN_BAND_PIXELS = 20
 VALLEY_RANGE = (-0.08, 0.12)  # the site's threshold is looked for this far around the model's (NRBR)
@@ -153,6 +154,11 @@ def otsu_threshold(values: np.ndarray) -> tuple[float, float]:
     return float(edges[k + 1]), float(between[k] / var) if var > 0 else 0.0
 
 
+def _blend(site: float, default: float) -> float:
+    """The site's threshold, moved from the model's by SITE_WEIGHT of the way."""
+    return default + SITE_WEIGHT * (site - default)
+
+
 def _clear_level(per_frame: list[np.ndarray]) -> float | None:
     """The clear sky's NRBR: the CLEAR_PERCENTILE-th percentile of the frames' medians (frames with at least
     MIN_BAND_PIXELS pixels in the band), None with fewer than MIN_FRAMES such frames."""
@@ -255,9 +261,10 @@ def fit(frames: list[Frame], source: str, default_threshold: float) -> Calibrati
         threshold_note = (f"clear-sky NRBR {clear_all if clear_all is None else round(clear_all, 3)} not "
                           f"within {CLEAR_RANGE}: kept the model's reference")
     else:
-        threshold = CLEAR_SHARE * clear_all
+        threshold = _blend(CLEAR_SHARE * clear_all, default_threshold)
         threshold_note = (f"the site's clear sky has NRBR {clear_all:.3f} (the {CLEAR_PERCENTILE}th percentile "
-                          f"of the frames' medians); cloud is below {CLEAR_SHARE} of it")
+                          f"of the frames' medians); the threshold moves {SITE_WEIGHT:.0%} of the way from the model's "
+                          f"{default_threshold} to {CLEAR_SHARE} of it")
         rho_all = np.broadcast_to(rho, (n, h, w))
         rows = []
         for i in range(TABLE_RHO):
@@ -271,7 +278,7 @@ def fit(frames: list[Frame], source: str, default_threshold: float) -> Calibrati
                 if level is None:
                     level = clear_all
                 level = float(np.clip(level, clear_all - TABLE_SHIFT, clear_all + TABLE_SHIFT))
-                row.append(round(CLEAR_SHARE * level, 4))
+                row.append(round(_blend(CLEAR_SHARE * level, default_threshold), 4))
             rows.append(tuple(row))
         table = tuple(rows)
         reference = Reference(zenith=threshold, table=table)
