@@ -262,6 +262,11 @@ METHOD_COMPARISON = {
     "without the star rule (night)": {"Lenghu night": "3.64 / 40 % / 54 %"},
     "frame-adaptive threshold (95th percentile NRBR minus a margin, clamped)": {
         "TSI": "0.79..0.83", "Lenghu day": "1.38..1.61 (every clamp tried)"},
+    "learned per-pixel logistic regression (NRBR, brightness over the frame's median, saturation, G/R ratio) "
+    "trained on TSI 2017-05-24 pixels with white-balance augmentation (x0.75..1.25 per channel)": {
+        "TSI 2018 days (unseen)": "0.66 / 45 % / 96 % (shipped rule on the same frames: 0.68 / 50 % / 96 %)",
+        "Lenghu day": "1.72 / 47 % / 71 %", "Lenghu night": "2.03 / 53 % / 74 %",
+        "_verdict": "it learns TSI's blue sky (threshold near NRBR 0.22) and fails the paler fisheye: not shipped"},
     "a learned segmenter": (
         "not trained for this release: cielo 2's probe (models/cnn_probe.py, 49k parameters, SWIMSEG) was worse "
         "than the hand-written graph on every crop set and over the time budget; the whole-frame labels that "
