@@ -20,7 +20,8 @@ import numpy as np
 RAYS = 72
 DARK_REL = 0.25  # a pixel darker than this share of the sky's level ends a ray ...
 DARK_ABS = 0.03  # ... or darker than this (0..1)
-GREEN = 0.04  # ... or green over both red and blue by this much: grass and trees, never sky
+GREEN = 0.04  # ... or green over both red and blue by this much: grass and trees, never sky ...
+GREEN_CHROMA = 0.1  # ... and by this share of its brightness (a whitish cloud with a green cast is sky)
 MIN_EDGE_RAYS = 0.3  # fewer rays than this share ending inside the frame: no surround, all sky
 SATURATED = 0.94  # min(R, G, B) over this: the sun or its glare
 BLOWN_OUT = 0.97  # ... in a frame without a lens circle (a crop: no sun to look for)
@@ -71,7 +72,8 @@ def not_sky(px: np.ndarray, dark_too: bool = True) -> np.ndarray:
     h, w = bright.shape
     centre = bright[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4]
     level = float(np.percentile(centre, 75))
-    green = (g > r + GREEN) & (g > b + GREEN)
+    # green over red and blue, by a margin that grows with brightness: a whitish cloud in a greenish JPEG is sky
+    green = (g - np.maximum(r, b)) > np.maximum(np.float32(GREEN), np.float32(GREEN_CHROMA) * bright)
     if not dark_too:
         return green
     return green | (bright < max(DARK_ABS, DARK_REL * level))
