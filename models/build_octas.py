@@ -244,8 +244,9 @@ DEFINITION = (
 METHOD_COMPARISON = {
     "_note": (
         "octa MAE / exact / clear-and-overcast right, no calibration; TSI every 10th frame (325), LenghuSky-8 "
-        "2018-2021 day (349) and night (350); measured while choosing (models/build_octas.py and "
-        "bench/classify.py give the shipped row)"
+        "2018-2021 day (349) and night (350); measured while choosing, before the last lens-fit fix (green "
+        "must be saturated for its brightness), which took the shipped rule's TSI row from 0.91 / 50 % / 94 % "
+        "to 0.75 / 52 % / 98 %; the accuracy section below has the final figures"
     ),
     "cielo 2 (hybrid NRBR + per-frame Otsu, all pixels)": {
         "TSI": "3.52 / 1 % / 0 %", "Lenghu day": "2.38 / 31 % / 61 %", "Lenghu night": "3.36 / 13 % / 32 %"},
