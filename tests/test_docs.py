@@ -50,7 +50,11 @@ def test_mosquitto_loads_the_bridge_example(tmp_path: Path):
             pytest.fail("mosquitto did not start with the bridge config")
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a bridge stuck connecting can ignore SIGTERM on a loaded machine
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 def test_every_command_is_documented():

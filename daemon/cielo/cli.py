@@ -294,7 +294,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_plan(plan, source) -> None:
-    from cielo.sources.base import estimate_s
+    from cielo.sources.base import estimate_s, summary_line
 
     rpm = source.requests_per_minute
     requests = plan.requests * source.requests_per_fetch  # AEMET: envelope + datos per window
@@ -302,7 +302,7 @@ def _print_plan(plan, source) -> None:
     print(f"{plan.source}: plan: {plan.total} slots, {plan.present} already stored, "
           f"{plan.known_missing} known missing (retry not due), {requests} requests"
           + (f", about {est:.0f} s at {rpm:g}/min" if rpm else ""))
-    print(f"{plan.source}: total={plan.total} new=0 duplicates={plan.present} failed=0 (dry run)")
+    print(f"{summary_line(plan.source, plan.total, 0, plan.present, 0)} (dry run)")
 
 
 class _Progress:

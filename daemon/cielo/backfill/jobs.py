@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cielo.backfill import replay
-from cielo.sources.base import Source
+from cielo.sources.base import Source, summary_line
 from cielo.store import Store, StoreError
 from cielo.timeutil import from_iso, iso, utcnow
 
@@ -216,7 +216,7 @@ def totals_by_source(store: Store, job_id: int) -> dict[str, dict[str, int]]:
 
 
 def _line(source: str, t: dict[str, int]) -> str:
-    return f"{source}: total={t['total']} new={t['new']} duplicates={t['duplicates']} failed={t['failed']}"
+    return summary_line(source, t["total"], t["new"], t["duplicates"], t["failed"])
 
 
 def summary_lines(store: Store, job_id: int) -> list[str]:

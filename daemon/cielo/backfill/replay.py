@@ -21,7 +21,7 @@ from typing import Any
 from cielo.guard import BreakerOpen
 from cielo.http import FetchError, NotFound
 from cielo.sources import registry
-from cielo.sources.base import Source, Window
+from cielo.sources.base import Source, Window, summary_line
 from cielo.store import Missing, Store
 from cielo.timeutil import iso, utcnow
 
@@ -57,7 +57,7 @@ class Summary:
         return s
 
     def line(self) -> str:
-        return f"{self.source}: total={self.total} new={self.new} duplicates={self.duplicates} failed={self.failed}"
+        return summary_line(self.source, self.total, self.new, self.duplicates, self.failed)
 
     @property
     def done(self) -> int:

@@ -12,7 +12,6 @@ Formats: https://opendata.aemet.es/dist/index.html and home-assistant/core tests
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -76,9 +75,6 @@ class _Aemet(Source):
         datos = check_envelope(envelope, redact(url))
         body, status, ctype = self.client.get(datos)
         return decode_json(body, redact(datos), ctype, ENCODING, status)
-
-    def parse(self, fetched: Sequence[list[Reading]]) -> list[Reading]:
-        return [r for readings in fetched for r in readings]
 
 
 class AemetSource(_Aemet):

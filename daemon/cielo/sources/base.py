@@ -209,9 +209,10 @@ class Source(ABC):
         """Do the I/O for one window. Raises cielo.http.NotFound when the data does not exist, FetchError
         (one-line message) when it could not be had now."""
 
-    @abstractmethod
     def parse(self, fetched: Sequence[Any]) -> list[Reading]:
-        """Turn a batch of fetch() results into readings."""
+        """Turn a batch of fetch() results into readings. API sources parse inside fetch (their answers are
+        small) and hand back lists of readings; the camera overrides this to run its model on the batch."""
+        return [r for readings in fetched for r in readings]
 
     def retry_after(self, slot: datetime, now: datetime, attempts: int) -> timedelta:
         """How long to leave a slot the source said does not exist before asking again."""
@@ -223,6 +224,11 @@ class Source(ABC):
     def close(self) -> None:
         if self.client is not None:
             self.client.close()
+
+
+def summary_line(source: str, total: int, new: int, duplicates: int, failed: int) -> str:
+    """The one line every run of a source ends with (DESIGN.md, CLI: backfill; import-csv says the same)."""
+    return f"{source}: total={total} new={new} duplicates={duplicates} failed={failed}"
 
 
 def hourly(start: datetime, end: datetime, step: timedelta = HOUR) -> list[datetime]:

@@ -9,11 +9,9 @@ the same hour wins). Importing a file twice adds nothing.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,8 +19,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
-from cielo.config import Section, Settings, check_tz
+from cielo.config import Section, check_tz
 from cielo.errors import UsageError
+from cielo.sources.base import summary_line
 from cielo.sources.textnum import decimal_comma
 from cielo.store import Reading, Store
 
@@ -92,7 +91,7 @@ class ImportSummary:
     errors: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        return f"{self.name}: total={self.total} new={self.new} duplicates={self.duplicates} failed={self.failed}"
+        return summary_line(self.name, self.total, self.new, self.duplicates, self.failed)
 
 
 def layout_for(name: str, cfg: CsvConfig) -> Layout:
@@ -215,30 +214,3 @@ def import_file(store: Store, path: Path, layout_name: str, cfg: CsvConfig,
         store.add_readings(all_readings[i:i + 2000])
     return summary
 
-
-def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
-    """`cielo import-csv`, added to the CLI through the registry."""
-    m = sub.add_parser("import-csv", help="historical station CSV exports (SIAR, datosclima.es, custom)")
-    m.add_argument("--source", required=True, metavar="LAYOUT",
-                   help="siar, datosclima or custom ([sources.csv] columns)")
-    m.add_argument("files", nargs="+", metavar="FILE")
-    return {"import-csv": command}
-
-
-def command(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.service.runtime import open_store
-    from cielo.sources.registry import priorities
-
-    cfg = settings.source_config(SOURCE, CsvConfig)
-    code = 0
-    with open_store(settings) as store:  # with the outbox: imported readings reach MQTT like any other
-        for name in args.files:
-            summary = import_file(store, Path(name), args.source, cfg, priorities(settings))
-            for line in summary.errors[:20]:
-                print(line, file=sys.stderr)
-            if len(summary.errors) > 20:
-                print(f"{name}: and {len(summary.errors) - 20} more bad rows", file=sys.stderr)
-            print(summary.line(), flush=True)
-            if summary.total and summary.failed == summary.total:
-                code = 1
-    return code

@@ -10,7 +10,6 @@ Format: https://open-meteo.com/en/docs and /en/docs/historical-weather-api.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -98,9 +97,6 @@ class OpenMeteoSource(Source):
         for url in urls:
             out += [r for r in parse(self.client.get_json(url), self.name, url) if window.start <= r.ts < end]
         return out
-
-    def parse(self, fetched: Sequence[list[Reading]]) -> list[Reading]:
-        return [r for readings in fetched for r in readings]
 
 
 def parse(payload: Any, source: str = "openmeteo", where: str = "openmeteo") -> list[Reading]:

@@ -9,7 +9,6 @@ and log line redacts. Format: https://openweathermap.org/current.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -68,9 +67,6 @@ class OpenWeatherSource(Source):
         url = (f"{self.cfg.base_url}/data/2.5/weather?lat={d.latitude}&lon={d.longitude}&units=metric"
                f"&appid={self.cfg.api_key.get_secret_value()}")
         return parse(self.client.get_json(url), self.name, redact(url))
-
-    def parse(self, fetched: Sequence[list[Reading]]) -> list[Reading]:
-        return [r for readings in fetched for r in readings]
 
 
 def parse(payload: Any, source: str = "openweather", where: str = "openweather") -> list[Reading]:

@@ -120,9 +120,6 @@ class ReeSource(Source):
                            f"{'' if window.end - window.start <= DAY + HOUR else ' onwards'}")
         return readings
 
-    def parse(self, fetched: Sequence[list[Reading]]) -> list[Reading]:
-        return [r for readings in fetched for r in readings]
-
     def retry_after(self, slot: datetime, now: datetime, attempts: int) -> timedelta:
         # Today's and tomorrow's prices are published on the day: ask again within the hour.
         if slot > floor_hour(now) - DAY:

@@ -11,7 +11,6 @@ price, it says when the grid is short. Windows, error bodies and DST handling ar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -62,9 +61,6 @@ class ReeDemandSource(ReeSource):
         if not readings:
             raise NotFound(f"{url}: no demand published for {window.start.astimezone(MADRID):%Y-%m-%d}")
         return readings
-
-    def parse(self, fetched: Sequence[list[Reading]]) -> list[Reading]:
-        return [r for readings in fetched for r in readings]
 
     def retry_after(self, slot: datetime, now: datetime, attempts: int) -> timedelta:
         if slot > floor_hour(now) - timedelta(hours=3):  # the last hours may not be consolidated yet

@@ -83,4 +83,4 @@ def series(settings: Settings) -> list[Declared]:
 def command_modules() -> Iterator[str]:
     """Modules that add CLI commands of a source's own (the camera's classify and calibrate, import-csv)."""
     yield from dict.fromkeys(cls.commands for cls in SOURCES if cls.commands)
-    yield "cielo.sources.csv"
+    yield "cielo.sources.csv_commands"
