@@ -24,6 +24,7 @@ GREEN = 0.04  # ... or green over both red and blue by this much: grass and tree
 GREEN_CHROMA = 0.1  # ... and by this share of its brightness (a whitish cloud with a green cast is sky)
 MIN_EDGE_RAYS = 0.3  # fewer rays than this share ending inside the frame: no surround, all sky
 SATURATED = 0.94  # min(R, G, B) over this: the sun or its glare
+SUN_LEVEL = 0.94  # the sun: the densest blob of pixels with min(R, G, B) over this
 BLOWN_OUT = 0.97  # ... in a frame without a lens circle (a crop: no sun to look for)
 OCTA_RADIUS = 0.85  # octas are counted within this share of the lens radius
 
@@ -167,7 +168,7 @@ def find_lens(px: np.ndarray) -> Lens:
 
 def find_sun(px: np.ndarray, valid: np.ndarray) -> tuple[float, float] | None:
     """The sun's position (x, y), pixels: the centre of the largest saturated blob, or None."""
-    sat = (px.min(axis=0) >= int(SATURATED * 255)) & valid
+    sat = (px.min(axis=0) >= int(SUN_LEVEL * 255)) & valid
     n = int(sat.sum())
     if n < 3:
         return None
