@@ -563,6 +563,15 @@ def evaluate_whole(model, samples: list[Sample], block: str, default_threshold: 
     return out
 
 
+WHOLE_PROTOCOL = (
+    "whole frames as the camera served them (TSI: its 480x640 JPEG; LenghuSky: the JPEG embedded in the JSON), "
+    "decoded the daemon's way, no time given (no --at). 'calibrated (other half)': cielo's calibration fitted "
+    "without labels on the frames of alternate time blocks (TSI: hours; LenghuSky: days, day and night frames "
+    "together), scored on the others, both ways round. Clear/overcast: frames of 0 octas read <= 2 and of 8 "
+    "read >= 6. A flagged frame counts as an error of 8. ECE: 5 equal-count confidence bins, uncalibrated"
+)
+
+
 def summarise_whole(results: dict[str, dict]) -> dict:
     """ECE over every whole-frame set's uncalibrated verdicts."""
     return {name: r["confidence_calibration"]["ece"] for name, r in results.items()}
@@ -596,10 +605,12 @@ def evaluate_everything(model, args) -> dict:
         "commit": git_commit(args.lenghu), "files_2018_2021": len(list(args.lenghu.glob("20[12][0-9]-*.json"))),
         "scored": len(lenghu), "day": sum(not s.extra["night"] for s in lenghu),
         "night": sum(s.extra["night"] for s in lenghu),
-        "licence": "no licence file: research evaluation only; never in the shipped weights or constants' fit",
+        "licence": "no licence file: research evaluation only; no weights ship (there are none), but its figures "
+                   "informed a few hand-set constants (star rule, calibration weight): not blind",
         "use": "validation only (2018-2021 frames); 2022 and later are reserved for independent evaluation "
                "and were never read",
         "octas": "polygons sky/cloud within 0.85 of the lens radius (centre and radius from the frames' black "
                  "surround); twilight frames (sun between -6 and 0 deg) left out",
     }
+    crops["protocol_whole_frames"] = WHOLE_PROTOCOL
     return {"whole_frame_sets": whole, "whole_frame_ece": summarise_whole(whole), **crops}
