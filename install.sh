@@ -5,13 +5,17 @@
 #       A virtualenv in ./.venv (or DIR) with cielo and its model; --dev adds the test tools. No root needed,
 #       nothing outside the checkout is touched. Run it with: .venv/bin/cielo run
 #
-#   sudo ./install.sh [--no-start] [--root DIR]      (the default as root)
+#   sudo ./install.sh [--camera URL] [--latitude N --longitude N] [--no-start] [--root DIR]   (the default as root)
 #       The appliance (Raspberry Pi OS Bookworm 64-bit, Debian, Ubuntu): OS packages, a `cielo` system user,
-#       /opt/cielo/.venv, /etc/cielo/config.toml (0640 root:cielo, never overwritten), /etc/cielo/cielo.env
-#       (0600, for secrets), /var/lib/cielo, the systemd unit; then enables and starts the service.
+#       /opt/cielo/.venv (the runtime pinned by constraints.txt), /etc/cielo/config.toml (0640 root:cielo, with
+#       absolute state paths under /var/lib/cielo; never overwritten), /etc/cielo/cielo.env (0600, for
+#       secrets), /var/lib/cielo, the systemd unit, and the operator command /usr/local/bin/cielo (the CLI as
+#       user cielo with the installed config); then enables and starts the service.
+#       --camera URL sets [skycam] base_url, --latitude/--longitude set [device] (also in an existing config).
+#       Without --camera a new install watches the seed's public camera (Rio Grande), politely.
 #       --root DIR installs into DIR as if it were / (no user, no OS packages, no systemctl): for tests and
 #       images. Idempotent: a second run changes nothing but the package.
-#   sudo ./install.sh --uninstall     removes the service and /opt/cielo, keeps config and data
+#   sudo ./install.sh --uninstall     removes the service, /opt/cielo and the operator command; keeps config, data
 #   sudo ./install.sh --purge         removes config and data too
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -25,6 +29,9 @@ extras=""
 venv=".venv"
 root=""
 start=1
+camera=""
+latitude=""
+longitude=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --local) mode=local ;;
@@ -32,9 +39,12 @@ while [ $# -gt 0 ]; do
     --venv) [ $# -ge 2 ] || die "--venv needs a directory" 2; venv="$2"; shift ;;
     --root) [ $# -ge 2 ] || die "--root needs a directory" 2; root="${2%/}"; shift ;;
     --no-start) start=0 ;;
+    --camera) [ $# -ge 2 ] || die "--camera needs a URL" 2; camera="${2%/}"; shift ;;
+    --latitude) [ $# -ge 2 ] || die "--latitude needs a number" 2; latitude="$2"; shift ;;
+    --longitude) [ $# -ge 2 ] || die "--longitude needs a number" 2; longitude="$2"; shift ;;
     --uninstall) mode=uninstall ;;
     --purge) mode=purge ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" 2 ;;
   esac
   shift
@@ -43,16 +53,33 @@ if [ -z "$mode" ]; then  # root (or --root) means the appliance; anyone else get
   if [ "$(id -u)" = 0 ] || [ -n "$root" ]; then mode=system; else mode=local; fi
 fi
 
+case "$camera" in
+  ""|http://?*|https://?*) ;;
+  *) die "--camera wants the camera's image URL, http:// or https:// (got: $camera)" 2 ;;
+esac
+for v in "$latitude" "$longitude"; do
+  [ -z "$v" ] || [[ "$v" =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || die "--latitude/--longitude want decimal degrees (got: $v)" 2
+done
+{ [ -z "$latitude" ] || awk "BEGIN{exit !($latitude >= -90 && $latitude <= 90)}"; } \
+  || die "--latitude must be within -90..90 (got: $latitude)" 2
+{ [ -z "$longitude" ] || awk "BEGIN{exit !($longitude >= -180 && $longitude <= 180)}"; } \
+  || die "--longitude must be within -180..180 (got: $longitude)" 2
+
 python=${PYTHON:-python3}
 check_platform() {
-  case "$(uname -m)" in
-    x86_64|aarch64|arm64) ;;
-    armv6l|armv7l|armhf|i386|i686)
-      die "$(uname -m) is a 32-bit platform: onnxruntime publishes no wheel for it. Install the 64-bit Raspberry Pi OS (Bookworm) and run this again." ;;
-    *) die "$(uname -m) is not supported (cielo needs onnxruntime: x86_64 or aarch64)" ;;
-  esac
   "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
     || die "cielo needs Python 3.11 or newer; $python is $("$python" -V 2>&1)"
+  # The Python's own word size and machine, not `uname -m`: a 32-bit userland (armhf Raspberry Pi OS) on a
+  # 64-bit kernel says aarch64 there, and its Python can still only load 32-bit wheels.
+  local bits machine
+  read -r bits machine < <("$python" -c 'import platform, struct; print(struct.calcsize("P") * 8, platform.machine())')
+  if [ "$bits" != 64 ]; then
+    die "this is a $bits-bit userland (Python on $machine): onnxruntime publishes no 32-bit wheel. Install the 64-bit Raspberry Pi OS (Bookworm) and run this again."
+  fi
+  case "$machine" in
+    x86_64|amd64|aarch64|arm64) ;;
+    *) die "$machine is not supported (cielo needs onnxruntime: x86_64 or aarch64)" ;;
+  esac
 }
 
 make_venv() {  # $1: venv dir; the rest: what pip installs
@@ -62,10 +89,58 @@ make_venv() {  # $1: venv dir; the rest: what pip installs
     "$python" -m venv "$dir" || die "cannot create a virtualenv in $dir (on Debian: apt-get install python3-venv)"
   fi
   "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+  # constraints.txt pins the runtime stack to versions proven on x86-64 and on ARMv8.0 (docs/appliance.md).
+  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -c "$src/constraints.txt" "$@"
 }
 
+set_key() {  # $1 config file, $2 section, $3 key, $4 value as TOML, $5 "always" or "absent" (only when not set)
+  "$python" - "$@" <<'PY'
+import re, sys, tomllib
+path, section, key, value, when = sys.argv[1:6]
+text = open(path, encoding="utf-8").read()
+table = tomllib.loads(text)
+for part in section.split("."):
+    table = table.get(part, {})
+if (when == "absent" and key in table) or table.get(key) == tomllib.loads(f"v = {value}")["v"]:
+    sys.exit(3)  # nothing to change
+lines = text.splitlines(keepends=True)
+if lines and not lines[-1].endswith("\n"):
+    lines[-1] += "\n"
+line = f"{key} = {value}\n"
+head = re.compile(r"\s*\[\s*" + re.escape(section) + r"\s*\]\s*(#.*)?$")
+start = next((i for i, x in enumerate(lines) if head.match(x)), None)
+if start is None:
+    lines += ["\n", f"[{section}]\n", line]
+else:
+    end = next((j for j in range(start + 1, len(lines)) if re.match(r"\s*\[", lines[j])), len(lines))
+    setting = next((j for j in range(start + 1, end) if re.match(r"\s*" + re.escape(key) + r"\s*=", lines[j])), None)
+    default = next((j for j in range(start + 1, end) if re.match(r"\s*#\s*" + re.escape(key) + r"\s*=", lines[j])), None)
+    if setting is not None:
+        lines[setting] = line
+    else:  # under the commented default, or at the end of the section
+        at = default + 1 if default is not None else end
+        while default is None and at > start + 1 and not lines[at - 1].strip():
+            at -= 1
+        lines.insert(at, line)
+out = "".join(lines)
+tomllib.loads(out)
+with open(path, "w", encoding="utf-8") as f:  # in place: keeps the file's owner and mode
+    f.write(out)
+PY
+}
+config_set() {  # like set_key; says what it changed, dies on a config it cannot read
+  local rc=0
+  set_key "$@" || rc=$?
+  case $rc in
+    0) say "set [$2] $3 = $4 in ${1#"$root"}" ;;
+    3) ;;
+    *) die "could not set [$2] $3 in $1 (is it valid TOML?)" ;;
+  esac
+}
+toml_str() { "$python" -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$1"; }
+
 if [ "$mode" = local ]; then
+  [ -z "$camera$latitude$longitude" ] || die "--camera, --latitude and --longitude are for the appliance install (sudo ./install.sh)" 2
   check_platform
   make_venv "$venv" -e ".${extras}"
   say "cielo $("$venv/bin/cielo" --version | cut -d' ' -f2) is in $venv (run: $venv/bin/cielo run)"
@@ -77,6 +152,7 @@ opt="$root/opt/cielo"
 etc="$root/etc/cielo"
 var="$root/var/lib/cielo"
 unit="$root/etc/systemd/system/cielo.service"
+bin="$root/usr/local/bin/cielo"
 have_systemd() { [ -z "$root" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; }
 
 if [ "$mode" = uninstall ] || [ "$mode" = purge ]; then
@@ -84,6 +160,7 @@ if [ "$mode" = uninstall ] || [ "$mode" = purge ]; then
   rm -f "$unit"
   if have_systemd; then systemctl daemon-reload; fi
   rm -rf "$opt"
+  if [ -f "$bin" ] && grep -q 'cielo operator command' "$bin"; then rm -f "$bin"; fi
   if [ "$mode" = purge ]; then
     rm -rf "$etc" "$var"
     if [ -z "$root" ] && id cielo >/dev/null 2>&1; then userdel cielo 2>/dev/null || true; fi
@@ -115,9 +192,22 @@ if [ -z "$root" ]; then
 fi
 make_venv "$opt/.venv" "$src"
 install -m 0644 README.md "$opt/README.md"
+fresh=0
 if [ ! -e "$etc/config.toml" ]; then
   install -m 0640 -g "$group" config.toml "$etc/config.toml"
   say "wrote $etc/config.toml"
+  fresh=1
+fi
+# Absolute state paths, so that the CLI acts on the daemon's files from any directory. For a config that an
+# older install wrote without them these are the files the service already used (WorkingDirectory=/var/lib/cielo).
+config_set "$etc/config.toml" storage database '"/var/lib/cielo/cielo.db"' absent
+config_set "$etc/config.toml" storage images_dir '"/var/lib/cielo/images"' absent
+config_set "$etc/config.toml" skycam calibration '"/var/lib/cielo/calibration.json"' absent
+[ -z "$camera" ] || config_set "$etc/config.toml" skycam base_url "$(toml_str "$camera")" always
+[ -z "$latitude" ] || config_set "$etc/config.toml" device latitude "$latitude" always
+[ -z "$longitude" ] || config_set "$etc/config.toml" device longitude "$longitude" always
+if [ "$fresh" = 1 ] && [ -z "$camera" ]; then
+  say "no --camera: cielo watches the seed's public camera (Rio Grande, Tierra del Fuego) and fills its last 30 days, politely; yours: sudo ./install.sh --camera URL --latitude N --longitude N"
 fi
 if [ ! -e "$etc/cielo.env" ]; then
   install -m 0600 /dev/null "$etc/cielo.env"
@@ -127,6 +217,12 @@ fi
 if ! cmp -s systemd/cielo.service "$unit"; then
   install -m 0644 systemd/cielo.service "$unit"
   say "installed $unit"
+fi
+
+install -d -m 0755 "$root/usr/local/bin"
+if ! cmp -s systemd/cielo "$bin"; then
+  install -m 0755 systemd/cielo "$bin"
+  say "installed $bin (the CLI as user cielo with /etc/cielo/config.toml: cielo status, sudo cielo doctor)"
 fi
 
 if have_systemd; then
