@@ -22,6 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from cielo.errors import CieloError
 from cielo.sources.skycam import lens, sun
 from cielo.sources.skycam.calibration import Calibration
+from cielo.sources.skycam.frame import Frame
 
 # A frame whose brightest channel averages under this (0..1) is too dark to judge: a night frame, a closed
 # dome, a dead camera. Daytime sky, even overcast, sits well above 0.15.
@@ -46,21 +47,6 @@ class ModelError(CieloError):
 
 class ImageError(CieloError):
     """The bytes are not an image we can judge."""
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """A decoded image at the model's input size, ready for a batch."""
-
-    pixels: np.ndarray  # uint8 [3, H, W]: 4x smaller than floats while frames wait for their batch
-    brightness: float  # mean of max(R, G, B), 0..1
-    lens: lens.Lens | None = None  # the lens ellipse found in this frame (None: not looked for)
-    stars: np.ndarray | None = None  # float16 [H, W]: star density (lens.star_density), for night frames
-
-    @property
-    def starry(self) -> bool:
-        """Stars over much of the frame: a night sky that can be judged however dark it is."""
-        return self.stars is not None and float(self.stars.mean(dtype=np.float32)) > lens.STARRY_FRAME / 2
 
 
 @dataclass(frozen=True, slots=True)
