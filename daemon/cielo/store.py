@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from cielo.errors import CieloError, damaged, is_damage
-from cielo.timeutil import iso, utcnow
+from cielo.timeutil import from_iso, iso, utcnow
 
 T = TypeVar("T")
 
@@ -454,6 +454,12 @@ class Store:
             params += [iso(start), iso(end)]
         rows = self.query(sql + " ORDER BY ts DESC LIMIT 1", params)
         return Latest(*rows[0]) if rows else None
+
+    def judged_slots(self, series: str, start: datetime, end: datetime) -> list[datetime]:
+        """Slots of [start, end) holding a value that carries no flag (for the camera: daytime frames judged)."""
+        rows = self.query("SELECT ts FROM readings WHERE series = ? AND ts >= ? AND ts < ? AND value IS NOT NULL"
+                          " AND json_extract(attrs, '$.flag') IS NULL ORDER BY ts", (series, iso(start), iso(end)))
+        return [from_iso(r[0]) for r in rows]
 
     def series_names(self) -> list[str]:
         return [r[0] for r in self.query("SELECT DISTINCT series FROM readings")]

@@ -26,7 +26,8 @@ from cielo.store import Reading, Store
 
 if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
     from cielo.http import Session
-    from cielo.sources.skycam.model import Frame, OctaModel
+    from cielo.sources.skycam.frame import Frame
+    from cielo.sources.skycam.model import OctaModel
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 
