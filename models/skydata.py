@@ -489,6 +489,54 @@ def load_lenghu(folder: Path) -> list[Sample]:
     return out
 
 
+def read_fits(path: Path) -> np.ndarray:
+    """A 2-D FITS image (bz2 or plain; BITPIX 16/-32/32/8, BZERO/BSCALE), float64 [rows, columns]."""
+    import bz2
+
+    data = bz2.open(path).read() if path.suffix == ".bz2" else path.read_bytes()
+    head: dict[str, str] = {}
+    pos = 0
+    while True:
+        card = data[pos : pos + 80].decode("ascii", "replace")
+        pos += 80
+        if card.startswith("END"):
+            break
+        if "=" in card[:10]:
+            head[card[:8].strip()] = card[10:].split("/")[0].strip().strip("'").strip()
+    start = -(-pos // 2880) * 2880
+    bitpix, nx, ny = int(head["BITPIX"]), int(head["NAXIS1"]), int(head["NAXIS2"])
+    dtype = {8: ">u1", 16: ">i2", 32: ">i4", -32: ">f4", -64: ">f8"}[bitpix]
+    arr = np.frombuffer(data, dtype=dtype, count=nx * ny, offset=start).astype(np.float64).reshape(ny, nx)
+    return arr * float(head.get("BSCALE", 1)) + float(head.get("BZERO", 0))
+
+
+def load_cloudynight(folder: Path) -> list[Sample]:
+    """cloudynight (Lowell Observatory, BSD-3-Clause): 20 monochrome 16-bit night frames, shown to cielo as
+    8-bit grey JPEGs with a 1..99.5 % square-root stretch (as an all-sky camera's own JPEG would be); truth =
+    the share of its 33 sky subregions labelled cloud (y_train.dat)."""
+    import io
+
+    labels = {}
+    for line in (folder / "y_train.dat").read_text().splitlines():
+        parts = line.split()
+        if len(parts) > 1:
+            labels[parts[0]] = np.array([int(v) for v in parts[1:]])
+    out = []
+    for key in sorted(labels):
+        path = folder / f"{key}.fits.bz2"
+        if not path.is_file():
+            continue
+        a = read_fits(path)
+        lo, hi = np.percentile(a, [1, 99.5])
+        g = np.sqrt(np.clip((a - lo) / max(hi - lo, 1e-9), 0, 1))
+        im = Image.fromarray((g * 255).astype(np.uint8)).convert("RGB").resize((640, 480), Image.Resampling.BILINEAR)
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=90)
+        f = float(labels[key].mean())
+        out.append(Sample(key, key, buf.getvalue(), f, octas_of(f), {"night": True}))
+    return out
+
+
 def clear_overcast(true_octas, pred_octas) -> tuple[float, int]:
     """Share of the clear (0 octas) and overcast (8) frames read right: clear <= 2, overcast >= 6."""
     t, p = np.asarray(true_octas), np.asarray(pred_octas)
