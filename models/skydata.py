@@ -493,7 +493,7 @@ def read_fits(path: Path) -> np.ndarray:
     """A 2-D FITS image (bz2 or plain; BITPIX 16/-32/32/8, BZERO/BSCALE), float64 [rows, columns]."""
     import bz2
 
-    data = bz2.open(path).read() if path.suffix == ".bz2" else path.read_bytes()
+    data = bz2.decompress(path.read_bytes()) if path.suffix == ".bz2" else path.read_bytes()
     head: dict[str, str] = {}
     pos = 0
     while True:

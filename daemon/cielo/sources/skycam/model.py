@@ -32,11 +32,11 @@ DARK_MEAN = 0.08
 # camera whose clouds glow with city light (SWINSEG: 0.25..0.54). Most cameras at night are far darker.
 NIGHT_JUDGE_MEAN = 0.15
 
-# A frame whose 99.9th-percentile chroma, max(R, G, B) - min(R, G, B) (0..255), is at most this has no colour:
-# a monochrome camera (an astronomer's night camera: its JPEGs are exactly grey). The colour ratio says nothing there, so such a frame is
-# flagged `night`, never read by colour (a grey clear night would read 8). Colour cameras, even overcast or
-# at night, measure 8 or more at the 99th percentile (TSI, LenghuSky day and night, SWIMSEG, SWINSEG, HYTA);
-# cloudynight measures 0; a synthetic grey overcast with sensor noise 5.
+# A frame whose 99.9th-percentile chroma, max(R, G, B) - min(R, G, B) (0..255), is at most this has no
+# colour: a monochrome camera (an astronomer's night camera: its JPEGs are exactly grey). The colour ratio
+# says nothing there, so such a frame is flagged `night`, never read by colour (a grey clear night would read
+# 8). Colour cameras, even overcast or at night, measure 8 or more at the 99th percentile (TSI, LenghuSky day
+# and night, SWIMSEG, SWINSEG, HYTA); cloudynight measures 0; a synthetic grey overcast with sensor noise 5.
 MONOCHROME_CHROMA = 2
 
 # Images per onnxruntime call: each graph intermediate is N x H x W floats, so large batches cost memory.
