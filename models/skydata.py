@@ -611,6 +611,26 @@ def evaluate_whole(model, samples: list[Sample], block: str, default_threshold: 
     return out
 
 
+def evaluate_monochrome(model, samples: list[Sample]) -> dict:
+    """A monochrome night set (cloudynight): how many frames are flagged (no colour to judge by) and the
+    octa error of those judged, without calibration (20 frames: too few to split for a fit)."""
+    frames = decode_all(model, samples)
+    model.calibrate(None)
+    verdicts = model.judge(frames, [None] * len(frames), 0.0, 0.0)
+    t = np.array([s.octas for s in samples])
+    o = np.array([-9 if v.octas is None else v.octas for v in verdicts])
+    judged = o >= 0
+    err = np.abs(o - t)[judged]
+    co, nco = clear_overcast(t[judged], o[judged]) if judged.any() else (float("nan"), 0)
+    row = {"n": len(samples), "judged": int(judged.sum()), "flagged": int((~judged).sum()),
+           "flags": sorted({v.flag for v in verdicts if v.flag}),
+           "octa_mae_judged": round(float(err.mean()), 3) if judged.any() else None,
+           "exact_judged": round(float((err == 0).mean()), 3) if judged.any() else None,
+           "clear_overcast_right_judged": co, "clear_overcast_n_judged": nco,
+           "confident_wrong_8": int(((o == 8) & (t <= 2)).sum())}
+    return {"n": len(samples), "rows": {"no calibration": row}}
+
+
 WHOLE_PROTOCOL = (
     "whole frames as the camera served them (TSI: its 480x640 JPEG; LenghuSky: the JPEG embedded in the JSON), "
     "decoded the daemon's way, no time given (no --at). 'calibrated (other half)': cielo's calibration fitted "
@@ -636,6 +656,9 @@ def evaluate_everything(model, args) -> dict:
     parts = {"day": lambda s: not s.extra["night"], "night": lambda s: s.extra["night"]}
     for part, r in evaluate_whole(model, lenghu, "group", default, parts).items():
         whole[f"LenghuSky-8 2018-2021, {part}"] = r
+    night_mono = None
+    if getattr(args, "cloudynight", None):
+        night_mono = evaluate_monochrome(model, load_cloudynight(args.cloudynight))
     crops = evaluate_all(model, load_all(args.swimseg, args.swinseg, args.hyta), default)
     crops["datasets"]["ARM TSI"] = {
         "repository": "github.com/PeterDrake/sky, test_raw_data/SkyImage and CloudMask",
@@ -661,4 +684,15 @@ def evaluate_everything(model, args) -> dict:
                  "surround); twilight frames (sun between -6 and 0 deg) left out",
     }
     crops["protocol_whole_frames"] = WHOLE_PROTOCOL
-    return {"whole_frame_sets": whole, "whole_frame_ece": summarise_whole(whole), **crops}
+    out = {"whole_frame_sets": whole, "whole_frame_ece": summarise_whole(whole)}
+    if night_mono is not None:
+        out["monochrome_night_sets"] = {"cloudynight (Lowell, monochrome)": night_mono}
+        crops["datasets"]["cloudynight"] = {
+            "repository": "github.com/mommermi/cloudynight, example_data/images (20 FITS) and y_train.dat",
+            "commit": git_commit(args.cloudynight), "frames":
+            night_mono["n"], "licence": "BSD-3-Clause (notice kept)",
+            "use": "validation of the monochrome rule only (its constant was set from the colour sets' chroma)",
+            "octas": "share of the 33 sky subregions labelled cloud, times 8; frames shown to cielo as 8-bit "
+                     "grey JPEGs with a 1..99.5 % square-root stretch",
+        }
+    return {**out, **crops}
