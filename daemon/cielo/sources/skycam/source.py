@@ -46,6 +46,7 @@ class SkycamSource(Source):
     name = "skycam"
     series = (SeriesSpec(
         "skycam.octas", "octas", timedelta(minutes=10), "Cloud cover (octas)", icon="mdi:weather-cloudy",
+        limits=(0, 8), integer=True, nullable=True,  # None: a frame flagged night/dark/invalid
         extra=(Entity("skycam_confidence", "Cloud cover confidence",
                       "{{ (value_json.confidence * 100) | round(1) if value_json.confidence is not none else none }}",
                       "%", "mdi:gauge"),)),)
