@@ -45,6 +45,11 @@ def whole_table(whole: dict) -> str:
 
 def table(evaluation: dict) -> str:
     lines = [whole_table(evaluation["whole_frame_sets"])] if "whole_frame_sets" in evaluation else []
+    for name, r in evaluation.get("monochrome_night_sets", {}).items():
+        s = r["rows"]["no calibration"]
+        mae = "-" if s["octa_mae_judged"] is None else f"{s['octa_mae_judged']:.3f}"
+        lines.append(f"{name}: {s['n']} frames, flagged {s['flagged']} ({', '.join(s['flags']) or 'none'}), "
+                     f"judged {s['judged']} (MAE {mae}); clear skies read 8: {s['confident_wrong_8']}")
     lines.append(f"{'crop set / method':<46} {'n':>4} {'MAE':>6} {'exact':>6} {'<=1':>6} {'fracMAE':>8}")
     for name, r in evaluation["test_sets"].items():
         lines.append(name)
@@ -74,6 +79,8 @@ def main() -> None:
     parser.add_argument("--swimseg", type=Path, required=True)
     parser.add_argument("--swinseg", type=Path, required=True)
     parser.add_argument("--hyta", type=Path, required=True)
+    parser.add_argument("--cloudynight", type=Path, help="cloudynight folder (*.fits.bz2, y_train.dat): the "
+                        "monochrome night figures")
     parser.add_argument("--model", type=Path, help="an ONNX model with the octa I/O (default: the bundled one)")
     parser.add_argument("--json", action="store_true", help="the figures as JSON")
     args = parser.parse_args()

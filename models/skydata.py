@@ -489,6 +489,54 @@ def load_lenghu(folder: Path) -> list[Sample]:
     return out
 
 
+def read_fits(path: Path) -> np.ndarray:
+    """A 2-D FITS image (bz2 or plain; BITPIX 16/-32/32/8, BZERO/BSCALE), float64 [rows, columns]."""
+    import bz2
+
+    data = bz2.decompress(path.read_bytes()) if path.suffix == ".bz2" else path.read_bytes()
+    head: dict[str, str] = {}
+    pos = 0
+    while True:
+        card = data[pos : pos + 80].decode("ascii", "replace")
+        pos += 80
+        if card.startswith("END"):
+            break
+        if "=" in card[:10]:
+            head[card[:8].strip()] = card[10:].split("/")[0].strip().strip("'").strip()
+    start = -(-pos // 2880) * 2880
+    bitpix, nx, ny = int(head["BITPIX"]), int(head["NAXIS1"]), int(head["NAXIS2"])
+    dtype = {8: ">u1", 16: ">i2", 32: ">i4", -32: ">f4", -64: ">f8"}[bitpix]
+    arr = np.frombuffer(data, dtype=dtype, count=nx * ny, offset=start).astype(np.float64).reshape(ny, nx)
+    return arr * float(head.get("BSCALE", 1)) + float(head.get("BZERO", 0))
+
+
+def load_cloudynight(folder: Path) -> list[Sample]:
+    """cloudynight (Lowell Observatory, BSD-3-Clause): 20 monochrome 16-bit night frames, shown to cielo as
+    8-bit grey JPEGs with a 1..99.5 % square-root stretch (as an all-sky camera's own JPEG would be); truth =
+    the share of its 33 sky subregions labelled cloud (y_train.dat)."""
+    import io
+
+    labels = {}
+    for line in (folder / "y_train.dat").read_text().splitlines():
+        parts = line.split()
+        if len(parts) > 1:
+            labels[parts[0]] = np.array([int(v) for v in parts[1:]])
+    out = []
+    for key in sorted(labels):
+        path = folder / f"{key}.fits.bz2"
+        if not path.is_file():
+            continue
+        a = read_fits(path)
+        lo, hi = np.percentile(a, [1, 99.5])
+        g = np.sqrt(np.clip((a - lo) / max(hi - lo, 1e-9), 0, 1))
+        im = Image.fromarray((g * 255).astype(np.uint8)).convert("RGB").resize((640, 480), Image.Resampling.BILINEAR)
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=90)
+        f = float(labels[key].mean())
+        out.append(Sample(key, key, buf.getvalue(), f, octas_of(f), {"night": True}))
+    return out
+
+
 def clear_overcast(true_octas, pred_octas) -> tuple[float, int]:
     """Share of the clear (0 octas) and overcast (8) frames read right: clear <= 2, overcast >= 6."""
     t, p = np.asarray(true_octas), np.asarray(pred_octas)
@@ -563,6 +611,26 @@ def evaluate_whole(model, samples: list[Sample], block: str, default_threshold: 
     return out
 
 
+def evaluate_monochrome(model, samples: list[Sample]) -> dict:
+    """A monochrome night set (cloudynight): how many frames are flagged (no colour to judge by) and the
+    octa error of those judged, without calibration (20 frames: too few to split for a fit)."""
+    frames = decode_all(model, samples)
+    model.calibrate(None)
+    verdicts = model.judge(frames, [None] * len(frames), 0.0, 0.0)
+    t = np.array([s.octas for s in samples])
+    o = np.array([-9 if v.octas is None else v.octas for v in verdicts])
+    judged = o >= 0
+    err = np.abs(o - t)[judged]
+    co, nco = clear_overcast(t[judged], o[judged]) if judged.any() else (float("nan"), 0)
+    row = {"n": len(samples), "judged": int(judged.sum()), "flagged": int((~judged).sum()),
+           "flags": sorted({v.flag for v in verdicts if v.flag}),
+           "octa_mae_judged": round(float(err.mean()), 3) if judged.any() else None,
+           "exact_judged": round(float((err == 0).mean()), 3) if judged.any() else None,
+           "clear_overcast_right_judged": co, "clear_overcast_n_judged": nco,
+           "confident_wrong_8": int(((o == 8) & (t <= 2)).sum())}
+    return {"n": len(samples), "rows": {"no calibration": row}}
+
+
 WHOLE_PROTOCOL = (
     "whole frames as the camera served them (TSI: its 480x640 JPEG; LenghuSky: the JPEG embedded in the JSON), "
     "decoded the daemon's way, no time given (no --at). 'calibrated (other half)': cielo's calibration fitted "
@@ -588,6 +656,9 @@ def evaluate_everything(model, args) -> dict:
     parts = {"day": lambda s: not s.extra["night"], "night": lambda s: s.extra["night"]}
     for part, r in evaluate_whole(model, lenghu, "group", default, parts).items():
         whole[f"LenghuSky-8 2018-2021, {part}"] = r
+    night_mono = None
+    if getattr(args, "cloudynight", None):
+        night_mono = evaluate_monochrome(model, load_cloudynight(args.cloudynight))
     crops = evaluate_all(model, load_all(args.swimseg, args.swinseg, args.hyta), default)
     crops["datasets"]["ARM TSI"] = {
         "repository": "github.com/PeterDrake/sky, test_raw_data/SkyImage and CloudMask",
@@ -613,4 +684,15 @@ def evaluate_everything(model, args) -> dict:
                  "surround); twilight frames (sun between -6 and 0 deg) left out",
     }
     crops["protocol_whole_frames"] = WHOLE_PROTOCOL
-    return {"whole_frame_sets": whole, "whole_frame_ece": summarise_whole(whole), **crops}
+    out = {"whole_frame_sets": whole, "whole_frame_ece": summarise_whole(whole)}
+    if night_mono is not None:
+        out["monochrome_night_sets"] = {"cloudynight (Lowell, monochrome)": night_mono}
+        crops["datasets"]["cloudynight"] = {
+            "repository": "github.com/mommermi/cloudynight, example_data/images (20 FITS) and y_train.dat",
+            "commit": git_commit(args.cloudynight), "frames":
+            night_mono["n"], "licence": "BSD-3-Clause (notice kept)",
+            "use": "validation of the monochrome rule only (its constant was set from the colour sets' chroma)",
+            "octas": "share of the 33 sky subregions labelled cloud, times 8; frames shown to cielo as 8-bit "
+                     "grey JPEGs with a 1..99.5 % square-root stretch",
+        }
+    return {**out, **crops}

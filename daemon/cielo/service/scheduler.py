@@ -90,6 +90,11 @@ class Daemon:
                                    id=name, name=f"{name} live")
             # One run right away: a board that just booted should report now, not at the next slot.
             self.scheduler.add_job(self.run_source, args=(name,), id=f"{name}-start", name=f"{name} on start")
+            upkeep = cls.maintenance(settings)
+            if upkeep is not None:  # the source's own periodic command (Source.maintenance)
+                fields, command = upkeep
+                self.scheduler.add_job(self.run_maintenance, CronTrigger(**fields), args=(name, command),
+                                       id=f"{name}-maintenance", name=f"{name} maintenance")
         self.scheduler.add_job(self.checkpoint, "interval", seconds=CHECKPOINT_EVERY_S, id="checkpoint",
                                name="database checkpoint")
         # Gaps: a catch-up right away (before the live jobs are due), then a check every few hours that acts
@@ -124,6 +129,12 @@ class Daemon:
             return
         self._child(name, cielo_command(self.settings.path, "ingest", "--source", name), timeout=JOB_TIMEOUT_S,
                     live=True)
+
+    def run_maintenance(self, name: str, command: tuple[str, ...]) -> None:
+        """A source's upkeep command (Source.maintenance) in a child process, after any live run."""
+        if self.stopping.is_set() or not self._clock_ok():
+            return
+        self._child(f"{name} maintenance", cielo_command(self.settings.path, *command), timeout=JOB_TIMEOUT_S)
 
     def _turn(self, live: bool) -> bool:
         """Wait (holding self._lock) until no other child runs. A live run asks a running job child to stop

@@ -205,6 +205,13 @@ class Source(ABC):
         return None
 
     @classmethod
+    def maintenance(cls, settings: Settings) -> tuple[dict[str, Any], tuple[str, ...]] | None:
+        """A periodic upkeep command the daemon runs in a child process like the live jobs (one child at a
+        time, live runs first): (APScheduler cron fields, the `cielo` arguments), or None for none. The
+        command decides for itself whether there is anything to do (the camera refits its calibration)."""
+        return None
+
+    @classmethod
     def preflight(cls, settings: Settings) -> None:
         """Checks `cielo run` makes before starting (raise ConfigError)."""
         return None

@@ -140,3 +140,57 @@ def test_calibrate_from_the_camera_end_to_end(tmp_path: Path):
     (attrs,) = rows(tmp_path / "cielo.db", "SELECT attrs FROM readings WHERE ts = '2024-06-01T18:02:00Z'")[0]
     assert json.loads(attrs)["calibration"] == Calibration.load(tmp_path / "calibration.json").ident
     assert np.isfinite(cal["sky_threshold"])
+
+
+def test_daemon_refreshes_the_calibration_by_itself(tmp_path: Path, monkeypatch, caplog):
+    """The camera declares a daily upkeep command (Source.maintenance); the daemon runs it in a child like a
+    live job. It writes the calibration only once enough judged frames are stored, refits when the file is
+    older than auto_calibrate_days, and records an event each time it writes."""
+    import logging
+
+    from cielo.service.scheduler import Daemon
+    from cielo.sources import registry
+
+    with CameraServer(mast=True) as camera:
+        cfg = write_config(tmp_path / "c.toml", {
+            "storage": {"database": str(tmp_path / "cielo.db")},
+            "skycam": {"base_url": camera.base_url, "timeout_s": 2, "retries": 0, "requests_per_minute": 0,
+                       "auto_calibrate_frames": 12, "auto_calibrate_at": "04:05"},
+            "backfill": {"on_startup": False},
+            "sources.ree": {"enabled": False}, "sources.openmeteo": {"enabled": False},
+        })
+        monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[3]))
+        daemon = Daemon(registry.load_settings(str(cfg)))
+        caplog.set_level(logging.INFO, logger="cielo")
+        try:
+            job = daemon.scheduler.get_job("skycam-maintenance")
+            assert job is not None and job.args == ("skycam", ("calibrate", "--auto")), job
+            assert "hour='4'" in str(job.trigger) and "minute='5'" in str(job.trigger)
+            cal_path = tmp_path / "calibration.json"
+            daemon.run_maintenance("skycam", job.args[1])  # no database yet: nothing to learn from
+            assert not cal_path.exists()
+            assert cielo("backfill", "--from", "2024-06-01T16:00Z", "--to", "2024-06-01T16:59Z",
+                         config=cfg).returncode == 0
+            daemon.run_maintenance("skycam", job.args[1])  # 6 judged frames stored: too few
+            assert not cal_path.exists()
+            assert "6 judged frames stored, 12 needed" in caplog.text
+            assert cielo("backfill", "--from", "2024-06-01T17:00Z", "--to", "2024-06-01T17:59Z",
+                         config=cfg).returncode == 0
+            daemon.run_maintenance("skycam", job.args[1])
+            assert cal_path.exists(), caplog.text[-2000:]
+            first = Calibration.load(cal_path)
+            assert first.frames == 12 and first.source.startswith("auto: 12 of 12 images from stored")
+            events = rows(tmp_path / "cielo.db", "SELECT kind, source, data FROM events WHERE kind LIKE 'calib%'")
+            assert [(k, s) for k, s, _ in events] == [("calibration_refreshed", "skycam")]
+            assert json.loads(events[0][2])["ident"] == first.ident
+            daemon.run_maintenance("skycam", job.args[1])  # fresh: not refitted
+            assert "days old; next refit after 7 days" in caplog.text
+            assert len(rows(tmp_path / "cielo.db", "SELECT id FROM events WHERE kind LIKE 'calib%'")) == 1
+        finally:
+            daemon.stopping.set()
+            daemon.store.close()
+    # turned off: no upkeep job
+    off = write_config(tmp_path / "off.toml", {"storage": {"database": str(tmp_path / "off.db")},
+                                               "skycam": {"auto_calibrate": False}})
+    settings = registry.load_settings(str(off))
+    assert registry.REGISTRY["skycam"].maintenance(settings) is None

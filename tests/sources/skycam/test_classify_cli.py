@@ -12,8 +12,9 @@ from tests.support.camserver import sky_jpeg
 
 def _images(tmp_path: Path) -> dict[str, Path]:
     out = {}
+    # "dim": a night frame with some colour left (a grey one is monochrome: flagged whatever the time)
     for name, data in {"clear": sky_jpeg(0.0, seed=1), "overcast": sky_jpeg(1.0, seed=1),
-                       "dark": sky_jpeg(0.4, seed=1, dark=True), "dim": sky_jpeg(1.0, seed=1, dim=True)}.items():
+                       "dark": sky_jpeg(0.4, seed=1, dark=True), "dim": sky_jpeg(0.6, seed=1, dim=True)}.items():
         out[name] = tmp_path / f"{name}.jpg"
         out[name].write_bytes(data)
     png = tmp_path / "overcast.png"

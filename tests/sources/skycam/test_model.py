@@ -275,3 +275,21 @@ def test_starry_night_is_judged_not_flagged():
     octas = [v.octas for v in verdicts]
     assert all(v.flag is None for v in verdicts), verdicts
     assert octas[0] <= 1 and 2 <= octas[1] <= 6 and octas[2] >= 7, octas
+
+
+def _grey(jpeg: bytes) -> bytes:
+    buf = __import__("io").BytesIO()
+    Image.open(__import__("io").BytesIO(jpeg)).convert("L").convert("RGB").save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+def test_monochrome_frame_is_flagged_never_a_confident_8():
+    """A monochrome camera (cloudynight: every grey clear night read 8) has no colour to judge by: its frames
+    are flagged `night` with no octas, clear or cloudy, with or without a time; a colour frame still reads."""
+    m = OctaModel()
+    grey = [m.decode(_grey(_night_frame(0.0, seed=3))), m.decode(_grey(_whole_frame(cloud=1.0, seed=4))),
+            m.decode(_grey(_whole_frame(seed=5)))]
+    for v in m.judge(grey, [None] * 3, 0.0, 0.0):
+        assert (v.octas, v.flag, v.probs) == (None, "night", None), v
+    (colour,) = m.judge([m.decode(_whole_frame(seed=5))], [None], 0.0, 0.0)
+    assert colour.flag is None and colour.octas is not None and colour.octas <= 1

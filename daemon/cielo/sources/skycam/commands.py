@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cielo.config import Settings
 from cielo.errors import CieloError, UsageError
@@ -28,6 +29,10 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     src = k.add_mutually_exclusive_group(required=True)
     src.add_argument("--images", metavar="DIR", help="a folder of the camera's images (JPEG, PNG, ...)")
     src.add_argument("--from", "--desde", dest="start", metavar="T", help="first instant of stored/camera images")
+    src.add_argument("--auto", action="store_true",
+                     help="what the daemon runs daily: refit from the latest stored judged frames when the "
+                     "calibration is missing or older than [skycam].auto_calibrate_days, there are at least "
+                     "[skycam].auto_calibrate_frames of them and the fit is sane; an event either way")
     k.add_argument("--to", "--hasta", dest="end", metavar="T", help="last instant, included (with --from)")
     k.add_argument("--max-images", type=int, default=400, metavar="N",
                    help="use at most N images, spread evenly over the range (default 400)")
@@ -86,6 +91,8 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
 
     cfg = _cfg(settings)
     model = OctaModel(cfg.model)
+    if args.auto:
+        return _auto(args, settings, cfg, model)
     if args.images:
         frames, source = samples.frames_from_folder(model, Path(args.images), args.max_images)
     else:
@@ -109,6 +116,76 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
     else:  # written elsewhere: the camera keeps reading [skycam].calibration
         print(f"wrote {out} ({cal.ident}); not in use: `cielo classify` and the sky camera read {used} "
               f"([skycam].calibration); copy it there or set that key to use it")
+    return 0
+
+
+AUTO_SPAN = timedelta(days=30)  # the automatic refit learns from the stored frames of this span, newest first
+AUTO_MIN_SKY = 0.1  # a fit leaving less of the frame as sky than this is not sane: the old one stays
+
+
+def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model: Any) -> int:
+    """`calibrate --auto`: the daemon's daily refit (SkycamSource.maintenance). Writes the calibration only
+    when it is due, enough judged frames are stored and the fit is sane; records an event when it acts."""
+    from datetime import UTC
+
+    from cielo.sources.skycam import calibration, samples
+    from cielo.sources.skycam.source import SkycamSource
+    from cielo.store import Store
+    from cielo.timeutil import utcnow
+
+    path = calibration_path(settings, cfg)
+    db = settings.storage.database
+    old = None
+    try:
+        old = calibration.load_site(path)
+    except CieloError as exc:
+        print(f"calibrate --auto: {exc}; fitting a new one")
+    if old is not None:
+        try:
+            age = utcnow() - datetime.strptime(old.fitted_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            age = timedelta(days=10_000)
+        if age < timedelta(days=cfg.auto_calibrate_days):
+            print(f"calibrate --auto: {path} ({old.ident}) is {age.days} days old; next refit after "
+                  f"{cfg.auto_calibrate_days} days")
+            return 0
+    if not db.is_file():
+        print("calibrate --auto: no database yet; nothing to learn from")
+        return 0
+    series = SkycamSource.series[0].name
+    with Store(db) as store:
+        judged = store.judged_slots(series, datetime(1970, 1, 1, tzinfo=UTC), utcnow() + timedelta(days=1))
+    if len(judged) < cfg.auto_calibrate_frames:
+        print(f"calibrate --auto: {len(judged)} judged frames stored, {cfg.auto_calibrate_frames} needed; "
+              f"calibration unchanged")
+        return 0
+    end = judged[-1] + timedelta(minutes=1)
+    frames, source = samples.frames_from_camera(model, settings, end - AUTO_SPAN, end, args.max_images)
+    problem = None
+    cal = None
+    if len(frames) < cfg.auto_calibrate_frames:
+        problem = f"only {len(frames)} of the stored frames could be read again ({source})"
+    else:
+        try:
+            cal = calibration.fit(frames, f"auto: {source}", float(model.defaults.get("sky_threshold", 0.25)))
+        except CieloError as exc:
+            problem = str(exc)
+        if cal is not None and cal.found.get("sky_share", 0) < AUTO_MIN_SKY:
+            problem = f"the fit leaves {cal.found.get('sky_share', 0):.0%} of the frame as sky: not sane"
+    with Store(db) as store:
+        if problem is not None or cal is None:
+            print(f"calibrate --auto: {problem}; calibration unchanged")
+            store.add_event("calibration_kept", {"reason": problem, "path": str(path)}, level="warning",
+                            source=SkycamSource.name)
+            return 0
+        cal.save(path)
+        store.add_event("calibration_refreshed", {"path": str(path), "ident": cal.ident, "frames": cal.frames,
+                                                  "previous": None if old is None else old.ident,
+                                                  "sky_threshold": round(cal.sky_threshold, 4)},
+                        source=SkycamSource.name)
+    for line in calibration.describe(cal):
+        print(line)
+    print(f"calibrate --auto: wrote {path} ({cal.ident}) from {cal.frames} stored frames")
     return 0
 
 

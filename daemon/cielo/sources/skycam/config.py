@@ -25,6 +25,13 @@ class SkycamConfig(Section):
     calibration: Path | None = Field(
         None, description="the site calibration `cielo calibrate` writes and the classifier reads; "
         "default: calibration.json beside the database")
+    auto_calibrate: bool = Field(True, description="the daemon refits the calibration by itself from the "
+                                 "stored judged frames (`cielo calibrate --auto`, daily)")
+    auto_calibrate_frames: int = Field(60, ge=5, le=2000, description="refit only with at least this many "
+                                       "stored judged frames")
+    auto_calibrate_days: int = Field(7, ge=0, le=365, description="refit when the calibration is older than this")
+    auto_calibrate_at: str = Field("03:17", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                                   description="when the daily check runs (UTC, HH:MM)")
     workers: int = Field(4, ge=1, le=64)
     delay_s: int = Field(60, ge=0, le=540, description="wait after each slot for the camera's upload")
     max_bytes: int = Field(8_000_000, ge=1024, description="larger answers are refused")

@@ -25,6 +25,8 @@ GREEN_CHROMA = 0.1  # ... and by this share of its brightness (a whitish cloud w
 MIN_EDGE_RAYS = 0.3  # fewer rays than this share ending inside the frame: no surround, all sky
 SATURATED = 0.94  # min(R, G, B) over this: the sun or its glare
 SUN_LEVEL = 0.94  # the sun: the densest blob of pixels with min(R, G, B) over this
+CLIPPED_SUN = 0.7  # no saturated blob: the brightest plateau is the sun when min(R, G, B) is over this ...
+CLIPPED_RATIO = 1.8  # ... and this many times the sky's median
 BLOWN_OUT = 0.97  # ... in a frame without a lens circle (a crop: no sun to look for)
 OCTA_RADIUS = 0.85  # octas are counted within this share of the lens radius
 
@@ -168,8 +170,17 @@ def find_lens(px: np.ndarray) -> Lens:
 
 def find_sun(px: np.ndarray, valid: np.ndarray) -> tuple[float, float] | None:
     """The sun's position (x, y), pixels: the centre of the largest saturated blob, or None."""
-    sat = (px.min(axis=0) >= int(SUN_LEVEL * 255)) & valid
+    darkest = px.min(axis=0)
+    sat = (darkest >= int(SUN_LEVEL * 255)) & valid
     n = int(sat.sum())
+    if n < 3 and valid.any():
+        # a camera that clips below full scale (its sun a flat top at, say, 0.8): the brightest plateau,
+        # when it stands far above the sky's typical level
+        inside = darkest[valid]
+        top = int(inside.max())
+        if top >= CLIPPED_SUN * 255 and top >= CLIPPED_RATIO * float(np.median(inside)):
+            sat = (darkest >= top - 2) & valid
+            n = int(sat.sum())
     if n < 3:
         return None
     ys, xs = np.nonzero(sat)
@@ -216,7 +227,8 @@ class Reference:
 
 
 SUN_BAND = 0.25  # calibration table: bands of distance to the sun, lens radii (the last band: farther)
-SUN_GLARE = 0.08  # pixels this close to the sun (lens radii) are glare, neither sky nor cloud
+SUN_GLARE = 0.25  # pixels this close to the sun (lens radii) are glare, neither sky nor cloud (0.08, 0.15, 0.25
+# measured on TSI and LenghuSky day: 0.25 best on both)
 
 
 @dataclass(frozen=True, slots=True)

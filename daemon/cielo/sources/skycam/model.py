@@ -21,7 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from cielo.errors import CieloError
 from cielo.sources.skycam import lens, sun
-from cielo.sources.skycam.calibration import Calibration
+from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration
 from cielo.sources.skycam.frame import Frame
 
 # A frame whose brightest channel averages under this (0..1) is too dark to judge: a night frame, a closed
@@ -31,6 +31,13 @@ DARK_MEAN = 0.08
 # With the sun below -6° a frame is judged only when it is at least this bright: a long-exposure night
 # camera whose clouds glow with city light (SWINSEG: 0.25..0.54). Most cameras at night are far darker.
 NIGHT_JUDGE_MEAN = 0.15
+
+# A frame whose 99.9th-percentile chroma, max(R, G, B) - min(R, G, B) (0..255), is at most this has no
+# colour: a monochrome camera (an astronomer's night camera: its JPEGs are exactly grey). The colour ratio
+# says nothing there, so such a frame is flagged `night`, never read by colour (a grey clear night would read
+# 8). Colour cameras, even overcast or at night, measure 8 or more at the 99th percentile (TSI, LenghuSky day
+# and night, SWIMSEG, SWINSEG, HYTA); cloudynight measures 0; a synthetic grey overcast with sensor noise 5.
+MONOCHROME_CHROMA = 2
 
 # Images per onnxruntime call: each graph intermediate is N x H x W floats, so large batches cost memory.
 # The graph of cielo 3 has ~70 full-frame intermediates: at 16 a capture grew 49 MB, at 4 it grows 24 MB
@@ -79,6 +86,13 @@ def bundled_model() -> Path:
     return Path(__file__).resolve().parents[4] / "models" / "octas.onnx"
 
 
+def monochrome(frame: Frame) -> bool:
+    """No colour in the frame (MONOCHROME_CHROMA): the blue/red ratio cannot tell cloud from sky."""
+    px = frame.pixels
+    chroma = np.maximum(np.maximum(px[0], px[1]), px[2]) - np.minimum(np.minimum(px[0], px[1]), px[2])
+    return float(np.percentile(chroma[::2, ::2], 99.9)) <= MONOCHROME_CHROMA
+
+
 class OctaModel:
     def __init__(self, path: Path | None = None, threads: int = 1, calibration: Calibration | None = None):
         import onnxruntime as ort  # heavy: imported only by commands that classify
@@ -104,6 +118,7 @@ class OctaModel:
         self.calibration: Calibration | None = None
         self.overrides: dict[str, np.ndarray] = {}  # extra feeds (build tooling: sigma_base, sigma_gain)
         self.reference = self._default_reference()
+        self._model_reference = self.reference
         self._site_lens: lens.Lens | None = None
         self._site_mask: np.ndarray | None = None
         if calibration is not None:
@@ -120,7 +135,7 @@ class OctaModel:
         A model with the overridable initializers `site_mask` / `sky_threshold` gets them per frame; any
         other model sees the pixels outside the octa area as black."""
         self.calibration = cal
-        self.reference = self._default_reference()
+        self.reference = self._model_reference
         self._site_lens, self._site_mask = None, None
         if cal is None:
             return
@@ -138,7 +153,22 @@ class OctaModel:
 
     def maps(self, frame: Frame, geom: lens.Lens | None = None) -> lens.Maps:
         stars = None if frame.stars is None else frame.stars.astype(np.float32)
-        return lens.maps(frame.pixels, geom or self.geometry(frame), self.reference, self._site_mask, stars)
+        geom = geom or self.geometry(frame)
+        ref = self.reference
+        if self.calibration is not None and ref is not self._model_reference and not self._daylike(frame, geom):
+            # the site's clear-sky colour was learned on day-like frames (calibration.NIGHT_CAST): a
+            # yellow-cast night frame keeps the model's reference
+            ref = self._model_reference
+        return lens.maps(frame.pixels, geom, ref, self._site_mask, stars)
+
+    @staticmethod
+    def _daylike(frame: Frame, geom: lens.Lens) -> bool:
+        area = (geom.rho() <= lens.OCTA_RADIUS) & ~lens.not_sky(frame.pixels)
+        if not area.any():
+            return False
+        x = frame.pixels.astype(np.float32)
+        nrbr = (x[2] - x[0]) / (x[2] + x[0] + np.float32(0.255))
+        return float(np.median(nrbr[area])) >= NIGHT_CAST
 
     def _card(self) -> dict[str, Any]:
         try:
@@ -220,12 +250,15 @@ class OctaModel:
     def judge(self, frames: list[Frame], times: list[datetime | None], latitude: float, longitude: float
               ) -> list[Verdict]:
         """Verdicts for a batch: night (sun below -6° at a known time, unless the frame is bright enough to
-        judge or shows stars) and dark frames (too dark to judge, no stars) carry no octas."""
+        judge or shows stars; or a monochrome frame, whatever the time) and dark frames (too dark to judge,
+        no stars) carry no octas."""
         elevations = [None if t is None else sun.elevation(t, latitude, longitude) for t in times]
         verdicts: list[Verdict | None] = [None] * len(frames)
         to_run: list[int] = []
         for i, (frame, elev) in enumerate(zip(frames, elevations, strict=True)):
-            if frame.starry:  # a dark sky full of stars can be judged: clear where the stars are
+            if monochrome(frame):  # no colour to judge by: flagged, whatever the time (stars alone don't suffice)
+                verdicts[i] = Verdict(None, None, None, "night", elev, frame.brightness)
+            elif frame.starry:  # a dark sky full of stars can be judged: clear where the stars are
                 to_run.append(i)
             elif elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN:
                 verdicts[i] = Verdict(None, None, None, "night", elev, frame.brightness)

@@ -100,6 +100,16 @@ class SkycamSource(Source):
         return cls.config(settings).timezone
 
     @classmethod
+    def maintenance(cls, settings: Settings) -> tuple[dict[str, Any], tuple[str, ...]] | None:
+        """Daily: refit the site calibration from the stored judged frames (`cielo calibrate --auto` decides
+        whether it is due, has enough frames and a sane fit; it writes an event either way)."""
+        cfg = cls.config(settings)
+        if not cfg.auto_calibrate:
+            return None
+        hour, minute = cfg.auto_calibrate_at.split(":")
+        return {"hour": int(hour), "minute": int(minute)}, ("calibrate", "--auto")
+
+    @classmethod
     def preflight(cls, settings: Settings) -> None:
         cfg = cls.config(settings)
         if cfg.enabled and cfg.model is not None and not cfg.model.is_file():
