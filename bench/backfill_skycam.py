@@ -46,7 +46,8 @@ def backfill_round(base_url: str, days: int, workers: int, tmp: Path) -> tuple[f
 
     db = tmp / f"bench-{time.monotonic_ns()}.db"
     settings = Settings.model_validate({"storage": {"database": str(db)},
-                                        "skycam": {"base_url": base_url, "workers": workers}})
+                                        "skycam": {"base_url": base_url, "workers": workers,
+                                                   "requests_per_minute": 0}})
     source = SkycamSource(settings)
     source.model  # noqa: B018 - load outside the timed part, as the daemon does once
     start = datetime(2024, 6, 1, tzinfo=UTC)

@@ -78,7 +78,8 @@ def config(tmp_path: Path, camera: CameraServer):
     def make(**sections: dict[str, Any]) -> Path:
         base: dict[str, dict[str, Any]] = {
             "storage": {"database": str(tmp_path / "cielo.db")},
-            "skycam": {"base_url": camera.base_url, "timeout_s": 2, "retries": 2},
+            # The loopback camera is ours: no polite budget (the default is 120 requests a minute).
+            "skycam": {"base_url": camera.base_url, "timeout_s": 2, "retries": 2, "requests_per_minute": 0},
             # The daemon's catch-up on start fills a month: tests of the live path keep it out of the way.
             "backfill": {"on_startup": False},
             # Keyless sources are on by default; tests that want them point them at loopback servers.

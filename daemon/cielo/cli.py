@@ -27,7 +27,6 @@ from cielo.timeutil import human_duration, iso, parse_cli_time, utcnow
 log = logging.getLogger("cielo")
 
 
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
@@ -76,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     j = sub.add_parser("jobs", help="persistent backfill jobs and their tasks")
     jsub = j.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
-    jsub.add_parser("list", help="the jobs, newest first")
+    jl = jsub.add_parser("list", help="the jobs, newest first")
     js = jsub.add_parser("show", help="one job and its tasks")
     js.add_argument("id", type=int)
     jr = jsub.add_parser("retry", help="failed or cancelled tasks back to pending")
@@ -89,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     jk = jsub.add_parser("reset-stuck", help="tasks left in_progress by a dead process back to pending")
     jk.add_argument("--older-than", metavar="AGE", help="also those without a heartbeat for AGE (e.g. 5m, 2h)")
     j.add_argument("--json", action="store_true", help="JSON instead of text")
+    for action in (jl, js):  # `jobs list --json` as well as `jobs --json list`
+        action.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON instead of text")
 
     sub.add_parser("doctor", help="check config, clock, database, model, sources, broker and disk")
 
@@ -125,6 +126,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.service.lock import DaemonLock
+
+    with DaemonLock(settings.storage.database):  # one daemon per database: a second one stops here
+        return _run_daemon(settings)
+
+
+def _run_daemon(settings: Settings) -> int:
     from cielo.service.runtime import open_store
     from cielo.service.scheduler import Daemon
 
@@ -226,8 +234,16 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
             job, resumed = jobs.create(store, "manual", {name: [spans[name]] for name in names}, sources, start,
                                        end, detached=args.detach, resume=True)
             if args.detach:
-                print(f"backfill job {job} {'resumed' if resumed else 'queued'}: the daemon (`cielo run`) does it;"
-                      f" follow it with `cielo jobs show {job}`")
+                from cielo.service.lock import holder
+
+                what = f"backfill job {job} {'resumed' if resumed else 'queued'}"
+                pid = holder(store.path)
+                if pid is None:  # nobody will pick it up: say so, and how to run it
+                    print(f"{what}, but no daemon is running on {store.path}: it starts when `cielo run` (the "
+                          f"service) does, or run it now with `cielo jobs run {job}`")
+                else:
+                    print(f"{what}: the running daemon{f' (pid {pid})' if pid else ''} picks it up within a "
+                          f"minute; follow it with `cielo jobs show {job}`")
                 return 0
             store.add_event("backfill_started", {"job": job, "from": iso(start), "to": iso(end),
                                                  "trigger": "manual", "resumed": resumed})

@@ -34,10 +34,13 @@ class Bucket:
 
 
 class BreakerOpen(FetchError):
-    def __init__(self, source: str, until: float):
+    """Refused without asking; `cause` is the failure that opened it (what a summary counts the slot as)."""
+
+    def __init__(self, source: str, until: float, cause: str | None = None):
         wait = max(until - time.time(), 0)
         super().__init__(f"{source}: circuit open after {BREAKER_FAILURES} consecutive failures; "
                          f"next trial in {wait:.0f} s", transient=True)
+        self.cause = cause
 
 
 class Guard:
@@ -111,10 +114,12 @@ class Guard:
         if row is None or row[0] == "closed":
             return
 
+        cause: list[str | None] = [None]
+
         def decide(db: sqlite3.Connection) -> float | None:
-            state, _, opened_at, trial_at = db.execute(
-                "SELECT state, failures, opened_at, trial_at FROM http_breaker WHERE source = ?", (self.source,)
-            ).fetchone()
+            state, _, opened_at, trial_at, cause[0] = db.execute(
+                "SELECT state, failures, opened_at, trial_at, last_error FROM http_breaker WHERE source = ?",
+                (self.source,)).fetchone()
             now = self.clock()
             if state == "closed":
                 return None
@@ -130,7 +135,7 @@ class Guard:
 
         until = self._tx(decide)
         if until is not None:
-            raise BreakerOpen(self.source, until)
+            raise BreakerOpen(self.source, until, cause[0])
 
     def success(self) -> None:
         row = self._read()

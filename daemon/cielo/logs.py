@@ -23,5 +23,8 @@ def setup(verbose: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("urllib3", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # urllib3 logs each of its own retries as a warning ("Retrying (CappedRetry(total=2, ...)) after
+    # connection broken by ..."): dozens of lines for one unreachable camera. cielo says what failed, once,
+    # in its own words (the run's examples and breakdown); -v shows urllib3's detail.
+    logging.getLogger("urllib3").setLevel(logging.WARNING if verbose else logging.ERROR)

@@ -219,6 +219,7 @@ class Latest:
     flag: str | None  # attrs.flag: why a reading carries no value (the camera's night/dark/invalid)
     confidence: float | None
     source: str
+    ingested_at: str | None = None  # when it was stored: slot to stored is a live capture's latency
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,7 +439,7 @@ class Store:
     def latest(self, series: str, start: datetime | None = None, end: datetime | None = None) -> Latest | None:
         """The newest reading of `series` (within [start, end) when given)."""
         sql = ("SELECT ts, value, unit, json_extract(attrs, '$.flag'), json_extract(attrs, '$.confidence'),"
-               " source FROM readings WHERE series = ?")
+               " source, ingested_at FROM readings WHERE series = ?")
         params: list[Any] = [series]
         if start is not None and end is not None:
             sql += " AND ts >= ? AND ts < ?"

@@ -248,3 +248,15 @@ def test_a_range_with_known_gaps_succeeds_again(camera: CameraServer, config):
     assert first.returncode == 0 and summary(first) == "skycam: total=6 new=3 duplicates=0 failed=3"
     second = cielo("backfill", *HOUR_RANGE, config=cfg)
     assert second.returncode == 0 and summary(second) == "skycam: total=6 new=0 duplicates=3 failed=3"
+
+
+def test_workers_on_the_command_line_size_the_connection_pool(config):
+    """`--workers 8` with `[skycam] workers = 2`: eight threads fetch at once, so the pool must keep eight
+    connections (urllib3 said "Connection pool is full, discarding connection" for each extra one)."""
+    with CameraServer(latency_s=0.02) as slow:  # slow enough that eight requests are in flight together
+        cfg = config(skycam={"base_url": slow.base_url, "workers": 2})
+        result = cielo("backfill", "--workers", "8", "--from", "2024-06-01T00:00Z", "--to", "2024-06-01T07:59Z",
+                       config=cfg)
+    assert result.returncode == 0, result.stderr
+    assert summary(result) == "skycam: total=48 new=48 duplicates=0 failed=0"
+    assert "Connection pool is full" not in result.stderr, result.stderr[:500]

@@ -84,3 +84,22 @@ def test_coverage_table_json_and_heatmap(camera, config, tmp_path: Path):
     im = Image.open(png)
     assert im.format == "PNG" and im.width > 500
     assert cielo("coverage", "--year", "1800", config=cfg).returncode == 2
+
+
+def test_bounds_with_a_fraction_of_a_second_find_no_false_gap(tmp_path: Path):
+    """A window starting at `now - lookback` carries microseconds: a slot right on a bound must not be
+    counted on one side in SQL and on the other in Python (that made one-slot gaps that were not there)."""
+    from cielo.backfill import gaps
+
+    source = SkycamSource(Settings.model_validate({"storage": {"database": str(tmp_path / "c.db")},
+                                                   "skycam": {"delay_s": 60, "timezone": "UTC"}}))
+    end = DAY0 + timedelta(days=40)
+    hole = (DAY0 + timedelta(days=10, hours=5), DAY0 + timedelta(days=10, hours=6))
+    with Store(tmp_path / "c.db") as store:
+        store.add_readings([Reading("skycam.octas", t, 3.0, "octas", "skycam") for t in source.slots(DAY0, end)
+                            if not hole[0] <= t < hole[1]])
+        for fraction in (1, 250_000, 500_000, 999_999):
+            start = DAY0 + timedelta(minutes=2, microseconds=fraction)  # just after a slot, like its halvings
+            found = gaps.analyse(store, source, source.primary, start, end - timedelta(minutes=5, microseconds=7))
+            assert [(g.start, g.missing) for g in found.gaps] == [(hole[0] + timedelta(minutes=2), 6)], fraction
+    source.close()

@@ -171,7 +171,7 @@ def test_a_week_switched_off_is_filled_by_itself(camera: CameraServer, api, tmp_
     cfg = write_config(tmp_path / "c.toml", {
         "storage": {"database": str(tmp_path / "cielo.db")},
         "device": {"latitude": 40.41, "longitude": -3.68},
-        "skycam": {"base_url": camera.base_url, "timeout_s": 2, "retries": 1},
+        "skycam": {"base_url": camera.base_url, "timeout_s": 2, "retries": 1, "requests_per_minute": 0},
         "backfill": {"lookback_days": 8, "on_startup": True, "max_attempts": 1},
         **source_sections(api, "ree", "openmeteo")})
     fmt = "%Y-%m-%dT%H:%MZ"

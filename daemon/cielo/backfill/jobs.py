@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -265,6 +265,10 @@ class Runner:
         self.failure: StoreError | None = None
         self._busy: set[str] = set()
         self._lock = threading.Lock()
+        # A thread with nothing to claim waits for another to release a source (not a fixed poll: a no-op
+        # backfill used to sit out a 0.5 s wait); `_released` counts releases so that none is missed.
+        self._released = threading.Condition(self._lock)
+        self._releases = 0
 
     def run(self, job_id: int) -> str:
         """Run until no task of the job is left to do here; Ctrl-C stops the tasks (they stay resumable)."""
@@ -272,7 +276,7 @@ class Runner:
             futures = [pool.submit(self._loop, job_id) for _ in range(self.workers)]
             try:
                 while not all(f.done() for f in futures):
-                    time.sleep(0.05)
+                    wait(futures, timeout=0.5)  # returns when they are; Ctrl-C still reaches this thread
             except KeyboardInterrupt:
                 self.stop.set()
                 raise
@@ -291,18 +295,26 @@ class Runner:
                 task = claim(self.store, job_id, self._busy, now)
                 if task is not None:
                     self._busy.add(task.source)
+                seen = self._releases
             if task is None:
                 (pending,) = self.store.query(
                     "SELECT count(*) FROM backfill_tasks WHERE job_id = ? AND status = 'pending'", (job_id,))[0]
                 if not pending:
                     return
-                self.stop.wait(0.5)  # a retry is due later, or another thread holds that source
+                # A retry is due later, or another thread holds that source: wait for a release (short
+                # steps, so that a stop is seen at once and a due retry within 0.5 s).
+                deadline = time.monotonic() + 0.5
+                with self._released:
+                    while self._releases == seen and not self.stop.is_set() and time.monotonic() < deadline:
+                        self._released.wait(0.05)
                 continue
             try:
                 self._run_task(task)
             finally:
                 with self._lock:
                     self._busy.discard(task.source)
+                    self._releases += 1
+                    self._released.notify_all()
 
     def _run_task(self, task: Task) -> None:
         source = self.sources.get(task.source)

@@ -10,6 +10,7 @@ run keeps everything committed before it stopped and a second run finds it.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from cielo.timeutil import iso, utcnow
 
 log = logging.getLogger(__name__)
 
-BATCH = 64  # readings per transaction; also the inference batch
+BATCH = 16  # windows per transaction and parse call; with the reorder window, bounds the frames held (memory)
 LOGGED_FAILURES = 5  # per source and process: enough to see the cause, not a line per slot when a server is down
 _warned: Counter[str] = Counter()
 _said: set[str] = set()  # a job retries a task: the same failure is said once
@@ -206,6 +207,7 @@ def fetch_in_order(source: Source, windows: list[Window], workers: int, now: dat
     reorder buffer), so the store and the MQTT history receive each series in time order and what is
     committed is always a contiguous prefix of the plan."""
     window_limit = max(workers * 4, BATCH)
+    source.size_pool(workers)  # as many pooled connections as fetching threads
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"fetch-{source.name}")
     inflight: deque[tuple[Window, Future[Any]]] = deque()
     queue = iter(windows)
@@ -240,11 +242,17 @@ def fetch_in_order(source: Source, windows: list[Window], workers: int, now: dat
 
 
 def _kind(exc: Exception) -> str:
+    if isinstance(exc, BreakerOpen):
+        # Not asked: the breaker stands in for the failure that opened it (a refused connection, a timeout),
+        # which is what the operator has to fix.
+        status = re.search(r"\bHTTP (\d{3})\b", exc.cause or "")
+        cause = _kind(FetchError(exc.cause, int(status[1]) if status else None)) if exc.cause else None
+        return f"{cause} (circuit open, not asked)" if cause and cause != "fetch error" else "circuit open"
     if isinstance(exc, FetchError):
         if exc.status:
             return f"HTTP {exc.status}"
         text = str(exc)
-        for marker, kind in (("circuit open", "circuit open"), ("not JSON", "not JSON"),
+        for marker, kind in (("not JSON", "not JSON"),
                              ("invalid JSON", "invalid JSON"), ("unexpected answer", "unexpected answer"),
                              ("not a JPEG", "not a JPEG"), ("not a readable image", "unreadable image"),
                              ("timed out", "timeout"), ("cannot connect", "cannot connect"),

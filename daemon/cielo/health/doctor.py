@@ -58,7 +58,8 @@ def _source(name: str, cls, settings: Settings, now: datetime) -> tuple[bool, st
         source.fetch(windows[0], now)
         return True, f"{name}: answered for {windows[0].start:%Y-%m-%d %H:%M}Z"
     except CieloError as exc:
-        return False, f"{name}: {exc}: check [{'.'.join(cls.where())}].base_url and the network"
+        reason = str(exc).removeprefix(f"{name}: ")  # a breaker's message names its source already
+        return False, f"{name}: {reason}: check [{'.'.join(cls.where())}].base_url and the network"
     finally:
         source.close()
 

@@ -3,12 +3,12 @@ and the database size. The daemon publishes the same summary, retained, on `<pre
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from apscheduler.triggers.cron import CronTrigger
-
 from cielo.config import Settings
+from cielo.cron import next_fire
+from cielo.service import lock
 from cielo.sources import registry
 from cielo.store import Store
 from cielo.timeutil import from_iso, human_duration, iso
@@ -23,11 +23,14 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         lag = None if r is None else round((now - from_iso(r.ts)).total_seconds())
         series.append({"series": spec.name, "source": r.source if r else declared.source,
                        "latest": r and r.ts, "value": r and r.value, "unit": r.unit if r else spec.unit,
-                       "flag": r and r.flag, "lag_s": lag})
+                       "flag": r and r.flag, "lag_s": lag,
+                       "live_latency_s": _live_latency(r and r.ts, r and r.ingested_at, spec.cadence)})
+    pid = lock.holder(store.path)  # the kernel's word: a daemon holds the lock beside the database
     jobs = []
     for name, cls in registry.REGISTRY.items():
         if cls.enabled(settings):
-            nxt = CronTrigger(**cls.schedule(settings)).get_next_fire_time(None, now)
+            # A stopped daemon runs nothing: its jobs have no next run.
+            nxt = next_fire(cls.schedule(settings), now) if pid is not None else None
             jobs.append({"job": f"{name} live", "next_run": iso(nxt) if nxt else None})
     count, oldest = store.outbox_depth()
     state = store.state()
@@ -41,6 +44,7 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
     return {
         "ts": iso(now),
         "device": settings.device.id,
+        "daemon": {"running": pid is not None, "pid": pid or None},
         "series": series,
         "jobs": jobs,
         "outbox": {"enabled": settings.mqtt.enabled, "depth": count,
@@ -52,16 +56,40 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
     }
 
 
+def _live_latency(ts: str | None, stored: str | None, cadence: timedelta) -> int | None:
+    """Seconds from the newest reading's slot to its storing, when a live run stored it (soon after its slot:
+    within three cadences, at least 30 min, the rule for the live MQTT topic): how late captures arrive,
+    which the daemon's one-child-at-a-time rule must not make worse. None for a backfilled newest reading."""
+    if ts is None or stored is None:
+        return None
+    late = from_iso(stored) - from_iso(ts)
+    return round(late.total_seconds()) if late <= max(cadence * 3, timedelta(minutes=30)) else None
+
+
 def render(s: dict[str, Any]) -> str:
     lines = [f"cielo {s['device']} at {s['ts']}"]
+    daemon = s.get("daemon") or {}
+    if daemon.get("running"):
+        lines.append("  daemon running" + (f" (pid {daemon['pid']})" if daemon.get("pid") else ""))
+    else:
+        lines.append("  daemon not running: nothing is captured or published until `cielo run` (the service) starts")
+    width = max([28, *(len(row["series"]) + 1 for row in s["series"])])
+    lines.append(f"  {'series':<{width}} {'source':<12} {'latest':<20}  {'value':<14} lag")
     for row in s["series"]:
+        source = row.get("source") or "-"
         if row["latest"] is None:
-            lines.append(f"  {row['series']:<28} no readings yet")
+            lines.append(f"  {row['series']:<{width}} {source:<12} no readings yet")
             continue
         value = row["flag"] or ("-" if row["value"] is None else f"{row['value']:g} {row['unit'] or ''}".strip())
-        lines.append(f"  {row['series']:<28} {row['latest']}  {value:<14} lag {_age(row['lag_s'])}")
+        live = row.get("live_latency_s")
+        stored = "" if live is None else f", stored {_age(live)} after its slot"
+        lines.append(f"  {row['series']:<{width}} {source:<12} {row['latest']:<20}  {value:<14} "
+                     f"lag {_age(row['lag_s'])}{stored}")
     for job in s["jobs"]:
-        lines.append(f"  job {job['job']:<24} next {job['next_run']}")
+        if job["next_run"]:
+            lines.append(f"  job {job['job']:<24} next {job['next_run']}")
+        else:
+            lines.append(f"  job {job['job']:<24} not scheduled (daemon not running)")
     for src, b in s.get("breakers", {}).items():
         if b["state"] != "closed":
             lines.append(f"  breaker {src}: {b['state']} after {b['failures']} failures ({b['last_error']})")

@@ -1,7 +1,8 @@
 """The outbox: MQTT messages written in the same transaction as what they announce.
 
 A new reading becomes one message: on its series' live topic (retained) when it is the series' newest
-reading, is not in the future and is fresh (within three cadences of now); otherwise on `<series>/backfill`
+reading, is not in the future and is fresh (within three cadences of now, or the series' own `live_within`:
+daily values published days late); otherwise on `<series>/backfill`
 (not retained). A future reading (tomorrow's prices) reaches the live topic when its time comes, through
 `refresh_live`, which the daemon runs every minute. Every payload carries a stable `id`
 (`<series>@<ts>`, `event#<n>`) so consumers can drop the repeats that at-least-once delivery allows.
@@ -31,7 +32,8 @@ def reading_payload(series: str, ts: str, value: float | None, unit: str | None,
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # 3, not 3.0, whether the value comes from the model or back from SQLite
     body: dict[str, Any] = {"ts": ts, "value": value, "unit": unit}
-    body.update((k, v) for k, v in attrs.items() if k not in body)
+    # attrs in key order: a reading read back from SQLite (refresh, republish) gives the very same text
+    body.update((k, attrs[k]) for k in sorted(attrs) if k not in body)
     body.update(series=series, source=source, id=f"{series}@{ts}")
     return json.dumps(body, separators=(",", ":"))
 
@@ -39,15 +41,18 @@ def reading_payload(series: str, ts: str, value: float | None, unit: str | None,
 class Announcer:
     """Plugged into the Store: writes outbox rows inside the store's transactions."""
 
-    def __init__(self, topics: Topics, qos: int, cap: int, cadences: Mapping[str, timedelta]):
+    def __init__(self, topics: Topics, qos: int, cap: int, cadences: Mapping[str, timedelta],
+                 live_within: Mapping[str, timedelta] | None = None):
         self.topics = topics
         self.qos = qos
         self.cap = cap
         self.cadences = dict(cadences)
+        self.live_within = dict(live_within or {})  # series whose current value may be older (daily values)
 
     def _fresh(self, series: str, ts: datetime, now: datetime) -> bool:
         cadence = self.cadences.get(series, timedelta(hours=1))
-        return ts <= now and now - ts <= max(cadence * FRESH_CADENCES, timedelta(minutes=30))
+        window = self.live_within.get(series) or max(cadence * FRESH_CADENCES, timedelta(minutes=30))
+        return ts <= now and now - ts <= window
 
     def readings(self, cur: sqlite3.Cursor, new: Sequence[Reading], mode: str, now: datetime) -> None:
         stamp = iso(now)
@@ -133,6 +138,24 @@ def refresh_live(store: Store, announcer: Announcer, now: datetime) -> int:
             _mark_live(cur, series, row[0])
             queued += 1
         return queued
+
+    return store.transaction(work)
+
+
+def republish_live(store: Store, announcer: Announcer, now: datetime) -> int:
+    """Queue again, retained, what each live topic last carried: for a broker that lost its retained
+    messages (restarted without persistence), so Home Assistant does not show `unknown` until each series'
+    next live run (an hour for weather). Returns how many were queued."""
+
+    def work(cur: sqlite3.Cursor) -> int:
+        rows = cur.execute(
+            "SELECT r.series, r.ts, r.value, r.unit, r.source, r.attrs FROM published_live p"
+            " JOIN readings r ON r.series = p.series AND r.ts = p.ts ORDER BY r.series").fetchall()
+        out = [(announcer.topics.live(series), reading_payload(series, ts, value, unit, source, json.loads(attrs)),
+                1, announcer.qos, "live", iso(now))
+               for series, ts, value, unit, source, attrs in rows if series in announcer.cadences]
+        cur.executemany(INSERT, out)
+        return len(out)
 
     return store.transaction(work)
 

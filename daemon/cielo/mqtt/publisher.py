@@ -21,7 +21,7 @@ import paho.mqtt.client as paho
 from cielo import __version__
 from cielo.config import Settings
 from cielo.mqtt import discovery
-from cielo.mqtt.outbox import Announcer, refresh_live
+from cielo.mqtt.outbox import Announcer, refresh_live, republish_live
 from cielo.mqtt.topics import Topics
 from cielo.sources import registry
 from cielo.store import Store
@@ -48,6 +48,7 @@ class Publisher:
         self.wake = threading.Event()
         self.connected = threading.Event()
         self._problem: str | None = None  # the last failure logged, so each is said once
+        self._session_present = False  # the broker's CONNACK: it kept our session (and, with it, its state)
 
     # -- the thread ---------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -73,6 +74,10 @@ class Publisher:
 
         client.on_publish = on_publish
         self._enqueue_discovery()
+        if not self._session_present:  # a broker without our session has likely lost its retained messages too
+            queued = republish_live(self.store, self.announcer, self.clock())
+            if queued:
+                log.info("mqtt: the broker had no session of ours: %d live value(s) sent again, retained", queued)
         last_id = 0
         next_refresh = next_state = 0.0
         while self.connected.is_set() and not self.stopping.is_set():
@@ -116,7 +121,9 @@ class Publisher:
     def _client(self) -> paho.Client:
         client = paho.Client(callback_api_version=paho.CallbackAPIVersion.VERSION2,
                              client_id=self.cfg.client_id or f"cielo-{self.settings.device.id}",
-                             protocol=paho.MQTTv311, clean_session=True)
+                             # A persistent session, so that CONNACK's session-present flag tells
+                             # whether the broker kept its state since we last connected (see _serve).
+                             protocol=paho.MQTTv311, clean_session=False)
         client.will_set(self.topics.status, "offline", qos=1, retain=True)
         if self.cfg.username:
             client.username_pw_set(self.cfg.username, self.cfg.password)
@@ -128,10 +135,11 @@ class Publisher:
         client.on_disconnect = lambda *_: self.connected.clear()
         return client
 
-    def _on_connect(self, client: paho.Client, _userdata, _flags, reason, _props) -> None:
+    def _on_connect(self, client: paho.Client, _userdata, flags, reason, _props) -> None:
         if reason.is_failure:
             self._say(f"mqtt: {self.cfg.host}:{self.cfg.port} refused the connection: {reason}")
             return
+        self._session_present = bool(getattr(flags, "session_present", False))
         client.publish(self.topics.status, "online", qos=1, retain=True)
         self.connected.set()
 

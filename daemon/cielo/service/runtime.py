@@ -14,6 +14,12 @@ def series_cadences(settings: Settings) -> dict[str, timedelta]:
     return {s.name: s.cadence for cls in REGISTRY.values() if cls.enabled(settings) for s in cls.series}
 
 
+def live_windows(settings: Settings) -> dict[str, timedelta]:
+    """Series of the enabled sources whose readings stay current longer than three cadences (daily values)."""
+    return {s.name: s.live_within for cls in REGISTRY.values() if cls.enabled(settings) for s in cls.series
+            if s.live_within is not None}
+
+
 def announcer(settings: Settings):
     """The outbox writer when MQTT is on; None keeps no outbox at all."""
     if not settings.mqtt.enabled:
@@ -22,7 +28,7 @@ def announcer(settings: Settings):
     from cielo.mqtt.topics import Topics
 
     return Announcer(Topics(settings.mqtt.topic_prefix, settings.device.id), settings.mqtt.qos,
-                     settings.mqtt.outbox_max, series_cadences(settings))
+                     settings.mqtt.outbox_max, series_cadences(settings), live_windows(settings))
 
 
 def open_store(settings: Settings) -> Store:

@@ -49,6 +49,10 @@ class SeriesSpec:
     state_class: str | None = "measurement"  # None where HA allows none (monetary)
     icon: str | None = None
     extra: tuple[Entity, ...] = ()
+    # How old a reading may be and still be the series' current value on its live topic; default three
+    # cadences (at least 30 min). Daily values published days late need longer, or Home Assistant never
+    # gets one.
+    live_within: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +224,11 @@ class Source(ABC):
 
     def finish(self, store: Store) -> None:  # noqa: B027 - optional hook
         """Called once after a run (live or backfill) with the store, for end-of-run bookkeeping."""
+
+    def size_pool(self, workers: int) -> None:
+        """Before `workers` threads fetch at once (a backfill's `--workers` may exceed the config's)."""
+        if self.client is not None:
+            self.client.size_pool(workers)
 
     def close(self) -> None:
         if self.client is not None:

@@ -105,7 +105,7 @@ def test_calibrate_from_the_camera_end_to_end(tmp_path: Path):
     with CameraServer(mast=True) as camera:
         cfg = write_config(tmp_path / "c.toml", {
             "storage": {"database": str(tmp_path / "cielo.db")},
-            "skycam": {"base_url": camera.base_url, "timeout_s": 2, "retries": 0},
+            "skycam": {"base_url": camera.base_url, "timeout_s": 2, "retries": 0, "requests_per_minute": 0},
             "sources.ree": {"enabled": False}, "sources.openmeteo": {"enabled": False},
         })
         # 2024-06-01 at Río Grande (the default site): the sun is up from about 12:40Z to 19:40Z.

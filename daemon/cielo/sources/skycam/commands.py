@@ -99,12 +99,24 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
                                                         args.max_images)
     threshold = float(model.defaults.get("sky_threshold", 0.25))
     cal = calibration.fit(frames, source, threshold)
-    out = Path(args.out) if args.out else calibration_path(settings, cfg)
+    used = calibration_path(settings, cfg)
+    out = Path(args.out) if args.out else used
     cal.save(out)
     for line in calibration.describe(cal):
         print(line)
-    print(f"wrote {out} ({cal.ident}); `cielo classify` and the sky camera use it from now on")
+    if _same_file(out, used):
+        print(f"wrote {out} ({cal.ident}); `cielo classify` and the sky camera use it from now on")
+    else:  # written elsewhere: the camera keeps reading [skycam].calibration
+        print(f"wrote {out} ({cal.ident}); not in use: `cielo classify` and the sky camera read {used} "
+              f"([skycam].calibration); copy it there or set that key to use it")
     return 0
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def _exif_time(data: bytes, settings: Settings) -> datetime | None:

@@ -29,6 +29,9 @@ class SkycamConfig(Section):
     delay_s: int = Field(60, ge=0, le=540, description="wait after each slot for the camera's upload")
     max_bytes: int = Field(8_000_000, ge=1024, description="larger answers are refused")
     retries: int = Field(3, ge=0, le=10)
+    requests_per_minute: float = Field(
+        120, ge=0, description="the most image requests in any minute, across every cielo process (live, "
+        "catch-up, backfill, calibrate); 0: no limit (your own camera on your own network)")
 
     _tz = field_validator("timezone")(check_tz)
     _url = field_validator("base_url")(url_validator)

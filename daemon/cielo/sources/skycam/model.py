@@ -33,7 +33,7 @@ NIGHT_JUDGE_MEAN = 0.15
 
 # Images per onnxruntime call: each graph intermediate is N x H x W floats, so large batches cost memory
 # (64 at 160x120 peak near 100 MB) while 16 already amortises the per-call overhead.
-INFER_BATCH = 16
+INFER_BATCH = 4
 
 # Pillow refuses bigger images by default (decompression bombs); a sky camera is far below this.
 Image.MAX_IMAGE_PIXELS = 64_000_000

@@ -8,8 +8,9 @@ before the current one (the seed camera's layout), "always" or "never".
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -18,12 +19,13 @@ from zoneinfo import ZoneInfo
 from cielo.config import Settings
 from cielo.errors import CieloError, ConfigError
 from cielo.http import FetchError, HttpPolicy, get_bytes, make_session
-from cielo.sources.base import Entity, SeriesSpec, Source, Window
+from cielo.sources.base import Entity, SeriesSpec, Source, Window, buckets
 from cielo.sources.skycam import images
 from cielo.sources.skycam.config import SkycamConfig, calibration_path
 from cielo.store import Reading, Store
 
 if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
+    from cielo.http import Session
     from cielo.sources.skycam.model import Frame, OctaModel
 
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -62,13 +64,31 @@ class SkycamSource(Source):
             max_bytes=self.cfg.max_bytes,
             pool_size=max(self.cfg.workers, 1),
         )
-        self.session = make_session(self.policy)
+        self._session: Session | None = None  # made on the first fetch: `cielo gaps` never loads urllib3
+        self._session_lock = threading.Lock()
         self._disk_low: bool | None = None  # what this run saw of the images disk
         self._saved = 0
-        # The breaker, shared with every process through the database; no request budget: the user's camera.
+        # The breaker and the request budget, shared with every process through the database. The default
+        # budget is polite to a public camera (someone else's server): 120 a minute, under 2 a second.
         from cielo.guard import Guard
 
-        self.guard = Guard(settings.storage.database, self.name, [])
+        self.guard = Guard(settings.storage.database, self.name, buckets(self.requests_per_minute or None, None))
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            with self._session_lock:
+                if self._session is None:
+                    self._session = make_session(self.policy)
+        return self._session
+
+    def size_pool(self, workers: int) -> None:
+        with self._session_lock:
+            if workers > self.policy.pool_size:
+                self.policy = replace(self.policy, pool_size=workers)
+                if self._session is not None:
+                    self._session.clear()
+                    self._session = None
 
     def make_client(self) -> None:
         return None  # its own urllib3 path: one image per request at hundreds a second (see __init__)
@@ -102,9 +122,11 @@ class SkycamSource(Source):
 
     @cached_property
     def model(self) -> OctaModel:
+        from cielo.memory import lean_malloc
         from cielo.sources.skycam.calibration import load_site
         from cielo.sources.skycam.model import OctaModel
 
+        lean_malloc()  # before the model's first allocations (cielo.memory says why)
         return OctaModel(self.cfg.model, calibration=load_site(calibration_path(self.settings, self.cfg)))
 
     def slots(self, start: datetime, end: datetime) -> list[datetime]:
@@ -140,6 +162,8 @@ class SkycamSource(Source):
 
         slot = window.slots[0]
         url = self.url_for(slot, now)
+        if self.guard.buckets:
+            self.guard.acquire()  # waits for a token of [skycam].requests_per_minute
         body, content_type = get_bytes(self.session, url, self.policy, self.guard)
         if not body.startswith(JPEG_MAGIC):
             kind = content_type.split(";")[0].strip() or "unknown type"
@@ -202,6 +226,7 @@ class SkycamSource(Source):
             self._saved = 0
 
     def close(self) -> None:
-        self.session.clear()
+        if self._session is not None:
+            self._session.clear()
         self.guard.close()
         super().close()
