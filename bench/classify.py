@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Octa accuracy and speed on labelled sky images; prints the figures table (not a test).
 
-Per test set (SWIMSEG test days, split by capture day; SWINSEG night patches; HYTA, other cameras; and the
-SWIMSEG test skies in a simulated fisheye frame with a wall and a pole): octa MAE, exact and within-1 rates,
-cloud-fraction MAE, for the baselines (fixed R/B >= 0.6, per-image Otsu on NRBR, the HYTA hybrid rule) and
-the model, each without and with a site calibration fitted on the other half of the set without labels.
+Whole-frame sets first: ARM TSI (every 10th frame of its 3 days; octas from the instrument's masks within 0.85
+of the mirror radius) and LenghuSky-8 2018-2021 (day and night apart): octa MAE, exact and within-1 rates, the
+share of clear (0 octas) frames read <= 2 and overcast (8) read >= 6, without calibration and with a
+calibration fitted (no labels) on the other half of the frames by time block; the old hybrid rule over all
+pixels as the baseline; ECE of the confidence. Then the crop sets (SWIMSEG test days, split by capture day;
+SWINSEG night patches; HYTA, other cameras; and the SWIMSEG test skies in a simulated fisheye frame with a wall
+and a pole) with the baselines (fixed R/B >= 0.6, per-image Otsu on NRBR, the HYTA hybrid rule).
 Speed: decode + preprocess + inference per 640x480 JPEG on one thread, one image per call and 32.
 
-    python bench/classify.py --swimseg DIR --swinseg DIR --hyta DIR [--model FILE] [--json]
+    python bench/classify.py --tsi DIR --lenghu DIR --swimseg DIR --swinseg DIR --hyta DIR [--model FILE] [--json]
 
 The datasets stay outside the repository; models/octas.json says where they come from (fetch and extract
 commands in README.md, "The octa model").
@@ -27,8 +30,22 @@ ORDER = ["fixed R/B>=0.6", "Otsu on NRBR", "HYTA hybrid", "shipped",
          "fixed R/B>=0.6 + calibration", "HYTA hybrid + calibration", "shipped + calibration"]
 
 
+def whole_table(whole: dict) -> str:
+    lines = [f"{'whole-frame set / method':<46} {'n':>4} {'MAE':>6} {'exact':>6} {'<=1':>6} {'clr/ovc':>8}"]
+    for name, r in whole.items():
+        lines.append(name)
+        for method, s in r["rows"].items():
+            lines.append(f"  {method:<44} {s['n']:>4} {s['octa_mae']:>6.3f} {s['exact']:>6.1%} {s['within1']:>6.1%} "
+                         f"{s['clear_overcast_right']:>8.1%} (of {s['clear_overcast_n']}; bias {s['bias']:+.2f}; "
+                         f"flagged {s['flagged']})")
+        lines.append(f"  ECE (no calibration) {r['confidence_calibration']['ece']:.3f}; calibrations: "
+                     + ", ".join(f"t={c['sky_threshold']:.2f} on {c['frames']} frames" for c in r["calibrations"]))
+    return "\n".join(lines)
+
+
 def table(evaluation: dict) -> str:
-    lines = [f"{'test set / method':<46} {'n':>4} {'MAE':>6} {'exact':>6} {'<=1':>6} {'fracMAE':>8}"]
+    lines = [whole_table(evaluation["whole_frame_sets"])] if "whole_frame_sets" in evaluation else []
+    lines.append(f"{'crop set / method':<46} {'n':>4} {'MAE':>6} {'exact':>6} {'<=1':>6} {'fracMAE':>8}")
     for name, r in evaluation["test_sets"].items():
         lines.append(name)
         for method in ORDER:
@@ -52,6 +69,8 @@ def main() -> None:
     from cielo.sources.skycam.model import OctaModel
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tsi", type=Path, required=True, help="ARM TSI folder (SkyImage/, CloudMask/)")
+    parser.add_argument("--lenghu", type=Path, required=True, help="LenghuSky-8 JSONs (2018-2021 are read)")
     parser.add_argument("--swimseg", type=Path, required=True)
     parser.add_argument("--swinseg", type=Path, required=True)
     parser.add_argument("--hyta", type=Path, required=True)
@@ -59,8 +78,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="the figures as JSON")
     args = parser.parse_args()
     model = OctaModel(args.model)
-    data = skydata.load_all(args.swimseg, args.swinseg, args.hyta)
-    evaluation = skydata.evaluate_all(model, data, float(model.defaults.get("sky_threshold", 0.25)))
+    evaluation = skydata.evaluate_everything(model, args)
     print(json.dumps(evaluation, indent=1) if args.json else f"model: {model.path} ({model.version})\n"
           + table(evaluation))
 

@@ -96,7 +96,8 @@ def test_clock_behind_the_newest_write_refuses(camera: CameraServer, config, tmp
     cfg = config()
     ahead = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert cielo("ingest", config=cfg, env=clean_env(CIELO_FAKE_NOW=ahead)).returncode == 0  # a write "from then"
-    result = cielo("ingest", config=cfg)  # the real clock is now 3 days behind that write
+    # The real clock is now 3 days behind that write, and the system does not say it is synchronised.
+    result = cielo("ingest", config=cfg, env=clean_env(CIELO_CLOCK_SYNCED="no"))
     assert result.returncode == 1 and "before the newest stored write" in result.stderr
     assert camera.total_requests == 1
 

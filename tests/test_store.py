@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cielo.errors import DatabaseDamaged
 from cielo.store import MIGRATIONS, Missing, Reading, Store, StoreError
 from tests.conftest import clean_env, rows
 
@@ -48,7 +49,7 @@ def test_newer_schema_is_refused(tmp_path: Path):
 def test_not_a_database(tmp_path: Path):
     bad = tmp_path / "c.db"
     bad.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="cannot open database"):
+    with pytest.raises(DatabaseDamaged, match=r"the database is damaged .file is not a database.; stop cielo"):
         Store(bad)
 
 

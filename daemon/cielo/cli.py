@@ -1,7 +1,8 @@
 """`cielo`: a thin command line over the library; every failure is one line and an exit code.
 
 Exit codes: 0 done; 1 a run that failed (e.g. a backfill that restored under 20 % of what it asked for, an
-image that could not be read); 2 bad usage or config; 130 interrupted.
+image that could not be read); 2 bad usage or config; 3 a damaged database (errors.EXIT_DAMAGED); 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ import os
 import signal
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import import_module
 from pathlib import Path
 from typing import NoReturn
 
 from cielo import __version__, logs
 from cielo.config import Settings
-from cielo.errors import CieloError, UsageError
+from cielo.errors import CieloError, UsageError, damaged, is_damage
 from cielo.sources import registry
 from cielo.timeutil import human_duration, iso, parse_cli_time, utcnow
 
@@ -77,14 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     jsub = j.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     jl = jsub.add_parser("list", help="the jobs, newest first")
     js = jsub.add_parser("show", help="one job and its tasks")
-    js.add_argument("id", type=int)
+    js.add_argument("id", type=_id)
     jr = jsub.add_parser("retry", help="failed or cancelled tasks back to pending")
-    jr.add_argument("id", type=int)
-    jr.add_argument("tasks", type=int, nargs="*", metavar="TASK")
+    jr.add_argument("id", type=_id)
+    jr.add_argument("tasks", type=_id, nargs="*", metavar="TASK")
     jc = jsub.add_parser("cancel", help="pending tasks become cancelled; running ones finish their chunk")
-    jc.add_argument("id", type=int)
+    jc.add_argument("id", type=_id)
     jn = jsub.add_parser("run", help="run a job's pending tasks now, in this process")
-    jn.add_argument("id", type=int)
+    jn.add_argument("id", type=_id)
     jk = jsub.add_parser("reset-stuck", help="tasks left in_progress by a dead process back to pending")
     jk.add_argument("--older-than", metavar="AGE", help="also those without a heartbeat for AGE (e.g. 5m, 2h)")
     j.add_argument("--json", action="store_true", help="JSON instead of text")
@@ -92,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
         action.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON instead of text")
 
     sub.add_parser("doctor", help="check config, clock, database, model, sources, broker and disk")
+
+    pf = sub.add_parser("prune-future", help="move readings stamped later than now (a clock that was wrong) "
+                                             "aside into the table readings_future")
+    pf.add_argument("--dry-run", action="store_true", help="only say how many")
 
     e = sub.add_parser("export", help="readings of one series out, as CSV or JSON lines")
     e.add_argument("--series", required=True, metavar="X", help="a series, as `cielo sources` lists them")
@@ -113,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup(args.verbose)
     try:
         settings = registry.load_settings(args.config)
+        args._settings = settings
         return COMMANDS[args.command](args, settings)
     except CieloError as exc:
         print(f"cielo: error: {exc}", file=sys.stderr)
@@ -123,6 +129,26 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception as exc:  # the last net: one line, never a traceback (-v logs it)
+        return _unexpected(exc, args)
+
+
+def _unexpected(exc: Exception, args: argparse.Namespace) -> int:
+    import sqlite3
+
+    if isinstance(exc, sqlite3.DatabaseError):
+        db = getattr(getattr(args, "_settings", None), "storage", None)
+        where = db.database if db is not None else "the database"
+        if is_damage(exc):
+            err = damaged(where, str(exc))
+            print(f"cielo: error: {err}", file=sys.stderr)
+            return err.exit_code
+        print(f"cielo: error: {where}: {exc}", file=sys.stderr)
+        return 1
+    log.debug("unexpected error", exc_info=exc)
+    print(f"cielo: error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+          "(run with -v for details; please report it)", file=sys.stderr)
+    return 1
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -139,8 +165,7 @@ def _run_daemon(settings: Settings) -> int:
     with open_store(settings) as store:  # create, migrate and check now: a bad file stops the start, not a job
         damage = store.quick_check()
         if damage != "ok":
-            raise CieloError(f"{store.path} is damaged ({damage}); restore a backup, or move it away to start "
-                             "a new one and refill it with `cielo backfill`")
+            raise damaged(store.path, damage)
     for cls in registry.SOURCES:
         cls.preflight(settings)
     return Daemon(settings).run()
@@ -173,9 +198,28 @@ def _range(args: argparse.Namespace, settings: Settings, command: str) -> tuple[
     tz = settings.device_tz
     start = parse_cli_time(args.start, tz, "--from")
     last = parse_cli_time(args.end, tz, "--to")
+    for flag, text, ts in (("--from", args.start, start), ("--to", args.end, last)):
+        if not EARLIEST <= ts <= LATEST:
+            raise UsageError(f"{command}: {flag} {text} is out of range (1970 to 2200)")
     if last < start:
         raise UsageError(f"{command}: --to ({args.end}) is before --from ({args.start})")
     return start, last + timedelta(minutes=1)
+
+
+# Command-line instants: nothing was recorded before 1970, and far-future dates overflow local-time arithmetic.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2201, 1, 1, tzinfo=UTC)
+
+
+def _id(text: str) -> int:
+    """A job or task id: a positive integer SQLite can hold."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid id: {text!r}") from None
+    if not 1 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"no such id: {text}")
+    return value
 
 
 def _sources(names: list[str] | None, settings: Settings, command: str) -> list[str]:
@@ -196,7 +240,7 @@ def _sources(names: list[str] | None, settings: Settings, command: str) -> list[
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.backfill import jobs, replay
+    from cielo.backfill import jobs
     from cielo.service.runtime import open_store
     from cielo.sources.registry import REGISTRY
 
@@ -206,13 +250,13 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
         end = max(now, start)  # slots in the future cannot exist yet; asking would only fill `missing`
     explicit = bool(args.source)
     names = _sources(args.source, settings, "backfill")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("backfill: --workers must be at least 1")
+    if args.workers is not None and not 1 <= args.workers <= 64:
+        raise UsageError("backfill: --workers must be between 1 and 64")
     sources, spans = {}, {}
     for name in names:
         source = REGISTRY[name](settings)
         span = source.serves(start, end, now)
-        if span is None or not source.slots(*span):
+        if span is None or not jobs.has_slots(source, *span):
             source.close()
             if explicit:
                 reach = "no history" if source.history == timedelta(0) else f"history {_span(source.history)}"
@@ -228,7 +272,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
         with open_store(settings) as store:
             if args.dry_run:
                 for name, source in sources.items():
-                    _print_plan(replay.plan(source, store, *spans[name], now), source)
+                    _print_plan(jobs.plan_totals(source, store, *spans[name], now), source)
                 return 0
             jobs.reset_stuck(store)
             job, resumed = jobs.create(store, "manual", {name: [spans[name]] for name in names}, sources, start,
@@ -325,7 +369,9 @@ class _Progress:
     """A one-line progress bar per source on a terminal (stderr), redrawn at most 10 times a second."""
 
     def __init__(self, sources: dict, start: datetime, end: datetime):
-        self.totals = {name: len(source.slots(start, end)) for name, source in sources.items()}
+        from cielo.backfill.jobs import count_slots
+
+        self.totals = {name: count_slots(source, start, end) for name, source in sources.items()}
         self.tasks: dict[int, object] = {}
         self.t0, self.last, self.current = time.monotonic(), 0.0, ""
 
@@ -361,8 +407,8 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.sources.registry import REGISTRY
 
     days = args.days if args.days is not None else settings.backfill.lookback_days
-    if days < 1:
-        raise UsageError("gaps: --days must be at least 1")
+    if not 1 <= days <= 36600:
+        raise UsageError("gaps: --days must be between 1 and 36600")
     names = _sources(args.source, settings, "gaps")
     known = {s.name for n in names for s in REGISTRY[n].series}
     for series in args.series or []:
@@ -490,6 +536,9 @@ def _run_job(settings: Settings, store, job: int) -> int:
     from cielo.sources.registry import REGISTRY
 
     jobs.reset_stuck(store)
+    if other := jobs.running_elsewhere(store, job):  # e.g. the child of a daemon killed -9 is still at it
+        print(f"job {job}: already being run by {other}; not starting a second worker", flush=True)
+        return 0
     row = jobs.job(store, job)
     names = row.sources if row else []
     sources = {n: REGISTRY[n](settings) for n in names if n in REGISTRY and REGISTRY[n].enabled(settings)}
@@ -508,13 +557,36 @@ def _run_job(settings: Settings, store, job: int) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.errors import EXIT_DAMAGED
     from cielo.health.doctor import checks
 
-    ok = True
+    ok, broken = True, False
     for passed, line in checks(settings, utcnow()):
         print(f"{'✔' if passed else '✘'} {line}", flush=True)
         ok = ok and passed
-    return 0 if ok else 1
+        broken = broken or (not passed and line.startswith("database:") and "is damaged" in line)
+    return EXIT_DAMAGED if broken else 0 if ok else 1
+
+
+def cmd_prune_future(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.service import clock
+
+    now = utcnow()
+    with _existing(settings) as store:
+        ahead, latest = store.future_writes(now)
+        if not ahead:
+            print(f"no readings stamped later than now ({iso(now)})")
+            return 0
+        if clock.synchronised() is False and not args.dry_run:
+            raise CieloError(f"the system clock ({iso(now)}) is not synchronised: the {ahead} readings stamped up "
+                             f"to {latest} may be right and the clock wrong; sync it first (timedatectl)")
+        if args.dry_run:
+            print(f"{ahead} readings stamped later than now ({iso(now)}), up to {latest} (dry run: nothing moved)")
+            return 0
+        moved = store.move_future(now)
+    print(f"moved {moved} readings stamped later than now ({iso(now)}, up to {latest}) into readings_future; "
+          "the next gap check refills their slots")
+    return 0
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -565,6 +637,7 @@ COMMANDS = {
     "backfill": cmd_backfill,
     "export": cmd_export,
     "doctor": cmd_doctor,
+    "prune-future": cmd_prune_future,
     "gaps": cmd_gaps,
     "coverage": cmd_coverage,
     "jobs": cmd_jobs,

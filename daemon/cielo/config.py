@@ -31,7 +31,9 @@ DEFAULT_LONGITUDE = -67.751
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    # inf/nan are never a sensible number of hours, bytes or degrees (`check_every_hours = inf` once crashed
+    # the scheduler): refused like any other bad value.
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 def _check_tz(name: str | None) -> str | None:
@@ -84,7 +86,7 @@ class BackfillConfig(Section):
 
 class MqttConfig(Section):
     enabled: bool = False
-    host: str = "localhost"
+    host: str = Field("localhost", min_length=1, pattern=r"^\S+$", description="the broker's name or address")
     port: int = Field(1883, ge=1, le=65535)
     username: str | None = None
     password: str | None = None

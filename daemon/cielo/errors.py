@@ -1,5 +1,9 @@
 """Errors that reach a user as one line and an exit code (never a traceback)."""
 
+# A damaged database file: its own exit status, so that systemd does not restart into it in a loop
+# (systemd/cielo.service: RestartPreventExitStatus=3) and scripts can tell it from a failed run.
+EXIT_DAMAGED = 3
+
 
 class CieloError(Exception):
     """A failure with a one-line message meant for the operator."""
@@ -17,3 +21,25 @@ class ConfigError(CieloError):
     """config.toml is unreadable or does not validate."""
 
     exit_code = 2
+
+
+class DatabaseDamaged(CieloError):
+    """The SQLite file is corrupt: nothing will work until it is recovered or replaced."""
+
+    exit_code = EXIT_DAMAGED
+
+
+RECOVER_HINT = ("stop cielo; recover what is readable with `sqlite3 DB .recover | sqlite3 DB.new` and move DB.new "
+                "into place, or move the file away and refill it with `cielo backfill` (docs/design.md, Damaged "
+                "database)")
+
+
+def damaged(path: object, detail: str) -> DatabaseDamaged:
+    return DatabaseDamaged(f"{path}: the database is damaged ({detail}); "
+                           + RECOVER_HINT.replace("DB", str(path)))
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Does this sqlite3 error mean the file itself is corrupt (not locked, not full, not missing)?"""
+    text = str(exc).lower()
+    return any(m in text for m in ("malformed", "not a database", "corrupt", "file is encrypted"))

@@ -107,6 +107,13 @@ class HttpPolicy:
     max_retry_after_s: float = 60.0
     max_bytes: int = 8_000_000
     pool_size: int = 4
+    deadline_s: float | None = None  # the most one request may take, headers to last byte; default 3 x timeout_s
+
+    @property
+    def total_s(self) -> float:
+        """`timeout_s` bounds each wait for a byte; this bounds the whole answer, so a server dripping a byte a
+        second cannot hold a worker for as long as it likes."""
+        return self.deadline_s if self.deadline_s is not None else 3 * self.timeout_s
 
     def retry(self) -> Retry:
         _load()
@@ -141,6 +148,28 @@ def make_session(policy: HttpPolicy) -> Session:
     )
 
 
+def scrub(text: str, secrets: tuple[str, ...] | list[str]) -> str:
+    """`text` with every secret (an API key), raw or URL-encoded, replaced by `***`: a server that echoes the
+    request in its error body must not carry the key into logs, events, MQTT or the breaker's last_error."""
+    from urllib.parse import quote, quote_plus
+
+    for secret in secrets:
+        if len(secret) < 4:  # too short to tell from ordinary text; a real key is never this short
+            continue
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, "***")
+    return text
+
+
+def scrubbed(exc: BaseException, secrets: tuple[str, ...] | list[str]) -> BaseException:
+    """The same exception with its one-line message scrubbed of the secrets (in place)."""
+    if secrets and exc.args and isinstance(exc.args[0], str):
+        clean = scrub(exc.args[0], secrets)
+        if clean != exc.args[0]:
+            exc.args = (clean, *exc.args[1:])
+    return exc
+
+
 def redact(url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(query="…" if parts.query else "", netloc=parts.netloc.rpartition("@")[2]))
@@ -164,9 +193,23 @@ def get_bytes(session: Session, url: str, policy: HttpPolicy, guard: Guard | Non
     return out
 
 
+def _body(resp, deadline: float, where: str, policy: HttpPolicy, status: int | None):
+    """The answer's bytes as they arrive (each read returns what one receive got), until `deadline`."""
+    read = getattr(resp, "read1", None) or resp.read
+    while True:
+        if time.monotonic() > deadline:
+            raise FetchError(f"{where}: answer took longer than {policy.total_s:g} s (a server sending slowly); "
+                             "gave up", None)
+        chunk = read(65536)
+        if not chunk:
+            return
+        yield chunk
+
+
 def _get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, str]:
     where = redact(url)
     complete = False
+    deadline = time.monotonic() + policy.total_s
     try:
         resp = session.request("GET", url, preload_content=False)
     except MaxRetryError as exc:
@@ -186,7 +229,7 @@ def _get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, s
                              status, transient=False)
         chunks: list[bytes] = []
         size = 0
-        for chunk in resp.stream(65536):
+        for chunk in _body(resp, deadline, where, policy, status):
             size += len(chunk)
             if size > policy.max_bytes:
                 raise FetchError(f"{where}: answer is over the {policy.max_bytes}-byte cap", status, transient=False)
@@ -243,8 +286,10 @@ class Client:
     counts one failure for the breaker; an answer, even a 404 or 401, proves the server is up."""
 
     def __init__(self, policy: HttpPolicy, guard: Guard | None = None,
-                 sleep: Callable[[float], None] = time.sleep, reason: ErrorReader | None = None):
+                 sleep: Callable[[float], None] = time.sleep, reason: ErrorReader | None = None,
+                 secrets: tuple[str, ...] = ()):
         self.policy, self.guard, self.sleep = policy, guard, sleep
+        self.secrets = secrets  # scrubbed from every message this client raises
         self.reason = reason  # the source's reader of its API's JSON error body
         self._session: urllib3.PoolManager | None = None  # made on the first request (see _load)
         self._session_lock = threading.Lock()
@@ -282,8 +327,11 @@ class Client:
         if self.guard is not None:
             self.guard.close()
 
-    def get(self, url: str, headers: dict[str, str] | None = None) -> tuple[bytes, int, str]:
-        """(body, status, content type) of a 2xx answer; raises NotFound / FetchError, one line each."""
+    def get(self, url: str, headers: dict[str, str] | None = None,
+            inspect: Callable[[bytes, int, str], None] | None = None) -> tuple[bytes, int, str]:
+        """(body, status, content type) of a 2xx answer; raises NotFound / FetchError, one line each.
+        `inspect(body, status, ctype)` may raise a FetchError for an error inside a 200 answer (AEMET's
+        `estado` 429): it is retried, backed off and counted like the same HTTP status."""
         p = self.policy
         for attempt in range(p.retries + 1):
             if self.guard is not None:
@@ -292,7 +340,10 @@ class Client:
             try:
                 self.requests += 1
                 out = self._once(url, headers)
+                if inspect is not None:
+                    inspect(*out)
             except FetchError as exc:
+                scrubbed(exc, self.secrets)
                 retry = exc.transient and (exc.status is None or exc.status in RETRY_STATUSES)
                 if not retry or attempt == p.retries:
                     if retry and p.retries:
@@ -312,13 +363,25 @@ class Client:
             return out
         raise AssertionError("unreachable")
 
-    def get_json(self, url: str, headers: dict[str, str] | None = None, encoding: str = "utf-8") -> Any:
-        body, status, ctype = self.get(url, headers)
-        return decode_json(body, redact(url), ctype, encoding, status)
+    def get_json(self, url: str, headers: dict[str, str] | None = None, encoding: str = "utf-8",
+                 check: Callable[[Any], None] | None = None) -> Any:
+        """Decoded JSON; `check(data)` may raise a FetchError for an error the API reports inside a 200 answer,
+        which is then retried like that status."""
+        where = redact(url)
+        decoded: list[Any] = []
+
+        def inspect(body: bytes, status: int, ctype: str) -> None:
+            decoded[:] = [decode_json(body, where, ctype, encoding, status)]
+            if check is not None:
+                check(decoded[0])
+
+        self.get(url, headers, inspect)
+        return decoded[0]
 
     def _once(self, url: str, headers: dict[str, str] | None) -> tuple[bytes, int, str]:
         p, where = self.policy, redact(url)
         complete = False
+        deadline = time.monotonic() + p.total_s
         try:
             resp = self.session.request("GET", url, headers=headers, preload_content=False)
         except MaxRetryError as exc:
@@ -328,7 +391,7 @@ class Client:
         try:
             status, ctype = resp.status, resp.headers.get("Content-Type", "")
             chunks, size = [], 0  # error bodies too: they carry the API's reason, and the connection is reused
-            for chunk in resp.stream(65536):
+            for chunk in _body(resp, deadline, where, p, status):
                 size += len(chunk)
                 if size > p.max_bytes:
                     raise FetchError(f"{where}: answer is over the {p.max_bytes}-byte cap", status, transient=False)

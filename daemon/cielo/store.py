@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from cielo.errors import CieloError
-from cielo.timeutil import iso, utcnow
+from cielo.errors import CieloError, damaged, is_damage
+from cielo.timeutil import from_iso, iso, utcnow
 
 T = TypeVar("T")
 
@@ -263,9 +263,18 @@ class Store:
             self._lock = threading.Lock()
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: cannot open database: {exc}") from None
+            raise self.translate(exc, "cannot open database") from None
         except OSError as exc:
             raise StoreError(f"{self.path}: {exc.strerror or exc}") from None
+
+    def translate(self, exc: sqlite3.DatabaseError, doing: str) -> CieloError:
+        """A one-line error for what SQLite said: a damaged file, a full disk, or the rest as it came."""
+        if is_damage(exc):
+            return damaged(self.path, str(exc))
+        if disk_full(self.path, exc):
+            return StoreError(f"{self.path}: {doing}: the disk is full (SQLite said: {exc}); free some space "
+                              "(old images, logs) and start again: what was committed is kept")
+        return StoreError(f"{self.path}: {doing}: {exc}")
 
     def _wal(self) -> None:
         """Switch to WAL. Two processes creating the file at once can be told 'locked' without the busy
@@ -292,8 +301,7 @@ class Store:
 
     @property
     def schema_version(self) -> int:
-        row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
-        return row[0] or 0
+        return self.query("SELECT max(version) FROM schema_version")[0][0] or 0
 
     def _migrate(self) -> None:
         """Apply what is missing in one write transaction: two cielo processes starting at once are safe."""
@@ -326,8 +334,8 @@ class Store:
                     if self._db.in_transaction:  # SQLite has already rolled back on some errors (disk full)
                         cur.execute("ROLLBACK")
                     raise
-            except sqlite3.OperationalError as exc:
-                raise StoreError(f"{self.path}: write failed: {exc}") from None
+            except sqlite3.DatabaseError as exc:
+                raise self.translate(exc, "write failed") from None
         return result
 
     def _write(self, sql_batches: Iterable[tuple[str, Sequence[Sequence[Any]]]]) -> list[int]:
@@ -336,11 +344,13 @@ class Store:
                                              for sql, rows in sql_batches])
 
     def add_readings(self, readings: Sequence[Reading], now: datetime | None = None, mode: str = "backfill",
-                     counted: int | None = None) -> int:
+                     counted: int | None = None, also: Callable[[sqlite3.Cursor, int], None] | None = None) -> int:
         """Store a batch in one transaction. A slot already held is left as it is unless the new reading's
         source has a higher priority (source_priority) than the holder's. Returns how many rows are new or
         replaced among the first `counted` readings when given (the rest are stored but not counted: a
-        source's secondary series). `mode` ("live" or "backfill") tells the announcer how to publish them."""
+        source's secondary series). `mode` ("live" or "backfill") tells the announcer how to publish them.
+        `also(cursor, new)` runs inside the same transaction (a job's task counts what it stored with it, so a
+        kill -9 can never leave rows stored but not counted)."""
         if not readings:
             return 0
         counted = len(readings) if counted is None else counted
@@ -360,6 +370,8 @@ class Store:
                             [(r.series, iso(r.ts)) for r in changed])
             if changed and self.announcer is not None:
                 self.announcer.readings(cur, changed, mode, now)
+            if also is not None:
+                also(cur, n)
             return n
 
         return self.transaction(work)
@@ -392,8 +404,8 @@ class Store:
         )
 
     def missing_attempts(self, series: str, ts: datetime) -> int:
-        row = self._db.execute("SELECT attempts FROM missing WHERE series = ? AND ts = ?", (series, iso(ts))).fetchone()
-        return row[0] if row else 0
+        rows = self.query("SELECT attempts FROM missing WHERE series = ? AND ts = ?", (series, iso(ts)))
+        return rows[0][0] if rows else 0
 
     def present(self, series: str, start: datetime, end: datetime, source: str | None = None) -> set[str]:
         """Timestamps (ISO text) held for `series` in [start, end): one range scan of the primary key.
@@ -404,17 +416,13 @@ class Store:
                    " WHERE r.series = ? AND r.ts >= ? AND r.ts < ? AND (r.source = ? OR coalesce(p.priority, 0)"
                    " >= coalesce((SELECT priority FROM source_priority WHERE source = ?), 0))")
             params += [source, source]
-        with self._lock:
-            return {row[0] for row in self._db.execute(sql, params)}
+        return {row[0] for row in self.query(sql, params)}
 
     def missing_not_due(self, series: str, start: datetime, end: datetime, now: datetime) -> set[str]:
         """Slots known not to exist whose retry time has not come: they cost no request."""
-        with self._lock:
-            cur = self._db.execute(
-                "SELECT ts FROM missing WHERE series = ? AND ts >= ? AND ts < ? AND next_retry > ?",
-                (series, iso(start), iso(end), iso(now)),
-            )
-            return {row[0] for row in cur}
+        return {row[0] for row in self.query(
+            "SELECT ts FROM missing WHERE series = ? AND ts >= ? AND ts < ? AND next_retry > ?",
+            (series, iso(start), iso(end), iso(now)))}
 
     def add_event(self, kind: str, data: dict[str, Any], level: str = "info", source: str | None = None) -> None:
         ts = iso(utcnow())
@@ -447,6 +455,12 @@ class Store:
         rows = self.query(sql + " ORDER BY ts DESC LIMIT 1", params)
         return Latest(*rows[0]) if rows else None
 
+    def judged_slots(self, series: str, start: datetime, end: datetime) -> list[datetime]:
+        """Slots of [start, end) holding a value that carries no flag (for the camera: daytime frames judged)."""
+        rows = self.query("SELECT ts FROM readings WHERE series = ? AND ts >= ? AND ts < ? AND value IS NOT NULL"
+                          " AND json_extract(attrs, '$.flag') IS NULL ORDER BY ts", (series, iso(start), iso(end)))
+        return [from_iso(r[0]) for r in rows]
+
     def series_names(self) -> list[str]:
         return [r[0] for r in self.query("SELECT DISTINCT series FROM readings")]
 
@@ -468,6 +482,37 @@ class Store:
         rows = self.query("SELECT ts, data FROM events WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,))
         return (rows[0][0], json.loads(rows[0][1])) if rows else None
 
+    # Readings written by a clock ahead of the real one (ingested later than now), or for slots too far ahead
+    # to exist (nothing cielo stores is more than a day ahead: tomorrow's prices).
+    _FUTURE = "ingested_at > ? OR ts > ?"
+
+    def future_writes(self, now: datetime, slack: timedelta = timedelta(minutes=2)) -> tuple[int, str | None]:
+        """(how many readings were stamped later than `now`, the latest such stamp)."""
+        return self.query(f"SELECT count(*), max(ingested_at) FROM readings WHERE {self._FUTURE}",
+                          (iso(now + slack), iso(now + timedelta(days=2))))[0]
+
+    def move_future(self, now: datetime, slack: timedelta = timedelta(minutes=2)) -> int:
+        """Move the readings of future_writes() into `readings_future` (same columns plus moved_at; a person
+        may look at them, or copy them back), in one transaction with an event. Returns how many."""
+        params = (iso(now + slack), iso(now + timedelta(days=2)))
+
+        def work(cur: sqlite3.Cursor) -> int:
+            cur.execute("CREATE TABLE IF NOT EXISTS readings_future (series TEXT NOT NULL, ts TEXT NOT NULL,"
+                        " value REAL, unit TEXT, source TEXT NOT NULL, attrs TEXT NOT NULL DEFAULT '{}',"
+                        " ingested_at TEXT NOT NULL, moved_at TEXT NOT NULL)")
+            cur.execute("INSERT INTO readings_future SELECT series, ts, value, unit, source, attrs, ingested_at, ?"
+                        f" FROM readings WHERE {self._FUTURE}", (iso(now), *params))
+            n = cur.execute(f"DELETE FROM readings WHERE {self._FUTURE}", params).rowcount
+            if n:
+                data = {"moved": n, "table": "readings_future", "now": iso(now)}
+                cur.execute("INSERT INTO events (ts, kind, level, source, data) VALUES (?, ?, ?, ?, ?)",
+                            (iso(now), "future_readings_moved", "warning", None, json.dumps(data, sort_keys=True)))
+                if self.announcer is not None:
+                    self.announcer.event(cur, iso(now), "future_readings_moved", "warning", None, data)
+            return n
+
+        return self.transaction(work)
+
     def quick_check(self) -> str:
         """SQLite's quick_check: "ok", or what is damaged."""
         return self.query("PRAGMA quick_check")[0][0]
@@ -478,7 +523,10 @@ class Store:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise self.translate(exc, "read failed") from None
 
 
 UPSERT = (
@@ -488,6 +536,22 @@ UPSERT = (
     " WHERE coalesce((SELECT priority FROM source_priority WHERE source = excluded.source), 0)"
     " > coalesce((SELECT priority FROM source_priority WHERE source = readings.source), 0)"
 )
+
+
+def disk_full(path: Path, exc: BaseException) -> bool:
+    """SQLite says 'database or disk is full', or only 'disk I/O error' when the disk filled while it opened
+    the file: then the free space tells."""
+    text = str(exc).lower()
+    if "full" in text:
+        return True
+    if "disk i/o error" not in text:
+        return False
+    import shutil
+
+    try:
+        return shutil.disk_usage(path.parent if str(path.parent) else ".").free < 1_000_000
+    except OSError:
+        return False
 
 
 def _statements(script: str) -> list[str]:

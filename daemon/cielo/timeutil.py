@@ -48,14 +48,17 @@ def parse_cli_time(text: str, tz: ZoneInfo, flag: str = "time") -> datetime:
         local = datetime.fromisoformat(m["date"] + "T" + (m["time"] or "00:00"))
     except ValueError as exc:
         raise UsageError(f"{flag}: {text!r} is not a valid date: {exc}") from None
-    if m["tz"] == "Z":
-        return local.replace(tzinfo=UTC)
-    if m["tz"]:
-        sign = 1 if m["tz"][0] == "+" else -1
-        digits = m["tz"][1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        return (local - sign * offset).replace(tzinfo=UTC)
-    return local.replace(tzinfo=tz).astimezone(UTC)
+    try:
+        if m["tz"] == "Z":
+            return local.replace(tzinfo=UTC)
+        if m["tz"]:
+            sign = 1 if m["tz"][0] == "+" else -1
+            digits = m["tz"][1:].replace(":", "")
+            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+            return (local - sign * offset).replace(tzinfo=UTC)
+        return local.replace(tzinfo=tz).astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise UsageError(f"{flag}: {text!r} is out of range") from None
 
 
 def human_duration(seconds: float) -> str:

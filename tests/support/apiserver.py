@@ -13,7 +13,11 @@ Per-API failure behaviours (`behaviours[api] = kind`; api: ree, aemet, aemet-dat
 om-forecast): "html" (an HTML page with 200), "truncated" (half the JSON), "schema" (valid JSON of another
 shape), "401", "404", "429" (always, Retry-After: 1), "429-once", "503", "503-once", "slow" (answers after
 `slow_s`), "api-error" (the API's own error body: REE errors, Open-Meteo reason, AEMET estado 401/404/429 in
-a 200 envelope via "estado-401" / "estado-404" / "estado-429"). Every request is logged with its time.
+a 200 envelope via "estado-401" / "estado-404" / "estado-429"; "estado-429-once": the first envelope only).
+Hostile ones (issue 14): "echo-400" / "echo-503" (an error body echoing the request line and headers, as some
+gateways do: keys in URLs and headers come back), "drip" (headers at once, then the body a byte a second),
+"bad-values" (Open-Meteo/OpenWeatherMap answers holding NaN, Infinity, 9999 °C, 9999 %, -9999 mm and `true`).
+Every request is logged with its time.
 
 Standalone (the benchmark runs it): python -m tests.support.apiserver prints `PORT <n>`.
 """
@@ -218,6 +222,17 @@ class ApiServer:
                     return self._send(503, HTML, "text/html")
                 if kind == "schema":
                     return self._send(200, b'{"status": "ok", "items": []}' if api != "aemet-datos" else b'{"x": 1}')
+                if kind.startswith("echo-"):
+                    echoed = f"bad request {self.command} {self.path} headers " + " ".join(
+                        f"{k}={v}" for k, v in self.headers.items())
+                    body = json.dumps({"cod": int(kind[5:]), "message": echoed, "estado": int(kind[5:]),
+                                       "descripcion": echoed}).encode()
+                    return self._send(int(kind[5:]), body)
+                if kind == "estado-429-once":
+                    if seen == 1:
+                        return self._send(200, fixture("aemet", "error-429.json"),
+                                          "application/json;charset=ISO-8859-15")
+                    kind = ""
                 if kind.startswith("estado-"):
                     body = fixture("aemet", f"error-{kind[7:]}.json")
                     return self._send(200, body, "application/json;charset=ISO-8859-15")
@@ -231,7 +246,26 @@ class ApiServer:
                     return self._send(404, b'{"message": "no route"}')
                 if kind == "truncated":
                     body = body[: len(body) // 2]
+                if kind == "bad-values":
+                    body = bad_values(api, body)
+                if kind == "drip":
+                    return self._drip(body, ctype)
                 return self._send(200, body, ctype)
+
+            def _drip(self, body: bytes, ctype: str) -> None:
+                """Headers at once, then a byte a second: each read is within any read timeout."""
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.flush()
+                try:
+                    for i in range(len(body)):
+                        self.wfile.write(body[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(1.0)
+                except OSError:
+                    pass
 
             @staticmethod
             def _api(path: str) -> str:
@@ -281,6 +315,36 @@ class ApiServer:
                 return None, ""
 
         return Handler
+
+
+BAD_HOURS = {  # hour of the day -> (Open-Meteo variable, value as JSON text)
+    1: ("temperature_2m", "NaN"), 2: ("temperature_2m", "Infinity"), 3: ("temperature_2m", "9999"),
+    4: ("relative_humidity_2m", "9999"), 5: ("precipitation", "-9999"), 6: ("cloud_cover", "true"),
+    7: ("temperature_2m", "-Infinity"),
+}
+
+
+def bad_values(api: str, body: bytes) -> bytes:
+    """The answer with values no instrument gives (JSON's NaN/Infinity extensions, which Python emits and
+    reads, impossible magnitudes, a boolean): OpenWeatherMap's current values, or some hours of Open-Meteo's."""
+    doc = json.loads(body)
+    if api == "owm":
+        text = json.dumps(doc)
+        return text.replace(f'"temp": {json.dumps(doc["main"]["temp"])}', '"temp": NaN').replace(
+            f'"humidity": {json.dumps(doc["main"]["humidity"])}', '"humidity": true').encode()
+    hourly = doc["hourly"]
+    marks = {}
+    for i, t in enumerate(hourly["time"]):
+        hour = int(t[11:13])
+        if hour in BAD_HOURS:
+            var, text = BAD_HOURS[hour]
+            marker = f"@@{i}-{var}@@"
+            hourly[var][i] = marker
+            marks[json.dumps(marker)] = text
+    out = json.dumps(doc, ensure_ascii=False)
+    for marker, text in marks.items():
+        out = out.replace(marker, text)
+    return out.encode()
 
 
 def main() -> None:

@@ -17,14 +17,14 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from cielo.backfill import replay
-from cielo.sources.base import Source, summary_line
+from cielo.sources.base import SeriesSpec, Source, summary_line
 from cielo.store import Store, StoreError
 from cielo.timeutil import from_iso, iso, utcnow
 
@@ -33,6 +33,7 @@ log = logging.getLogger("cielo")
 MAX_ATTEMPTS = 3
 RETRY_BASE = timedelta(seconds=2)  # 2 s, 4 s, ... between attempts of a failed task
 TASK_SPAN = timedelta(days=1)  # a task covers about a day of one source (or one window, if longer)
+PIECE = timedelta(days=62)  # planning a long range walks it in pieces of this (bounded memory)
 HEARTBEAT_EVERY_S = 5.0
 TERMINAL = ("completed", "failed", "skipped", "cancelled")
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
@@ -53,17 +54,64 @@ def level(rate: float) -> str:
     return "success" if rate > 0.8 else "partial" if rate >= 0.2 else "failed"
 
 
+def pieces(source: Source, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime, list]]:
+    """[start, end) walked in pieces of a couple of months, each with its request windows, so that any range
+    (a century of 10-minute camera slots is 5 million) is planned in bounded memory. A piece ends where its
+    last window starts (the next piece recomputes that window whole), so no window is split by a piece
+    boundary, except a window longer than a whole piece (Open-Meteo's 92 days), which has no alignment."""
+    span = max(PIECE, source.chunk * 4)
+    a = start
+    while a < end:
+        b = min(a + span, end)
+        windows = source.windows(source.slots(a, b))
+        if b >= end or len(windows) < 2:
+            yield a, b, windows
+            a = b
+            continue
+        nxt = windows[-1].start
+        yield a, nxt, windows[:-1]
+        a = nxt
+
+
+@dataclass(frozen=True)
+class PlanTotals:
+    """replay.Plan's counts over a long range, without its windows (a dry run of any range)."""
+
+    source: str
+    total: int
+    present: int
+    known_missing: int
+    requests: int
+
+
+def plan_totals(source: Source, store: Store, start: datetime, end: datetime, now: datetime) -> PlanTotals:
+    total = present = known = requests = 0
+    for a, b, _ in pieces(source, start, end):
+        p = replay.plan(source, store, a, b, now)
+        total, present, known, requests = (total + p.total, present + p.present, known + p.known_missing,
+                                           requests + p.requests)
+    return PlanTotals(source.name, total, present, known, requests)
+
+
+def has_slots(source: Source, start: datetime, end: datetime) -> bool:
+    return any(windows for _, _, windows in pieces(source, start, end))
+
+
+def count_slots(source: Source, start: datetime, end: datetime) -> int:
+    return sum(len(w.slots) for _, _, windows in pieces(source, start, end) for w in windows)
+
+
 def task_ranges(source: Source, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """[start, end) cut into tasks along the source's own request windows, each task about `TASK_SPAN` or
     one window: a window (a whole Madrid day of prices, one camera image) never straddles two tasks, so
-    each answer is stored and counted by one task."""
-    windows = source.windows(source.slots(start, end))
-    if not windows:
-        return []
-    cuts = [start]
-    for w in windows[1:]:
-        if w.start - cuts[-1] >= TASK_SPAN:
-            cuts.append(w.start)
+    each answer is stored and counted by one task. Planned piece by piece (bounded memory)."""
+    cuts: list[datetime] = []
+    for _a, _b, windows in pieces(source, start, end):
+        for w in windows:
+            if not cuts:
+                cuts.append(start)
+            elif w.start - cuts[-1] >= TASK_SPAN:
+                cuts.append(w.start)
     return list(zip(cuts, [*cuts[1:], end], strict=True))
 
 
@@ -128,6 +176,15 @@ def reset_stuck(store: Store, older_than: timedelta | None = None, now: datetime
     return len(stuck)
 
 
+def running_elsewhere(store: Store, job_id: int) -> str | None:
+    """The live process (host:pid) other than this one that is working on the job, if any."""
+    for (worker,) in store.query("SELECT DISTINCT worker FROM backfill_tasks WHERE job_id = ? AND"
+                                 " status = 'in_progress' AND worker IS NOT NULL", (job_id,)):
+        if worker != WORKER and _alive(worker):
+            return worker
+    return None
+
+
 def claim(store: Store, job_id: int, busy: set[str], now: datetime) -> Task | None:
     """Take the next due pending task of the job whose source is not busy in this process, atomically."""
 
@@ -140,7 +197,8 @@ def claim(store: Store, job_id: int, busy: set[str], now: datetime) -> Task | No
             (job_id, iso(now), *sorted(busy))).fetchone()
         if row is None:
             return None
-        cur.execute("UPDATE backfill_tasks SET status = 'in_progress', attempts = attempts + 1, worker = ?,"
+        # `attempts` counts finished attempts (_record): a process killed mid-task has not failed one.
+        cur.execute("UPDATE backfill_tasks SET status = 'in_progress', worker = ?,"
                     " started_at = ?, heartbeat_at = ? WHERE id = ? AND status = 'pending'",
                     (WORKER, iso(now), iso(now), row[0]))
         cur.execute("UPDATE backfill_jobs SET status = 'running', started_at = coalesce(started_at, ?)"
@@ -157,24 +215,34 @@ def merge(before: replay.Summary | None, s: replay.Summary) -> replay.Summary:
     new = before.new + s.new
     return replay.Summary(s.source, total=s.total, new=new, failed=s.failed,
                             duplicates=max(s.total - new - s.failed, 0), requested=before.requested + s.requested,
+                            answered=before.answered + s.answered,
                             interrupted=s.interrupted, reasons=s.reasons, last_error=s.last_error,
                             retryable=s.retryable)
 
 
 def _record(store: Store, task: Task, s: replay.Summary, status: str, error: str | None,
             next_attempt: datetime | None = None) -> None:
+    """The end of one attempt. `records_new` already holds every reading the task stored, counted in the
+    transactions that stored them (_tally), killed attempts included; an interrupted attempt is not one."""
     def work(cur: sqlite3.Cursor) -> None:
-        (new_before,) = cur.execute("SELECT records_new FROM backfill_tasks WHERE id = ?", (task.id,)).fetchone()
-        new = new_before + s.new
+        (new,) = cur.execute("SELECT records_new FROM backfill_tasks WHERE id = ?", (task.id,)).fetchone()
         cur.execute(
             "UPDATE backfill_tasks SET status = ?, total = ?, records_fetched = records_fetched + ?,"
-            " records_new = ?, records_duplicate = ?, records_failed = ?, error = ?, next_attempt_at = ?,"
-            " finished_at = ?, worker = NULL, attempts = attempts - ? WHERE id = ?",
-            (status, s.total, s.requested, new, max(s.total - new - s.failed, 0), s.failed, error,
+            " records_duplicate = ?, records_failed = ?, error = ?, next_attempt_at = ?,"
+            " finished_at = ?, worker = NULL, attempts = attempts + ? WHERE id = ?",
+            (status, s.total, s.requested, max(s.total - new - s.failed, 0), s.failed, error,
              iso(next_attempt) if next_attempt else None, iso(utcnow()) if status in TERMINAL else None,
-             int(s.interrupted), task.id))
+             0 if s.interrupted else 1, task.id))
 
     store.transaction(work)
+
+
+def _tally(task_id: int) -> Callable[[sqlite3.Cursor, int], None]:
+    """Count a task's new readings in the transaction that stores them."""
+    def count(cur: sqlite3.Cursor, new: int) -> None:
+        if new:
+            cur.execute("UPDATE backfill_tasks SET records_new = records_new + ? WHERE id = ?", (new, task_id))
+    return count
 
 
 def refresh(store: Store, job_id: int) -> str:
@@ -334,8 +402,8 @@ class Runner:
 
         error = None
         try:
-            s = replay.run(source, self.store, task.start, task.end,
-                             workers=self.fetch_workers.get(task.source, 1), progress=on_progress, stop=self.stop)
+            s = replay.run(source, self.store, task.start, task.end, workers=self.fetch_workers.get(task.source, 1),
+                           progress=on_progress, stop=self.stop, tally=_tally(task.id))
         except StoreError as exc:  # the database itself (a full disk): every task would fail; stop the run
             self.failure = self.failure or exc
             self.stop.set()
@@ -351,7 +419,12 @@ class Runner:
             _record(self.store, task, s, "pending", error or s.last_error,
                     utcnow() + RETRY_BASE * 2 ** (task.attempts - 1))
         else:
-            _record(self.store, task, s, "failed" if transient else "completed", error or s.last_error)
+            # A task that restored nothing of what it had to fetch (every slot 404, a breaker open, 4xx) has
+            # failed, not completed at 0 %: `cielo jobs retry` can take it up again.
+            (stored,) = self.store.query("SELECT records_new FROM backfill_tasks WHERE id = ?", (task.id,))[0]
+            nothing = bool(s.failed) and not stored and not s.duplicates
+            status = "failed" if transient or nothing or error else "completed"
+            _record(self.store, task, s, status, error or s.last_error)
 
 
 def run_summaries(store: Store, job_id: int, sources: dict[str, Source], ran: dict[int, replay.Summary],
@@ -370,11 +443,14 @@ def run_summaries(store: Store, job_id: int, sources: dict[str, Source], ran: di
                 continue
             p = replay.plan(sources[name], store, from_iso(start), from_iso(end), now)
             s = replay.Summary(name, total=p.total, duplicates=p.present, failed=p.total - p.present)
+            if s.failed:  # every failed slot has a cause in the breakdown line
+                s.reasons["failed in an earlier run (`cielo jobs show`)"] = s.failed
         total.total += s.total
         total.new += s.new
         total.duplicates += s.duplicates
         total.failed += s.failed
         total.requested += s.requested
+        total.answered += s.answered
         total.reasons.update(s.reasons)
         total.last_error = s.last_error or total.last_error
     return out
@@ -395,16 +471,21 @@ def catch_up(store: Store, sources: dict[str, Source], trigger: str, lookback: t
                                   " AND status IN ('pending', 'running')"):
         return None
     rank = priorities(next(iter(sources.values())).settings)
-    by_series: dict[str, list[Source]] = {}
+    # Every series a source serves, not only its primary: a cloud-cover hole under hours whose temperature
+    # another source holds is a gap Open-Meteo fills.
+    by_series: dict[str, tuple[SeriesSpec, list[Source]]] = {}
     for source in sources.values():
-        by_series.setdefault(source.primary.name, []).append(source)
+        if source.history == timedelta(0):
+            continue  # live only (OpenWeatherMap): its live job is all it can do
+        for spec in source.series:
+            by_series.setdefault(spec.name, (spec, []))[1].append(source)
     start = now - lookback
     ranges: dict[str, list[tuple[datetime, datetime]]] = {}
     unserved: list[dict[str, str]] = []
     lagging = min_lag is None
-    for series, group in by_series.items():
+    for series, (spec, group) in by_series.items():
         group.sort(key=lambda s: -rank.get(s.config_name or s.name, rank.get(s.name, 0)))
-        found = gaps.analyse(store, group[0], group[0].primary, start, now)
+        found = gaps.analyse(store, group[0], spec, start, now)
         if found.lag is None or min_lag is None or found.lag > min_lag:
             lagging = True
         for gap in found.gaps:
@@ -430,11 +511,22 @@ def catch_up(store: Store, sources: dict[str, Source], trigger: str, lookback: t
             store.add_event("gap_unservable", {"ranges": fresh}, level="warning")
     if not ranges or not lagging:
         return None
+    ranges = {name: _union(spans) for name, spans in ranges.items()}  # several series' gaps overlap
     job, _ = create(store, trigger, ranges, sources, start, now)
     store.add_event("backfill_started", {"job": job, "trigger": trigger, "from": iso(start), "to": iso(now),
                                          "sources": sorted(ranges)})
     log.info("catch-up: job %d queued for %s", job, ", ".join(f"{n} ({len(r)} gaps)" for n, r in ranges.items()))
     return job
+
+
+def _union(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    out: list[tuple[datetime, datetime]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

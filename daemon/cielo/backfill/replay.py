@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Any
 
 from cielo.guard import BreakerOpen
-from cielo.http import FetchError, NotFound
+from cielo.http import FetchError, NotFound, scrubbed
 from cielo.sources import registry
-from cielo.sources.base import Source, Window, summary_line
+from cielo.sources.base import Source, Window, summary_line, vet
 from cielo.store import Missing, Store
 from cielo.timeutil import iso, utcnow
 
@@ -42,6 +42,7 @@ class Summary:
     duplicates: int = 0
     failed: int = 0
     requested: int = 0  # slots asked for from the source in this run
+    answered: int = 0  # of those, slots the answers held a valid value for (new, or held already)
     interrupted: bool = False
     reasons: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
@@ -68,7 +69,9 @@ class Summary:
     def success_rate(self) -> float:
         """Share of the slots this run asked for that it restored (1.0 when it asked for none): slots held
         already or known not to exist are not held against it, so running a range twice never gets worse."""
-        return 1.0 if self.requested <= 0 else min(self.new / self.requested, 1.0)
+        # A slot asked for because only its secondary series were missing (Open-Meteo's cloud cover under
+        # AEMET's temperature) is restored when answered, though its counted series is a duplicate.
+        return 1.0 if self.requested <= 0 else min(max(self.new, self.answered) / self.requested, 1.0)
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,11 @@ def plan(source: Source, store: Store, start: datetime, end: datetime, now: date
     # A slot held by a lower-priority source is still to fetch: this source's reading replaces it.
     store.set_priorities(registry.priorities(source.settings))
     present = store.present(series, start, end, source=source.name)
+    # A slot is held only when every series the source serves at that cadence is: Open-Meteo must still fetch
+    # the cloud cover of hours whose temperature AEMET holds (the answer's held values count as duplicates).
+    for spec in source.series[1:]:
+        if spec.cadence == source.primary.cadence and present:
+            present &= store.present(spec.name, start, end, source=source.name)
     waiting = store.missing_not_due(series, start, end, now)
     todo = [ts for ts in slots if (key := iso(ts)) not in present and key not in waiting]
     held = sum(1 for ts in slots if iso(ts) in present)
@@ -107,6 +115,7 @@ def run(
     progress: Callable[[Summary], None] | None = None,
     stop: threading.Event | None = None,
     log_failures: bool = True,
+    tally: Callable[[Any, int], None] | None = None,
 ) -> Summary:
     """Fill [start, end) of `source`: plan, fetch on a pool in window order, write in batches. `stop` (set from
     another thread) ends the run early, keeping what was fetched; Ctrl-C on the calling thread does the same."""
@@ -117,7 +126,7 @@ def run(
         progress(summary)
     if not p.windows:
         return summary
-    writer = Writer(source, store, summary, now, "backfill", log_failures)
+    writer = Writer(source, store, summary, now, "backfill", log_failures, tally)
     try:
         fetch_in_order(source, p.windows, workers, now, writer, stop, progress)
     finally:
@@ -135,9 +144,10 @@ class Writer:
     its outbox messages); counts every slot asked for as new, duplicate or failed, with the cause."""
 
     def __init__(self, source: Source, store: Store, summary: Summary, now: datetime, mode: str,
-                 log_failures: bool = True):
+                 log_failures: bool = True, tally: Callable[[Any, int], None] | None = None):
         self.source, self.store, self.summary, self.now, self.mode = source, store, summary, now, mode
         self.log_failures = log_failures
+        self.tally = tally  # (cursor, new) inside each batch's transaction: a job task's running count
         self.batch: list[tuple[Window, Any]] = []
         self.missing: list[Missing] = []
 
@@ -146,31 +156,43 @@ class Writer:
         return len(self.batch) >= BATCH
 
     def take(self, window: Window, fut: Future[Any]) -> None:
-        """A finished fetch: its answer joins the batch, or its error is counted."""
+        """A finished fetch: its answer joins the batch, or its error is counted. Error texts lose the
+        source's secrets here, whatever raised them (a server may echo the key in its error body)."""
         try:
             self.batch.append((window, fut.result()))
         except FetchError as exc:
-            self.fail(window, exc)
+            self.fail(window, scrubbed(exc, self.source.secret_values()))
         except Exception as exc:  # a bug in one fetch must not sink the run; say what it was
+            scrubbed(exc, self.source.secret_values())
             log.error("%s: %s: unexpected %s: %s", self.source.name, iso(window.start), type(exc).__name__, exc)
             self.fail(window, exc)
 
     def flush(self) -> None:
         source, summary = self.source, self.summary
         if self.batch:
-            readings = source.parse([fetched for _, fetched in self.batch])
+            readings, rejected = vet(source.series, source.parse([fetched for _, fetched in self.batch]))
             # The summary counts the primary series' slots that were asked for; other series and slots an
             # answer carries beyond the window (a whole day, the last 24 h) are stored but not counted.
             wanted = {ts for window, _ in self.batch for ts in window.slots}
             primary = {r.ts: r for r in readings if r.series == source.primary.name and r.ts in wanted}
             rest = [r for r in readings if not (r.series == source.primary.name and r.ts in wanted)]
-            new = self.store.add_readings([*primary.values(), *rest], self.now, self.mode, counted=len(primary))
+            new = self.store.add_readings([*primary.values(), *rest], self.now, self.mode, counted=len(primary),
+                                          also=self.tally)
             summary.new += new
+            summary.answered += len(primary)
             # A reading for the slot can land between plan and write (a second cielo); that is a duplicate.
             summary.duplicates += len(primary) - new
             summary.failed += len(wanted) - len(primary)
-            if len(wanted) > len(primary):
-                summary.reasons["no value in the answer"] += len(wanted) - len(primary)
+            refused = {r.ts for r, _ in rejected if r.series == source.primary.name and r.ts in wanted} - set(primary)
+            if refused:
+                summary.reasons["value rejected"] += len(refused)
+            if len(wanted) - len(primary) - len(refused) > 0:
+                summary.reasons["no value in the answer"] += len(wanted) - len(primary) - len(refused)
+            for r, why in rejected:  # never stored nor published; not `missing` either: asked again next time
+                text = f"{r.series} {iso(r.ts)}: value rejected: {why}"
+                if r.series == source.primary.name and r.ts in refused:
+                    summary.last_error = text
+                self._say(text)
             self.batch.clear()
         if self.missing:
             self.store.add_missing(self.missing, self.now)
@@ -195,10 +217,15 @@ class Writer:
             summary.breaker_open = True
         elif getattr(exc, "transient", True) and not (status and 400 <= status < 500 and status not in (408, 429)):
             summary.retryable = True
-        if self.log_failures and str(exc) not in _said and _warned[source.name] < LOGGED_FAILURES:
-            _warned[source.name] += 1
-            _said.add(str(exc))
-            log.warning("%s: %s", source.name, exc)
+        self._say(str(exc))
+
+    def _say(self, text: str) -> None:
+        """A warning for the first few distinct failures of a source in this process."""
+        name = self.source.name
+        if self.log_failures and text not in _said and _warned[name] < LOGGED_FAILURES:
+            _warned[name] += 1
+            _said.add(text)
+            log.warning("%s: %s", name, text)
 
 
 def fetch_in_order(source: Source, windows: list[Window], workers: int, now: datetime, writer: Writer,
@@ -249,13 +276,14 @@ def _kind(exc: Exception) -> str:
         cause = _kind(FetchError(exc.cause, int(status[1]) if status else None)) if exc.cause else None
         return f"{cause} (circuit open, not asked)" if cause and cause != "fetch error" else "circuit open"
     if isinstance(exc, FetchError):
-        if exc.status:
+        if exc.status and exc.status >= 400:  # an HTML page or broken JSON with 200 is no HTTP error
             return f"HTTP {exc.status}"
         text = str(exc)
         for marker, kind in (("not JSON", "not JSON"),
                              ("invalid JSON", "invalid JSON"), ("unexpected answer", "unexpected answer"),
                              ("not a JPEG", "not a JPEG"), ("not a readable image", "unreadable image"),
-                             ("timed out", "timeout"), ("cannot connect", "cannot connect"),
+                             ("timed out", "timeout"), ("took longer than", "timeout"),
+                             ("cannot connect", "cannot connect"),
                              ("byte cap", "too large"), ("server kept failing", "server errors"),
                              ("connection broke", "connection broke")):
             if marker in text:

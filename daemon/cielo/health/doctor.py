@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from cielo.config import Settings
-from cielo.errors import CieloError
+from cielo.errors import CieloError, DatabaseDamaged, damaged
 from cielo.service import clock
 from cielo.sources.registry import REGISTRY
 from cielo.store import Store
@@ -21,17 +21,27 @@ def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
     store = None
     try:
         store = Store(db)
-        verdict = store.query("PRAGMA quick_check")[0][0]
+        verdict = store.quick_check()
         size = db.stat().st_size / 1e6
         yield (verdict == "ok",
                f"database: {db} ({size:.1f} MB, schema {store.schema_version})" if verdict == "ok"
-               else f"database: {db} is damaged ({verdict}): restore a backup or move it away and backfill")
+               else f"database: {damaged(db, verdict)}")
+        if verdict != "ok":
+            store.close()
+            store = None
+    except DatabaseDamaged as exc:
+        store = None
+        yield False, f"database: {exc}"
     except CieloError as exc:
         yield False, f"database: {exc}: check [storage].database and that its folder is writable"
     if store is not None:
         problem = clock.problem(store, now)
         yield (problem is None,
                f"clock: {problem}: check NTP (timedatectl)" if problem else f"clock: {now:%Y-%m-%d %H:%M:%S}Z")
+        ahead, latest = store.future_writes(now)
+        if ahead:
+            yield False, (f"readings: {ahead} stamped later than now (written up to {latest}, by a clock that was "
+                          "wrong): if the clock is right now, `cielo prune-future` moves them aside")
         store.close()
     free_mb = shutil.disk_usage(db.parent if str(db.parent) else ".").free / 1e6 if db.parent.exists() else 0
     yield (free_mb >= MIN_FREE_MB,
@@ -58,8 +68,10 @@ def _source(name: str, cls, settings: Settings, now: datetime) -> tuple[bool, st
         source.fetch(windows[0], now)
         return True, f"{name}: answered for {windows[0].start:%Y-%m-%d %H:%M}Z"
     except CieloError as exc:
-        reason = str(exc).removeprefix(f"{name}: ")  # a breaker's message names its source already
+        reason = source.scrub(str(exc)).removeprefix(f"{name}: ")  # a breaker's message names its source already
         return False, f"{name}: {reason}: check [{'.'.join(cls.where())}].base_url and the network"
+    except Exception as exc:  # a broken answer must be a ✘ line, not a traceback
+        return False, f"{name}: unexpected {type(exc).__name__}: {source.scrub(str(exc))[:200]}"
     finally:
         source.close()
 

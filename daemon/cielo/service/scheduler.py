@@ -44,6 +44,17 @@ JOBS_POLL_S = 30  # how soon a job queued with `cielo backfill --detach` starts
 CHECKPOINT_EVERY_S = 3600  # keep the WAL file from growing between SQLite's automatic checkpoints
 
 
+def _die_with_parent() -> None:
+    """In a child, before exec: SIGTERM it when the daemon dies, even by kill -9 (Linux PR_SET_PDEATHSIG), so
+    a restarted daemon never finds its predecessor's `jobs run` still working on the same job."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+
+
 def cielo_command(config: Path | None, *args: str) -> list[str]:
     """This same cielo, with the same config file, as a child process."""
     cmd = [sys.executable, "-m", "cielo"]
@@ -144,7 +155,7 @@ class Daemon:
             try:
                 # The children's allocator favours memory over a few percent of CPU (cielo.memory says why).
                 child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                                         env={**os.environ, **CHILD_ENV})
+                                         env={**os.environ, **CHILD_ENV}, preexec_fn=_die_with_parent)
             except OSError as exc:
                 log.error("%s: cannot start: %s", what, exc)
                 return True
@@ -248,6 +259,9 @@ class Daemon:
         # A signal handler runs on the main thread between two bytecodes, possibly while the scheduler there
         # holds a lock (submitting a job, writing a log line): shutting down from here could deadlock. It
         # only records the signal; _watch stops the scheduler from its own thread.
+        # From the first signal on, SIGTERM is ignored, also while the interpreter exits (which would restore
+        # the default action: a second `systemctl stop` would turn a clean exit 0 into death by signal).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         self._signal = signum
         self.stopping.set()
 
@@ -269,7 +283,8 @@ class Daemon:
                  f"{self.settings.mqtt.host}:{self.settings.mqtt.port}" if self.publisher else "disabled")
         if self.publisher is not None:
             self.publisher.start()
-        self.scheduler.start()  # blocks until stop()
+        if not self.stopping.is_set():
+            self.scheduler.start()  # blocks until stop()
         # A backfill job stops at once (its tasks resume on the next start); a live run in progress finishes
         # its write: it gets SIGTERM only after a grace period.
         with self._lock:

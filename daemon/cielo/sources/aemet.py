@@ -71,8 +71,11 @@ class _Aemet(Source):
         assert self.client is not None and self.cfg.api_key is not None
         url = f"{self.cfg.base_url}/api/{path}"
         headers = {"api_key": self.cfg.api_key.get_secret_value(), "Accept": "application/json"}
-        envelope = self.client.get_json(url, headers, encoding=ENCODING)
-        datos = check_envelope(envelope, redact(url))
+        where = redact(url)
+        # estado 429 inside a 200 envelope is retried and backed off like an HTTP 429, inside the client.
+        envelope = self.client.get_json(url, headers, encoding=ENCODING,
+                                        check=lambda env: check_envelope(env, where) and None)
+        datos = check_envelope(envelope, where)
         body, status, ctype = self.client.get(datos)
         return decode_json(body, redact(datos), ctype, ENCODING, status)
 
@@ -167,8 +170,8 @@ def parse_observations(rows: Any, source: str = "aemet") -> list[Reading]:
         attrs = {"station": row.get("idema")} | ({} if slot == observed else {"observed_at": row["fint"] + "Z"})
         for key, (series, unit) in OBSERVATION.items():
             v = row.get(key)
-            if isinstance(v, (int, float)):
-                out.append(Reading(series, slot, float(v), unit, source, attrs))
+            if isinstance(v, (int, float)):  # checked (finite, in range, not a boolean) by the writer
+                out.append(Reading(series, slot, v, unit, source, attrs))
     return out
 
 

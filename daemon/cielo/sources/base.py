@@ -8,6 +8,8 @@ Live runs and backfill both go through the same two calls (cielo.backfill.run).
 
 from __future__ import annotations
 
+import json
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from pydantic import Field, SecretStr, model_validator
 
 from cielo.config import Section, Settings, SourceConfig
 from cielo.guard import Bucket, Guard
-from cielo.http import Client, HttpPolicy
+from cielo.http import Client, HttpPolicy, scrub
 from cielo.store import Reading, Store
 
 HOUR = timedelta(hours=1)
@@ -53,6 +55,54 @@ class SeriesSpec:
     # cadences (at least 30 min). Daily values published days late need longer, or Home Assistant never
     # gets one.
     live_within: timedelta | None = None
+    # What a value may be (issue 14): a finite number within `limits` (the physically possible, not the
+    # usual: an answer outside them is broken), whole when `integer`; None only when `nullable` (a camera
+    # frame flagged night/dark carries no octas). Anything else is rejected per value, never stored.
+    limits: tuple[float, float] | None = None
+    integer: bool = False
+    nullable: bool = False
+
+    def check(self, value: Any) -> tuple[float | None, str | None]:
+        """(the value as stored, None) when acceptable, else (None, why not)."""
+        if value is None:
+            return (None, None) if self.nullable else (None, "no value")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None, f"not a number ({_short(value)})"
+        v = float(value)
+        if not math.isfinite(v):
+            return None, f"not a finite number ({_short(value)})"
+        if self.integer and v != int(v):
+            return None, f"not a whole number ({v:g})"
+        if self.limits is not None and not self.limits[0] <= v <= self.limits[1]:
+            lo, hi = self.limits
+            return None, f"out of range ({v:g} {self.unit}, possible {lo:g}..{hi:g})"
+        return v, None
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value) if isinstance(value, (bool, float)) and math.isfinite(float(value)) else repr(value)
+    return text[:40]
+
+
+def vet(specs: Sequence[SeriesSpec], readings: Sequence[Reading]) -> tuple[list[Reading], list[tuple[Reading, str]]]:
+    """Split readings into those whose value their series accepts (as stored: a float) and those it rejects,
+    each with the reason. A series the source does not declare is rejected too."""
+    by_name = {s.name: s for s in specs}
+    good: list[Reading] = []
+    bad: list[tuple[Reading, str]] = []
+    for r in readings:
+        spec = by_name.get(r.series)
+        if spec is None:
+            bad.append((r, "a series this source does not declare"))
+            continue
+        value, why = spec.check(r.value)
+        if why is not None:
+            bad.append((r, why))
+        elif value is r.value or (value == r.value and type(r.value) is float):
+            good.append(r)
+        else:
+            good.append(Reading(r.series, r.ts, value, r.unit, r.source, r.attrs))
+    return good, bad
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +132,7 @@ class Source(ABC):
     series: ClassVar[tuple[SeriesSpec, ...]]
     chunk: ClassVar[timedelta]  # the most one request can cover
     history: ClassVar[timedelta | None] = None  # how far into the past it can serve; None: no limit
+    earliest: ClassVar[datetime | None] = None  # the first instant it has data for (an archive's start)
     requests_per_minute: ClassVar[float | None] = None  # the provider's published or polite budget
     requests_per_day: ClassVar[float | None] = None
     config_model: ClassVar[type[Section]]  # the source's table, validated by this model
@@ -107,7 +158,22 @@ class Source(ABC):
             Guard(self.settings.storage.database, self.budget_name,
                   buckets(self.requests_per_minute, self.requests_per_day)),
             reason=self.error_text,
+            secrets=self.secret_values(),
         )
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The configured values of this source's `secrets` (its API key): never to appear in any output."""
+        out = []
+        for key, _env in self.secrets:
+            value = getattr(self.cfg, key, None)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if isinstance(value, str) and value:
+                out.append(value)
+        return tuple(out)
+
+    def scrub(self, text: str) -> str:
+        return scrub(text, self.secret_values())
 
     @classmethod
     def where(cls) -> tuple[str, ...]:
@@ -163,6 +229,8 @@ class Source(ABC):
         """The part of [start, end) this source can still serve at `now` (its history window), or None."""
         if self.history is not None:
             start = max(start, now - self.history)
+        if self.earliest is not None:
+            start = max(start, self.earliest)
         return (start, end) if start < end else None
 
     @property

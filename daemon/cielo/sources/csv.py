@@ -23,6 +23,7 @@ from cielo.config import Section, check_tz
 from cielo.errors import UsageError
 from cielo.sources.base import summary_line
 from cielo.sources.textnum import decimal_comma
+from cielo.sources.weather import SERIES
 from cielo.store import Reading, Store
 
 SOURCE = "csv"
@@ -113,6 +114,8 @@ def read_text(path: Path) -> str:
         raise UsageError(f"import-csv: {path}: no such file") from None
     except OSError as exc:
         raise UsageError(f"import-csv: {path}: {exc.strerror or exc}") from None
+    if b"\x00" in data[:65536]:
+        raise UsageError(f"import-csv: {path}: not a CSV text file (binary data)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -129,6 +132,8 @@ def parse(text: str, layout: Layout, tz: ZoneInfo, where: str) -> Iterator[tuple
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise UsageError(f"import-csv: {where}: empty file") from None
+    except csv.Error as exc:
+        raise UsageError(f"import-csv: {where}: not a CSV file ({exc})") from None
     index = {h.lower(): i for i, h in enumerate(header)}
 
     def find(names: tuple[str, ...]) -> int | None:
@@ -144,13 +149,19 @@ def parse(text: str, layout: Layout, tz: ZoneInfo, where: str) -> Iterator[tuple
     if not columns:
         wanted = sorted({n for names in mapping.values() for n in names})
         raise UsageError(f"import-csv: {where}: no value column (expected any of {', '.join(wanted)})")
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise UsageError(f"import-csv: {where}:{reader.line_num}: not a CSV file ({exc})") from None
         line = reader.line_num
         if not row or all(not c.strip() for c in row):
             continue
         try:
             ts = _when(row[date_i], row[hour_i] if hour_i is not None else None, tz)
-        except (ValueError, IndexError) as exc:
+        except (ValueError, IndexError, OverflowError) as exc:
             yield line, f"bad date/hour: {exc}"
             continue
         readings, bad = [], []
@@ -161,6 +172,10 @@ def parse(text: str, layout: Layout, tz: ZoneInfo, where: str) -> Iterator[tuple
             value = decimal_comma(cell)
             if value is None:
                 bad.append(f"{header[i]}={cell!r}")
+                continue
+            value, why = SERIES[series].check(value)  # NaN, inf, 9999 °C: the row is refused with the reason
+            if why is not None:
+                bad.append(f"{header[i]}={cell!r} {why}")
                 continue
             readings.append(Reading(series, ts, value, UNITS[series], SOURCE, {"file": where}))
         if bad:

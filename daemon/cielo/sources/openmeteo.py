@@ -50,7 +50,8 @@ class OpenMeteoSource(Source):
     name = "openmeteo"
     series = tuple(weather.SERIES[s] for s, _ in VARIABLES.values())
     chunk = timedelta(days=92)
-    history = None  # the archive reaches back to 1940
+    history = None
+    earliest = datetime(1940, 1, 1, tzinfo=UTC)  # the archive (ERA5) reaches back to 1940
     config_model = OpenMeteoConfig
 
     @staticmethod
@@ -125,5 +126,5 @@ def parse(payload: Any, source: str = "openmeteo", where: str = "openmeteo") -> 
                 continue
             if not isinstance(v, (int, float)):
                 raise PayloadError(f"{where}: unexpected answer: hourly.{var} holds {v!r}")
-            out.append(Reading(series, ts, float(v), unit, source))
+            out.append(Reading(series, ts, v, unit, source))  # checked by the writer (sources.base.vet)
     return out

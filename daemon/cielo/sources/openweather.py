@@ -79,8 +79,10 @@ def parse(payload: Any, source: str = "openweather", where: str = "openweather")
         observed = datetime.fromtimestamp(int(payload["dt"]), UTC)
         main = payload["main"]
         _ = main["temp"]
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError) as exc:
         raise PayloadError(f"{where}: unexpected answer: missing {exc}") from None
+    except (ValueError, OverflowError, OSError):
+        raise PayloadError(f"{where}: unexpected answer: dt {payload.get('dt')!r} is not a time") from None
     slot = floor_hour(observed)
     attrs = {"observed_at": iso(observed)}
     out = []
@@ -90,6 +92,6 @@ def parse(payload: Any, source: str = "openweather", where: str = "openweather")
             node = node.get(key) if isinstance(node, dict) else None
         if node is None and path[0] == "rain":
             node = 0.0
-        if isinstance(node, (int, float)):
-            out.append(Reading(series, slot, float(node), unit, source, attrs))
+        if isinstance(node, (int, float)):  # true/false, NaN, Infinity too: the writer rejects them with a reason
+            out.append(Reading(series, slot, node, unit, source, attrs))
     return out

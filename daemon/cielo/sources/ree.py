@@ -28,6 +28,7 @@ from cielo.store import Reading
 MADRID = ZoneInfo("Europe/Madrid")  # REE's reference time zone (aiopvpc const.REFERENCE_TZ)
 PATH = "/es/datos/mercados/precios-mercados-tiempo-real"
 INDICATORS = {"1001": "ree.pvpc", "600": "ree.spot"}  # apidatos indicator ids (aiopvpc const.py)
+PRICE = (-1000.0, 20000.0)  # EUR/MWh
 GEO_IDS = {  # apidatos geo_ids for the PVPC zones (aiopvpc const.py)
     8741: "peninsula",
     8742: "canarias",
@@ -52,10 +53,12 @@ class ReeConfig(SourceConfig):
 
 class ReeSource(Source):
     name = "ree"
-    series = (SeriesSpec("ree.pvpc", "EUR/MWh", HOUR, "PVPC price", icon="mdi:currency-eur"),
-              SeriesSpec("ree.spot", "EUR/MWh", HOUR, "Spot price", icon="mdi:currency-eur"))
+    # The day-ahead market clears between -500 and +4,000 EUR/MWh (SDAC harmonised limits); PVPC adds tolls.
+    series = (SeriesSpec("ree.pvpc", "EUR/MWh", HOUR, "PVPC price", icon="mdi:currency-eur", limits=PRICE),
+              SeriesSpec("ree.spot", "EUR/MWh", HOUR, "Spot price", icon="mdi:currency-eur", limits=PRICE))
     chunk = timedelta(days=28)
     history = None
+    earliest = datetime(2014, 3, 31, 22, tzinfo=UTC)  # PVPC (indicator 1001) starts 2014-04-01, Madrid time
     config_model = ReeConfig
 
     @staticmethod
@@ -148,7 +151,9 @@ def parse(payload: Any, source: str = "ree", where: str = "ree") -> list[Reading
                 if v.get("value") is None:
                     continue
                 ts = datetime.fromisoformat(v["datetime"]).astimezone(UTC)
-                out[(series, ts)] = Reading(series, ts, float(v["value"]), "EUR/MWh", source,
+                value = v["value"]  # checked against the series' limits and type by the writer (sources.base.vet)
+                value = float(value) if isinstance(value, str) else value
+                out[(series, ts)] = Reading(series, ts, value, "EUR/MWh", source,
                                             {"local": v["datetime"][:19] + v["datetime"][-6:]})
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             ident = item.get("id", "?") if isinstance(item, dict) else "?"

@@ -39,7 +39,10 @@ class ReeDemandConfig(SourceConfig):
 
 class ReeDemandSource(ReeSource):
     name = "ree_demand"
-    series = (SeriesSpec("ree.demand", "MW", HOUR, "Electricity demand", "power", icon="mdi:transmission-tower"),)
+    earliest = None  # PVPC's start (2014) is not the demand's: REE publishes demand for years before
+    # Peninsular demand has never passed 45 GW; 0..100 GW catches a broken answer, never a real hour.
+    series = (SeriesSpec("ree.demand", "MW", HOUR, "Electricity demand", "power", icon="mdi:transmission-tower",
+                         limits=(0.0, 100_000.0)),)
     config_model = ReeDemandConfig
     config_name = None  # its own table, budget and breaker
 
@@ -85,7 +88,8 @@ def parse(payload: Any, source: str = "ree_demand", where: str = "ree_demand") -
                 if v.get("value") is None:
                     continue
                 ts = datetime.fromisoformat(v["datetime"]).astimezone(UTC)
-                out[ts] = Reading("ree.demand", ts, float(v["value"]), "MW", source,
+                value = v["value"]  # checked against the series' limits and type by the writer
+                out[ts] = Reading("ree.demand", ts, float(value) if isinstance(value, str) else value, "MW", source,
                                   {"local": v["datetime"][:19] + v["datetime"][-6:]})
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             ident = item.get("id", "?") if isinstance(item, dict) else "?"

@@ -162,7 +162,7 @@ def test_calibration_reaches_any_model(tmp_path: Path):
     mask[:, :80] = True
     cal = Calibration(120, 160, mask, 0.1, 10, "2025-01-01T00:00:00Z", "test")
     bundled = OctaModel()
-    assert {"site_mask", "sky_threshold"} <= bundled.overridable
+    assert {"site_mask", "sky_threshold"} <= set(bundled.overridable)
     assert [i.name for i in bundled.session.get_inputs()] == ["image"]
     other = OctaModel(_brightness_model(tmp_path / "b.onnx"))
     frame = other.decode(sky_jpeg(0.0, seed=1))
@@ -179,3 +179,99 @@ def test_calibration_reaches_any_model(tmp_path: Path):
     assert m.judge([cloudy], [None], 0, 0)[0].octas >= 4
     m.calibrate(cal)
     assert m.judge([cloudy], [None], 0, 0)[0].octas <= 1
+
+
+# --- whole frames: the lens circle, the clear sky with the sun in view, a starry night ----------------------
+
+def _whole_frame(size=(640, 480), centre=(330, 236), radii=(228, 220), sun=(0.45, -0.3), cloud: float = 0.0,
+                 mast: bool = True, seed: int = 0) -> bytes:
+    """A fisheye frame made here: black surround, an elliptical lens (pixels not square), a clear sky whose
+    NRBR falls toward the horizon and toward the sun (pale circumsolar sky around a saturated sun disc),
+    optional grey cloud blobs covering `cloud` of the lens, and a dark mast at the lens edge."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    u, v = (xx - centre[0]) / radii[0], (yy - centre[1]) / radii[1]
+    rho = np.sqrt(u * u + v * v)
+    gam = np.hypot(u - sun[0], v - sun[1])
+    pale = np.clip(0.75 * rho**2 + 0.9 * np.exp(-gam / 0.18), 0, 1)[..., None]  # horizon haze, circumsolar
+    deep, white = np.array([55.0, 110.0, 225.0]), np.array([200.0, 215.0, 240.0])
+    img = deep * (1 - pale) + white * pale
+    img[gam < 0.05] = 255.0  # the sun's saturated disc
+    if cloud > 0:
+        blobs = np.zeros((h, w), dtype=bool)
+        while (blobs & (rho <= 1)).sum() < cloud * (rho <= 1).sum():
+            cx, cy = rng.uniform(-0.8, 0.8, 2)
+            blobs |= np.hypot(u - cx, v - cy) < rng.uniform(0.1, 0.3)
+        img[blobs] = rng.uniform(190, 225)
+    if mast:
+        img[(np.abs(u + 0.75) < 0.04) & (v > 0.3)] = (25.0, 25.0, 22.0)
+    img[rho > 1] = 0.0
+    img += rng.normal(0, 2.0, img.shape)
+    buf = __import__("io").BytesIO()
+    Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_lens_ellipse_is_found_from_the_black_surround():
+    from cielo.sources.skycam import lens
+
+    m = OctaModel()
+    frame = m.decode(_whole_frame())
+    g = frame.lens.scaled(640, 480)
+    assert g.found
+    assert abs(g.cx - 330) < 8 and abs(g.cy - 236) < 8, g
+    assert abs(g.rx - 228) < 10 and abs(g.ry - 220) < 10, g
+    # a frame with no surround (a plain camera or a crop) is all sky
+    full = m.decode(_plain_sky())
+    assert not full.lens.found and lens.all_sky(160, 120).rho().max() == 0
+
+
+def _plain_sky() -> bytes:
+    img = np.zeros((480, 640, 3), dtype=np.uint8)
+    img[...] = (80, 140, 230)
+    img[:, 320:] = (210, 210, 215)
+    buf = __import__("io").BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_clear_whole_frame_with_the_sun_reads_clear():
+    """The failure of cielo 2 on real cameras: a clear fisheye sky (pale horizon, pale circumsolar sky, sun
+    in view, black surround, a mast) read 3-4 octas. It must read 0-1; and clouds still count."""
+    m = OctaModel()
+    for seed, sun in enumerate([(0.45, -0.3), (-0.2, 0.5), (0.0, 0.0), (0.7, 0.1)]):
+        (v,) = m.judge([m.decode(_whole_frame(sun=sun, seed=seed))], [None], 0.0, 0.0)
+        assert v.flag is None and v.octas is not None and v.octas <= 1, (sun, v.octas, v.probs)
+    half = m.judge([m.decode(_whole_frame(cloud=0.5, seed=7))], [None], 0.0, 0.0)[0].octas
+    full = m.judge([m.decode(_whole_frame(cloud=1.0, seed=8))], [None], 0.0, 0.0)[0].octas
+    assert 2 <= half <= 6 and full >= 7, (half, full)
+
+
+def _night_frame(cloud: float, seed: int = 0) -> bytes:
+    """An astronomer's long exposure: a dark sky full of stars in a black surround; grey lit cloud hides the
+    stars over `cloud` of the lens (the left part)."""
+    w, h = 640, 480
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    rho = np.hypot((xx - 320) / 225, (yy - 240) / 225)
+    img = np.zeros((h, w, 3)) + np.array([28.0, 30.0, 38.0])
+    stars = rng.random((h, w)) < 0.012
+    img[stars] = rng.uniform(150, 255, (int(stars.sum()), 1))
+    if cloud > 0:
+        edge = np.quantile(xx[rho <= 0.85], cloud)
+        lit = (xx < edge) & (rho <= 1)
+        img[lit] = np.array([95.0, 92.0, 88.0]) + rng.normal(0, 3, (int(lit.sum()), 3))
+    img[rho > 1] = 0
+    buf = __import__("io").BytesIO()
+    Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+def test_starry_night_is_judged_not_flagged():
+    m = OctaModel()
+    clear, half, covered = (m.decode(_night_frame(c, seed=i)) for i, c in enumerate((0.0, 0.5, 1.0)))
+    verdicts = m.judge([clear, half, covered], [None] * 3, 0.0, 0.0)
+    octas = [v.octas for v in verdicts]
+    assert all(v.flag is None for v in verdicts), verdicts
+    assert octas[0] <= 1 and 2 <= octas[1] <= 6 and octas[2] >= 7, octas

@@ -28,12 +28,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cielo.errors import CieloError
+from cielo.sources.skycam import lens as lenses
+from cielo.sources.skycam.lens import Reference
 
 if TYPE_CHECKING:
-    from cielo.config import Settings
-    from cielo.sources.skycam.model import Frame, OctaModel
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+    from cielo.sources.skycam.frame import Frame
 
 FORMAT = "cielo-calibration/1"
 MIN_FRAMES = 5  # fewer frames say nothing reliable about the camera
@@ -42,7 +41,17 @@ STILL_NRBR_STD = 0.02  # an obstruction: NRBR varies less than this across frame
 STILL_BRIGHT_STD = 0.04  # ... and brightness less than this (0..1)
 MIN_FRAMES_FOR_OBSTRUCTIONS = 8
 MAX_OBSTRUCTED = 0.3  # more than this share of the lens "still": the frames are too alike to tell; not masked
-THRESHOLD_RANGE = (-0.2, 0.5)  # a pooled threshold outside this is not a sky/cloud valley
+THRESHOLD_RANGE = (-0.1, 0.4)  # a pooled threshold outside this is not a sky/cloud valley
+CLEAR_PERCENTILE = 80
+CLEAR_SHARE = 0.5
+SITE_WEIGHT = 0.5  # how far the site's clear sky moves the threshold from the model's (measured: 0, 0.5, 0.75, 1)
+CLEAR_RANGE = (0.08, 0.7)  # a site's clear-sky NRBR outside this is not a daytime sky (night, broken camera)
+MIN_BAND_PIXELS = 20
+VALLEY_RANGE = (-0.08, 0.12)  # the site's threshold is looked for this far around the model's (NRBR)
+NIGHT_CAST = -0.03  # frames whose median NRBR is under this are not used for the clear-sky colour
+MIN_SEPARABILITY = 0.5  # Otsu's between-class share of the variance under this: one population, no split
+TABLE_RHO, TABLE_SUN = 4, 4  # clear-sky reference table: bands of rho (within 0.85) x distance to the sun
+TABLE_SHIFT = 0.12  # the most a band's clear sky may move its threshold from the site's (NRBR)
 NRBR_LO, NRBR_HI, BINS = -0.3, 0.7, 100
 
 
@@ -61,11 +70,15 @@ class Calibration:
     source: str
     found: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    lens: dict[str, Any] | None = None  # the site's lens ellipse (lens.Lens.as_dict), None: per frame
+    reference: Reference | None = None  # the site's clear-sky reference, None: the model's
 
     @property
     def ident(self) -> str:
         """Short content hash: readings record which calibration produced them."""
-        h = hashlib.sha256(np.packbits(self.mask).tobytes() + f"{self.sky_threshold:.4f}".encode())
+        extra = json.dumps([self.lens, None if self.reference is None else self.reference.table], sort_keys=True)
+        h = hashlib.sha256(np.packbits(self.mask).tobytes() + f"{self.sky_threshold:.4f}".encode()
+                           + extra.encode())
         return h.hexdigest()[:10]
 
     def label(self) -> str:
@@ -90,6 +103,8 @@ class Calibration:
             "width": self.width,
             "sky_threshold": round(self.sky_threshold, 4),
             "found": self.found,
+            "lens": self.lens,
+            "clear_sky_reference": None if self.reference is None else [list(r) for r in self.reference.table or []],
             "mask_packbits_b64": base64.b64encode(np.packbits(self.mask.ravel())).decode("ascii"),
         }
 
@@ -109,8 +124,14 @@ class Calibration:
             h, w = int(raw["height"]), int(raw["width"])
             bits = np.frombuffer(base64.b64decode(raw["mask_packbits_b64"]), dtype=np.uint8)
             mask = np.unpackbits(bits)[: h * w].reshape(h, w).astype(bool)
+            table = raw.get("clear_sky_reference")
+            ref = Reference(zenith=float(raw["sky_threshold"]),
+                            table=tuple(tuple(float(v) for v in row) for row in table)) if table else None
+            geom = raw.get("lens")
+            if geom is not None:
+                geom = {"found": bool(geom["found"]), **{k: float(geom[k]) for k in ("cx", "cy", "rx", "ry")}}
             return cls(h, w, mask, float(raw["sky_threshold"]), int(raw["frames"]), str(raw["fitted_at"]),
-                       str(raw.get("source", "")), dict(raw.get("found", {})), path)
+                       str(raw.get("source", "")), dict(raw.get("found", {})), path, geom, ref)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CalibrationError(f"{path}: not a usable calibration file: {exc}") from None
 
@@ -130,8 +151,41 @@ def otsu_threshold(values: np.ndarray) -> tuple[float, float]:
     return float(edges[k + 1]), float(between[k] / var) if var > 0 else 0.0
 
 
+def _blend(site: float, default: float) -> float:
+    """The site's threshold, moved from the model's by SITE_WEIGHT of the way."""
+    return default + SITE_WEIGHT * (site - default)
+
+
+def _clear_level(per_frame: list[np.ndarray]) -> float | None:
+    """The clear sky's NRBR: the CLEAR_PERCENTILE-th percentile of the frames' medians (frames with at least
+    MIN_BAND_PIXELS pixels in the band), None with fewer than MIN_FRAMES such frames."""
+    medians = [float(np.median(v)) for v in per_frame if v.size >= MIN_BAND_PIXELS]
+    if len(medians) < MIN_FRAMES:
+        return None
+    return float(np.percentile(medians, CLEAR_PERCENTILE))
+
+
+def valley(values: np.ndarray, split: float, lo_limit: float = NRBR_LO, hi_limit: float = NRBR_HI) -> float:
+    """The least populated NRBR between the means of the values below and above `split` (a smoothed 50-bin
+    histogram):
+    where clear sky and cloud overlap least. Otsu's split sits nearer the wider mode (a blue camera's clear
+    sky), which counts pale clear sky as cloud."""
+    hist, edges = np.histogram(np.clip(values, NRBR_LO, NRBR_HI - 1e-6), bins=50, range=(NRBR_LO, NRBR_HI))
+    smooth = np.convolve(hist.astype(np.float64), [1, 2, 3, 2, 1], mode="same")
+    centres = (edges[:-1] + edges[1:]) / 2
+    below, above = values[values < split], values[values >= split]
+    if below.size == 0 or above.size == 0:
+        return split
+    lo, hi = np.searchsorted(centres, [max(float(below.mean()), lo_limit), min(float(above.mean()), hi_limit)])
+    if hi - lo < 2:
+        return split
+    return float(centres[lo + int(smooth[lo : hi + 1].argmin())])
+
+
 def fit(frames: list[Frame], source: str, default_threshold: float) -> Calibration:
-    """Fit the valid-area mask and the site's NRBR threshold from unlabelled frames (model input size)."""
+    """Fit the site from unlabelled frames (model input size): the lens ellipse (the median of the frames'
+    own fits), fixed obstructions, and the clear-sky reference (NRBR threshold per band of distance from the
+    lens centre and of distance to the sun)."""
     if len(frames) < MIN_FRAMES:
         raise CalibrationError(f"{len(frames)} usable daytime frames; calibration needs at least {MIN_FRAMES}")
     px = np.stack([f.pixels for f in frames]).astype(np.float32) / 255.0  # [n, 3, H, W]
@@ -140,136 +194,117 @@ def fit(frames: list[Frame], source: str, default_threshold: float) -> Calibrati
     brightest = px.max(axis=1)  # [n, H, W]
     nrbr = (b - r) / (b + r + 1e-3)
 
-    # The lens: bright in at least some frames, compared with the sky's typical brightness.
-    p90 = np.percentile(brightest, 90, axis=0)
-    sky_level = float(np.percentile(p90, 90))
-    lens = p90 > LENS_REL * sky_level
+    # The lens: the median of the ellipses the frames show (a frame that sees no surround votes all-sky).
+    fits = [f.lens if f.lens is not None else lenses.find_lens(f.pixels) for f in frames]
+    found = [g for g in fits if g.found]
+    if len(found) >= max(3, len(fits) // 2):
+        med = np.median(np.array([[g.cx, g.cy, g.rx, g.ry] for g in found]), axis=0)
+        geom = lenses.Lens(float(med[0]), float(med[1]), float(med[2]), float(med[3]), w, h, True)
+        lens_note = (f"ellipse centre ({geom.cx / w:.3f}, {geom.cy / h:.3f}) of the frame, semi-axes "
+                     f"{geom.rx / w:.3f} x {geom.ry / h:.3f} (median of {len(found)} frames' fits)")
+    else:
+        geom = lenses.all_sky(w, h)
+        lens_note = f"no black surround in {len(fits) - len(found)} of {len(fits)} frames: the whole frame is sky"
+    rho = geom.rho()
+    lens = rho <= 1.0
 
-    # Obstructions: inside the lens, pixels whose colour and brightness stay put while the sky changes.
+    # Obstructions: inside the lens, pixels whose colour and brightness stay put while the sky changes,
+    # and pixels that are dark or green (ground, masts, trees) in most frames.
     still = np.zeros_like(lens)
     obstruction_note = f"not looked for (fewer than {MIN_FRAMES_FOR_OBSTRUCTIONS} frames)"
     if n >= MIN_FRAMES_FOR_OBSTRUCTIONS:
         still = lens & (nrbr.std(axis=0) < STILL_NRBR_STD) & (brightest.std(axis=0) < STILL_BRIGHT_STD)
+        ground = np.mean([lenses.not_sky(f.pixels) for f in frames], axis=0) > 0.6
+        still |= lens & ground
         share = float(still.sum() / max(lens.sum(), 1))
         if share > MAX_OBSTRUCTED:
             obstruction_note = f"{share:.0%} of the lens never changed: frames too alike, not masked"
             still[:] = False
         else:
-            obstruction_note = f"{share:.1%} of the lens masked as fixed obstructions"
+            obstruction_note = f"{share:.1%} of the lens masked as fixed obstructions (masts, walls, ground)"
     mask = lens & ~still
     if mask.sum() < 0.05 * h * w:
         raise CalibrationError("no sky area found: the frames are dark or identical")
 
-    # The site's threshold: where the pooled NRBR of all sky pixels of all frames splits in two.
-    unsaturated = px.min(axis=1) < 0.97
-    pooled = nrbr[(mask[None] & unsaturated)]
-    threshold, separability = otsu_threshold(pooled)
-    threshold_note = f"pooled Otsu {threshold:.3f} (separability {separability:.2f})"
-    if not THRESHOLD_RANGE[0] <= threshold <= THRESHOLD_RANGE[1]:
-        threshold_note += f": outside {THRESHOLD_RANGE}, kept the model's {default_threshold}"
+    # The site's clear-sky reference: the pooled NRBR of every valid pixel of every frame splits into
+    # cloud and clear sky (Otsu); the clear sky's own level per band of rho and of distance to the sun then
+    # moves the threshold where this camera's clear sky is paler (horizon, around the sun).
+    ref0 = Reference(zenith=default_threshold)
+    per = [lenses.maps(f.pixels, geom, ref0, mask) for f in frames]
+    valid = np.stack([m.valid > 0 for m in per])
+    sun_dist = np.full((n, h, w), 9.0, dtype=np.float32)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    rx, ry = (geom.rx, geom.ry) if geom.found else (w / 2, h / 2)
+    for i, m in enumerate(per):
+        if m.sun is not None:
+            sun_dist[i] = np.sqrt(((xx - m.sun[0]) / rx) ** 2 + ((yy - m.sun[1]) / ry) ** 2)
+    # frames with a yellow cast (median NRBR under -0.03: a contrast-stretched night, sodium light) say
+    # nothing about the daytime sky's colour
+    daylike = np.array([float(np.median(nrbr[i][valid[i]])) >= NIGHT_CAST if valid[i].any() else False
+                        for i in range(n)])
+    if daylike.sum() >= MIN_FRAMES:
+        valid &= daylike[:, None, None]
+    pooled = nrbr[valid]
+    # The clear sky's own NRBR, per band: the bluest frames' level (a high percentile over the frames of each
+    # frame's median in the band). Cloud is grey (NRBR near 0), so the threshold sits half way.
+    clear_all = _clear_level([nrbr[i][valid[i]] for i in range(n)])
+    table = None
+    reference = None
+    if not geom.found:
         threshold = default_threshold
-    found = {
+        threshold_note = "an all-sky camera (no lens circle): the model's per-frame rule, no site reference"
+    elif clear_all is None or not CLEAR_RANGE[0] <= clear_all <= CLEAR_RANGE[1]:
+        threshold = default_threshold
+        threshold_note = (f"clear-sky NRBR {clear_all if clear_all is None else round(clear_all, 3)} not "
+                          f"within {CLEAR_RANGE}: kept the model's reference")
+    else:
+        threshold = _blend(CLEAR_SHARE * clear_all, default_threshold)
+        threshold_note = (f"the site's clear sky has NRBR {clear_all:.3f} (the {CLEAR_PERCENTILE}th percentile "
+                          f"of the frames' medians); the threshold moves {SITE_WEIGHT:.0%} of the way from the model's "
+                          f"{default_threshold} to {CLEAR_SHARE} of it")
+        rho_all = np.broadcast_to(rho, (n, h, w))
+        rows = []
+        for i in range(TABLE_RHO):
+            lo, hi = lenses.OCTA_RADIUS * i / TABLE_RHO, lenses.OCTA_RADIUS * (i + 1) / TABLE_RHO
+            row = []
+            for j in range(TABLE_SUN):
+                glo = lenses.SUN_BAND * j
+                ghi = lenses.SUN_BAND * (j + 1) if j < TABLE_SUN - 1 else 99.0
+                band = valid & (rho_all >= lo) & (rho_all < hi) & (sun_dist >= glo) & (sun_dist < ghi)
+                level = _clear_level([nrbr[k][band[k]] for k in range(n)])
+                if level is None:
+                    level = clear_all
+                level = float(np.clip(level, clear_all - TABLE_SHIFT, clear_all + TABLE_SHIFT))
+                row.append(round(_blend(CLEAR_SHARE * level, default_threshold), 4))
+            rows.append(tuple(row))
+        table = tuple(rows)
+        reference = Reference(zenith=threshold, table=table)
+    found_info = {
+        "lens": lens_note,
         "lens_share": round(float(lens.mean()), 4),
         "sky_share": round(float(mask.mean()), 4),
         "obstructions": obstruction_note,
         "threshold": threshold_note,
-        "pooled_clear_share": round(float((pooled >= threshold).mean()), 3),
+        "pooled_clear_share": round(float((pooled >= threshold).mean()), 3) if pooled.size else 0.0,
+        "clear_sky_table": None if table is None else [list(r) for r in table],
     }
-    return Calibration(h, w, mask, threshold, n, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), source, found)
+    return Calibration(h, w, mask, threshold, n, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), source,
+                       found_info, None, geom.as_dict(), reference)
 
 
 def describe(cal: Calibration) -> list[str]:
     f = cal.found
+    table = f.get("clear_sky_table")
+    rows = ("; ".join(" ".join(f"{v:.2f}" for v in row) for row in table)) if table else "the model's"
     return [
         f"frames used: {cal.frames} ({cal.source})",
+        f"lens: {f.get('lens')}",
+        f"clear-sky reference (NRBR threshold per rho band, zenith first; per sun-distance band): {rows}",
         f"lens area: {f.get('lens_share', 0):.1%} of the frame; sky area used: {f.get('sky_share', 0):.1%}",
         f"obstructions: {f.get('obstructions')}",
         f"sky/cloud threshold (NRBR): {cal.sky_threshold:.3f}, {f.get('threshold')}",
         f"pooled pixels on the clear side: {f.get('pooled_clear_share', 0):.0%}",
     ]
-
-
-def _spread(items: list, most: int) -> list:
-    """At most `most` items, evenly spread over the list (keeps the range's variety of weather)."""
-    if len(items) <= most:
-        return items
-    return [items[int(i * len(items) / most)] for i in range(most)]
-
-
-def _usable(frame: Frame) -> bool:
-    from cielo.sources.skycam.model import DARK_MEAN
-
-    return frame.brightness >= DARK_MEAN
-
-
-def frames_from_folder(model: OctaModel, folder: Path, most: int) -> tuple[list[Frame], str]:
-    """The usable frames of a folder of images (unreadable and too-dark files are skipped)."""
-    from cielo.sources.skycam.model import ImageError
-
-    if not folder.is_dir():
-        raise CalibrationError(f"{folder}: not a folder")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    frames, skipped = [], 0
-    for path in _spread(files, most):
-        try:
-            frame = model.decode(path.read_bytes())
-        except (OSError, ImageError):
-            skipped += 1
-            continue
-        if _usable(frame):
-            frames.append(frame)
-        else:
-            skipped += 1
-    return frames, f"{len(frames)} of {len(files)} images in {folder}, {skipped} skipped (unreadable or dark)"
-
-
-def frames_from_camera(model: OctaModel, settings: Settings, start: datetime, end: datetime, most: int
-                       ) -> tuple[list[Frame], str]:
-    """Frames of [start, end) from the camera: the URLs of stored daytime readings when the database holds
-    some, else every slot with the sun above -6°, downloaded again (images are not kept by default)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from cielo.http import FetchError
-    from cielo.sources.base import Window
-    from cielo.sources.skycam import sun
-    from cielo.sources.skycam.source import SkycamSource
-    from cielo.timeutil import from_iso, iso, utcnow
-
-    source = SkycamSource(settings)
-    source.__dict__["model"] = model  # decode at this model's size; no second session
-    slots: list[datetime] = []
-    origin = "camera slots with the sun above -6°"
-    db = settings.storage.database
-    if db.is_file():
-        from cielo.store import Store
-
-        with Store(db) as store:
-            rows = store.query("SELECT ts FROM octas WHERE ts >= ? AND ts < ? AND flag IS NULL ORDER BY ts",
-                               (iso(start), iso(end)))
-        slots = [from_iso(r[0]) for r in rows]
-        origin = f"stored daytime readings in {db.name}"
-    if not slots:
-        lat, lon = settings.device.latitude, settings.device.longitude
-        slots = [t for t in source.slots(start, end) if sun.elevation(t, lat, lon) >= sun.CIVIL_TWILIGHT_DEG]
-        origin = "camera slots with the sun above -6°"
-    now = utcnow()
-
-    def get(slot: datetime) -> Frame | None:
-        try:
-            return source.fetch(Window(slot, slot, (slot,)), now).frame
-        except FetchError:
-            return None
-
-    picked = _spread(slots, most)
-    try:
-        with ThreadPoolExecutor(max_workers=source.workers) as pool:
-            got = list(pool.map(get, picked))
-    finally:
-        source.close()
-    frames = [f for f in got if f is not None and _usable(f)]
-    failed = sum(f is None for f in got)
-    return frames, (f"{len(frames)} of {len(picked)} images from {origin}, {iso(start)}..{iso(end)}; "
-                    f"{failed} could not be downloaded")
 
 
 def load_site(path: Path) -> Calibration | None:

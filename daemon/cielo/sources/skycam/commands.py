@@ -81,13 +81,13 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def calibrate(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.sources.skycam import calibration
+    from cielo.sources.skycam import calibration, samples
     from cielo.sources.skycam.model import OctaModel
 
     cfg = _cfg(settings)
     model = OctaModel(cfg.model)
     if args.images:
-        frames, source = calibration.frames_from_folder(model, Path(args.images), args.max_images)
+        frames, source = samples.frames_from_folder(model, Path(args.images), args.max_images)
     else:
         if not args.end:
             raise UsageError("calibrate: --from needs --to")
@@ -95,7 +95,7 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
         start, end = parse_cli_time(args.start, tz, "--from"), parse_cli_time(args.end, tz, "--to")
         if end < start:
             raise UsageError("calibrate: --to is before --from")
-        frames, source = calibration.frames_from_camera(model, settings, start, end + timedelta(minutes=1),
+        frames, source = samples.frames_from_camera(model, settings, start, end + timedelta(minutes=1),
                                                         args.max_images)
     threshold = float(model.defaults.get("sky_threshold", 0.25))
     cal = calibration.fit(frames, source, threshold)

@@ -20,8 +20,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from cielo.errors import CieloError
-from cielo.sources.skycam import sun
+from cielo.sources.skycam import lens, sun
 from cielo.sources.skycam.calibration import Calibration
+from cielo.sources.skycam.frame import Frame
 
 # A frame whose brightest channel averages under this (0..1) is too dark to judge: a night frame, a closed
 # dome, a dead camera. Daytime sky, even overcast, sits well above 0.15.
@@ -31,8 +32,9 @@ DARK_MEAN = 0.08
 # camera whose clouds glow with city light (SWINSEG: 0.25..0.54). Most cameras at night are far darker.
 NIGHT_JUDGE_MEAN = 0.15
 
-# Images per onnxruntime call: each graph intermediate is N x H x W floats, so large batches cost memory
-# (64 at 160x120 peak near 100 MB) while 16 already amortises the per-call overhead.
+# Images per onnxruntime call: each graph intermediate is N x H x W floats, so large batches cost memory.
+# The graph of cielo 3 has ~70 full-frame intermediates: at 16 a capture grew 49 MB, at 4 it grows 24 MB
+# (cielo 2 at 16: 23 MB), and the per-call overhead is small next to decoding and the lens fit.
 INFER_BATCH = 4
 
 # Pillow refuses bigger images by default (decompression bombs); a sky camera is far below this.
@@ -45,14 +47,6 @@ class ModelError(CieloError):
 
 class ImageError(CieloError):
     """The bytes are not an image we can judge."""
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """A decoded image at the model's input size, ready for a batch."""
-
-    pixels: np.ndarray  # uint8 [3, H, W]: 4x smaller than floats while frames wait for their batch
-    brightness: float  # mean of max(R, G, B), 0..1
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,27 +99,46 @@ class OctaModel:
         self.height, self.width = self._input_size(inputs[0].shape)
         meta = self.session.get_modelmeta()
         self.version = meta.custom_metadata_map.get("cielo.version") or f"{self.path.stem}-v{meta.version}"
-        self.overridable = {i.name for i in self.session.get_overridable_initializers()}
+        self.overridable = {i.name: len(i.shape) for i in self.session.get_overridable_initializers()}
         self.defaults = self._card().get("parameters", {})
         self.calibration: Calibration | None = None
-        self._feeds: dict[str, np.ndarray] = {}
-        self._zero_outside: np.ndarray | None = None
+        self.overrides: dict[str, np.ndarray] = {}  # extra feeds (build tooling: sigma_base, sigma_gain)
+        self.reference = self._default_reference()
+        self._site_lens: lens.Lens | None = None
+        self._site_mask: np.ndarray | None = None
         if calibration is not None:
             self.calibrate(calibration)
 
+    def _default_reference(self) -> lens.Reference:
+        ref = self.defaults.get("clear_sky_reference", {})
+        keys = ("zenith", "horizon", "sun", "sun_scale")
+        return lens.Reference(**{k: float(ref[k]) for k in keys if k in ref})
+
     def calibrate(self, cal: Calibration | None) -> None:
-        """Use a site calibration from now on (None: the model's defaults). A model with the overridable
-        initializers `site_mask` / `sky_threshold` gets them; any other model sees masked pixels as black."""
-        self.calibration, self._feeds, self._zero_outside = cal, {}, None
+        """Use a site calibration from now on (None: the model's defaults): its lens ellipse replaces the
+        per-frame one, its obstruction mask is left out, and its clear-sky reference replaces the model's.
+        A model with the overridable initializers `site_mask` / `sky_threshold` gets them per frame; any
+        other model sees the pixels outside the octa area as black."""
+        self.calibration = cal
+        self.reference = self._default_reference()
+        self._site_lens, self._site_mask = None, None
         if cal is None:
             return
-        mask = cal.mask_at(self.height, self.width)
-        if "site_mask" in self.overridable:
-            self._feeds["site_mask"] = mask.astype(np.float32)[None, None]
-        else:
-            self._zero_outside = mask.astype(np.float32)[None, None]
-        if "sky_threshold" in self.overridable:
-            self._feeds["sky_threshold"] = np.array(cal.sky_threshold, dtype=np.float32)
+        self._site_mask = cal.mask_at(self.height, self.width)
+        if cal.lens is not None:
+            self._site_lens = lens.Lens.from_dict(cal.lens, self.width, self.height)
+        if cal.reference is not None:
+            self.reference = cal.reference
+
+    def geometry(self, frame: Frame) -> lens.Lens:
+        """The lens ellipse used for a frame: the site's when calibrated, else the frame's own."""
+        if self._site_lens is not None:
+            return self._site_lens
+        return frame.lens if frame.lens is not None else lens.find_lens(frame.pixels)
+
+    def maps(self, frame: Frame, geom: lens.Lens | None = None) -> lens.Maps:
+        stars = None if frame.stars is None else frame.stars.astype(np.float32)
+        return lens.maps(frame.pixels, geom or self.geometry(frame), self.reference, self._site_mask, stars)
 
     def _card(self) -> dict[str, Any]:
         try:
@@ -152,6 +165,7 @@ class OctaModel:
                 im = Image.open(io.BytesIO(data))
                 im.draft("RGB", (self.width, self.height))
                 im = im.convert("RGB")
+                stars = self._stars(im)
                 if im.size != (self.width, self.height):
                     im = im.resize((self.width, self.height), Image.Resampling.BILINEAR)
         except UnidentifiedImageError:
@@ -161,7 +175,18 @@ class OctaModel:
         pixels = np.ascontiguousarray(np.asarray(im, dtype=np.uint8).transpose(2, 0, 1))
         # Max over planes, not over the last axis: numpy reduces a length-3 axis ~20x slower.
         brightness = float(np.maximum(np.maximum(pixels[0], pixels[1]), pixels[2]).mean()) / 255.0
-        return Frame(pixels, brightness)
+        return Frame(pixels, brightness, lens.find_lens(pixels), stars)
+
+    def _stars(self, im: Image.Image) -> np.ndarray | None:
+        """Star density at the model's size, measured at the decoded size (stars are single pixels there);
+        None when the frame has no star at all (any daytime frame)."""
+        bright = np.asarray(im, dtype=np.uint8).max(axis=2).astype(np.float32)
+        bright *= np.float32(1 / 255)
+        density = lens.star_density(bright)
+        if not density.any():
+            return None
+        small = Image.fromarray(density, mode="F").resize((self.width, self.height), Image.Resampling.BOX)
+        return np.asarray(small, dtype=np.float16)
 
     def predict(self, frames: list[Frame]) -> np.ndarray:
         """probs [N, 9] for a batch of frames."""
@@ -169,11 +194,24 @@ class OctaModel:
             return np.zeros((0, 9), dtype=np.float32)
         parts = []
         for i in range(0, len(frames), INFER_BATCH):
-            batch = np.stack([f.pixels for f in frames[i : i + INFER_BATCH]]).astype(np.float32)
+            chunk = frames[i : i + INFER_BATCH]
+            batch = np.stack([f.pixels for f in chunk]).astype(np.float32)
             batch *= np.float32(1.0 / 255.0)
-            if self._zero_outside is not None:
-                batch *= self._zero_outside
-            parts.append(self.session.run(["probs"], {"image": batch, **self._feeds})[0])
+            geoms = [self.geometry(f) for f in chunk]
+            per_frame = [self.maps(f, g) for f, g in zip(chunk, geoms, strict=True)]
+            valid = np.stack([m.valid for m in per_frame])[:, None]
+            feeds: dict[str, np.ndarray] = {}
+            if "site_mask" in self.overridable:
+                feeds["site_mask"] = valid
+            else:
+                batch *= valid
+            if self.overridable.get("sky_threshold") == 4:  # a threshold per pixel
+                feeds["sky_threshold"] = np.stack([m.threshold for m in per_frame])[:, None]
+            elif "sky_threshold" in self.overridable:  # a model of cielo 2 (hybrid): one number, the site's
+                feeds["sky_threshold"] = np.array(self.reference.zenith, dtype=np.float32)
+            if "adaptive" in self.overridable:  # the per-frame split, for frames without a lens circle only
+                feeds["adaptive"] = np.array([0.0 if g.found else 1.0 for g in geoms], dtype=np.float32)
+            parts.append(self.session.run(["probs"], {"image": batch, **feeds, **self.overrides})[0])
         probs = np.concatenate(parts)
         if probs.shape != (len(frames), 9):
             raise ModelError(f"{self.path}: 'probs' has shape {probs.shape}, expected ({len(frames)}, 9)")
@@ -182,12 +220,14 @@ class OctaModel:
     def judge(self, frames: list[Frame], times: list[datetime | None], latitude: float, longitude: float
               ) -> list[Verdict]:
         """Verdicts for a batch: night (sun below -6° at a known time, unless the frame is bright enough to
-        judge) and dark frames carry no octas."""
+        judge or shows stars) and dark frames (too dark to judge, no stars) carry no octas."""
         elevations = [None if t is None else sun.elevation(t, latitude, longitude) for t in times]
         verdicts: list[Verdict | None] = [None] * len(frames)
         to_run: list[int] = []
         for i, (frame, elev) in enumerate(zip(frames, elevations, strict=True)):
-            if elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN:
+            if frame.starry:  # a dark sky full of stars can be judged: clear where the stars are
+                to_run.append(i)
+            elif elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN:
                 verdicts[i] = Verdict(None, None, None, "night", elev, frame.brightness)
             elif frame.brightness < DARK_MEAN:
                 verdicts[i] = Verdict(None, None, None, "dark", elev, frame.brightness)

@@ -26,7 +26,8 @@ from cielo.store import Reading, Store
 
 if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
     from cielo.http import Session
-    from cielo.sources.skycam.model import Frame, OctaModel
+    from cielo.sources.skycam.frame import Frame
+    from cielo.sources.skycam.model import OctaModel
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 
@@ -45,6 +46,7 @@ class SkycamSource(Source):
     name = "skycam"
     series = (SeriesSpec(
         "skycam.octas", "octas", timedelta(minutes=10), "Cloud cover (octas)", icon="mdi:weather-cloudy",
+        limits=(0, 8), integer=True, nullable=True,  # None: a frame flagged night/dark/invalid
         extra=(Entity("skycam_confidence", "Cloud cover confidence",
                       "{{ (value_json.confidence * 100) | round(1) if value_json.confidence is not none else none }}",
                       "%", "mdi:gauge"),)),)

@@ -1,0 +1,24 @@
+"""A decoded camera image at the model's input size, with what the lens search found in it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cielo.sources.skycam import lens
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A decoded image at the model's input size, ready for a batch."""
+
+    pixels: np.ndarray  # uint8 [3, H, W]: 4x smaller than floats while frames wait for their batch
+    brightness: float  # mean of max(R, G, B), 0..1
+    lens: lens.Lens | None = None  # the lens ellipse found in this frame (None: not looked for)
+    stars: np.ndarray | None = None  # float16 [H, W]: star density (lens.star_density), for night frames
+
+    @property
+    def starry(self) -> bool:
+        """Stars over much of the frame: a night sky that can be judged however dark it is."""
+        return self.stars is not None and float(self.stars.mean(dtype=np.float32)) > lens.STARRY_FRAME / 2

@@ -1,0 +1,283 @@
+"""Where the sky is in a frame: the lens circle (an ellipse where pixels are not square), the sun, and the
+per-pixel geometry the octa model needs (distance from the lens centre, angle to the sun).
+
+Pure numpy on the decoded frame (uint8 [3, H, W]); used by the classifier before the ONNX call and by
+`cielo calibrate` (which fits the same ellipse on many frames of one camera).
+
+The lens circle is found from the inside out: rays from a first guess of the centre run until they meet
+pixels that cannot be sky (dark: the black surround of a fisheye, or green: the ground ring of a mirror
+imager); the ray ends are fitted with an axis-aligned ellipse, dropping ends that fall short of it (masts,
+huts, the shadow band) and ends at the frame's border (a clipped circle). A frame whose rays mostly reach the
+border has no surround: it is all sky.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RAYS = 72
+DARK_REL = 0.25  # a pixel darker than this share of the sky's level ends a ray ...
+DARK_ABS = 0.03  # ... or darker than this (0..1)
+GREEN = 0.04  # ... or green over both red and blue by this much: grass and trees, never sky ...
+GREEN_CHROMA = 0.1  # ... and by this share of its brightness (a whitish cloud with a green cast is sky)
+MIN_EDGE_RAYS = 0.3  # fewer rays than this share ending inside the frame: no surround, all sky
+SATURATED = 0.94  # min(R, G, B) over this: the sun or its glare
+SUN_LEVEL = 0.94  # the sun: the densest blob of pixels with min(R, G, B) over this
+BLOWN_OUT = 0.97  # ... in a frame without a lens circle (a crop: no sun to look for)
+OCTA_RADIUS = 0.85  # octas are counted within this share of the lens radius
+
+
+@dataclass(frozen=True, slots=True)
+class Lens:
+    cx: float  # centre, pixels of the frame it was fitted on
+    cy: float
+    rx: float  # semi-axes, pixels
+    ry: float
+    width: int  # the frame's size
+    height: int
+    found: bool  # False: no surround seen, the whole frame is sky
+
+    def scaled(self, width: int, height: int) -> Lens:
+        sx, sy = width / self.width, height / self.height
+        return Lens((self.cx + 0.5) * sx - 0.5, (self.cy + 0.5) * sy - 0.5, self.rx * sx, self.ry * sy,
+                    width, height, self.found)
+
+    def rho(self) -> np.ndarray:
+        """Distance from the centre in lens radii, [H, W]; for an all-sky frame, 0 everywhere."""
+        if not self.found:
+            return np.zeros((self.height, self.width), dtype=np.float32)
+        yy, xx = np.mgrid[0 : self.height, 0 : self.width].astype(np.float32)
+        return np.sqrt(((xx - self.cx) / self.rx) ** 2 + ((yy - self.cy) / self.ry) ** 2)
+
+    def as_dict(self) -> dict:
+        return {"found": self.found, "cx": round(self.cx / self.width, 4), "cy": round(self.cy / self.height, 4),
+                "rx": round(self.rx / self.width, 4), "ry": round(self.ry / self.height, 4)}
+
+    @classmethod
+    def from_dict(cls, d: dict, width: int, height: int) -> Lens:
+        return cls(float(d["cx"]) * width, float(d["cy"]) * height, float(d["rx"]) * width,
+                   float(d["ry"]) * height, width, height, bool(d["found"]))
+
+
+def all_sky(width: int, height: int) -> Lens:
+    return Lens((width - 1) / 2, (height - 1) / 2, width / 2, height / 2, width, height, False)
+
+
+def not_sky(px: np.ndarray, dark_too: bool = True) -> np.ndarray:
+    """bool [H, W]: pixels that end a ray (dark or green; green only with `dark_too` False)."""
+    x = px.astype(np.float32) * np.float32(1 / 255)
+    r, g, b = x[0], x[1], x[2]
+    bright = np.maximum(np.maximum(r, g), b)
+    h, w = bright.shape
+    centre = bright[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4]
+    level = float(np.percentile(centre, 75))
+    # green over red and blue, by a margin that grows with brightness: a whitish cloud in a greenish JPEG is sky
+    green = (g - np.maximum(r, b)) > np.maximum(np.float32(GREEN), np.float32(GREEN_CHROMA) * bright)
+    if not dark_too:
+        return green
+    return green | (bright < max(DARK_ABS, DARK_REL * level))
+
+
+def ray_ends(stop: np.ndarray, cx: float, cy: float, rays: int = RAYS) -> tuple[np.ndarray, np.ndarray]:
+    """Where rays from (cx, cy) first meet a run of 2 stopping pixels: points [k, 2] (x, y) and a flag per
+    ray, True when the ray left the frame instead (no edge there)."""
+    h, w = stop.shape
+    steps = np.arange(1, int(np.hypot(w, h)), dtype=np.float32)
+    ang = np.linspace(0, 2 * np.pi, rays, endpoint=False, dtype=np.float32)
+    xs = cx + np.cos(ang)[:, None] * steps[None]
+    ys = cy + np.sin(ang)[:, None] * steps[None]
+    inside = (xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)
+    xi = np.clip(np.rint(xs), 0, w - 1).astype(np.intp)
+    yi = np.clip(np.rint(ys), 0, h - 1).astype(np.intp)
+    hit = stop[yi, xi] & inside
+    run = hit[:, :-1] & hit[:, 1:]
+    run = np.concatenate([run, np.zeros((rays, 1), dtype=bool)], axis=1)
+    # the ray starts where it first sees sky (a run of 3): a camera or mount at the centre is skipped
+    sky = ~hit & inside
+    sky3 = sky[:, :-2] & sky[:, 1:-1] & sky[:, 2:]
+    start = np.where(sky3.any(axis=1), sky3.argmax(axis=1), 0)
+    run &= np.arange(run.shape[1])[None] >= start[:, None]
+    first = np.where(run.any(axis=1), run.argmax(axis=1), -1)
+    last_in = inside.sum(axis=1) - 1
+    left = first < 0
+    k = np.where(left, last_in, first)
+    return np.stack([xs[np.arange(rays), k], ys[np.arange(rays), k]], axis=1), left
+
+
+def fit_ellipse(pts: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Axis-aligned ellipse A x^2 + B y^2 + C x + D y = 1 by least squares: (cx, cy, rx, ry)."""
+    if len(pts) < 5:
+        return None
+    ox, oy = float(pts[:, 0].mean()), float(pts[:, 1].mean())
+    sc = float(np.abs(pts - [ox, oy]).max()) or 1.0
+    x, y = (pts[:, 0] - ox) / sc, (pts[:, 1] - oy) / sc
+    m = np.stack([x * x, y * y, x, y], axis=1)
+    try:
+        a, b, c, d = np.linalg.lstsq(m, np.ones_like(x), rcond=None)[0]
+    except np.linalg.LinAlgError:
+        return None
+    if a <= 0 or b <= 0:
+        return None
+    cx, cy = -c / (2 * a), -d / (2 * b)
+    g = 1 + a * cx * cx + b * cy * cy
+    if g <= 0:
+        return None
+    return float(cx * sc + ox), float(cy * sc + oy), float(np.sqrt(g / a) * sc), float(np.sqrt(g / b) * sc)
+
+
+def robust_fit(pts: np.ndarray, rounds: int = 4) -> tuple[float, float, float, float] | None:
+    """The ellipse of the outer envelope: ends well inside the fit (obstructions) are dropped, and a few far
+    outside (a lit hut, a label in the surround) too."""
+    keep = np.ones(len(pts), dtype=bool)
+    fit = None
+    for _ in range(rounds):
+        fit = fit_ellipse(pts[keep])
+        if fit is None:
+            return None
+        cx, cy, rx, ry = fit
+        rho = np.hypot((pts[:, 0] - cx) / rx, (pts[:, 1] - cy) / ry)
+        new = (rho > 0.93) & (rho < 1.1)
+        if new.sum() < 8 or (new == keep).all():
+            break
+        keep = new
+    return fit
+
+
+def find_lens(px: np.ndarray) -> Lens:
+    """The lens ellipse of one frame (uint8 [3, H, W]), or all-sky when the frame has no surround."""
+    _, h, w = px.shape
+    stop = not_sky(px)
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    fit = None
+    for _ in range(2):
+        pts, left = ray_ends(stop, cx, cy)
+        if (~left).mean() < MIN_EDGE_RAYS:
+            return all_sky(w, h)
+        fit = robust_fit(pts[~left])
+        if fit is None:
+            return all_sky(w, h)
+        ncx, ncy, rx, ry = fit
+        if not (0 <= ncx < w and 0 <= ncy < h) or min(rx / w, ry / h) < 0.2 or max(rx / w, ry / h) > 0.75:
+            return all_sky(w, h)
+        cx, cy = ncx, ncy
+    assert fit is not None
+    return Lens(fit[0], fit[1], fit[2], fit[3], w, h, True)
+
+
+def find_sun(px: np.ndarray, valid: np.ndarray) -> tuple[float, float] | None:
+    """The sun's position (x, y), pixels: the centre of the largest saturated blob, or None."""
+    sat = (px.min(axis=0) >= int(SUN_LEVEL * 255)) & valid
+    n = int(sat.sum())
+    if n < 3:
+        return None
+    ys, xs = np.nonzero(sat)
+    # the densest saturated spot: weight each saturated pixel by its saturated neighbours within ~4 px
+    if n > 150:
+        pick = np.linspace(0, n - 1, 150).astype(int)
+        ys, xs = ys[pick], xs[pick]
+    d2 = (xs[:, None] - xs[None]) ** 2 + (ys[:, None] - ys[None]) ** 2
+    score = (d2 < 25).sum(axis=1)
+    best = int(score.argmax())
+    near = d2[best] < 25
+    return float(xs[near].mean()), float(ys[near].mean())
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """The clear sky's NRBR, (B - R) / (B + R), as a threshold: below it a pixel is cloud. A clear sky is
+    bluest at the zenith far from the sun; it pales toward the horizon (by `horizon` x rho^2) and toward the
+    sun (by `sun` x exp(-distance / `sun_scale`), distance in lens radii). `cielo calibrate` replaces the
+    defaults with the site's own (its table: the threshold per band of rho and of distance to the sun)."""
+
+    zenith: float = 0.14
+    horizon: float = 0.0
+    sun: float = 0.0
+    sun_scale: float = 0.25
+    table: tuple[tuple[float, ...], ...] | None = None  # [rho band][sun band] thresholds, from calibration
+    all_sky: float = 0.25  # a frame without a lens circle (a crop, a plain camera): the hybrid rule's base
+
+    def threshold(self, rho: np.ndarray, gam: np.ndarray | None, found: bool = True) -> np.ndarray:
+        if self.table is not None:
+            t = np.asarray(self.table, dtype=np.float32)
+            ri = np.clip((rho / OCTA_RADIUS * t.shape[0]).astype(np.intp), 0, t.shape[0] - 1)
+            if gam is None:
+                gi = np.full(rho.shape, t.shape[1] - 1, dtype=np.intp)
+            else:
+                gi = np.clip((gam / SUN_BAND).astype(np.intp), 0, t.shape[1] - 1)
+            return t[ri, gi]
+        if not found:
+            return np.full(rho.shape, self.all_sky, dtype=np.float32)
+        thr = np.float32(self.zenith) - np.float32(self.horizon) * rho * rho
+        if gam is not None:
+            thr = thr - np.float32(self.sun) * np.exp(-gam / np.float32(self.sun_scale))
+        return thr.astype(np.float32)
+
+
+SUN_BAND = 0.25  # calibration table: bands of distance to the sun, lens radii (the last band: farther)
+SUN_GLARE = 0.08  # pixels this close to the sun (lens radii) are glare, neither sky nor cloud
+
+
+@dataclass(frozen=True, slots=True)
+class Maps:
+    valid: np.ndarray  # float32 [H, W], 1 where a pixel counts toward the octas
+    threshold: np.ndarray  # float32 [H, W], the clear-sky reference
+    sun: tuple[float, float] | None
+
+
+def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = None,
+         stars: np.ndarray | None = None) -> Maps:
+    """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
+    fixed obstructions) and the clear-sky threshold there. In a night frame with stars (`stars`: the star
+    density at this size), a pixel among stars is clear whatever its colour (threshold -1)."""
+    _, h, w = px.shape
+    rho = geom.rho()
+    area = rho <= OCTA_RADIUS
+    lens_area = rho <= 1.0
+    # saturated: the sun and its glare; without a lens circle, only the fully blown out (the hybrid rule's)
+    unsat = px.min(axis=0) < int((SATURATED if geom.found else BLOWN_OUT) * 255)
+    # without a lens circle (a crop, a plain camera) a dark or tinted pixel may be night sky: the graph's
+    # own brightness test decides, as in the hybrid rule
+    valid = area & unsat
+    if geom.found:
+        valid &= ~not_sky(px)
+    if site is not None:
+        valid &= site
+    sun = find_sun(px, lens_area) if geom.found else None
+    gam = None
+    if sun is not None:
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        rx, ry = (geom.rx, geom.ry) if geom.found else (w / 2, h / 2)
+        gam = np.sqrt(((xx - sun[0]) / rx) ** 2 + ((yy - sun[1]) / ry) ** 2)
+        valid &= gam > SUN_GLARE
+    threshold = ref.threshold(rho, gam, geom.found)
+    if stars is not None and geom.found and valid.any() and float(stars[valid].mean()) > STARRY_FRAME:
+        x = px.astype(np.float32)
+        nrbr = (x[2] - x[0]) / (x[2] + x[0] + 0.255)
+        if float(np.median(nrbr[valid])) < STARRY_MAX_NRBR:  # not a blue daytime sky: a night with stars
+            threshold = np.where(stars > STARS_CLEAR, np.float32(-1.0), threshold).astype(np.float32)
+    return Maps(valid.astype(np.float32), threshold, sun)
+
+
+STAR_PROMINENCE = 0.06  # a star: a pixel brighter than each of its 8 neighbours, by this over their mean (0..1)
+STAR_WINDOW = 15  # stars are counted in windows this wide (pixels of the decoded frame, before resizing)
+STARRY_FRAME = 0.006  # a frame with more star pixels than this share of its area ...
+STARRY_MAX_NRBR = 0.2  # ... and a sky less blue than this (median NRBR) is a night sky with stars
+STARS_CLEAR = 0.0075  # ... and there, a window with more than this share of star pixels is clear sky
+
+
+def star_density(bright: np.ndarray) -> np.ndarray:
+    """float32 [h, w]: the share of star pixels (point sources) around each pixel of a brightness image.
+
+    A clear night sky is dark with stars; cloud hides them and glows grey or lit. Stars survive the JPEG
+    and a 2x reduction as single bright pixels; cloud edges and noise do not stand out this far."""
+    h, w = bright.shape
+    p = np.pad(bright, 1, mode="edge")
+    neighbours = [p[i : i + h, j : j + w] for i in range(3) for j in range(3) if (i, j) != (1, 1)]
+    top = np.maximum.reduce(neighbours)
+    mean = np.add.reduce(neighbours) * np.float32(1 / 8)
+    stars = ((bright > top) & (bright - mean > STAR_PROMINENCE)).astype(np.float32)
+    k = STAR_WINDOW
+    c = np.pad(np.pad(stars, k // 2, mode="edge").cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    return ((c[k : k + h, k : k + w] - c[:h, k : k + w] - c[k : k + h, :w] + c[:h, :w]) / (k * k)).astype(np.float32)

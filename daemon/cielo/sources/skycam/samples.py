@@ -1,0 +1,88 @@
+"""The frames `cielo calibrate` learns the site from: a folder of the camera's images, or the camera itself
+(the slots the database holds judged readings for, else every daytime slot, downloaded again)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+from cielo.config import Settings
+from cielo.http import FetchError
+from cielo.sources.base import Window
+from cielo.sources.skycam import sun
+from cielo.sources.skycam.calibration import CalibrationError
+from cielo.sources.skycam.frame import Frame
+from cielo.sources.skycam.model import DARK_MEAN, ImageError, OctaModel
+from cielo.sources.skycam.source import SkycamSource
+from cielo.store import Store
+from cielo.timeutil import iso, utcnow
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def _spread(items: list, most: int) -> list:
+    """At most `most` items, evenly spread over the list (keeps the range's variety of weather)."""
+    if len(items) <= most:
+        return items
+    return [items[int(i * len(items) / most)] for i in range(most)]
+
+
+def _usable(frame: Frame) -> bool:
+    return frame.brightness >= DARK_MEAN
+
+
+def frames_from_folder(model: OctaModel, folder: Path, most: int) -> tuple[list[Frame], str]:
+    """The usable frames of a folder of images (unreadable and too-dark files are skipped)."""
+    if not folder.is_dir():
+        raise CalibrationError(f"{folder}: not a folder")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    frames, skipped = [], 0
+    for path in _spread(files, most):
+        try:
+            frame = model.decode(path.read_bytes())
+        except (OSError, ImageError):
+            skipped += 1
+            continue
+        if _usable(frame):
+            frames.append(frame)
+        else:
+            skipped += 1
+    return frames, f"{len(frames)} of {len(files)} images in {folder}, {skipped} skipped (unreadable or dark)"
+
+
+def frames_from_camera(model: OctaModel, settings: Settings, start: datetime, end: datetime, most: int
+                       ) -> tuple[list[Frame], str]:
+    """Frames of [start, end) from the camera: the URLs of stored daytime readings when the database holds
+    some, else every slot with the sun above -6°, downloaded again (images are not kept by default)."""
+    source = SkycamSource(settings)
+    source.__dict__["model"] = model  # decode at this model's size; no second session
+    slots: list[datetime] = []
+    origin = "camera slots with the sun above -6°"
+    db = settings.storage.database
+    if db.is_file():
+        with Store(db) as store:
+            slots = store.judged_slots(source.primary.name, start, end)
+        origin = f"stored daytime readings in {db.name}"
+    if not slots:
+        lat, lon = settings.device.latitude, settings.device.longitude
+        slots = [t for t in source.slots(start, end) if sun.elevation(t, lat, lon) >= sun.CIVIL_TWILIGHT_DEG]
+        origin = "camera slots with the sun above -6°"
+    now = utcnow()
+
+    def get(slot: datetime) -> Frame | None:
+        try:
+            return source.fetch(Window(slot, slot, (slot,)), now).frame
+        except FetchError:
+            return None
+
+    picked = _spread(slots, most)
+    try:
+        with ThreadPoolExecutor(max_workers=source.workers) as pool:
+            got = list(pool.map(get, picked))
+    finally:
+        source.close()
+    frames = [f for f in got if f is not None and _usable(f)]
+    failed = sum(f is None for f in got)
+    return frames, (f"{len(frames)} of {len(picked)} images from {origin}, {iso(start)}..{iso(end)}; "
+                    f"{failed} could not be downloaded")
