@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support.apiserver import ApiServer
+from tests.support.broker import Broker
 from tests.support.camserver import CameraServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,3 +118,22 @@ def source_sections(api: ApiServer, *enabled: str, **extra: dict[str, Any]) -> d
     for name, keys in extra.items():
         sections[f"sources.{name}"].update(keys)
     return sections
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """A real Mosquitto on a free port of 127.0.0.1 (tests/support/broker.py)."""
+    b = Broker(tmp_path).start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def mqtt_config(config, broker: Broker):
+    """A config with MQTT on, to the test's broker, as device `pi-01`."""
+    def make(**sections):
+        mqtt = {"enabled": True, "port": broker.port, "host": "127.0.0.1", "state_interval_s": 1}
+        mqtt.update(sections.pop("mqtt", {}))
+        return config(device={"id": "pi-01"}, mqtt=mqtt, **sections)
+
+    return make

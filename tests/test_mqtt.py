@@ -22,46 +22,12 @@ from cielo.store import Reading, Store
 from tests.conftest import cielo, clean_env, rows
 from tests.support.broker import MOSQUITTO, Broker, Subscriber, retained
 from tests.support.camserver import CameraServer
+from tests.support.daemon import BASE, DEV, start_daemon, stop
 
 pytestmark = pytest.mark.skipif(not (shutil.which("mosquitto") or os.path.exists(MOSQUITTO)),
                                 reason="mosquitto is not installed (bash .ci/run installs it)")
 
-DEV = "pi-01"
-BASE = f"cielo/{DEV}"
 HOUR = ("--from", "2024-06-01T12:00Z", "--to", "2024-06-01T12:59Z")
-
-
-@pytest.fixture
-def broker(tmp_path: Path):
-    b = Broker(tmp_path).start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def mqtt_config(config, broker: Broker):
-    def make(**sections):
-        mqtt = {"enabled": True, "port": broker.port, "host": "127.0.0.1", "state_interval_s": 1}
-        mqtt.update(sections.pop("mqtt", {}))
-        return config(device={"id": DEV}, mqtt=mqtt, **sections)
-
-    return make
-
-
-def start_daemon(cfg: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "cielo", "--config", str(cfg), "run"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=clean_env())
-
-
-def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> str:
-    proc.send_signal(sig)
-    try:
-        out, _ = proc.communicate(timeout=45)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-        raise AssertionError(f"the daemon did not stop within 45 s:\n{out}") from None
-    return out
 
 
 def test_live_reading_status_and_discovery(camera: CameraServer, broker: Broker, mqtt_config, tmp_path: Path):

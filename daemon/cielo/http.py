@@ -279,42 +279,26 @@ class PayloadError(FetchError):
         super().__init__(message, status, transient=False)
 
 
-class Client:
-    """GETs for one source: each attempt first passes the circuit breaker and takes a token from the
-    shared budget (so retries are paid for too), then one request without urllib3's own retries; the
-    retry loop here honours Retry-After and backs off with jitter. One failed call (after its retries)
-    counts one failure for the breaker; an answer, even a 404 or 401, proves the server is up."""
+class LazyPool:
+    """A urllib3 pool made on the first request (a command that never fetches never imports urllib3), with
+    room for as many connections as the threads that use it: urllib3 would otherwise discard the extra ones,
+    saying "Connection pool is full", and connect anew for each request."""
 
-    def __init__(self, policy: HttpPolicy, guard: Guard | None = None,
-                 sleep: Callable[[float], None] = time.sleep, reason: ErrorReader | None = None,
-                 secrets: tuple[str, ...] = ()):
-        self.policy, self.guard, self.sleep = policy, guard, sleep
-        self.secrets = secrets  # scrubbed from every message this client raises
-        self.reason = reason  # the source's reader of its API's JSON error body
-        self._session: urllib3.PoolManager | None = None  # made on the first request (see _load)
-        self._session_lock = threading.Lock()
-        self.requests = 0  # made by this client (the benchmark prints it)
+    def __init__(self, policy: HttpPolicy, make: Callable[[HttpPolicy], Session]):
+        self.policy, self._make = policy, make
+        self._session: Session | None = None
+        self._lock = threading.Lock()
 
     @property
-    def session(self) -> urllib3.PoolManager:
+    def session(self) -> Session:
         if self._session is None:
-            with self._session_lock:
+            with self._lock:
                 if self._session is None:
-                    _load()
-                    p = self.policy
-                    self._session = urllib3.PoolManager(
-                        num_pools=4, maxsize=p.pool_size,
-                        retries=Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5,
-                                      raise_on_status=False),
-                        timeout=urllib3.Timeout(connect=p.timeout_s, read=p.timeout_s),
-                        headers={"User-Agent": USER_AGENT},
-                    )
+                    self._session = self._make(self.policy)
         return self._session
 
     def size_pool(self, workers: int) -> None:
-        """Room for `workers` threads' connections (urllib3 would otherwise discard the extra ones, saying
-        "Connection pool is full", and connect anew for each request)."""
-        with self._session_lock:
+        with self._lock:
             if workers > self.policy.pool_size:
                 self.policy = replace(self.policy, pool_size=workers)
                 if self._session is not None:
@@ -324,6 +308,47 @@ class Client:
     def close(self) -> None:
         if self._session is not None:
             self._session.clear()
+
+
+def _api_session(p: HttpPolicy) -> urllib3.PoolManager:
+    """The API sources' pool: no urllib3 retries (Client's own loop retries, paying the budget each time)."""
+    _load()
+    return urllib3.PoolManager(
+        num_pools=4, maxsize=p.pool_size,
+        retries=Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5, raise_on_status=False),
+        timeout=urllib3.Timeout(connect=p.timeout_s, read=p.timeout_s),
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+class Client:
+    """GETs for one source: each attempt first passes the circuit breaker and takes a token from the
+    shared budget (so retries are paid for too), then one request without urllib3's own retries; the
+    retry loop here honours Retry-After and backs off with jitter. One failed call (after its retries)
+    counts one failure for the breaker; an answer, even a 404 or 401, proves the server is up."""
+
+    def __init__(self, policy: HttpPolicy, guard: Guard | None = None,
+                 sleep: Callable[[float], None] = time.sleep, reason: ErrorReader | None = None,
+                 secrets: tuple[str, ...] = ()):
+        self.guard, self.sleep = guard, sleep
+        self.secrets = secrets  # scrubbed from every message this client raises
+        self.reason = reason  # the source's reader of its API's JSON error body
+        self.pool = LazyPool(policy, _api_session)
+        self.requests = 0  # made by this client (the benchmark prints it)
+
+    @property
+    def policy(self) -> HttpPolicy:
+        return self.pool.policy
+
+    @property
+    def session(self) -> urllib3.PoolManager:
+        return self.pool.session
+
+    def size_pool(self, workers: int) -> None:
+        self.pool.size_pool(workers)
+
+    def close(self) -> None:
+        self.pool.close()
         if self.guard is not None:
             self.guard.close()
 

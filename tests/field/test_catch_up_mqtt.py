@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from tests.conftest import rows
-from tests.field.conftest import BASE, needs_mosquitto, start_daemon, stop
 from tests.support.broker import Broker, Subscriber
 from tests.support.camserver import CameraServer
+from tests.support.daemon import BASE, needs_mosquitto, start_daemon, stop
 
 pytestmark = needs_mosquitto
 

@@ -7,10 +7,10 @@ from collections import Counter
 from pathlib import Path
 
 from tests.conftest import source_sections
-from tests.field.conftest import BASE, DEV, needs_mosquitto, start_daemon, stop
 from tests.support.apiserver import ApiServer
 from tests.support.broker import Broker, Subscriber, retained
 from tests.support.camserver import CameraServer
+from tests.support.daemon import BASE, DEV, needs_mosquitto, start_daemon, stop
 
 pytestmark = needs_mosquitto
 

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from tests.conftest import cielo, clean_env, rows
-from tests.field.conftest import start_daemon, stop
 from tests.support.camserver import CameraServer
+from tests.support.daemon import start_daemon, stop
 
 
 def wait_for_lock(db: Path, proc: subprocess.Popen, timeout: float = 20) -> int:

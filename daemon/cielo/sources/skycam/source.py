@@ -8,9 +8,8 @@ before the current one (the seed camera's layout), "always" or "never".
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -18,14 +17,13 @@ from zoneinfo import ZoneInfo
 
 from cielo.config import Settings
 from cielo.errors import CieloError, ConfigError
-from cielo.http import FetchError, HttpPolicy, get_bytes, make_session
+from cielo.http import FetchError, HttpPolicy, LazyPool, get_bytes, make_session
 from cielo.sources.base import Entity, SeriesSpec, Source, Window, buckets
 from cielo.sources.skycam import images
 from cielo.sources.skycam.config import SkycamConfig, calibration_path
 from cielo.store import Reading, Store
 
 if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
-    from cielo.http import Session
     from cielo.sources.skycam.frame import Frame
     from cielo.sources.skycam.model import OctaModel
 
@@ -60,14 +58,9 @@ class SkycamSource(Source):
         super().__init__(settings)
         self.cfg: SkycamConfig
         self.tz = ZoneInfo(self.cfg.timezone)
-        self.policy = HttpPolicy(
-            timeout_s=self.cfg.timeout_s,
-            retries=self.cfg.retries,
-            max_bytes=self.cfg.max_bytes,
-            pool_size=max(self.cfg.workers, 1),
-        )
-        self._session: Session | None = None  # made on the first fetch: `cielo gaps` never loads urllib3
-        self._session_lock = threading.Lock()
+        self.pool = LazyPool(HttpPolicy(timeout_s=self.cfg.timeout_s, retries=self.cfg.retries,
+                                        max_bytes=self.cfg.max_bytes, pool_size=max(self.cfg.workers, 1)),
+                             make_session)
         self._disk_low: bool | None = None  # what this run saw of the images disk
         self._saved = 0
         # The breaker and the request budget, shared with every process through the database. The default
@@ -76,21 +69,8 @@ class SkycamSource(Source):
 
         self.guard = Guard(settings.storage.database, self.name, buckets(self.requests_per_minute or None, None))
 
-    @property
-    def session(self) -> Session:
-        if self._session is None:
-            with self._session_lock:
-                if self._session is None:
-                    self._session = make_session(self.policy)
-        return self._session
-
     def size_pool(self, workers: int) -> None:
-        with self._session_lock:
-            if workers > self.policy.pool_size:
-                self.policy = replace(self.policy, pool_size=workers)
-                if self._session is not None:
-                    self._session.clear()
-                    self._session = None
+        self.pool.size_pool(workers)
 
     def make_client(self) -> None:
         return None  # its own urllib3 path: one image per request at hundreds a second (see __init__)
@@ -176,7 +156,7 @@ class SkycamSource(Source):
         url = self.url_for(slot, now)
         if self.guard.buckets:
             self.guard.acquire()  # waits for a token of [skycam].requests_per_minute
-        body, content_type = get_bytes(self.session, url, self.policy, self.guard)
+        body, content_type = get_bytes(self.pool.session, url, self.pool.policy, self.guard)
         if not body.startswith(JPEG_MAGIC):
             kind = content_type.split(";")[0].strip() or "unknown type"
             raise FetchError(f"{url}: not a JPEG ({kind}, {len(body)} bytes)", transient=False)
@@ -238,7 +218,6 @@ class SkycamSource(Source):
             self._saved = 0
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.clear()
+        self.pool.close()
         self.guard.close()
         super().close()

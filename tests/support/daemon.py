@@ -1,4 +1,4 @@
-"""Helpers of the field tests (issue 13): a real Mosquitto, the daemon as a subprocess."""
+"""The real daemon (`cielo run`) in a child process, for tests that watch it through a real broker."""
 
 from __future__ import annotations
 
@@ -12,30 +12,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import clean_env
-from tests.support.broker import MOSQUITTO, Broker
+from tests.support.broker import MOSQUITTO
 
 DEV = "pi-01"
 BASE = f"cielo/{DEV}"
 
 needs_mosquitto = pytest.mark.skipif(not (shutil.which("mosquitto") or os.path.exists(MOSQUITTO)),
                                      reason="mosquitto is not installed (bash .ci/run installs it)")
-
-
-@pytest.fixture
-def broker(tmp_path: Path):
-    b = Broker(tmp_path).start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def mqtt_config(config, broker: Broker):
-    def make(**sections):
-        mqtt = {"enabled": True, "port": broker.port, "host": "127.0.0.1", "state_interval_s": 1}
-        mqtt.update(sections.pop("mqtt", {}))
-        return config(device={"id": DEV}, mqtt=mqtt, **sections)
-
-    return make
 
 
 def start_daemon(cfg: Path) -> subprocess.Popen[str]:
