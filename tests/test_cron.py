@@ -1,4 +1,4 @@
-"""cielo.cron's next fire time (what `cielo status` shows) against APScheduler's, which runs the jobs."""
+"""cielo.service.cron's next fire time (what `cielo status` shows) against APScheduler's, which runs the jobs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 
 from cielo.config import Settings
-from cielo.cron import next_fire
+from cielo.service.cron import next_fire
 from cielo.sources import registry
 
 SCHEDULES = [

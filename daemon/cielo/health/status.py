@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cielo.config import Settings
-from cielo.cron import next_fire
 from cielo.service import lock
+from cielo.service.cron import next_fire
 from cielo.sources import registry
 from cielo.store import Store
 from cielo.timeutil import from_iso, human_duration, iso

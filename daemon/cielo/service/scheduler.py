@@ -29,8 +29,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from cielo.config import Settings
-from cielo.memory import CHILD_ENV
 from cielo.service import clock
+from cielo.service.memory import CHILD_ENV
 from cielo.service.notify import Notifier, watchdog_interval_s
 from cielo.service.runtime import open_store
 from cielo.sources.registry import REGISTRY
@@ -164,7 +164,7 @@ class Daemon:
             if not self._turn(live):
                 return True
             try:
-                # The children's allocator favours memory over a few percent of CPU (cielo.memory says why).
+                # The children's allocator favours memory over a few percent of CPU (cielo.service.memory says why).
                 child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
                                          env={**os.environ, **CHILD_ENV}, preexec_fn=_die_with_parent)
             except OSError as exc:

@@ -114,11 +114,11 @@ class SkycamSource(Source):
 
     @cached_property
     def model(self) -> OctaModel:
-        from cielo.memory import lean_malloc
+        from cielo.service.memory import lean_malloc
         from cielo.sources.skycam.calibration import load_site
         from cielo.sources.skycam.model import OctaModel
 
-        lean_malloc()  # before the model's first allocations (cielo.memory says why)
+        lean_malloc()  # before the model's first allocations (cielo.service.memory says why)
         return OctaModel(self.cfg.model, calibration=load_site(calibration_path(self.settings, self.cfg)))
 
     def slots(self, start: datetime, end: datetime) -> list[datetime]:
