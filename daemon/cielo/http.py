@@ -49,10 +49,11 @@ USER_AGENT = f"cielo/{__version__}"
 class FetchError(CieloError):
     """A request that failed after its retries; `transient` says whether asking later may help."""
 
-    def __init__(self, message: str, status: int | None = None, transient: bool = True):
+    def __init__(self, message: str, status: int | None = None, transient: bool = True, kind: str | None = None):
         super().__init__(message)
         self.status = status
         self.transient = transient
+        self.kind = kind  # the cause a run's failure breakdown names, when the raiser knows it best
 
 
 class NotFound(FetchError):

@@ -427,13 +427,15 @@ class Store:
     def add_event(self, kind: str, data: dict[str, Any], level: str = "info", source: str | None = None) -> None:
         ts = iso(utcnow())
 
-        def work(cur: sqlite3.Cursor) -> None:
-            cur.execute("INSERT INTO events (ts, kind, level, source, data) VALUES (?, ?, ?, ?, ?)",
-                        (ts, kind, level, source, json.dumps(data, sort_keys=True)))
-            if self.announcer is not None:
-                self.announcer.event(cur, ts, kind, level, source, data)
+        self.transaction(lambda cur: self._event(cur, ts, kind, data, level, source))
 
-        self.transaction(work)
+    def _event(self, cur: sqlite3.Cursor, ts: str, kind: str, data: dict[str, Any], level: str,
+               source: str | None) -> None:
+        """An event and its MQTT message, inside the caller's transaction."""
+        cur.execute("INSERT INTO events (ts, kind, level, source, data) VALUES (?, ?, ?, ?, ?)",
+                    (ts, kind, level, source, json.dumps(data, sort_keys=True)))
+        if self.announcer is not None:
+            self.announcer.event(cur, ts, kind, level, source, data)
 
     def set_state(self, key: str, value: str) -> None:
         """Small facts the daemon shares with `cielo status` (broker connected, last publish, ...)."""
@@ -504,11 +506,8 @@ class Store:
                         f" FROM readings WHERE {self._FUTURE}", (iso(now), *params))
             n = cur.execute(f"DELETE FROM readings WHERE {self._FUTURE}", params).rowcount
             if n:
-                data = {"moved": n, "table": "readings_future", "now": iso(now)}
-                cur.execute("INSERT INTO events (ts, kind, level, source, data) VALUES (?, ?, ?, ?, ?)",
-                            (iso(now), "future_readings_moved", "warning", None, json.dumps(data, sort_keys=True)))
-                if self.announcer is not None:
-                    self.announcer.event(cur, iso(now), "future_readings_moved", "warning", None, data)
+                self._event(cur, iso(now), "future_readings_moved",
+                            {"moved": n, "table": "readings_future", "now": iso(now)}, "warning", None)
             return n
 
         return self.transaction(work)

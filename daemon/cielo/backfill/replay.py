@@ -276,12 +276,13 @@ def _kind(exc: Exception) -> str:
         cause = _kind(FetchError(exc.cause, int(status[1]) if status else None)) if exc.cause else None
         return f"{cause} (circuit open, not asked)" if cause and cause != "fetch error" else "circuit open"
     if isinstance(exc, FetchError):
+        if exc.kind:
+            return exc.kind
         if exc.status and exc.status >= 400:  # an HTML page or broken JSON with 200 is no HTTP error
             return f"HTTP {exc.status}"
         text = str(exc)
         for marker, kind in (("not JSON", "not JSON"),
                              ("invalid JSON", "invalid JSON"), ("unexpected answer", "unexpected answer"),
-                             ("not a JPEG", "not a JPEG"), ("not a readable image", "unreadable image"),
                              ("timed out", "timeout"), ("took longer than", "timeout"),
                              ("cannot connect", "cannot connect"),
                              ("byte cap", "too large"), ("server kept failing", "server errors"),

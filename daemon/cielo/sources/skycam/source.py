@@ -159,11 +159,13 @@ class SkycamSource(Source):
         body, content_type = get_bytes(self.pool.session, url, self.pool.policy, self.guard)
         if not body.startswith(JPEG_MAGIC):
             kind = content_type.split(";")[0].strip() or "unknown type"
-            raise FetchError(f"{url}: not a JPEG ({kind}, {len(body)} bytes)", transient=False)
+            raise FetchError(f"{url}: not a JPEG ({kind}, {len(body)} bytes)", transient=False, kind="not a JPEG")
         try:
             frame = self.model.decode(body)
         except ImageError as exc:
-            raise FetchError(f"{url}: {exc}", transient=False) from None
+            # A broken JPEG is an unreadable image; another format stays a plain fetch error.
+            kind = "unreadable image" if str(exc).startswith("not a readable image") else None
+            raise FetchError(f"{url}: {exc}", transient=False, kind=kind) from None
         keep = body if self.settings.storage.keep_images else None
         return SkyImage(slot, url, hashlib.sha256(body).hexdigest(), len(body), frame, keep)
 
