@@ -194,7 +194,7 @@ def get_bytes(session: Session, url: str, policy: HttpPolicy, guard: Guard | Non
     return out
 
 
-def _body(resp, deadline: float, where: str, policy: HttpPolicy, status: int | None):
+def _body(resp, deadline: float, where: str, policy: HttpPolicy):
     """The answer's bytes as they arrive (each read returns what one receive got), until `deadline`."""
     read = getattr(resp, "read1", None) or resp.read
     while True:
@@ -230,7 +230,7 @@ def _get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, s
                              status, transient=False)
         chunks: list[bytes] = []
         size = 0
-        for chunk in _body(resp, deadline, where, policy, status):
+        for chunk in _body(resp, deadline, where, policy):
             size += len(chunk)
             if size > policy.max_bytes:
                 raise FetchError(f"{where}: answer is over the {policy.max_bytes}-byte cap", status, transient=False)
@@ -417,7 +417,7 @@ class Client:
         try:
             status, ctype = resp.status, resp.headers.get("Content-Type", "")
             chunks, size = [], 0  # error bodies too: they carry the API's reason, and the connection is reused
-            for chunk in _body(resp, deadline, where, p, status):
+            for chunk in _body(resp, deadline, where, p):
                 size += len(chunk)
                 if size > p.max_bytes:
                     raise FetchError(f"{where}: answer is over the {p.max_bytes}-byte cap", status, transient=False)

@@ -7,7 +7,6 @@ publisher sends them. Only a backfill needs a pool.
 
 from __future__ import annotations
 
-import logging
 from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
@@ -16,8 +15,6 @@ from cielo.backfill.replay import Summary, Writer, plan
 from cielo.sources.base import Source, Window
 from cielo.store import Store
 from cielo.timeutil import iso
-
-log = logging.getLogger("cielo")
 
 
 def capture(source: Source, store: Store, now: datetime) -> tuple[Summary, str]:
