@@ -340,6 +340,9 @@ class Runner:
 
     def run(self, job_id: int) -> str:
         """Run until no task of the job is left to do here; Ctrl-C stops the tasks (they stay resumable)."""
+        from cielo.service.memory import lean_malloc
+
+        lean_malloc()  # before this process's task and fetch threads exist (cielo.service.memory says why)
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="task") as pool:
             futures = [pool.submit(self._loop, job_id) for _ in range(self.workers)]
             try:
