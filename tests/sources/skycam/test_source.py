@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from cielo.config import Settings
 from cielo.sources.skycam.source import SkycamSource
 from cielo.timeutil import iso
 from tests.conftest import cielo
+from tests.support.camserver import CameraServer
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -72,3 +77,31 @@ def test_sky_camera_has_a_breaker_too(config):
     assert result.returncode == 1
     assert "skycam: failed slots: 31 cannot connect (circuit open, not asked), 5 cannot connect" in result.stderr
     assert re.search(r"^skycam: enabled, .* breaker open \(5 failures\)$", cielo("sources", config=cfg).stdout, re.M)
+
+
+def test_fetch_threads_decode_one_at_a_time(camera: CameraServer, tmp_path: Path):
+    # Decoding holds the GIL in many small numpy calls: side by side, fetch threads only fight over it.
+    s = SkycamSource(Settings.model_validate({
+        "storage": {"database": str(tmp_path / "cielo.db")},
+        "skycam": {"base_url": camera.base_url, "timezone": "UTC", "requests_per_minute": 0}}))
+    model = s.model
+    real = model.decode
+    lock, active, most = threading.Lock(), [0], [0]
+
+    def decode(data: bytes):
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        time.sleep(0.02)  # long enough for another thread to arrive, were decodes let through together
+        try:
+            return real(data)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    model.decode = decode
+    windows = s.windows(s.slots(datetime(2024, 6, 1, tzinfo=UTC), datetime(2024, 6, 1, 2, tzinfo=UTC)))
+    with ThreadPoolExecutor(4) as pool:
+        images = list(pool.map(lambda w: s.fetch(w, NOW), windows))
+    assert len(images) == 12 and all(i.frame.pixels.shape[0] == 3 for i in images)
+    assert most[0] == 1
