@@ -41,8 +41,9 @@ MONOCHROME_CHROMA = 2
 
 # Images per onnxruntime call: each graph intermediate is N x H x W floats, so large batches cost memory.
 # The graph of cielo 3 has ~70 full-frame intermediates: at 16 a capture grew 49 MB, at 4 it grows 24 MB
-# (cielo 2 at 16: 23 MB), and the per-call overhead is small next to decoding and the lens fit.
-INFER_BATCH = 4
+# (cielo 2 at 16: 23 MB), and the per-call overhead is small next to decoding and the lens fit. At 1 a
+# 14-day backfill peaks ~8 MB under 4 for ~0.1 ms more per image (bench/backfill_process.py).
+INFER_BATCH = 1
 
 # Pillow refuses bigger images by default (decompression bombs); a sky camera is far below this.
 Image.MAX_IMAGE_PIXELS = 64_000_000
