@@ -207,23 +207,36 @@ class Reference:
     sun: float = 0.0
     sun_scale: float = 0.25
     table: tuple[tuple[float, ...], ...] | None = None  # [rho band][sun band] thresholds, from calibration
+    own_sky: tuple[tuple[bool, ...], ...] | None = None  # [rho band][sun band]: the frame's surface may lower it
     all_sky: float = 0.25  # a frame without a lens circle (a crop, a plain camera): the hybrid rule's base
 
     def threshold(self, rho: np.ndarray, gam: np.ndarray | None, found: bool = True) -> np.ndarray:
         if self.table is not None:
-            t = np.asarray(self.table, dtype=np.float32)
-            ri = np.clip((rho / OCTA_RADIUS * t.shape[0]).astype(np.intp), 0, t.shape[0] - 1)
-            if gam is None:
-                gi = np.full(rho.shape, t.shape[1] - 1, dtype=np.intp)
-            else:
-                gi = np.clip((gam / SUN_BAND).astype(np.intp), 0, t.shape[1] - 1)
-            return t[ri, gi]
+            return self._per_band(self.table, rho, gam).astype(np.float32)
         if not found:
             return np.full(rho.shape, self.all_sky, dtype=np.float32)
         thr = np.float32(self.zenith) - np.float32(self.horizon) * rho * rho
         if gam is not None:
             thr = thr - np.float32(self.sun) * np.exp(-gam / np.float32(self.sun_scale))
         return thr.astype(np.float32)
+
+    def own_sky_allowed(self, rho: np.ndarray, gam: np.ndarray | None) -> np.ndarray | bool:
+        """Where the frame's own clear-sky surface may lower the threshold: everywhere, unless a calibration
+        says per band (its bands where the site's clear sky is bluer than the model's keep the site's)."""
+        if self.table is None or self.own_sky is None:
+            return True
+        return self._per_band(self.own_sky, rho, gam).astype(bool)
+
+    @staticmethod
+    def _per_band(table: tuple[tuple[float | bool, ...], ...], rho: np.ndarray, gam: np.ndarray | None
+                  ) -> np.ndarray:
+        t = np.asarray(table)
+        ri = np.clip((rho / OCTA_RADIUS * t.shape[0]).astype(np.intp), 0, t.shape[0] - 1)
+        if gam is None:
+            gi = np.full(rho.shape, t.shape[1] - 1, dtype=np.intp)
+        else:
+            gi = np.clip((gam / SUN_BAND).astype(np.intp), 0, t.shape[1] - 1)
+        return t[ri, gi]
 
 
 SUN_BAND = 0.25  # calibration table: bands of distance to the sun, lens radii (the last band: farther)
@@ -276,7 +289,8 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
         surface = clear_sky_surface(nrbr, valid, rho, gam)
         if surface is not None:
             low = np.minimum(threshold, surface - np.float32(SURFACE_MARGIN))
-            threshold = np.where(gam < SURFACE_REACH, low, threshold).astype(np.float32)
+            threshold = np.where((gam < SURFACE_REACH) & ref.own_sky_allowed(rho, gam), low, threshold)
+            threshold = threshold.astype(np.float32)
     return Maps(valid.astype(np.float32), threshold, sun)
 
 
