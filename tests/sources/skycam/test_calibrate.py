@@ -52,6 +52,24 @@ def test_fit_finds_the_lens_ellipse_and_the_sites_clear_sky(model: OctaModel):
     assert 0.12 < cal.sky_threshold < 0.26
 
 
+def test_a_paler_site_keeps_the_models_reference_and_leaves_it_to_each_frames_own_sky(model: OctaModel,
+                                                                                       tmp_path: Path):
+    """Calibration raises the reference where the site's clear sky is bluer than the model's, and never lowers
+    it: where the site is paler, each frame's own clear-sky surface (lens.maps) does that, band by band."""
+    frames = [model.decode(sky_jpeg(COVERS[i % 6], seed=i, mast=True)) for i in range(12)]
+    bluer = fit(frames, "test", 0.0)  # this camera's clear sky (NRBR 0.3..0.5) is bluer than a model at 0.0
+    paler = fit(frames, "test", 0.6)  # ... and paler than a model at 0.6
+    assert bluer.reference is not None and paler.reference is not None
+    assert bluer.reference.own_sky is not None and not any(map(any, bluer.reference.own_sky))
+    assert min(map(min, bluer.reference.table)) > 0.0
+    assert paler.reference.own_sky is not None and all(map(all, paler.reference.own_sky))
+    assert {v for row in paler.reference.table for v in row} == {0.6}
+    paler.save(tmp_path / "cal.json")
+    back = Calibration.load(tmp_path / "cal.json")
+    assert back.reference is not None and back.reference.own_sky == paler.reference.own_sky
+    assert back.ident == paler.ident != bluer.ident
+
+
 def test_too_few_frames_is_an_error(model: OctaModel):
     with pytest.raises(CalibrationError, match="at least"):
         fit([model.decode(sky_jpeg(0.2, seed=1))] * 3, "test", 0.25)

@@ -184,18 +184,20 @@ def test_calibration_reaches_any_model(tmp_path: Path):
 # --- whole frames: the lens circle, the clear sky with the sun in view, a starry night ----------------------
 
 def _whole_frame(size=(640, 480), centre=(330, 236), radii=(228, 220), sun=(0.45, -0.3), cloud: float = 0.0,
-                 mast: bool = True, seed: int = 0) -> bytes:
+                 mast: bool = True, seed: int = 0, glow: float = 0.18,
+                 haze=(200.0, 215.0, 240.0)) -> bytes:
     """A fisheye frame made here: black surround, an elliptical lens (pixels not square), a clear sky whose
     NRBR falls toward the horizon and toward the sun (pale circumsolar sky around a saturated sun disc),
-    optional grey cloud blobs covering `cloud` of the lens, and a dark mast at the lens edge."""
+    optional grey cloud blobs covering `cloud` of the lens, and a dark mast at the lens edge. `glow`: how far
+    (lens radii) the circumsolar paling reaches; `haze`: the colour the sky pales to."""
     w, h = size
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     u, v = (xx - centre[0]) / radii[0], (yy - centre[1]) / radii[1]
     rho = np.sqrt(u * u + v * v)
     gam = np.hypot(u - sun[0], v - sun[1])
-    pale = np.clip(0.75 * rho**2 + 0.9 * np.exp(-gam / 0.18), 0, 1)[..., None]  # horizon haze, circumsolar
-    deep, white = np.array([55.0, 110.0, 225.0]), np.array([200.0, 215.0, 240.0])
+    pale = np.clip(0.75 * rho**2 + 0.9 * np.exp(-gam / glow), 0, 1)[..., None]  # horizon haze, circumsolar
+    deep, white = np.array([55.0, 110.0, 225.0]), np.array(haze)
     img = deep * (1 - pale) + white * pale
     img[gam < 0.05] = 255.0  # the sun's saturated disc
     if cloud > 0:
@@ -246,6 +248,30 @@ def test_clear_whole_frame_with_the_sun_reads_clear():
     half = m.judge([m.decode(_whole_frame(cloud=0.5, seed=7))], [None], 0.0, 0.0)[0].octas
     full = m.judge([m.decode(_whole_frame(cloud=1.0, seed=8))], [None], 0.0, 0.0)[0].octas
     assert 2 <= half <= 6 and full >= 7, (half, full)
+
+
+def test_low_sun_pale_half_of_a_clear_sky_reads_clear():
+    """A morning sun at the lens edge pales half of a clear sky smoothly (LenghuSky-8: NRBR under the
+    reference over the sun's half, far beyond the glare disc). One threshold read it 3-4 octas; the frame's
+    own clear-sky surface reads it clear, while cloud on the same sky and a grey overcast still count."""
+    from cielo.sources.skycam import lens
+
+    m = OctaModel()
+    pale = {"glow": 1.2, "haze": (215.0, 220.0, 230.0)}  # a low sun greys the sky over most of the lens
+    frames = [m.decode(_whole_frame(sun=sun, seed=seed, **pale))
+              for seed, sun in enumerate([(0.95, 0.0), (-0.9, 0.35), (0.2, -0.95)])]
+    for frame in frames:
+        maps = m.maps(frame)
+        px = frame.pixels.astype(np.float32)
+        nrbr = (px[2] - px[0]) / (px[2] + px[0] + 0.255)
+        valid = maps.valid > 0
+        assert (nrbr[valid] < m.reference.zenith).mean() > 0.25  # one threshold: 2-3 octas of cloud
+        assert lens.clear_sky_surface(nrbr, valid, frame.lens.rho(), None) is not None
+    for v in m.judge(frames, [None] * len(frames), 0.0, 0.0):
+        assert v.octas is not None and v.octas <= 1, (v.octas, v.probs)
+    half = m.judge([m.decode(_whole_frame(sun=(0.95, 0.0), cloud=0.5, seed=7, **pale))], [None], 0.0, 0.0)[0]
+    full = m.judge([m.decode(_whole_frame(sun=(0.95, 0.0), cloud=1.0, seed=8, **pale))], [None], 0.0, 0.0)[0]
+    assert 2 <= half.octas <= 6 and full.octas >= 7, (half.octas, full.octas)
 
 
 def _night_frame(cloud: float, seed: int = 0) -> bytes:

@@ -207,23 +207,36 @@ class Reference:
     sun: float = 0.0
     sun_scale: float = 0.25
     table: tuple[tuple[float, ...], ...] | None = None  # [rho band][sun band] thresholds, from calibration
+    own_sky: tuple[tuple[bool, ...], ...] | None = None  # [rho band][sun band]: the frame's surface may lower it
     all_sky: float = 0.25  # a frame without a lens circle (a crop, a plain camera): the hybrid rule's base
 
     def threshold(self, rho: np.ndarray, gam: np.ndarray | None, found: bool = True) -> np.ndarray:
         if self.table is not None:
-            t = np.asarray(self.table, dtype=np.float32)
-            ri = np.clip((rho / OCTA_RADIUS * t.shape[0]).astype(np.intp), 0, t.shape[0] - 1)
-            if gam is None:
-                gi = np.full(rho.shape, t.shape[1] - 1, dtype=np.intp)
-            else:
-                gi = np.clip((gam / SUN_BAND).astype(np.intp), 0, t.shape[1] - 1)
-            return t[ri, gi]
+            return self._per_band(self.table, rho, gam).astype(np.float32)
         if not found:
             return np.full(rho.shape, self.all_sky, dtype=np.float32)
         thr = np.float32(self.zenith) - np.float32(self.horizon) * rho * rho
         if gam is not None:
             thr = thr - np.float32(self.sun) * np.exp(-gam / np.float32(self.sun_scale))
         return thr.astype(np.float32)
+
+    def own_sky_allowed(self, rho: np.ndarray, gam: np.ndarray | None) -> np.ndarray | bool:
+        """Where the frame's own clear-sky surface may lower the threshold: everywhere, unless a calibration
+        says per band (its bands where the site's clear sky is bluer than the model's keep the site's)."""
+        if self.table is None or self.own_sky is None:
+            return True
+        return self._per_band(self.own_sky, rho, gam).astype(bool)
+
+    @staticmethod
+    def _per_band(table: tuple[tuple[float | bool, ...], ...], rho: np.ndarray, gam: np.ndarray | None
+                  ) -> np.ndarray:
+        t = np.asarray(table)
+        ri = np.clip((rho / OCTA_RADIUS * t.shape[0]).astype(np.intp), 0, t.shape[0] - 1)
+        if gam is None:
+            gi = np.full(rho.shape, t.shape[1] - 1, dtype=np.intp)
+        else:
+            gi = np.clip((gam / SUN_BAND).astype(np.intp), 0, t.shape[1] - 1)
+        return t[ri, gi]
 
 
 SUN_BAND = 0.25  # calibration table: bands of distance to the sun, lens radii (the last band: farther)
@@ -239,10 +252,11 @@ class Maps:
 
 
 def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = None,
-         stars: np.ndarray | None = None) -> Maps:
+         stars: np.ndarray | None = None, own_sky: bool = True) -> Maps:
     """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
-    fixed obstructions) and the clear-sky threshold there. In a night frame with stars (`stars`: the star
-    density at this size), a pixel among stars is clear whatever its colour (threshold -1)."""
+    fixed obstructions) and the clear-sky threshold there: the reference's, lowered to just under the frame's
+    own clear-sky surface where it has one (`own_sky`, clear_sky_surface). In a night frame with stars
+    (`stars`: the star density at this size), a pixel among stars is clear whatever its colour (threshold -1)."""
     _, h, w = px.shape
     rho = geom.rho()
     area = rho <= OCTA_RADIUS
@@ -264,12 +278,57 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
         gam = np.sqrt(((xx - sun[0]) / rx) ** 2 + ((yy - sun[1]) / ry) ** 2)
         valid &= gam > SUN_GLARE
     threshold = ref.threshold(rho, gam, geom.found)
-    if stars is not None and geom.found and valid.any() and float(stars[valid].mean()) > STARRY_FRAME:
-        x = px.astype(np.float32)
-        nrbr = (x[2] - x[0]) / (x[2] + x[0] + 0.255)
-        if float(np.median(nrbr[valid])) < STARRY_MAX_NRBR:  # not a blue daytime sky: a night with stars
-            threshold = np.where(stars > STARS_CLEAR, np.float32(-1.0), threshold).astype(np.float32)
+    if not (geom.found and valid.any()):
+        return Maps(valid.astype(np.float32), threshold, sun)
+    x = px.astype(np.float32)
+    nrbr = (x[2] - x[0]) / (x[2] + x[0] + np.float32(0.255))  # as the graph computes it (eps 1e-3 of 0..1)
+    if stars is not None and float(stars[valid].mean()) > STARRY_FRAME \
+            and float(np.median(nrbr[valid])) < STARRY_MAX_NRBR:  # not a blue daytime sky: a night with stars
+        threshold = np.where(stars > STARS_CLEAR, np.float32(-1.0), threshold).astype(np.float32)
+    elif own_sky and gam is not None:
+        surface = clear_sky_surface(nrbr, valid, rho, gam)
+        if surface is not None:
+            low = np.minimum(threshold, surface - np.float32(SURFACE_MARGIN))
+            threshold = np.where((gam < SURFACE_REACH) & ref.own_sky_allowed(rho, gam), low, threshold)
+            threshold = threshold.astype(np.float32)
     return Maps(valid.astype(np.float32), threshold, sun)
+
+
+SURFACE_MARGIN = 0.1  # a pixel is cloud only this far (NRBR) below the frame's own clear-sky surface ...
+SURFACE_CLEAR = 0.18  # ... when that surface is a clear sky: its bluest tenth reaches this NRBR
+SURFACE_REACH = 1.0  # ... and only on the sun's side of the sky: within this distance of it (lens radii)
+SURFACE_SUN_SCALE = 0.8  # the surface's circumsolar term decays over this distance (lens radii)
+SURFACE_ROUNDS = 4
+
+
+def clear_sky_surface(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam: np.ndarray | None
+                      ) -> np.ndarray | None:
+    """The frame's own clear sky, NRBR = a + b rho^2 (+ c exp(-gam / scale) with the sun in view), fitted to
+    its upper envelope (pixels far below the fit, cloud, are dropped and the fit redone), or None when that
+    surface is not a clear sky (an overcast frame's envelope is grey cloud).
+
+    A low sun pales half a clear sky smoothly, far beyond its glare (LenghuSky-8 mornings: NRBR under 0.1 over
+    the sun's half of the lens), which one threshold reads as cloud; cloud sits below the smooth surface that
+    the clear sky around it draws."""
+    cols = [np.ones_like(rho), rho * rho]
+    if gam is not None:
+        cols.append(np.exp(-gam / np.float32(SURFACE_SUN_SCALE)))
+    a = np.stack([c[valid] for c in cols], axis=1).astype(np.float64)
+    y = nrbr[valid].astype(np.float64)
+    keep = np.ones(len(y), dtype=bool)
+    fit = y
+    for _ in range(SURFACE_ROUNDS):
+        if keep.sum() < 3 * a.shape[1]:
+            return None
+        coef = np.linalg.lstsq(a[keep], y[keep], rcond=None)[0]
+        fit = a @ coef
+        keep = y > fit - SURFACE_MARGIN
+    if float(np.quantile(fit, 0.9)) < SURFACE_CLEAR:
+        return None
+    out = np.zeros(rho.shape, dtype=np.float32)
+    for c, k in zip(cols, coef, strict=True):
+        out += np.float32(k) * c
+    return out
 
 
 STAR_PROMINENCE = 0.06  # a star: a pixel brighter than each of its 8 neighbours, by this over their mean (0..1)
