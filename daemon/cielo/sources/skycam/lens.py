@@ -148,24 +148,34 @@ def robust_fit(pts: np.ndarray, rounds: int = 4) -> tuple[float, float, float, f
 
 
 def find_lens(px: np.ndarray) -> Lens:
-    """The lens ellipse of one frame (uint8 [3, H, W]), or all-sky when the frame has no surround."""
+    """The lens ellipse of one frame (uint8 [3, H, W]), or all-sky when the frame has no surround.
+
+    The rays start from the frame's centre, then again from the first fit's centre; of the two fits the one
+    more ray ends agree with wins: a second start inside a mount at the centre (TSI's camera arm) stops half
+    the rays at once and would pull the ellipse off the mirror."""
     _, h, w = px.shape
     stop = not_sky(px)
     cx, cy = (w - 1) / 2, (h - 1) / 2
-    fit = None
+    best, best_support = None, -1
     for _ in range(2):
         pts, left = ray_ends(stop, cx, cy)
         if (~left).mean() < MIN_EDGE_RAYS:
-            return all_sky(w, h)
+            break
         fit = robust_fit(pts[~left])
         if fit is None:
-            return all_sky(w, h)
+            break
         ncx, ncy, rx, ry = fit
         if not (0 <= ncx < w and 0 <= ncy < h) or min(rx / w, ry / h) < 0.2 or max(rx / w, ry / h) > 0.75:
-            return all_sky(w, h)
+            break
+        ends = pts[~left]
+        rho = np.hypot((ends[:, 0] - ncx) / rx, (ends[:, 1] - ncy) / ry)
+        support = int(((rho > 0.93) & (rho < 1.1)).sum())
+        if support > best_support:
+            best, best_support = fit, support
         cx, cy = ncx, ncy
-    assert fit is not None
-    return Lens(fit[0], fit[1], fit[2], fit[3], w, h, True)
+    if best is None:
+        return all_sky(w, h)
+    return Lens(best[0], best[1], best[2], best[3], w, h, True)
 
 
 def find_sun(px: np.ndarray, valid: np.ndarray) -> tuple[float, float] | None:
