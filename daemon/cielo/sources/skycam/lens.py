@@ -23,6 +23,7 @@ DARK_ABS = 0.03  # ... or darker than this (0..1)
 GREEN = 0.04  # ... or green over both red and blue by this much: grass and trees, never sky ...
 GREEN_CHROMA = 0.1  # ... and by this share of its brightness (a whitish cloud with a green cast is sky)
 MIN_EDGE_RAYS = 0.3  # fewer rays than this share ending inside the frame: no surround, all sky
+MIN_SUPPORT = 0.4  # a fit kept alone needs this share of the rays ending on it (within 0.93..1.1 of it)
 SATURATED = 0.94  # min(R, G, B) over this: the sun or its glare
 SUN_LEVEL = 0.94  # the sun: the densest blob of pixels with min(R, G, B) over this
 CLIPPED_SUN = 0.7  # no saturated blob: the brightest plateau is the sun when min(R, G, B) is over this ...
@@ -159,22 +160,24 @@ def find_lens(px: np.ndarray) -> Lens:
     best, best_support = None, -1
     for _ in range(2):
         pts, left = ray_ends(stop, cx, cy)
-        if (~left).mean() < MIN_EDGE_RAYS:
-            break
-        fit = robust_fit(pts[~left])
+        fit = robust_fit(pts[~left]) if (~left).mean() >= MIN_EDGE_RAYS else None
+        if fit is not None:
+            ncx, ncy, rx, ry = fit
+            if not (0 <= ncx < w and 0 <= ncy < h) or min(rx / w, ry / h) < 0.2 or max(rx / w, ry / h) > 0.75:
+                fit = None
         if fit is None:
-            break
-        ncx, ncy, rx, ry = fit
-        if not (0 <= ncx < w and 0 <= ncy < h) or min(rx / w, ry / h) < 0.2 or max(rx / w, ry / h) > 0.75:
+            # the second start failing keeps the first fit only when most rays agreed with it: a dark
+            # crop's patches stop rays too, and give a loose fit
+            if best is None or best_support < MIN_SUPPORT * RAYS:
+                return all_sky(w, h)
             break
         ends = pts[~left]
-        rho = np.hypot((ends[:, 0] - ncx) / rx, (ends[:, 1] - ncy) / ry)
+        rho = np.hypot((ends[:, 0] - fit[0]) / fit[2], (ends[:, 1] - fit[1]) / fit[3])
         support = int(((rho > 0.93) & (rho < 1.1)).sum())
         if support > best_support:
             best, best_support = fit, support
-        cx, cy = ncx, ncy
-    if best is None:
-        return all_sky(w, h)
+        cx, cy = fit[0], fit[1]
+    assert best is not None
     return Lens(best[0], best[1], best[2], best[3], w, h, True)
 
 
