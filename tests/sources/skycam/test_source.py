@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,9 @@ NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 
 
 def source(**skycam) -> SkycamSource:
-    return SkycamSource(Settings.model_validate({"skycam": skycam}))
+    # the camera's request budget lives in the database: keep it out of the working directory
+    database = Path(tempfile.mkdtemp(prefix="cielo-test-")) / "cielo.db"
+    return SkycamSource(Settings.model_validate({"storage": {"database": str(database)}, "skycam": skycam}))
 
 
 def test_six_slots_an_hour_at_the_camera_minutes():
