@@ -70,17 +70,20 @@ def all_sky(width: int, height: int) -> Lens:
 
 def not_sky(px: np.ndarray, dark_too: bool = True) -> np.ndarray:
     """bool [H, W]: pixels that end a ray (dark or green; green only with `dark_too` False)."""
-    x = px.astype(np.float32) * np.float32(1 / 255)
-    r, g, b = x[0], x[1], x[2]
+    # Integer arithmetic on the uint8 planes: this runs twice per frame on every capture and backfill image.
+    r, g, b = px[0], px[1], px[2]
     bright = np.maximum(np.maximum(r, g), b)
-    h, w = bright.shape
-    centre = bright[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4]
-    level = float(np.percentile(centre, 75))
-    # green over red and blue, by a margin that grows with brightness: a whitish cloud in a greenish JPEG is sky
-    green = (g - np.maximum(r, b)) > np.maximum(np.float32(GREEN), np.float32(GREEN_CHROMA) * bright)
+    # green over red and blue, by a margin that grows with brightness: a whitish cloud in a greenish JPEG is
+    # sky. (g - max(r, b)) / 255 > max(GREEN, GREEN_CHROMA * bright / 255), times 255 / GREEN_CHROMA = 10:
+    lead = (g.astype(np.int16) - np.maximum(r, b)) * np.int16(round(1 / GREEN_CHROMA))
+    green = lead > np.maximum(np.int16(round(GREEN * 255 / GREEN_CHROMA)), bright)
     if not dark_too:
         return green
-    return green | (bright < max(DARK_ABS, DARK_REL * level))
+    h, w = bright.shape
+    centre = bright[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4].ravel()
+    k = (centre.size - 1) * 3 // 4
+    level = float(np.partition(centre, k)[k])  # the 75th percentile (0..255), without np.percentile's cost
+    return green | (bright < max(DARK_ABS * 255, DARK_REL * level))
 
 
 def ray_ends(stop: np.ndarray, cx: float, cy: float, rays: int = RAYS) -> tuple[np.ndarray, np.ndarray]:
@@ -117,8 +120,8 @@ def fit_ellipse(pts: np.ndarray) -> tuple[float, float, float, float] | None:
     sc = float(np.abs(pts - [ox, oy]).max()) or 1.0
     x, y = (pts[:, 0] - ox) / sc, (pts[:, 1] - oy) / sc
     m = np.stack([x * x, y * y, x, y], axis=1)
-    try:
-        a, b, c, d = np.linalg.lstsq(m, np.ones_like(x), rcond=None)[0]
+    try:  # the normal equations: 4 unknowns (lstsq's SVD costs more, and more of OpenBLAS in memory)
+        a, b, c, d = np.linalg.solve(m.T @ m, m.T @ np.ones_like(x))
     except np.linalg.LinAlgError:
         return None
     if a <= 0 or b <= 0:
@@ -148,14 +151,14 @@ def robust_fit(pts: np.ndarray, rounds: int = 4) -> tuple[float, float, float, f
     return fit
 
 
-def find_lens(px: np.ndarray) -> Lens:
+def find_lens(px: np.ndarray, stop: np.ndarray | None = None) -> Lens:
     """The lens ellipse of one frame (uint8 [3, H, W]), or all-sky when the frame has no surround.
 
     The rays start from the frame's centre, then again from the first fit's centre; of the two fits the one
     more ray ends agree with wins: a second start inside a mount at the centre (TSI's camera arm) stops half
     the rays at once and would pull the ellipse off the mirror."""
     _, h, w = px.shape
-    stop = not_sky(px)
+    stop = not_sky(px) if stop is None else stop
     cx, cy = (w - 1) / 2, (h - 1) / 2
     best, best_support = None, -1
     for _ in range(2):
@@ -265,7 +268,7 @@ class Maps:
 
 
 def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = None,
-         stars: np.ndarray | None = None, own_sky: bool = True) -> Maps:
+         stars: np.ndarray | None = None, own_sky: bool = True, stop: np.ndarray | None = None) -> Maps:
     """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
     fixed obstructions) and the clear-sky threshold there: the reference's, lowered to just under the frame's
     own clear-sky surface where it has one (`own_sky`, clear_sky_surface). In a night frame with stars
@@ -280,7 +283,7 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     # own brightness test decides, as in the hybrid rule
     valid = area & unsat
     if geom.found:
-        valid &= ~not_sky(px)
+        valid &= ~(not_sky(px) if stop is None else stop)
     if site is not None:
         valid &= site
     sun = find_sun(px, lens_area) if geom.found else None
@@ -333,7 +336,11 @@ def clear_sky_surface(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam:
     for _ in range(SURFACE_ROUNDS):
         if keep.sum() < 3 * a.shape[1]:
             return None
-        coef = np.linalg.lstsq(a[keep], y[keep], rcond=None)[0]
+        ak = a[keep]
+        try:
+            coef = np.linalg.solve(ak.T @ ak, ak.T @ y[keep])
+        except np.linalg.LinAlgError:  # degenerate: every pixel at one distance
+            return None
         fit = a @ coef
         keep = y > fit - SURFACE_MARGIN
     if float(np.quantile(fit, 0.9)) < SURFACE_CLEAR:
@@ -349,10 +356,15 @@ STAR_WINDOW = 15  # stars are counted in windows this wide (pixels of the decode
 STARRY_FRAME = 0.006  # a frame with more star pixels than this share of its area ...
 STARRY_MAX_NRBR = 0.2  # ... and a sky less blue than this (median NRBR) is a night sky with stars
 STARS_CLEAR = 0.0075  # ... and there, a window with more than this share of star pixels is clear sky
+# Under this share of star pixels over the whole frame no rule can use them: a starry frame needs STARRY_FRAME
+# / 2 over the frame and STARRY_FRAME over its octa area, which would have to be under an eighth of the frame
+STARLESS = STARRY_FRAME / 8
 
 
-def star_density(bright: np.ndarray) -> np.ndarray:
-    """float32 [h, w]: the share of star pixels (point sources) around each pixel of a brightness image.
+def star_density(bright: np.ndarray) -> np.ndarray | None:
+    """float32 [h, w]: the share of star pixels (point sources) around each pixel of a brightness image;
+    None when star pixels are too few for any rule to use them (STARLESS: every daytime frame), which
+    spares the window sums.
 
     A clear night sky is dark with stars; cloud hides them and glows grey or lit. Stars survive the JPEG
     and a 2x reduction as single bright pixels; cloud edges and noise do not stand out this far."""
@@ -362,6 +374,8 @@ def star_density(bright: np.ndarray) -> np.ndarray:
     top = np.maximum.reduce(neighbours)
     mean = np.add.reduce(neighbours) * np.float32(1 / 8)
     stars = ((bright > top) & (bright - mean > STAR_PROMINENCE)).astype(np.float32)
+    if float(stars.mean()) <= STARLESS:
+        return None
     k = STAR_WINDOW
     c = np.pad(np.pad(stars, k // 2, mode="edge").cumsum(0).cumsum(1), ((1, 0), (1, 0)))
     return ((c[k : k + h, k : k + w] - c[:h, k : k + w] - c[k : k + h, :w] + c[:h, :w]) / (k * k)).astype(np.float32)

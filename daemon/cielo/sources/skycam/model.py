@@ -160,11 +160,11 @@ class OctaModel:
             # the site's clear-sky colour was learned on day-like frames (calibration.NIGHT_CAST): a
             # yellow-cast night frame keeps the model's reference
             ref = self._model_reference
-        return lens.maps(frame.pixels, geom, ref, self._site_mask, stars)
+        return lens.maps(frame.pixels, geom, ref, self._site_mask, stars, stop=frame.stop)
 
     @staticmethod
     def _daylike(frame: Frame, geom: lens.Lens) -> bool:
-        area = (geom.rho() <= lens.OCTA_RADIUS) & ~lens.not_sky(frame.pixels)
+        area = (geom.rho() <= lens.OCTA_RADIUS) & ~(lens.not_sky(frame.pixels) if frame.stop is None else frame.stop)
         if not area.any():
             return False
         x = frame.pixels.astype(np.float32)
@@ -206,15 +206,18 @@ class OctaModel:
         pixels = np.ascontiguousarray(np.asarray(im, dtype=np.uint8).transpose(2, 0, 1))
         # Max over planes, not over the last axis: numpy reduces a length-3 axis ~20x slower.
         brightness = float(np.maximum(np.maximum(pixels[0], pixels[1]), pixels[2]).mean()) / 255.0
-        return Frame(pixels, brightness, lens.find_lens(pixels), stars)
+        stop = lens.not_sky(pixels)
+        return Frame(pixels, brightness, lens.find_lens(pixels, stop), stars, stop)
 
     def _stars(self, im: Image.Image) -> np.ndarray | None:
         """Star density at the model's size, measured at the decoded size (stars are single pixels there);
-        None when the frame has no star at all (any daytime frame)."""
-        bright = np.asarray(im, dtype=np.uint8).max(axis=2).astype(np.float32)
+        None when the frame has (almost) no star at all (any daytime frame)."""
+        rgb = np.asarray(im, dtype=np.uint8)
+        # max over planes, not over the last axis (numpy reduces a length-3 axis far slower)
+        bright = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2]).astype(np.float32)
         bright *= np.float32(1 / 255)
         density = lens.star_density(bright)
-        if not density.any():
+        if density is None or not density.any():
             return None
         small = Image.fromarray(density, mode="F").resize((self.width, self.height), Image.Resampling.BOX)
         return np.asarray(small, dtype=np.float16)
