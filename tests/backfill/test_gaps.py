@@ -16,7 +16,9 @@ NOW = DAY0 + timedelta(days=2, minutes=15)  # 2025-03-03T00:15Z: with a 60 s upl
 
 
 def fill(db: Path, holes: list[tuple[datetime, datetime]], missing: list[tuple[datetime, timedelta]]) -> None:
-    source = SkycamSource(Settings.model_validate({"skycam": {"delay_s": 60}}))
+    # the camera's request budget lives in a database: the test's own, not one in the working directory
+    source = SkycamSource(Settings.model_validate({"storage": {"database": str(db.with_name("budget.db"))},
+                                                   "skycam": {"delay_s": 60}}))
     slots = source.slots(DAY0, DAY0 + timedelta(days=2))
     keep = [t for t in slots if not any(a <= t < b for a, b in holes)]
     with Store(db) as store:
