@@ -365,7 +365,7 @@ STARLESS = STARRY_FRAME / 8
 
 def star_density(bright: np.ndarray) -> np.ndarray | None:
     """float32 [h, w]: the share of star pixels (point sources) around each pixel of a brightness image;
-    None when star pixels are too few for any rule to use them (STARLESS: every daytime frame), which
+    None when star pixels are too few for any rule to use them (STARLESS: most clean daytime frames), which
     spares the window sums.
 
     A clear night sky is dark with stars; cloud hides them and glows grey or lit. Stars survive the JPEG
