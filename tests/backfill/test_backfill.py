@@ -174,14 +174,15 @@ def test_two_backfills_at_once_store_each_slot_once(camera: CameraServer, config
 
 
 def test_ctrl_c_keeps_what_was_committed(config, tmp_path: Path):
-    # slow enough that the run is far from done when Ctrl-C comes (at 50 ms a loaded CI box once saw the
-    # whole run finish first: 8 requests in flight, 160 a second)
-    with CameraServer(latency_s=0.1) as slow:
+    with CameraServer(latency_s=0.05) as slow:
         cfg = config(skycam={"base_url": slow.base_url, "workers": 2})
         cmd = [sys.executable, "-m", "cielo", "--config", str(cfg), "backfill", *TWO_DAYS]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+        # Ctrl-C as a terminal sends it: the child must not inherit an ignored SIGINT (a test run started in
+        # the background, `nohup ... &`, ignores it, and Python then never raises KeyboardInterrupt)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 30
-        while slow.total_requests < 40 and time.monotonic() < deadline:
+        while slow.total_requests < 100 and time.monotonic() < deadline:
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
