@@ -19,6 +19,10 @@ class Frame:
     stars: np.ndarray | None = None  # float16 [H, W]: star density (lens.star_density), for night frames
     stop: np.ndarray | None = None  # bool [H, W]: lens.not_sky, found once for the lens fit and the octa area
 
+    def not_sky(self) -> np.ndarray:
+        """lens.not_sky of the pixels: the one found at decoding when there is one."""
+        return self.stop if self.stop is not None else lens.not_sky(self.pixels)
+
     @property
     def starry(self) -> bool:
         """Stars over much of the frame: a night sky that can be judged however dark it is."""

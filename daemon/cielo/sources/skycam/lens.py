@@ -260,6 +260,12 @@ SUN_GLARE = 0.25  # pixels this close to the sun (lens radii) are glare, neither
 # measured on TSI and LenghuSky day: 0.25 best on both)
 
 
+def nrbr(px: np.ndarray) -> np.ndarray:
+    """float32 [H, W]: (B - R) / (B + R) of a uint8 frame, as the graph computes it (eps 1e-3 of 0..1)."""
+    r, b = px[0].astype(np.float32), px[2].astype(np.float32)
+    return (b - r) / (b + r + np.float32(0.255))
+
+
 @dataclass(frozen=True, slots=True)
 class Maps:
     valid: np.ndarray  # float32 [H, W], 1 where a pixel counts toward the octas
@@ -294,15 +300,15 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
         gam = np.sqrt(((xx - sun[0]) / rx) ** 2 + ((yy - sun[1]) / ry) ** 2)
         valid &= gam > SUN_GLARE
     threshold = ref.threshold(rho, gam, geom.found)
-    if not (geom.found and valid.any()):
+    starry = stars is not None and geom.found and valid.any() and float(stars[valid].mean()) > STARRY_FRAME
+    surface_due = own_sky and gam is not None and geom.found and valid.any()
+    if not (starry or surface_due):  # most frames of calibration, and sunless day frames: no colour needed
         return Maps(valid.astype(np.float32), threshold, sun)
-    x = px.astype(np.float32)
-    nrbr = (x[2] - x[0]) / (x[2] + x[0] + np.float32(0.255))  # as the graph computes it (eps 1e-3 of 0..1)
-    if stars is not None and float(stars[valid].mean()) > STARRY_FRAME \
-            and float(np.median(nrbr[valid])) < STARRY_MAX_NRBR:  # not a blue daytime sky: a night with stars
+    ratio = nrbr(px)
+    if starry and float(np.median(ratio[valid])) < STARRY_MAX_NRBR:  # not a blue day sky: a night with stars
         threshold = np.where(stars > STARS_CLEAR, np.float32(-1.0), threshold).astype(np.float32)
-    elif own_sky and gam is not None:
-        surface = clear_sky_surface(nrbr, valid, rho, gam)
+    elif surface_due:
+        surface = clear_sky_surface(ratio, valid, rho, gam)
         if surface is not None:
             low = np.minimum(threshold, surface - np.float32(SURFACE_MARGIN))
             threshold = np.where((gam < SURFACE_REACH) & ref.own_sky_allowed(rho, gam), low, threshold)
@@ -334,7 +340,6 @@ def clear_sky_surface(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam:
     a = np.stack([c[fit_on] for c in cols], axis=1).astype(np.float64)
     y = nrbr[fit_on].astype(np.float64)
     keep = np.ones(len(y), dtype=bool)
-    fit = y
     for _ in range(SURFACE_ROUNDS):
         if keep.sum() < 3 * a.shape[1]:
             return None

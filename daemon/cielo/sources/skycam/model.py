@@ -164,12 +164,10 @@ class OctaModel:
 
     @staticmethod
     def _daylike(frame: Frame, geom: lens.Lens) -> bool:
-        area = (geom.rho() <= lens.OCTA_RADIUS) & ~(lens.not_sky(frame.pixels) if frame.stop is None else frame.stop)
+        area = (geom.rho() <= lens.OCTA_RADIUS) & ~frame.not_sky()
         if not area.any():
             return False
-        x = frame.pixels.astype(np.float32)
-        nrbr = (x[2] - x[0]) / (x[2] + x[0] + np.float32(0.255))
-        return float(np.median(nrbr[area])) >= NIGHT_CAST
+        return float(np.median(lens.nrbr(frame.pixels)[area])) >= NIGHT_CAST
 
     def _card(self) -> dict[str, Any]:
         try:
