@@ -13,6 +13,7 @@ border has no surround: it is all sky.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,7 +52,7 @@ class Lens:
         """Distance from the centre in lens radii, [H, W]; for an all-sky frame, 0 everywhere."""
         if not self.found:
             return np.zeros((self.height, self.width), dtype=np.float32)
-        yy, xx = np.mgrid[0 : self.height, 0 : self.width].astype(np.float32)
+        yy, xx = pixel_grid(self.height, self.width)
         return np.sqrt(((xx - self.cx) / self.rx) ** 2 + ((yy - self.cy) / self.ry) ** 2)
 
     def as_dict(self) -> dict:
@@ -62,6 +63,14 @@ class Lens:
     def from_dict(cls, d: dict, width: int, height: int) -> Lens:
         return cls(float(d["cx"]) * width, float(d["cy"]) * height, float(d["rx"]) * width,
                    float(d["ry"]) * height, width, height, bool(d["found"]))
+
+
+@functools.lru_cache(maxsize=4)
+def pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read-only float32 (y, x) coordinates of every pixel: built once per frame size, not twice per frame."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    yy.flags.writeable = xx.flags.writeable = False
+    return yy, xx
 
 
 def all_sky(width: int, height: int) -> Lens:
@@ -86,10 +95,11 @@ def not_sky(px: np.ndarray, dark_too: bool = True) -> np.ndarray:
     return green | (bright < max(DARK_ABS * 255, DARK_REL * level))
 
 
-def ray_ends(stop: np.ndarray, cx: float, cy: float, rays: int = RAYS) -> tuple[np.ndarray, np.ndarray]:
-    """Where rays from (cx, cy) first meet a run of 2 stopping pixels: points [k, 2] (x, y) and a flag per
-    ray, True when the ray left the frame instead (no edge there)."""
-    h, w = stop.shape
+@functools.lru_cache(maxsize=4)
+def _ray_samples(h: int, w: int, cx: float, cy: float, rays: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where the rays from (cx, cy) sample a frame: x, y [rays, steps], inside the frame, flat pixel index,
+    last step inside. Read-only; cached because every frame starts its first rays from its centre."""
     steps = np.arange(1, int(np.hypot(w, h)), dtype=np.float32)
     ang = np.linspace(0, 2 * np.pi, rays, endpoint=False, dtype=np.float32)
     xs = cx + np.cos(ang)[:, None] * steps[None]
@@ -97,7 +107,18 @@ def ray_ends(stop: np.ndarray, cx: float, cy: float, rays: int = RAYS) -> tuple[
     inside = (xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)
     xi = np.clip(np.rint(xs), 0, w - 1).astype(np.intp)
     yi = np.clip(np.rint(ys), 0, h - 1).astype(np.intp)
-    hit = stop[yi, xi] & inside
+    out = (xs, ys, inside, yi * w + xi, inside.sum(axis=1) - 1)
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
+def ray_ends(stop: np.ndarray, cx: float, cy: float, rays: int = RAYS) -> tuple[np.ndarray, np.ndarray]:
+    """Where rays from (cx, cy) first meet a run of 2 stopping pixels: points [k, 2] (x, y) and a flag per
+    ray, True when the ray left the frame instead (no edge there)."""
+    h, w = stop.shape
+    xs, ys, inside, flat, last_in = _ray_samples(h, w, float(cx), float(cy), rays)
+    hit = np.ravel(stop).take(flat) & inside
     run = hit[:, :-1] & hit[:, 1:]
     run = np.concatenate([run, np.zeros((rays, 1), dtype=bool)], axis=1)
     # the ray starts where it first sees sky (a run of 3): a camera or mount at the centre is skipped
@@ -106,7 +127,6 @@ def ray_ends(stop: np.ndarray, cx: float, cy: float, rays: int = RAYS) -> tuple[
     start = np.where(sky3.any(axis=1), sky3.argmax(axis=1), 0)
     run &= np.arange(run.shape[1])[None] >= start[:, None]
     first = np.where(run.any(axis=1), run.argmax(axis=1), -1)
-    last_in = inside.sum(axis=1) - 1
     left = first < 0
     k = np.where(left, last_in, first)
     return np.stack([xs[np.arange(rays), k], ys[np.arange(rays), k]], axis=1), left
@@ -186,7 +206,7 @@ def find_lens(px: np.ndarray, stop: np.ndarray | None = None) -> Lens:
 
 def find_sun(px: np.ndarray, valid: np.ndarray) -> tuple[float, float] | None:
     """The sun's position (x, y), pixels: the centre of the largest saturated blob, or None."""
-    darkest = px.min(axis=0)
+    darkest = np.minimum(np.minimum(px[0], px[1]), px[2])
     sat = (darkest >= int(SUN_LEVEL * 255)) & valid
     n = int(sat.sum())
     if n < 3 and valid.any():
@@ -284,7 +304,7 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     area = rho <= OCTA_RADIUS
     lens_area = rho <= 1.0
     # saturated: the sun and its glare; without a lens circle, only the fully blown out (the hybrid rule's)
-    unsat = px.min(axis=0) < int((SATURATED if geom.found else BLOWN_OUT) * 255)
+    unsat = np.minimum(np.minimum(px[0], px[1]), px[2]) < int((SATURATED if geom.found else BLOWN_OUT) * 255)
     # without a lens circle (a crop, a plain camera) a dark or tinted pixel may be night sky: the graph's
     # own brightness test decides, as in the hybrid rule
     valid = area & unsat
@@ -295,7 +315,7 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     sun = find_sun(px, lens_area) if geom.found else None
     gam = None
     if sun is not None:
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        yy, xx = pixel_grid(h, w)
         rx, ry = (geom.rx, geom.ry) if geom.found else (w / 2, h / 2)
         gam = np.sqrt(((xx - sun[0]) / rx) ** 2 + ((yy - sun[1]) / ry) ** 2)
         valid &= gam > SUN_GLARE
@@ -369,20 +389,28 @@ STARLESS = STARRY_FRAME / 8
 
 
 def star_density(bright: np.ndarray) -> np.ndarray | None:
-    """float32 [h, w]: the share of star pixels (point sources) around each pixel of a brightness image;
-    None when star pixels are too few for any rule to use them (STARLESS: most clean daytime frames), which
-    spares the window sums.
+    """float32 [h, w]: the share of star pixels (point sources) around each pixel of a brightness image
+    (uint8, max(R, G, B)); None when star pixels are too few for any rule to use them (STARLESS: most clean
+    daytime frames), which spares the window sums.
 
     A clear night sky is dark with stars; cloud hides them and glows grey or lit. Stars survive the JPEG
     and a 2x reduction as single bright pixels; cloud edges and noise do not stand out this far."""
     h, w = bright.shape
     p = np.pad(bright, 1, mode="edge")
-    neighbours = [p[i : i + h, j : j + w] for i in range(3) for j in range(3) if (i, j) != (1, 1)]
-    top = np.maximum.reduce(neighbours)
-    mean = np.add.reduce(neighbours) * np.float32(1 / 8)
-    stars = ((bright > top) & (bright - mean > STAR_PROMINENCE)).astype(np.float32)
-    if float(stars.mean()) <= STARLESS:
+    top = p[0:h, 0:w].copy()
+    total = p[0:h, 0:w].astype(np.int16)
+    for i, j in ((0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1), (2, 2)):
+        near = p[i : i + h, j : j + w]
+        np.maximum(top, near, out=top)
+        total += near
+    # Integer arithmetic (this runs on every frame): brighter than the mean of its 8 neighbours by
+    # STAR_PROMINENCE of full scale <=> 8 bright - their sum > STAR_PROMINENCE * 8 * 255 (122.4)
+    lead = bright.astype(np.int16) * np.int16(8) - total
+    stars = (bright > top) & (lead > np.int16(STAR_PROMINENCE * 8 * 255))
+    if np.count_nonzero(stars) <= STARLESS * h * w:
         return None
     k = STAR_WINDOW
-    c = np.pad(np.pad(stars, k // 2, mode="edge").cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-    return ((c[k : k + h, k : k + w] - c[:h, k : k + w] - c[k : k + h, :w] + c[:h, :w]) / (k * k)).astype(np.float32)
+    c = np.pad(np.pad(stars, k // 2, mode="edge").cumsum(0, dtype=np.int32).cumsum(1, dtype=np.int32),
+               ((1, 0), (1, 0)))
+    counts = c[k : k + h, k : k + w] - c[:h, k : k + w] - c[k : k + h, :w] + c[:h, :w]
+    return counts.astype(np.float32) / np.float32(k * k)

@@ -87,6 +87,11 @@ def bundled_model() -> Path:
     return Path(__file__).resolve().parents[4] / "models" / "octas.onnx"
 
 
+def _brightest(rgb: np.ndarray) -> np.ndarray:
+    """uint8 [H, W]: max(R, G, B) of an [H, W, 3] image (per plane: numpy reduces a length-3 axis slowly)."""
+    return np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
+
+
 def monochrome(frame: Frame) -> bool:
     """No colour in the frame (MONOCHROME_CHROMA): the blue/red ratio cannot tell cloud from sky."""
     px = frame.pixels
@@ -194,8 +199,9 @@ class OctaModel:
                 im = Image.open(io.BytesIO(data))
                 im.draft("RGB", (self.width, self.height))
                 im = im.convert("RGB")
-                stars = self._stars(im)
+                full_bright = None  # stars are measured at the decoded size, before resizing
                 if im.size != (self.width, self.height):
+                    full_bright = _brightest(np.asarray(im, dtype=np.uint8))
                     im = im.resize((self.width, self.height), Image.Resampling.BILINEAR)
         except UnidentifiedImageError:
             raise ImageError("not an image format cielo can read") from None
@@ -203,22 +209,21 @@ class OctaModel:
             raise ImageError(f"not a readable image: {str(exc).splitlines()[0] or type(exc).__name__}") from None
         pixels = np.ascontiguousarray(np.asarray(im, dtype=np.uint8).transpose(2, 0, 1))
         # Max over planes, not over the last axis: numpy reduces a length-3 axis ~20x slower.
-        brightness = float(np.maximum(np.maximum(pixels[0], pixels[1]), pixels[2]).mean()) / 255.0
+        bright = np.maximum(np.maximum(pixels[0], pixels[1]), pixels[2])
+        stars = self._stars(bright if full_bright is None else full_bright)
         stop = lens.not_sky(pixels)
-        return Frame(pixels, brightness, lens.find_lens(pixels, stop), stars, stop)
+        return Frame(pixels, float(bright.mean()) / 255.0, lens.find_lens(pixels, stop), stars, stop)
 
-    def _stars(self, im: Image.Image) -> np.ndarray | None:
-        """Star density at the model's size, measured at the decoded size (stars are single pixels there);
-        None when the frame has (almost) no star at all (any daytime frame)."""
-        rgb = np.asarray(im, dtype=np.uint8)
-        # max over planes, not over the last axis (numpy reduces a length-3 axis far slower)
-        bright = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2]).astype(np.float32)
-        bright *= np.float32(1 / 255)
+    def _stars(self, bright: np.ndarray) -> np.ndarray | None:
+        """Star density at the model's size, measured on the decoded frame's brightness (uint8 [h, w]: stars
+        are single pixels there); None when the frame has (almost) no star at all (any daytime frame)."""
         density = lens.star_density(bright)
         if density is None or not density.any():
             return None
-        small = Image.fromarray(density, mode="F").resize((self.width, self.height), Image.Resampling.BOX)
-        return np.asarray(small, dtype=np.float16)
+        if density.shape != (self.height, self.width):
+            density = np.asarray(Image.fromarray(density, mode="F").resize((self.width, self.height),
+                                                                             Image.Resampling.BOX))
+        return density.astype(np.float16)
 
     def predict(self, frames: list[Frame]) -> np.ndarray:
         """probs [N, 9] for a batch of frames."""
