@@ -2,17 +2,18 @@
 """`cielo backfill` as a whole process against the seed design (bench/backfill_seed.py); prints figures.
 
 A loopback camera (tests/support/camserver.py, optional added latency per request) serves both. Each round
-runs the seed-style baseline and `cielo backfill --from .. --to .. --workers N` (camera budget off,
-`requests_per_minute = 0`: the user's own camera) as fresh processes into fresh databases, timed from spawn
-to exit (interpreter start, imports and model load included), and then the same `cielo backfill` again
-(nothing to do: every slot held) next to `cielo --version`. The pair is interleaved and its order swaps
-every round (seed first, then cielo first, ...), so load that comes and goes on a shared machine falls on
-both alike. Prints medians, the ratio of the medians and the median of the per-round ratios (each round's
-pair ran back to back), the peak RSS of each cielo backfill process, and how many "Connection pool is full"
-warnings urllib3 logged.
+runs the seed-style baseline (each `--seed` classifier asked for: `cielo`, the seed's design judging as
+cielo does; `graph`, only the ONNX graph, as the seed did; see bench/backfill_seed.py) and `cielo backfill
+--from .. --to .. --workers N [--processes P]` (camera budget off, `requests_per_minute = 0`: the user's own
+camera) as fresh processes into fresh databases, timed from spawn to exit (interpreter start, imports and
+model load included), and then the same `cielo backfill` again (nothing to do: every slot held) next to
+`cielo --version`. The runs are interleaved and their order rotates every round, so load that comes and goes
+on a shared machine falls on all alike. Prints medians, the ratio of the medians and the median of the
+per-round ratios (each round's runs back to back), the peak RSS of each cielo backfill process and of its
+largest analysis process, and how many "Connection pool is full" warnings urllib3 logged.
 
-    python bench/backfill_process.py [--days 14] [--rounds 5] [--latency-ms 0] [--workers 4]
-    python bench/backfill_process.py --days 3 --rounds 1 --latency-ms 50 --workers 8
+    python bench/backfill_process.py [--days 14] [--rounds 5] [--latency-ms 0] [--workers 4] [--processes P]
+    python bench/backfill_process.py --days 14 --rounds 2 --latency-ms 50 --workers 8 --seed cielo
 
 Targets (issue 15, 2-core machine): >= 4x the seed at loopback, >= 8x at 50 ms with 8 workers; the no-op
 backfill <= 2x `cielo --version`; any backfill process <= 100 MB peak RSS.
@@ -56,26 +57,32 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--latency-ms", type=float, default=0.0)
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--processes", type=int, default=None, help="cielo backfill --processes (default: its own)")
+    ap.add_argument("--seed", choices=("cielo", "graph", "both"), default="both")
     args = ap.parse_args()
+    seeds = ["cielo", "graph"] if args.seed == "both" else [args.seed]
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'daemon'}{os.pathsep}{ROOT}"}
     camera = subprocess.Popen([sys.executable, "-m", "tests.support.camserver", "--latency-ms", str(args.latency_ms)],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
     port = camera.stdout.readline().split()[1]
     base_url = f"http://127.0.0.1:{port}/image"
     last = START + timedelta(days=args.days) - timedelta(minutes=1)
-    seed_rate, cielo_rate, noop, version, peaks, seed_peaks, full = [], [], [], [], [], [], []
+    seed_rate: dict[str, list[float]] = {k: [] for k in seeds}
+    seed_peaks: dict[str, list[float]] = {k: [] for k in seeds}
+    cielo_rate, noop, version, peaks, full = [], [], [], [], []
     n = 0
     try:
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d)
 
-            def seed_run(r: int) -> int:
+            def seed_run(r: int, kind: str) -> int:
                 wall, peak, out, _ = run_reaped([sys.executable, str(ROOT / "bench" / "backfill_seed.py"),
                                                  "--base-url", base_url, "--from", START.date().isoformat(),
-                                                 "--days", str(args.days), "--db", str(tmp / f"seed{r}.db")], env)
+                                                 "--days", str(args.days), "--db", str(tmp / f"seed{r}{kind}.db"),
+                                                 "--classify", kind], env)
                 n_seed = int(re.search(r"seed: (\d+) images", out).group(1))
-                seed_rate.append(n_seed / wall)
-                seed_peaks.append(peak)
+                seed_rate[kind].append(n_seed / wall)
+                seed_peaks[kind].append(peak)
                 return n_seed
 
             def cielo_run(r: int) -> int:
@@ -85,6 +92,8 @@ def main() -> None:
                 cmd = [sys.executable, "-m", "cielo", "--config", str(cfg), "backfill", "--from",
                        START.strftime("%Y-%m-%dT%H:%MZ"), "--to", last.strftime("%Y-%m-%dT%H:%MZ"),
                        "--workers", str(args.workers)]
+                if args.processes is not None:
+                    cmd += ["--processes", str(args.processes)]
                 wall, peak, out, err = run_reaped(cmd, env)
                 stored = int(re.search(r"new=(\d+)", out).group(1))
                 cielo_rate.append(stored / wall)
@@ -94,30 +103,35 @@ def main() -> None:
                 version.append(run_reaped([sys.executable, "-m", "cielo", "--version"], env)[0])
                 return stored
 
+            runs = [*(lambda r, k=k: seed_run(r, k) for k in seeds), cielo_run]
             for r in range(args.rounds):
-                if r % 2 == 0:  # A B, then B A: neither side always runs on the other's heels
-                    n_seed, n = seed_run(r), cielo_run(r)
-                else:
-                    n, n_seed = cielo_run(r), seed_run(r)
-                if n != n_seed:
-                    raise SystemExit(f"bench: cielo stored {n} images, the seed {n_seed}")
+                counts = {}
+                for i in range(len(runs)):  # rotate: no run always on another's heels
+                    j = (i + r) % len(runs)
+                    counts[j] = runs[j](r)
+                if len(set(counts.values())) != 1:
+                    raise SystemExit(f"bench: the runs stored different numbers of images: {counts}")
+                n = counts[len(runs) - 1]
     finally:
         camera.terminate()
         camera.wait()
-    seed, ours = statistics.median(seed_rate), statistics.median(cielo_rate)
-    paired = statistics.median(c / s for c, s in zip(cielo_rate, seed_rate, strict=True))
+    ours = statistics.median(cielo_rate)
     print(f"{n} images ({args.days:g} days), {args.rounds} rounds, added latency {args.latency_ms:g} ms, "
-          f"cielo --workers {args.workers}; whole processes, interleaved, order swapped each round; medians")
-    print(f"seed design: {seed:.1f} images/s ({', '.join(f'{x:.1f}' for x in seed_rate)}); "
-          f"peak RSS {statistics.median(seed_peaks):.0f} MB")
-    print(f"cielo backfill: {ours:.1f} images/s ({', '.join(f'{x:.1f}' for x in cielo_rate)}): "
-          f"{ours / seed:.2f}x the seed (ratio of medians); per-round ratios "
-          f"{', '.join(f'{c / s:.2f}' for c, s in zip(cielo_rate, seed_rate, strict=True))}: median {paired:.2f}x")
+          f"cielo --workers {args.workers}"
+          f"{'' if args.processes is None else f' --processes {args.processes}'}; whole processes, interleaved, "
+          f"order rotated each round; medians")
+    print(f"cielo backfill: {ours:.1f} images/s ({', '.join(f'{x:.1f}' for x in cielo_rate)})")
+    for kind in seeds:
+        seed = statistics.median(seed_rate[kind])
+        pairs = [c / s for c, s in zip(cielo_rate, seed_rate[kind], strict=True)]
+        print(f"seed design, classifier {kind}: {seed:.1f} images/s "
+              f"({', '.join(f'{x:.1f}' for x in seed_rate[kind])}), peak RSS "
+              f"{statistics.median(seed_peaks[kind]):.0f} MB: cielo {ours / seed:.2f}x (ratio of medians); "
+              f"per-round {', '.join(f'{x:.2f}' for x in pairs)}: median {statistics.median(pairs):.2f}x")
     print(f"no-op backfill {statistics.median(noop):.3f} s, cielo --version {statistics.median(version):.3f} s: "
           f"{statistics.median(noop) / statistics.median(version):.2f}x")
-    print(f"peak RSS of cielo backfill: {max(peaks):.0f} MB (median {statistics.median(peaks):.0f}); "
-          f"'Connection pool is full' warnings: {sum(full)}")
-
+    print(f"peak RSS of cielo backfill (its largest process; analysis processes included): {max(peaks):.0f} MB "
+          f"(median {statistics.median(peaks):.0f}); 'Connection pool is full' warnings: {sum(full)}")
 
 if __name__ == "__main__":
     main()

@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     b.add_argument("--detach", action="store_true", help="queue the job for the daemon and return")
     b.add_argument("--workers", type=int, metavar="N", help="concurrent requests (default: the source's workers)")
+    b.add_argument("--processes", type=int, metavar="N",
+                   help="judge camera images in N worker processes, 0: in this one (default [backfill].processes)")
 
     sub.add_parser("sources", help="each source: enabled, key present, series, history window, request budget")
 
@@ -252,6 +254,8 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     names = _sources(args.source, settings, "backfill")
     if args.workers is not None and not 1 <= args.workers <= 64:
         raise UsageError("backfill: --workers must be between 1 and 64")
+    if args.processes is not None and not 0 <= args.processes <= 16:
+        raise UsageError("backfill: --processes must be between 0 and 16")
     sources, spans = {}, {}
     for name in names:
         source = REGISTRY[name](settings)
@@ -292,6 +296,9 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
             store.add_event("backfill_started", {"job": job, "from": iso(start), "to": iso(end),
                                                  "trigger": "manual", "resumed": resumed})
             fetch = {name: args.workers or source.workers for name, source in sources.items()}
+            processes = settings.backfill.analysis_processes() if args.processes is None else args.processes
+            for source in sources.values():
+                source.use_processes(processes)
             bar = _Progress(sources, start, end) if sys.stderr.isatty() else None
             runner = jobs.Runner(store, sources, settings.backfill.workers, fetch, bar.update if bar else None,
                                  settings.backfill.max_attempts)

@@ -82,6 +82,14 @@ class BackfillConfig(Section):
     min_gap_hours: float = Field(3, ge=0)
     workers: int = Field(2, ge=1, le=32)
     max_attempts: int = Field(3, ge=1, le=20, description="tries of a failing task before it stays failed")
+    processes: int | None = Field(None, ge=0, le=16, description="processes that judge camera images in a "
+                                  "`cielo backfill` run by hand (0: in its own); default: one per core beyond the "
+                                  "first, at most 2")
+
+    def analysis_processes(self) -> int:
+        if self.processes is not None:
+            return self.processes
+        return min(max((os.cpu_count() or 1) - 1, 0), 2)
 
 
 class MqttConfig(Section):

@@ -159,7 +159,7 @@ class Writer:
         """A finished fetch: its answer joins the batch, or its error is counted. Error texts lose the
         source's secrets here, whatever raised them (a server may echo the key in its error body)."""
         try:
-            self.batch.append((window, fut.result()))
+            self.batch.append((window, self.source.settle(fut.result())))
         except FetchError as exc:
             self.fail(window, scrubbed(exc, self.source.secret_values()))
         except Exception as exc:  # a bug in one fetch must not sink the run; say what it was

@@ -305,6 +305,16 @@ class Source(ABC):
         if self.client is not None:
             self.client.size_pool(workers)
 
+    def settle(self, fetched: Any) -> Any:
+        """A fetched answer, complete: what `fetch` left to finish elsewhere (a camera image judged in an
+        analysis process) is waited for here, on the writer's thread, in window order; its failure is the
+        window's (FetchError)."""
+        return fetched
+
+    def use_processes(self, processes: int) -> None:  # noqa: B027 - optional hook
+        """Before a backfill run by hand: do heavy per-item work (the camera's image analysis) in this many
+        worker processes (0: in this one). Sources whose work is parsing a small answer ignore it."""
+
     def close(self) -> None:
         if self.client is not None:
             self.client.close()

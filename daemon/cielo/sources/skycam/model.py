@@ -207,6 +207,11 @@ class OctaModel:
             raise ImageError("not an image format cielo can read") from None
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageError(f"not a readable image: {str(exc).splitlines()[0] or type(exc).__name__}") from None
+        return self.frame(im, full_bright)
+
+    def frame(self, im: Image.Image, full_bright: np.ndarray | None = None) -> Frame:
+        """An RGB image at the model's size → a frame, with its lens and stars found. `full_bright`: the
+        brightness (max of R, G, B) at the size it was decoded, when larger (the stars are looked for there)."""
         pixels = np.ascontiguousarray(np.asarray(im, dtype=np.uint8).transpose(2, 0, 1))
         # Max over planes, not over the last axis: numpy reduces a length-3 axis ~20x slower.
         bright = np.maximum(np.maximum(pixels[0], pixels[1]), pixels[2])

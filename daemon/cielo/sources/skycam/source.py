@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from cielo.sources.skycam.config import SkycamConfig, calibration_path
 from cielo.store import Reading, Store
 
 if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
+    from cielo.sources.skycam.analysts import Analysts, Judged
     from cielo.sources.skycam.frame import Frame
     from cielo.sources.skycam.model import OctaModel
 
@@ -37,8 +39,16 @@ class SkyImage:
     url: str
     sha256: str
     size: int
-    frame: Frame
+    frame: Frame | None  # decoded here, to be judged in this process's batch ...
     body: bytes | None  # kept only when images are saved
+    pending: Future[Judged] | None = None  # ... or being judged in an analysis process (analysts.py) ...
+    judged: Judged | None = None  # ... and judged (`settle`)
+
+
+def _unreadable(url: str, exc: Exception) -> FetchError:
+    # A broken JPEG is an unreadable image; another format stays a plain fetch error.
+    kind = "unreadable image" if str(exc).startswith("not a readable image") else None
+    return FetchError(f"{url}: {exc}", transient=False, kind=kind)
 
 
 class SkycamSource(Source):
@@ -68,6 +78,7 @@ class SkycamSource(Source):
         # so fetch threads decoding side by side only fight over it (a 14-day loopback backfill spent ~10 %
         # more CPU) and each holds its own temporaries; downloads still overlap.
         self._decoding = threading.Lock()
+        self._analysts: Analysts | None = None
         # The breaker and the request budget, shared with every process through the database. The default
         # budget is polite to a public camera (someone else's server): 120 a minute, under 2 a second.
         from cielo.guard import Guard
@@ -76,6 +87,18 @@ class SkycamSource(Source):
 
     def size_pool(self, workers: int) -> None:
         self.pool.size_pool(workers)
+
+    def use_processes(self, processes: int) -> None:
+        """Judge images in `processes` worker processes from now on (0: in this process)."""
+        if self._analysts is not None and self._analysts.processes != processes:
+            self._analysts.close()
+            self._analysts = None
+        if processes > 0 and self._analysts is None:
+            from cielo.sources.skycam.analysts import Analysts
+
+            device = self.settings.device
+            self._analysts = Analysts(processes, self.cfg.model, calibration_path(self.settings, self.cfg),
+                                      device.latitude, device.longitude).start()
 
     def make_client(self) -> None:
         return None  # its own urllib3 path: one image per request at hundreds a second (see __init__)
@@ -155,8 +178,6 @@ class SkycamSource(Source):
         return slot, slot + timedelta(seconds=1)
 
     def fetch(self, window: Window, now: datetime) -> SkyImage:
-        from cielo.sources.skycam.model import ImageError
-
         slot = window.slots[0]
         url = self.url_for(slot, now)
         if self.guard.buckets:
@@ -165,29 +186,51 @@ class SkycamSource(Source):
         if not body.startswith(JPEG_MAGIC):
             kind = content_type.split(";")[0].strip() or "unknown type"
             raise FetchError(f"{url}: not a JPEG ({kind}, {len(body)} bytes)", transient=False, kind="not a JPEG")
+        keep = body if self.settings.storage.keep_images else None
+        digest = hashlib.sha256(body).hexdigest()
+        if self._analysts is not None:  # this thread goes on to its next request meanwhile
+            return SkyImage(slot, url, digest, len(body), None, keep, self._analysts.submit(body, slot))
+        from cielo.sources.skycam.model import ImageError
+
         try:
             with self._decoding:
                 frame = self.model.decode(body)
         except ImageError as exc:
-            # A broken JPEG is an unreadable image; another format stays a plain fetch error.
-            kind = "unreadable image" if str(exc).startswith("not a readable image") else None
-            raise FetchError(f"{url}: {exc}", transient=False, kind=kind) from None
-        keep = body if self.settings.storage.keep_images else None
-        return SkyImage(slot, url, hashlib.sha256(body).hexdigest(), len(body), frame, keep)
+            raise _unreadable(url, exc) from None
+        return SkyImage(slot, url, digest, len(body), frame, keep)
+
+    def settle(self, fetched: SkyImage) -> SkyImage:
+        """An image judged in an analysis process, once its verdict is back (FetchError if it had none)."""
+        if fetched.pending is None:
+            return fetched
+        from cielo.sources.skycam.analysts import Analysts
+        from cielo.sources.skycam.model import ImageError
+
+        try:
+            judged = Analysts.result(fetched.pending)
+        except ImageError as exc:
+            raise _unreadable(fetched.url, exc) from None
+        return replace(fetched, pending=None, judged=judged)
 
     def parse(self, fetched: Sequence[SkyImage]) -> list[Reading]:
         s = self.settings
-        verdicts = self.model.judge(
-            [f.frame for f in fetched], [f.slot for f in fetched], s.device.latitude, s.device.longitude
-        )
+        here = [f for f in fetched if f.judged is None]
+        if here:
+            verdicts = iter(self.model.judge([f.frame for f in here], [f.slot for f in here], s.device.latitude,
+                                             s.device.longitude))
+            cal = self.model.calibration
+            ours = (self.model.version, None if cal is None else cal.ident)
         readings = []
-        for img, v in zip(fetched, verdicts, strict=True):
+        for img in fetched:
+            if img.judged is not None:
+                v, model, calibration = img.judged.verdict, img.judged.model, img.judged.calibration
+            else:
+                v, (model, calibration) = next(verdicts), ours
             if img.body is not None:
                 self._save(img)
-            attrs = v.attrs() | {"url": img.url, "sha256": img.sha256, "bytes": img.size,
-                                 "model": self.model.version}
-            if self.model.calibration is not None:
-                attrs["calibration"] = self.model.calibration.ident
+            attrs = v.attrs() | {"url": img.url, "sha256": img.sha256, "bytes": img.size, "model": model}
+            if calibration is not None:
+                attrs["calibration"] = calibration
             readings.append(Reading("skycam.octas", img.slot, v.octas, "octas", self.name, attrs))
         return readings
 
@@ -226,6 +269,7 @@ class SkycamSource(Source):
             self._saved = 0
 
     def close(self) -> None:
+        self.use_processes(0)
         self.pool.close()
         self.guard.close()
         super().close()
