@@ -83,13 +83,14 @@ class BackfillConfig(Section):
     workers: int = Field(2, ge=1, le=32)
     max_attempts: int = Field(3, ge=1, le=20, description="tries of a failing task before it stays failed")
     processes: int | None = Field(None, ge=0, le=16, description="processes that judge camera images in a "
-                                  "`cielo backfill` run by hand (0: in its own); default: one per core beyond the "
-                                  "first, at most 2")
+                                  "`cielo backfill` run by hand (0: in its own); default: 2, on a single core 0")
 
     def analysis_processes(self) -> int:
         if self.processes is not None:
             return self.processes
-        return min(max((os.cpu_count() or 1) - 1, 0), 2)
+        # Two even on two cores (the backfill's own process mostly waits on the network and the database): a
+        # 14-day loopback backfill here took 4.4 s with two, 5.4 s with one, 6.0 s in-process.
+        return 2 if (os.cpu_count() or 1) > 1 else 0
 
 
 class MqttConfig(Section):

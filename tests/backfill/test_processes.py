@@ -121,3 +121,21 @@ def test_interrupted_backfill_leaves_no_process_and_no_traceback(config, tmp_pat
         rest = cielo("backfill", "--processes", "2", "--from", "2024-06-01T00:00Z", "--to", "2024-06-02T23:59Z",
                      config=cfg)
         assert summary(rest) == f"skycam: total=288 new={288 - held} duplicates={held} failed=0"
+
+
+def test_an_analysis_process_killed_mid_run_costs_only_its_images(config, tmp_path: Path):
+    with CameraServer(latency_s=0.02) as slow:
+        cfg = config(skycam={"base_url": slow.base_url, "workers": 4})
+        proc = start(cfg)
+        analysts = [p for p in wait_for(slow, 60, proc)
+                    if b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()]
+        os.kill(analysts[0], signal.SIGKILL)
+        out, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err, err
+        line = out.strip().splitlines()[-1]
+        new, failed = (int(line.split(f"{k}=")[1].split()[0]) for k in ("new", "failed"))
+        assert new + failed == 288 and new > 200, line  # the images it and its sibling held, no more
+        assert failed == 0 or "analysis process died" in err, err
+        rest = cielo("backfill", "--processes", "2", "--from", "2024-06-01T00:00Z", "--to", "2024-06-02T23:59Z",
+                     config=cfg)
+        assert summary(rest) == f"skycam: total=288 new={failed} duplicates={new} failed=0"

@@ -83,7 +83,17 @@ class Analysts:
 
     def submit(self, body: bytes, slot: datetime) -> Future[Judged]:
         self._used = True
-        return self._started().submit(_judge, body, slot, self.latitude, self.longitude)
+        pool = self._started()
+        try:
+            return pool.submit(_judge, body, slot, self.latitude, self.longitude)
+        except BrokenProcessPool:
+            # A process died (killed, or a decoder crashed on some image): the images it and its siblings
+            # held fail (`result`), and the rest of the backfill goes on with new processes.
+            with self._lock:
+                if self._pool is pool:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = None
+            return self._started().submit(_judge, body, slot, self.latitude, self.longitude)
 
     @staticmethod
     def result(pending: Future[Judged]) -> Judged:
