@@ -6,11 +6,12 @@ machine's 2 cores, and a Pi has 4). Here each fetched JPEG goes, as bytes, to on
 hold the model; the verdict comes back. Fetching, the request budget, the breaker and the store stay in the
 backfill's own process, so nothing about them changes.
 
-The processes are spawned (not forked: the backfill has threads, and a fork copies their locks mid-use) from
-the calling thread, all at once, with SIGINT ignored: Ctrl-C stops the backfill in its own process, which
-then ends them, instead of printing a traceback from each. Each one also ends when its parent is gone (kill -9),
-rather than wait on a queue nobody writes to. The daemon never uses them: its catch-up and live captures
-judge in-process, inside the memory budget of a Pi Zero (bench/daemon_tree.py).
+The processes are spawned (not forked: the backfill has threads, and a fork copies their locks mid-use) all at
+once when the command starts, with SIGINT blocked: Ctrl-C stops the backfill in its own process, which then
+ends them, instead of each printing a traceback. Each one also ends when its parent is gone (kill -9), rather
+than wait on a queue nobody writes to; one that dies costs only the images it held. The daemon never uses
+them: its catch-up and live captures judge in-process, inside the memory budget of a Pi Zero
+(bench/daemon_tree.py). docs/design.md, "Speed and memory on a Pi", has the figures.
 """
 
 from __future__ import annotations
