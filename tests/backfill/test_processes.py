@@ -6,6 +6,7 @@ The real CLI against the loopback camera; the same range judged in-process (--pr
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -139,3 +140,19 @@ def test_an_analysis_process_killed_mid_run_costs_only_its_images(config, tmp_pa
         rest = cielo("backfill", "--processes", "2", "--from", "2024-06-01T00:00Z", "--to", "2024-06-02T23:59Z",
                      config=cfg)
         assert summary(rest) == f"skycam: total=288 new={failed} duplicates={new} failed=0"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root for a private /dev/shm")
+def test_without_shared_memory_it_judges_in_its_own_process(camera: CameraServer, config, tmp_path: Path):
+    """A chroot or a sandbox without a writable /dev/shm has no semaphores for the processes' queues."""
+    cfg = config()
+    cmd = (f"mount -t tmpfs -o ro tmpfs /dev/shm && exec {sys.executable} -m cielo --config {cfg} backfill "
+           f"--processes 2 {' '.join(DAY)}")
+    result = subprocess.run(["unshare", "--mount", "sh", "-c", cmd], capture_output=True, text=True, timeout=120,
+                            env=clean_env())
+    if result.returncode != 0 and result.stderr.startswith(("unshare:", "mount:")):
+        pytest.skip(f"no private mounts here: {result.stderr.strip()}")  # a container without CAP_SYS_ADMIN
+    assert result.returncode == 0, result.stderr
+    assert summary(result) == "skycam: total=144 new=144 duplicates=0 failed=0"
+    assert "cannot start 2 analysis process(es)" in result.stderr and "judging images in this process" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -188,6 +188,12 @@ class Chroot(Scratch):
                 subprocess.run(["mount", "-t", fs, fs, str(self.path(inside))], check=True)
                 self.mounts.append(self.path(inside))
             self.bind(Path("/dev"), "dev", ro=False)
+            # A Pi's /dev/shm (multiprocessing's semaphores: `cielo backfill` judges in worker processes); a bind
+            # of /dev leaves out the tmpfs mounted on it. Private first: nothing mounted here reaches the host.
+            subprocess.run(["mount", "--make-private", str(self.path("dev"))], check=True)
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=1777,size=64m", "tmpfs", str(self.path("dev/shm"))],
+                           check=True)
+            self.mounts.append(self.path("dev/shm"))
             for d in local_pip_dirs():
                 self.bind(d, str(d))
             if cpuinfo is not None:

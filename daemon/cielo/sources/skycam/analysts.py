@@ -70,6 +70,7 @@ class Analysts:
                 lean_malloc()  # before the pool's own threads (its manager, the queue's feeder) first allocate
                 pool = ProcessPoolExecutor(self.processes, multiprocessing.get_context("spawn"),
                                            initializer=_start, initargs=self._args)
+                self._pool = pool  # before the spawning, which may fail: `close` then ends what did start
                 # ProcessPoolExecutor spawns a process per submit while none is idle: these start all of them
                 # now, from this thread, with SIGINT blocked, which a spawned process inherits: Ctrl-C stops the
                 # backfill in its own process, which then ends them, and never prints a traceback from each.
@@ -79,7 +80,6 @@ class Analysts:
                         pool.submit(_ready)
                 finally:
                     signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-                self._pool = pool
             return self._pool
 
     def submit(self, body: bytes, slot: datetime) -> Future[Judged]:

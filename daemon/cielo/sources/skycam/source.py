@@ -8,6 +8,7 @@ before the current one (the seed camera's layout), "always" or "never".
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -31,6 +32,8 @@ if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that c
     from cielo.sources.skycam.model import OctaModel
 
 JPEG_MAGIC = b"\xff\xd8\xff"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +100,14 @@ class SkycamSource(Source):
             from cielo.sources.skycam.analysts import Analysts
 
             device = self.settings.device
-            self._analysts = Analysts(processes, self.cfg.model, calibration_path(self.settings, self.cfg),
-                                      device.latitude, device.longitude).start()
+            analysts = Analysts(processes, self.cfg.model, calibration_path(self.settings, self.cfg),
+                                device.latitude, device.longitude)
+            try:
+                self._analysts = analysts.start()
+            except OSError as exc:  # no writable /dev/shm for their queues' semaphores (a chroot), no fork
+                analysts.close()
+                log.warning("%s: cannot start %d analysis process(es) (%s); judging images in this process",
+                            self.name, processes, exc)
 
     def make_client(self) -> None:
         return None  # its own urllib3 path: one image per request at hundreds a second (see __init__)
