@@ -56,6 +56,7 @@ class Analysts:
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._used = False
+        self._closed = False
 
     def start(self) -> Analysts:
         """Spawn the processes now: they import and load the model while the backfill plans and fetches."""
@@ -64,6 +65,10 @@ class Analysts:
 
     def _started(self) -> ProcessPoolExecutor:
         with self._lock:
+            if self._closed:
+                # a fetch thread that outlived an interrupted backfill: its answer is abandoned; starting
+                # processes now would race the interpreter's exit
+                raise FetchError("the backfill is stopping", kind="interrupted")
             if self._pool is None:
                 from cielo.service.memory import lean_malloc
 
@@ -108,6 +113,7 @@ class Analysts:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._pool is None:
                 return
             if not self._used:

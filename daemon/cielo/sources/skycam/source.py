@@ -278,7 +278,8 @@ class SkycamSource(Source):
             self._saved = 0
 
     def close(self) -> None:
-        self.use_processes(0)
+        if self._analysts is not None:  # kept: a fetch thread still at it after Ctrl-C hears "stopping"
+            self._analysts.close()
         self.pool.close()
         self.guard.close()
         super().close()
