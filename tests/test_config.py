@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 
-from cielo.config import Settings
+from cielo.config import BackfillConfig, Settings
 from cielo.errors import ConfigError
 from cielo.sources.registry import check, load_settings, tables
 from cielo.sources.skycam.source import SkycamSource
@@ -120,3 +121,14 @@ def test_source_keys_from_environment_enable_them(tmp_path: Path, monkeypatch: p
     settings = load_settings(str(path))
     assert REGISTRY["aemet"].enabled(settings) and REGISTRY["aemet"].key_present(settings)
     assert "k-from-env" not in repr(settings.source_config("aemet", REGISTRY["aemet"].config_model))
+
+
+# a Pi Zero 2 W and a Pi 3 (512 MB and 1 GB boards, as their kernels report them) get one process
+@pytest.mark.parametrize(("cores", "memory_mb", "expected"),
+                         [(1, 4096, 0), (2, 4096, 2), (4, 427, 1), (4, 921, 1), (4, 1843, 2)])
+def test_backfill_analysis_processes_default_from_the_board(monkeypatch, cores: int, memory_mb: int, expected: int):
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": memory_mb * 256}
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    assert BackfillConfig().analysis_processes() == expected
+    assert BackfillConfig(processes=0).analysis_processes() == 0  # the key always wins

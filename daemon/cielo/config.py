@@ -83,14 +83,22 @@ class BackfillConfig(Section):
     workers: int = Field(2, ge=1, le=32)
     max_attempts: int = Field(3, ge=1, le=20, description="tries of a failing task before it stays failed")
     processes: int | None = Field(None, ge=0, le=16, description="processes that judge camera images in a "
-                                  "`cielo backfill` run by hand (0: in its own); default: 2, on a single core 0")
+                                  "`cielo backfill` run by hand (0: in its own); default: 2, 1 on a board with "
+                                  "1 GB of memory or less, 0 on a single core")
 
     def analysis_processes(self) -> int:
         if self.processes is not None:
             return self.processes
+        if (os.cpu_count() or 1) < 2:
+            return 0
         # Two even on two cores (the backfill's own process mostly waits on the network and the database): a
-        # 14-day loopback backfill here took 4.4 s with two, 5.4 s with one, 6.0 s in-process.
-        return 2 if (os.cpu_count() or 1) > 1 else 0
+        # 14-day loopback backfill here took 4.4 s with two, 5.4 s with one, 6.0 s in-process. Each holds
+        # ~67 MB: a Pi Zero 2 W or a Pi 3 (512 MB / 1 GB, which the kernel reports as less) gets one.
+        try:
+            memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError):
+            memory = 0
+        return 2 if memory > 5 << 28 or memory <= 0 else 1  # over 1.25 GiB
 
 
 class MqttConfig(Section):
