@@ -240,11 +240,9 @@ def fit(frames: list[Frame], source: str, default_threshold: float) -> Calibrati
     per = [lenses.maps(f.pixels, geom, ref0, mask, own_sky=False) for f in frames]
     valid = np.stack([m.valid > 0 for m in per])
     sun_dist = np.full((n, h, w), 9.0, dtype=np.float32)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    rx, ry = (geom.rx, geom.ry) if geom.found else (w / 2, h / 2)
     for i, m in enumerate(per):
         if m.sun is not None:
-            sun_dist[i] = np.sqrt(((xx - m.sun[0]) / rx) ** 2 + ((yy - m.sun[1]) / ry) ** 2)
+            sun_dist[i] = lenses.sun_distance(geom, m.sun)
     # frames with a yellow cast (median NRBR under -0.03: a contrast-stretched night, sodium light) say
     # nothing about the daytime sky's colour
     daylike = np.array([float(np.median(nrbr[i][valid[i]])) >= NIGHT_CAST if valid[i].any() else False

@@ -73,6 +73,13 @@ def pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     return yy, xx
 
 
+def sun_distance(geom: Lens, sun: tuple[float, float]) -> np.ndarray:
+    """float32 [H, W]: each pixel's distance to the sun (x, y), in lens radii (half the frame without one)."""
+    yy, xx = pixel_grid(geom.height, geom.width)
+    rx, ry = (geom.rx, geom.ry) if geom.found else (geom.width / 2, geom.height / 2)
+    return np.sqrt(((xx - sun[0]) / rx) ** 2 + ((yy - sun[1]) / ry) ** 2)
+
+
 def all_sky(width: int, height: int) -> Lens:
     return Lens((width - 1) / 2, (height - 1) / 2, width / 2, height / 2, width, height, False)
 
@@ -204,9 +211,9 @@ def find_lens(px: np.ndarray, stop: np.ndarray | None = None) -> Lens:
     return Lens(best[0], best[1], best[2], best[3], w, h, True)
 
 
-def find_sun(px: np.ndarray, valid: np.ndarray) -> tuple[float, float] | None:
-    """The sun's position (x, y), pixels: the centre of the largest saturated blob, or None."""
-    darkest = np.minimum(np.minimum(px[0], px[1]), px[2])
+def find_sun(darkest: np.ndarray, valid: np.ndarray) -> tuple[float, float] | None:
+    """The sun's position (x, y), pixels: the centre of the largest saturated blob, or None. `darkest`: min(R,
+    G, B) of the uint8 frame, [H, W]."""
     sat = (darkest >= int(SUN_LEVEL * 255)) & valid
     n = int(sat.sum())
     if n < 3 and valid.any():
@@ -299,12 +306,12 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     fixed obstructions) and the clear-sky threshold there: the reference's, lowered to just under the frame's
     own clear-sky surface where it has one (`own_sky`, clear_sky_surface). In a night frame with stars
     (`stars`: the star density at this size), a pixel among stars is clear whatever its colour (threshold -1)."""
-    _, h, w = px.shape
     rho = geom.rho()
     area = rho <= OCTA_RADIUS
     lens_area = rho <= 1.0
+    darkest = np.minimum(np.minimum(px[0], px[1]), px[2])
     # saturated: the sun and its glare; without a lens circle, only the fully blown out (the hybrid rule's)
-    unsat = np.minimum(np.minimum(px[0], px[1]), px[2]) < int((SATURATED if geom.found else BLOWN_OUT) * 255)
+    unsat = darkest < int((SATURATED if geom.found else BLOWN_OUT) * 255)
     # without a lens circle (a crop, a plain camera) a dark or tinted pixel may be night sky: the graph's
     # own brightness test decides, as in the hybrid rule
     valid = area & unsat
@@ -312,12 +319,10 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
         valid &= ~(not_sky(px) if stop is None else stop)
     if site is not None:
         valid &= site
-    sun = find_sun(px, lens_area) if geom.found else None
+    sun = find_sun(darkest, lens_area) if geom.found else None
     gam = None
     if sun is not None:
-        yy, xx = pixel_grid(h, w)
-        rx, ry = (geom.rx, geom.ry) if geom.found else (w / 2, h / 2)
-        gam = np.sqrt(((xx - sun[0]) / rx) ** 2 + ((yy - sun[1]) / ry) ** 2)
+        gam = sun_distance(geom, sun)
         valid &= gam > SUN_GLARE
     threshold = ref.threshold(rho, gam, geom.found)
     starry = stars is not None and geom.found and valid.any() and float(stars[valid].mean()) > STARRY_FRAME
