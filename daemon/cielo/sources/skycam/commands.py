@@ -65,6 +65,9 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
         except (OSError, ImageError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             verdict, error, code = Verdict(None, None, None, "invalid"), reason, 1
+        except Exception as exc:  # one odd file (a decoder's own error) must not end the run
+            reason = f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+            verdict, error, code = Verdict(None, None, None, "invalid"), reason, 1
         if args.json:
             out = {"file": name, "octas": verdict.octas,
                    "confidence": None if verdict.confidence is None else round(verdict.confidence, 4),
@@ -202,11 +205,20 @@ def _exif_time(data: bytes, settings: Settings) -> datetime | None:
 
     try:
         exif = Image.open(io.BytesIO(data)).getexif().get_ifd(0x8769)
-        stamp = exif.get(36867)  # DateTimeOriginal
+        stamp = _exif_text(exif.get(36867))  # DateTimeOriginal
         if not stamp:
             return None
-        text = stamp.strip().replace(":", "-", 2).replace(" ", "T")
-        offset = exif.get(36881)  # OffsetTimeOriginal, e.g. "+02:00"
-        return parse_cli_time(text[:16] + (offset.strip() if offset else ""), settings.device_tz)
-    except (CieloError, OSError, ValueError, AttributeError):
-        return None
+        text = stamp.replace(":", "-", 2).replace(" ", "T")
+        offset = _exif_text(exif.get(36881))  # OffsetTimeOriginal, e.g. "+02:00"
+        return parse_cli_time(text[:16] + offset, settings.device_tz)
+    except (CieloError, OSError, ValueError, AttributeError, TypeError, SyntaxError):
+        return None  # a date that cannot be read is a frame without a time, never a failed run
+
+
+def _exif_text(value: object) -> str:
+    """An EXIF ASCII field as text: some cameras store it as bytes (or as a one-item tuple), NUL-padded."""
+    if isinstance(value, tuple | list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    return value.strip().strip("\x00").strip() if isinstance(value, str) else ""
