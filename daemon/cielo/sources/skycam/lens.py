@@ -348,6 +348,19 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     return Maps(valid.astype(np.float32), threshold, sun)
 
 
+def uniform_sky(px: np.ndarray, valid: np.ndarray) -> bool:
+    """The sky's colour hardly varies over the octa area (NRBR's 10th to 90th percentile within UNIFORM_SPREAD):
+    at twilight, an overcast sky (a clear one keeps its glow-to-zenith gradient)."""
+    sel = valid > 0
+    if sel.sum() < 50:
+        return False
+    lo, hi = np.percentile(nrbr(px)[sel], [10, 90])
+    return float(hi - lo) < UNIFORM_SPREAD
+
+
+UNIFORM_SPREAD = 0.07  # LenghuSky 2018-2020 twilight: overcast right 9 -> 50 %, clear 100 -> 98 % (0.09: 64 / 86 %)
+
+
 def _sunlit(px: np.ndarray, sun: tuple[float, float] | None) -> bool:
     """The sun in view of a bright frame: daylight (a moon is a saturated spot in a dark frame; TSI's starry-
     looking day frames average 0.5 or more, LenghuSky's contrast-stretched nights under 0.35)."""
