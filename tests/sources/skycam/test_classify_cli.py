@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from tests.conftest import cielo, write_config
@@ -97,3 +98,37 @@ def test_bad_at_is_usage_error(tmp_path: Path):
     imgs = _images(tmp_path)
     result = cielo("classify", "--at", "tomorrow", str(imgs["clear"]))
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "--at" in result.stderr
+
+
+def test_exif_date_stored_as_bytes_is_read_and_the_run_goes_on(tmp_path: Path):
+    """Some cameras write DateTimeOriginal as bytes (EXIF type UNDEFINED), NUL-padded: it is still the frame's
+    time, and it never ends the run."""
+    imgs = _images(tmp_path)
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[36867] = b"2024:06:01 02:02:00\x00"
+    exif.get_ifd(0x8769)[36881] = b"+02:00\x00"
+    tagged = tmp_path / "bytes.jpg"
+    Image.open(imgs["dim"]).save(tagged, exif=exif)
+    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
+    result = cielo("classify", "--json", str(tagged), str(imgs["overcast"]), config=cfg)
+    assert result.returncode == 0, result.stderr
+    objs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["flag"] for o in objs] == ["night", None] and objs[1]["octas"] == 8
+
+
+def test_overlay_draws_one_png_per_judged_frame(tmp_path: Path):
+    imgs = _images(tmp_path)
+    out = tmp_path / "seen"
+    broken = tmp_path / "broken.jpg"
+    broken.write_text("not an image")
+    result = cielo("classify", "--overlay", str(out), str(imgs["clear"]), str(imgs["overcast"]), str(broken))
+    assert result.returncode == 1 and f"{broken}: invalid" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["clear.png", "overcast.png"]
+
+    def tinted(name: str) -> float:  # share of pixels drawn in the cloud tint (magenta: R and B high, G low)
+        a = np.asarray(Image.open(out / name).convert("RGB"), dtype=np.int16)
+        return float(((a[..., 0] - a[..., 1] > 60) & (a[..., 2] - a[..., 1] > 60)).mean())
+
+    with Image.open(out / "overcast.png") as im:
+        assert im.format == "PNG" and im.size == (640, 480)
+    assert tinted("overcast.png") > 0.3 > 0.05 > tinted("clear.png")
