@@ -13,7 +13,10 @@ Per row: frames, octa MAE, exact, within one, clear (0 octas) read <= 2, overcas
 (no octas: counted as an error of 8), the share marked uncertain and the error of those against the rest,
 and the ECE of the confidence (5 equal-count bins).
 
-    python bench/classify_regimes.py --tsi DIR --lenghu DIR [--cloudynight DIR] [--part dev|heldout|all]
+    python bench/classify_regimes.py --tsi DIR --lenghu DIR [--cloudynight DIR] [--part dev|heldout|all|both]
+                                     [--json FILE]
+
+`--json FILE` writes the tables (models/build_octas.py puts models/octas_regimes.json in the model card).
 """
 
 from __future__ import annotations
@@ -120,24 +123,32 @@ def main() -> None:
     p.add_argument("--tsi", type=Path, required=True)
     p.add_argument("--lenghu", type=Path, required=True)
     p.add_argument("--cloudynight", type=Path)
-    p.add_argument("--part", choices=("dev", "heldout", "all"), default="dev")
+    p.add_argument("--part", choices=("dev", "heldout", "all", "both"), default="dev")
     p.add_argument("--model", type=Path)
+    p.add_argument("--json", type=Path, help="write the tables here as JSON")
     args = p.parse_args()
     model = OctaModel(args.model)
     sets = {"ARM TSI": (skydata.load_tsi(args.tsi, step=10), skydata.TSI_SITE, "hour"),
             "LenghuSky-8 2018-2021": (skydata.load_lenghu(args.lenghu, twilight=True), skydata.LENGHU_SITE,
                                       "group")}
     print(f"model: {model.path} ({model.version}); part: {args.part} (held out: TSI 2018-04-19, LenghuSky 2021)")
-    for name, (samples, site, block) in sets.items():
-        if args.part != "all":
-            samples = [s for s in samples if held_out(s.name) == (args.part == "heldout")]
-        if not samples:
-            continue
-        print(f"{name}: {len(samples)} frames")
-        print(HEADER)
-        for mode, per in evaluate(model, samples, site, block).items():
-            for reg, r in per.items():
-                print(fmt(f"{mode}, {reg}", r))
+    tables: dict[str, dict] = {"model": model.version, "held_out": "TSI 2018-04-19, LenghuSky-8 2021", "parts": {}}
+    parts = ("dev", "heldout") if args.part == "both" else (args.part,)
+    for part in parts:
+        for name, (samples, site, block) in sets.items():
+            if part != "all":
+                samples = [s for s in samples if held_out(s.name) == (part == "heldout")]
+            if not samples:
+                continue
+            print(f"{name}, {part}: {len(samples)} frames")
+            print(HEADER)
+            result = evaluate(model, samples, site, block)
+            tables["parts"].setdefault(part, {})[name] = {
+                mode: {reg: {k: (None if isinstance(v, float) and v != v else round(v, 3)) for k, v in r.items()}
+                       for reg, r in per.items()} for mode, per in result.items()}
+            for mode, per in result.items():
+                for reg, r in per.items():
+                    print(fmt(f"{mode}, {reg}", r))
     if args.cloudynight:
         samples = skydata.load_cloudynight(args.cloudynight)
         frames = [model.decode(s.jpeg) for s in samples]
@@ -146,6 +157,11 @@ def main() -> None:
         print(f"cloudynight (monochrome, blind): {len(samples)} frames")
         print(HEADER)
         print(fmt("blind, night", row(t, o, c, u)))
+        tables["cloudynight"] = {"n": len(samples), "flagged": int((o < 0).sum())}
+    if args.json:
+        import json
+
+        args.json.write_text(json.dumps(tables, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
