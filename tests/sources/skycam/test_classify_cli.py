@@ -132,3 +132,35 @@ def test_overlay_draws_one_png_per_judged_frame(tmp_path: Path):
     with Image.open(out / "overcast.png") as im:
         assert im.format == "PNG" and im.size == (640, 480)
     assert tinted("overcast.png") > 0.3 > 0.05 > tinted("clear.png")
+
+
+def test_a_moonlit_night_answer_is_uncertain_and_keeps_its_octas(tmp_path: Path):
+    imgs = _images(tmp_path)
+    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
+    # 2024-01-26 00:00 UTC: a full moon about 70 deg up over Madrid; 2024-06-01 12:00 UTC: midday
+    moonlit = cielo("classify", "--json", "--at", "2024-01-26T00:00Z", str(imgs["overcast"]), config=cfg)
+    day = cielo("classify", "--json", "--at", "2024-06-01T12:00Z", str(imgs["overcast"]), config=cfg)
+    m, d = json.loads(moonlit.stdout), json.loads(day.stdout)
+    assert (m["flag"], m["octas"]) == ("uncertain", 8)
+    assert (d["flag"], d["octas"]) == (None, 8)
+    plain = cielo("classify", "--at", "2024-01-26T00:00Z", str(imgs["overcast"]), config=cfg)
+    assert plain.stdout.startswith(f"{imgs['overcast']}: 8 octas (confidence ") and ", uncertain)" in plain.stdout
+
+
+def test_twilight_reads_an_evenly_lit_blue_sky_as_overcast(tmp_path: Path):
+    """At twilight an overcast sky is as blue as a clear one but evenly lit; by day the same colour is sky."""
+    w, h = 640, 480
+    yy, xx = np.mgrid[0:h, 0:w]
+    disc = (xx - w / 2) ** 2 + (yy - h / 2) ** 2 <= 230**2
+    rng = np.random.default_rng(3)
+    rgb = np.zeros((h, w, 3)) + rng.normal(0, 2, (h, w, 1))
+    rgb[disc] += [110.0, 140.0, 210.0]
+    rgb[~disc] = 0
+    frame = tmp_path / "even.jpg"
+    Image.fromarray(rgb.clip(0, 255).astype(np.uint8)).save(frame, quality=92)
+    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
+    # 2024-06-01: sunset at Madrid about 19:45 UTC; at 20:15 the sun is about 5 deg below the horizon
+    dusk = cielo("classify", "--json", "--at", "2024-06-01T20:15Z", str(frame), config=cfg)
+    noon = cielo("classify", "--json", "--at", "2024-06-01T12:00Z", str(frame), config=cfg)
+    assert json.loads(dusk.stdout)["octas"] == 8
+    assert json.loads(noon.stdout)["octas"] <= 1
