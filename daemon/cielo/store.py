@@ -458,9 +458,11 @@ class Store:
         return Latest(*rows[0]) if rows else None
 
     def judged_slots(self, series: str, start: datetime, end: datetime) -> list[datetime]:
-        """Slots of [start, end) holding a value that carries no flag (for the camera: daytime frames judged)."""
+        """Slots of [start, end) holding a value that carries no flag, or only `uncertain` (a weak answer is still
+        a judged frame; for the camera: the frames calibration may look at)."""
         rows = self.query("SELECT ts FROM readings WHERE series = ? AND ts >= ? AND ts < ? AND value IS NOT NULL"
-                          " AND json_extract(attrs, '$.flag') IS NULL ORDER BY ts", (series, iso(start), iso(end)))
+                          " AND coalesce(json_extract(attrs, '$.flag'), 'uncertain') = 'uncertain' ORDER BY ts",
+                          (series, iso(start), iso(end)))
         return [from_iso(r[0]) for r in rows]
 
     def series_names(self) -> list[str]:

@@ -80,7 +80,9 @@ def render(s: dict[str, Any]) -> str:
         if row["latest"] is None:
             lines.append(f"  {row['series']:<{width}} {source:<12} no readings yet")
             continue
-        value = row["flag"] or ("-" if row["value"] is None else f"{row['value']:g} {row['unit'] or ''}".strip())
+        value = "-" if row["value"] is None else f"{row['value']:g} {row['unit'] or ''}".strip()
+        if row["flag"]:  # a flag with a value ("uncertain") qualifies it; without one it says why there is none
+            value = row["flag"] if row["value"] is None else f"{value} ({row['flag']})"
         live = row.get("live_latency_s")
         stored = "" if live is None else f", stored {_age(live)} after its slot"
         lines.append(f"  {row['series']:<{width}} {source:<12} {row['latest']:<20}  {value:<14} "

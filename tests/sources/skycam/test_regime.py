@@ -78,3 +78,32 @@ def test_the_frames_own_clear_sky_never_calls_grey_cloud_clear():
     assert (lens.nrbr(px)[counted] < m.threshold[counted]).all()  # every cloud pixel judged cloud
     assert m.threshold[m.valid > 0].min() >= lens.SURFACE_FLOOR - 1e-6
     assert m.threshold[m.valid > 0].min() < lens.Reference().zenith  # the surface did lower it
+
+
+def test_an_uncertain_reading_is_still_a_judged_frame(tmp_path):
+    """Calibration looks at judged frames: an `uncertain` one (octas kept) is one, a flagged night is not."""
+    from datetime import timedelta
+
+    from cielo.store import Reading, Store
+
+    t0 = datetime(2025, 1, 1, 0, 2, tzinfo=UTC)
+
+    def reading(i: int, value: float | None, flag: str | None) -> Reading:
+        return Reading("skycam.octas", t0 + timedelta(minutes=10 * i), value, "octas", "skycam", {"flag": flag})
+
+    with Store(tmp_path / "c.db") as store:
+        store.add_readings([reading(0, 4.0, None), reading(1, 6.0, "uncertain"), reading(2, None, "night")])
+        slots = store.judged_slots("skycam.octas", t0, t0 + timedelta(hours=1))
+    assert slots == [t0, t0 + timedelta(minutes=10)]
+
+
+def test_status_shows_an_uncertain_readings_octas(config, tmp_path):
+    from cielo.store import Reading, Store
+    from tests.conftest import cielo
+
+    cfg = config()
+    with Store(tmp_path / "cielo.db") as store:
+        store.add_readings([Reading("skycam.octas", datetime(2025, 1, 1, 0, 2, tzinfo=UTC), 6.0, "octas", "skycam",
+                                    {"flag": "uncertain"})])
+    text = cielo("status", config=cfg).stdout
+    assert "6 octas (uncertain)" in text, text
