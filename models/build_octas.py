@@ -442,10 +442,10 @@ def model_card(evaluation: dict | None) -> dict:
             "from the frame as before"
         ),
         "night": (
-            "a frame is judged whenever it can be: a starry frame always (never a daylit one) (clear where the stars are, cloud where "
-            "lit or grey patches hide them), a bright long exposure too; `night` only when the sun is below -6 "
-            "deg at a known time and the frame is dim and starless, `dark` only for a dim starless frame: never "
-            "a fake 0"
+            "a frame is judged whenever it can be: a starry frame always, never a daylit one (clear where the "
+            "stars are, cloud where lit or grey patches hide them), a bright long exposure too; `night` only "
+            "when the sun is below -6 deg at a known time and the frame is dim and starless, `dark` only for a "
+            "dim starless frame: never a fake 0"
         ),
         "development_notes": [
             "pick by measurement: see method_comparison; a fixed sun term did not pay on TSI (0.96 vs 0.91) and "
@@ -507,7 +507,7 @@ def model_card(evaluation: dict | None) -> dict:
             "model's scale and the lens fit misses on most (a grey surround)",
             "WSISEG and LenghuSky-8 2022+ were not used in any way: they are reserved for independent evaluation",
             "cielo 3.3: moonlit clear nights still read 7-8 (clear read <= 2: 8 % of 24 development frames) and "
-            "are flagged uncertain; blue-cast overcast dark nights still read 0-2 (overcast right 51 %); the "
+            "are flagged uncertain; some blue-cast overcast dark nights still read 0-2 (overcast right 72 %); the "
             "per-site night cast is not learned yet; monochrome cameras stay flagged",
         ],
     }
