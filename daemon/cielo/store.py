@@ -196,6 +196,21 @@ MIGRATIONS: list[str] = [
      WHERE series LIKE 'weather.%daily%'
      GROUP BY ts;
     """,
+    # 5: the prices view's €/kWh columns rounded to 6 decimals: 123.9 €/MWh shows as 0.1239 €/kWh, not the
+    # binary float's 0.12390000000000001 (the stored €/MWh values are untouched).
+    """
+    DROP VIEW IF EXISTS prices;
+    CREATE VIEW prices AS
+    SELECT ts,
+           max(CASE WHEN series = 'ree.pvpc' THEN value END)                    AS pvpc_eur_mwh,
+           max(CASE WHEN series = 'ree.spot' THEN value END)                    AS spot_eur_mwh,
+           round(max(CASE WHEN series = 'ree.pvpc' THEN value END) / 1000.0, 6) AS pvpc_eur_kwh,
+           round(max(CASE WHEN series = 'ree.spot' THEN value END) / 1000.0, 6) AS spot_eur_kwh,
+           max(source)                                                          AS source
+      FROM readings
+     WHERE series IN ('ree.pvpc', 'ree.spot')
+     GROUP BY ts;
+    """,
 ]
 
 
@@ -418,6 +433,17 @@ class Store:
             params += [source, source]
         return {row[0] for row in self.query(sql, params)}
 
+    def held(self, series: str, stamps: Iterable[str], source: str) -> set[str]:
+        """Which of the slots `stamps` (ISO text) `source` already holds in `series`, asked 500 at a time."""
+        stamps = list(stamps)
+        out: set[str] = set()
+        for i in range(0, len(stamps), 500):
+            part = stamps[i:i + 500]
+            out.update(r[0] for r in self.query(
+                f"SELECT ts FROM readings WHERE series = ? AND source = ? AND ts IN ({','.join('?' * len(part))})",
+                (series, source, *part)))
+        return out
+
     def missing_not_due(self, series: str, start: datetime, end: datetime, now: datetime) -> set[str]:
         """Slots known not to exist whose retry time has not come: they cost no request."""
         return {row[0] for row in self.query(
@@ -492,6 +518,16 @@ class Store:
         """(how many readings were stamped later than `now`, the latest such stamp)."""
         return self.query(f"SELECT count(*), max(ingested_at) FROM readings WHERE {self._FUTURE}",
                           (iso(now + slack), iso(now + timedelta(days=2))))[0]
+
+    def future_kinds(self, now: datetime, slack: timedelta = timedelta(minutes=2)
+                     ) -> tuple[int, str | None, int, str | None]:
+        """Of future_writes(): (how many were written after `now`, the latest such write, how many are for a
+        slot more than two days ahead, the latest such slot)."""
+        return self.query("SELECT count(*) FILTER (WHERE ingested_at > ?), max(ingested_at) FILTER (WHERE"
+                          " ingested_at > ?), count(*) FILTER (WHERE ts > ?), max(ts) FILTER (WHERE ts > ?)"
+                          f" FROM readings WHERE {self._FUTURE}",
+                          (iso(now + slack), iso(now + slack), iso(now + timedelta(days=2)),
+                           iso(now + timedelta(days=2)), iso(now + slack), iso(now + timedelta(days=2))))[0]
 
     def move_future(self, now: datetime, slack: timedelta = timedelta(minutes=2)) -> int:
         """Move the readings of future_writes() into `readings_future` (same columns plus moved_at; a person

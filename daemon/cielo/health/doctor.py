@@ -22,7 +22,7 @@ def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
     try:
         store = Store(db)
         verdict = store.quick_check()
-        size = db.stat().st_size / 1e6
+        size = store.size_bytes() / 1e6  # file and write-ahead log, as `cielo status` counts it
         yield (verdict == "ok",
                f"database: {db} ({size:.1f} MB, schema {store.schema_version})" if verdict == "ok"
                else f"database: {damaged(db, verdict)}")

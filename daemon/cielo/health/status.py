@@ -12,6 +12,7 @@ from cielo.service.cron import next_fire
 from cielo.sources import registry
 from cielo.store import Store
 from cielo.timeutil import from_iso, human_duration, iso
+from cielo.values import plain
 
 
 def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         spec, r = declared.spec, store.latest(declared.spec.name)
         lag = None if r is None else round((now - from_iso(r.ts)).total_seconds())
         series.append({"series": spec.name, "source": r.source if r else declared.source,
-                       "latest": r and r.ts, "value": r and r.value, "unit": r.unit if r else spec.unit,
+                       "latest": r and r.ts, "value": plain(r.value) if r else None, "unit": r.unit if r else spec.unit,
                        "flag": r and r.flag, "lag_s": lag,
                        "live_latency_s": _live_latency(r and r.ts, r and r.ingested_at, spec.cadence)})
     pid = lock.holder(store.path)  # the kernel's word: a daemon holds the lock beside the database

@@ -71,5 +71,18 @@ def problem(store: Store, now: datetime) -> str | None:
     return None
 
 
+def future_detail(store: Store, now: datetime) -> str:
+    """Which time of the readings `Store.future_writes` counts is after `now`: when they were written (a
+    clock that was ahead) and/or the slot they are for (a source or file that dated them in the future)."""
+    written, latest_write, slots, latest_slot = store.future_kinds(now)
+    parts = []
+    if written:
+        parts.append(f"{written} written at a time after now (up to {latest_write}: a clock that was ahead)")
+    if slots:
+        parts.append(f"{slots} for slots more than two days after now (up to {latest_slot}: dated in the future "
+                     "by their source or file)")
+    return "; ".join(parts)
+
+
 def future_cutoff(now: datetime) -> datetime:
     return now + SLACK
