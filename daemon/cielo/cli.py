@@ -259,7 +259,7 @@ def _sources(names: list[str] | None, settings: Settings, command: str) -> list[
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.backfill import jobs
+    from cielo.backfill import jobs, progress
     from cielo.service.runtime import open_store
     from cielo.sources.registry import REGISTRY
 
@@ -317,16 +317,27 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
             for source in sources.values():
                 source.use_processes(processes)
             bar = _Progress(sources, start, end) if sys.stderr.isatty() else None
-            runner = jobs.Runner(store, sources, settings.backfill.workers, fetch, bar.update if bar else None,
+            tracker = progress.for_job(store, job, sources, settings.backfill.progress_minutes * 60)
+
+            def on_progress(task, s) -> None:
+                tracker.update(task, s)
+                if bar:
+                    bar.update(task, s)
+
+            runner = jobs.Runner(store, sources, settings.backfill.workers, fetch, on_progress,
                                  settings.backfill.max_attempts)
             interrupted = False
+            if bar is None:  # a terminal has the bar; a log (cron, nohup) gets the start/every-few-minutes lines
+                tracker.start()
+            status = "interrupted"
             try:
-                runner.run(job)
+                status = runner.run(job)
             except KeyboardInterrupt:
                 interrupted = True
             finally:
                 if bar:
                     bar.close()
+                tracker.finish(status, quiet=bar is not None)
             summaries = jobs.run_summaries(store, job, sources, runner.ran, now, interrupted)
     finally:
         for source in sources.values():
@@ -417,7 +428,11 @@ class _Progress:
         if self.current and self.current != name:
             sys.stderr.write("\n")
         self.current = name
-        sys.stderr.write(f"\r{name} [{bar:<30}] {done}/{total} new={new} dup={dup} failed={failed} {rate:.0f}/s ")
+        from cielo.backfill.progress import eta_text
+
+        eta = eta_text(done, total, time.monotonic() - self.t0)
+        sys.stderr.write(f"\r{name} [{bar:<30}] {done}/{total} new={new} dup={dup} failed={failed} {rate:.0f}/s "
+                         f"{eta:<14}")
         sys.stderr.flush()
 
     def close(self) -> None:
@@ -521,7 +536,7 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{'id':>5}  {'status':<19} {'trigger':<8} {'sources':<20} {'from → to':<43}  created")
             for r in [] if args.json else rows:
                 print(f"{r.id:>5}  {r.status:<19} {r.trigger:<8} {','.join(r.sources):<20} {r.start} → {r.end}  "
-                      f"created {r.created_at}")
+                      f"{r.created_at}")
             if not rows and not args.json:
                 print("no backfill jobs yet")
         elif action == "show":
@@ -560,7 +575,7 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run_job(settings: Settings, store, job: int) -> int:
     """Run what is left of a job here (the daemon does this in a child process for catch-up jobs)."""
-    from cielo.backfill import jobs
+    from cielo.backfill import jobs, progress
     from cielo.sources.registry import REGISTRY
 
     jobs.reset_stuck(store)
@@ -572,9 +587,13 @@ def _run_job(settings: Settings, store, job: int) -> int:
     sources = {n: REGISTRY[n](settings) for n in names if n in REGISTRY and REGISTRY[n].enabled(settings)}
     try:
         fetch = {n: source.workers for n, source in sources.items()}
-        runner = jobs.Runner(store, sources, settings.backfill.workers, fetch, None, settings.backfill.max_attempts)
+        tracker = progress.for_job(store, job, sources, settings.backfill.progress_minutes * 60)
+        runner = jobs.Runner(store, sources, settings.backfill.workers, fetch, tracker.update,
+                             settings.backfill.max_attempts)
         signal.signal(signal.SIGTERM, lambda *_: runner.stop.set())  # the daemon stopping: finish the chunk
+        tracker.start()
         status = runner.run(job)
+        tracker.finish(status)
     finally:
         for source in sources.values():
             source.close()

@@ -82,6 +82,8 @@ class BackfillConfig(Section):
     min_gap_hours: float = Field(3, ge=0)
     workers: int = Field(2, ge=1, le=32)
     max_attempts: int = Field(3, ge=1, le=20, description="tries of a failing task before it stays failed")
+    progress_minutes: float = Field(5, gt=0, le=1440, description="how often a running backfill job logs its "
+                                    "progress and ETA (also at its start and end)")
     processes: int | None = Field(None, ge=0, le=16, description="processes that judge camera images in a "
                                   "`cielo backfill` run by hand (0: in its own); default: 2, 1 on a board with "
                                   "1 GB of memory or less, 0 on a single core")

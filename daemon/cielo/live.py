@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from cielo.backfill.replay import Summary, Writer, plan
+from cielo.health.sources import record_live
 from cielo.sources.base import Source, Window
 from cielo.store import Store
 from cielo.timeutil import iso
@@ -32,6 +33,8 @@ def capture(source: Source, store: Store, now: datetime) -> tuple[Summary, str]:
         writer.flush()
         source.finish(store)
     line = describe(source, store, summary, start, end)
+    # `cielo status` and Home Assistant's problem sensor show a source that keeps failing (cielo.health.sources).
+    record_live(store, source.name, bool(summary.failed and not summary.new), summary.last_error or line, now)
     if summary.failed and not summary.new:
         # Recorded, not just logged: `cielo status` and the MQTT events read this table.
         store.add_event("live_failed", {"start": iso(start), "error": line}, level="warning", source=source.name)

@@ -510,6 +510,11 @@ class Store:
         rows = self.query("SELECT ts, data FROM events WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,))
         return (rows[0][0], json.loads(rows[0][1])) if rows else None
 
+    def events_since(self, kind: str, since: str) -> list[tuple[str, dict[str, Any]]]:
+        """(ts, data) of the events of `kind` at or after `since`, oldest first."""
+        return [(ts, json.loads(data)) for ts, data in self.query(
+            "SELECT ts, data FROM events WHERE kind = ? AND ts >= ? ORDER BY id", (kind, since))]
+
     # Readings written by a clock ahead of the real one (ingested later than now), or for slots too far ahead
     # to exist (nothing cielo stores is more than a day ahead: tomorrow's prices).
     _FUTURE = "ingested_at > ? OR ts > ?"

@@ -62,7 +62,7 @@ def glue_relative(argv: list[str], flags: tuple[str, ...]) -> list[str]:
     """`--from -14d` as `--from=-14d`: argparse takes a value starting with `-` for an option of its own."""
     out: list[str] = []
     for arg in argv:
-        if out and out[-1] in flags and _RELATIVE.match(arg.strip().lower()):
+        if out and out[-1] in flags and arg[:1] == "-" and arg[1:2].isdigit():  # -14d, or -2x to be refused
             out[-1] = f"{out[-1]}={arg}"
         else:
             out.append(arg)
