@@ -9,7 +9,7 @@ import ssl
 def connect_problem(exc: BaseException, host: str, port: int) -> str:
     where = f"{host}:{port}"
     if isinstance(exc, ssl.SSLCertVerificationError):
-        why = exc.verify_message or str(exc)
+        why = f"{exc.reason}: {exc.verify_message}" if exc.verify_message else str(exc)
         return (f"{where}: TLS certificate not accepted ({why}): a certificate problem, not a broker that is "
                 "down: set [mqtt].ca_file to the CA that signed the broker's certificate, and [mqtt].host to the "
                 "name the certificate carries")
