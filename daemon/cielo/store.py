@@ -197,8 +197,24 @@ MIGRATIONS: list[str] = [
      GROUP BY ts;
     """,
     # 5: the prices view's €/kWh columns rounded to 6 decimals: 123.9 €/MWh shows as 0.1239 €/kWh, not the
-    # binary float's 0.12390000000000001 (the stored €/MWh values are untouched).
+    # binary float's 0.12390000000000001 (the stored €/MWh values are untouched); the octas view's octas are
+    # integers (6, not the REAL column's 6.0), as on MQTT and in `cielo export`.
     """
+    DROP VIEW IF EXISTS octas;
+    CREATE VIEW octas AS
+    SELECT ts,
+           CAST(value AS INTEGER)                  AS octas,
+           json_extract(attrs, '$.confidence')     AS confidence,
+           json_extract(attrs, '$.flag')           AS flag,
+           json_extract(attrs, '$.sun_elevation')  AS sun_elevation,
+           json_extract(attrs, '$.model')          AS model,
+           json_extract(attrs, '$.url')            AS image_url,
+           json_extract(attrs, '$.sha256')         AS image_sha256,
+           source,
+           ingested_at
+      FROM readings
+     WHERE series = 'skycam.octas';
+
     DROP VIEW IF EXISTS prices;
     CREATE VIEW prices AS
     SELECT ts,

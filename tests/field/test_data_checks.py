@@ -102,18 +102,20 @@ def test_relative_dates_and_verbose_after_the_command(camera: CameraServer, conf
     assert stamped and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d{4} INFO ", ln) for ln in stamped), stamped
 
 
-def test_prices_view_rounds_and_status_agrees_with_doctor(config, tmp_path: Path):
+def test_views_round_prices_and_give_whole_octas_and_status_agrees_with_doctor(config, tmp_path: Path):
     from cielo.store import Reading, Store
 
     cfg = config(skycam={"enabled": False})
     with Store(tmp_path / "cielo.db") as store:
-        store.add_readings([Reading("ree.pvpc", datetime(2024, 6, 1, 10, tzinfo=UTC), 123.9, "EUR/MWh", "ree")])
+        store.add_readings([Reading("ree.pvpc", datetime(2024, 6, 1, 10, tzinfo=UTC), 123.9, "EUR/MWh", "ree"),
+                            Reading("skycam.octas", datetime(2024, 6, 1, 10, tzinfo=UTC), 6.0, "octas", "skycam")])
     doctor = cielo("doctor", config=cfg)
     status = cielo("status", config=cfg)
     # The same figure in both (file and write-ahead log), whatever state the WAL is in.
     size = re.search(r"\((\d+\.\d) MB, schema", doctor.stdout)
     assert size and f"{size[1]} MB" in status.stdout.splitlines()[-1], (doctor.stdout, status.stdout)
     assert rows(tmp_path / "cielo.db", "SELECT pvpc_eur_kwh, pvpc_eur_mwh FROM prices") == [(0.1239, 123.9)]
+    assert rows(tmp_path / "cielo.db", "SELECT octas, typeof(octas) FROM octas") == [(6, "integer")]
 
 
 def test_coverage_png_greys_months_before_the_first_reading(camera: CameraServer, config, tmp_path: Path):
