@@ -65,8 +65,9 @@ def test_csv_autumn_hour_is_stored_twice_and_the_spring_gap_is_refused(config, t
                       encoding="utf-8")
     result = cielo("import-csv", "--source", "siar", str(spring), config=cfg)
     assert result.stdout == "csv-siar: total=24 new=23 duplicates=0 failed=1\n", result.stderr
-    assert result.stderr.splitlines() == [
-        "spring.csv:4: bad date/hour: 2024-03-31 02:00 does not exist in Europe/Madrid (clocks went forward)"]
+    assert result.stderr.startswith(
+        "spring.csv:4: bad date/hour: 2024-03-31 02:00 does not exist in Europe/Madrid (clocks went forward; ")
+    assert result.stderr.count("\n") == 1
     got = rows(tmp_path / "cielo.db", "SELECT ts, value FROM readings WHERE series = 'weather.temperature'"
                                       " AND ts >= '2024-03-30T23:00:00Z' AND ts < '2024-04-01' ORDER BY ts")
     assert len(got) == 23 and got[:3] == [("2024-03-30T23:00:00Z", 0.0), ("2024-03-31T00:00:00Z", 1.0),

@@ -71,7 +71,9 @@ class Tracker:
         self._save(snap, log_it)
 
     def finish(self, status: str, quiet: bool = False) -> None:
-        self._save(self.snapshot(status), log_it=not quiet)
+        """The end of this run: the job's status, or `paused` when it is still open (stopped for a live run,
+        or by a signal: the next run goes on from there)."""
+        self._save(self.snapshot(status if status in FINISHED else "paused"), log_it=not quiet)
 
     def _save(self, snap: dict[str, Any], log_it: bool) -> None:
         if log_it:
@@ -100,7 +102,7 @@ def for_job(store: Store, job: int, sources: dict[str, Any], every_s: float) -> 
 
 
 def current(store: Store) -> dict[str, Any] | None:
-    """The progress of the job running now, or None (none runs, or it finished)."""
+    """The progress of the open job (running, or paused: `status` says which and `updated` when), or None."""
     held = store.state().get(STATE_KEY)
     if held is None:
         return None
@@ -109,7 +111,7 @@ def current(store: Store) -> dict[str, Any] | None:
     except ValueError:
         return None
     rows = store.query("SELECT status FROM backfill_jobs WHERE id = ?", (snap.get("job"),))
-    if not rows or rows[0][0] not in ("pending", "running") or snap.get("status") != "running":
+    if not rows or rows[0][0] not in ("pending", "running"):
         return None
     return snap
 

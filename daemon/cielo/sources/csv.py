@@ -235,7 +235,8 @@ class _LocalClock:
         if a == b:
             return a
         if a.astimezone(self.tz).replace(tzinfo=None) != naive:  # a gap: neither offset gives it back
-            raise ValueError(f"{naive:%Y-%m-%d %H:%M} does not exist in {self.tz.key} (clocks went forward)")
+            raise ValueError(f"{naive:%Y-%m-%d %H:%M} does not exist in {self.tz.key} (clocks went forward; a "
+                             "file in standard time all year wants [sources.csv] timezone = \"Etc/GMT-1\" or the like)")
         if naive in self.seen_ambiguous:
             return max(a, b)  # the repeated hour: the later instant
         self.seen_ambiguous.add(naive)
