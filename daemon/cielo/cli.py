@@ -317,7 +317,8 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
             for source in sources.values():
                 source.use_processes(processes)
             bar = _Progress(sources, start, end) if sys.stderr.isatty() else None
-            tracker = progress.for_job(store, job, sources, settings.backfill.progress_minutes * 60)
+            every = settings.backfill.progress_minutes * 60 if bar is None else float("inf")  # a bar: no log lines
+            tracker = progress.for_job(store, job, sources, every, ends=False)
 
             def on_progress(task, s) -> None:
                 tracker.update(task, s)
@@ -327,8 +328,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
             runner = jobs.Runner(store, sources, settings.backfill.workers, fetch, on_progress,
                                  settings.backfill.max_attempts)
             interrupted = False
-            if bar is None:  # a terminal has the bar; a log (cron, nohup) gets the start/every-few-minutes lines
-                tracker.start()
+            tracker.start()
             status = "interrupted"
             try:
                 status = runner.run(job)

@@ -95,8 +95,9 @@ def test_relative_dates_and_verbose_after_the_command(camera: CameraServer, conf
     jobs = cielo("jobs", "list", "-v", config=cfg).stdout.splitlines()
     assert jobs[0].split() == ["id", "status", "trigger", "sources", "from", "→", "to", "created"]
     assert jobs[1].split()[0] == "1"
-    # log lines (the backfill's progress lines) carry the zone
-    stamped = [ln for ln in stored.stderr.splitlines() if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", ln)]
+    # log lines (a job's progress lines) carry the zone
+    rerun = cielo("jobs", "run", "1", config=cfg, env=env)
+    stamped = [ln for ln in rerun.stderr.splitlines() if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", ln)]
     assert stamped and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d{4} INFO ", ln) for ln in stamped), stamped
 
 

@@ -29,7 +29,10 @@ class Tracker:
     """Fed by jobs.Runner's progress callback (task threads: thread-safe)."""
 
     def __init__(self, store: Store, job: int, trigger: str, totals: dict[int, int], done_before: int,
-                 every_s: float, clock: Callable[[], float] = time.monotonic):
+                 every_s: float, clock: Callable[[], float] = time.monotonic, ends: bool = True):
+        # `ends`: log the start and the end too (the daemon's job children); a backfill by hand ends with its
+        # summary lines, so it logs only the periodic lines, and the end after one of them
+        self.ends, self.logged = ends, False
         self.store, self.job, self.trigger = store, job, trigger
         self.totals, self.done_before = totals, done_before
         self.every_s, self.clock = every_s, clock
@@ -55,7 +58,7 @@ class Tracker:
                 "eta": iso(now + timedelta(seconds=eta_s)) if eta_s is not None else None, "updated": iso(now)}
 
     def start(self) -> None:
-        self._save(self.snapshot(), log_it=True)
+        self._save(self.snapshot(), log_it=self.ends)
 
     def update(self, task: Any, summary: Any) -> None:
         with self._lock:
@@ -73,10 +76,12 @@ class Tracker:
     def finish(self, status: str, quiet: bool = False) -> None:
         """The end of this run: the job's status, or `paused` when it is still open (stopped for a live run,
         or by a signal: the next run goes on from there)."""
-        self._save(self.snapshot(status if status in FINISHED else "paused"), log_it=not quiet)
+        self._save(self.snapshot(status if status in FINISHED else "paused"),
+                   log_it=not quiet and (self.ends or self.logged))
 
     def _save(self, snap: dict[str, Any], log_it: bool) -> None:
         if log_it:
+            self.logged = True
             log.info("%s", describe(snap))
         try:
             self.store.set_state(STATE_KEY, json.dumps(snap, sort_keys=True))
@@ -84,7 +89,7 @@ class Tracker:
             log.debug("backfill progress not saved: %s", exc)
 
 
-def for_job(store: Store, job: int, sources: dict[str, Any], every_s: float) -> Tracker:
+def for_job(store: Store, job: int, sources: dict[str, Any], every_s: float, ends: bool = True) -> Tracker:
     """A tracker for what is left of `job`: its open tasks' slots to do, its finished tasks' counted done."""
     from cielo.backfill import jobs
 
@@ -98,7 +103,7 @@ def for_job(store: Store, job: int, sources: dict[str, Any], every_s: float) -> 
             totals[t.id] = size
         else:
             done_before += size
-    return Tracker(store, job, row.trigger if row else "manual", totals, done_before, every_s)
+    return Tracker(store, job, row.trigger if row else "manual", totals, done_before, every_s, ends=ends)
 
 
 def current(store: Store) -> dict[str, Any] | None:

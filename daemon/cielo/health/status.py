@@ -120,6 +120,9 @@ def render(s: dict[str, Any]) -> str:
             lines.append(f"  job {job['job']:<24} not scheduled (daemon not running)")
     for name, h in health.items():
         lines.append(f"  source {source_line(name, h)}")
+    for src, b in s.get("breakers", {}).items():
+        if b["state"] != "closed":
+            lines.append(f"  breaker {src}: {b['state']} after {b['failures']} failures ({b['last_error']})")
     if p := s.get("progress"):
         lines.append(f"  {progress.describe(p)}")
     box = s["outbox"]
