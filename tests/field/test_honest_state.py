@@ -149,3 +149,29 @@ def test_the_cli_bar_shows_an_eta(config, tmp_path: Path):
     assert proc.returncode == 0 and out.decode().strip() == "skycam: total=72 new=72 duplicates=0 failed=0"
     bar = seen.decode(errors="replace")
     assert re.search(r"skycam \[#*\s*\] \d+/72 new=\d+ .* ETA \d", bar), bar[-600:]
+
+
+def test_status_shows_a_running_jobs_progress_and_eta(config, tmp_path: Path):
+    import subprocess
+    import sys
+
+    from tests.conftest import clean_env
+
+    with CameraServer(latency_s=0.1) as slow:
+        cfg = config(skycam={"base_url": slow.base_url, "workers": 1}, backfill={"progress_minutes": 0.001})
+        queued = cielo("backfill", "--detach", "--from", "2024-06-01T00:00Z", "--to", "2024-06-01T11:59Z",
+                       config=cfg)
+        assert queued.returncode == 0 and "job 1 queued" in queued.stdout, queued.stdout
+        child = subprocess.Popen([sys.executable, "-m", "cielo", "--config", str(cfg), "jobs", "run", "1"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=clean_env())
+        try:
+            deadline, seen = time.monotonic() + 30, None
+            while time.monotonic() < deadline and seen is None:
+                p = json.loads(cielo("status", "--json", config=cfg).stdout)["progress"]
+                seen = p if p and 0 < p["done"] < p["total"] and p["eta_s"] else None
+            assert seen and seen["job"] == 1 and seen["total"] == 72 and seen["status"] == "running", seen
+            text = cielo("status", config=cfg).stdout
+            assert re.search(r"backfill job 1 \(manual\): \d+/72 slots \([\d.]+ %\), [\d.]+/s, ETA ", text), text
+        finally:
+            child.kill()
+            child.communicate()
