@@ -68,11 +68,12 @@ class DeviceConfig(Section):
 
 class StorageConfig(Section):
     database: Path = Path("cielo.db")
-    keep_images: bool = False
-    images_dir: Path = Path("images")
-    images_max_mb: float = Field(1000, ge=0, description="0: no size limit")
-    images_max_days: float = Field(30, ge=0, description="0: no age limit")
-    min_free_mb: float = Field(200, ge=0, description="below this, images are not saved (readings go on)")
+    # The camera's images are [skycam]'s; still read here when [skycam] does not set them.
+    keep_images: bool = Field(False, description="deprecated: [skycam].keep_images")
+    images_dir: Path = Field(Path("images"), description="deprecated: [skycam].images_dir")
+    images_max_mb: float = Field(1000, ge=0, description="deprecated: [skycam].images_max_mb")
+    images_max_days: float = Field(30, ge=0, description="deprecated: [skycam].images_max_days")
+    min_free_mb: float = Field(200, ge=0, description="deprecated: [skycam].min_free_mb")
 
 
 class BackfillConfig(Section):
@@ -82,23 +83,7 @@ class BackfillConfig(Section):
     min_gap_hours: float = Field(3, ge=0)
     workers: int = Field(2, ge=1, le=32)
     max_attempts: int = Field(3, ge=1, le=20, description="tries of a failing task before it stays failed")
-    processes: int | None = Field(None, ge=0, le=16, description="processes that judge camera images in a "
-                                  "`cielo backfill` run by hand (0: in its own); default: 2, 1 on a board with "
-                                  "1 GB of memory or less, 0 on a single core")
-
-    def analysis_processes(self) -> int:
-        if self.processes is not None:
-            return self.processes
-        if (os.cpu_count() or 1) < 2:
-            return 0
-        # Two even on two cores (the backfill's own process mostly waits on the network and the database): a
-        # 14-day loopback backfill here took 4.4 s with two, 5.4 s with one, 6.0 s in-process. Each holds
-        # ~67 MB: a Pi Zero 2 W or a Pi 3 (512 MB / 1 GB, which the kernel reports as less) gets one.
-        try:
-            memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError):
-            memory = 0
-        return 2 if memory > 5 << 28 or memory <= 0 else 1  # over 1.25 GiB
+    processes: int | None = Field(None, ge=0, le=16, description="deprecated: [skycam].processes")
 
 
 class MqttConfig(Section):

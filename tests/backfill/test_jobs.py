@@ -134,7 +134,7 @@ def test_catch_up_gives_each_gap_to_the_sources_in_priority_order(tmp_path: Path
     OpenWeatherMap (no history) nothing. Prices: REE alone."""
     from datetime import UTC, datetime, timedelta
 
-    from cielo.backfill import jobs
+    from cielo.backfill.catch_up import catch_up
     from cielo.config import Settings
     from cielo.sources.registry import REGISTRY
     from cielo.store import Store
@@ -147,7 +147,7 @@ def test_catch_up_gives_each_gap_to_the_sources_in_priority_order(tmp_path: Path
     assert set(sources) >= {"aemet", "openweather", "openmeteo", "ree"}
     now = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
     with Store(tmp_path / "c.db") as store:
-        job = jobs.catch_up(store, sources, "on_boot", timedelta(days=3), now)
+        job = catch_up(store, sources, "on_boot", timedelta(days=3), now)
         assert job == 1
         tasks = store.query("SELECT source, min(start), max(\"end\") FROM backfill_tasks GROUP BY source")
     spans = {name: (a, b) for name, a, b in tasks}

@@ -8,7 +8,6 @@ exist' are not gaps until their retry time comes (`missing.next_retry`).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -106,15 +105,8 @@ def holes(store: Store, series: str, start: datetime, end: datetime,
 
 CHUNK = 64  # first-level chunks of `holes`, in units of its `small`
 
-COUNTS = ("SELECT (SELECT count(*) FROM readings"
-          " WHERE series = ?1 AND ts >= json_extract(r.value, '$[0]') AND ts < json_extract(r.value, '$[1]'))"
-          " FROM json_each(?2) AS r ORDER BY r.key")
-
-
 def _counts(store: Store, series: str, ranges: list[tuple[datetime, datetime, int]]) -> list[int]:
-    """Readings of `series` in each [a, b), in one statement (bounds: UTC, whole seconds)."""
-    arg = json.dumps([[a.isoformat()[:19] + "Z", b.isoformat()[:19] + "Z"] for a, b, _ in ranges])
-    return [n for (n,) in store.query(COUNTS, (series, arg))]
+    return store.counts(series, [(a, b) for a, b, _ in ranges])
 
 
 def _whole(t: datetime) -> datetime:
@@ -136,7 +128,7 @@ def grid_count(anchor: datetime, cadence: timedelta) -> Callable[[datetime, date
 def analyse(store: Store, source: Source, spec: SeriesSpec, start: datetime, now: datetime) -> SeriesGaps:
     """Gaps of one series of `source` from `start` to the newest slot the source should have by `now`."""
     end = min(source.live_range(now)[1], now)
-    (newest,) = store.query("SELECT max(ts) FROM readings WHERE series = ?", (spec.name,))[0]
+    newest = store.newest_ts(spec.name)
     newest_dt = None if newest is None else from_iso(newest)
     result = SeriesGaps(spec.name, source.name, spec.cadence, newest_dt, None if newest_dt is None else now - newest_dt)
     first = source.slots(start, start + spec.cadence * 2)

@@ -9,6 +9,7 @@ from datetime import datetime
 from cielo.config import Settings
 from cielo.errors import CieloError, DatabaseDamaged, damaged
 from cielo.service import clock
+from cielo.sources import registry
 from cielo.sources.registry import REGISTRY
 from cielo.store import Store
 
@@ -47,9 +48,7 @@ def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
     yield (free_mb >= MIN_FREE_MB,
            f"disk: {free_mb:.0f} MB free for {db.parent}" + ("" if free_mb >= MIN_FREE_MB else
                                                              f": under {MIN_FREE_MB} MB, free some space"))
-    for cls in REGISTRY.values():
-        if cls.enabled(settings):
-            yield from cls.doctor(settings)
+    yield from registry.doctor_lines(settings)
     for name, cls in REGISTRY.items():
         if not cls.enabled(settings):
             yield True, f"{name}: disabled"

@@ -463,6 +463,25 @@ class Store:
                           " AND json_extract(attrs, '$.flag') IS NULL ORDER BY ts", (series, iso(start), iso(end)))
         return [from_iso(r[0]) for r in rows]
 
+    def newest_ts(self, series: str) -> str | None:
+        return self.query("SELECT max(ts) FROM readings WHERE series = ?", (series,))[0][0]
+
+    def count(self, series: str, start: datetime, end: datetime) -> int:
+        """Readings of `series` in [start, end)."""
+        return self.query("SELECT count(*) FROM readings WHERE series = ? AND ts >= ? AND ts < ?",
+                          (series, iso(start), iso(end)))[0][0]
+
+    def counts(self, series: str, ranges: Sequence[tuple[datetime, datetime]]) -> list[int]:
+        """Readings of `series` in each [a, b), in one statement (bounds: UTC, whole seconds)."""
+        arg = json.dumps([[a.isoformat()[:19] + "Z", b.isoformat()[:19] + "Z"] for a, b in ranges])
+        return [n for (n,) in self.query(
+            "SELECT (SELECT count(*) FROM readings WHERE series = ?1 AND ts >= json_extract(r.value, '$[0]')"
+            " AND ts < json_extract(r.value, '$[1]')) FROM json_each(?2) AS r ORDER BY r.key", (series, arg))]
+
+    def events_of(self, kind: str) -> list[dict[str, Any]]:
+        """The data of every event of `kind`, oldest first."""
+        return [json.loads(d) for (d,) in self.query("SELECT data FROM events WHERE kind = ? ORDER BY id", (kind,))]
+
     def series_names(self) -> list[str]:
         return [r[0] for r in self.query("SELECT DISTINCT series FROM readings")]
 
@@ -512,6 +531,14 @@ class Store:
 
         return self.transaction(work)
 
+    def checkpoint(self, mode: str = "TRUNCATE") -> None:
+        """Fold the write-ahead log back into the database file (PASSIVE never waits for readers)."""
+        self.query(f"PRAGMA wal_checkpoint({mode})")
+
+    def newest_ingested(self) -> str | None:
+        """When the newest reading was stored, whatever its series."""
+        return self.query("SELECT max(ingested_at) FROM readings")[0][0]
+
     def quick_check(self) -> str:
         """SQLite's quick_check: "ok", or what is damaged."""
         return self.query("PRAGMA quick_check")[0][0]
@@ -519,6 +546,14 @@ class Store:
     def size_bytes(self) -> int:
         """The database file and its write-ahead log."""
         return sum(p.stat().st_size for p in (self.path, self.path.with_name(self.path.name + "-wal")) if p.exists())
+
+    def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(connection)` for a read outside any transaction."""
+        with self._lock:
+            try:
+                return work(self._db)
+            except sqlite3.DatabaseError as exc:
+                raise self.translate(exc, "read failed") from None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
