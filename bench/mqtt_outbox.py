@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cielo.config import Settings  # noqa: E402
-from cielo.mqtt.publisher import Publisher  # noqa: E402
+from cielo.latest import LatestState  # noqa: E402
+from cielo.outputs.mqtt.publisher import Publisher  # noqa: E402
 from cielo.service.runtime import announcer  # noqa: E402
 from cielo.store import Reading, Store  # noqa: E402
 from tests.support.broker import Broker  # noqa: E402
@@ -78,7 +79,7 @@ def main() -> None:
             queued_s = time.perf_counter() - t0
             depth = store.query("SELECT count(*) FROM outbox")[0][0]
 
-            publisher = Publisher(settings, store, ann, lambda now: {"ts": now.isoformat()})
+            publisher = Publisher(settings, store, ann, LatestState(settings, store))
             t0 = time.perf_counter()
             publisher.start()
             while store.query("SELECT count(*) FROM outbox")[0][0] > 0:

@@ -21,7 +21,7 @@ from cielo import __version__, logs
 from cielo.config import Settings
 from cielo.errors import CieloError, UsageError, damaged, is_damage
 from cielo.sources import registry
-from cielo.timeutil import human_duration, iso, parse_cli_time, utcnow
+from cielo.timeutil import iso, parse_cli_time, utcnow
 
 log = logging.getLogger("cielo")
 
@@ -230,27 +230,13 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
             raise UsageError(f"gaps: unknown series {series!r} (known: {', '.join(sorted(known))})")
     now = utcnow()
     start = now - timedelta(days=days)
-    results = []
     with _existing(settings) as store:
-        for name in names:
-            source = REGISTRY[name](settings)
-            try:
-                for spec in source.series:
-                    if not args.series or spec.name in args.series:
-                        results.append(gaps.analyse(store, source, spec, start, now))
-            finally:
-                source.close()
+        results = gaps.report(settings, store, names, args.series, start, now)
     if args.json:
         print(json.dumps({"from": iso(start), "to": iso(now), "series": [r.as_dict() for r in results]}, indent=2))
         return 0
-    for r in results:
-        lag = "no readings" if r.lag is None else f"newest {iso(r.newest)}, lag {_duration(r.lag)}"
-        fill = f", about {_duration(r.fill_estimate)} to fill" if r.fill_estimate else ""
-        print(f"{r.series} ({r.source}): {lag}; {len(r.gaps)} gaps, {r.missing} missing slots, "
-              f"{r.requests} requests{fill}")
-        for gap in r.gaps:
-            print(f"  {iso(gap.start)} → {iso(gap.end)}  {gap.missing:>6} slots  {_duration(gap.duration):>8}  "
-                  f"{gap.severity}")
+    for line in gaps.lines(results):
+        print(line)
     return 0
 
 
@@ -284,10 +270,6 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
             pct = "-" if c.percent is None else f"{c.percent:5.1f} %"
             print(f"{c.series:<28} {c.month}  {pct:>8}  {c.present}/{c.expected}")
     return 0
-
-
-def _duration(d: timedelta) -> str:
-    return human_duration(d.total_seconds())
 
 
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:

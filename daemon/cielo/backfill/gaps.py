@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from cielo.config import Settings
 from cielo.sources.base import SeriesSpec, Source
 from cielo.store import Store
-from cielo.timeutil import from_iso, iso
+from cielo.timeutil import from_iso, human_duration, iso
 
 MINOR = timedelta(hours=2)
 MODERATE = timedelta(hours=12)
@@ -157,3 +158,36 @@ def _runs(slots: list[datetime], cadence: timedelta) -> list[list[datetime]]:
         else:
             runs.append([t])
     return runs
+
+
+def report(settings: Settings, store: Store, names: list[str], series: list[str] | None, start: datetime,
+           now: datetime) -> list[SeriesGaps]:
+    """`cielo gaps`: the gaps of each series of the named sources (only `series` when given)."""
+    from cielo.sources.registry import REGISTRY
+
+    results = []
+    for name in names:
+        source = REGISTRY[name](settings)
+        try:
+            results += [analyse(store, source, spec, start, now) for spec in source.series
+                        if not series or spec.name in series]
+        finally:
+            source.close()
+    return results
+
+
+def lines(results: list[SeriesGaps]) -> list[str]:
+    """The text `cielo gaps` prints: a line per series, then one per gap."""
+    out = []
+    for r in results:
+        lag = "no readings" if r.lag is None else f"newest {iso(r.newest)}, lag {_duration(r.lag)}"
+        fill = f", about {_duration(r.fill_estimate)} to fill" if r.fill_estimate else ""
+        out.append(f"{r.series} ({r.source}): {lag}; {len(r.gaps)} gaps, {r.missing} missing slots, "
+                   f"{r.requests} requests{fill}")
+        out += [f"  {iso(gap.start)} → {iso(gap.end)}  {gap.missing:>6} slots  {_duration(gap.duration):>8}  "
+                f"{gap.severity}" for gap in r.gaps]
+    return out
+
+
+def _duration(d: timedelta) -> str:
+    return human_duration(d.total_seconds())

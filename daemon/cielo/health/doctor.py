@@ -79,15 +79,10 @@ def _broker(settings: Settings) -> tuple[bool, str]:
     cfg = settings.mqtt
     if not cfg.enabled:
         return True, "broker: MQTT disabled"
-    import paho.mqtt.client as paho
+    from cielo.outputs.mqtt.client import make_client
 
     result: dict[str, str] = {}
-    client = paho.Client(callback_api_version=paho.CallbackAPIVersion.VERSION2,
-                         client_id=f"cielo-doctor-{settings.device.id}")
-    if cfg.username:
-        client.username_pw_set(cfg.username, cfg.password)
-    if cfg.tls:
-        client.tls_set(ca_certs=str(cfg.ca_file) if cfg.ca_file else None)
+    client = make_client(cfg, f"cielo-doctor-{settings.device.id}")
     client.on_connect = lambda _c, _u, _f, reason, _p: result.setdefault("reason", str(reason))
     try:
         client.connect(cfg.host, cfg.port, keepalive=10)

@@ -63,7 +63,8 @@ def describe(source: Source, store: Store, summary: Summary, start: datetime, en
             return f"{source.name} {r.ts}: {r.flag or 'no value'}{more}"
         name = series.rsplit(".", 1)[-1]
         unit_text = "" if r.unit in (None, name) else f" {r.unit}"
-        conf = "" if r.confidence is None else f" confidence={r.confidence:.2f}"
+        confidence = r.attrs.get("confidence")
+        conf = "" if confidence is None else f" confidence={confidence:.2f}"
         return f"{source.name} {r.ts}: {name}={r.value:g}{unit_text}{conf}{more}"
     if summary.duplicates and not summary.failed:
         return f"{stamp}: already stored"

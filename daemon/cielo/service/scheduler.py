@@ -117,11 +117,10 @@ class Daemon:
         """The MQTT publisher thread, or None when MQTT is off."""
         if not self.settings.mqtt.enabled:
             return None
-        from cielo.health import status
-        from cielo.mqtt.publisher import Publisher
+        from cielo.latest import LatestState
+        from cielo.outputs.mqtt.publisher import Publisher
 
-        return Publisher(self.settings, self.store, self.store.announcer,
-                         lambda now: status.summary(self.settings, self.store, now))
+        return Publisher(self.settings, self.store, self.store.announcer, LatestState(self.settings, self.store))
 
     # -- jobs ---------------------------------------------------------------------------------------------
     def run_source(self, name: str) -> None:
@@ -257,7 +256,7 @@ class Daemon:
     def checkpoint(self, mode: str = "TRUNCATE") -> None:
         try:
             self.store.checkpoint(mode)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StoreError) as exc:
             log.warning("database checkpoint failed: %s", exc)
 
     # -- life ---------------------------------------------------------------------------------------------

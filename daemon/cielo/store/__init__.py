@@ -11,6 +11,8 @@ from cielo.store.database import (
     Store,
     StoreError,
     disk_full,
+    write_event,
 )
 
-__all__ = ["MIGRATIONS", "UPSERT", "Announcer", "Latest", "Missing", "Reading", "Store", "StoreError", "disk_full"]
+__all__ = ["MIGRATIONS", "UPSERT", "Announcer", "Latest", "Missing", "Reading", "Store", "StoreError", "disk_full",
+           "write_event"]

@@ -216,10 +216,14 @@ class Latest:
     ts: str
     value: float | None
     unit: str | None
-    flag: str | None  # attrs.flag: why a reading carries no value (the camera's night/dark/invalid)
-    confidence: float | None
     source: str
+    attrs: dict[str, Any]  # what the source stored beside the value
     ingested_at: str | None = None  # when it was stored: slot to stored is a live capture's latency
+
+    @property
+    def flag(self) -> str | None:
+        """Why the reading carries no value, when its source says (attrs.flag)."""
+        return self.attrs.get("flag")
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +242,7 @@ class StoreError(CieloError):
 
 
 class Announcer(Protocol):
-    """Turns what a transaction stores into outbox messages, inside that same transaction (cielo.mqtt)."""
+    """Turns what a transaction stores into outbox messages, inside that same transaction (cielo.outputs.mqtt)."""
 
     def readings(self, cur: sqlite3.Cursor, new: Sequence[Reading], mode: str, now: datetime) -> None: ...
 
@@ -431,11 +435,7 @@ class Store:
 
     def _event(self, cur: sqlite3.Cursor, ts: str, kind: str, data: dict[str, Any], level: str,
                source: str | None) -> None:
-        """An event and its MQTT message, inside the caller's transaction."""
-        cur.execute("INSERT INTO events (ts, kind, level, source, data) VALUES (?, ?, ?, ?, ?)",
-                    (ts, kind, level, source, json.dumps(data, sort_keys=True)))
-        if self.announcer is not None:
-            self.announcer.event(cur, ts, kind, level, source, data)
+        write_event(cur, ts, kind, data, level, source, self.announcer)
 
     def set_state(self, key: str, value: str) -> None:
         """Small facts the daemon shares with `cielo status` (broker connected, last publish, ...)."""
@@ -448,14 +448,16 @@ class Store:
 
     def latest(self, series: str, start: datetime | None = None, end: datetime | None = None) -> Latest | None:
         """The newest reading of `series` (within [start, end) when given)."""
-        sql = ("SELECT ts, value, unit, json_extract(attrs, '$.flag'), json_extract(attrs, '$.confidence'),"
-               " source, ingested_at FROM readings WHERE series = ?")
+        sql = "SELECT ts, value, unit, source, attrs, ingested_at FROM readings WHERE series = ?"
         params: list[Any] = [series]
         if start is not None and end is not None:
             sql += " AND ts >= ? AND ts < ?"
             params += [iso(start), iso(end)]
         rows = self.query(sql + " ORDER BY ts DESC LIMIT 1", params)
-        return Latest(*rows[0]) if rows else None
+        if not rows:
+            return None
+        ts, value, unit, source, attrs, ingested = rows[0]
+        return Latest(ts, value, unit, source, json.loads(attrs), ingested)
 
     def judged_slots(self, series: str, start: datetime, end: datetime) -> list[datetime]:
         """Slots of [start, end) holding a value that carries no flag (for the camera: daytime frames judged)."""
@@ -490,10 +492,6 @@ class Store:
         """(ts, value, unit, source, attrs JSON) of `series` in [start, end), in time order."""
         return self.query("SELECT ts, value, unit, source, attrs FROM readings WHERE series = ? AND ts >= ? AND ts < ?"
                           " ORDER BY ts", (series, iso(start), iso(end)))
-
-    def outbox_depth(self) -> tuple[int, str | None]:
-        """Messages waiting for the broker, and when the oldest was written."""
-        return self.query("SELECT count(*), min(created_at) FROM outbox")[0]
 
     def breakers(self) -> list[tuple[str, str, int, str | None]]:
         """(source, state, failures, last error) of every HTTP circuit breaker."""
@@ -561,6 +559,16 @@ class Store:
                 return self._db.execute(sql, params).fetchall()
             except sqlite3.DatabaseError as exc:
                 raise self.translate(exc, "read failed") from None
+
+
+def write_event(cur: sqlite3.Cursor, ts: str, kind: str, data: dict[str, Any], level: str, source: str | None,
+                announcer: Announcer | None) -> None:
+    """The one writer of events: the row and, with an announcer, its outbox message, in the caller's
+    transaction."""
+    cur.execute("INSERT INTO events (ts, kind, level, source, data) VALUES (?, ?, ?, ?, ?)",
+                (ts, kind, level, source, json.dumps(data, sort_keys=True)))
+    if announcer is not None:
+        announcer.event(cur, ts, kind, level, source, data)
 
 
 UPSERT = (
