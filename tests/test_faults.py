@@ -1,4 +1,4 @@
-"""Issue 14: faults and bad input. Nothing poisons the database, nothing leaks, no traceback reaches a user.
+"""Faults and bad input. Nothing poisons the database, nothing leaks, no traceback reaches a user.
 
 Black-box: the real CLI in subprocesses, real SQLite files, the loopback camera and API servers with hostile
 behaviours (tests/support/apiserver.py), a real Mosquitto where MQTT matters.

@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--detach", action="store_true", help="queue the job for the daemon and return")
     b.add_argument("--workers", type=int, metavar="N", help="concurrent requests (default: the source's workers)")
     b.add_argument("--processes", type=int, metavar="N",
-                   help="judge camera images in N worker processes, 0: in this one (default [backfill].processes)")
+                   help="a source's analysis (the camera judging images) in N worker processes, 0: in "
+                   "this one (default: the source's own `processes` key)")
 
     sub.add_parser("sources", help="each source: enabled, key present, series, history window, request budget")
 

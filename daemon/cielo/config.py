@@ -1,4 +1,4 @@
-"""config.toml: found, parsed and validated once; every key has a default (DESIGN.md, Configuration).
+"""config.toml: found, parsed and validated once; every key has a default (docs/contract.md, Configuration).
 
 A missing file means the defaults: the original system's public camera and a database in the working
 directory. A bad key or value becomes one line, `config.toml: [section].key: reason`, exit 2.

@@ -155,7 +155,7 @@ def test_catch_up_gives_each_gap_to_the_sources_in_priority_order(tmp_path: Path
     aemet_from = spans["aemet"][0]
     assert aemet_from == "2025-03-09T12:30:00Z"  # its 24 h window
     # Temperature: AEMET takes its 24 h, Open-Meteo only the older part; but cloud cover, which only
-    # Open-Meteo serves (OpenWeatherMap has no history), is missing over the whole window (issue 14).
+    # Open-Meteo serves (OpenWeatherMap has no history), is missing over the whole window.
     assert spans["openmeteo"][0] < aemet_from < spans["openmeteo"][1]
     assert "ree" in spans
     for source in sources.values():

@@ -1,4 +1,4 @@
-"""Issue 14 fault injection: kill -9 a backfill at random points, again and again, with MQTT on (a daemon
+"""Fault injection: kill -9 a backfill at random points, again and again, with MQTT on (a daemon
 draining the outbox to a real Mosquitto, itself killed -9 now and then), then finish the job. Every slot is
 stored exactly once and every stored reading reaches the subscriber; nothing else does.
 

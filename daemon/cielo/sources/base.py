@@ -60,7 +60,7 @@ class SeriesSpec:
     # cadences (at least 30 min). Daily values published days late need longer, or Home Assistant never
     # gets one.
     live_within: timedelta | None = None
-    # What a value may be (issue 14): a finite number within `limits` (the physically possible, not the
+    # What a value may be: a finite number within `limits` (the physically possible, not the
     # usual: an answer outside them is broken), whole when `integer`; None only when `nullable` (a camera
     # frame flagged night/dark carries no octas). Anything else is rejected per value, never stored.
     limits: tuple[float, float] | None = None

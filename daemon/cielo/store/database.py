@@ -1,4 +1,4 @@
-"""The SQLite store: schema, migrations and batched, idempotent writes (DESIGN.md, Database).
+"""The SQLite store: schema, migrations and batched, idempotent writes (docs/contract.md, Database).
 
 One file in WAL mode that people may query while the daemon writes. The store knows nothing of HTTP or
 MQTT; callers hand it readings and it answers what it holds. Every write is one transaction per batch keyed
@@ -132,7 +132,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX backfill_tasks_job ON backfill_tasks (job_id, status);
     """,
-    # 4: weather and price sources (issue 5). Priority decides who holds a slot that two sources fill;
+    # 4: weather and price sources. Priority decides who holds a slot that two sources fill;
     # request budgets and circuit breakers live here because live jobs (child processes) and `cielo
     # backfill` (another process) share them.
     """
