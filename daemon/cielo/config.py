@@ -68,12 +68,12 @@ class DeviceConfig(Section):
 
 class StorageConfig(Section):
     database: Path = Path("cielo.db")
-    # The camera's images are [skycam]'s; still read here when [skycam] does not set them.
-    keep_images: bool = Field(False, description="deprecated: [skycam].keep_images")
-    images_dir: Path = Field(Path("images"), description="deprecated: [skycam].images_dir")
-    images_max_mb: float = Field(1000, ge=0, description="deprecated: [skycam].images_max_mb")
-    images_max_days: float = Field(30, ge=0, description="deprecated: [skycam].images_max_days")
-    min_free_mb: float = Field(200, ge=0, description="deprecated: [skycam].min_free_mb")
+    # Moved to the camera's own table, which still reads them here when it does not set them itself.
+    keep_images: bool = Field(False, description="deprecated: the camera's table has it")
+    images_dir: Path = Field(Path("images"), description="deprecated: the camera's table has it")
+    images_max_mb: float = Field(1000, ge=0, description="deprecated: the camera's table has it")
+    images_max_days: float = Field(30, ge=0, description="deprecated: the camera's table has it")
+    min_free_mb: float = Field(200, ge=0, description="deprecated: the camera's table has it")
 
 
 class BackfillConfig(Section):
@@ -83,7 +83,7 @@ class BackfillConfig(Section):
     min_gap_hours: float = Field(3, ge=0)
     workers: int = Field(2, ge=1, le=32)
     max_attempts: int = Field(3, ge=1, le=20, description="tries of a failing task before it stays failed")
-    processes: int | None = Field(None, ge=0, le=16, description="deprecated: [skycam].processes")
+    processes: int | None = Field(None, ge=0, le=16, description="deprecated: the camera's table has it")
 
 
 class MqttConfig(Section):
