@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,9 +22,12 @@ def run_until_catch_up_completes(proc: subprocess.Popen[str], db: Path, timeout:
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if db.exists() and rows(db, "SELECT count(*) FROM backfill_jobs WHERE trigger = 'on_boot'"
-                                        " AND status = 'completed'")[0][0]:
-                break
+            try:  # the file may exist a moment before its tables do
+                if db.exists() and rows(db, "SELECT count(*) FROM backfill_jobs WHERE trigger = 'on_boot'"
+                                            " AND status = 'completed'")[0][0]:
+                    break
+            except sqlite3.OperationalError:
+                pass
             time.sleep(0.5)
         else:
             raise AssertionError("the catch-up did not complete")
