@@ -68,12 +68,13 @@ class DeviceConfig(Section):
 
 class StorageConfig(Section):
     database: Path = Path("cielo.db")
-    # Moved to the camera's own table, which still reads them here when it does not set them itself.
-    keep_images: bool = Field(False, description="deprecated: the camera's table has it")
-    images_dir: Path = Field(Path("images"), description="deprecated: the camera's table has it")
-    images_max_mb: float = Field(1000, ge=0, description="deprecated: the camera's table has it")
-    images_max_days: float = Field(30, ge=0, description="deprecated: the camera's table has it")
-    min_free_mb: float = Field(200, ge=0, description="deprecated: the camera's table has it")
+    # The camera's image keys: [skycam] is their home, and the camera reads them here when it does not set them
+    # itself (the published contract names [storage] for images_dir and retention, so neither place warns).
+    keep_images: bool = Field(False, description="alias: read by [skycam] when it does not set it")
+    images_dir: Path = Field(Path("images"), description="alias: read by [skycam] when it does not set it")
+    images_max_mb: float = Field(1000, ge=0, description="alias: read by [skycam] when it does not set it")
+    images_max_days: float = Field(30, ge=0, description="alias: read by [skycam] when it does not set it")
+    min_free_mb: float = Field(200, ge=0, description="alias: read by [skycam] when it does not set it")
 
 
 class BackfillConfig(Section):
@@ -83,7 +84,7 @@ class BackfillConfig(Section):
     min_gap_hours: float = Field(3, ge=0)
     workers: int = Field(2, ge=1, le=32)
     max_attempts: int = Field(3, ge=1, le=20, description="tries of a failing task before it stays failed")
-    processes: int | None = Field(None, ge=0, le=16, description="deprecated: the camera's table has it")
+    processes: int | None = Field(None, ge=0, le=16, description="alias: read by [skycam] when it does not set it")
 
 
 class MqttConfig(Section):

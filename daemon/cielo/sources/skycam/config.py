@@ -17,10 +17,10 @@ DEFAULT_CAMERA_TZ = "America/Argentina/Buenos_Aires"
 
 log = logging.getLogger("cielo")
 
-# Keys that used to live in generic tables: still read there when [skycam] does not set them, with a warning.
+# Keys that used to live in generic tables: still read there when [skycam] does not set them. No warning: the
+# published contract names [storage] for images_dir and image retention, and a config written to it is right.
 MOVED = {"keep_images": "storage", "images_dir": "storage", "images_max_mb": "storage",
          "images_max_days": "storage", "min_free_mb": "storage", "processes": "backfill"}
-_warned = False
 
 
 class SkycamConfig(Section):
@@ -84,15 +84,9 @@ def calibration_path(settings: Settings, cfg: SkycamConfig) -> Path:
 
 
 def with_moved_keys(cfg: SkycamConfig, settings: Settings) -> SkycamConfig:
-    """`cfg` with what an older config file still sets in [storage] or [backfill] (said once per process),
-    and its defaults filled in."""
-    global _warned
+    """`cfg` with what a config file sets in [storage] or [backfill] instead, and its defaults filled in."""
     moved = {key: getattr(getattr(settings, table), key) for key, table in MOVED.items()
              if key in getattr(settings, table).model_fields_set and key not in cfg.model_fields_set}
-    if moved and not _warned:
-        _warned = True
-        log.warning("config: %s: deprecated, move them to [skycam] (read there first)",
-                    ", ".join(f"[{MOVED[k]}].{k}" for k in moved))
     if cfg.images_dir is None and "images_dir" not in moved:
         moved["images_dir"] = Path("images")  # a default stays relative to the working directory
     return cfg.model_copy(update=moved) if moved else cfg
