@@ -1,5 +1,5 @@
 """How a stored value is written out: SQLite hands every value back as a REAL, so a whole octa comes back
-6.0; everything cielo prints or exports writes it 6, as the MQTT payloads do (cielo.mqtt.outbox)."""
+6.0; everything cielo prints or exports writes it 6, as the MQTT payloads do (cielo.outputs.mqtt.outbox)."""
 
 from __future__ import annotations
 

@@ -41,11 +41,10 @@ def table(store: Store, sources: list[Source], year: int, now: datetime) -> list
     for source in sources:
         spec: SeriesSpec
         for spec in source.series:
-            (first,) = store.query("SELECT min(ts) FROM readings WHERE series = ?", (spec.name,))[0]
+            first = store.first_ts(spec.name)
             for label, start, end in months(year, now):
                 expected = len(source.slots(start, end))
-                (present,) = store.query("SELECT count(*) FROM readings WHERE series = ? AND ts >= ? AND ts < ?",
-                                         (spec.name, iso(start), iso(end)))[0]
+                present = store.count(spec.name, start, end)
                 cells.append(Cell(spec.name, label, present, expected, first is None or iso(end) <= first))
     return cells
 

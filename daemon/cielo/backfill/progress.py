@@ -1,5 +1,6 @@
-"""A backfill job's progress with an ETA: logged at its start, every `[backfill] progress_minutes` and at its
-end, and kept in `daemon_state` (key `backfill_progress`) for `cielo status` and the MQTT `state` topic.
+"""A backfill job's progress: a bar per source with an ETA on a terminal (`Progress`), and for logs, `cielo
+status` and the MQTT `state` topic a `Tracker`: a line with an ETA at the job's start, every `[backfill]
+progress_minutes` and at its end, the latest kept in `daemon_state` (key `backfill_progress`).
 
 A catch-up of a month of camera slots takes half an hour on a Pi; "queued" and then silence reads as a hang.
 The rate is this run's (slots done per second since it started), so a resumed job's ETA is not skewed by
@@ -9,12 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from cielo.backfill.ranges import count_slots
 from cielo.store import Store
 from cielo.timeutil import from_iso, human_duration, iso, utcnow
 
@@ -57,6 +60,11 @@ class Tracker:
                 "rate_per_s": round(rate, 2), "elapsed_s": round(elapsed), "eta_s": eta_s,
                 "eta": iso(now + timedelta(seconds=eta_s)) if eta_s is not None else None, "updated": iso(now)}
 
+    @staticmethod
+    def for_job(store: Store, job: int, sources: dict[str, Any], every_s: float, ends: bool = True) -> Tracker:
+        """A tracker for what is left of `job`: its open tasks' slots to do, its finished tasks' counted done."""
+        return _for_job(store, job, sources, every_s, ends)
+
     def start(self) -> None:
         self._save(self.snapshot(), log_it=self.ends)
 
@@ -89,7 +97,7 @@ class Tracker:
             log.debug("backfill progress not saved: %s", exc)
 
 
-def for_job(store: Store, job: int, sources: dict[str, Any], every_s: float, ends: bool = True) -> Tracker:
+def _for_job(store: Store, job: int, sources: dict[str, Any], every_s: float, ends: bool = True) -> Tracker:
     """A tracker for what is left of `job`: its open tasks' slots to do, its finished tasks' counted done."""
     from cielo.backfill import jobs
 
@@ -98,7 +106,7 @@ def for_job(store: Store, job: int, sources: dict[str, Any], every_s: float, end
     for t in jobs.tasks(store, job):
         source = sources.get(t.source)
         size = t.total if t.total is not None else (
-            jobs.count_slots(source, from_iso(t.start), from_iso(t.end)) if source is not None else 0)
+            count_slots(source, from_iso(t.start), from_iso(t.end)) if source is not None else 0)
         if t.status in ("pending", "in_progress"):
             totals[t.id] = size
         else:
@@ -115,10 +123,10 @@ def current(store: Store) -> dict[str, Any] | None:
         snap = json.loads(held[0])
     except ValueError:
         return None
-    rows = store.query("SELECT status FROM backfill_jobs WHERE id = ?", (snap.get("job"),))
-    if not rows or rows[0][0] not in ("pending", "running"):
-        return None
-    return snap
+    from cielo.backfill import jobs
+
+    row = jobs.job(store, snap["job"]) if isinstance(snap.get("job"), int) else None
+    return snap if row is not None and row.status in ("pending", "running") else None
 
 
 def describe(p: dict[str, Any]) -> str:
@@ -137,3 +145,40 @@ def eta_text(done: int, total: int, elapsed_s: float) -> str:
     if done <= 0 or elapsed_s <= 0 or total <= done:
         return ""
     return f"ETA {human_duration((total - done) / (done / elapsed_s))}"
+
+
+class Progress:
+    """A one-line progress bar per source on a terminal (stderr), redrawn at most 10 times a second."""
+
+    def __init__(self, sources: dict, start: datetime, end: datetime):
+        self.totals = {name: count_slots(source, start, end) for name, source in sources.items()}
+        self.tasks: dict[int, object] = {}
+        self.t0, self.last, self.current = time.monotonic(), 0.0, ""
+
+    def update(self, task, s) -> None:
+        self.tasks[task.id] = (task.source, s)
+        now = time.monotonic()
+        if now - self.last < 0.1:
+            return
+        self.last = now
+        self.draw(task.source)
+
+    def draw(self, name: str) -> None:
+        parts = [s for src, s in self.tasks.values() if src == name]
+        done = sum(s.done for s in parts)
+        new, dup, failed = (sum(getattr(s, k) for s in parts) for k in ("new", "duplicates", "failed"))
+        total = self.totals.get(name, done) or 1
+        rate = (new + failed) / max(time.monotonic() - self.t0, 1e-6)
+        bar = "#" * int(min(done / total, 1.0) * 30)
+        if self.current and self.current != name:
+            sys.stderr.write("\n")
+        self.current = name
+        eta = eta_text(done, total, time.monotonic() - self.t0)
+        sys.stderr.write(f"\r{name} [{bar:<30}] {done}/{total} new={new} dup={dup} failed={failed} {rate:.0f}/s "
+                         f"{eta:<14}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.current:
+            self.draw(self.current)
+        sys.stderr.write("\n")
