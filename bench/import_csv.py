@@ -6,7 +6,7 @@ commas, `;`) into a temporary folder and imports it with the real CLI (`python -
 into a fresh database), `--runs` times. Prints each run's wall and CPU time and peak RSS (the child's
 ru_maxrss), the readings stored, and the medians.
 
-    python bench/import_csv.py [--rows 1000000] [--runs 3]
+    python -m bench.import_csv [--rows 1000000] [--runs 3]
 
 Target: peak <= 100 MB for a million rows (the file is streamed, BATCH rows at a time).
 """
@@ -43,7 +43,7 @@ def run_once(tmp: Path, data: Path, k: int) -> tuple[float, float, int]:
     # UTC: a file of many years crosses DST days whose spring hour does not exist in Madrid (refused by line)
     # and whose autumn hour happens twice; the bench measures the stream, not those rows.
     cfg.write_text(f'[storage]\ndatabase = "{db}"\n[skycam]\nenabled = false\n[sources.csv]\ntimezone = "UTC"\n')
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CIELO_")}, "PYTHONPATH": str(ROOT / "daemon")}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CIELO_")}, "PYTHONPATH": str(ROOT)}
     code = (
         "import resource, subprocess, sys, time\n"
         "t0 = time.perf_counter()\n"
