@@ -13,7 +13,7 @@ Per row: frames, octa MAE, exact, within one, clear (0 octas) read <= 2, overcas
 (no octas: counted as an error of 8), the share marked uncertain and the error of those against the rest,
 and the ECE of the confidence (5 equal-count bins).
 
-    python bench/classify_regimes.py --tsi DIR --lenghu DIR [--cloudynight DIR] [--part dev|heldout|all|both]
+    python -m bench.classify_regimes --tsi DIR --lenghu DIR [--cloudynight DIR] [--part dev|heldout|all|both]
                                      [--json FILE]
 
 `--json FILE` writes the tables (models/build_octas.py puts models/octas_regimes.json in the model card).
@@ -22,13 +22,11 @@ and the ECE of the confidence (5 equal-count bins).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "models"))
+from models import skydata
 
 HELD_OUT = ("20180419", "2021-")  # name prefixes of the held-out frames (TSI day, LenghuSky year)
 
@@ -43,7 +41,6 @@ def row(t: np.ndarray, o: np.ndarray, conf: np.ndarray, unc: np.ndarray) -> dict
     clear, over = t == 0, t == 8
     ece = float("nan")
     if judged.sum() >= 5:
-        import skydata
         ece = skydata.calibration_table(conf[judged], o[judged] == t[judged], bins=5)["ece"]
     unc = unc.astype(bool)
     u_err = float(err[unc].mean()) if unc.any() else float("nan")
@@ -77,8 +74,6 @@ def judge(model, frames, whens, site) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def evaluate(model, samples, site, block: str) -> dict[str, dict[str, dict]]:
     """{mode: {regime: row}} for one part of one set."""
-    import skydata
-
     from cielo.sources.skycam import calibration, regime
     from cielo.sources.skycam.model import DARK_MEAN
 
@@ -115,8 +110,6 @@ def evaluate(model, samples, site, block: str) -> dict[str, dict[str, dict]]:
 
 
 def main() -> None:
-    import skydata
-
     from cielo.sources.skycam.model import OctaModel
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

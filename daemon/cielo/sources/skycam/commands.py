@@ -75,8 +75,10 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
         except (OSError, ImageError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             verdict, error, code = Verdict(None, None, None, "invalid"), reason, 1
-        except Exception as exc:  # one odd file (a decoder's own error) must not end the run
-            reason = f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+        except (CieloError, MemoryError):
+            raise  # no model, no memory: every file would fail alike
+        except Exception as exc:  # one odd file (its EXIF, a decoder's surprise) is one line; the rest go on
+            reason = f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
             verdict, error, code = Verdict(None, None, None, "invalid"), reason, 1
         if args.json:
             out = {"file": name, "octas": verdict.octas,
