@@ -78,13 +78,17 @@ class StorageConfig(Section):
 class BackfillConfig(Section):
     on_startup: bool = True
     lookback_days: int = Field(30, ge=1, le=3660)
-    check_every_hours: float = Field(2, gt=0)
-    min_gap_hours: float = Field(3, ge=0)
+    # Bounded: `check_every_hours = 1e12` once validated and then crashed the scheduler (OverflowError) in a
+    # restart loop; a year is more than anyone means.
+    check_every_hours: float = Field(2, gt=0, le=8760, description="at most a year")
+    min_gap_hours: float = Field(3, ge=0, le=8760, description="at most a year")
     workers: int = Field(2, ge=1, le=32)
     max_attempts: int = Field(3, ge=1, le=20, description="tries of a failing task before it stays failed")
     processes: int | None = Field(None, ge=0, le=16, description="processes that judge camera images in a "
                                   "`cielo backfill` run by hand (0: in its own); default: 2, 1 on a board with "
                                   "1 GB of memory or less, 0 on a single core")
+    analysis_stall_s: float = Field(120, ge=1, le=3600, description="seconds without a verdict from the "
+                                    "analysis processes, while images wait, before they are ended")
 
     def analysis_processes(self) -> int:
         if self.processes is not None:
@@ -116,6 +120,17 @@ class MqttConfig(Section):
     discovery_prefix: str = "homeassistant"
     outbox_max: int = Field(100_000, ge=100, description="messages kept while the broker is away")
     state_interval_s: float = Field(300, ge=1, description="how often the status summary is published")
+
+    @field_validator("topic_prefix", "discovery_prefix")
+    @classmethod
+    def _topic_levels(cls, v: str) -> str:
+        """A prefix is the first levels of a topic name: wildcards, NUL or an empty level would make every
+        publication a protocol error, which kills the connection over and over (MQTT 3.1.1, 4.7)."""
+        if any(c in v for c in "+#\0"):
+            raise ValueError(f"{v!r}: a topic prefix may not contain '+', '#' or NUL")
+        if not v or "" in v.split("/"):
+            raise ValueError(f"{v!r}: a topic prefix needs non-empty levels (no leading, trailing or double '/')")
+        return v
 
 
 class SourceConfig(Section):
@@ -223,6 +238,9 @@ def load_settings(explicit: str | None = None, tables: Tables | None = None,
     except ValidationError as exc:
         raise ConfigError(_one_line(path, exc)) from None
     check_tables(settings, tables or {}, path)
+    ca = settings.mqtt.ca_file
+    if ca is not None and not ca.is_file():  # found at start, not when the publisher first connects
+        raise ConfigError(f"{path.name if path else 'config.toml'}: [mqtt].ca_file: {ca}: no such file")
     return settings
 
 

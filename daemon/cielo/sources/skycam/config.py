@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from cielo.config import Section, Settings, check_tz, url_validator
 
@@ -17,6 +18,10 @@ DEFAULT_CAMERA_TZ = "America/Argentina/Buenos_Aires"
 class SkycamConfig(Section):
     enabled: bool = True
     base_url: str = DEFAULT_CAMERA_URL
+    # A camera's login: sent as HTTP basic auth, never part of a URL that is stored, published or logged.
+    # `http://user:pass@cam/...` in base_url lands here; CIELO_SKYCAM_USERNAME/PASSWORD in the environment win.
+    username: str | None = None
+    password: SecretStr | None = None
     minutes: list[int] = Field(default_factory=lambda: [2, 12, 22, 32, 42, 52])
     year_dir: Literal["past", "always", "never"] = "past"
     timezone: str = DEFAULT_CAMERA_TZ
@@ -42,6 +47,26 @@ class SkycamConfig(Section):
 
     _tz = field_validator("timezone")(check_tz)
     _url = field_validator("base_url")(url_validator)
+
+    @model_validator(mode="after")
+    def _login_out_of_url(self) -> SkycamConfig:
+        parts = urlsplit(self.base_url)
+        if "@" in parts.netloc:
+            userinfo, _, host = parts.netloc.rpartition("@")
+            user, colon, password = userinfo.partition(":")
+            self.base_url = parts._replace(netloc=host).geturl()
+            if self.username is None:
+                self.username = unquote(user)
+            if self.password is None and colon:
+                self.password = SecretStr(unquote(password))
+        return self
+
+    def auth_headers(self) -> dict[str, str]:
+        from cielo.http import basic_auth
+
+        if self.username is None and self.password is None:
+            return {}
+        return basic_auth(self.username or "", self.password.get_secret_value() if self.password else "")
 
     @field_validator("minutes")
     @classmethod

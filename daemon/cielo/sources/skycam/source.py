@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from cielo.config import Settings
 from cielo.errors import CieloError, ConfigError
-from cielo.http import FetchError, HttpPolicy, LazyPool, get_bytes, make_session
+from cielo.http import FetchError, HttpPolicy, LazyPool, get_bytes, make_session, without_credentials
 from cielo.sources.base import Entity, SeriesSpec, Source, Window, buckets
 from cielo.sources.skycam import images
 from cielo.sources.skycam.config import SkycamConfig, calibration_path
@@ -66,15 +66,17 @@ class SkycamSource(Source):
     history = None
     config_model = SkycamConfig
     table = ("skycam",)
+    secrets = (("password", "CIELO_SKYCAM_PASSWORD"), ("username", "CIELO_SKYCAM_USERNAME"))
     commands = "cielo.sources.skycam.commands"
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
         self.cfg: SkycamConfig
         self.tz = ZoneInfo(self.cfg.timezone)
+        login = self.cfg.auth_headers()
         self.pool = LazyPool(HttpPolicy(timeout_s=self.cfg.timeout_s, retries=self.cfg.retries,
                                         max_bytes=self.cfg.max_bytes, pool_size=max(self.cfg.workers, 1)),
-                             make_session)
+                             lambda policy: make_session(policy, login))
         self._disk_low: bool | None = None  # what this run saw of the images disk
         self._saved = 0
         # One decode at a time: decoding and the lens search are many small numpy calls that hold the GIL,
@@ -101,13 +103,18 @@ class SkycamSource(Source):
 
             device = self.settings.device
             analysts = Analysts(processes, self.cfg.model, calibration_path(self.settings, self.cfg),
-                                device.latitude, device.longitude)
+                                device.latitude, device.longitude, self.settings.backfill.analysis_stall_s)
             try:
                 self._analysts = analysts.start()
             except OSError as exc:  # no writable /dev/shm for their queues' semaphores (a chroot), no fork
                 analysts.close()
                 log.warning("%s: cannot start %d analysis process(es) (%s); judging images in this process",
                             self.name, processes, exc)
+
+    def secret_values(self) -> tuple[str, ...]:
+        # The password only: a user name ("admin") is no secret, and scrubbing it would mangle messages.
+        password = self.cfg.password
+        return (password.get_secret_value(),) if password is not None and password.get_secret_value() else ()
 
     def make_client(self) -> None:
         return None  # its own urllib3 path: one image per request at hundreds a second (see __init__)
@@ -212,11 +219,11 @@ class SkycamSource(Source):
         """An image judged in an analysis process, once its verdict is back (FetchError if it had none)."""
         if fetched.pending is None:
             return fetched
-        from cielo.sources.skycam.analysts import Analysts
         from cielo.sources.skycam.model import ImageError
 
+        assert self._analysts is not None  # kept once made (close), so a pending image always has its pool
         try:
-            judged = Analysts.result(fetched.pending)
+            judged = self._analysts.result(fetched.pending)
         except ImageError as exc:
             raise _unreadable(fetched.url, exc) from None
         return replace(fetched, pending=None, judged=judged)
@@ -237,7 +244,9 @@ class SkycamSource(Source):
                 v, (model, calibration) = next(verdicts), ours
             if img.body is not None:
                 self._save(img)
-            attrs = v.attrs() | {"url": img.url, "sha256": img.sha256, "bytes": img.size, "model": model}
+            # The one place a reading's URL is recorded: never with a login in it, whatever built the URL.
+            attrs = v.attrs() | {"url": without_credentials(img.url), "sha256": img.sha256, "bytes": img.size,
+                                 "model": model}
             if calibration is not None:
                 attrs["calibration"] = calibration
             readings.append(Reading("skycam.octas", img.slot, v.octas, "octas", self.name, attrs))
