@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 1 a run that failed (e.g. a backfill that restored under 20 % of what it asked for, an
 image that could not be read); 2 bad usage or config; 3 a damaged database (errors.EXIT_DAMAGED); 130
-interrupted.
+interrupted (Ctrl-C); 143 a `cielo backfill` stopped by SIGTERM (128 + 15, the shell's convention), after the
+same orderly stop and summary as Ctrl-C.
 """
 
 from __future__ import annotations
@@ -247,6 +248,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.sources.registry import REGISTRY
 
     start, end = _range(args, settings, "backfill")
+    terminated = _sigterm_like_ctrl_c()
     now = utcnow()
     if end > now:
         end = max(now, start)  # slots in the future cannot exist yet; asking would only fill `missing`
@@ -307,6 +309,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
                 runner.run(job)
             except KeyboardInterrupt:
                 interrupted = True
+                jobs.mark_interrupted(store, job)  # nobody is at it any more: not `running`
             finally:
                 if bar:
                     bar.close()
@@ -323,11 +326,33 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
         if not interrupted and summary.requested and jobs.level(summary.success_rate) == "failed":
             code = 1
     if interrupted:
-        print(f"backfill: interrupted; what was stored is kept: run the same command to resume job {job}",
+        how = "stopped by SIGTERM" if terminated else "interrupted"
+        print(f"backfill: {how}; what was stored is kept: run the same command to resume job {job}",
               file=sys.stderr)
+        sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)  # worker threads may sit in a request for timeout_s: don't wait for them
+        if "multiprocessing" in sys.modules:  # its exit step unlinks the analysis queues' semaphores, which
+            from multiprocessing import util  # os._exit skips: the resource tracker would warn of "leaked" ones
+
+            util._exit_function()
+        os._exit(143 if terminated else 130)  # worker threads may sit in a request for timeout_s: don't wait
     return code
+
+
+def _sigterm_like_ctrl_c() -> list[int]:
+    """SIGTERM (`kill`, a service manager, a CI timeout) stops a backfill the way Ctrl-C does: tasks stay
+    resumable, the summary is printed, analysis processes end. The list it returns fills when it came."""
+    came: list[int] = []
+
+    def on_term(signum: int, frame: object) -> None:
+        came.append(signum)
+        handler = signal.getsignal(signal.SIGINT)  # whatever hears Ctrl-C now (the analysis processes' watch)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    return came
 
 
 def _span(td: timedelta | None) -> str:
@@ -554,6 +579,8 @@ def _run_job(settings: Settings, store, job: int) -> int:
         runner = jobs.Runner(store, sources, settings.backfill.workers, fetch, None, settings.backfill.max_attempts)
         signal.signal(signal.SIGTERM, lambda *_: runner.stop.set())  # the daemon stopping: finish the chunk
         status = runner.run(job)
+        if runner.stop.is_set() and jobs.mark_interrupted(store, job):
+            status = "interrupted"
     finally:
         for source in sources.values():
             source.close()

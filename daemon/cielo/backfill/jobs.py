@@ -5,7 +5,9 @@ cielo processes never run the same task. A task left `in_progress` by a process 
 on this host, or its heartbeat is older than asked) goes back to `pending` and is run again: what it had
 committed is found in the store and costs no request. A failed task is retried with exponential backoff up
 to `MAX_ATTEMPTS`, then stays `failed` with its error. A job ends `completed`, `partially_completed` or
-`failed` from its tasks, and that end is an event with counts, success rate and level.
+`failed` from its tasks, and that end is an event with counts, success rate and level. A job nobody is
+working on any more (stopped by Ctrl-C or SIGTERM, or its process gone) is `interrupted`: still open, resumed
+by the same command, `cielo jobs run` or the daemon.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ TASK_SPAN = timedelta(days=1)  # a task covers about a day of one source (or one
 PIECE = timedelta(days=62)  # planning a long range walks it in pieces of this (bounded memory)
 HEARTBEAT_EVERY_S = 5.0
 TERMINAL = ("completed", "failed", "skipped", "cancelled")
+OPEN = ("pending", "running", "interrupted")  # a job with work left
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -129,7 +132,8 @@ def create(store: Store, trigger: str, ranges: dict[str, list[tuple[datetime, da
     def work(cur: sqlite3.Cursor) -> tuple[int, bool]:
         if resume:
             row = cur.execute("SELECT id FROM backfill_jobs WHERE trigger = 'manual' AND sources = ? AND start = ?"
-                              " AND \"end\" = ? AND status IN ('pending', 'running') ORDER BY id DESC LIMIT 1",
+                              " AND \"end\" = ? AND status IN ('pending', 'running', 'interrupted')"
+                              " ORDER BY id DESC LIMIT 1",
                               key).fetchone()
             if row:
                 return row[0], True
@@ -173,7 +177,18 @@ def reset_stuck(store: Store, older_than: timedelta | None = None, now: datetime
         for job in {r[0] for r in store.query(
                 f"SELECT DISTINCT job_id FROM backfill_tasks WHERE id IN ({','.join('?' * len(stuck))})", stuck)}:
             refresh(store, job)
+    mark_interrupted(store)
     return len(stuck)
+
+
+def mark_interrupted(store: Store, job_id: int | None = None) -> int:
+    """Jobs `running` with no task in progress (their process stopped or is gone) become `interrupted`. A
+    runner merely between two tasks takes its job back to `running` with the next claim."""
+    only = " AND id = ?" if job_id is not None else ""
+    return store.transaction(lambda cur: cur.execute(
+        "UPDATE backfill_jobs SET status = 'interrupted' WHERE status = 'running' AND id NOT IN"
+        f" (SELECT job_id FROM backfill_tasks WHERE status = 'in_progress'){only}",
+        () if job_id is None else (job_id,)).rowcount)
 
 
 def running_elsewhere(store: Store, job_id: int) -> str | None:
@@ -202,7 +217,7 @@ def claim(store: Store, job_id: int, busy: set[str], now: datetime) -> Task | No
                     " started_at = ?, heartbeat_at = ? WHERE id = ? AND status = 'pending'",
                     (WORKER, iso(now), iso(now), row[0]))
         cur.execute("UPDATE backfill_jobs SET status = 'running', started_at = coalesce(started_at, ?)"
-                    " WHERE id = ? AND status = 'pending'", (iso(now), job_id))
+                    " WHERE id = ? AND status IN ('pending', 'interrupted')", (iso(now), job_id))
         return Task(row[0], row[1], row[2], from_iso(row[3]), from_iso(row[4]), row[5] + 1)
 
     return store.transaction(work)
@@ -251,7 +266,8 @@ def refresh(store: Store, job_id: int) -> str:
                               (job_id,)))
     (current,) = store.query("SELECT status FROM backfill_jobs WHERE id = ?", (job_id,))[0]
     if counts.get("pending") or counts.get("in_progress"):
-        status = "running" if counts.get("in_progress") or current == "running" else "pending"
+        status = "running" if counts.get("in_progress") or current == "running" else \
+            "interrupted" if current == "interrupted" else "pending"
     elif counts.get("cancelled") and not (counts.get("completed") or counts.get("skipped")):
         status = "cancelled"
     elif counts.get("failed") or counts.get("cancelled"):
@@ -262,8 +278,8 @@ def refresh(store: Store, job_id: int) -> str:
         return status
     store.transaction(lambda cur: cur.execute(
         "UPDATE backfill_jobs SET status = ?, finished_at = ? WHERE id = ?",
-        (status, iso(utcnow()) if status not in ("pending", "running") else None, job_id)))
-    if status not in ("pending", "running"):
+        (status, iso(utcnow()) if status not in OPEN else None, job_id)))
+    if status not in OPEN:
         totals = totals_by_source(store, job_id)
         fetched = sum(t["fetched"] for t in totals.values())
         new = sum(t["new"] for t in totals.values())
@@ -471,7 +487,7 @@ def catch_up(store: Store, sources: dict[str, Source], trigger: str, lookback: t
     from cielo.sources.registry import priorities
 
     if not sources or store.query("SELECT 1 FROM backfill_jobs WHERE trigger != 'manual'"
-                                  " AND status IN ('pending', 'running')"):
+                                  " AND status IN ('pending', 'running', 'interrupted')"):
         return None
     rank = priorities(next(iter(sources.values())).settings)
     # Every series a source serves, not only its primary: a cloud-cover hole under hours whose temperature
@@ -573,19 +589,25 @@ class TaskRow:
 _JOB_COLUMNS = 'id, trigger, status, sources, start, "end", created_at, started_at, finished_at'
 
 
-def _job(row: tuple) -> JobRow:
-    return JobRow(row[0], row[1], row[2], json.loads(row[3]), *row[4:])
+def _job(row: tuple, store: Store) -> JobRow:
+    status = row[2]
+    if status == "running":  # what the database says; the processes say whether anyone is still at it
+        workers = [w for (w,) in store.query("SELECT DISTINCT worker FROM backfill_tasks WHERE job_id = ? AND"
+                                             " status = 'in_progress'", (row[0],))]
+        if workers and not any(_alive(w) for w in workers):
+            status = "interrupted"
+    return JobRow(row[0], row[1], status, json.loads(row[3]), *row[4:])
 
 
 def jobs(store: Store, limit: int = 50) -> list[JobRow]:
     """The newest jobs first."""
-    return [_job(r) for r in store.query(f"SELECT {_JOB_COLUMNS} FROM backfill_jobs ORDER BY id DESC LIMIT ?",
+    return [_job(r, store) for r in store.query(f"SELECT {_JOB_COLUMNS} FROM backfill_jobs ORDER BY id DESC LIMIT ?",
                                          (limit,))]
 
 
 def job(store: Store, job_id: int) -> JobRow | None:
     rows = store.query(f"SELECT {_JOB_COLUMNS} FROM backfill_jobs WHERE id = ?", (job_id,))
-    return _job(rows[0]) if rows else None
+    return _job(rows[0], store) if rows else None
 
 
 def tasks(store: Store, job_id: int) -> list[TaskRow]:
@@ -595,5 +617,5 @@ def tasks(store: Store, job_id: int) -> list[TaskRow]:
 
 
 def open_jobs(store: Store) -> list[int]:
-    return [r[0] for r in store.query("SELECT id FROM backfill_jobs WHERE status IN ('pending', 'running')"
-                                      " ORDER BY id")]
+    return [r[0] for r in store.query("SELECT id FROM backfill_jobs WHERE status IN"
+                                      " ('pending', 'running', 'interrupted') ORDER BY id")]

@@ -75,6 +75,7 @@ class Analysts:
         self._heard = time.monotonic()  # the last verdict, or the submit that ended a quiet spell
         self._stalled: set[int] = set()  # ids of pools killed for want of progress: their images say so
         self._interrupted: float | None = None  # monotonic time of a Ctrl-C
+        self._ended: list[ProcessPoolExecutor] = []  # pools killed on the way: `close` still reaps them
 
     def start(self) -> Analysts:
         """Make the pool now (its queues' semaphores need a writable /dev/shm: where there is none, the
@@ -96,7 +97,7 @@ class Analysts:
 
     def _pool_now(self, spawn: bool) -> ProcessPoolExecutor:
         with self._lock:
-            if self._closed or self._interrupted:
+            if self._closed or (self._interrupted and self._pool is None):
                 # a fetch thread that outlived an interrupted backfill: its answer is abandoned; starting
                 # processes now would race the interpreter's exit
                 raise FetchError("the backfill is stopping", kind="interrupted")
@@ -187,6 +188,7 @@ class Analysts:
             if pool is None or self._pool is not pool:
                 return  # another thread got there first
             self._pool = None
+            self._ended.append(pool)
             if why is not None:
                 self._stalled.add(id(pool))
                 self._heard = time.monotonic()
@@ -200,18 +202,20 @@ class Analysts:
         submitted, none), then are killed, so that closing never waits on a stopped or stuck process."""
         with self._lock:
             self._closed = True
-            pool, self._pool = self._pool, None
-        if pool is None:
+            pools = [*self._ended, *([self._pool] if self._pool is not None else [])]
+            self._pool, self._ended = None, []
+        if not pools:
             return
         # Nothing to judge (every slot held), or interrupted: end them now rather than wait for them to finish
         # loading the model only to stop.
-        grace = 0.0 if not self._used or self._interrupted else 5.0
-        pool.shutdown(wait=False, cancel_futures=True)
-        deadline = time.monotonic() + grace
-        for process in _processes(pool):
-            process.join(max(deadline - time.monotonic(), 0))
-        _kill(pool)
-        pool.shutdown(wait=True)
+        deadline = time.monotonic() + (0.0 if not self._used or self._interrupted else 5.0)
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in _processes(pool):
+                process.join(max(deadline - time.monotonic(), 0))
+            _kill(pool)
+            pool.shutdown(wait=True)
+
 
 
 def _processes(pool: ProcessPoolExecutor) -> list:
