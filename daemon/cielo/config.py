@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from cielo.errors import ConfigError
 
-DEFAULT_PATHS = (Path("/etc/cielo/config.toml"), Path("config.toml"))
+# ./cielo.local.toml first: the checkout's own config (`./install.sh --local` writes it; git ignores it), so a
+# run in a checkout never falls back to the template, config.toml, and the camera it names by default.
+DEFAULT_PATHS = (Path("cielo.local.toml"), Path("/etc/cielo/config.toml"), Path("config.toml"))
 
 # Secrets that systemd passes through an EnvironmentFile; the environment wins over the file. Sources add
 # their own (a source's `secrets`), handed to load_settings by the registry.
@@ -205,7 +207,8 @@ class Settings(Section):
 
 
 def find_config(explicit: str | None) -> Path | None:
-    """--config, else $CIELO_CONFIG, else /etc/cielo/config.toml, else ./config.toml, else none."""
+    """--config, else $CIELO_CONFIG, else ./cielo.local.toml, else /etc/cielo/config.toml, else ./config.toml,
+    else none."""
     if explicit:
         return Path(explicit)
     env = os.environ.get("CIELO_CONFIG")

@@ -142,6 +142,7 @@ class Source(ABC):
     commands: ClassVar[str | None] = None  # a module adding CLI commands: `register(subparsers) -> handlers`
     needs_key: ClassVar[bool] = False
     requests_per_fetch: ClassVar[int] = 1  # HTTP requests one window costs (AEMET: envelope + datos)
+    catch_up_limit: timedelta | None = None  # the most the gap catch-up reaches back for it, when less than lookback
 
     def __init__(self, settings: Settings):
         self.settings = settings

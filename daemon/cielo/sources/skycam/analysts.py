@@ -210,24 +210,26 @@ class Analysts:
         # loading the model only to stop.
         deadline = time.monotonic() + (0.0 if not self._used or self._interrupted else 5.0)
         for pool in pools:
+            processes = _processes(pool)  # before shutdown, which forgets them
             pool.shutdown(wait=False, cancel_futures=True)
-            for process in _processes(pool):
+            for process in processes:
                 process.join(max(deadline - time.monotonic(), 0))
-            _kill(pool)
+                if process.is_alive():
+                    process.kill()  # SIGKILL ends a stopped process too
             pool.shutdown(wait=True)
 
 
 
 def _processes(pool: ProcessPoolExecutor) -> list:
     # ProcessPoolExecutor has no public way to end its processes; this attribute has been there since
-    # Python 3.2, and without it a stopped process is waited for forever.
+    # Python 3.2 (shutdown sets it to None), and without it a stopped process is waited for forever.
     return list((getattr(pool, "_processes", None) or {}).values())
 
 
 def _kill(pool: ProcessPoolExecutor) -> None:
     for process in _processes(pool):
         if process.is_alive():
-            process.kill()  # SIGKILL ends a stopped process too
+            process.kill()
 
 
 def _start(model: Path | None, calibration: Path | None, parent: int) -> None:

@@ -23,7 +23,7 @@ from cielo.errors import CieloError, ConfigError
 from cielo.http import FetchError, HttpPolicy, LazyPool, get_bytes, make_session, without_credentials
 from cielo.sources.base import Entity, SeriesSpec, Source, Window, buckets
 from cielo.sources.skycam import images
-from cielo.sources.skycam.config import SkycamConfig, calibration_path
+from cielo.sources.skycam.config import DEFAULT_CAMERA_URL, SkycamConfig, calibration_path
 from cielo.store import Reading, Store
 
 if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
@@ -84,6 +84,10 @@ class SkycamSource(Source):
         # more CPU) and each holds its own temporaries; downloads still overlap.
         self._decoding = threading.Lock()
         self._analysts: Analysts | None = None
+        if self.cfg.base_url == DEFAULT_CAMERA_URL and "lookback_days" not in settings.backfill.model_fields_set:
+            # The seed's public camera is someone else's server: a board that starts on it by default fills one
+            # day of gaps, not a month (4,320 images); [backfill] lookback_days set in the config says otherwise.
+            self.catch_up_limit = timedelta(days=1)
         # The breaker and the request budget, shared with every process through the database. The default
         # budget is polite to a public camera (someone else's server): 120 a minute, under 2 a second.
         from cielo.guard import Guard
