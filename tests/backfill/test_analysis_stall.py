@@ -4,6 +4,7 @@ says so and the rest of the range goes on with new processes."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -54,3 +55,34 @@ def test_a_stopped_analysis_process_ends_by_the_deadline(config, tmp_path: Path)
         rest = cielo("backfill", "--processes", "2", *RANGE, config=cfg)
         # the images that failed were never stored: the next run asks for them again
         assert rest.stdout.strip().splitlines()[-1] == f"skycam: total=144 new={failed} duplicates={new} failed=0"
+
+
+def test_ctrl_c_ends_a_backfill_whose_analysis_processes_are_stopped(config, tmp_path: Path):
+    with CameraServer(latency_s=0.02) as slow:
+        # a deadline far away: what ends it here is Ctrl-C, not the deadline
+        cfg = config(skycam={"base_url": slow.base_url, "workers": 2}, backfill={"analysis_stall_s": 600})
+        cmd = [sys.executable, "-m", "cielo", "--config", str(cfg), "backfill", "--processes", "2", *RANGE]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
+                                start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 60
+        while slow.total_requests < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = analysis_processes(proc.pid)
+        assert len(workers) == 2, "no analysis processes running"
+        for pid in workers:
+            subprocess.run(["kill", "-STOP", str(pid)], check=True)
+        time.sleep(1)  # images pile up behind them
+        proc.send_signal(signal.SIGINT)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError("Ctrl-C did not end a backfill whose analysis processes are stopped") from None
+        finally:
+            for pid in workers:
+                if alive(pid):
+                    subprocess.run(["kill", "-KILL", str(pid)], check=False)
+        assert proc.returncode == 130, (out, err)
+        assert "Traceback" not in err and "leaked" not in err, err
+        assert out.strip().splitlines()[-1].startswith("skycam: total="), out
+        assert not [p for p in workers if alive(p)], "the stopped processes were left behind"
