@@ -14,7 +14,7 @@ from tests.backfill.test_processes import alive, children
 from tests.conftest import cielo, clean_env
 from tests.support.camserver import CameraServer
 
-RANGE = ("--from", "2024-06-01T00:00Z", "--to", "2024-06-01T23:59Z")
+RANGE = ("--from", "2024-06-01T00:00Z", "--to", "2024-06-01T11:59Z")  # 72 slots
 
 
 def analysis_processes(pid: int) -> list[int]:
@@ -49,12 +49,12 @@ def test_a_stopped_analysis_process_ends_by_the_deadline(config, tmp_path: Path)
         assert "no verdict from the 2 analysis process(es)" in err and "ended them" in err, err
         line = out.strip().splitlines()[-1]
         new, failed = (int(line.split(f"{k}=")[1].split()[0]) for k in ("new", "failed"))
-        assert new + failed == 144 and new > 100 and failed > 0, (line, err)
+        assert new + failed == 72 and new > 10 and failed > 0, (line, err)
         assert "analysis stalled" in err, err
         assert not [p for p in workers if alive(p)], "the stopped processes were left behind"
         rest = cielo("backfill", "--processes", "2", *RANGE, config=cfg)
         # the images that failed were never stored: the next run asks for them again
-        assert rest.stdout.strip().splitlines()[-1] == f"skycam: total=144 new={failed} duplicates={new} failed=0"
+        assert rest.stdout.strip().splitlines()[-1] == f"skycam: total=72 new={failed} duplicates={new} failed=0"
 
 
 def test_ctrl_c_ends_a_backfill_whose_analysis_processes_are_stopped(config, tmp_path: Path):
