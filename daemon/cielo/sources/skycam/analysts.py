@@ -7,7 +7,7 @@ hold the model; the verdict comes back. Fetching, the request budget, the breake
 backfill's own process, so nothing about them changes.
 
 The processes are spawned (not forked: the backfill has threads, and a fork copies their locks mid-use) all at
-once when the command starts, with SIGINT blocked: Ctrl-C stops the backfill in its own process, which then
+once with the first image to judge, with SIGINT blocked: Ctrl-C stops the backfill in its own process, which then
 ends them, instead of each printing a traceback. Each one also ends when its parent is gone (kill -9), rather
 than wait on a queue nobody writes to; one that dies costs only the images it held. The daemon never uses
 them: its catch-up and live captures judge in-process, inside the memory budget of a Pi Zero
