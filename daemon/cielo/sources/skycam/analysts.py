@@ -150,6 +150,7 @@ class Analysts:
         with self._lock:
             if self._pool is pool:
                 self._pool = None
+                self._ended.append(pool)  # `close` reaps it
         pool.shutdown(wait=False, cancel_futures=True)
 
     def result(self, pending: Future[Judged]) -> Judged:
