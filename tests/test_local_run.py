@@ -11,7 +11,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cielo.backfill import jobs
+from cielo.backfill.catch_up import catch_up
 from cielo.sources import registry
 from cielo.sources.skycam.source import SkycamSource
 from cielo.store import Store
@@ -66,8 +66,8 @@ def catch_up_days(tmp_path: Path, **backfill: int) -> float:
     now = datetime(2025, 3, 1, 12, tzinfo=UTC)
     source = SkycamSource(settings)
     with Store(settings.storage.database) as store:
-        job = jobs.catch_up(store, {"skycam": source}, "on_boot", timedelta(days=settings.backfill.lookback_days),
-                            now)
+        job = catch_up(store, {"skycam": source}, "on_boot", timedelta(days=settings.backfill.lookback_days),
+                       now)
         (start,) = rows(settings.storage.database, "SELECT min(start) FROM backfill_tasks WHERE job_id = ?", (job,))[0]
     source.close()
     return (now - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds() / 86400

@@ -1,5 +1,5 @@
 """An analysis process that stops answering (SIGSTOP here; a stuck decoder in the field) never holds a backfill:
-past `[backfill] analysis_stall_s` without a verdict the processes are ended, the images they held fail, one line
+past `[skycam] analysis_stall_s` without a verdict the processes are ended, the images they held fail, one line
 says so and the rest of the range goes on with new processes."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def analysis_processes(pid: int) -> list[int]:
 
 def test_a_stopped_analysis_process_ends_by_the_deadline(config, tmp_path: Path):
     with CameraServer(latency_s=0.02) as slow:
-        cfg = config(skycam={"base_url": slow.base_url, "workers": 2}, backfill={"analysis_stall_s": 3})
+        cfg = config(skycam={"base_url": slow.base_url, "workers": 2, "analysis_stall_s": 3})
         cmd = [sys.executable, "-m", "cielo", "--config", str(cfg), "backfill", "--processes", "2", *RANGE]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
                                 start_new_session=True)
@@ -60,7 +60,7 @@ def test_a_stopped_analysis_process_ends_by_the_deadline(config, tmp_path: Path)
 def test_ctrl_c_ends_a_backfill_whose_analysis_processes_are_stopped(config, tmp_path: Path):
     with CameraServer(latency_s=0.02) as slow:
         # a deadline far away: what ends it here is Ctrl-C, not the deadline
-        cfg = config(skycam={"base_url": slow.base_url, "workers": 2}, backfill={"analysis_stall_s": 600})
+        cfg = config(skycam={"base_url": slow.base_url, "workers": 2, "analysis_stall_s": 600})
         cmd = [sys.executable, "-m", "cielo", "--config", str(cfg), "backfill", "--processes", "2", *RANGE]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
                                 start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
