@@ -162,14 +162,15 @@ class Analysts:
                 return pending.result(timeout=POLL_S)
             except TimeoutError:
                 self._check_progress()
-            except (BrokenProcessPool, CancelledError):
+            except (BrokenProcessPool, CancelledError) as exc:
                 if getattr(pending, "pool_id", None) in self._stalled:
                     raise FetchError(f"no verdict from the analysis processes for {self.stall_s:g} s; they were "
                                      "ended", transient=False, kind="analysis stalled") from None
                 if self._interrupted:
                     raise FetchError("the backfill is stopping", kind="interrupted") from None
-                raise FetchError("the image's analysis process died (see the log for its cause)",
-                                 transient=False, kind="analysis process died") from None
+                _say_died(exc)
+                raise FetchError("the image's analysis process died (see the warning 'an analysis process died' "
+                                 "logged with it)", transient=False, kind="analysis process died") from None
 
     def _check_progress(self) -> None:
         now = time.monotonic()
@@ -231,6 +232,21 @@ def _kill(pool: ProcessPoolExecutor) -> None:
     for process in _processes(pool):
         if process.is_alive():
             process.kill()
+
+
+_died_said = 0.0
+DIED_SAY_EVERY_S = 60.0
+
+
+def _say_died(exc: BaseException) -> None:
+    """The line the failed images' error points at: once a minute at most (one death fails several images)."""
+    global _died_said
+    now = time.monotonic()
+    if now - _died_said < DIED_SAY_EVERY_S and _died_said:
+        return
+    _died_said = now
+    log.warning("an analysis process died (%s): killed (the OOM killer: see `journalctl -k`), or its image "
+                "decoder crashed; the images it held fail and new processes take over", exc)
 
 
 def _start(model: Path | None, calibration: Path | None, parent: int) -> None:

@@ -65,6 +65,11 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
         except (OSError, ImageError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             verdict, error, code = Verdict(None, None, None, "invalid"), reason, 1
+        except (CieloError, MemoryError):
+            raise  # no model, no memory: every file would fail alike
+        except Exception as exc:  # one odd file (its EXIF, a decoder's surprise) is one line; the rest go on
+            reason = f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+            verdict, error, code = Verdict(None, None, None, "invalid"), reason, 1
         if args.json:
             out = {"file": name, "octas": verdict.octas,
                    "confidence": None if verdict.confidence is None else round(verdict.confidence, 4),
@@ -202,11 +207,18 @@ def _exif_time(data: bytes, settings: Settings) -> datetime | None:
 
     try:
         exif = Image.open(io.BytesIO(data)).getexif().get_ifd(0x8769)
-        stamp = exif.get(36867)  # DateTimeOriginal
+        stamp = _exif_text(exif.get(36867))  # DateTimeOriginal
         if not stamp:
             return None
         text = stamp.strip().replace(":", "-", 2).replace(" ", "T")
-        offset = exif.get(36881)  # OffsetTimeOriginal, e.g. "+02:00"
+        offset = _exif_text(exif.get(36881))  # OffsetTimeOriginal, e.g. "+02:00"
         return parse_cli_time(text[:16] + (offset.strip() if offset else ""), settings.device_tz)
-    except (CieloError, OSError, ValueError, AttributeError):
+    except (CieloError, OSError, ValueError, AttributeError, TypeError):
         return None
+
+
+def _exif_text(value: Any) -> str | None:
+    """An EXIF ASCII value; some cameras store it as bytes (type UNDEFINED), NUL-padded."""
+    if isinstance(value, bytes):
+        value = value.split(b"\0", 1)[0].decode("ascii", "replace")
+    return value if isinstance(value, str) else None
