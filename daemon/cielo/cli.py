@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 1 a run that failed (e.g. a backfill that restored under 20 % of what it asked for, an
 image that could not be read); 2 bad usage or config; 3 a damaged database (errors.EXIT_DAMAGED); 130
-interrupted.
+interrupted (Ctrl-C); 143 a `cielo backfill` stopped by SIGTERM (128 + 15, the shell's convention), after the
+same orderly stop and summary as Ctrl-C.
 """
 
 from __future__ import annotations

@@ -44,6 +44,11 @@ def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
         if ahead:
             yield False, (f"readings: {ahead} stamped later than now (written up to {latest}, by a clock that was "
                           "wrong): if the clock is right now, `cielo prune-future` moves them aside")
+        if settings.mqtt.enabled and store.state().get("mqtt", ("",))[0] == "failed":
+            event = store.last_event("mqtt_publisher_failed")
+            cause = event[1].get("error", "") if event else ""
+            yield False, (f"publisher: the daemon's MQTT publisher stopped ({cause}) and is being restarted: "
+                          "see the log (journalctl -u cielo)")
         store.close()
     free_mb = shutil.disk_usage(db.parent if str(db.parent) else ".").free / 1e6 if db.parent.exists() else 0
     yield (free_mb >= MIN_FREE_MB,
