@@ -256,7 +256,7 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("backfill: --workers must be between 1 and 64")
     if args.processes is not None and not 0 <= args.processes <= 16:
         raise UsageError("backfill: --processes must be between 0 and 16")
-    sources, spans = {}, {}
+    sources, spans, skipped = {}, {}, []
     for name in names:
         source = REGISTRY[name](settings)
         span = source.serves(start, end, now)
@@ -264,13 +264,15 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
             source.close()
             if explicit:
                 reach = "no history" if source.history == timedelta(0) else f"history {_span(source.history)}"
-                print(f"{name}: cannot serve this range ({reach}); skipped", file=sys.stderr)
+                skipped.append(f"{name}: cannot serve this range ({reach})")
             continue
         if span[0] > start:
             print(f"{name}: serves only from {iso(span[0])} (history {_span(source.history)})", file=sys.stderr)
         sources[name], spans[name] = source, span
-    if not sources:
-        raise UsageError("backfill: no selected source can serve this range")
+    if not sources:  # one line: why none of them can
+        raise UsageError("; ".join(skipped) if skipped else "backfill: no selected source can serve this range")
+    for line in skipped:
+        print(f"{line}; skipped", file=sys.stderr)
     names = list(sources)
     try:
         with open_store(settings) as store:

@@ -69,7 +69,8 @@ def _source(name: str, cls, settings: Settings, now: datetime) -> tuple[bool, st
         return True, f"{name}: answered for {windows[0].start:%Y-%m-%d %H:%M}Z"
     except CieloError as exc:
         reason = source.scrub(str(exc)).removeprefix(f"{name}: ")  # a breaker's message names its source already
-        return False, f"{name}: {reason}: check [{'.'.join(cls.where())}].base_url and the network"
+        key = getattr(source.cfg, "way", "base_url")  # the camera may read a folder or a latest-frame URL
+        return False, f"{name}: {reason}: check [{'.'.join(cls.where())}].{key} and the network"
     except Exception as exc:  # a broken answer must be a ✘ line, not a traceback
         return False, f"{name}: unexpected {type(exc).__name__}: {source.scrub(str(exc))[:200]}"
     finally:

@@ -40,6 +40,9 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         broker = {"host": settings.mqtt.host, "port": settings.mqtt.port, "state": connected, "since": since}
     breakers = {src: {"state": st, "failures": n, "last_error": err}
                 for src, st, n, err in store.breakers()}
+    # What a source found wrong on its last run and said so in the database (a camera that has stopped).
+    problems = {key.removesuffix(".problem"): text for key, (text, _at) in state.items()
+                if key.endswith(".problem") and text}
     last = store.last_event("backfill_finished")
     return {
         "ts": iso(now),
@@ -50,6 +53,7 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         "outbox": {"enabled": settings.mqtt.enabled, "depth": count,
                    "oldest_age_s": None if oldest is None else round((now - from_iso(oldest)).total_seconds())},
         "breakers": breakers,
+        "problems": problems,
         "broker": broker,
         "last_backfill": ({"ts": last[0], **last[1]} if last else None),
         "database": {"path": str(store.path), "bytes": store.size_bytes()},
@@ -93,6 +97,8 @@ def render(s: dict[str, Any]) -> str:
     for src, b in s.get("breakers", {}).items():
         if b["state"] != "closed":
             lines.append(f"  breaker {src}: {b['state']} after {b['failures']} failures ({b['last_error']})")
+    for src, text in s.get("problems", {}).items():
+        lines.append(f"  {src}: {text}")
     box = s["outbox"]
     if box["enabled"]:
         age = "" if box["oldest_age_s"] is None else f", oldest {_age(box['oldest_age_s'])}"
