@@ -155,7 +155,7 @@ class FolderLocator:
         self.segments = compile_pattern(LAYOUTS[layout] if layout else pattern or "")
         self.anywhere = layout is None and len(self.segments) == 1  # a bare file name: at any depth
         self._lock = threading.Lock()
-        self._dirs: dict[str, tuple[int, list[str]]] = {}
+        self._dirs: dict[str, tuple[int, list[tuple[str, dict[str, int], tuple[int, ...]]]]] = {}
         self._files: OrderedDict[str, tuple[int, float, float, array, list[str], int, str]] = OrderedDict()
         self._entries = 0
         self._walked: tuple[float, list[Path]] | None = None
@@ -265,7 +265,7 @@ class FolderLocator:
             elif (self.root / "exposures").is_dir():
                 segments = segments[1:]
             else:
-                cameras = sorted(e for e in self._subdirs(self.root) if segments[0].regex.fullmatch(e))
+                cameras = sorted(name for name, _, _ in self._subdirs(self.root, segments[0], ()))
                 if len(cameras) > 1:
                     raise FetchError(f"{self.root}: holds {len(cameras)} cameras ({', '.join(cameras)}): set folder "
                                      f"to one of them", transient=False, kind="several cameras")
@@ -291,14 +291,9 @@ class FolderLocator:
             allowed = {tuple(int(h.strftime(f"%{c}")) for c in codes) for h in hours} if codes else None
             nxt = []
             for folder, fields in level:
-                for name in self._subdirs(folder):
-                    m = seg.regex.fullmatch(name)
-                    if m is None:
-                        continue
-                    got = _fields(seg, m)
-                    if allowed is not None and tuple(got[c] for c in codes) not in allowed:
-                        continue
-                    nxt.append((folder / name, fields | got))
+                for name, got, key in self._subdirs(folder, seg, codes):
+                    if allowed is None or key in allowed:
+                        nxt.append((folder / name, fields | got))
             level = nxt
         return level
 
@@ -319,8 +314,11 @@ class FolderLocator:
         self._walked = (time.monotonic(), found)
         return found
 
-    def _subdirs(self, folder: Path) -> list[str]:
-        key = str(folder)
+    def _subdirs(self, folder: Path, seg: Segment,
+                 codes: tuple[str, ...]) -> list[tuple[str, dict[str, int], tuple[int, ...]]]:
+        """The folder's subfolders that `seg` names, each with its time fields and their `codes` values; kept
+        while the folder's mtime says it is unchanged."""
+        key = f"{folder}\0{seg.text}"
         try:
             mtime = folder.stat().st_mtime_ns
             held = self._dirs.get(key)
@@ -337,10 +335,15 @@ class FolderLocator:
         except OSError as exc:
             self._warn(f"{folder}: {exc.strerror or exc}: skipped")
             return []
+        out = []
+        for name in names:
+            if (m := seg.regex.fullmatch(name)) is not None:
+                got = _fields(seg, m)
+                out.append((name, got, tuple(got[c] for c in codes)))
         if len(self._dirs) > 4096:
             self._dirs.clear()
-        self._dirs[key] = (mtime, names)
-        return names
+        self._dirs[key] = (mtime, out)
+        return out
 
     def _listing(self, folder: Path, inherited: dict[str, int], lo: float,
                  hi: float) -> tuple[array, list[str], int, str]:
