@@ -235,6 +235,10 @@ class SkycamSource(Source):
         return slot, slot + timedelta(seconds=1)
 
     def fetch(self, window: Window, now: datetime) -> SkyImage:
+        if not self.locator.archive and now - window.slots[0] > self.cfg.longest_wait * 2:
+            # One URL serves only the newest frame: asking it for an old slot would file today's frame there.
+            raise FetchError(f"{self.url_for(window.slots[0], now)}: serves only the newest frame, not "
+                             f"{iso(window.slots[0])}", transient=False, kind="no archive")
         try:
             found: Found = self.locator.find(window.slots[0], now)
         except FetchError as exc:
