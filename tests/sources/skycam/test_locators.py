@@ -210,6 +210,30 @@ def test_a_missing_folder_fails_each_slot_with_one_reason(tmp_path: Path):
     assert f"✘ camera folder: {tmp_path / 'nowhere'}: no such folder" in doctor
 
 
+def test_a_folder_the_service_user_cannot_read_is_said(request):
+    home = Path(tempfile.mkdtemp())  # its parents open to anyone: only the camera's folder is closed
+    request.addfinalizer(lambda: shutil.rmtree(home, ignore_errors=True))
+    home.chmod(0o755)
+    locked = home / "images"
+    write(allsky_path(locked, datetime(2025, 6, 15, 12, 2, tzinfo=MADRID)), BODIES[0])
+    locked.chmod(0o700)
+    probe = ("from datetime import timedelta; from pathlib import Path; from zoneinfo import ZoneInfo\n"
+             "from cielo.sources.skycam.locate_folder import FolderLocator\n"
+             f"FolderLocator(Path({str(locked)!r}), ZoneInfo('UTC'), timedelta(minutes=5), layout='allsky').check()")
+    command = [sys.executable, "-c", probe]
+    if os.geteuid() == 0:  # root reads anything: the check runs as nobody, as the service runs as cielo
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv")
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+    else:
+        locked.chmod(0o000)
+    out = subprocess.run(command, capture_output=True, text=True, timeout=30, env=clean_env())
+    locked.chmod(0o755)
+    assert out.returncode == 1
+    said = out.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(rf"\S*FetchError: {re.escape(str(locked))}: not readable by user \w+ \(uid \d+\)", said)
+
+
 def locator(root: Path, layout: str | None = "allsky", pattern: str | None = None, tz: ZoneInfo = MADRID,
             half: timedelta = timedelta(minutes=5)) -> FolderLocator:
     return FolderLocator(root, tz, half, layout=layout, pattern=pattern)

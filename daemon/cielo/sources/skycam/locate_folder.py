@@ -16,6 +16,7 @@ import bisect
 import logging
 import os
 import re
+import stat
 import threading
 import time
 from array import array
@@ -207,13 +208,14 @@ class FolderLocator:
     def check(self) -> None:
         """FetchError when the folder cannot be read (missing, not a folder, no permission)."""
         try:
-            if not self.root.is_dir():
-                raise FetchError(f"{self.root}: {'not a folder' if self.root.exists() else 'no such folder'}",
-                                 transient=False, kind="no such folder")
+            if not stat.S_ISDIR(os.stat(self.root).st_mode):
+                raise FetchError(f"{self.root}: not a folder", transient=False, kind="no such folder")
             with os.scandir(self.root):  # opening it is the permission check; a huge folder is not read here
                 pass
+        except FileNotFoundError:
+            raise FetchError(f"{self.root}: no such folder", transient=False, kind="no such folder") from None
         except PermissionError:
-            raise FetchError(f"{self.root}: not readable by this user (uid {os.geteuid()})", transient=False,
+            raise FetchError(f"{self.root}: not readable by {_user()}", transient=False,
                              kind="folder not readable") from None
         except OSError as exc:
             raise FetchError(f"{self.root}: {exc.strerror or exc}", transient=False,
@@ -238,7 +240,7 @@ class FolderLocator:
                                  kind="still being written")
             return body
         except PermissionError:
-            raise FetchError(f"{path}: not readable by this user (uid {os.geteuid()})", transient=False,
+            raise FetchError(f"{path}: not readable by {_user()}", transient=False,
                              kind="file not readable") from None
         except OSError as exc:  # gone since the listing, a symlink loop, an I/O error
             raise FetchError(f"{path}: {exc.strerror or exc}", transient=False, kind="file not readable") from None
@@ -399,6 +401,16 @@ class FolderLocator:
             _, dropped = self._files.popitem(last=False)
             self._entries -= len(dropped[4])
         return stamps, names, bad, one
+
+
+def _user() -> str:
+    uid = os.geteuid()
+    try:
+        import pwd
+
+        return f"user {pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
 
 
 def _minutes(d: timedelta) -> str:
