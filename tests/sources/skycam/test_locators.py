@@ -332,3 +332,19 @@ def test_a_hundred_thousand_files_in_one_folder_stay_within_time_and_memory(tmp_
     # Listed and parsed once, then kept while the folder is unchanged (bench/skycam_folder.py: under a second on
     # an idle core; this bound leaves room for a loaded CI box and still catches a listing per slot, ~100 s).
     assert got["took_s"] < 8.0 and got["maxrss_mb"] < 80, got
+
+
+def test_the_catch_up_leaves_a_latest_url_camera_out_and_fills_a_folder_one(tmp_path: Path):
+    from cielo.backfill import jobs
+    from cielo.store import Store
+
+    now = datetime(2025, 6, 15, 12, 30, tzinfo=UTC)
+    for way, queued in (({"latest_url": "http://127.0.0.1:9/current/tmp/image.jpg"}, False),
+                        ({"folder": str(tmp_path / "images"), "layout": "allsky"}, True)):
+        db = tmp_path / f"{len(way)}-{queued}.db"
+        source = SkycamSource(Settings.model_validate({"storage": {"database": str(db)}, "skycam": way}))
+        with Store(db) as store:
+            job = jobs.catch_up(store, {"skycam": source}, "on_boot", timedelta(days=1), now)
+            tasks = store.query("SELECT count(*) FROM backfill_tasks WHERE source = 'skycam'")
+        source.close()
+        assert (job is not None, tasks[0][0] > 0) == (queued, queued), way
