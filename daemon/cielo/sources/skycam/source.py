@@ -318,8 +318,11 @@ class SkycamSource(Source):
     def finish(self, store: Store) -> None:
         """After a run: say when saving images stopped or resumed for lack of disk (once per change, across
         processes: the state lives in the database), and apply the quota."""
+        problem = f"{self.name}.problem"
+        if self.locator.archive and store.state().get(problem, ("",))[0]:
+            self._stopped = ""  # no longer a latest-frame camera: what was said of it no longer holds
         if self._stopped is not None:  # shared with `cielo status` through the database, like the disk below
-            store.set_state(f"{self.name}.problem", self._stopped)
+            store.set_state(problem, self._stopped)
             if self._stopped:
                 log.warning("%s: %s", self.name, self._stopped)
             self._stopped = None
