@@ -118,6 +118,9 @@ def test_one_minute_indi_allsky_camera_live_backfill_and_gaps(tmp_path: Path):
     assert rows(db, "SELECT count(*) FROM missing") == [(5,)]
     status = json.loads(cielo("status", "--json", config=cfg).stdout)
     assert status["series"][0]["lag_s"] < 300
+    doctor = cielo("doctor", config=cfg).stdout
+    assert re.search(rf"^✔ camera folder: {re.escape(str(images))} readable by \w+ \(layout indi-allsky\); newest "
+                     r"frame ccd1_\d{8}_\d{6}\.jpg, \d+ s old$", doctor, re.M), doctor
 
 
 def test_latest_url_stores_a_fresh_frame_in_its_slot_and_nothing_from_a_stopped_camera(tmp_path: Path):
@@ -131,6 +134,8 @@ def test_latest_url_stores_a_fresh_frame_in_its_slot_and_nothing_from_a_stopped_
         assert fresh.returncode == 0, fresh.stdout + fresh.stderr
         db = tmp_path / "cielo.db"
         (ts, observed), = rows(db, "SELECT ts, json_extract(attrs, '$.observed_at') FROM readings")
+        assert re.search(r"^✔ camera: http://127.0.0.1:\d+/current/tmp/image.jpg answers an image \(\d+ bytes\) "
+                         r"taken \S+Z, \d+ s ago$", cielo("doctor", config=cfg).stdout, re.M)
         source = SkycamSource(Settings.model_validate({"storage": {"database": str(tmp_path / "x.db")},
                                                        "skycam": {"timezone": "Europe/Madrid", "delay_s": 0}}))
         slot = source.live_range(datetime.now(UTC))[0]
