@@ -120,7 +120,7 @@ def test_one_minute_indi_allsky_camera_live_backfill_and_gaps(tmp_path: Path):
     assert status["series"][0]["lag_s"] < 300
     doctor = cielo("doctor", config=cfg).stdout
     assert re.search(rf"^✔ camera folder: {re.escape(str(images))} readable by \w+ \(layout indi-allsky\); newest "
-                     r"frame ccd1_\d{8}_\d{6}\.jpg, \d+ s old$", doctor, re.M), doctor
+                     r"frame ccd1_\d{8}_\d{6}\.jpg, [\d.]+ (s|min) old$", doctor, re.M), doctor
 
 
 def test_latest_url_stores_a_fresh_frame_in_its_slot_and_nothing_from_a_stopped_camera(tmp_path: Path):
@@ -135,7 +135,7 @@ def test_latest_url_stores_a_fresh_frame_in_its_slot_and_nothing_from_a_stopped_
         db = tmp_path / "cielo.db"
         (ts, observed), = rows(db, "SELECT ts, json_extract(attrs, '$.observed_at') FROM readings")
         assert re.search(r"^✔ camera: http://127.0.0.1:\d+/current/tmp/image.jpg answers an image \(\d+ bytes\) "
-                         r"taken \S+Z, \d+ s ago$", cielo("doctor", config=cfg).stdout, re.M)
+                         r"taken \S+Z, [\d.]+ (s|min) ago$", cielo("doctor", config=cfg).stdout, re.M)
         source = SkycamSource(Settings.model_validate({"storage": {"database": str(tmp_path / "x.db")},
                                                        "skycam": {"timezone": "Europe/Madrid", "delay_s": 0}}))
         slot = source.live_range(datetime.now(UTC))[0]
@@ -294,8 +294,10 @@ def test_symlink_loops_are_not_followed(tmp_path: Path):
     (tmp_path / "cam" / "a" / "back").symlink_to(tmp_path / "cam")  # a loop through the tree
     (tmp_path / "cam" / "self").symlink_to(tmp_path / "cam" / "self")  # a link to itself
     (tmp_path / "cam" / f"{slot:%Y%m%d_%H%M%S}0.jpg").symlink_to("nowhere")
+    os.mkfifo(tmp_path / "cam" / f"{slot + timedelta(minutes=2):%Y%m%d_%H%M%S}.jpg")  # opened, it would block
     loc = locator(tmp_path / "cam", layout=None, pattern="%Y%m%d_%H%M%S.jpg")  # any depth
     assert loc.find(slot, slot + timedelta(hours=1)).taken == slot
+    assert loc.find(slot + timedelta(minutes=2), slot + timedelta(hours=1)).taken == slot  # the pipe is no frame
     dated = locator(tmp_path / "cam", layout=None, pattern="%Y%m%d/%H%M%S.jpg")  # self is no folder here
     write(tmp_path / "cam" / "20250615" / "120200.jpg", BODIES[0])
     (tmp_path / "cam" / "20250615" / "20250615").symlink_to(tmp_path / "cam" / "20250615")

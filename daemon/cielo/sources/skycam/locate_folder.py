@@ -226,6 +226,8 @@ class FolderLocator:
     def _read(self, path: Path) -> bytes:
         try:
             st = path.stat()
+            if not stat.S_ISREG(st.st_mode):  # a pipe would block the read forever; a folder named like a frame
+                raise FetchError(f"{path}: not a file", transient=False, kind="file not readable")
             age = time.time() - st.st_mtime
             if age < SETTLE_S:
                 raise FetchError(f"{path}: still being written (changed {max(age, 0):.1f} s ago); left for the next "
@@ -383,6 +385,11 @@ class FolderLocator:
                                 one = one or name
                         except OSError:
                             pass
+                        continue
+                    try:  # a pipe, a folder or a dangling link named like a frame is none
+                        if not e.is_file():
+                            continue
+                    except OSError:
                         continue
                     if keep_lo <= taken < keep_hi:
                         rows.append((taken, name))
