@@ -12,7 +12,7 @@ Python included):
 - flat: locating a day's slots in the 100,000-file folder.
 Medians of --rounds.
 
-    python bench/skycam_folder.py [--rounds 5] [--per-day 144]
+    python -m bench.skycam_folder [--rounds 5] [--per-day 144]
 
 Targets: a day's backfill over a year-deep tree in <= 2 s and <= 80 MB.
 """
@@ -32,10 +32,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.support.camfolders import allsky_path, frames, write  # noqa: E402
+from tests.support.camfolders import allsky_path, frames, write
 
 DAY = datetime(2025, 6, 15, tzinfo=UTC)
 
@@ -63,9 +60,7 @@ def child(args: list[str]) -> dict:
 
 
 def env() -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith("CIELO_")}
-    e["PYTHONPATH"] = str(ROOT / "daemon") + os.pathsep + str(ROOT)
-    return e
+    return {k: v for k, v in os.environ.items() if not k.startswith("CIELO_")}
 
 
 def empty(path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Issue 13, item 4: Home Assistant as users expect it, against a real Mosquitto."""
+"""Home Assistant as users expect it, against a real Mosquitto."""
 
 from __future__ import annotations
 

@@ -336,7 +336,7 @@ def test_a_hundred_thousand_files_in_one_folder_stay_within_time_and_memory(tmp_
                          capture_output=True, text=True, timeout=60, env=clean_env())
     got = json.loads(out.stdout)
     assert got["found"] == [2] * 144  # two 5-minute frames in each 10-minute slot's window
-    # Listed and parsed once, then kept while the folder is unchanged (bench/skycam_folder.py: under a second on
+    # Listed and parsed once, then kept while the folder is unchanged (bench.skycam_folder: under a second on
     # an idle core; this bound leaves room for a loaded CI box and still catches a listing per slot, ~100 s).
     assert got["took_s"] < 8.0 and got["maxrss_mb"] < 80, got
 

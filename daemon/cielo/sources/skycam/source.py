@@ -4,7 +4,7 @@ Slots are the configured minutes of every hour in the camera's time zone; `minut
 everywhere (a camera every minute has 1,440 slots a day). Frames are found one of four ways (locate_*.py):
 the seed's naming `<base_url>[/<YYYY>]/<YYYY>-<MMDDHH><mm>.jpg` (the year folder per `year_dir`: "past" for
 years before the current one, "always" or "never"), an archive's `url_template`, a `latest_url` that serves the
-newest frame, or the `folder` a camera program writes on this board (DESIGN.md, Sky camera).
+newest frame, or the `folder` a camera program writes on this board (docs/design.md, Sky camera).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 from cielo.config import Settings
 from cielo.errors import CieloError, ConfigError
 from cielo.http import FetchError, HttpPolicy, LazyPool, get_bytes, make_session
-from cielo.sources.base import Entity, SeriesSpec, Source, Window, buckets
+from cielo.sources.base import Entity, SeriesSpec, Source, SourceExtras, Window, buckets
 from cielo.sources.skycam import images
-from cielo.sources.skycam.config import SkycamConfig, calibration_path
+from cielo.sources.skycam.config import SkycamConfig, analysis_processes, calibration_path, with_moved_keys
 from cielo.sources.skycam.located import Found, Locator
 from cielo.store import Reading, Store
 from cielo.timeutil import iso
@@ -71,11 +71,11 @@ class SkycamSource(Source):
     history = None
     config_model = SkycamConfig
     table = ("skycam",)
-    commands = "cielo.sources.skycam.commands"
+    shared_client = False  # its own urllib3 pool (`client`): one image per request at hundreds a second
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
-        self.cfg: SkycamConfig
+        self.cfg: SkycamConfig = with_moved_keys(self.cfg, settings)
         self.series = self.declared_series(settings)  # the cadence its minutes give
         if self.cfg.folder is not None:
             self.requests_per_minute = None  # files on this board: no server to be polite to
@@ -83,6 +83,8 @@ class SkycamSource(Source):
         self.pool = LazyPool(HttpPolicy(timeout_s=self.cfg.timeout_s, retries=self.cfg.retries,
                                         max_bytes=self.cfg.max_bytes, pool_size=max(self.cfg.workers, 1)),
                              make_session)
+        self.client = self.pool
+        self.analysis = self  # judging images: in worker processes during a manual backfill (analysts.py)
         self._disk_low: bool | None = None  # what this run saw of the images disk
         self._saved = 0
         # One decode at a time: decoding and the lens search are many small numpy calls that hold the GIL,
@@ -132,9 +134,6 @@ class SkycamSource(Source):
         cadence = cls.config(settings).cadence
         return tuple(replace(spec, cadence=cadence) for spec in cls.series)
 
-    def size_pool(self, workers: int) -> None:
-        self.pool.size_pool(workers)
-
     def use_processes(self, processes: int) -> None:
         """Judge images in `processes` worker processes from now on (0: in this process)."""
         if self._analysts is not None and self._analysts.processes != processes:
@@ -153,8 +152,8 @@ class SkycamSource(Source):
                 log.warning("%s: cannot start %d analysis process(es) (%s); judging images in this process",
                             self.name, processes, exc)
 
-    def make_client(self) -> None:
-        return None  # its own urllib3 path: one image per request at hundreds a second (see __init__)
+    def default_processes(self, settings: Settings) -> int:
+        return analysis_processes(self.cfg)
 
     @classmethod
     def timezone(cls, settings: Settings) -> str:
@@ -249,7 +248,7 @@ class SkycamSource(Source):
             self._stopped = ""
         body, url, slot = found.body, found.where, found.slot
         # A frame on this board stays where it is: keep_images keeps no second copy of it.
-        keep = body if self.settings.storage.keep_images and not found.local else None
+        keep = body if self.cfg.keep_images and not found.local else None
         digest = hashlib.sha256(body).hexdigest()
         taken = found.taken
         if self._analysts is not None:  # this thread goes on to its next request meanwhile
@@ -301,7 +300,7 @@ class SkycamSource(Source):
         return readings
 
     def _save(self, img: SkyImage) -> None:
-        storage = self.settings.storage
+        storage = self.cfg
         self._disk_low = images.free_mb(storage.images_dir) < storage.min_free_mb
         if self._disk_low:
             return
@@ -326,7 +325,7 @@ class SkycamSource(Source):
             if self._stopped:
                 log.warning("%s: %s", self.name, self._stopped)
             self._stopped = None
-        storage = self.settings.storage
+        storage = self.cfg
         if self._disk_low is not None:
             before = store.state().get("images_disk_low", ("no", ""))[0] == "yes"
             if self._disk_low != before:
@@ -345,6 +344,10 @@ class SkycamSource(Source):
     def close(self) -> None:
         if self._analysts is not None:  # kept: a fetch thread still at it after Ctrl-C hears "stopping"
             self._analysts.close()
-        self.pool.close()
         self.guard.close()
         super().close()
+
+
+SkycamSource.extras = SourceExtras(commands="cielo.sources.skycam.commands", timezone=SkycamSource.timezone,
+                                   maintenance=SkycamSource.maintenance, preflight=SkycamSource.preflight,
+                                   doctor=SkycamSource.doctor)

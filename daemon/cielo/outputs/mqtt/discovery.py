@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cielo.mqtt.topics import Topics
+from cielo.outputs.mqtt.topics import Topics
 from cielo.sources.base import SeriesSpec
 
 
