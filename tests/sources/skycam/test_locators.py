@@ -342,7 +342,7 @@ def test_a_hundred_thousand_files_in_one_folder_stay_within_time_and_memory(tmp_
 
 
 def test_the_catch_up_leaves_a_latest_url_camera_out_and_fills_a_folder_one(tmp_path: Path):
-    from cielo.backfill import jobs
+    from cielo.backfill.catch_up import catch_up
     from cielo.store import Store
 
     now = datetime(2025, 6, 15, 12, 30, tzinfo=UTC)
@@ -351,7 +351,7 @@ def test_the_catch_up_leaves_a_latest_url_camera_out_and_fills_a_folder_one(tmp_
         db = tmp_path / f"{len(way)}-{queued}.db"
         source = SkycamSource(Settings.model_validate({"storage": {"database": str(db)}, "skycam": way}))
         with Store(db) as store:
-            job = jobs.catch_up(store, {"skycam": source}, "on_boot", timedelta(days=1), now)
+            job = catch_up(store, {"skycam": source}, "on_boot", timedelta(days=1), now)
             tasks = store.query("SELECT count(*) FROM backfill_tasks WHERE source = 'skycam'")
         source.close()
         assert (job is not None, tasks[0][0] > 0) == (queued, queued), way
