@@ -84,6 +84,8 @@ class BackfillConfig(Section):
     min_gap_hours: float = Field(3, ge=0)
     workers: int = Field(2, ge=1, le=32)
     max_attempts: int = Field(3, ge=1, le=20, description="tries of a failing task before it stays failed")
+    progress_minutes: float = Field(5, gt=0, le=1440, description="how often a running backfill job logs its "
+                                    "progress and ETA (also at its start and end)")
     processes: int | None = Field(None, ge=0, le=16, description="alias: read by [skycam] when it does not set it")
 
 

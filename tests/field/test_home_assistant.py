@@ -31,7 +31,7 @@ def test_discovery_names_each_series_once_with_readable_names(camera: CameraServ
     sub.close()
     sent = Counter(t for t, _, _ in sub.messages)
     assert max(sent.values()) == 1, [t for t, n in sent.items() if n > 1]  # each announced once per connection
-    configs = {t.split("/")[3]: json.loads(p) for t, p, _ in sub.messages if p}
+    configs = {t.split("/")[3]: json.loads(p) for t, p, _ in sub.messages if p and t.split("/")[1] == "sensor"}
     for key, c in configs.items():
         assert "object_id" not in c and c["default_entity_id"] == f"sensor.cielo_{DEV}_{key}"
     for series in DAILY:

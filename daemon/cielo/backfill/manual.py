@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cielo.backfill import jobs
-from cielo.backfill.progress import Progress
+from cielo.backfill.progress import Progress, Tracker
 from cielo.backfill.ranges import PlanTotals, has_slots, plan_totals
 from cielo.backfill.runner import Runner, run_summaries
 from cielo.config import Settings
@@ -119,16 +119,26 @@ def _run(settings: Settings, store: Store, req: Request, job: int, sources: dict
             source.analysis.use_processes(
                 source.analysis.default_processes(settings) if req.processes is None else req.processes)
     bar = Progress(sources, start, end) if sys.stderr.isatty() else None
-    runner = Runner(store, sources, settings.backfill.workers, fetch, bar.update if bar else None,
-                    settings.backfill.max_attempts)
-    interrupted = False
+    # a log (cron, nohup) gets a progress line every [backfill] progress_minutes; a terminal has the bar
+    every = settings.backfill.progress_minutes * 60 if bar is None else float("inf")
+    tracker = Tracker.for_job(store, job, sources, every, ends=False)
+
+    def on_progress(task, s) -> None:
+        tracker.update(task, s)
+        if bar:
+            bar.update(task, s)
+
+    runner = Runner(store, sources, settings.backfill.workers, fetch, on_progress, settings.backfill.max_attempts)
+    interrupted, status = False, "interrupted"
+    tracker.start()
     try:
-        runner.run(job)
+        status = runner.run(job)
     except KeyboardInterrupt:
         interrupted = True
     finally:
         if bar:
             bar.close()
+        tracker.finish(status, quiet=bar is not None)
     code = 0
     for name, summary in run_summaries(store, job, sources, runner.ran, now, interrupted).items():
         if summary.reasons:
@@ -168,9 +178,14 @@ def run_job(settings: Settings, store: Store, job: int, out: Say) -> int:
     sources = {n: reg[n](settings) for n in names if n in reg and reg[n].enabled(settings)}
     try:
         fetch = {n: source.workers for n, source in sources.items()}
-        runner = Runner(store, sources, settings.backfill.workers, fetch, None, settings.backfill.max_attempts)
+        # start, every [backfill] progress_minutes and end: the daemon's log shows where a catch-up stands
+        tracker = Tracker.for_job(store, job, sources, settings.backfill.progress_minutes * 60)
+        runner = Runner(store, sources, settings.backfill.workers, fetch, tracker.update,
+                        settings.backfill.max_attempts)
         signal.signal(signal.SIGTERM, lambda *_: runner.stop.set())
+        tracker.start()
         status = runner.run(job)
+        tracker.finish(status)
     finally:
         for source in sources.values():
             source.close()

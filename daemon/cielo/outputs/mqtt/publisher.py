@@ -23,6 +23,7 @@ from cielo.config import Settings
 from cielo.latest import LatestState
 from cielo.outputs.mqtt import discovery
 from cielo.outputs.mqtt.client import make_client
+from cielo.outputs.mqtt.hints import connect_problem
 from cielo.outputs.mqtt.outbox import Announcer, refresh_live, republish_live
 from cielo.outputs.mqtt.topics import Topics
 from cielo.sources import registry
@@ -144,8 +145,7 @@ class Publisher:
         try:
             client.connect(self.cfg.host, self.cfg.port, keepalive=30)
         except (OSError, ssl.SSLError, ValueError) as exc:
-            self._say(f"mqtt: cannot reach {self.cfg.host}:{self.cfg.port}: {exc.strerror or exc}"
-                      if isinstance(exc, OSError) else f"mqtt: {self.cfg.host}:{self.cfg.port}: {exc}")
+            self._say(f"mqtt: {connect_problem(exc, self.cfg.host, self.cfg.port)}")
             return None
         deadline = time.monotonic() + 10
         while not self.connected.is_set() and time.monotonic() < deadline and not self.stopping.is_set():
@@ -203,8 +203,9 @@ class Publisher:
         if not self.cfg.homeassistant_discovery:
             return
         series = [discovery.SeriesInfo(d.spec, d.enabled) for d in registry.series(self.settings)]
+        sources = [(name, cls.enabled(self.settings)) for name, cls in registry.REGISTRY.items()]
         msgs = discovery.messages(self.topics, self.cfg.discovery_prefix, self.settings.device.id, __version__,
-                                  series)
+                                  series, sources)
         now = self.clock()
         self.store.transaction(lambda cur: self.announcer.discovery(cur, msgs, now))
 
