@@ -100,7 +100,8 @@ class SkycamSource(Source):
         # more CPU) and each holds its own temporaries; downloads still overlap.
         self._decoding = threading.Lock()
         self._analysts: Analysts | None = None
-        if self.cfg.way == "base_url" and self.cfg.base_url == DEFAULT_CAMERA_URL and "lookback_days" not in settings.backfill.model_fields_set:
+        seed_camera = self.cfg.way == "base_url" and self.cfg.base_url == DEFAULT_CAMERA_URL
+        if seed_camera and "lookback_days" not in settings.backfill.model_fields_set:
             # The seed's public camera is someone else's server: a board that starts on it by default fills one
             # day of gaps, not a month (4,320 images); [backfill] lookback_days set in the config says otherwise.
             self.catch_up_limit = timedelta(days=1)
