@@ -248,6 +248,14 @@ def open_jobs(store: Store) -> list[int]:
     return rows.open_job_ids(store)
 
 
+def list_lines(rows: list[JobRow]) -> list[str]:
+    if not rows:
+        return ["no backfill jobs yet"]
+    head = f"{'id':>5}  {'status':<19} {'trigger':<8} {'sources':<20} {'from → to':<43}  created"
+    return [head] + [f"{r.id:>5}  {r.status:<19} {r.trigger:<8} {','.join(r.sources):<20} {r.start} → {r.end}  "
+                     f"{r.created_at}" for r in rows]
+
+
 def show_lines(store: Store, job: JobRow, task_rows: list[TaskRow]) -> list[str]:
     """`cielo jobs show`: the job, its summary line per source, then each task."""
     out = [f"job {job.id} ({job.trigger}): {job.status}, {job.start} → {job.end}, created {job.created_at}"]
