@@ -463,6 +463,15 @@ class Store:
                           " AND json_extract(attrs, '$.flag') IS NULL ORDER BY ts", (series, iso(start), iso(end)))
         return [from_iso(r[0]) for r in rows]
 
+    def frames_after(self, series: str, after: str, until: str, limit: int = 1000
+                     ) -> list[tuple[str, float | None, str | None, str]]:
+        """(ts, value, attrs.flag, ingested_at) of `series` with after < ts <= until, oldest first: the judged
+        frames the safety monitor feeds on (the newest `limit` of them)."""
+        rows = self.query("SELECT ts, value, json_extract(attrs, '$.flag'), ingested_at FROM readings"
+                          " WHERE series = ? AND ts > ? AND ts <= ? ORDER BY ts DESC LIMIT ?",
+                          (series, after, until, limit))
+        return rows[::-1]
+
     def series_names(self) -> list[str]:
         return [r[0] for r in self.query("SELECT DISTINCT series FROM readings")]
 
@@ -480,8 +489,12 @@ class Store:
         """(source, state, failures, last error) of every HTTP circuit breaker."""
         return self.query("SELECT source, state, failures, last_error FROM http_breaker")
 
-    def last_event(self, kind: str) -> tuple[str, dict[str, Any]] | None:
-        rows = self.query("SELECT ts, data FROM events WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,))
+    def last_event(self, kind: str, source: str | None = None) -> tuple[str, dict[str, Any]] | None:
+        if source is not None:
+            rows = self.query("SELECT ts, data FROM events WHERE kind = ? AND source = ? ORDER BY id DESC LIMIT 1",
+                              (kind, source))
+        else:
+            rows = self.query("SELECT ts, data FROM events WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,))
         return (rows[0][0], json.loads(rows[0][1])) if rows else None
 
     # Readings written by a clock ahead of the real one (ingested later than now), or for slots too far ahead

@@ -1,0 +1,1 @@
+"""What the daemon serves besides MQTT: the ASCOM Alpaca server (alpaca/)."""
