@@ -209,12 +209,16 @@ class Publisher:
         if not self.cfg.homeassistant_discovery:
             return
         series = [discovery.SeriesInfo(d.spec, d.enabled) for d in registry.series(self.settings)]
+        # Older versions' per-entity configs are handed over and cleared once per database.
+        migrate = self.store.state().get("ha_discovery", ("",))[0] != "device"
         msgs = discovery.messages(self.topics, self.cfg.discovery_prefix, self.settings.device.id, __version__,
-                                  series)
+                                  series, migrate=migrate)
         stamp = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
         self.store.transaction(lambda cur: cur.executemany(
             "INSERT INTO outbox (topic, payload, retain, qos, kind, created_at) VALUES (?, ?, 1, ?, 'discovery', ?)",
             [(t, p, self.cfg.qos, stamp) for t, p in msgs]))
+        if migrate:
+            self.store.set_state("ha_discovery", "device")
 
     def _goodbye(self, client: paho.Client, pending: dict[int, int], acked: list[int]) -> None:
         """Clean stop: let in-flight messages be acknowledged (2 s at most), then say `offline`."""
