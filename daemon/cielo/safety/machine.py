@@ -56,6 +56,8 @@ class SafetyMachine:
         self.started = started.replace(microsecond=0)  # stored times are whole seconds
         self.max_age = timedelta(minutes=cfg.max_age_min) if cfg.max_age_min else 3 * cadence
         self.safe_after = timedelta(minutes=cfg.safe_after_min)
+        # Frames further apart than this leave a hole in the clear run (the camera was away).
+        self.gap = max(self.max_age, cadence * 3 / 2)
         self.last: Frame | None = None
         self.fresh = False  # a frame stored since the daemon started
         self.blocking: str | None = None  # why the newest frame is unsafe, if it is
@@ -82,7 +84,7 @@ class SafetyMachine:
         """One frame, in time order (older or repeated ones are ignored)."""
         if self.last is not None and f.ts <= self.last.ts:
             return
-        gap = self.last is not None and f.ts - self.last.ts > self.max_age
+        gap = self.last is not None and f.ts - self.last.ts > self.gap
         kind, why = self._judge_frame(f)
         if gap:  # a camera that was away proves nothing about the sky in between
             self.clear_since = None

@@ -25,7 +25,7 @@ log = logging.getLogger("cielo")
 
 OCTAS = "skycam.octas"  # DESIGN.md's series names
 PRECIPITATION = "weather.precipitation"
-TICK_S = 5.0
+TICK_S = 2.0
 REPUBLISH_S = 300.0  # the retained topic again, for a broker that lost it
 
 
