@@ -58,7 +58,7 @@ def test_overcast_clear_clear_then_the_camera_stops_then_a_restart(observatory, 
     daemon.stop()
 
     # Late in the slot, so that the camera stopping shows soon: its frame is max_age_min old at 15:22:30.
-    daemon, _ = run(DAY + "22:18Z", r"clear \(octas <= 2\) since 2026-11-20T15:12:00Z")
+    daemon, _ = run(DAY + "22:22Z", r"clear \(octas <= 2\) since 2026-11-20T15:12:00Z")
     try:
         assert client.value("safetymonitor", "issafe") is True
         assert client.value("observingconditions", "cloudcover") <= 25.0
@@ -69,11 +69,13 @@ def test_overcast_clear_clear_then_the_camera_stops_then_a_restart(observatory, 
         out = daemon.stop()
     assert "safety: safe (clear" in out and "safety: unsafe (no frame since" in out, out
 
-    # A restart within the same slot: the frame is recent but not news, so unsafe until a fresh one.
-    daemon, _ = run(DAY + "22:19Z", r"starting: no frame since 2026-11-20T15:22:19Z")
+    # A restart within the same slot (the default max_age this time): the frame is recent but not news, so
+    # unsafe until a fresh one.
+    cfg.write_text(cfg.read_text().replace("max_age_min = 0.5\n", ""))
+    daemon, _ = run(DAY + "22:40Z", r"starting: no frame since 2026-11-20T15:22:40Z")
     try:
         daemon.wait_line(r"skycam \S+: ")  # the start's capture ran (and found the camera gone)
-        assert reason(client) == "starting: no frame since 2026-11-20T15:22:19Z"
+        assert reason(client) == "starting: no frame since 2026-11-20T15:22:40Z"
         assert client.value("safetymonitor", "issafe") is False
     finally:
         daemon.stop()
