@@ -149,7 +149,8 @@ class SafetyConfig(Section):
                                       "default: three camera cadences")
     daylight_safe: bool = Field(False, description="whether a sun above the horizon may be safe")
     uncertain_safe: bool = Field(False, description="judge frames flagged uncertain by their octas")
-    dark_safe: bool = Field(False, description="frames too dark to judge keep the state instead of unsafe")
+    dark_safe: bool = Field(False, description="frames flagged night/dark (not judged) keep the state instead "
+                            "of making it unsafe")
     rain_unsafe: bool = Field(True, description="precipitation > 0 in the last hour (weather sources) is unsafe")
 
     @model_validator(mode="after")

@@ -94,6 +94,7 @@ def test_until_a_frame_arrives_after_the_start_it_is_unsafe():
 @pytest.mark.parametrize(("flag", "octas", "key", "reason"), [
     ("uncertain", 0, "uncertain_safe", "frame 2026-11-20T03:10:00Z uncertain"),
     ("dark", None, "dark_safe", "frame 2026-11-20T03:10:00Z dark"),
+    ("night", None, "dark_safe", "frame 2026-11-20T03:10:00Z night"),
 ])
 def test_uncertain_and_dark_frames_are_unsafe_unless_configured(flag, octas, key, reason):
     m = machine(safe_after_min=0)
