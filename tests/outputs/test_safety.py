@@ -50,8 +50,9 @@ def test_broken_cloud_between_the_thresholds_neither_opens_nor_closes():
     m = machine(safe_after_min=0)
     m.feed(frame(0, 1))
     assert m.judge(minutes(0), NIGHT).safe
+    assert m.judge(minutes(5), NIGHT).reason == "clear (octas <= 2) since 2026-11-20T03:00:00Z"  # stable
     m.feed(frame(10, 3))  # between safe_octas 2 and unsafe_octas 4: stays safe
-    assert m.judge(minutes(10), NIGHT).safe
+    assert m.judge(minutes(10), NIGHT).reason == "octas 3 < 4"
     m.feed(frame(20, 4))
     assert not m.judge(minutes(20), NIGHT).safe
     m.feed(frame(30, 3))  # and stays unsafe: 3 is not clear enough to count

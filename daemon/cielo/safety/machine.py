@@ -127,7 +127,9 @@ class SafetyMachine:
         assert self.last is not None
         octas = self.last.octas
         shown = "?" if octas is None else f"{int(octas) if float(octas).is_integer() else octas}"
-        if self.safe:
+        if self.safe and self.clear_since is not None:
+            return Verdict(True, f"clear (octas <= {self.cfg.safe_octas}) since {iso(self.clear_since)}", self.last)
+        if self.safe:  # broken cloud after a clear spell: still safe
             return Verdict(True, f"octas {shown} < {self.cfg.unsafe_octas}", self.last)
         if self.clear_since is None:
             return Verdict(False, f"octas {shown} > {self.cfg.safe_octas}: waiting for a clear sky", self.last)

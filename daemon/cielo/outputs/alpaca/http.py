@@ -248,8 +248,9 @@ class PooledServer(socketserver.TCPServer):
             _close(sock)
             self.open.release()
 
-    def close(self) -> None:
-        self.shutdown()
+    def close(self, serving: bool = True) -> None:
+        if serving:  # shutdown() waits for serve_forever, which must be running
+            self.shutdown()
         self.server_close()
         self._stopping.set()
         self._wake_w.send(b"\0")

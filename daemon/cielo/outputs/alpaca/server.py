@@ -166,4 +166,4 @@ class AlpacaServer:
     def stop(self) -> None:
         if self.discovery is not None:
             self.discovery.stop()
-        self.http.close()
+        self.http.close(serving=self.thread.is_alive())
