@@ -489,12 +489,15 @@ class Store:
         """(source, state, failures, last error) of every HTTP circuit breaker."""
         return self.query("SELECT source, state, failures, last_error FROM http_breaker")
 
-    def last_event(self, kind: str, source: str | None = None) -> tuple[str, dict[str, Any]] | None:
+    def last_event(self, kind: str, source: str | None = None, since: str | None = None
+                   ) -> tuple[str, dict[str, Any]] | None:
+        """The newest event of `kind` (from `source`, at or after `since`: the ts index keeps that cheap)."""
+        sql, params = "SELECT ts, data FROM events WHERE kind = ?", [kind]
         if source is not None:
-            rows = self.query("SELECT ts, data FROM events WHERE kind = ? AND source = ? ORDER BY id DESC LIMIT 1",
-                              (kind, source))
-        else:
-            rows = self.query("SELECT ts, data FROM events WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,))
+            sql, params = sql + " AND source = ?", [*params, source]
+        if since is not None:
+            sql, params = sql + " AND ts >= ?", [*params, since]
+        rows = self.query(sql + " ORDER BY id DESC LIMIT 1", params)
         return (rows[0][0], json.loads(rows[0][1])) if rows else None
 
     # Readings written by a clock ahead of the real one (ingested later than now), or for slots too far ahead

@@ -105,7 +105,8 @@ class SafetyWatch:
         error = None
         last = self.machine.last
         if self.camera_source is not None:
-            failed = self.store.last_event("live_failed", source=self.camera_source)
+            since = iso(last.stored) if last is not None else iso(self.started - self.machine.max_age)
+            failed = self.store.last_event("live_failed", source=self.camera_source, since=since)
             if failed is not None and (last is None or from_iso(failed[0]) > last.stored):
                 error = str(failed[1].get("error", "capture failed"))[:200]
         rain = None
