@@ -58,7 +58,7 @@ def test_overcast_clear_clear_then_the_camera_stops_then_a_restart(observatory, 
     daemon.stop()
 
     # Late in the slot, so that the camera stopping shows soon: its frame is max_age_min old at 15:22:30.
-    daemon, _ = run(DAY + "22:22Z", r"clear \(octas <= 2\) since 2026-11-20T15:12:00Z")
+    daemon, _ = run(DAY + "22:16Z", r"clear \(octas <= 2\) since 2026-11-20T15:12:00Z")
     try:
         assert client.value("safetymonitor", "issafe") is True
         assert client.value("observingconditions", "cloudcover") <= 25.0
