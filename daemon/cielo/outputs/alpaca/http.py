@@ -179,8 +179,13 @@ class PooledServer(socketserver.TCPServer):
                 incoming, self._incoming = self._incoming, []
             now = time.monotonic()
             for sock in incoming:
+                try:
+                    self.selector.register(sock, selectors.EVENT_READ, None)
+                except (ValueError, OSError):  # closed or reset since it was accepted
+                    _close(sock)
+                    self.open.release()
+                    continue
                 conns[sock] = _Conn(deadline=now + HEAD_TIMEOUT_S)
-                self.selector.register(sock, selectors.EVENT_READ, None)
             wait = min((c.deadline for c in conns.values()), default=now + 1.0) - now
             for key, _ in self.selector.select(timeout=max(0.0, min(wait, 1.0))):
                 sock = key.fileobj
@@ -188,28 +193,12 @@ class PooledServer(socketserver.TCPServer):
                     with contextlib.suppress(OSError):
                         self._wake_r.recv(4096)
                     continue
-                conn = conns[sock]  # type: ignore[index]
                 try:
-                    chunk = sock.recv(65536)  # type: ignore[union-attr]
-                except (BlockingIOError, InterruptedError):
-                    continue
-                except OSError:
-                    chunk = b""
-                if not chunk:  # gone before a whole request: nothing to answer
-                    self._drop(conns, sock, None)  # type: ignore[arg-type]
-                    continue
-                conn.buf += chunk
-                try:
-                    request = parse(conn.buf)
-                except RequestError as exc:
-                    self._drop(conns, sock, exc.response)  # type: ignore[arg-type]
-                    continue
-                if request is not None:
-                    self.selector.unregister(sock)
-                    del conns[sock]  # type: ignore[arg-type]
-                    self._answer(sock, request)  # type: ignore[arg-type]
-                elif not conn.head_done and b"\r\n\r\n" in conn.buf:
-                    conn.head_done, conn.deadline = True, time.monotonic() + BODY_TIMEOUT_S
+                    self._take(conns, sock)  # type: ignore[arg-type]
+                except Exception as exc:  # a bug must not end the reader (the server would go deaf)
+                    log.error("alpaca: reading a request failed: %s: %s", type(exc).__name__, exc)
+                    if sock in conns:
+                        self._drop(conns, sock, Response.text(500, "internal error"))  # type: ignore[arg-type]
             now = time.monotonic()
             for sock, conn in list(conns.items()):
                 if now >= conn.deadline:
@@ -217,6 +206,31 @@ class PooledServer(socketserver.TCPServer):
                     self._drop(conns, sock, Response.text(408, f"the request {what} took too long"))
         for sock in list(conns):
             self._drop(conns, sock, None)
+
+    def _take(self, conns: dict[socket.socket, _Conn], sock: socket.socket) -> None:
+        """Read what the connection has; hand a whole request to the pool, answer a bad one."""
+        conn = conns[sock]
+        try:
+            chunk = sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:  # gone before a whole request: nothing to answer
+            self._drop(conns, sock, None)
+            return
+        conn.buf += chunk
+        try:
+            request = parse(conn.buf)
+        except RequestError as exc:
+            self._drop(conns, sock, exc.response)
+            return
+        if request is not None:
+            self.selector.unregister(sock)
+            del conns[sock]
+            self._answer(sock, request)
+        elif not conn.head_done and b"\r\n\r\n" in conn.buf:
+            conn.head_done, conn.deadline = True, time.monotonic() + BODY_TIMEOUT_S
 
     def _drop(self, conns: dict[socket.socket, _Conn], sock: socket.socket, response: Response | None) -> None:
         self.selector.unregister(sock)
