@@ -7,7 +7,7 @@ second for `--seconds` (one connection per request, as N.I.N.A. and ConformU's H
 answer from connect to the last byte, and reads the RSS again. With `--compare`, the same daemon with the
 server off first, for the difference.
 
-    python bench/alpaca.py [--rate 50] [--seconds 20] [--compare]
+    python -m bench.alpaca [--rate 50] [--seconds 20] [--compare]
 
 Targets: p99 <= 20 ms at 50 IsSafe/s; the daemon's idle RSS with the server on <= 50 MB.
 """

@@ -242,7 +242,7 @@ DEFINITION = (
     "HYTA): every pixel of the mask. Model: octas = argmax(probs)"
 )
 
-SEGMENTER_PROBE = {  # models/segmenter_probe.py, seed 0, 40 epochs (11 min on 2 loaded cores)
+SEGMENTER_PROBE = {  # research/segmenter_probe.py, seed 0, 40 epochs (11 min on 2 loaded cores)
     "TSI 2018 days (unseen, 534 frames: every 3rd)": "0.56 / 56 % / 100 % (the shipped rule's threshold test on "
                                                      "the same frames: 0.70 / 43 % / 99 %)",
     "TSI 2017-05-24 (trained on)": "0.69 / 62 % / 98 %",
@@ -300,11 +300,11 @@ METHOD_COMPARISON = {
     "night: star prominence 0.04 / 0.03 (0.06 shipped), starry frame 0.003 (0.006 shipped)": {
         "Lenghu night": "2.03..2.65 against 1.98", "_verdict": "more stars found in moonlit clear frames, but as "
         "many star-like speckles in contrast-stretched overcast ones: not used"},
-    "a learned segmenter (models/segmenter_probe.py: 39k parameters, dilated encoder-decoder with a global "
+    "a learned segmenter (research/segmenter_probe.py: 39k parameters, dilated encoder-decoder with a global "
     "branch, inputs RGB over the frame's level + NRBR minus the reference + the octa area; trained on TSI "
     "2017-05-24 only with flips, lens zoom/shift/squash, white balance, desaturation, haze, exposure, gamma and "
     "noise; 40 epochs on the CPU)": SEGMENTER_PROBE,
-    "cielo 2's crop segmenter (models/cnn_probe.py, 49k parameters, SWIMSEG)": (
+    "cielo 2's crop segmenter (research/cnn_probe.py, 49k parameters, SWIMSEG)": (
         "worse than the hand-written graph on every crop set and over the time budget"),
 }
 

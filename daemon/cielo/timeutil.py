@@ -1,4 +1,4 @@
-"""UTC instants in, UTC ISO-8601 text out; local time only at the edges (DESIGN.md, Time)."""
+"""UTC instants in, UTC ISO-8601 text out; local time only at the edges (docs/contract.md, Time)."""
 
 from __future__ import annotations
 

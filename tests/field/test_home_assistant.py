@@ -1,4 +1,4 @@
-"""Issue 13, item 4: Home Assistant as users expect it, against a real Mosquitto."""
+"""Home Assistant as users expect it, against a real Mosquitto."""
 
 from __future__ import annotations
 
@@ -52,8 +52,8 @@ def test_discovery_names_each_series_once_with_readable_names(camera: CameraServ
 
 def test_the_hand_over_from_per_entity_configs_happens_once():
     from cielo.config import Settings
-    from cielo.mqtt import discovery
-    from cielo.mqtt.topics import Topics
+    from cielo.outputs.mqtt import discovery
+    from cielo.outputs.mqtt.topics import Topics
     from cielo.sources import registry
 
     series = [discovery.SeriesInfo(d.spec, d.enabled) for d in registry.series(registry.check(Settings()))]

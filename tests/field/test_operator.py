@@ -1,4 +1,4 @@
-"""Issue 13, item 4: what an operator reads (status, jobs, doctor, calibrate, the log, a run's breakdown)."""
+"""what an operator reads (status, jobs, doctor, calibrate, the log, a run's breakdown)."""
 
 from __future__ import annotations
 

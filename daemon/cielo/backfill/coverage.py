@@ -8,7 +8,6 @@ from pathlib import Path
 
 from cielo.sources.base import SeriesSpec, Source
 from cielo.store import Store
-from cielo.timeutil import iso
 
 
 @dataclass(frozen=True)
@@ -41,8 +40,7 @@ def table(store: Store, sources: list[Source], year: int, now: datetime) -> list
         for spec in source.series:
             for label, start, end in months(year, now):
                 expected = len(source.slots(start, end))
-                (present,) = store.query("SELECT count(*) FROM readings WHERE series = ? AND ts >= ? AND ts < ?",
-                                         (spec.name, iso(start), iso(end)))[0]
+                present = store.count(spec.name, start, end)
                 cells.append(Cell(spec.name, label, present, expected))
     return cells
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from cielo.config import Settings
 from cielo.errors import CieloError, DatabaseDamaged, damaged
 from cielo.service import clock
+from cielo.sources import registry
 from cielo.sources.registry import REGISTRY
 from cielo.store import Store
 
@@ -47,9 +48,7 @@ def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
     yield (free_mb >= MIN_FREE_MB,
            f"disk: {free_mb:.0f} MB free for {db.parent}" + ("" if free_mb >= MIN_FREE_MB else
                                                              f": under {MIN_FREE_MB} MB, free some space"))
-    for cls in REGISTRY.values():
-        if cls.enabled(settings):
-            yield from cls.doctor(settings)
+    yield from registry.doctor_lines(settings)
     for name, cls in REGISTRY.items():
         if not cls.enabled(settings):
             yield True, f"{name}: disabled"
@@ -80,15 +79,10 @@ def _broker(settings: Settings) -> tuple[bool, str]:
     cfg = settings.mqtt
     if not cfg.enabled:
         return True, "broker: MQTT disabled"
-    import paho.mqtt.client as paho
+    from cielo.outputs.mqtt.client import make_client
 
     result: dict[str, str] = {}
-    client = paho.Client(callback_api_version=paho.CallbackAPIVersion.VERSION2,
-                         client_id=f"cielo-doctor-{settings.device.id}")
-    if cfg.username:
-        client.username_pw_set(cfg.username, cfg.password)
-    if cfg.tls:
-        client.tls_set(ca_certs=str(cfg.ca_file) if cfg.ca_file else None)
+    client = make_client(cfg, f"cielo-doctor-{settings.device.id}")
     client.on_connect = lambda _c, _u, _f, reason, _p: result.setdefault("reason", str(reason))
     try:
         client.connect(cfg.host, cfg.port, keepalive=10)

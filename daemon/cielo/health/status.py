@@ -10,7 +10,7 @@ from cielo.config import Settings
 from cielo.service import lock
 from cielo.service.cron import next_fire
 from cielo.sources import registry
-from cielo.store import Store
+from cielo.store import Store, outbox
 from cielo.timeutil import from_iso, human_duration, iso
 
 
@@ -23,7 +23,7 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         lag = None if r is None else round((now - from_iso(r.ts)).total_seconds())
         series.append({"series": spec.name, "source": r.source if r else declared.source,
                        "latest": r and r.ts, "value": r and r.value, "unit": r.unit if r else spec.unit,
-                       "flag": r and r.flag, "lag_s": lag,
+                       "flag": r.flag if r else None, "lag_s": lag,
                        "live_latency_s": _live_latency(r and r.ts, r and r.ingested_at, spec.cadence)})
     pid = lock.holder(store.path)  # the kernel's word: a daemon holds the lock beside the database
     jobs = []
@@ -32,7 +32,7 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
             # A stopped daemon runs nothing: its jobs have no next run.
             nxt = next_fire(cls.schedule(settings), now) if pid is not None else None
             jobs.append({"job": f"{name} live", "next_run": iso(nxt) if nxt else None})
-    count, oldest = store.outbox_depth()
+    count, oldest = outbox.depth(store)
     state = store.state()
     broker = None
     if settings.mqtt.enabled:

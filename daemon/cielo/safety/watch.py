@@ -8,7 +8,6 @@ server and the INDI page read its `verdict` from memory, so answering a client n
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -43,8 +42,7 @@ class SafetyWatch:
         self.machine = SafetyMachine(settings.safety, cadence, self.started)
         self.verdict = Verdict(False, "starting", None)
         self.last_judged: Frame | None = None  # the newest frame with octas (ObservingConditions.CloudCover)
-        self.topic = (f"{settings.mqtt.topic_prefix}/{settings.device.id}/safety" if store.announcer is not None
-                      else None)
+        self.publishes = store.announcer is not None and hasattr(store.announcer, "safety")  # MQTT on
         self._after = iso(self.started - self.machine.safe_after - 2 * self.machine.max_age)
         self._announced: tuple[bool, str] | None = None
         self._flipped = False  # it starts unsafe: the first event is the first time it turns safe
@@ -118,7 +116,7 @@ class SafetyWatch:
 
     def _announce(self, verdict: Verdict, now: datetime) -> None:
         key = (verdict.safe, verdict.reason)
-        due = self.topic is not None and self.clock().timestamp() - self._published_at >= REPUBLISH_S
+        due = self.publishes and self.clock().timestamp() - self._published_at >= REPUBLISH_S
         if key == self._announced and not due:
             return
         payload = verdict.payload(now)
@@ -126,12 +124,9 @@ class SafetyWatch:
             log.info("safety: %s (%s)", "safe" if verdict.safe else "unsafe", verdict.reason)
             self.store.add_event("safety_changed", payload, level="info" if verdict.safe else "warning")
             self._flipped = verdict.safe
-        if self.topic is not None and self.store.announcer is not None:
-            from cielo.mqtt.outbox import INSERT
-
-            qos = self.settings.mqtt.qos
-            body = json.dumps(payload, separators=(",", ":"))
-            self.store.transaction(lambda cur: cur.execute(INSERT, (self.topic, body, 1, qos, "state", iso(now))))
+        if self.publishes:
+            announcer = self.store.announcer
+            self.store.transaction(lambda cur: announcer.safety(cur, payload, now))  # type: ignore[union-attr]
             self._published_at = self.clock().timestamp()
         self._announced = key
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cielo import BUILD_DATE
+from cielo.errors import CieloError
 from cielo.store import Store
 from cielo.timeutil import from_iso, iso
 
@@ -64,7 +65,7 @@ def problem(store: Store, now: datetime) -> str | None:
     build = datetime.fromisoformat(BUILD_DATE).replace(tzinfo=UTC)
     if now < build:
         return f"the clock says {iso(now)}, before this cielo was built ({BUILD_DATE}): waiting for time sync"
-    (newest,) = store.query("SELECT max(ingested_at) FROM readings")[0]
+    newest = store.newest_ingested()
     if newest and now < from_iso(newest) - SLACK and not synchronised():
         return (f"the clock says {iso(now)}, before the newest stored write ({newest}): waiting for time sync "
                 "(if the clock is right, that write came from a wrong clock: `cielo prune-future` moves it aside)")
@@ -73,3 +74,19 @@ def problem(store: Store, now: datetime) -> str | None:
 
 def future_cutoff(now: datetime) -> datetime:
     return now + SLACK
+
+
+def prune_future(store: Store, now: datetime, dry_run: bool) -> str:
+    """`cielo prune-future`: move readings stamped later than `now` aside (refused while the clock is not
+    synchronised: then they may be right and the clock wrong); returns the line that says what happened."""
+    ahead, latest = store.future_writes(now)
+    if not ahead:
+        return f"no readings stamped later than now ({iso(now)})"
+    if synchronised() is False and not dry_run:
+        raise CieloError(f"the system clock ({iso(now)}) is not synchronised: the {ahead} readings stamped up "
+                         f"to {latest} may be right and the clock wrong; sync it first (timedatectl)")
+    if dry_run:
+        return f"{ahead} readings stamped later than now ({iso(now)}), up to {latest} (dry run: nothing moved)"
+    moved = store.move_future(now)
+    return (f"moved {moved} readings stamped later than now ({iso(now)}, up to {latest}) into readings_future; "
+            "the next gap check refills their slots")

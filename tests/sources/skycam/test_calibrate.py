@@ -211,4 +211,4 @@ def test_daemon_refreshes_the_calibration_by_itself(tmp_path: Path, monkeypatch,
     off = write_config(tmp_path / "off.toml", {"storage": {"database": str(tmp_path / "off.db")},
                                                "skycam": {"auto_calibrate": False}})
     settings = registry.load_settings(str(off))
-    assert registry.REGISTRY["skycam"].maintenance(settings) is None
+    assert registry.maintenance(registry.REGISTRY["skycam"], settings) is None

@@ -1,6 +1,6 @@
 """The octa model: decode images, run the ONNX graph in batches, and apply the night and dark rules.
 
-Any ONNX file with the contract's I/O works (DESIGN.md, Octa model): input `image` float32 [N, 3, H, W] RGB
+Any ONNX file with the contract's I/O works (docs/contract.md, Octa model): input `image` float32 [N, 3, H, W] RGB
 in 0..1, output `probs` float32 [N, 9]. H and W come from the model's input shape, else from its card
 (the .json beside it). cielo decides `night` and `dark` itself, so a dropped-in model needs no such logic.
 """
@@ -115,7 +115,7 @@ class OctaModel:
             raise ModelError(f"{self.path}: cannot load the octa model: {str(exc).splitlines()[0]}") from None
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if [i.name for i in inputs] != ["image"] or "probs" not in [o.name for o in outputs]:
-            raise ModelError(f"{self.path}: expected input 'image' and output 'probs' (DESIGN.md, Octa model)")
+            raise ModelError(f"{self.path}: expected input 'image' and output 'probs' (docs/contract.md, Octa model)")
         self.height, self.width = self._input_size(inputs[0].shape)
         meta = self.session.get_modelmeta()
         self.version = meta.custom_metadata_map.get("cielo.version") or f"{self.path.stem}-v{meta.version}"

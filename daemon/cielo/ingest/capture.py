@@ -1,50 +1,55 @@
-"""Live runs: each source's newest data, once, now (`cielo ingest` and the daemon's jobs both come here).
-
-The path reads as what it is: the source's live range → plan (skip what is stored) → fetch each window on
-this thread → Writer (parse, store, and the outbox messages in the same transaction) → the daemon's
-publisher sends them. Only a backfill needs a pool.
-"""
+"""A live capture: each source's newest data, once, now (`cielo ingest`, which the daemon's scheduled live
+jobs run as a child process). The source's live range goes through the engine (`fill`, mode "live": fetched
+on this thread), then one line says what happened."""
 
 from __future__ import annotations
 
-from concurrent.futures import Future
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from cielo.backfill.replay import Summary, Writer, plan
-from cielo.sources.base import Source, Window
+from cielo.config import Settings
+from cielo.errors import CieloError
+from cielo.ingest.engine import fill
+from cielo.ingest.summary import Summary
+from cielo.sources.base import Source
 from cielo.store import Store
-from cielo.timeutil import iso
+from cielo.timeutil import iso, utcnow
+
+
+def capture_all(settings: Settings, names: list[str] | None, out: Callable[[str], None]) -> int:
+    """`cielo ingest`: a live capture of each named (default: every enabled) source, one line each; 1 when a
+    source failed and stored nothing."""
+    from cielo.service import clock
+    from cielo.service.runtime import open_store
+    from cielo.sources import registry
+
+    code = 0
+    with open_store(settings) as store:
+        if problem := clock.problem(store, utcnow()):
+            raise CieloError(problem)
+        for name in registry.select(names, settings, "ingest"):
+            source = registry.REGISTRY[name](settings)
+            try:
+                summary, line = capture(source, store, utcnow())
+            finally:
+                source.close()
+            out(line)
+            if summary.failed and not summary.new:
+                code = 1
+    return code
 
 
 def capture(source: Source, store: Store, now: datetime) -> tuple[Summary, str]:
     """Run the source's live range through fetch → parse → store; returns the summary and one line saying
     what happened (the value stored, a flag, or why it failed)."""
     start, end = source.live_range(now)
-    p = plan(source, store, start, end, now)
-    summary = Summary.of(p)
     # The line below carries the error: one line per failed run, not a warning as well.
-    writer = Writer(source, store, summary, now, "live", log_failures=False)
-    try:
-        for window in p.windows:
-            writer.take(window, _fetch(source, window, now))
-    finally:
-        writer.flush()
-        source.finish(store)
+    summary = fill(source, store, start, end, mode="live", now=now, log_failures=False)
     line = describe(source, store, summary, start, end)
     if summary.failed and not summary.new:
         # Recorded, not just logged: `cielo status` and the MQTT events read this table.
         store.add_event("live_failed", {"start": iso(start), "error": line}, level="warning", source=source.name)
     return summary, line
-
-
-def _fetch(source: Source, window: Window, now: datetime) -> Future[Any]:
-    done: Future[Any] = Future()
-    try:
-        done.set_result(source.fetch(window, now))
-    except Exception as exc:  # the writer sorts fetch errors from bugs
-        done.set_exception(exc)
-    return done
 
 
 def describe(source: Source, store: Store, summary: Summary, start: datetime, end: datetime) -> str:
@@ -58,7 +63,8 @@ def describe(source: Source, store: Store, summary: Summary, start: datetime, en
             return f"{source.name} {r.ts}: {r.flag or 'no value'}{more}"
         name = series.rsplit(".", 1)[-1]
         unit_text = "" if r.unit in (None, name) else f" {r.unit}"
-        conf = "" if r.confidence is None else f" confidence={r.confidence:.2f}"
+        confidence = r.attrs.get("confidence")
+        conf = "" if confidence is None else f" confidence={confidence:.2f}"
         return f"{source.name} {r.ts}: {name}={r.value:g}{unit_text}{conf}{more}"
     if summary.duplicates and not summary.failed:
         return f"{stamp}: already stored"

@@ -1,4 +1,4 @@
-"""The SQLite store: schema, migrations and batched, idempotent writes (DESIGN.md, Database).
+"""The SQLite store: schema, migrations and batched, idempotent writes (docs/contract.md, Database).
 
 One file in WAL mode that people may query while the daemon writes. The store knows nothing of HTTP or
 MQTT; callers hand it readings and it answers what it holds. Every write is one transaction per batch keyed
@@ -132,7 +132,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX backfill_tasks_job ON backfill_tasks (job_id, status);
     """,
-    # 4: weather and price sources (issue 5). Priority decides who holds a slot that two sources fill;
+    # 4: weather and price sources. Priority decides who holds a slot that two sources fill;
     # request budgets and circuit breakers live here because live jobs (child processes) and `cielo
     # backfill` (another process) share them.
     """
@@ -216,10 +216,14 @@ class Latest:
     ts: str
     value: float | None
     unit: str | None
-    flag: str | None  # attrs.flag: why a reading carries no value (the camera's night/dark/invalid)
-    confidence: float | None
     source: str
+    attrs: dict[str, Any]  # what the source stored beside the value
     ingested_at: str | None = None  # when it was stored: slot to stored is a live capture's latency
+
+    @property
+    def flag(self) -> str | None:
+        """Why the reading carries no value, when its source says (attrs.flag)."""
+        return self.attrs.get("flag")
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +242,7 @@ class StoreError(CieloError):
 
 
 class Announcer(Protocol):
-    """Turns what a transaction stores into outbox messages, inside that same transaction (cielo.mqtt)."""
+    """Turns what a transaction stores into outbox messages, inside that same transaction (cielo.outputs.mqtt)."""
 
     def readings(self, cur: sqlite3.Cursor, new: Sequence[Reading], mode: str, now: datetime) -> None: ...
 
@@ -431,11 +435,7 @@ class Store:
 
     def _event(self, cur: sqlite3.Cursor, ts: str, kind: str, data: dict[str, Any], level: str,
                source: str | None) -> None:
-        """An event and its MQTT message, inside the caller's transaction."""
-        cur.execute("INSERT INTO events (ts, kind, level, source, data) VALUES (?, ?, ?, ?, ?)",
-                    (ts, kind, level, source, json.dumps(data, sort_keys=True)))
-        if self.announcer is not None:
-            self.announcer.event(cur, ts, kind, level, source, data)
+        write_event(cur, ts, kind, data, level, source, self.announcer)
 
     def set_state(self, key: str, value: str) -> None:
         """Small facts the daemon shares with `cielo status` (broker connected, last publish, ...)."""
@@ -448,14 +448,16 @@ class Store:
 
     def latest(self, series: str, start: datetime | None = None, end: datetime | None = None) -> Latest | None:
         """The newest reading of `series` (within [start, end) when given)."""
-        sql = ("SELECT ts, value, unit, json_extract(attrs, '$.flag'), json_extract(attrs, '$.confidence'),"
-               " source, ingested_at FROM readings WHERE series = ?")
+        sql = "SELECT ts, value, unit, source, attrs, ingested_at FROM readings WHERE series = ?"
         params: list[Any] = [series]
         if start is not None and end is not None:
             sql += " AND ts >= ? AND ts < ?"
             params += [iso(start), iso(end)]
         rows = self.query(sql + " ORDER BY ts DESC LIMIT 1", params)
-        return Latest(*rows[0]) if rows else None
+        if not rows:
+            return None
+        ts, value, unit, source, attrs, ingested = rows[0]
+        return Latest(ts, value, unit, source, json.loads(attrs), ingested)
 
     def judged_slots(self, series: str, start: datetime, end: datetime) -> list[datetime]:
         """Slots of [start, end) holding a value that carries no flag (for the camera: daytime frames judged)."""
@@ -472,6 +474,25 @@ class Store:
                           (series, after, until, limit))
         return rows[::-1]
 
+    def newest_ts(self, series: str) -> str | None:
+        return self.query("SELECT max(ts) FROM readings WHERE series = ?", (series,))[0][0]
+
+    def count(self, series: str, start: datetime, end: datetime) -> int:
+        """Readings of `series` in [start, end)."""
+        return self.query("SELECT count(*) FROM readings WHERE series = ? AND ts >= ? AND ts < ?",
+                          (series, iso(start), iso(end)))[0][0]
+
+    def counts(self, series: str, ranges: Sequence[tuple[datetime, datetime]]) -> list[int]:
+        """Readings of `series` in each [a, b), in one statement (bounds: UTC, whole seconds)."""
+        arg = json.dumps([[a.isoformat()[:19] + "Z", b.isoformat()[:19] + "Z"] for a, b in ranges])
+        return [n for (n,) in self.query(
+            "SELECT (SELECT count(*) FROM readings WHERE series = ?1 AND ts >= json_extract(r.value, '$[0]')"
+            " AND ts < json_extract(r.value, '$[1]')) FROM json_each(?2) AS r ORDER BY r.key", (series, arg))]
+
+    def events_of(self, kind: str) -> list[dict[str, Any]]:
+        """The data of every event of `kind`, oldest first."""
+        return [json.loads(d) for (d,) in self.query("SELECT data FROM events WHERE kind = ? ORDER BY id", (kind,))]
+
     def series_names(self) -> list[str]:
         return [r[0] for r in self.query("SELECT DISTINCT series FROM readings")]
 
@@ -480,10 +501,6 @@ class Store:
         """(ts, value, unit, source, attrs JSON) of `series` in [start, end), in time order."""
         return self.query("SELECT ts, value, unit, source, attrs FROM readings WHERE series = ? AND ts >= ? AND ts < ?"
                           " ORDER BY ts", (series, iso(start), iso(end)))
-
-    def outbox_depth(self) -> tuple[int, str | None]:
-        """Messages waiting for the broker, and when the oldest was written."""
-        return self.query("SELECT count(*), min(created_at) FROM outbox")[0]
 
     def breakers(self) -> list[tuple[str, str, int, str | None]]:
         """(source, state, failures, last error) of every HTTP circuit breaker."""
@@ -528,6 +545,14 @@ class Store:
 
         return self.transaction(work)
 
+    def checkpoint(self, mode: str = "TRUNCATE") -> None:
+        """Fold the write-ahead log back into the database file (PASSIVE never waits for readers)."""
+        self.query(f"PRAGMA wal_checkpoint({mode})")
+
+    def newest_ingested(self) -> str | None:
+        """When the newest reading was stored, whatever its series."""
+        return self.query("SELECT max(ingested_at) FROM readings")[0][0]
+
     def quick_check(self) -> str:
         """SQLite's quick_check: "ok", or what is damaged."""
         return self.query("PRAGMA quick_check")[0][0]
@@ -536,12 +561,30 @@ class Store:
         """The database file and its write-ahead log."""
         return sum(p.stat().st_size for p in (self.path, self.path.with_name(self.path.name + "-wal")) if p.exists())
 
+    def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(connection)` for a read outside any transaction."""
+        with self._lock:
+            try:
+                return work(self._db)
+            except sqlite3.DatabaseError as exc:
+                raise self.translate(exc, "read failed") from None
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
             try:
                 return self._db.execute(sql, params).fetchall()
             except sqlite3.DatabaseError as exc:
                 raise self.translate(exc, "read failed") from None
+
+
+def write_event(cur: sqlite3.Cursor, ts: str, kind: str, data: dict[str, Any], level: str, source: str | None,
+                announcer: Announcer | None) -> None:
+    """The one writer of events: the row and, with an announcer, its outbox message, in the caller's
+    transaction."""
+    cur.execute("INSERT INTO events (ts, kind, level, source, data) VALUES (?, ?, ?, ?, ?)",
+                (ts, kind, level, source, json.dumps(data, sort_keys=True)))
+    if announcer is not None:
+        announcer.event(cur, ts, kind, level, source, data)
 
 
 UPSERT = (

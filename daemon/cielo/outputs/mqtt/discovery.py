@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from cielo.mqtt.topics import Topics
+from cielo.outputs.mqtt.topics import Topics
 from cielo.sources.base import SeriesSpec
 
 
@@ -68,10 +68,6 @@ def _entity(device_id: str, key: str, name: str, state_topic: str, template: str
     }
 
 
-def safety_topic(topics: Topics) -> str:
-    return f"{topics.base}/safety"
-
-
 SAFETY_EXPIRE_S = 900  # the safety monitor republishes its state every 5 minutes
 
 
@@ -101,7 +97,7 @@ def components(topics: Topics, device_id: str, series: Iterable[SeriesInfo]) -> 
     out["outbox_depth"] = _entity(device_id, "outbox_depth", "MQTT outbox depth", topics.state,
                                   "{{ value_json.outbox.depth }}", state_class="measurement",
                                   entity_category="diagnostic", icon="mdi:tray-full")
-    safety = safety_topic(topics)
+    safety = topics.safety
     out["safety"] = _entity(device_id, "safety", "Sky safety", safety, "{{ value_json.state }}",
                             platform="binary_sensor", device_class="safety", payload_on="unsafe",
                             payload_off="safe", json_attributes_topic=safety, expire_after=SAFETY_EXPIRE_S)

@@ -1,4 +1,4 @@
-"""Topic names (DESIGN.md, MQTT): everything under `<topic_prefix>/<device id>/`."""
+"""Topic names (docs/contract.md, MQTT): everything under `<topic_prefix>/<device id>/`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,11 @@ class Topics:
     @property
     def state(self) -> str:
         return f"{self.base}/state"
+
+    @property
+    def safety(self) -> str:
+        """The sky-safety verdict, retained (Home Assistant's safety binary_sensor)."""
+        return f"{self.base}/safety"
 
     @property
     def events(self) -> str:
