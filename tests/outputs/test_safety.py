@@ -85,7 +85,7 @@ def test_a_gap_in_the_frames_restarts_the_clear_run():
 def test_until_a_frame_arrives_after_the_start_it_is_unsafe():
     m = SafetyMachine(SafetyConfig(safe_after_min=0), CADENCE, started=minutes(5))
     assert m.judge(minutes(5), NIGHT).reason == "no judged frame yet"
-    m.feed(frame(0, 0))  # stored before the daemon started: history, not news
+    m.feed(frame(0, 0), news=False)  # stored before the daemon started: history, not news
     v = m.judge(minutes(6), NIGHT)
     assert not v.safe and v.reason == "starting: no frame since 2026-11-20T03:05:00Z"
     m.feed(frame(10, 0))

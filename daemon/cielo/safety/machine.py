@@ -53,7 +53,7 @@ class Conditions:
 class SafetyMachine:
     def __init__(self, cfg: SafetyConfig, cadence: timedelta, started: datetime):
         self.cfg = cfg
-        self.started = started.replace(microsecond=0)  # stored times are whole seconds
+        self.started = started.replace(microsecond=0)
         self.max_age = timedelta(minutes=cfg.max_age_min) if cfg.max_age_min else 3 * cadence
         self.safe_after = timedelta(minutes=cfg.safe_after_min)
         # Frames further apart than this leave a hole in the clear run (the camera was away).
@@ -80,8 +80,9 @@ class SafetyMachine:
             return "clear", ""
         return "band", f"octas {octas} > {cfg.safe_octas}"
 
-    def feed(self, f: Frame) -> None:
-        """One frame, in time order (older or repeated ones are ignored)."""
+    def feed(self, f: Frame, news: bool = True) -> None:
+        """One frame, in time order (older or repeated ones are ignored). `news`: it arrived after the start
+        (the history a restarted daemon reads back keeps the clear run going, but is no proof of now)."""
         if self.last is not None and f.ts <= self.last.ts:
             return
         gap = self.last is not None and f.ts - self.last.ts > self.gap
@@ -97,8 +98,7 @@ class SafetyMachine:
             self.blocking = None
             self.clear_since = None
         self.last = f
-        if f.stored >= self.started:
-            self.fresh = True
+        self.fresh = self.fresh or news
 
     def _closed(self, now: datetime, c: Conditions) -> str | None:
         """Why it must be unsafe whatever the frames said, if anything."""

@@ -53,7 +53,7 @@ class SafetyWatch:
         self.thread = threading.Thread(target=self._run, name="safety", daemon=True)
 
     def start(self) -> None:
-        self.tick()
+        self.tick(history=True)  # before any capture of this run: what is stored now is history
         self.thread.start()
 
     def stop(self) -> None:
@@ -71,10 +71,10 @@ class SafetyWatch:
             if not self.stopping.is_set():
                 self.tick()
 
-    def tick(self) -> Verdict:
+    def tick(self, history: bool = False) -> Verdict:
         now = self.clock()
         try:
-            self._feed(now)
+            self._feed(now, news=not history)
             verdict = self.machine.judge(now, self._conditions(now))
             if self._problem is not None:
                 log.info("safety: reading the database again")
@@ -91,10 +91,10 @@ class SafetyWatch:
             log.warning("safety: cannot record the change: %s", exc)
         return verdict
 
-    def _feed(self, now: datetime) -> None:
+    def _feed(self, now: datetime, news: bool) -> None:
         for ts, value, flag, stored in self.store.frames_after(OCTAS, self._after, iso(now)):
             frame = Frame(from_iso(ts), value, flag, from_iso(stored))
-            self.machine.feed(frame)
+            self.machine.feed(frame, news)
             if value is not None:
                 self.last_judged = frame
             self._after = ts
