@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # cielo installer. Two modes:
 #
-#   ./install.sh --local [--dev] [--venv DIR]       (the default when not root)
+#   ./install.sh --local [--dev] [--venv DIR] [--camera URL] [--latitude N --longitude N]   (the default when not root)
 #       A virtualenv in ./.venv (or DIR) with cielo and its model; --dev adds the test tools. No root needed,
-#       nothing outside the checkout is touched. Run it with: .venv/bin/cielo run
+#       nothing outside the checkout is touched. Writes ./cielo.local.toml (git-ignored, never overwritten; the
+#       config a run in the checkout uses before any other), with --camera/--latitude/--longitude in it.
+#       Run it with: .venv/bin/cielo run
 #
 #   sudo ./install.sh [--camera URL] [--latitude N --longitude N] [--no-start] [--root DIR]   (the default as root)
 #       The appliance (Raspberry Pi OS Bookworm 64-bit, Debian, Ubuntu): OS packages, a `cielo` system user,
@@ -132,7 +134,7 @@ config_set() {  # like set_key; says what it changed, dies on a config it cannot
   local rc=0
   set_key "$@" || rc=$?
   case $rc in
-    0) say "set [$2] $3 = $4 in ${1#"$root"}" ;;
+    0) say "set [$2] $3 = $(printf '%s' "$4" | sed -E 's#://[^/@]*@#://***@#') in ${1#"$root"}" ;;  # no login shown
     3) ;;
     *) die "could not set [$2] $3 in $1 (is it valid TOML?)" ;;
   esac
@@ -140,9 +142,19 @@ config_set() {  # like set_key; says what it changed, dies on a config it cannot
 toml_str() { "$python" -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$1"; }
 
 if [ "$mode" = local ]; then
-  [ -z "$camera$latitude$longitude" ] || die "--camera, --latitude and --longitude are for the appliance install (sudo ./install.sh)" 2
   check_platform
   make_venv "$venv" -e ".${extras}"
+  # The checkout's own run gets its own config, which git ignores: config.toml stays the pristine template,
+  # and an edit for this machine never travels into a commit or into /etc/cielo/config.toml.
+  local_cfg=cielo.local.toml
+  if [ ! -e "$local_cfg" ]; then
+    install -m 0600 config.toml "$local_cfg"  # 0600: it may come to hold a camera's login
+    say "wrote $local_cfg (this checkout's config, git-ignored)"
+    [ -n "$camera" ] || say "no --camera: a run watches the seed's public camera (Rio Grande) and fills only its last day; yours: ./install.sh --local --camera URL"
+  fi
+  [ -z "$camera" ] || config_set "$local_cfg" skycam base_url "$(toml_str "$camera")" always
+  [ -z "$latitude" ] || config_set "$local_cfg" device latitude "$latitude" always
+  [ -z "$longitude" ] || config_set "$local_cfg" device longitude "$longitude" always
   say "cielo $("$venv/bin/cielo" --version | cut -d' ' -f2) is in $venv (run: $venv/bin/cielo run)"
   exit 0
 fi
@@ -209,11 +221,11 @@ config_set "$etc/config.toml" skycam calibration '"/var/lib/cielo/calibration.js
 [ -z "$latitude" ] || config_set "$etc/config.toml" device latitude "$latitude" always
 [ -z "$longitude" ] || config_set "$etc/config.toml" device longitude "$longitude" always
 if [ "$fresh" = 1 ] && [ -z "$camera" ]; then
-  say "no --camera: cielo watches the seed's public camera (Rio Grande, Tierra del Fuego) and fills its last 30 days, politely; yours: sudo ./install.sh --camera URL --latitude N --longitude N"
+  say "no --camera: cielo watches the seed's public camera (Rio Grande, Tierra del Fuego) and fills only its last day, politely; yours: sudo ./install.sh --camera URL --latitude N --longitude N"
 fi
 if [ ! -e "$etc/cielo.env" ]; then
   install -m 0600 /dev/null "$etc/cielo.env"
-  printf '# Secrets for cielo (systemd EnvironmentFile):\n# CIELO_MQTT_PASSWORD=\n# CIELO_AEMET_API_KEY=\n# CIELO_OPENWEATHER_API_KEY=\n' > "$etc/cielo.env"
+  printf '# Secrets for cielo (systemd EnvironmentFile):\n# CIELO_MQTT_PASSWORD=\n# CIELO_AEMET_API_KEY=\n# CIELO_OPENWEATHER_API_KEY=\n# CIELO_SKYCAM_PASSWORD=\n' > "$etc/cielo.env"
   say "wrote $etc/cielo.env"
 fi
 if ! cmp -s systemd/cielo.service "$unit"; then

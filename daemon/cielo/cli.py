@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 1 a run that failed (e.g. a backfill that restored under 20 % of what it asked for, an
 image that could not be read); 2 bad usage or config; 3 a damaged database (errors.EXIT_DAMAGED); 130
-interrupted.
+interrupted (Ctrl-C); 143 a `cielo backfill` stopped by SIGTERM (128 + 15, the shell's convention), after the
+same orderly stop and summary as Ctrl-C.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from cielo import __version__, logs
 from cielo.config import Settings
 from cielo.errors import CieloError, UsageError, damaged, is_damage
 from cielo.sources import registry
-from cielo.timeutil import iso, parse_cli_time, utcnow
+from cielo.timeutil import glue_relative, iso, parse_cli_time, utcnow
 
 log = logging.getLogger("cielo")
 
@@ -49,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("backfill", help="replay a past range of a source into the database")
     b.add_argument("--from", "--desde", dest="start", required=True, metavar="T",
-                   help="first instant: YYYY-MM-DD or YYYY-MM-DDTHH:MM (device time zone unless Z/offset)")
+                   help="first instant: YYYY-MM-DD or YYYY-MM-DDTHH:MM (device time zone unless Z/offset), "
+                        "or relative: -14d, -6h, -30m, yesterday, today, now")
     b.add_argument("--to", "--hasta", dest="end", required=True, metavar="T",
                    help="last instant, included (same formats)")
     b.add_argument("--source", action="append", metavar="S",
@@ -98,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     pf = sub.add_parser("prune-future", help="move readings stamped later than now (a clock that was wrong) "
                                              "aside into the table readings_future")
     pf.add_argument("--dry-run", action="store_true", help="only say how many")
+    pf.add_argument("--force", action="store_true",
+                    help="move them even when the system does not say its clock is synchronised")
 
     e = sub.add_parser("export", help="readings of one series out, as CSV or JSON lines")
     e.add_argument("--series", required=True, metavar="X", help="a series, as `cielo sources` lists them")
@@ -107,12 +111,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in registry.command_modules():  # commands a source brings (the camera's classify, calibrate)
         COMMANDS.update(import_module(module).register(sub))
+    _verbose_anywhere(p)
     return p
+
+
+def _verbose_anywhere(parser: argparse.ArgumentParser) -> None:
+    """`-v` after the command too (`cielo backfill ... -v`), on every subcommand at any depth."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                child.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                                   help="debug logging")
+                _verbose_anywhere(child)
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(glue_relative(sys.argv[1:] if argv is None else argv, TIME_FLAGS))
     except UsageError as exc:
         print(f"{exc}", file=sys.stderr)
         return exc.exit_code
@@ -184,6 +199,9 @@ def _range(args: argparse.Namespace, settings: Settings, command: str) -> tuple[
         raise UsageError(f"{command}: --to ({args.end}) is before --from ({args.start})")
     return start, last + timedelta(minutes=1)
 
+
+# Flags that take an instant: `--from -14d` reads as a value, not as an unknown option.
+TIME_FLAGS = ("--from", "--desde", "--to", "--hasta", "--at")
 
 # Command-line instants: nothing was recorded before 1970, and far-future dates overflow local-time arithmetic.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -264,11 +282,13 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
             raise CieloError(f"{args.png}: cannot write the heatmap: {exc.strerror or exc}") from None
     if args.json:
         print(json.dumps({"year": year, "cells": [{"series": c.series, "month": c.month, "present": c.present,
-                                                   "expected": c.expected, "percent": c.percent} for c in cells]},
+                                                   "expected": c.expected, "percent": c.percent,
+                                                   "before_first_reading": c.before_first} for c in cells]},
                          indent=2))
     else:
         for c in cells:
             pct = "-" if c.percent is None else f"{c.percent:5.1f} %"
+            pct = "before first" if c.before_first else pct
             print(f"{c.series:<28} {c.month}  {pct:>8}  {c.present}/{c.expected}")
     return 0
 
@@ -288,9 +308,11 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
             if args.json:
                 print(json.dumps([{k: v for k, v in r.as_dict().items() if k != "started_at"} for r in rows],
                                  indent=2))
+            if rows and not args.json:
+                print(f"{'id':>5}  {'status':<19} {'trigger':<8} {'sources':<20} {'from → to':<43}  created")
             for r in [] if args.json else rows:
                 print(f"{r.id:>5}  {r.status:<19} {r.trigger:<8} {','.join(r.sources):<20} {r.start} → {r.end}  "
-                      f"created {r.created_at}")
+                      f"{r.created_at}")
             if not rows and not args.json:
                 print("no backfill jobs yet")
         elif action == "show":
@@ -338,12 +360,14 @@ def cmd_prune_future(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.service.clock import prune_future
 
     with _existing(settings) as store:
-        print(prune_future(store, utcnow(), args.dry_run))
+        print(prune_future(store, utcnow(), args.dry_run, args.force))
     return 0
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     import csv
+
+    from cielo.values import plain
 
     start, end = _range(args, settings, "export")
     with _existing(settings) as store:
@@ -353,12 +377,12 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         rows = store.readings(args.series, start, end)
     if args.format == "jsonl":
         for ts, value, unit, source, attrs in rows:
-            print(json.dumps({"series": args.series, "ts": ts, "value": value, "unit": unit, "source": source,
-                              "attrs": json.loads(attrs)}))
+            print(json.dumps({"series": args.series, "ts": ts, "value": plain(value), "unit": unit,
+                              "source": source, "attrs": json.loads(attrs)}))
     else:
         out = csv.writer(sys.stdout, lineterminator="\n")
         out.writerow(["series", "ts", "value", "unit", "source", "attrs"])
-        out.writerows([args.series, *row] for row in rows)
+        out.writerows([args.series, ts, plain(value), *rest] for ts, value, *rest in rows)
     return 0
 
 

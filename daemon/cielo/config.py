@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from cielo.errors import ConfigError
 
-DEFAULT_PATHS = (Path("/etc/cielo/config.toml"), Path("config.toml"))
+# ./cielo.local.toml first: the checkout's own config (`./install.sh --local` writes it; git ignores it), so a
+# run in a checkout never falls back to the template, config.toml, and the camera it names by default.
+DEFAULT_PATHS = (Path("cielo.local.toml"), Path("/etc/cielo/config.toml"), Path("config.toml"))
 
 # Secrets that systemd passes through an EnvironmentFile; the environment wins over the file. Sources add
 # their own (a source's `secrets`), handed to load_settings by the registry.
@@ -80,10 +82,14 @@ class StorageConfig(Section):
 class BackfillConfig(Section):
     on_startup: bool = True
     lookback_days: int = Field(30, ge=1, le=3660)
-    check_every_hours: float = Field(2, gt=0)
-    min_gap_hours: float = Field(3, ge=0)
+    # Bounded: `check_every_hours = 1e12` once validated and then crashed the scheduler (OverflowError) in a
+    # restart loop; a year is more than anyone means.
+    check_every_hours: float = Field(2, gt=0, le=8760, description="at most a year")
+    min_gap_hours: float = Field(3, ge=0, le=8760, description="at most a year")
     workers: int = Field(2, ge=1, le=32)
     max_attempts: int = Field(3, ge=1, le=20, description="tries of a failing task before it stays failed")
+    progress_minutes: float = Field(5, gt=0, le=1440, description="how often a running backfill job logs its "
+                                    "progress and ETA (also at its start and end)")
     processes: int | None = Field(None, ge=0, le=16, description="alias: read by [skycam] when it does not set it")
 
 
@@ -102,6 +108,17 @@ class MqttConfig(Section):
     discovery_prefix: str = "homeassistant"
     outbox_max: int = Field(100_000, ge=100, description="messages kept while the broker is away")
     state_interval_s: float = Field(300, ge=1, description="how often the status summary is published")
+
+    @field_validator("topic_prefix", "discovery_prefix")
+    @classmethod
+    def _topic_levels(cls, v: str) -> str:
+        """A prefix is the first levels of a topic name: wildcards, NUL or an empty level would make every
+        publication a protocol error, which kills the connection over and over (MQTT 3.1.1, 4.7)."""
+        if any(c in v for c in "+#\0"):
+            raise ValueError(f"{v!r}: a topic prefix may not contain '+', '#' or NUL")
+        if not v or "" in v.split("/"):
+            raise ValueError(f"{v!r}: a topic prefix needs non-empty levels (no leading, trailing or double '/')")
+        return v
 
 
 class AlpacaConfig(Section):
@@ -220,7 +237,8 @@ class Settings(Section):
 
 
 def find_config(explicit: str | None) -> Path | None:
-    """--config, else $CIELO_CONFIG, else /etc/cielo/config.toml, else ./config.toml, else none."""
+    """--config, else $CIELO_CONFIG, else ./cielo.local.toml, else /etc/cielo/config.toml, else ./config.toml,
+    else none."""
     if explicit:
         return Path(explicit)
     env = os.environ.get("CIELO_CONFIG")
@@ -253,6 +271,9 @@ def load_settings(explicit: str | None = None, tables: Tables | None = None,
     except ValidationError as exc:
         raise ConfigError(_one_line(path, exc)) from None
     check_tables(settings, tables or {}, path)
+    ca = settings.mqtt.ca_file
+    if ca is not None and not ca.is_file():  # found at start, not when the publisher first connects
+        raise ConfigError(f"{path.name if path else 'config.toml'}: [mqtt].ca_file: {ca}: no such file")
     return settings
 
 

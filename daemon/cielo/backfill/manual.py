@@ -1,8 +1,10 @@
 """`cielo backfill`: a range asked for by hand, as a job run in this process (or queued for the daemon with
 `detach`). The command line parses and hands a `Request` here; lines for the person go to `out` and `err`.
 
-Ctrl-C stops the tasks (what was stored is kept; the same command resumes the job) and ends the process at
-once with 130: fetch threads may sit in a request for timeout_s and are not waited for.
+Ctrl-C stops the tasks (what was stored is kept; the same command resumes the job), prints the summary, marks
+the job `interrupted` and ends the process at once with 130: fetch threads may sit in a request for timeout_s
+and are not waited for. SIGTERM (kill, a CI timeout, a service manager) does the same and ends with 143 (128 +
+15, the shell's convention).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cielo.backfill import jobs
-from cielo.backfill.progress import Progress
+from cielo.backfill.progress import Progress, Tracker
 from cielo.backfill.ranges import PlanTotals, has_slots, plan_totals
 from cielo.backfill.runner import Runner, run_summaries
 from cielo.config import Settings
@@ -116,16 +118,28 @@ def _run(settings: Settings, store: Store, req: Request, job: int, sources: dict
             source.analysis.use_processes(
                 source.analysis.default_processes(settings) if req.processes is None else req.processes)
     bar = Progress(sources, start, end) if sys.stderr.isatty() else None
-    runner = Runner(store, sources, settings.backfill.workers, fetch, bar.update if bar else None,
-                    settings.backfill.max_attempts)
-    interrupted = False
+    # a log (cron, nohup) gets a progress line every [backfill] progress_minutes; a terminal has the bar
+    every = settings.backfill.progress_minutes * 60 if bar is None else float("inf")
+    tracker = Tracker.for_job(store, job, sources, every, ends=False)
+
+    def on_progress(task, s) -> None:
+        tracker.update(task, s)
+        if bar:
+            bar.update(task, s)
+
+    runner = Runner(store, sources, settings.backfill.workers, fetch, on_progress, settings.backfill.max_attempts)
+    interrupted, status = False, "interrupted"
+    tracker.start()
+    terminated = _sigterm_like_ctrl_c()
     try:
-        runner.run(job)
+        status = runner.run(job)
     except KeyboardInterrupt:
         interrupted = True
+        jobs.mark_interrupted(store, job)  # nobody is at it any more: not `running`
     finally:
         if bar:
             bar.close()
+        tracker.finish(status, quiet=bar is not None)
     code = 0
     for name, summary in run_summaries(store, job, sources, runner.ran, now, interrupted).items():
         if summary.reasons:
@@ -134,11 +148,34 @@ def _run(settings: Settings, store: Store, req: Request, job: int, sources: dict
         if not interrupted and summary.requested and jobs.level(summary.success_rate) == "failed":
             code = 1
     if interrupted:
-        err(f"backfill: interrupted; what was stored is kept: run the same command to resume job {job}")
+        how = "stopped by SIGTERM" if terminated else "interrupted"
+        err(f"backfill: {how}; what was stored is kept: run the same command to resume job {job}")
+        for source in sources.values():
+            source.close()  # analysis processes end here: the os._exit below skips the caller's `finally`
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)  # worker threads may sit in a request for timeout_s: don't wait for them
+        if "multiprocessing" in sys.modules:  # its exit step unlinks the analysis queues' semaphores, which
+            from multiprocessing import util  # os._exit skips: the resource tracker would warn of "leaked" ones
+
+            util._exit_function()
+        os._exit(143 if terminated else 130)  # worker threads may sit in a request for timeout_s: don't wait
     return code
+
+
+def _sigterm_like_ctrl_c() -> list[int]:
+    """SIGTERM stops a backfill the way Ctrl-C does: tasks stay resumable, the summary is printed, analysis
+    processes end. The list it returns fills when it came."""
+    came: list[int] = []
+
+    def on_term(signum: int, frame: object) -> None:
+        came.append(signum)
+        handler = signal.getsignal(signal.SIGINT)  # whatever hears Ctrl-C now (the analysis processes' watch)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    return came
 
 
 def plan_lines(plan: PlanTotals, source: Source) -> list[str]:
@@ -165,9 +202,16 @@ def run_job(settings: Settings, store: Store, job: int, out: Say) -> int:
     sources = {n: reg[n](settings) for n in names if n in reg and reg[n].enabled(settings)}
     try:
         fetch = {n: source.workers for n, source in sources.items()}
-        runner = Runner(store, sources, settings.backfill.workers, fetch, None, settings.backfill.max_attempts)
+        # start, every [backfill] progress_minutes and end: the daemon's log shows where a catch-up stands
+        tracker = Tracker.for_job(store, job, sources, settings.backfill.progress_minutes * 60)
+        runner = Runner(store, sources, settings.backfill.workers, fetch, tracker.update,
+                        settings.backfill.max_attempts)
         signal.signal(signal.SIGTERM, lambda *_: runner.stop.set())
+        tracker.start()
         status = runner.run(job)
+        if runner.stop.is_set() and jobs.mark_interrupted(store, job):
+            status = "interrupted"
+        tracker.finish(status)
     finally:
         for source in sources.values():
             source.close()

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from cielo.config import Settings
 from cielo.errors import CieloError, DatabaseDamaged, damaged
+from cielo.outputs.mqtt.hints import connect_problem
 from cielo.service import clock
 from cielo.sources import registry
 from cielo.sources.registry import REGISTRY
@@ -23,7 +24,7 @@ def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
     try:
         store = Store(db)
         verdict = store.quick_check()
-        size = db.stat().st_size / 1e6
+        size = store.size_bytes() / 1e6  # file and write-ahead log, as `cielo status` counts it
         yield (verdict == "ok",
                f"database: {db} ({size:.1f} MB, schema {store.schema_version})" if verdict == "ok"
                else f"database: {damaged(db, verdict)}")
@@ -43,6 +44,11 @@ def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
         if ahead:
             yield False, (f"readings: {ahead} stamped later than now (written up to {latest}, by a clock that was "
                           "wrong): if the clock is right now, `cielo prune-future` moves them aside")
+        if settings.mqtt.enabled and store.state().get("mqtt", ("",))[0] == "failed":
+            event = store.last_event("mqtt_publisher_failed")
+            cause = event[1].get("error", "") if event else ""
+            yield False, (f"publisher: the daemon's MQTT publisher stopped ({cause}) and is being restarted: "
+                          "see the log (journalctl -u cielo)")
         store.close()
     free_mb = shutil.disk_usage(db.parent if str(db.parent) else ".").free / 1e6 if db.parent.exists() else 0
     yield (free_mb >= MIN_FREE_MB,
@@ -59,6 +65,11 @@ def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
 
 def _source(name: str, cls, settings: Settings, now: datetime) -> tuple[bool, str]:
     source = cls(settings)
+    # Ask even while the breaker is open (as its trial request): a camera fixed a minute ago is ✔ now, not in
+    # five minutes; a success closes the breaker for the daemon too, a failure keeps it open.
+    for guard in (getattr(source, "guard", None), getattr(source.client, "guard", None)):
+        if guard is not None and hasattr(guard, "open_s"):
+            guard.open_s = 0.0
     try:
         start, end = source.live_range(now)
         windows = source.windows(source.slots(start, end))
@@ -68,11 +79,29 @@ def _source(name: str, cls, settings: Settings, now: datetime) -> tuple[bool, st
         return True, f"{name}: answered for {windows[0].start:%Y-%m-%d %H:%M}Z"
     except CieloError as exc:
         reason = source.scrub(str(exc)).removeprefix(f"{name}: ")  # a breaker's message names its source already
-        return False, f"{name}: {reason}: check [{'.'.join(cls.where())}].base_url and the network"
+        return False, f"{name}: {reason}: {fetch_hint(exc, '.'.join(cls.where()))}"
     except Exception as exc:  # a broken answer must be a ✘ line, not a traceback
         return False, f"{name}: unexpected {type(exc).__name__}: {source.scrub(str(exc))[:200]}"
     finally:
         source.close()
+
+
+def fetch_hint(exc: Exception, table: str) -> str:
+    """What to do about a failed request, by what failed: an answer that refused the request is a config
+    matter (URL, key, station), not the network's; no answer at all is the network's or the address's."""
+    status = getattr(exc, "status", None)
+    if status in (401, 403):
+        return f"the server refused the credentials (HTTP {status}): check the key in [{table}] or its environment"
+    if status in (404, 410):
+        return f"the server has no such resource (HTTP {status}): check [{table}].base_url (its path)"
+    if status is not None and 400 <= status < 500 and status not in (408, 429):
+        return (f"the server refused the request (HTTP {status}): check [{table}] (base_url, its path and "
+                "parameters); the network is fine")
+    if status is not None and status >= 500:
+        return f"the server has trouble (HTTP {status}): it is on their side; try again later"
+    if status in (408, 429):
+        return f"the server is busy (HTTP {status}): try again later, or lower [{table}].requests_per_minute"
+    return f"check [{table}].base_url and the network"
 
 
 def _broker(settings: Settings) -> tuple[bool, str]:
@@ -91,8 +120,8 @@ def _broker(settings: Settings) -> tuple[bool, str]:
             if "reason" in result:
                 break
         client.disconnect()
-    except OSError as exc:
-        return False, f"broker: cannot reach {cfg.host}:{cfg.port} ({exc}): start the broker or fix [mqtt].host/port"
+    except (OSError, ValueError) as exc:
+        return False, f"broker: {connect_problem(exc, cfg.host, cfg.port)}"
     reason = result.get("reason", "no answer")
     if reason != "Success":
         return False, f"broker: {cfg.host}:{cfg.port} refused: {reason}: check [mqtt].username and CIELO_MQTT_PASSWORD"

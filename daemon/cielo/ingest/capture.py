@@ -9,6 +9,7 @@ from datetime import datetime
 
 from cielo.config import Settings
 from cielo.errors import CieloError
+from cielo.health.sources import record_live
 from cielo.ingest.engine import fill
 from cielo.ingest.summary import Summary
 from cielo.sources.base import Source
@@ -46,6 +47,8 @@ def capture(source: Source, store: Store, now: datetime) -> tuple[Summary, str]:
     # The line below carries the error: one line per failed run, not a warning as well.
     summary = fill(source, store, start, end, mode="live", now=now, log_failures=False)
     line = describe(source, store, summary, start, end)
+    # `cielo status` and Home Assistant's problem sensor show a source that keeps failing (cielo.health.sources).
+    record_live(store, source.name, bool(summary.failed and not summary.new), summary.last_error or line, now)
     if summary.failed and not summary.new:
         # Recorded, not just logged: `cielo status` and the MQTT events read this table.
         store.add_event("live_failed", {"start": iso(start), "error": line}, level="warning", source=source.name)

@@ -8,6 +8,8 @@ cannot take the loop down: the child is killed at its time limit and the next ru
 Under systemd it speaks the notify protocol (cielo.service.notify): READY=1 once the store and scheduler are up,
 STATUS= after each run, WATCHDOG=1 from a scheduler job that also proves a database write goes through
 (so a hung scheduler or a stuck database leads to a restart, a long live run does not), STOPPING=1 on exit.
+A wall clock that steps back is noticed against the monotonic clock and every next run recomputed
+(cielo.service.clockstep): captures and watchdog pings go on, at most the capture due meanwhile is missed.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from cielo.config import Settings
 from cielo.errors import CieloError
-from cielo.service import clock
+from cielo.service import clock, clockstep
 from cielo.service.memory import CHILD_ENV
 from cielo.service.notify import Notifier, watchdog_interval_s
 from cielo.service.runtime import open_store
@@ -273,6 +275,14 @@ class Daemon:
                 return
         self.notifier.watchdog()
 
+    def clock_stepped(self, step_s: float) -> None:
+        if step_s > 0:  # forward: what is due now runs once (coalesced); nothing to recompute
+            log.info("the wall clock stepped forward by %s", clockstep.describe(step_s))
+            return
+        moved = clockstep.reschedule(self.scheduler, utcnow())
+        log.warning("the wall clock stepped back by %s: next runs of %d job(s) recomputed from %s",
+                    clockstep.describe(step_s), moved, iso(utcnow()))
+
     def checkpoint(self, mode: str = "TRUNCATE") -> None:
         try:
             self.store.checkpoint(mode)
@@ -318,6 +328,7 @@ class Daemon:
         self.safety.start()
         if self.alpaca is not None:
             self.alpaca.start()
+        clockstep.watch(self.clock_stepped, self.stopping)
         if not self.stopping.is_set():
             self.scheduler.start()  # blocks until stop()
         # A backfill job stops at once (its tasks resume on the next start); a live run in progress finishes

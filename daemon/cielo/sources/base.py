@@ -196,6 +196,7 @@ class Source(ABC):
     shared_client: ClassVar[bool] = True
     needs_key: ClassVar[bool] = False
     requests_per_fetch: ClassVar[int] = 1  # HTTP requests one window costs (AEMET: envelope + datos)
+    catch_up_limit: timedelta | None = None  # the most the gap catch-up reaches back for it, when less than lookback
 
     def __init__(self, settings: Settings):
         self.settings = settings

@@ -196,6 +196,37 @@ MIGRATIONS: list[str] = [
      WHERE series LIKE 'weather.%daily%'
      GROUP BY ts;
     """,
+    # 5: the prices view's €/kWh columns rounded to 6 decimals: 123.9 €/MWh shows as 0.1239 €/kWh, not the
+    # binary float's 0.12390000000000001 (the stored €/MWh values are untouched); the octas view's octas are
+    # integers (6, not the REAL column's 6.0), as on MQTT and in `cielo export`.
+    """
+    DROP VIEW IF EXISTS octas;
+    CREATE VIEW octas AS
+    SELECT ts,
+           CAST(value AS INTEGER)                  AS octas,
+           json_extract(attrs, '$.confidence')     AS confidence,
+           json_extract(attrs, '$.flag')           AS flag,
+           json_extract(attrs, '$.sun_elevation')  AS sun_elevation,
+           json_extract(attrs, '$.model')          AS model,
+           json_extract(attrs, '$.url')            AS image_url,
+           json_extract(attrs, '$.sha256')         AS image_sha256,
+           source,
+           ingested_at
+      FROM readings
+     WHERE series = 'skycam.octas';
+
+    DROP VIEW IF EXISTS prices;
+    CREATE VIEW prices AS
+    SELECT ts,
+           max(CASE WHEN series = 'ree.pvpc' THEN value END)                    AS pvpc_eur_mwh,
+           max(CASE WHEN series = 'ree.spot' THEN value END)                    AS spot_eur_mwh,
+           round(max(CASE WHEN series = 'ree.pvpc' THEN value END) / 1000.0, 6) AS pvpc_eur_kwh,
+           round(max(CASE WHEN series = 'ree.spot' THEN value END) / 1000.0, 6) AS spot_eur_kwh,
+           max(source)                                                          AS source
+      FROM readings
+     WHERE series IN ('ree.pvpc', 'ree.spot')
+     GROUP BY ts;
+    """,
 ]
 
 
@@ -422,6 +453,17 @@ class Store:
             params += [source, source]
         return {row[0] for row in self.query(sql, params)}
 
+    def held(self, series: str, stamps: Iterable[str], source: str) -> set[str]:
+        """Which of the slots `stamps` (ISO text) `source` already holds in `series`, asked 500 at a time."""
+        stamps = list(stamps)
+        out: set[str] = set()
+        for i in range(0, len(stamps), 500):
+            part = stamps[i:i + 500]
+            out.update(r[0] for r in self.query(
+                f"SELECT ts FROM readings WHERE series = ? AND source = ? AND ts IN ({','.join('?' * len(part))})",
+                (series, source, *part)))
+        return out
+
     def missing_not_due(self, series: str, start: datetime, end: datetime, now: datetime) -> set[str]:
         """Slots known not to exist whose retry time has not come: they cost no request."""
         return {row[0] for row in self.query(
@@ -460,9 +502,11 @@ class Store:
         return Latest(ts, value, unit, source, json.loads(attrs), ingested)
 
     def judged_slots(self, series: str, start: datetime, end: datetime) -> list[datetime]:
-        """Slots of [start, end) holding a value that carries no flag (for the camera: daytime frames judged)."""
+        """Slots of [start, end) holding a value that carries no flag, or only `uncertain` (a weak answer is still
+        a judged frame; for the camera: the frames calibration may look at)."""
         rows = self.query("SELECT ts FROM readings WHERE series = ? AND ts >= ? AND ts < ? AND value IS NOT NULL"
-                          " AND json_extract(attrs, '$.flag') IS NULL ORDER BY ts", (series, iso(start), iso(end)))
+                          " AND coalesce(json_extract(attrs, '$.flag'), 'uncertain') = 'uncertain' ORDER BY ts",
+                          (series, iso(start), iso(end)))
         return [from_iso(r[0]) for r in rows]
 
     def frames_after(self, series: str, after: str, until: str, limit: int = 1000
@@ -476,6 +520,10 @@ class Store:
 
     def newest_ts(self, series: str) -> str | None:
         return self.query("SELECT max(ts) FROM readings WHERE series = ?", (series,))[0][0]
+
+    def first_ts(self, series: str) -> str | None:
+        """The slot of the series' oldest reading (ISO text), or None when it has none."""
+        return self.query("SELECT min(ts) FROM readings WHERE series = ?", (series,))[0][0]
 
     def count(self, series: str, start: datetime, end: datetime) -> int:
         """Readings of `series` in [start, end)."""
@@ -517,6 +565,11 @@ class Store:
         rows = self.query(sql + " ORDER BY id DESC LIMIT 1", params)
         return (rows[0][0], json.loads(rows[0][1])) if rows else None
 
+    def events_since(self, kind: str, since: str) -> list[tuple[str, dict[str, Any]]]:
+        """(ts, data) of the events of `kind` at or after `since`, oldest first."""
+        return [(ts, json.loads(data)) for ts, data in self.query(
+            "SELECT ts, data FROM events WHERE kind = ? AND ts >= ? ORDER BY id", (kind, since))]
+
     # Readings written by a clock ahead of the real one (ingested later than now), or for slots too far ahead
     # to exist (nothing cielo stores is more than a day ahead: tomorrow's prices).
     _FUTURE = "ingested_at > ? OR ts > ?"
@@ -525,6 +578,16 @@ class Store:
         """(how many readings were stamped later than `now`, the latest such stamp)."""
         return self.query(f"SELECT count(*), max(ingested_at) FROM readings WHERE {self._FUTURE}",
                           (iso(now + slack), iso(now + timedelta(days=2))))[0]
+
+    def future_kinds(self, now: datetime, slack: timedelta = timedelta(minutes=2)
+                     ) -> tuple[int, str | None, int, str | None]:
+        """Of future_writes(): (how many were written after `now`, the latest such write, how many are for a
+        slot more than two days ahead, the latest such slot)."""
+        return self.query("SELECT count(*) FILTER (WHERE ingested_at > ?), max(ingested_at) FILTER (WHERE"
+                          " ingested_at > ?), count(*) FILTER (WHERE ts > ?), max(ts) FILTER (WHERE ts > ?)"
+                          f" FROM readings WHERE {self._FUTURE}",
+                          (iso(now + slack), iso(now + slack), iso(now + timedelta(days=2)),
+                           iso(now + timedelta(days=2)), iso(now + slack), iso(now + timedelta(days=2))))[0]
 
     def move_future(self, now: datetime, slack: timedelta = timedelta(minutes=2)) -> int:
         """Move the readings of future_writes() into `readings_future` (same columns plus moved_at; a person

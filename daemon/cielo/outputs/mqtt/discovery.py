@@ -4,13 +4,14 @@ One device message, `<prefix>/device/<device id>/config` (Home Assistant's devic
 `dev` (device), `o` (origin), the availability shared by every entity, and `cmps`, one entry per entity: a
 sensor per known series (with `expire_after` of three cadences, so a stopped camera shows as unavailable, not
 as an old value), cloud confidence, the last backfill result, the outbox depth, and the sky-safety binary_sensor
-(device_class `safety`: on means unsafe, the reason as an attribute). A series whose source is disabled is an
-entry with only its platform, which removes its entity.
+(device_class `safety`: on means unsafe, the reason as an attribute), and a `problem` binary_sensor per source
+(on while its live runs fail or its breaker is open). A series or source that is disabled is an entry with
+only its platform, which removes its entity.
 
 Older versions sent one config per entity (`<prefix>/sensor/<device id>/<key>/config`). The component keys
 are the same object ids, so Home Assistant's discovery ids (`<device id> <key>`) are unchanged; the hand-over
 follows its documented migration: `{"migrate_discovery": true}` on each old topic, the device message, then
-an empty retained payload on each old topic (once per database: see cielo.mqtt.publisher).
+an empty retained payload on each old topic (once per database: see cielo.outputs.mqtt.publisher).
 Keys and device classes: https://www.home-assistant.io/integrations/mqtt/ (device discovery),
 https://www.home-assistant.io/integrations/sensor.mqtt/, https://www.home-assistant.io/integrations/sensor/
 #device-class and https://www.home-assistant.io/integrations/binary_sensor/#device-class.
@@ -71,7 +72,8 @@ def _entity(device_id: str, key: str, name: str, state_topic: str, template: str
 SAFETY_EXPIRE_S = 900  # the safety monitor republishes its state every 5 minutes
 
 
-def components(topics: Topics, device_id: str, series: Iterable[SeriesInfo]) -> dict[str, dict]:
+def components(topics: Topics, device_id: str, series: Iterable[SeriesInfo],
+               sources: Iterable[tuple[str, bool]] = ()) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for s in series:
         spec, key = s.spec, object_id(s.spec.name)
@@ -89,8 +91,10 @@ def components(topics: Topics, device_id: str, series: Iterable[SeriesInfo]) -> 
             out[entity.key] = _entity(device_id, entity.key, entity.name, topic, entity.template,
                                       unit_of_measurement=entity.unit, state_class="measurement", icon=entity.icon,
                                       expire_after=s.expire_after)
+    # A failed job of the last 24 h outranks a later small success (cielo.health.status, worst_recent).
     out["last_backfill"] = _entity(device_id, "last_backfill", "Last backfill", topics.state,
-                                   "{{ value_json.last_backfill.level if value_json.last_backfill else 'none' }}",
+                                   "{{ 'none' if not value_json.last_backfill else "
+                                   "(value_json.last_backfill.worst_recent or value_json.last_backfill).level }}",
                                    json_attributes_topic=topics.state,
                                    json_attributes_template="{{ value_json.last_backfill | tojson }}",
                                    entity_category="diagnostic", icon="mdi:history")
@@ -101,11 +105,31 @@ def components(topics: Topics, device_id: str, series: Iterable[SeriesInfo]) -> 
     out["safety"] = _entity(device_id, "safety", "Sky safety", safety, "{{ value_json.state }}",
                             platform="binary_sensor", device_class="safety", payload_on="unsafe",
                             payload_off="safe", json_attributes_topic=safety, expire_after=SAFETY_EXPIRE_S)
+    out.update(problem_components(topics, device_id, sources))
+    return out
+
+
+def problem_components(topics: Topics, device_id: str, sources: Iterable[tuple[str, bool]]) -> dict[str, dict]:
+    """Per (source, enabled): a binary_sensor with device_class `problem` reading the `state` summary's
+    `sources.<name>` (cielo.health.sources); a disabled source's entity is removed.
+    https://www.home-assistant.io/integrations/binary_sensor.mqtt/"""
+    out: dict[str, dict] = {}
+    for name, enabled in sources:
+        key = f"{name}_problem"
+        if not enabled:
+            out[key] = {"p": "binary_sensor"}
+            continue
+        health = f"(value_json.sources | default({{}}))[{name!r}] | default({{}})"
+        out[key] = _entity(device_id, key, f"{name} problem", topics.state,
+                           f"{{{{ 'ON' if ({health}).problem | default(false) else 'OFF' }}}}",
+                           platform="binary_sensor", json_attributes_topic=topics.state,
+                           json_attributes_template=f"{{{{ {health} | tojson }}}}", device_class="problem",
+                           entity_category="diagnostic", payload_on="ON", payload_off="OFF")
     return out
 
 
 def device_message(topics: Topics, discovery_prefix: str, device_id: str, version: str,
-                   series: Iterable[SeriesInfo]) -> tuple[str, str]:
+                   series: Iterable[SeriesInfo], sources: Iterable[tuple[str, bool]] = ()) -> tuple[str, str]:
     """The retained device discovery message (topic, payload)."""
     config = {  # dev, o, cmps: the keys as Home Assistant's device discovery documents them
         "dev": device_block(device_id, version),
@@ -113,25 +137,27 @@ def device_message(topics: Topics, discovery_prefix: str, device_id: str, versio
         "availability_topic": topics.status,
         "payload_available": "online",
         "payload_not_available": "offline",
-        "cmps": components(topics, device_id, series),
+        "cmps": components(topics, device_id, series, sources),
     }
     return f"{discovery_prefix}/device/{device_id}/config", json.dumps(config, separators=(",", ":"), sort_keys=True)
 
 
-def legacy_topics(discovery_prefix: str, device_id: str, series: Iterable[SeriesInfo]) -> list[str]:
+def legacy_topics(discovery_prefix: str, device_id: str, series: Iterable[SeriesInfo],
+                  sources: Iterable[tuple[str, bool]] = ()) -> list[str]:
     """The per-entity config topics older versions published."""
     keys = [k for s in series for k in (object_id(s.spec.name), *(e.key for e in s.spec.extra))]
-    return [f"{discovery_prefix}/sensor/{device_id}/{k}/config" for k in (*keys, "last_backfill", "outbox_depth")]
+    return ([f"{discovery_prefix}/sensor/{device_id}/{k}/config" for k in (*keys, "last_backfill", "outbox_depth")]
+            + [f"{discovery_prefix}/binary_sensor/{device_id}/{name}_problem/config" for name, _ in sources])
 
 
 def messages(topics: Topics, discovery_prefix: str, device_id: str, version: str, series: Iterable[SeriesInfo],
-             migrate: bool = False) -> list[tuple[str, str]]:
+             sources: Iterable[tuple[str, bool]] = (), migrate: bool = False) -> list[tuple[str, str]]:
     """(topic, payload) pairs to publish retained, in order. With `migrate`, the old per-entity configs are
     handed over to the device message and then cleared."""
-    series = list(series)
-    device = device_message(topics, discovery_prefix, device_id, version, series)
+    series, sources = list(series), list(sources)
+    device = device_message(topics, discovery_prefix, device_id, version, series, sources)
     if not migrate:
         return [device]
-    old = legacy_topics(discovery_prefix, device_id, series)
+    old = legacy_topics(discovery_prefix, device_id, series, sources)
     hand_over = json.dumps({"migrate_discovery": True}, separators=(",", ":"))
     return [*((t, hand_over) for t in old), device, *((t, "") for t in old)]

@@ -6,8 +6,9 @@ import logging
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from cielo.config import Section, Settings, check_tz, url_validator
 
@@ -26,6 +27,10 @@ MOVED = {"keep_images": "storage", "images_dir": "storage", "images_max_mb": "st
 class SkycamConfig(Section):
     enabled: bool = True
     base_url: str = DEFAULT_CAMERA_URL
+    # A camera's login: sent as HTTP basic auth, never part of a URL that is stored, published or logged.
+    # `http://user:pass@cam/...` in base_url lands here; CIELO_SKYCAM_USERNAME/PASSWORD in the environment win.
+    username: str | None = None
+    password: SecretStr | None = None
     minutes: list[int] = Field(default_factory=lambda: [2, 12, 22, 32, 42, 52])
     year_dir: Literal["past", "always", "never"] = "past"
     timezone: str = DEFAULT_CAMERA_TZ
@@ -56,9 +61,31 @@ class SkycamConfig(Section):
     processes: int | None = Field(None, ge=0, le=16, description="processes that judge images in a `cielo "
                                   "backfill` run by hand (0: in its own); default: 2, 1 on a board with 1 GB of "
                                   "memory or less, 0 on a single core")
+    analysis_stall_s: float = Field(120, ge=1, le=3600, description="seconds without a verdict from those "
+                                    "processes, while images wait, before they are ended")
 
     _tz = field_validator("timezone")(check_tz)
     _url = field_validator("base_url")(url_validator)
+
+    @model_validator(mode="after")
+    def _login_out_of_url(self) -> SkycamConfig:
+        parts = urlsplit(self.base_url)
+        if "@" in parts.netloc:
+            userinfo, _, host = parts.netloc.rpartition("@")
+            user, colon, password = userinfo.partition(":")
+            self.base_url = parts._replace(netloc=host).geturl()
+            if self.username is None:
+                self.username = unquote(user)
+            if self.password is None and colon:
+                self.password = SecretStr(unquote(password))
+        return self
+
+    def auth_headers(self) -> dict[str, str]:
+        from cielo.http import basic_auth
+
+        if self.username is None and self.password is None:
+            return {}
+        return basic_auth(self.username or "", self.password.get_secret_value() if self.password else "")
 
     @field_validator("minutes")
     @classmethod

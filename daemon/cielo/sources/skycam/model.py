@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from cielo.errors import CieloError
-from cielo.sources.skycam import lens, sun
+from cielo.sources.skycam import confidence, lens, regime, sun
 from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration
 from cielo.sources.skycam.frame import Frame
 
@@ -62,12 +62,15 @@ class Verdict:
     octas: int | None
     confidence: float | None
     probs: list[float] | None
-    flag: str | None  # None, "night", "dark", "invalid"
+    flag: str | None  # None, "night", "dark", "invalid", or "uncertain" (octas kept: a weak answer)
     sun_elevation: float | None = None
     brightness: float | None = None
+    light: str | None = None  # regime.REGIMES, from the frame's time; None: time unknown
 
     def attrs(self) -> dict[str, Any]:
         out: dict[str, Any] = {"flag": self.flag}
+        if self.light is not None:
+            out["light"] = self.light
         if self.confidence is not None:
             out["confidence"] = round(self.confidence, 4)
         if self.probs is not None:
@@ -157,7 +160,7 @@ class OctaModel:
             return self._site_lens
         return frame.lens if frame.lens is not None else lens.find_lens(frame.pixels)
 
-    def maps(self, frame: Frame, geom: lens.Lens | None = None) -> lens.Maps:
+    def maps(self, frame: Frame, geom: lens.Lens | None = None, light: regime.Light | None = None) -> lens.Maps:
         stars = None if frame.stars is None else frame.stars.astype(np.float32)
         geom = geom or self.geometry(frame)
         ref = self.reference
@@ -165,7 +168,13 @@ class OctaModel:
             # the site's clear-sky colour was learned on day-like frames (calibration.NIGHT_CAST): a
             # yellow-cast night frame keeps the model's reference
             ref = self._model_reference
-        return lens.maps(frame.pixels, geom, ref, self._site_mask, stars, stop=frame.stop)
+        daylit = light is not None and light.regime == regime.DAY
+        out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, stop=frame.stop, daylit=daylit)
+        if light is not None and light.regime == regime.TWILIGHT and lens.uniform_sky(frame.pixels, out.valid):
+            # twilight: a clear sky keeps a gradient from the glow on the sun's side to a deep blue zenith;
+            # an overcast one is evenly lit and just as blue, so its colour reads clear
+            out = lens.Maps(out.valid, np.full_like(out.threshold, 2.0), out.sun)
+        return out
 
     @staticmethod
     def _daylike(frame: Frame, geom: lens.Lens) -> bool:
@@ -230,17 +239,19 @@ class OctaModel:
                                                                              Image.Resampling.BOX))
         return density.astype(np.float16)
 
-    def predict(self, frames: list[Frame]) -> np.ndarray:
-        """probs [N, 9] for a batch of frames."""
+    def predict(self, frames: list[Frame], lights: list[regime.Light | None] | None = None) -> np.ndarray:
+        """probs [N, 9] for a batch of frames (`lights`: each frame's regime, when its time is known)."""
         if not frames:
             return np.zeros((0, 9), dtype=np.float32)
+        lights = lights or [None] * len(frames)
         parts = []
         for i in range(0, len(frames), INFER_BATCH):
             chunk = frames[i : i + INFER_BATCH]
             batch = np.stack([f.pixels for f in chunk]).astype(np.float32)
             batch *= np.float32(1.0 / 255.0)
             geoms = [self.geometry(f) for f in chunk]
-            per_frame = [self.maps(f, g) for f, g in zip(chunk, geoms, strict=True)]
+            per_frame = [self.maps(f, g, li) for f, g, li in zip(chunk, geoms, lights[i : i + INFER_BATCH],
+                                                                  strict=True)]
             valid = np.stack([m.valid for m in per_frame])[:, None]
             feeds: dict[str, np.ndarray] = {}
             if "site_mask" in self.overridable:
@@ -264,7 +275,8 @@ class OctaModel:
         """Verdicts for a batch: night (sun below -6° at a known time, unless the frame is bright enough to
         judge or shows stars; or a monochrome frame, whatever the time) and dark frames (too dark to judge,
         no stars) carry no octas."""
-        elevations = [None if t is None else sun.elevation(t, latitude, longitude) for t in times]
+        lights = [None if t is None else regime.light(t, latitude, longitude) for t in times]
+        elevations = [None if li is None else li.sun_altitude for li in lights]
         verdicts: list[Verdict | None] = [None] * len(frames)
         to_run: list[int] = []
         for i, (frame, elev) in enumerate(zip(frames, elevations, strict=True)):
@@ -279,10 +291,12 @@ class OctaModel:
             else:
                 to_run.append(i)
         if to_run:
-            probs = self.predict([frames[i] for i in to_run])
+            probs = self.predict([frames[i] for i in to_run], [lights[i] for i in to_run])
             for row, i in zip(probs, to_run, strict=True):
-                p = row.astype(np.float64)
-                p = p / p.sum() if p.sum() > 0 else p
+                name = None if lights[i] is None else lights[i].regime
+                p = confidence.calibrated(row.astype(np.float64), name)
                 octas = int(p.argmax())
-                verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), None, elevations[i], frames[i].brightness)
+                flag = "uncertain" if confidence.weak(p, name) else None
+                verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], frames[i].brightness,
+                                      name)
         return [v for v in verdicts if v is not None]

@@ -20,10 +20,16 @@ from zoneinfo import ZoneInfo
 
 from cielo.config import Settings
 from cielo.errors import CieloError, ConfigError
-from cielo.http import FetchError, HttpPolicy, LazyPool, get_bytes, make_session
+from cielo.http import FetchError, HttpPolicy, LazyPool, get_bytes, make_session, without_credentials
 from cielo.sources.base import Entity, SeriesSpec, Source, SourceExtras, Window, buckets
 from cielo.sources.skycam import images
-from cielo.sources.skycam.config import SkycamConfig, analysis_processes, calibration_path, with_moved_keys
+from cielo.sources.skycam.config import (
+    DEFAULT_CAMERA_URL,
+    SkycamConfig,
+    analysis_processes,
+    calibration_path,
+    with_moved_keys,
+)
 from cielo.store import Reading, Store
 
 if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
@@ -66,15 +72,17 @@ class SkycamSource(Source):
     history = None
     config_model = SkycamConfig
     table = ("skycam",)
+    secrets = (("password", "CIELO_SKYCAM_PASSWORD"), ("username", "CIELO_SKYCAM_USERNAME"))
     shared_client = False  # its own urllib3 pool (`client`): one image per request at hundreds a second
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
         self.cfg: SkycamConfig = with_moved_keys(self.cfg, settings)
         self.tz = ZoneInfo(self.cfg.timezone)
+        login = self.cfg.auth_headers()
         self.pool = LazyPool(HttpPolicy(timeout_s=self.cfg.timeout_s, retries=self.cfg.retries,
                                         max_bytes=self.cfg.max_bytes, pool_size=max(self.cfg.workers, 1)),
-                             make_session)
+                             lambda policy: make_session(policy, login))
         self.client = self.pool
         self.analysis = self  # judging images: in worker processes during a manual backfill (analysts.py)
         self._disk_low: bool | None = None  # what this run saw of the images disk
@@ -84,6 +92,10 @@ class SkycamSource(Source):
         # more CPU) and each holds its own temporaries; downloads still overlap.
         self._decoding = threading.Lock()
         self._analysts: Analysts | None = None
+        if self.cfg.base_url == DEFAULT_CAMERA_URL and "lookback_days" not in settings.backfill.model_fields_set:
+            # The seed's public camera is someone else's server: a board that starts on it by default fills one
+            # day of gaps, not a month (4,320 images); [backfill] lookback_days set in the config says otherwise.
+            self.catch_up_limit = timedelta(days=1)
         # The breaker and the request budget, shared with every process through the database. The default
         # budget is polite to a public camera (someone else's server): 120 a minute, under 2 a second.
         from cielo.guard import Guard
@@ -100,13 +112,18 @@ class SkycamSource(Source):
 
             device = self.settings.device
             analysts = Analysts(processes, self.cfg.model, calibration_path(self.settings, self.cfg),
-                                device.latitude, device.longitude)
+                                device.latitude, device.longitude, self.cfg.analysis_stall_s)
             try:
                 self._analysts = analysts.start()
             except OSError as exc:  # no writable /dev/shm for their queues' semaphores (a chroot), no fork
                 analysts.close()
                 log.warning("%s: cannot start %d analysis process(es) (%s); judging images in this process",
                             self.name, processes, exc)
+
+    def secret_values(self) -> tuple[str, ...]:
+        # The password only: a user name ("admin") is no secret, and scrubbing it would mangle messages.
+        password = self.cfg.password
+        return (password.get_secret_value(),) if password is not None and password.get_secret_value() else ()
 
     def default_processes(self, settings: Settings) -> int:
         return analysis_processes(self.cfg)
@@ -211,11 +228,11 @@ class SkycamSource(Source):
         """An image judged in an analysis process, once its verdict is back (FetchError if it had none)."""
         if fetched.pending is None:
             return fetched
-        from cielo.sources.skycam.analysts import Analysts
         from cielo.sources.skycam.model import ImageError
 
+        assert self._analysts is not None  # kept once made (close), so a pending image always has its pool
         try:
-            judged = Analysts.result(fetched.pending)
+            judged = self._analysts.result(fetched.pending)
         except ImageError as exc:
             raise _unreadable(fetched.url, exc) from None
         return replace(fetched, pending=None, judged=judged)
@@ -236,7 +253,9 @@ class SkycamSource(Source):
                 v, (model, calibration) = next(verdicts), ours
             if img.body is not None:
                 self._save(img)
-            attrs = v.attrs() | {"url": img.url, "sha256": img.sha256, "bytes": img.size, "model": model}
+            # The one place a reading's URL is recorded: never with a login in it, whatever built the URL.
+            attrs = v.attrs() | {"url": without_credentials(img.url), "sha256": img.sha256, "bytes": img.size,
+                                 "model": model}
             if calibration is not None:
                 attrs["calibration"] = calibration
             readings.append(Reading("skycam.octas", img.slot, v.octas, "octas", self.name, attrs))
