@@ -7,13 +7,15 @@
 #       config a run in the checkout uses before any other), with --camera/--latitude/--longitude in it.
 #       Run it with: .venv/bin/cielo run
 #
-#   sudo ./install.sh [--camera URL] [--latitude N --longitude N] [--no-start] [--root DIR]   (the default as root)
+#   sudo ./install.sh [--camera URL|FOLDER] [--latitude N --longitude N] [--no-start] [--root DIR]   (as root)
 #       The appliance (Raspberry Pi OS Bookworm 64-bit, Debian, Ubuntu): OS packages, a `cielo` system user,
 #       /opt/cielo/.venv (the runtime pinned by constraints.txt), /etc/cielo/config.toml (0640 root:cielo, with
 #       absolute state paths under /var/lib/cielo; never overwritten), /etc/cielo/cielo.env (0600, for
 #       secrets), /var/lib/cielo, the systemd unit, and the operator command /usr/local/bin/cielo (the CLI as
 #       user cielo with the installed config); then enables and starts the service.
-#       --camera URL sets [skycam] base_url, --latitude/--longitude set [device] (also in an existing config).
+#       --camera URL sets [skycam] base_url; --camera FOLDER (allsky's ~/allsky/images, indi-allsky's
+#       /var/www/html/allsky/images) sets [skycam] folder and the layout found there. --latitude/--longitude
+#       set [device] (also in an existing config).
 #       Without --camera a new install watches the seed's public camera (Rio Grande), politely.
 #       --root DIR installs into DIR as if it were / (no user, no OS packages, no systemctl): for tests and
 #       images. Idempotent: a second run changes nothing but the package.
@@ -56,8 +58,8 @@ if [ -z "$mode" ]; then  # root (or --root) means the appliance; anyone else get
 fi
 
 case "$camera" in
-  ""|http://?*|https://?*) ;;
-  *) die "--camera wants the camera's image URL, http:// or https:// (got: $camera)" 2 ;;
+  ""|http://?*|https://?*|/?*) ;;
+  *) die "--camera wants the camera's image URL (http:// or https://) or the absolute path of the folder a camera program writes (got: $camera)" 2 ;;
 esac
 for v in "$latitude" "$longitude"; do
   [ -z "$v" ] || [[ "$v" =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || die "--latitude/--longitude want decimal degrees (got: $v)" 2
@@ -129,6 +131,32 @@ tomllib.loads(out)
 with open(path, "w", encoding="utf-8") as f:  # in place: keeps the file's owner and mode
     f.write(out)
 PY
+}
+unset_key() {  # $1 config file, $2 section, $3... keys: removed where set (another way to find frames)
+  "$python" - "$@" <<'PY'
+import re, sys, tomllib
+path, section, *keys = sys.argv[1:]
+lines = open(path, encoding="utf-8").read().splitlines(keepends=True)
+head = re.compile(r"\s*\[\s*" + re.escape(section) + r"\s*\]\s*(#.*)?$")
+start = next((i for i, x in enumerate(lines) if head.match(x)), None)
+if start is not None:
+    end = next((j for j in range(start + 1, len(lines)) if re.match(r"\s*\[", lines[j])), len(lines))
+    gone = [j for j in range(start + 1, end) if any(re.match(r"\s*" + re.escape(k) + r"\s*=", lines[j]) for k in keys)]
+    for j in reversed(gone):
+        print(f"install.sh: removed [{section}] {lines[j].split('=')[0].strip()} from {path}")
+        del lines[j]
+    out = "".join(lines)
+    tomllib.loads(out)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(out)
+PY
+}
+camera_layout() {  # what a camera program's image folder holds: indi-allsky's ccd_<uuid> folders, or allsky's days
+  if compgen -G "$1/ccd_*" >/dev/null || [ -d "$1/exposures" ] || [ "$(basename "$1")" = exposures ]; then
+    echo indi-allsky
+  else
+    echo allsky
+  fi
 }
 config_set() {  # like set_key; says what it changed, dies on a config it cannot read
   local rc=0
@@ -217,7 +245,18 @@ config_set "$etc/config.toml" storage database '"/var/lib/cielo/cielo.db"' absen
 "$python" -c 'import sys, tomllib; sys.exit("images_dir" in tomllib.load(open(sys.argv[1], "rb")).get("storage", {}))' \
   "$etc/config.toml" && config_set "$etc/config.toml" skycam images_dir '"/var/lib/cielo/images"' absent
 config_set "$etc/config.toml" skycam calibration '"/var/lib/cielo/calibration.json"' absent
-[ -z "$camera" ] || config_set "$etc/config.toml" skycam base_url "$(toml_str "$camera")" always
+case "$camera" in
+  "") ;;
+  /*)  # a folder on this board: read where it is, never copied
+    [ -d "$root$camera" ] || [ -d "$camera" ] || say "warning: $camera does not exist (yet); cielo doctor will say when it does"
+    unset_key "$etc/config.toml" skycam url_template latest_url pattern
+    config_set "$etc/config.toml" skycam folder "$(toml_str "$camera")" always
+    config_set "$etc/config.toml" skycam layout "\"$(camera_layout "$camera")\"" always
+    say "the service (user cielo) needs read access to $camera: cielo doctor checks it" ;;
+  *)
+    unset_key "$etc/config.toml" skycam url_template latest_url folder layout pattern
+    config_set "$etc/config.toml" skycam base_url "$(toml_str "$camera")" always ;;
+esac
 [ -z "$latitude" ] || config_set "$etc/config.toml" device latitude "$latitude" always
 [ -z "$longitude" ] || config_set "$etc/config.toml" device longitude "$longitude" always
 if [ "$fresh" = 1 ] && [ -z "$camera" ]; then

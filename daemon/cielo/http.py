@@ -199,14 +199,16 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(query="…" if parts.query else "", netloc=parts.netloc.rpartition("@")[2]))
 
 
-def get_bytes(session: Session, url: str, policy: HttpPolicy, guard: Guard | None = None) -> tuple[bytes, str]:
+def get_bytes(session: Session, url: str, policy: HttpPolicy, guard: Guard | None = None,
+              headers: dict[str, str] | None = None) -> tuple[bytes, str]:
     """GET `url` and return (body, content type); raises NotFound or FetchError with a one-line message.
-    With a guard (the camera's circuit breaker), an open breaker refuses the request, and the outcome counts."""
+    With a guard (the camera's circuit breaker), an open breaker refuses the request, and the outcome counts.
+    `headers`, when given, receives the answer's headers (a latest-frame URL's Last-Modified)."""
     if guard is None:
-        return _get_bytes(session, url, policy)
+        return _get_bytes(session, url, policy, headers)
     guard.check()
     try:
-        out = _get_bytes(session, url, policy)
+        out = _get_bytes(session, url, policy, headers)
     except FetchError as exc:
         if exc.transient and (exc.status is None or exc.status in RETRY_STATUSES):
             guard.failure(str(exc))
@@ -230,7 +232,8 @@ def _body(resp, deadline: float, where: str, policy: HttpPolicy):
         yield chunk
 
 
-def _get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, str]:
+def _get_bytes(session: Session, url: str, policy: HttpPolicy,
+               headers: dict[str, str] | None = None) -> tuple[bytes, str]:
     where = redact(url)
     complete = False
     deadline = time.monotonic() + policy.total_s
@@ -258,6 +261,8 @@ def _get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, s
         if body is None:
             raise _over_cap(where, policy, status)
         complete = True
+        if headers is not None:
+            headers.update(resp.headers.items())
         return body, resp.headers.get("Content-Type", "")
     except (HTTPError, OSError) as exc:  # the body broke off: timeout, reset, fewer bytes than declared
         raise FetchError(f"{where}: {_describe(exc, policy)}") from None

@@ -81,6 +81,7 @@ def _servable(settings: Settings, req: Request, start: datetime, end: datetime, 
     names = registry.select(req.sources, settings, "backfill")
     sources: dict[str, Source] = {}
     spans: dict[str, tuple[datetime, datetime]] = {}
+    skipped: list[str] = []
     for name in names:
         source = registry.REGISTRY[name](settings)
         span = source.serves(start, end, now)
@@ -88,13 +89,15 @@ def _servable(settings: Settings, req: Request, start: datetime, end: datetime, 
             source.close()
             if req.sources:
                 reach = "no history" if source.history == timedelta(0) else f"history {span_text(source.history)}"
-                err(f"{name}: cannot serve this range ({reach}); skipped")
+                skipped.append(f"{name}: cannot serve this range ({reach})")
             continue
         if span[0] > start:
             err(f"{name}: serves only from {iso(span[0])} (history {span_text(source.history)})")
         sources[name], spans[name] = source, span
-    if not sources:
-        raise UsageError("backfill: no selected source can serve this range")
+    if not sources:  # one line: why none of them can
+        raise UsageError("; ".join(skipped) if skipped else "backfill: no selected source can serve this range")
+    for line in skipped:
+        err(f"{line}; skipped")
     return sources, spans
 
 

@@ -244,6 +244,11 @@ class Source(ABC):
         return settings.table(cls.where(), cls.config_model)
 
     @classmethod
+    def declared_series(cls, settings: Settings) -> tuple[SeriesSpec, ...]:
+        """The series as configured (the camera's cadence follows its `minutes`); an instance's `series`."""
+        return cls.series
+
+    @classmethod
     def priority(cls, settings: Settings) -> int:
         return getattr(cls.config(settings), "priority", 0)
 
