@@ -121,6 +121,48 @@ class MqttConfig(Section):
         return v
 
 
+class AlpacaConfig(Section):
+    """The ASCOM Alpaca server (cielo.outputs.alpaca): a SafetyMonitor and an ObservingConditions on the LAN."""
+
+    enabled: bool = False
+    bind: str = Field("0.0.0.0", description="address to listen on: 0.0.0.0 all IPv4, :: all IPv4 and IPv6")
+    port: int = Field(11111, ge=1, le=65535)
+    discovery_port: int = Field(32227, ge=0, le=65535, description="UDP Alpaca discovery; 0: none")
+    location: str = Field("", max_length=200, description="shown to clients in the management description")
+
+    @field_validator("bind")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            raise ValueError(f"{v!r} is not an IP address (0.0.0.0, ::, 127.0.0.1, ...)") from None
+        return v
+
+
+class SafetyConfig(Section):
+    """When the sky is safe for an open roof (cielo.safety): unsafe at once, safe slowly, closed on doubt."""
+
+    unsafe_octas: int = Field(4, ge=1, le=8, description="a judged frame with this many octas or more is unsafe")
+    safe_octas: int = Field(2, ge=0, le=7, description="frames at or below this count towards safe again")
+    safe_after_min: float = Field(15, ge=0, le=720, description="minutes of clear frames before safe again")
+    max_age_min: float | None = Field(None, gt=0, le=1440, description="unsafe when the newest frame is older; "
+                                      "default: three camera cadences")
+    daylight_safe: bool = Field(False, description="whether a sun above the horizon may be safe")
+    uncertain_safe: bool = Field(False, description="judge frames flagged uncertain by their octas")
+    dark_safe: bool = Field(False, description="frames flagged night/dark (not judged) keep the state instead "
+                            "of making it unsafe")
+    rain_unsafe: bool = Field(True, description="precipitation > 0 in the last hour (weather sources) is unsafe")
+
+    @model_validator(mode="after")
+    def _order(self) -> SafetyConfig:
+        if self.safe_octas >= self.unsafe_octas:
+            raise ValueError(f"safe_octas ({self.safe_octas}) must be below unsafe_octas ({self.unsafe_octas})")
+        return self
+
+
 class SourceConfig(Section):
     """Keys every weather/price source has; each source module subclasses it with its own defaults."""
 
@@ -147,6 +189,8 @@ class Settings(Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     backfill: BackfillConfig = Field(default_factory=BackfillConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    alpaca: AlpacaConfig = Field(default_factory=AlpacaConfig)
+    safety: SafetyConfig = Field(default_factory=SafetyConfig)
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     path: Path | None = Field(None, exclude=True, description="the file these came from, if any")

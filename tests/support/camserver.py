@@ -95,6 +95,7 @@ class CameraServer:
         self.images = [sky_jpeg(covers[i % len(covers)], seed=i, mast=mast) for i in range(variants)]
         self.dark_image = sky_jpeg(0.3, seed=99, dark=True)
         self.dim_image = sky_jpeg(0.3, seed=98, dim=True)
+        self.sky: bytes | None = None  # set_sky(): one sky for every name
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
@@ -102,7 +103,13 @@ class CameraServer:
         self._thread: threading.Thread | None = None
 
     def image_for(self, name: str) -> bytes:
+        if self.sky is not None:
+            return self.sky
         return self.images[sum(name.encode()) % len(self.images)]
+
+    def set_sky(self, cover: float | None) -> None:
+        """Every frame from now on shows this cloud cover (0 clear .. 1 overcast); None: by name again."""
+        self.sky = None if cover is None else sky_jpeg(cover, seed=7)
 
     def start(self) -> CameraServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

@@ -31,6 +31,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from cielo.config import Settings
+from cielo.errors import CieloError
 from cielo.service import clock, clockstep
 from cielo.service.memory import CHILD_ENV
 from cielo.service.notify import Notifier, watchdog_interval_s
@@ -72,6 +73,7 @@ class Daemon:
         self.store = open_store(settings)
         self.notifier = notifier or Notifier()
         self.publisher = self._publisher()
+        self.safety, self.alpaca = self._observatory()
         self.stopping = threading.Event()
         self.children: dict[subprocess.Popen, str] = {}
         self._lock = threading.Lock()
@@ -123,6 +125,23 @@ class Daemon:
         from cielo.outputs.mqtt.publisher import Publisher
 
         return Publisher(self.settings, self.store, self.store.announcer, LatestState(self.settings, self.store))
+
+    def _observatory(self):
+        """The safety monitor (always: Home Assistant's safety sensor reads it) and the Alpaca server (only
+        when enabled: otherwise no socket at all)."""
+        from cielo.safety.watch import SafetyWatch
+
+        safety = SafetyWatch(self.settings, self.store)
+        if not self.settings.alpaca.enabled:
+            return safety, None
+        from cielo.outputs.alpaca.server import AlpacaServer
+
+        cfg = self.settings.alpaca
+        try:
+            return safety, AlpacaServer(self.settings, safety)
+        except OSError as exc:
+            raise CieloError(f"alpaca: cannot listen on {cfg.bind} port {cfg.port}: {exc.strerror or exc} "
+                             "(another program uses it? set [alpaca].port)") from None
 
     # -- jobs ---------------------------------------------------------------------------------------------
     def run_source(self, name: str) -> None:
@@ -188,6 +207,7 @@ class Daemon:
                 log.error("%s: exited with status %s", what, child.returncode)
             if self.publisher is not None:
                 self.publisher.poke()
+            self.safety.poke()
         except subprocess.TimeoutExpired:
             child.kill()
             child.communicate()
@@ -305,6 +325,9 @@ class Daemon:
                  f"{self.settings.mqtt.host}:{self.settings.mqtt.port}" if self.publisher else "disabled")
         if self.publisher is not None:
             self.publisher.start()
+        self.safety.start()
+        if self.alpaca is not None:
+            self.alpaca.start()
         clockstep.watch(self.clock_stepped, self.stopping)
         if not self.stopping.is_set():
             self.scheduler.start()  # blocks until stop()
@@ -320,6 +343,9 @@ class Daemon:
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 child.terminate()
+        if self.alpaca is not None:
+            self.alpaca.stop()
+        self.safety.stop()
         if self.publisher is not None:
             self.publisher.stop()  # after the children: what they stored last is published first
         self.checkpoint("PASSIVE")  # on the way out: never wait for other connections

@@ -228,10 +228,14 @@ class Publisher:
             return
         series = [discovery.SeriesInfo(d.spec, d.enabled) for d in registry.series(self.settings)]
         sources = [(name, cls.enabled(self.settings)) for name, cls in registry.REGISTRY.items()]
+        # Older versions' per-entity configs are handed over and cleared once per database.
+        migrate = self.store.state().get("ha_discovery", ("",))[0] != "device"
         msgs = discovery.messages(self.topics, self.cfg.discovery_prefix, self.settings.device.id, __version__,
-                                  series, sources)
+                                  series, sources, migrate=migrate)
         now = self.clock()
         self.store.transaction(lambda cur: self.announcer.discovery(cur, msgs, now))
+        if migrate:
+            self.store.set_state("ha_discovery", "device")
 
     def _goodbye(self, client: paho.Client, pending: dict[int, int], acked: list[int]) -> None:
         """Clean stop: let in-flight messages be acknowledged (2 s at most), then say `offline`."""
