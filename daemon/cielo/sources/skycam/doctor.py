@@ -1,5 +1,6 @@
-"""`cielo doctor` lines for the way frames are found: the folder is readable by this user and its newest frame
-is recent; a latest-frame URL answers a fresh image; an archive answers for the newest slot."""
+"""`cielo doctor` lines for the ways frames are found that the generic per-source check cannot judge: the folder
+is readable by this user and its newest frame is recent; a latest-frame URL answers an image and how old it is.
+An archive (the seed's naming or url_template) gets no line here: `skycam:` asks it for the newest slot."""
 
 from __future__ import annotations
 
@@ -24,9 +25,7 @@ def camera_checks(source: SkycamSource) -> list[tuple[bool, str]]:
             age = human_duration(max((now - found.taken).total_seconds(), 0)) if found.taken else "?"
             return [(True, f"camera: {cfg.latest_url} answers an image ({len(found.body)} bytes) taken "
                            f"{iso(found.taken or now)}, {age} ago")]
-        slot = source.live_range(now)[0]
-        found = source.locator.find(slot, now)
-        return [(True, f"camera: {found.where} answers an image ({len(found.body)} bytes)")]
+        return []  # an archive: the generic `skycam:` line already asks it for the newest slot
     except CieloError as exc:
         where = "folder" if cfg.folder is not None else cfg.way
         return [(False, f"camera: {exc}: check [skycam].{where}")]
