@@ -1,0 +1,55 @@
+"""Moonlit nights: true point sources, and a clear moonlit sky read by its stars instead of its colour."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from cielo.sources.skycam import night
+from tests.conftest import cielo, write_config
+
+W, H = 640, 480
+
+
+def _sky(level: tuple[float, float, float], stars: int, amplitude: float, seed: int = 5) -> np.ndarray:
+    """A lens disc of even sky with sensor noise and Gaussian stars (PSF sigma 0.7 px); black outside."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:H, 0:W]
+    disc = (xx - W / 2) ** 2 + (yy - H / 2) ** 2 <= 230**2
+    rgb = np.zeros((H, W, 3)) + np.asarray(level) + rng.normal(0, 1.2, (H, W, 1))
+    for _ in range(stars):
+        x, y = rng.uniform(5, W - 5), rng.uniform(5, H - 5)
+        ix, iy = int(x), int(y)
+        sub = np.exp(-((xx[iy - 3 : iy + 4, ix - 3 : ix + 4] - x) ** 2 + (yy[iy - 3 : iy + 4, ix - 3 : ix + 4] - y) ** 2)
+                     / (2 * 0.7**2))
+        rgb[iy - 3 : iy + 4, ix - 3 : ix + 4] += amplitude * sub[..., None]
+    rgb[~disc] = 0
+    return rgb.clip(0, 255).astype(np.uint8)
+
+
+def test_point_sources_finds_stars_and_not_noise():
+    starry = _sky((90, 95, 100), 300, 40, seed=1).max(axis=2)
+    noise = _sky((90, 95, 100), 0, 0, seed=1).max(axis=2)
+    yy, xx = np.mgrid[0:H, 0:W]
+    inner = (xx - W / 2) ** 2 + (yy - H / 2) ** 2 <= 200**2  # the disc's edge stands over the black surround
+    faint, sharp = night.point_sources(starry)
+    # about half the stars fall in the inner disc (its share of the frame: 0.41); close pairs merge
+    assert 90 <= int(faint[inner].sum()) <= 140 and 90 <= int(sharp[inner].sum()) <= 140
+    nf, ns = night.point_sources(noise)
+    assert int(nf[inner].sum()) < 5 and int(ns[inner].sum()) == 0
+
+
+def test_a_clear_moonlit_sky_reads_clear_by_its_stars_and_overcast_stays(tmp_path: Path):
+    # faint stars, under the daytime star rule's prominence: the old reading called this grey-blue sky cloud
+    clear, overcast = tmp_path / "clear.png", tmp_path / "overcast.png"
+    Image.fromarray(_sky((85, 92, 100), 1500, 25)).save(clear)
+    Image.fromarray(_sky((120, 122, 124), 0, 0)).save(overcast)
+    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
+    out = cielo("classify", "--json", "--at", "2024-01-26T00:00Z", str(clear), str(overcast), config=cfg)
+    assert out.returncode == 0, out.stderr
+    c, o = (json.loads(line) for line in out.stdout.splitlines())
+    assert c["octas"] <= 2 and o["octas"] >= 6, (c, o)
+    assert c["flag"] == o["flag"] == "uncertain"  # a moonlit answer stays marked weak
