@@ -23,9 +23,9 @@ def _sky(level: tuple[float, float, float], stars: int, amplitude: float, seed: 
     for _ in range(stars):
         x, y = rng.uniform(5, W - 5), rng.uniform(5, H - 5)
         ix, iy = int(x), int(y)
-        sub = np.exp(-((xx[iy - 3 : iy + 4, ix - 3 : ix + 4] - x) ** 2 + (yy[iy - 3 : iy + 4, ix - 3 : ix + 4] - y) ** 2)
-                     / (2 * 0.7**2))
-        rgb[iy - 3 : iy + 4, ix - 3 : ix + 4] += amplitude * sub[..., None]
+        win = (slice(iy - 3, iy + 4), slice(ix - 3, ix + 4))
+        sub = np.exp(-((xx[win] - x) ** 2 + (yy[win] - y) ** 2) / (2 * 0.7**2))
+        rgb[win] += amplitude * sub[..., None]
     rgb[~disc] = 0
     return rgb.clip(0, 255).astype(np.uint8)
 
