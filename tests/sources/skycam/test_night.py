@@ -52,4 +52,30 @@ def test_a_clear_moonlit_sky_reads_clear_by_its_stars_and_overcast_stays(tmp_pat
     assert out.returncode == 0, out.stderr
     c, o = (json.loads(line) for line in out.stdout.splitlines())
     assert c["octas"] <= 2 and o["octas"] >= 6, (c, o)
-    assert c["flag"] == o["flag"] == "uncertain"  # a moonlit answer stays marked weak
+
+
+def test_an_unsure_moonlit_answer_is_uncertain_and_keeps_its_octas(tmp_path: Path):
+    between = tmp_path / "between.png"
+    Image.fromarray(_sky((85, 92, 100), 120, 25)).save(between)
+    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
+    out = cielo("classify", "--json", "--at", "2024-01-26T00:00Z", str(between), config=cfg)
+    got = json.loads(out.stdout)
+    assert got["flag"] == "uncertain" and isinstance(got["octas"], int), got
+    plain = cielo("classify", "--at", "2024-01-26T00:00Z", str(between), config=cfg)
+    assert plain.stdout.startswith(f"{between}: {got['octas']} octas (confidence ") and ", uncertain)" in plain.stdout
+
+
+def test_the_gate_is_unsure_between_a_clear_and_an_overcast_look():
+    """A frame half way between the two looks (few sharp stars, middling brightness) is marked weak; the
+    clear starry one and the bright starless one are not."""
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    looks = {"clear": _sky((85, 92, 100), 1500, 25), "overcast": _sky((130, 132, 134), 0, 0),
+             "between": _sky((85, 92, 100), 120, 25)}
+    unsure = {}
+    for name, rgb in looks.items():
+        frame = model.frame(Image.fromarray(rgb).resize((model.width, model.height)), rgb.max(axis=2))
+        geom = model.geometry(frame)
+        _, unsure[name] = night.moonlit_octas(frame, geom, model.maps(frame, geom).valid)
+    assert unsure == {"clear": False, "overcast": False, "between": True}, unsure

@@ -271,18 +271,18 @@ class OctaModel:
             raise ModelError(f"{self.path}: 'probs' has shape {probs.shape}, expected ({len(frames)}, 9)")
         return probs
 
-    def _moonlit(self, frame: Frame, light: regime.Light, probs: np.ndarray) -> np.ndarray:
+    def _moonlit(self, frame: Frame, light: regime.Light, probs: np.ndarray) -> tuple[np.ndarray, bool]:
         """A moonlit frame that looks clear is read by its stars (night.moonlit_octas): only ever fewer octas
-        than the colour reading, whose distribution moves down by the difference."""
+        than the colour reading, whose distribution moves down by the difference. True: the gate was unsure."""
         geom = self.geometry(frame)
-        starred = night.moonlit_octas(frame, geom, self.maps(frame, geom, light).valid)
+        starred, unsure = night.moonlit_octas(frame, geom, self.maps(frame, geom, light).valid)
         shift = int(probs.argmax()) - (starred if starred is not None else 9)
         if shift <= 0:
-            return probs
+            return probs, unsure
         moved = np.zeros_like(probs)
         moved[: probs.size - shift] = probs[shift:]
         moved[0] += probs[:shift].sum()
-        return moved
+        return moved, unsure
 
     def judge(self, frames: list[Frame], times: list[datetime | None], latitude: float, longitude: float
               ) -> list[Verdict]:
@@ -309,11 +309,12 @@ class OctaModel:
             for row, i in zip(probs, to_run, strict=True):
                 name = None if lights[i] is None else lights[i].regime
                 row = row.astype(np.float64)
+                unsure = False
                 if name == regime.MOONLIT:
-                    row = self._moonlit(frames[i], lights[i], row)
+                    row, unsure = self._moonlit(frames[i], lights[i], row)
                 p = confidence.calibrated(row, name)
                 octas = int(p.argmax())
-                flag = "uncertain" if confidence.weak(p, name) else None
+                flag = "uncertain" if unsure or confidence.weak(p, name) else None
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], frames[i].brightness,
                                       name)
         return [v for v in verdicts if v is not None]

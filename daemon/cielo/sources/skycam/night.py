@@ -42,6 +42,7 @@ GATE_CLEAR = 0.4  # gate probability over this: read by the stars. LenghuSky 201
 # 0.3 / 0.4 / 0.5 / 0.6: MAE 1.91 / 1.75 / 1.66 / 1.80, clear read <= 2 88 / 79 / 71 / 58 %,
 # overcast >= 6 75 / 83 / 86 / 88 %
 STAR_SHARE_FLOOR = 1e-4
+GATE_UNSURE = (0.2, 0.7)  # a gate between these: the moonlit answer is marked uncertain
 
 
 def _box(a: np.ndarray, k: int) -> np.ndarray:
@@ -67,14 +68,12 @@ def point_sources(bright: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gate(frame: Frame, geom: lens.Lens) -> tuple[float, np.ndarray | None]:
-    """(probability the frame is a clear moonlit sky, faint-star density at the model's size or None)."""
+    """(probability the frame is a clear moonlit sky, the faint stars at the decoded size or None)."""
     if frame.bright is None:
         return 0.0, None
     bright = frame.bright
     h, w = bright.shape
-    area = geom.scaled(w, h).rho() <= lens.OCTA_RADIUS
-    if not geom.found:
-        area = np.ones((h, w), dtype=bool)
+    area = geom.scaled(w, h).rho() <= lens.OCTA_RADIUS if geom.found else np.ones((h, w), dtype=bool)
     faint, sharp = point_sources(bright)
     usable = area & (bright < SATURATED)
     if usable.sum() < 100:
@@ -89,19 +88,25 @@ def gate(frame: Frame, geom: lens.Lens) -> tuple[float, np.ndarray | None]:
     x = (math.log(share + STAR_SHARE_FLOOR), float(np.median(top[small])) / 255.0,
          float(np.median(lens.nrbr(px)[small])))
     z = GATE_BIAS + sum(wi * (xi - m) / s for wi, xi, m, s in zip(GATE_W, x, GATE_MEAN, GATE_SD, strict=True))
-    p = 1.0 / (1.0 + math.exp(-z))
+    return 1.0 / (1.0 + math.exp(-z)), faint
+
+
+def open_sky(faint: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Share of faint-star pixels in the STAR_WINDOW around each pixel, at the model's size."""
     density = _box(faint.astype(np.float32), STAR_WINDOW) / np.float32(STAR_WINDOW * STAR_WINDOW)
-    ph, pw = px.shape[1:]
-    if density.shape != (ph, pw):
-        density = np.asarray(Image.fromarray(density, mode="F").resize((pw, ph), Image.Resampling.BOX))
-    return p, density
+    if density.shape != (height, width):
+        density = np.asarray(Image.fromarray(density, mode="F").resize((width, height), Image.Resampling.BOX))
+    return density
 
 
-def moonlit_octas(frame: Frame, geom: lens.Lens, valid: np.ndarray) -> int | None:
-    """Octas read by the stars when the frame looks like a clear moonlit sky; None: keep the colour reading."""
-    p, density = gate(frame, geom)
+def moonlit_octas(frame: Frame, geom: lens.Lens, valid: np.ndarray) -> tuple[int | None, bool]:
+    """(octas read by the stars when the frame looks like a clear moonlit sky, None: keep the colour reading;
+    whether the gate was unsure either way: the answer is weak)."""
+    p, faint = gate(frame, geom)
+    unsure = GATE_UNSURE[0] < p < GATE_UNSURE[1]
     sel = valid > 0
-    if p <= GATE_CLEAR or density is None or not sel.any():
-        return None
+    if p <= GATE_CLEAR or faint is None or not sel.any():
+        return None, unsure
+    density = open_sky(faint, *valid.shape)
     cloud = float((density[sel] <= OPEN_SKY).mean())
-    return math.floor(cloud * 8 + 0.5)
+    return math.floor(cloud * 8 + 0.5), unsure
