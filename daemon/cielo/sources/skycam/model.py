@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from cielo.errors import CieloError
-from cielo.sources.skycam import confidence, lens, regime, sun
+from cielo.sources.skycam import confidence, lens, night, regime, sun
 from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration
 from cielo.sources.skycam.frame import Frame
 
@@ -226,7 +226,8 @@ class OctaModel:
         bright = np.maximum(np.maximum(pixels[0], pixels[1]), pixels[2])
         stars = self._stars(bright if full_bright is None else full_bright)
         stop = lens.not_sky(pixels)
-        return Frame(pixels, float(bright.mean()) / 255.0, lens.find_lens(pixels, stop), stars, stop)
+        return Frame(pixels, float(bright.mean()) / 255.0, lens.find_lens(pixels, stop), stars, stop,
+                     bright if full_bright is None else full_bright)
 
     def _stars(self, bright: np.ndarray) -> np.ndarray | None:
         """Star density at the model's size, measured on the decoded frame's brightness (uint8 [h, w]: stars
@@ -270,6 +271,19 @@ class OctaModel:
             raise ModelError(f"{self.path}: 'probs' has shape {probs.shape}, expected ({len(frames)}, 9)")
         return probs
 
+    def _moonlit(self, frame: Frame, light: regime.Light, probs: np.ndarray) -> tuple[np.ndarray, bool]:
+        """A moonlit frame that looks clear is read by its stars (night.moonlit_octas): only ever fewer octas
+        than the colour reading, whose distribution moves down by the difference. True: the gate was unsure."""
+        geom = self.geometry(frame)
+        starred, unsure = night.moonlit_octas(frame, geom, self.maps(frame, geom, light).valid)
+        shift = int(probs.argmax()) - (starred if starred is not None else 9)
+        if shift <= 0:
+            return probs, unsure
+        moved = np.zeros_like(probs)
+        moved[: probs.size - shift] = probs[shift:]
+        moved[0] += probs[:shift].sum()
+        return moved, unsure
+
     def judge(self, frames: list[Frame], times: list[datetime | None], latitude: float, longitude: float
               ) -> list[Verdict]:
         """Verdicts for a batch: night (sun below -6° at a known time, unless the frame is bright enough to
@@ -294,9 +308,13 @@ class OctaModel:
             probs = self.predict([frames[i] for i in to_run], [lights[i] for i in to_run])
             for row, i in zip(probs, to_run, strict=True):
                 name = None if lights[i] is None else lights[i].regime
-                p = confidence.calibrated(row.astype(np.float64), name)
+                row = row.astype(np.float64)
+                unsure = False
+                if name == regime.MOONLIT:
+                    row, unsure = self._moonlit(frames[i], lights[i], row)
+                p = confidence.calibrated(row, name)
                 octas = int(p.argmax())
-                flag = "uncertain" if confidence.weak(p, name) else None
+                flag = "uncertain" if unsure or confidence.weak(p, name) else None
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], frames[i].brightness,
                                       name)
         return [v for v in verdicts if v is not None]

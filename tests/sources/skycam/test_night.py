@@ -1,0 +1,81 @@
+"""Moonlit nights: true point sources, and a clear moonlit sky read by its stars instead of its colour."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from cielo.sources.skycam import night
+from tests.conftest import cielo, write_config
+
+W, H = 640, 480
+
+
+def _sky(level: tuple[float, float, float], stars: int, amplitude: float, seed: int = 5) -> np.ndarray:
+    """A lens disc of even sky with sensor noise and Gaussian stars (PSF sigma 0.7 px); black outside."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:H, 0:W]
+    disc = (xx - W / 2) ** 2 + (yy - H / 2) ** 2 <= 230**2
+    rgb = np.zeros((H, W, 3)) + np.asarray(level) + rng.normal(0, 1.2, (H, W, 1))
+    for _ in range(stars):
+        x, y = rng.uniform(5, W - 5), rng.uniform(5, H - 5)
+        ix, iy = int(x), int(y)
+        win = (slice(iy - 3, iy + 4), slice(ix - 3, ix + 4))
+        sub = np.exp(-((xx[win] - x) ** 2 + (yy[win] - y) ** 2) / (2 * 0.7**2))
+        rgb[win] += amplitude * sub[..., None]
+    rgb[~disc] = 0
+    return rgb.clip(0, 255).astype(np.uint8)
+
+
+def test_point_sources_finds_stars_and_not_noise():
+    starry = _sky((90, 95, 100), 300, 40, seed=1).max(axis=2)
+    noise = _sky((90, 95, 100), 0, 0, seed=1).max(axis=2)
+    yy, xx = np.mgrid[0:H, 0:W]
+    inner = (xx - W / 2) ** 2 + (yy - H / 2) ** 2 <= 200**2  # the disc's edge stands over the black surround
+    faint, sharp = night.point_sources(starry)
+    # about half the stars fall in the inner disc (its share of the frame: 0.41); close pairs merge
+    assert 90 <= int(faint[inner].sum()) <= 140 and 90 <= int(sharp[inner].sum()) <= 140
+    nf, ns = night.point_sources(noise)
+    assert int(nf[inner].sum()) < 5 and int(ns[inner].sum()) == 0
+
+
+def test_a_clear_moonlit_sky_reads_clear_by_its_stars_and_overcast_stays(tmp_path: Path):
+    # faint stars, under the daytime star rule's prominence: the old reading called this grey-blue sky cloud
+    clear, overcast = tmp_path / "clear.png", tmp_path / "overcast.png"
+    Image.fromarray(_sky((85, 92, 100), 1500, 25)).save(clear)
+    Image.fromarray(_sky((120, 122, 124), 0, 0)).save(overcast)
+    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
+    out = cielo("classify", "--json", "--at", "2024-01-26T00:00Z", str(clear), str(overcast), config=cfg)
+    assert out.returncode == 0, out.stderr
+    c, o = (json.loads(line) for line in out.stdout.splitlines())
+    assert c["octas"] <= 2 and o["octas"] >= 6, (c, o)
+
+
+def test_an_unsure_moonlit_answer_is_uncertain_and_keeps_its_octas(tmp_path: Path):
+    between = tmp_path / "between.png"
+    Image.fromarray(_sky((85, 92, 100), 120, 25)).save(between)
+    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
+    out = cielo("classify", "--json", "--at", "2024-01-26T00:00Z", str(between), config=cfg)
+    got = json.loads(out.stdout)
+    assert got["flag"] == "uncertain" and isinstance(got["octas"], int), got
+    plain = cielo("classify", "--at", "2024-01-26T00:00Z", str(between), config=cfg)
+    assert plain.stdout.startswith(f"{between}: {got['octas']} octas (confidence ") and ", uncertain)" in plain.stdout
+
+
+def test_the_gate_is_unsure_between_a_clear_and_an_overcast_look():
+    """A frame half way between the two looks (few sharp stars, middling brightness) is marked weak; the
+    clear starry one and the bright starless one are not."""
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    looks = {"clear": _sky((85, 92, 100), 1500, 25), "overcast": _sky((130, 132, 134), 0, 0),
+             "between": _sky((85, 92, 100), 120, 25)}
+    unsure = {}
+    for name, rgb in looks.items():
+        frame = model.frame(Image.fromarray(rgb).resize((model.width, model.height)), rgb.max(axis=2))
+        geom = model.geometry(frame)
+        _, unsure[name] = night.moonlit_octas(frame, geom, model.maps(frame, geom).valid)
+    assert unsure == {"clear": False, "overcast": False, "between": True}, unsure
