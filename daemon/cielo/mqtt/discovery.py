@@ -22,6 +22,10 @@ class SeriesInfo:
     enabled: bool
 
 
+# Home Assistant reads a rendered 'None' as unknown: a 0/1 series' null (the sun down) is neither on nor off
+BINARY_TEMPLATE = ("{{ 'ON' if value_json.value == 1 else ('OFF' if value_json.value == 0 else 'None') }}")
+
+
 def object_id(series: str) -> str:
     return series.replace(".", "_")
 
@@ -37,12 +41,12 @@ def device_block(device_id: str, version: str) -> dict:
 
 
 def _config(topics: Topics, device_id: str, version: str, key: str, name: str, state_topic: str,
-            template: str, **extra: object) -> dict:
+            template: str, platform: str = "sensor", **extra: object) -> dict:
     return {
         "name": name,
         "unique_id": f"cielo_{device_id}_{key}",
         # Home Assistant 2025.10 replaced object_id (dropped in 2026.4) with a full default entity id.
-        "default_entity_id": f"sensor.cielo_{device_id}_{key}",
+        "default_entity_id": f"{platform}.cielo_{device_id}_{key}",
         "state_topic": state_topic,
         "value_template": template,
         "availability_topic": topics.status,
@@ -58,18 +62,23 @@ def messages(topics: Topics, discovery_prefix: str, device_id: str, version: str
     """(topic, payload) pairs to publish retained; an empty payload removes the entity."""
     out: list[tuple[str, str]] = []
 
-    def add(key: str, config: dict | None) -> None:
-        topic = f"{discovery_prefix}/sensor/{device_id}/{key}/config"
+    def add(key: str, config: dict | None, platform: str = "sensor") -> None:
+        topic = f"{discovery_prefix}/{platform}/{device_id}/{key}/config"
         out.append((topic, "" if config is None else json.dumps(config, separators=(",", ":"), sort_keys=True)))
 
     for s in series:
         spec, key = s.spec, object_id(s.spec.name)
         if not s.enabled:
-            add(key, None)
+            add(key, None, spec.platform)
             for entity in spec.extra:
                 add(entity.key, None)
             continue
         topic = topics.live(spec.name)
+        if spec.platform == "binary_sensor":  # a 0/1 series: 1 on, 0 off, null unknown
+            add(key, _config(topics, device_id, version, key, spec.label or spec.name, topic, BINARY_TEMPLATE,
+                             "binary_sensor", json_attributes_topic=topic, payload_on="ON", payload_off="OFF",
+                             device_class=spec.device_class, icon=spec.icon), "binary_sensor")
+            continue
         add(key, _config(topics, device_id, version, key, spec.label or spec.name, topic, "{{ value_json.value }}",
                          json_attributes_topic=topic, unit_of_measurement=spec.unit, device_class=spec.device_class,
                          state_class=spec.state_class, icon=spec.icon))

@@ -61,6 +61,11 @@ class SeriesSpec:
     limits: tuple[float, float] | None = None
     integer: bool = False
     nullable: bool = False
+    # Filled from the primary series' own answers (the camera's sun state, read off the frames it judges):
+    # never a gap of its own, never a reason to fetch a slot again (history from before it existed stays).
+    derived: bool = False
+    # Home Assistant: "sensor", or "binary_sensor" for a 0/1 series (1: on, null: unknown)
+    platform: str = "sensor"
 
     def check(self, value: Any) -> tuple[float | None, str | None]:
         """(the value as stored, None) when acceptable, else (None, why not)."""

@@ -69,7 +69,7 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
             out = {"file": name, "octas": verdict.octas,
                    "confidence": None if verdict.confidence is None else round(verdict.confidence, 4),
                    "probs": None if verdict.probs is None else [round(p, 4) for p in verdict.probs],
-                   "flag": verdict.flag, "calibration": cal.ident if cal else None}
+                   "flag": verdict.flag, "sun": verdict.sun_state, "calibration": cal.ident if cal else None}
             if error:
                 out["error"] = error
             print(json.dumps(out), flush=True)
@@ -79,7 +79,8 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
             extra = f" (sun {verdict.sun_elevation:.1f}°)" if verdict.flag == "night" else ""
             print(f"{name}: {verdict.flag}{extra}", flush=True)
         else:
-            print(f"{name}: {verdict.octas} octas (confidence {verdict.confidence:.2f})", flush=True)
+            sun = f", sun {verdict.sun_state}" if verdict.sun_state else ""
+            print(f"{name}: {verdict.octas} octas (confidence {verdict.confidence:.2f}){sun}", flush=True)
     if not args.json:
         print(f"calibration: {cal_label}", flush=True)
     return code

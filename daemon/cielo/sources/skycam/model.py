@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from cielo.errors import CieloError
-from cielo.sources.skycam import lens, sun
+from cielo.sources.skycam import lens, sun, sunstate
 from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration
 from cielo.sources.skycam.frame import Frame
 
@@ -65,9 +65,15 @@ class Verdict:
     flag: str | None  # None, "night", "dark", "invalid"
     sun_elevation: float | None = None
     brightness: float | None = None
+    sky: sunstate.SunView | None = None  # the sun's state, the cloud around it, the motion mask
+
+    @property
+    def sun_state(self) -> str | None:
+        return None if self.sky is None else self.sky.state
 
     def attrs(self) -> dict[str, Any]:
         out: dict[str, Any] = {"flag": self.flag}
+        out.update(self.sky.attrs() if self.sky is not None else {"sun": None})
         if self.confidence is not None:
             out["confidence"] = round(self.confidence, 4)
         if self.probs is not None:
@@ -230,8 +236,9 @@ class OctaModel:
                                                                              Image.Resampling.BOX))
         return density.astype(np.float16)
 
-    def predict(self, frames: list[Frame]) -> np.ndarray:
-        """probs [N, 9] for a batch of frames."""
+    def predict(self, frames: list[Frame], maps_out: list[tuple[lens.Lens, lens.Maps]] | None = None
+                ) -> np.ndarray:
+        """probs [N, 9] for a batch of frames; `maps_out` gets each frame's lens and maps."""
         if not frames:
             return np.zeros((0, 9), dtype=np.float32)
         parts = []
@@ -241,6 +248,8 @@ class OctaModel:
             batch *= np.float32(1.0 / 255.0)
             geoms = [self.geometry(f) for f in chunk]
             per_frame = [self.maps(f, g) for f, g in zip(chunk, geoms, strict=True)]
+            if maps_out is not None:
+                maps_out.extend(zip(geoms, per_frame, strict=True))
             valid = np.stack([m.valid for m in per_frame])[:, None]
             feeds: dict[str, np.ndarray] = {}
             if "site_mask" in self.overridable:
@@ -279,10 +288,13 @@ class OctaModel:
             else:
                 to_run.append(i)
         if to_run:
-            probs = self.predict([frames[i] for i in to_run])
-            for row, i in zip(probs, to_run, strict=True):
+            seen: list[tuple[lens.Lens, lens.Maps]] = []
+            probs = self.predict([frames[i] for i in to_run], seen)
+            for row, i, (geom, maps) in zip(probs, to_run, seen, strict=True):
                 p = row.astype(np.float64)
                 p = p / p.sum() if p.sum() > 0 else p
                 octas = int(p.argmax())
-                verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), None, elevations[i], frames[i].brightness)
+                f = frames[i]
+                view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry)
+                verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), None, elevations[i], f.brightness, view)
         return [v for v in verdicts if v is not None]

@@ -27,11 +27,13 @@ from cielo.sources.skycam.config import SkycamConfig, calibration_path
 from cielo.store import Reading, Store
 
 if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
+    from cielo.sources.skycam import motion
     from cielo.sources.skycam.analysts import Analysts, Judged
     from cielo.sources.skycam.frame import Frame
-    from cielo.sources.skycam.model import OctaModel
+    from cielo.sources.skycam.model import OctaModel, Verdict
 
 JPEG_MAGIC = b"\xff\xd8\xff"
+MOTION_FILE = "skycam-motion.json"  # beside the database: the previous frame's cloud mask (motion.Tracker)
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,19 @@ class SkycamSource(Source):
         limits=(0, 8), integer=True, nullable=True,  # None: a frame flagged night/dark/invalid
         extra=(Entity("skycam_confidence", "Cloud cover confidence",
                       "{{ (value_json.confidence * 100) | round(1) if value_json.confidence is not none else none }}",
-                      "%", "mdi:gauge"),)),)
+                      "%", "mdi:gauge"),)),
+              # What the sun does, read off the same frames (sunstate.py, motion.py): null at night or with
+              # the sun out of view; never fetched for on their own (derived)
+              SeriesSpec("skycam.sun_covered", "", timedelta(minutes=10), "Sun covered",
+                         icon="mdi:weather-sunny-off", state_class=None, limits=(0, 1), integer=True,
+                         nullable=True, derived=True, platform="binary_sensor"),
+              SeriesSpec("skycam.sun_cloud_15", "%", timedelta(minutes=10), "Cloud within 15° of the sun",
+                         icon="mdi:weather-partly-cloudy", limits=(0, 100), nullable=True, derived=True),
+              SeriesSpec("skycam.sun_cloud_30", "%", timedelta(minutes=10), "Cloud within 30° of the sun",
+                         icon="mdi:weather-partly-cloudy", limits=(0, 100), nullable=True, derived=True),
+              SeriesSpec("skycam.sun_eta_min", "min", timedelta(minutes=10), "Sun change in",
+                         device_class="duration", icon="mdi:timer-sand", limits=(0, 24 * 60), nullable=True,
+                         derived=True))
     chunk = timedelta(minutes=1)  # one image per request
     history = None
     config_model = SkycamConfig
@@ -82,6 +96,7 @@ class SkycamSource(Source):
         # more CPU) and each holds its own temporaries; downloads still overlap.
         self._decoding = threading.Lock()
         self._analysts: Analysts | None = None
+        self._motion: motion.Tracker | None = None  # the previous judged frame's cloud mask (created on use)
         # The breaker and the request budget, shared with every process through the database. The default
         # budget is polite to a public camera (someone else's server): 120 a minute, under 2 a second.
         from cielo.guard import Guard
@@ -229,19 +244,42 @@ class SkycamSource(Source):
                                              s.device.longitude))
             cal = self.model.calibration
             ours = (self.model.version, None if cal is None else cal.ident)
-        readings = []
+        judged = []
         for img in fetched:
             if img.judged is not None:
-                v, model, calibration = img.judged.verdict, img.judged.model, img.judged.calibration
+                judged.append((img, img.judged.verdict, img.judged.model, img.judged.calibration))
             else:
-                v, (model, calibration) = next(verdicts), ours
+                judged.append((img, next(verdicts), *ours))
+        readings = []
+        for img, v, model, calibration in sorted(judged, key=lambda j: j[0].slot):
             if img.body is not None:
                 self._save(img)
             attrs = v.attrs() | {"url": img.url, "sha256": img.sha256, "bytes": img.size, "model": model}
             if calibration is not None:
                 attrs["calibration"] = calibration
             readings.append(Reading("skycam.octas", img.slot, v.octas, "octas", self.name, attrs))
+            readings.extend(self._sun_readings(img.slot, v, attrs))
         return readings
+
+    def _sun_readings(self, slot: datetime, v: Verdict, attrs: dict[str, Any]) -> list[Reading]:
+        """The sun series of one judged frame, and its cloud motion since the previous one (into `attrs`)."""
+        from cielo.sources.skycam import motion
+
+        if self._motion is None:
+            self._motion = motion.Tracker(self.settings.storage.database.parent / MOTION_FILE)
+        moved, eta = self._motion.step(slot, v.sky)
+        if moved is not None:
+            attrs["motion"] = moved.attrs()
+        sky = v.sky if v.sky is not None and v.sky.state is not None else None
+        values: dict[str, float | None] = {
+            "skycam.sun_covered": None if sky is None else sky.covered,
+            "skycam.sun_cloud_15": None if sky is None or sky.cloud_15 is None else round(sky.cloud_15 * 100, 1),
+            "skycam.sun_cloud_30": None if sky is None or sky.cloud_30 is None else round(sky.cloud_30 * 100, 1),
+            "skycam.sun_eta_min": eta,
+        }
+        units = {spec.name: spec.unit for spec in self.series}
+        extra = {"sun": attrs.get("sun"), "model": attrs["model"]}
+        return [Reading(name, slot, value, units[name], self.name, extra) for name, value in values.items()]
 
     def _save(self, img: SkyImage) -> None:
         storage = self.settings.storage

@@ -1,0 +1,177 @@
+"""The sun's state, the cloud around it and the cloud's motion, on synthetic fisheye frames made here: a
+blue sky disc, a saturated sun, grey cloud discs that move rigidly between frames."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from tests.conftest import cielo, clean_env, write_config
+from tests.support.camserver import CameraServer
+
+W, H, R = 640, 480, 236
+SUN = (420, 240)
+
+
+def frame(clouds: list[tuple[int, int, int]] = (), sun: tuple[int, int] | None = SUN, grey: bool = False,
+          shift: tuple[int, int] = (0, 0)) -> bytes:
+    """A 640x480 fisheye JPEG: `clouds` are (x, y, radius) discs, moved by `shift`; `grey`: overcast."""
+    cx, cy = W // 2, H // 2
+    sky = Image.new("RGB", (W, H))
+    d = ImageDraw.Draw(sky)
+    for i in range(R, 0, -4):
+        t = i / R
+        d.ellipse((cx - i, cy - i, cx + i, cy + i), fill=(int(60 + 60 * t), int(110 + 60 * t), int(210 + 30 * t)))
+    if sun is not None and not grey:
+        glow = Image.new("L", (W, H))
+        ImageDraw.Draw(glow).ellipse((sun[0] - 30, sun[1] - 30, sun[0] + 30, sun[1] + 30), fill=160)
+        sky.paste(Image.new("RGB", (W, H), (235, 240, 250)), (0, 0), glow.filter(ImageFilter.GaussianBlur(12)))
+        ImageDraw.Draw(sky).ellipse((sun[0] - 14, sun[1] - 14, sun[0] + 14, sun[1] + 14), fill=(255, 255, 255))
+    mask = Image.new("L", (W, H))
+    md = ImageDraw.Draw(mask)
+    if grey:
+        md.rectangle((0, 0, W, H), fill=255)
+    for x, y, r in clouds:
+        x, y = x + shift[0], y + shift[1]
+        md.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    sky.paste(Image.new("RGB", (W, H), (205, 205, 210)), (0, 0), mask.filter(ImageFilter.GaussianBlur(2)))
+    lens = Image.new("L", (W, H))
+    ImageDraw.Draw(lens).ellipse((cx - R, cy - R, cx + R, cy + R), fill=255)
+    out = Image.composite(sky, Image.new("RGB", (W, H)), lens)
+    # a sensor's noise, seeded: about +-6 levels (a flat grey cloud would pass for a clipped sun's plateau)
+    noise = np.random.default_rng(7).integers(-6, 7, (H, W, 3))
+    out = Image.fromarray(np.clip(np.asarray(out, dtype=np.int16) + noise, 0, 255).astype(np.uint8))
+    buf = io.BytesIO()
+    out.save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+# Texture for the phase correlation (away from the sun) and one cloud 80 px upwind (left) of the sun's disc
+CLOUDS = [(300, 240, 40), (260, 130, 30), (330, 350, 35), (190, 250, 25), (380, 120, 20), (240, 330, 20)]
+
+
+def _classify(tmp_path: Path, files: dict[str, bytes], *extra: str) -> dict[str, dict]:
+    paths = []
+    for name, data in files.items():
+        p = tmp_path / f"{name}.jpg"
+        p.write_bytes(data)
+        paths.append(str(p))
+    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
+    result = cielo("classify", "--json", *extra, *paths, config=cfg)
+    assert result.returncode == 0, result.stderr
+    return {Path(o["file"]).stem: o for o in map(json.loads, result.stdout.splitlines())}
+
+
+def test_classify_says_where_the_sun_stands(tmp_path: Path):
+    out = _classify(tmp_path, {"clear": frame(), "broken": frame(CLOUDS), "overcast": frame(grey=True),
+                               "hidden": frame([(*SUN, 60)], sun=None)})
+    assert out["clear"]["sun"] == "visible"
+    assert out["broken"]["sun"] == "visible"  # cloud about, the disc clear
+    assert out["overcast"]["sun"] in ("thin", "covered")
+    assert out["hidden"]["sun"] == "covered"  # broken sky, the sun behind a cloud: no disc anywhere
+
+
+def test_no_sun_at_night(tmp_path: Path):
+    # the same bright frame, taken (says --at) at 01:00 in Madrid: the sun is down whatever the frame shows
+    out = _classify(tmp_path, {"clear": frame()}, "--at", "2024-06-01T01:00+02:00")
+    assert out["clear"]["sun"] is None
+    day = _classify(tmp_path, {"clear": frame()}, "--at", "2024-06-01T13:00+02:00")
+    assert day["clear"]["sun"] == "visible"
+
+
+def _model_views(*jpegs: bytes):
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    frames = [model.decode(j) for j in jpegs]
+    return [v.sky for v in model.judge(frames, [None] * len(frames), 40.4, -3.7)]
+
+
+def test_motion_of_a_shifted_cloud_field():
+    from cielo.sources.skycam import motion
+
+    a, b = _model_views(frame(CLOUDS), frame(CLOUDS, shift=(16, -8)))  # 640-px frames: 4, -2 at the model's
+    m = motion.between(a, b, 2.0)
+    assert m is not None and m.confidence > 0.5
+    assert abs(m.dx - 4) < 0.6 and abs(m.dy + 2) < 0.6, m
+    assert 60 < m.direction < 65  # right and a little up: 63.4 degrees clockwise from the frame's up
+    assert abs(m.deg_per_min - np.hypot(m.dx, m.dy) * a.deg_per_px / 2) < 1e-9 and 3.2 < m.deg_per_min < 3.5
+    # a clear sky has nothing to follow
+    c, d = _model_views(frame(), frame())
+    assert motion.between(c, d, 1.0) is None
+
+
+def test_eta_of_the_cloud_coming_at_the_sun():
+    from cielo.sources.skycam import motion
+
+    # 8 px a minute to the right (640-px frame); the disc's edge is 80 px left of the sun's centre
+    views = _model_views(frame(CLOUDS), frame(CLOUDS, shift=(8, 0)))
+    tracker = motion.Tracker()
+    t0 = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+    assert tracker.step(t0, views[0]) == (None, None)
+    m, eta = tracker.step(t0 + timedelta(minutes=1), views[1])
+    assert m is not None and abs(m.dx - 2) < 0.5
+    # (80 - 8 moved - the 3-degree disc, ~8 px) / 8 px a minute: about 8 minutes
+    assert eta is not None and 6 <= eta <= 10, eta
+    # moving away: nothing approaches
+    back = _model_views(frame(CLOUDS, shift=(8, 0)), frame(CLOUDS))
+    tracker = motion.Tracker()
+    tracker.step(t0, back[0])
+    m, eta = tracker.step(t0 + timedelta(minutes=1), back[1])
+    assert m is not None and m.dx < 0 and eta is None
+    # frames 10 minutes apart: a motion, no ETA
+    tracker = motion.Tracker()
+    tracker.step(t0, views[0])
+    m, eta = tracker.step(t0 + timedelta(minutes=10), views[1])
+    assert m is not None and eta is None
+    # more than 15 minutes apart: no motion at all
+    tracker = motion.Tracker()
+    tracker.step(t0, views[0])
+    assert tracker.step(t0 + timedelta(minutes=16), views[1]) == (None, None)
+
+
+def test_ingest_stores_the_sun_series(camera: CameraServer, config, tmp_path: Path):
+    # the device's longitude put where it is noon now: the live slot is a day frame
+    now = datetime.now(UTC)
+    lon = ((12 - (now.hour + now.minute / 60)) * 15 + 180) % 360 - 180
+    camera.images = [frame(CLOUDS)]
+    cfg = config(device={"latitude": 10.0, "longitude": lon}, skycam={"base_url": camera.base_url,
+                 "timeout_s": 2, "retries": 2, "requests_per_minute": 0, "timezone": "UTC"})
+    result = cielo("ingest", "--source", "skycam", config=cfg, env=clean_env())
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "cielo.db") as db:
+        rows = dict(db.execute("SELECT series, value FROM readings WHERE series LIKE 'skycam.sun%'").fetchall())
+        attrs = json.loads(db.execute("SELECT attrs FROM readings WHERE series = 'skycam.octas'").fetchone()[0])
+    assert rows["skycam.sun_covered"] == 0
+    assert 0 <= rows["skycam.sun_cloud_15"] <= 100 and 0 <= rows["skycam.sun_cloud_30"] <= 100
+    assert rows["skycam.sun_eta_min"] is None  # one frame: no motion yet
+    assert attrs["sun"] == "visible"
+    assert (tmp_path / "skycam-motion.json").is_file()  # the only thing kept for the next frame
+
+
+def test_backfill_one_minute_apart_gives_the_eta(camera: CameraServer, config, tmp_path: Path):
+    # a camera every minute; the clouds move 8 px a minute toward the sun, as in the test above
+    day = datetime.now(UTC).date() - timedelta(days=2)
+    start = datetime(day.year, day.month, day.day, 12, 0, tzinfo=UTC)
+    shots = {f"{start + timedelta(minutes=i):%Y-%m%d%H%M}.jpg": frame(CLOUDS, shift=(8 * i, 0)) for i in range(3)}
+    camera.image_for = lambda name: shots.get(name.rsplit("/", 1)[-1], frame(grey=True))
+    cfg = config(device={"latitude": 10.0, "longitude": 0.0}, skycam={
+        "base_url": camera.base_url, "timeout_s": 2, "retries": 2, "requests_per_minute": 0, "timezone": "UTC",
+        "minutes": list(range(60)), "year_dir": "never"})
+    end = start + timedelta(minutes=2)
+    result = cielo("backfill", "--from", f"{start:%Y-%m-%dT%H:%MZ}", "--to", f"{end:%Y-%m-%dT%H:%MZ}", "--workers", "1",
+                   config=cfg, env=clean_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    with sqlite3.connect(tmp_path / "cielo.db") as db:
+        eta = db.execute("SELECT ts, value FROM readings WHERE series = 'skycam.sun_eta_min' ORDER BY ts").fetchall()
+        motion = [json.loads(a).get("motion") for (a,) in
+                  db.execute("SELECT attrs FROM readings WHERE series = 'skycam.octas' ORDER BY ts")]
+    assert len(eta) == 3 and eta[0][1] is None
+    assert all(v is not None and 4 <= v <= 10 for _, v in eta[1:]), eta
+    assert motion[0] is None and motion[1]["direction_from"] == "frame" and 80 < motion[1]["direction"] < 100
