@@ -2,29 +2,34 @@
 
     .venv/bin/python models/sun_study.py state TSI_DIR [--days 20180418,20180419] [--step 4]
     .venv/bin/python models/sun_study.py motion TSI_DIR [--days 20180418,20180419] [--step 1]
+    .venv/bin/python models/sun_study.py lenghu LENGHU_DIR [--years 2020,2021]
+    .venv/bin/python models/sun_study.py orientation TSI_DIR [--train 20170524 --test 20180418,20180419]
+    .venv/bin/python models/sun_study.py orientation LENGHU_DIR --train 201907,201908 --test 201909,201910
 
 TSI_DIR holds SkyImage/ and CloudMask/ as extracted from PeterDrake/sky (models/octas.json, "datasets"). The
 instrument's own masks are the reference: a yellow sun is its "sun visible" (it paints the sun only when the
 disc shines on the shadowband); its cloud (opaque and thin) within 0.85 of the mirror's radius says clear
-(under 10 %) or overcast (over 90 %). Rules were chosen on 2017-05-24; the tables report 2018-04-18/19.
+(under 10 %) or overcast (over 90 %). Rules were chosen on TSI 2017-05-24 and LenghuSky-8 2018-2019; the
+tables report TSI 2018-04-18/19 and LenghuSky-8 2020-2021 (LENGHU_DIR: its 2018-2021 LabelMe JSONs only).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "daemon"))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "daemon"), str(Path(__file__).resolve().parent)]
 
-from cielo.sources.skycam import motion, sunstate
-from cielo.sources.skycam.model import OctaModel
+from cielo.sources.skycam import motion, sunstate  # noqa: E402
+from cielo.sources.skycam.model import OctaModel  # noqa: E402
 
 SGP = (36.605, -97.485)  # ARM SGP Central Facility, Lamont, Oklahoma
 MIRROR_R = 232  # px in the 480x640 frame: the mirror's horizon (models/skydata.py)
@@ -164,15 +169,17 @@ def motion_table(args: argparse.Namespace) -> None:
                 conf.append(mv.confidence)
                 agree.append(np.hypot(*ref))
         prev = (ts, v.sky, small)
-    e, c = np.array(errs), np.array(conf)
-    print(f"{len(errs)} consecutive pairs of {args.days} (every {args.step}th frame), {n_skip} without a motion")
-    print(f"instrument-mask shift median {np.median(agree):.2f} px; cielo error median {np.median(e):.2f} px, "
-          f"90th pct {np.percentile(e, 90):.2f} px, within 1 px {np.mean(e <= 1):.1%}")
-    for lo in (0.0, 0.3, 0.5):
-        sel = c >= lo
+    e, c, ref = np.array(errs), np.array(conf), np.array(agree)
+    print(f"{len(errs)} consecutive pairs of {args.days} {args.step * 30} s apart, sun above 5 deg "
+          f"({n_skip} more where either side found nothing to follow)")
+    print(f"{'true shift (px)':<16}{'pairs':>6}{'error median':>14}{'90th pct':>10}{'within 1 px':>13}"
+          f"{'confidence':>12}")
+    for lo, hi in ((0, 1), (1, 3), (3, 6), (6, 99), (0, 99)):
+        sel = (ref >= lo) & (ref < hi)
         if sel.any():
-            print(f"  confidence >= {lo}: {sel.sum()} pairs, error median {np.median(e[sel]):.2f} px, "
-                  f"within 1 px {np.mean(e[sel] <= 1):.1%}")
+            print(f"{f'{lo}-{hi}' if hi < 99 else (f'>= {lo}' if lo else 'all'):<16}{sel.sum():>6}"
+                  f"{np.median(e[sel]):>14.2f}{np.percentile(e[sel], 90):>10.2f}{np.mean(e[sel] <= 1):>13.1%}"
+                  f"{np.median(c[sel]):>12.2f}")
     print(f"motion.between: median {np.median(cost) * 1000:.2f} ms per pair")
 
 
@@ -213,15 +220,118 @@ def _best_shift(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarra
     return ix - limit + fx, iy - limit + fy
 
 
+def lenghu_table(args: argparse.Namespace) -> None:
+    """Sun state on LenghuSky-8 2018-2021 whole fisheye frames (none used to choose a rule): clear (labelled
+    cloud under 10 %) and overcast (over 90 %) frames with the sun up, and night frames, judged as an
+    independent check does (no time given) and with the frame's time (as the daemon knows it)."""
+    from skydata import LENGHU_SITE, load_lenghu
+
+    model = OctaModel()
+    years = tuple(args.years.split(","))
+    samples = [s for s in load_lenghu(Path(args.tsi)) if s.name.startswith(years)]
+    print(f"{len(samples)} LenghuSky-8 frames of {args.years} (twilight left out)")
+    want = {"clear, sun up": {"visible"}, "overcast, sun up": {"thin", "covered"}, "night": {None}}
+    for timed in (False, True):
+        tab: dict[str, Counter] = {k: Counter() for k in want}
+        for smp in samples:
+            el = smp.extra["sun_elevation"]
+            if smp.extra["night"]:
+                kind = "night"
+            elif el > 0 and smp.fraction < 0.1:
+                kind = "clear, sun up"
+            elif el > 0 and smp.fraction > 0.9:
+                kind = "overcast, sun up"
+            else:
+                continue
+            ts = datetime.strptime(smp.name, "%Y-%m-%d-%H-%M-%S").replace(tzinfo=UTC) - timedelta(hours=8)
+            frame = model.decode(smp.jpeg)
+            v = model.judge([frame], [ts if timed else None], *LENGHU_SITE)[0]
+            tab[kind][v.sun_state] += 1
+        print(f"\n{'with the frame time' if timed else 'no time given (classify without --at)'}")
+        print(f"{'':<18}" + "".join(f"{s!s:>9}" for s in ("visible", "thin", "covered", None)) + f"{'right':>8}")
+        right = total = 0
+        for kind, c in tab.items():
+            n = sum(c.values())
+            ok = sum(c[s] for s in want[kind])
+            right, total = right + ok, total + n
+            print(f"{kind:<18}" + "".join(f"{c[s]:>9}" for s in ("visible", "thin", "covered", None))
+                  + f"{(ok / n if n else 0):>8.1%}")
+        print(f"all: {right}/{total} right, {right / max(total, 1):.1%}")
+
+
+def _sun_points(model: OctaModel, shots, site: tuple[float, float]) -> list[tuple[float, float, float, float]]:
+    """(x, y, elevation, azimuth) of the sun's disc on each (jpeg, UTC time) where one shows."""
+    from cielo.sources.skycam import orientation, sun
+
+    out = []
+    for jpeg, ts in shots:
+        el, az = sun.position(ts, *site)
+        if el < orientation.MIN_ELEVATION:
+            continue
+        frame = model.decode(jpeg)
+        v = model.judge([frame], [ts], *site)[0]
+        if v.sky is not None and v.sky.seen:
+            out.append((v.sky.x, v.sky.y, el, az))
+    return out
+
+
+def orientation_table(args: argparse.Namespace) -> None:
+    """The camera's orientation fitted from the sun's disc on the frames of --train (their times from the
+    file names: TSI UTC; LenghuSky-8 UTC+8), then checked on --test: the miss between where the fit puts
+    the sun and where its disc shows, in degrees of sky. DIR: a TSI folder, or LenghuSky-8's JSONs."""
+    from cielo.sources.skycam import orientation
+
+    model = OctaModel()
+    folder = Path(args.tsi)
+    if (folder / "SkyImage").is_dir():
+        site = SGP
+        shots = [(key, img.read_bytes(), when(key)) for key, img, _ in pairs(folder, args.train.split(",")
+                                                                               + args.test.split(","), args.step)]
+        centre = "the mirror's centre (the masks' disc): see models/skydata.py"
+    else:
+        from skydata import LENGHU_LENS, load_lenghu
+
+        site = (38.61, 93.90)
+        shots = [(s.name, s.jpeg, datetime.strptime(s.name, "%Y-%m-%d-%H-%M-%S").replace(tzinfo=UTC)
+                  - timedelta(hours=8)) for s in load_lenghu(folder) if not s.extra["night"]]
+        cx, cy, r = LENGHU_LENS
+        centre = f"({cx / 512:.3f}, {cy / 512:.3f}), horizon {r / 512:.3f} of the width (its black surround)"
+    train = _sun_points(model, [(j, t) for k, j, t in shots if k.replace("-", "").startswith(
+        tuple(args.train.split(",")))], site)
+    test = _sun_points(model, [(j, t) for k, j, t in shots if k.replace("-", "").startswith(
+        tuple(args.test.split(",")))], site)
+    geom = model.geometry(model.decode(shots[0][1]))
+    o = orientation.fit(train, model.width, model.height, geom.rx / geom.ry)
+    print(f"sun's disc seen on {len(train)} frames of {args.train} (fit), {len(test)} of {args.test} (check)")
+    if o is None:
+        print("no fit")
+        return
+    for line in o.describe():
+        print(line)
+    print(f"lens circle's centre: {centre}")
+    miss = []
+    for x, y, el, az in test:
+        px, py = o.where(el, az, model.width, model.height)
+        miss.append(math.hypot(px - x, (py - y) * o.aspect) / (o.a * math.pi / 180))
+    m = np.array(miss)
+    if len(m):
+        print(f"check frames: miss median {np.median(m):.2f} deg, 90th pct {np.percentile(m, 90):.2f} deg, "
+              f"within 5 deg {np.mean(m <= 5):.1%} of {len(m)}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=("state", "motion"))
-    p.add_argument("tsi", metavar="TSI_DIR")
+    p.add_argument("what", choices=("state", "motion", "lenghu", "orientation"))
+    p.add_argument("tsi", metavar="DIR", help="TSI_DIR, or the LenghuSky-8 JSON folder for `lenghu`")
     p.add_argument("--days", default="20180418,20180419")
     p.add_argument("--step", type=int, default=4)
+    p.add_argument("--years", default="2020,2021", help="LenghuSky-8 years (2018 and 2019 chose the rules)")
+    p.add_argument("--train", default="20170524", help="orientation: fit on these date prefixes (YYYYMM...)")
+    p.add_argument("--test", default="20180418,20180419", help="orientation: check on these")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args()
-    (state_table if args.what == "state" else motion_table)(args)
+    {"state": state_table, "motion": motion_table, "lenghu": lenghu_table,
+     "orientation": orientation_table}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cielo.config import Settings
 from cielo.errors import CieloError, UsageError
@@ -94,8 +95,10 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
     model = OctaModel(cfg.model)
     if args.auto:
         return _auto(args, settings, cfg, model)
+    times: list[datetime | None] = []
     if args.images:
-        frames, source = samples.frames_from_folder(model, Path(args.images), args.max_images)
+        frames, source = samples.frames_from_folder(model, Path(args.images), args.max_images, times,
+                                                    ZoneInfo(cfg.timezone))
     else:
         if not args.end:
             raise UsageError("calibrate: --from needs --to")
@@ -104,7 +107,7 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
         if end < start:
             raise UsageError("calibrate: --to is before --from")
         frames, source = samples.frames_from_camera(model, settings, start, end + timedelta(minutes=1),
-                                                        args.max_images)
+                                                        args.max_images, times)
     threshold = float(model.defaults.get("sky_threshold", 0.25))
     cal = calibration.fit(frames, source, threshold)
     used = calibration_path(settings, cfg)
@@ -112,6 +115,7 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
     cal.save(out)
     for line in calibration.describe(cal):
         print(line)
+    _orient(model, frames, times, settings, out)
     if _same_file(out, used):
         print(f"wrote {out} ({cal.ident}); `cielo classify` and the sky camera use it from now on")
     else:  # written elsewhere: the camera keeps reading [skycam].calibration
@@ -188,6 +192,27 @@ def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model
         print(line)
     print(f"calibrate --auto: wrote {path} ({cal.ident}) from {cal.frames} stored frames")
     return 0
+
+
+def _orient(model: Any, frames: list, times: list[datetime | None], settings: Settings, out: Path) -> None:
+    """The camera's orientation from the sun's track on these frames (orientation.py), saved beside the
+    calibration; an old one goes when no fit is found (it may be another camera's, or the camera turned)."""
+    from cielo.sources.skycam import orientation
+
+    dev = settings.device
+    found, discs = orientation.learn(model, frames, times, dev.latitude, dev.longitude)
+    path = orientation.beside(out)
+    if found is None:
+        path.unlink(missing_ok=True)
+        timed = sum(t is not None for t in times)
+        print(f"orientation: not fitted: the sun's disc on {discs} of {timed} frames with a known time (needs "
+              f"{orientation.MIN_POINTS} over {orientation.MIN_SPAN_DEG:.0f} deg of azimuth, a fit within "
+              f"{orientation.MAX_RESIDUAL_DEG:.0f} deg); the sun state goes by what each frame shows")
+        return
+    found.save(path)
+    for line in found.describe():
+        print(line)
+    print(f"wrote {path}")
 
 
 def _same_file(a: Path, b: Path) -> bool:

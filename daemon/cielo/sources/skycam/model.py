@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from cielo.errors import CieloError
-from cielo.sources.skycam import lens, sun, sunstate
+from cielo.sources.skycam import lens, orientation, sun, sunstate
 from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration
 from cielo.sources.skycam.frame import Frame
 
@@ -133,6 +133,7 @@ class OctaModel:
         self._model_reference = self.reference
         self._site_lens: lens.Lens | None = None
         self._site_mask: np.ndarray | None = None
+        self.orientation: orientation.Orientation | None = None
         if calibration is not None:
             self.calibrate(calibration)
 
@@ -149,6 +150,8 @@ class OctaModel:
         self.calibration = cal
         self.reference = self._model_reference
         self._site_lens, self._site_mask = None, None
+        # where the sun must be in each frame, when `cielo calibrate` learned the camera's orientation
+        self.orientation = None if cal is None or cal.path is None else orientation.load(orientation.beside(cal.path))
         if cal is None:
             return
         self._site_mask = cal.mask_at(self.height, self.width)
@@ -294,7 +297,10 @@ class OctaModel:
                 p = row.astype(np.float64)
                 p = p / p.sum() if p.sum() > 0 else p
                 octas = int(p.argmax())
-                f = frames[i]
-                view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry)
+                f, t = frames[i], times[i]
+                expected = None if self.orientation is None or t is None else \
+                    self.orientation.sun_at(t, latitude, longitude, self.width, self.height)
+                view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
+                                       expected)
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), None, elevations[i], f.brightness, view)
         return [v for v in verdicts if v is not None]

@@ -1,9 +1,9 @@
 """Where the cloud is going: its displacement between consecutive frames, and when it reaches the sun.
 
-Phase correlation on the two frames' cloud masks (sunstate.SunView: cloud within the octa area, at the
-model's input size): the peak of the inverse FFT of the normalised cross-power spectrum is the shift that
-best lays the earlier field onto the later one, refined to a fraction of a pixel by a parabola. Its height,
-against the surface's spread, is the confidence. Only the previous frame's mask is kept (Tracker).
+Correlation of the two frames' cloud masks in the Fourier domain (sunstate.SunView: cloud within the octa
+area, at the model's input size), normalised over the sky both frames see (masked_ncc): its peak is the
+shift that best lays the earlier field onto the later one, refined to a fraction of a pixel by a parabola;
+its height (the correlation, 0..1) is the confidence. Only the previous frame's mask is kept (Tracker).
 
 With frames 1-2 minutes apart, the cloud now upwind of the sun reaches it after (distance / speed): the
 minutes until cloud covers a visible sun, or leaves a covered one (`eta`), None when nothing approaches.
@@ -32,7 +32,7 @@ MIN_CONFIDENCE = 0.25  # an ETA is given only from a motion this sure
 ETA_HORIZON_MIN = 60.0  # no ETA beyond this
 DISC_DEG = 3.0  # cloud within this of the sun's centre covers it (its disc and the brightest aureole)
 AUREOLE_DEG = 8.0  # nearer the sun than this its glow reads as cloud: what comes is looked for beyond it
-LOW_PASS = 0.25  # the cross-power spectrum is weighted by exp(-(f / LOW_PASS)^2), f in cycles per pixel
+MIN_OVERLAP = 0.4  # a shift is weighed only where the two skies overlap by this share of the smaller
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,8 @@ class Motion:
                 "minutes": round(self.minutes, 2)}
 
 
-def _field(view: SunView) -> np.ndarray | None:
+def _field(view: SunView) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cloud mask as 0/1 floats and the sky it covers, or None when there is nothing to follow."""
     masks = view.masks()
     if masks is None:
         return None
@@ -62,48 +63,75 @@ def _field(view: SunView) -> np.ndarray | None:
     share = float(cloud[sky].mean())
     if not MIN_CLOUD <= share <= MAX_CLOUD:
         return None
-    out = np.zeros(cloud.shape, dtype=np.float32)
-    out[sky] = np.where(cloud[sky], np.float32(1 - share), np.float32(-share))  # zero mean over the sky
-    return out
+    return (cloud & sky).astype(np.float32), sky.astype(np.float32)
 
 
-def between(prev: SunView, cur: SunView, minutes: float, north: float | None = None,
-            mirrored: bool = False) -> Motion | None:
+def between(prev: SunView, cur: SunView, minutes: float, north: float | None = None, sign: int = -1
+            ) -> Motion | None:
     """The cloud field's motion from `prev` to `cur`, taken `minutes` apart; None when either frame has no
-    field to follow (clear, overcast, no lens) or the frames differ in size. `north`: the compass bearing of
-    the frame's up (orientation.py), when calibrated; `mirrored`: east is clockwise of north in the frame."""
+    field to follow (clear, overcast, no lens) or the frames differ in size. `north`, `sign`: where north
+    lies in the frame and which way east is from it (orientation.Orientation), when calibrated."""
     if minutes <= 0 or prev.shape != cur.shape:
         return None
     a, b = _field(prev), _field(cur)
     if a is None or b is None:
         return None
-    h, w = a.shape
-    fa, fb = np.fft.rfft2(a), np.fft.rfft2(b)
-    cross = fb * np.conj(fa)
-    cross /= np.abs(cross) + np.float32(1e-6)
-    fy = np.fft.fftfreq(h).astype(np.float32)[:, None]
-    fx = np.fft.rfftfreq(w).astype(np.float32)[None]
-    cross *= np.exp(-(fx * fx + fy * fy) / np.float32(LOW_PASS * LOW_PASS))
-    surface = np.fft.irfft2(cross, s=(h, w))
-    limit = MAX_SHIFT * DEG_PER_RADIUS / max(cur.deg_per_px, 1e-6)  # pixels
-    yy = np.fft.fftfreq(h, 1 / h)[:, None]
-    xx = np.fft.fftfreq(w, 1 / w)[None]
-    surface = np.where(np.hypot(xx, yy) <= limit, surface, -np.inf)
+    h, w = a[0].shape
+    limit = int(min(MAX_SHIFT * DEG_PER_RADIUS / max(cur.deg_per_px, 1e-6), h // 2))  # pixels
+    surface = masked_ncc(a, b, limit, (_fast(h + limit), _fast(w + limit)))
     iy, ix = np.unravel_index(int(np.argmax(surface)), surface.shape)
     peak = float(surface[iy, ix])
-    finite = surface[np.isfinite(surface)]
-    spread = float(finite.std()) or 1e-6
-    sy = _parabola(surface[(iy - 1) % h, ix], peak, surface[(iy + 1) % h, ix])
-    sx = _parabola(surface[iy, (ix - 1) % w], peak, surface[iy, (ix + 1) % w])
-    dy = float(yy[iy, 0]) + float(sy)
-    dx = float(xx[0, ix]) + float(sx)
-    # The peak against the surface's noise, as a 0..1 score: 5 standard deviations and more is a sure match
-    confidence = max(0.0, min(1.0, (peak - float(finite.mean())) / spread / 10.0))
+    if not math.isfinite(peak) or peak <= 0:
+        return None
+    sy = _parabola(float(surface[iy - 1, ix]), peak, float(surface[iy + 1, ix])) if 0 < iy < 2 * limit else 0.0
+    sx = _parabola(float(surface[iy, ix - 1]), peak, float(surface[iy, ix + 1])) if 0 < ix < 2 * limit else 0.0
+    dy, dx = iy - limit + sy, ix - limit + sx
     speed = math.hypot(dx, dy) * cur.deg_per_px / minutes
     bearing = math.degrees(math.atan2(dx, -dy)) % 360.0
     if north is not None:
-        bearing = ((-bearing if mirrored else bearing) + north) % 360.0
-    return Motion(dx, dy, minutes, speed, bearing, confidence, "frame" if north is None else "north")
+        bearing = (sign * (bearing - north)) % 360.0  # the compass bearing the cloud moves toward
+    return Motion(float(dx), float(dy), minutes, speed, bearing, min(1.0, peak), "frame" if north is None else "north")
+
+
+def masked_ncc(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], limit: int,
+               size: tuple[int, int]) -> np.ndarray:
+    """The normalised cross-correlation of field a onto field b over only the pixels both masks cover, for
+    every shift within `limit` pixels: [2 limit + 1, 2 limit + 1], (dy, dx) = index - limit (Padfield,
+    "Masked object registration in the Fourier domain", 2012). A plain FFT correlation sees the masks' own
+    edges (the lens, a shadow band, a mast) as a field that never moves; here they weigh nothing."""
+    (f1, m1), (f2, m2) = a, b  # cloud (0/1, zero outside the sky) and sky masks: f * f = f, f * m = f
+    F1, M1, F2, M2 = (np.fft.rfft2(x, s=size) for x in (f1, m1, f2, m2))
+
+    def corr(g: np.ndarray, hh: np.ndarray) -> np.ndarray:  # sum_x g(x - d) h(x), wrapped at `size`
+        return np.fft.irfft2(np.conj(g) * hh, s=size)
+
+    n = corr(M1, M2)
+    s1, s2 = corr(F1, M2), corr(M1, F2)
+    k = np.maximum(n, 1)
+    num = corr(F1, F2) - s1 * s2 / k
+    v1, v2 = s1 - s1 * s1 / k, s2 - s2 * s2 / k  # sums of squares: the fields are 0/1
+    out = num / np.sqrt(np.maximum(v1 * v2, 1e-9))
+    enough = n >= MIN_OVERLAP * min(float(m1.sum()), float(m2.sum()))
+    out = np.where(enough & (v1 > 1e-3) & (v2 > 1e-3), out, -np.inf)
+    idx = np.r_[size[0] - limit : size[0], 0 : limit + 1]
+    jdx = np.r_[size[1] - limit : size[1], 0 : limit + 1]
+    return out[np.ix_(idx, jdx)]
+
+
+def _fast(n: int) -> int:
+    """The smallest 2^i 3^j 5^k >= n: FFT sizes with a prime factor like 19 cost several times more."""
+    best = 2 * n
+    p2 = 1
+    while p2 < best:
+        p3 = p2
+        while p3 < best:
+            p5 = p3
+            while p5 < n:
+                p5 *= 5
+            best = min(best, p5)
+            p3 *= 3
+        p2 *= 2
+    return best
 
 
 def _parabola(left: float, mid: float, right: float) -> float:
@@ -190,7 +218,7 @@ class Tracker:
         except OSError:
             pass  # a read-only state folder costs the next frame's motion, nothing else
 
-    def step(self, ts: datetime, view: SunView | None, north: float | None = None, mirrored: bool = False
+    def step(self, ts: datetime, view: SunView | None, north: float | None = None, sign: int = -1
              ) -> tuple[Motion | None, float | None]:
         """The motion since the previous frame (when within MAX_GAP) and the sun's ETA (frames within
         ETA_GAP); frames must come in time order (an earlier one starts afresh)."""
@@ -201,7 +229,7 @@ class Tracker:
         gap = ts - prev[0]
         if not timedelta(0) < gap <= MAX_GAP:
             return None, None
-        m = between(prev[1], view, gap.total_seconds() / 60, north, mirrored)
+        m = between(prev[1], view, gap.total_seconds() / 60, north, sign)
         if m is None:
             return None, None
         return m, (eta(view, m) if gap <= ETA_GAP else None)

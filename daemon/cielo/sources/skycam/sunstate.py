@@ -4,8 +4,9 @@ Per judged day frame, from what the octa model's per-frame maps already found (t
 blob, the clear-sky threshold per pixel):
 
 - the sun's state: "visible" (a saturated disc), "thin" (a saturated disc under a sky that is cloud nearly
-  everywhere else: the sun shows through thin cloud), "covered" (no saturated disc where the sun is, or
-  anywhere with the sun up), or None (the sun down, out of the lens, or nothing to judge by);
+  everywhere else, or milky with no blue left: the sun shows through thin cloud), "covered" (no saturated
+  disc where the sun is, or anywhere with the sun up), or None (the sun down, out of the lens, or nothing
+  to judge by);
 - the cloud fraction within 15 and 30 degrees of the sun (sky and cloud pixels only: saturated glare, masts
   and the surround left out), where the sun is known: the blob, else its computed position once the camera's
   orientation is calibrated (orientation.py);
@@ -26,7 +27,8 @@ from cielo.sources.skycam import lens
 
 DEG_PER_RADIUS = 90.0  # an equidistant fisheye: the lens circle is the horizon
 NEAR_DEG = (15.0, 30.0)  # cloud fractions around the sun, within these angles of it
-OVERCAST = 0.82  # a seen disc with more cloud than this share of the octa area farther than 15 deg: "thin"
+OVERCAST = 0.82  # a seen disc with more cloud than this share of the octa area farther than 15 deg: "thin" ...
+PALE = 0.16  # ... or with that area's 80th-percentile NRBR under this: a milky sky, the disc through thin cloud
 MIN_NEAR_PIXELS = 8  # fewer sky pixels than this within an angle of the sun: no fraction there
 CLIPPED_CHROMA = 4  # a plateau below full scale is a clipped disc when max - min of R, G, B there is this small
 FAR_FROM_EXPECTED_DEG = 12.0  # a saturated blob farther than this from where the sun must be is a reflection
@@ -85,7 +87,8 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
     darkest = np.minimum(np.minimum(px[0], px[1]), px[2])
     unsat = darkest < int(lens.SATURATED * 255)
     sky = (rho <= 1.0) & ~stop
-    cloud = (lens.nrbr(px) < maps.threshold) & sky & unsat
+    ratio = lens.nrbr(px)
+    cloud = (ratio < maps.threshold) & sky & unsat
     near_sky = sky & unsat
     motion_sky = near_sky & (rho <= MOTION_RHO)
     packed = (np.packbits(cloud & motion_sky).tobytes(), np.packbits(motion_sky).tobytes(), (h, w))
@@ -111,12 +114,13 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
             if n >= MIN_NEAR_PIXELS:
                 near[i] = float(np.count_nonzero(cloud & inside)) / n
         if sun is not None:
-            # a saturated disc under a sky that is cloud nearly everywhere away from it: the sun shows
-            # through, dimmed (an overcast never lets a clear disc through)
+            # a saturated disc under a sky that is cloud nearly everywhere away from it, or milky (no blue
+            # left even in its bluest fifth): the sun shows through thin cloud, dimmed
             away = motion_sky & (deg > NEAR_DEG[0])
             n = int(np.count_nonzero(away))
             overcast = float(np.count_nonzero(cloud & away)) / n if n else 0.0
-            state = "thin" if overcast >= OVERCAST else "visible"
+            pale = n >= MIN_NEAR_PIXELS and float(np.percentile(ratio[away], 80)) < PALE
+            state = "thin" if overcast >= OVERCAST or pale else "visible"
     return SunView(state, near[0], near[1], None if where is None else float(where[0]),
                    None if where is None else float(where[1]), sun is not None, deg_per_px, overcast, *packed)
 
