@@ -56,13 +56,13 @@ def frame(clouds: list[tuple[int, int, int]] = (), sun: tuple[int, int] | None =
 CLOUDS = [(300, 240, 40), (260, 130, 30), (330, 350, 35), (190, 250, 25), (380, 120, 20), (240, 330, 20)]
 
 
-def _classify(tmp_path: Path, files: dict[str, bytes], *extra: str) -> dict[str, dict]:
+def _classify(tmp_path: Path, files: dict[str, bytes], *extra: str, cfg: Path | None = None) -> dict[str, dict]:
     paths = []
     for name, data in files.items():
         p = tmp_path / f"{name}.jpg"
         p.write_bytes(data)
         paths.append(str(p))
-    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
+    cfg = cfg or write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
     result = cielo("classify", "--json", *extra, *paths, config=cfg)
     assert result.returncode == 0, result.stderr
     return {Path(o["file"]).stem: o for o in map(json.loads, result.stdout.splitlines())}
@@ -196,3 +196,50 @@ def test_home_assistant_gets_a_sun_covered_binary_sensor():
     gone = dict(messages(Topics("cielo", "pi"), "homeassistant", "pi", "1",
                          [SeriesInfo(s, False) for s in SkycamSource.series]))
     assert gone["homeassistant/binary_sensor/pi/skycam_sun_covered/config"] == ""
+
+
+def _oriented(ts: datetime) -> tuple[float, float] | None:
+    """Where a camera looking up with north 30 degrees clockwise of its frame's up, equidistant, horizon at
+    R px, shows the sun at 40.4 N 3.7 W (pixels of the 640x480 frame)."""
+    from cielo.sources.skycam import sun
+
+    el, az = sun.position(ts, 40.4, -3.7)
+    if el < 8:
+        return None
+    r = (90 - el) / 90 * R
+    phi = np.radians(30 - az)
+    return W / 2 + r * np.sin(phi), H / 2 - r * np.cos(phi)
+
+
+def test_calibrate_learns_the_orientation_from_the_suns_track(tmp_path: Path):
+    from cielo.sources.skycam import orientation
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for day in (1, 2):
+        for minutes in range(6 * 60, 19 * 60, 40):
+            ts = datetime(2024, 6, day, minutes // 60, minutes % 60, tzinfo=UTC)
+            where = _oriented(ts)
+            if where is not None:
+                (folder / f"{ts:%Y-%m-%d-%H-%M-%S}.jpg").write_bytes(frame(sun=(round(where[0]), round(where[1]))))
+    skycam = {"timezone": "UTC", "calibration": str(tmp_path / "cal.json")}
+    cfg = write_config(tmp_path / "cal.toml", {"device": {"latitude": 40.4, "longitude": -3.7}, "skycam": skycam})
+    result = cielo("calibrate", "--images", str(folder), config=cfg)
+    assert result.returncode == 0, result.stderr
+    assert "orientation: north is" in result.stdout and "a camera looking up" in result.stdout, result.stdout
+    o = orientation.load(orientation.beside(tmp_path / "cal.json"))
+    assert o is not None and abs((o.north - 30 + 180) % 360 - 180) < 3 and o.sign == -1
+    assert abs(o.cx - 79.5) < 2 and abs(o.cy - 59.5) < 2  # the frame's centre, at the model's 160x120
+    assert abs(o.horizon_px() - R / 4) < 4 and o.residual_deg < 2
+    # Now the sun must be where the orientation says: a bright disc elsewhere (a reflection) is not the sun
+    at = datetime(2024, 6, 3, 10, 0, tzinfo=UTC)
+    x, y = _oriented(at)
+    out = _classify(tmp_path, {"right": frame(sun=(round(x), round(y))),
+                               "elsewhere": frame(sun=(round(W - x), round(H - y)))}, "--at", at.isoformat(),
+                    cfg=cfg)
+    assert out["right"]["sun"] == "visible" and out["elsewhere"]["sun"] == "covered"
+    # without it, any disc is taken for the sun
+    (tmp_path / "cal.orientation.json").unlink()
+    out = _classify(tmp_path, {"elsewhere": frame(sun=(round(W - x), round(H - y)))}, "--at", at.isoformat(),
+                    cfg=cfg)
+    assert out["elsewhere"]["sun"] == "visible"
