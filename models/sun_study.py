@@ -33,6 +33,7 @@ from cielo.sources.skycam.model import OctaModel  # noqa: E402
 
 SGP = (36.605, -97.485)  # ARM SGP Central Facility, Lamont, Oklahoma
 MIRROR_R = 232  # px in the 480x640 frame: the mirror's horizon (models/skydata.py)
+STILL_DEG = 35.0  # the reference motion leaves out the instrument's mask this near the sun
 
 
 def pairs(folder: Path, days: list[str], step: int) -> list[tuple[str, Path, Path]]:
@@ -62,10 +63,12 @@ def truth(mask_path: Path) -> dict | None:
     inside = np.hypot(xx - cx, yy - cy) <= 0.85 * MIRROR_R
     c, k = int((cloud & inside).sum()), int((clear & inside).sum())
     out = {"fraction": c / (c + k) if c + k else float("nan"), "sun": bool(sun.sum() > 50), "cloud": cloud,
-           "clear": clear, "centre": (cx, cy)}
+           "clear": clear, "centre": (cx, cy), "still": ~inside}
     if out["sun"]:
         sy, sx = np.nonzero(sun)
         deg = np.hypot(xx - sx.mean(), yy - sy.mean()) * 90.0 / MIRROR_R
+        # the instrument calls much of the aureole cloud, and it follows the sun, not the wind
+        out["still"] = ~inside | (deg <= STILL_DEG)
         for limit in sunstate.NEAR_DEG:
             a = deg <= limit
             cc, kk = int((cloud & a).sum()), int((clear & a).sum())
@@ -161,7 +164,7 @@ def motion_table(args: argparse.Namespace) -> None:
             t0 = time.perf_counter()
             mv = motion.between(pv, v.sky, (ts - pts).total_seconds() / 60)
             cost.append(time.perf_counter() - t0)
-            ref = _best_shift(psmall, small)
+            ref = _mask_shift(psmall, small)
             if mv is None or ref is None:
                 n_skip += 1
             else:
@@ -185,8 +188,16 @@ def motion_table(args: argparse.Namespace) -> None:
 
 def _mask_small(t: dict, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     cloud = Image.fromarray((t["cloud"] * 255).astype(np.uint8)).resize((w, h), Image.Resampling.BOX)
-    valid = Image.fromarray(((t["cloud"] | t["clear"]) * 255).astype(np.uint8)).resize((w, h), Image.Resampling.BOX)
+    ok = (t["cloud"] | t["clear"]) & ~t["still"]
+    valid = Image.fromarray((ok * 255).astype(np.uint8)).resize((w, h), Image.Resampling.BOX)
     return np.asarray(cloud) / 255.0, np.asarray(valid) >= 250
+
+
+def _mask_shift(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], limit: int = 20
+                ) -> tuple[float, float] | None:
+    """The shift of the instrument's mask a onto b: the least mean absolute difference over the pixels both
+    cover, every integer shift within `limit`, refined by a parabola (an estimator independent of cielo's)."""
+    return _best_shift(a, b, limit)
 
 
 def _best_shift(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], limit: int = 6

@@ -165,7 +165,8 @@ def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model
               f"calibration unchanged")
         return 0
     end = judged[-1] + timedelta(minutes=1)
-    frames, source = samples.frames_from_camera(model, settings, end - AUTO_SPAN, end, args.max_images)
+    times: list[datetime | None] = []
+    frames, source = samples.frames_from_camera(model, settings, end - AUTO_SPAN, end, args.max_images, times)
     problem = None
     cal = None
     if len(frames) < cfg.auto_calibrate_frames:
@@ -190,6 +191,7 @@ def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model
                         source=SkycamSource.name)
     for line in calibration.describe(cal):
         print(line)
+    _orient(model, frames, times, settings, path)
     print(f"calibrate --auto: wrote {path} ({cal.ident}) from {cal.frames} stored frames")
     return 0
 

@@ -31,7 +31,6 @@ MAX_SHIFT = 0.5  # of the lens radius: larger peaks are aliases
 MIN_CONFIDENCE = 0.25  # an ETA is given only from a motion this sure
 ETA_HORIZON_MIN = 60.0  # no ETA beyond this
 DISC_DEG = 3.0  # cloud within this of the sun's centre covers it (its disc and the brightest aureole)
-AUREOLE_DEG = 8.0  # nearer the sun than this its glow reads as cloud: what comes is looked for beyond it
 MIN_OVERLAP = 0.4  # a shift is weighed only where the two skies overlap by this share of the smaller
 
 
@@ -52,18 +51,18 @@ class Motion:
 
 
 def _field(view: SunView) -> tuple[np.ndarray, np.ndarray] | None:
-    """The cloud mask as 0/1 floats and the sky it covers, or None when there is nothing to follow."""
-    masks = view.masks()
-    if masks is None:
+    """The soft cloud field and the sky it covers, or None when there is nothing to follow."""
+    got = view.field()
+    if got is None:
         return None
-    cloud, sky = masks
-    n = int(sky.sum())
-    if n == 0:
+    cloud, sky = got
+    inside = sky > 0
+    if not inside.any():
         return None
-    share = float(cloud[sky].mean())
+    share = float((cloud[inside] >= 0.5).mean())
     if not MIN_CLOUD <= share <= MAX_CLOUD:
         return None
-    return (cloud & sky).astype(np.float32), sky.astype(np.float32)
+    return cloud, sky
 
 
 def between(prev: SunView, cur: SunView, minutes: float, north: float | None = None, sign: int = -1
@@ -76,8 +75,13 @@ def between(prev: SunView, cur: SunView, minutes: float, north: float | None = N
     a, b = _field(prev), _field(cur)
     if a is None or b is None:
         return None
+    # only the box the skies cover: the FFTs' cost goes with their size
+    rows = np.flatnonzero((a[1] + b[1]).any(axis=1))
+    cols = np.flatnonzero((a[1] + b[1]).any(axis=0))
+    box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    a, b = (a[0][box], a[1][box]), (b[0][box], b[1][box])
     h, w = a[0].shape
-    limit = int(min(MAX_SHIFT * DEG_PER_RADIUS / max(cur.deg_per_px, 1e-6), h // 2))  # pixels
+    limit = int(min(MAX_SHIFT * DEG_PER_RADIUS / max(cur.deg_per_px, 1e-6), h // 2, w // 2))  # pixels
     surface = masked_ncc(a, b, limit, (_fast(h + limit), _fast(w + limit)))
     iy, ix = np.unravel_index(int(np.argmax(surface)), surface.shape)
     peak = float(surface[iy, ix])
@@ -99,8 +103,8 @@ def masked_ncc(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray
     every shift within `limit` pixels: [2 limit + 1, 2 limit + 1], (dy, dx) = index - limit (Padfield,
     "Masked object registration in the Fourier domain", 2012). A plain FFT correlation sees the masks' own
     edges (the lens, a shadow band, a mast) as a field that never moves; here they weigh nothing."""
-    (f1, m1), (f2, m2) = a, b  # cloud (0/1, zero outside the sky) and sky masks: f * f = f, f * m = f
-    F1, M1, F2, M2 = (np.fft.rfft2(x, s=size) for x in (f1, m1, f2, m2))
+    (f1, m1), (f2, m2) = a, b  # fields (zero outside their sky) and sky masks (0/1): f * m = f
+    F1, M1, Q1, F2, M2, Q2 = (np.fft.rfft2(x, s=size) for x in (f1, m1, f1 * f1, f2, m2, f2 * f2))
 
     def corr(g: np.ndarray, hh: np.ndarray) -> np.ndarray:  # sum_x g(x - d) h(x), wrapped at `size`
         return np.fft.irfft2(np.conj(g) * hh, s=size)
@@ -109,7 +113,7 @@ def masked_ncc(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray
     s1, s2 = corr(F1, M2), corr(M1, F2)
     k = np.maximum(n, 1)
     num = corr(F1, F2) - s1 * s2 / k
-    v1, v2 = s1 - s1 * s1 / k, s2 - s2 * s2 / k  # sums of squares: the fields are 0/1
+    v1, v2 = corr(Q1, M2) - s1 * s1 / k, corr(M1, Q2) - s2 * s2 / k
     out = num / np.sqrt(np.maximum(v1 * v2, 1e-9))
     enough = n >= MIN_OVERLAP * min(float(m1.sum()), float(m2.sum()))
     out = np.where(enough & (v1 > 1e-3) & (v2 > 1e-3), out, -np.inf)
@@ -143,7 +147,9 @@ def _parabola(left: float, mid: float, right: float) -> float:
 
 def eta(view: SunView, motion: Motion) -> float | None:
     """Minutes until cloud reaches a visible sun or leaves a covered one, following the cloud now upwind of
-    it at the measured speed; None without a sure motion, a known sun or anything coming within the sky."""
+    it at the measured speed; None without a sure motion, a known sun or anything coming within the sky.
+    The sun's glare (sunstate: the octa model's glare disc) reads as cloud whatever the sky, so the field
+    leaves it out and what comes is seen from beyond it."""
     if motion.confidence < MIN_CONFIDENCE or view.x is None or view.y is None or view.state is None:
         return None
     masks = view.masks()
@@ -156,14 +162,11 @@ def eta(view: SunView, motion: Motion) -> float | None:
         return None
     covered = view.state != "visible"
     disc = max(1.0, DISC_DEG / view.deg_per_px)
-    step = min(0.5, 0.5 / math.hypot(vx, vy))  # half a pixel of travel at a time
+    step = min(0.5, 1.0 / math.hypot(vx, vy))  # a pixel of travel at a time (the disc is wider)
     t = step
     while t <= ETA_HORIZON_MIN:
         # what is now at sun - v t reaches the sun after t minutes
         x, y = view.x - vx * t, view.y - vy * t
-        if math.hypot(vx * t, vy * t) * view.deg_per_px < AUREOLE_DEG:
-            t += step  # the sun's aureole reads as cloud whatever the sky: judged from beyond it
-            continue
         x0, x1 = int(max(0, math.floor(x - disc))), int(min(w, math.ceil(x + disc) + 1))
         y0, y1 = int(max(0, math.floor(y - disc))), int(min(h, math.ceil(y + disc) + 1))
         if x0 >= x1 or y0 >= y1:
@@ -171,12 +174,11 @@ def eta(view: SunView, motion: Motion) -> float | None:
         yy, xx = np.mgrid[y0:y1, x0:x1]
         near = (xx - x) ** 2 + (yy - y) ** 2 <= disc * disc
         ok = sky[y0:y1, x0:x1] & near
+        # where no sky shows (the sun's glare, a mast) nothing is known: look farther upwind
         if ok.sum() >= max(2, near.sum() // 3):
             share = float(cloud[y0:y1, x0:x1][ok].mean())
             if (share >= 0.5) != covered:
                 return round(t, 1)
-        elif t > 2 * disc / math.hypot(vx, vy):
-            return None  # upwind has left the sky (the horizon, a mast): nothing seen coming
         t += step
     return None
 

@@ -27,7 +27,7 @@ from cielo.sources.skycam.config import SkycamConfig, calibration_path
 from cielo.store import Reading, Store
 
 if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
-    from cielo.sources.skycam import motion
+    from cielo.sources.skycam import motion, orientation
     from cielo.sources.skycam.analysts import Analysts, Judged
     from cielo.sources.skycam.frame import Frame
     from cielo.sources.skycam.model import OctaModel, Verdict
@@ -97,6 +97,7 @@ class SkycamSource(Source):
         self._decoding = threading.Lock()
         self._analysts: Analysts | None = None
         self._motion: motion.Tracker | None = None  # the previous judged frame's cloud mask (created on use)
+        self._orientation: orientation.Orientation | None = None
         # The breaker and the request budget, shared with every process through the database. The default
         # budget is polite to a public camera (someone else's server): 120 a minute, under 2 a second.
         from cielo.guard import Guard
@@ -263,11 +264,14 @@ class SkycamSource(Source):
 
     def _sun_readings(self, slot: datetime, v: Verdict, attrs: dict[str, Any]) -> list[Reading]:
         """The sun series of one judged frame, and its cloud motion since the previous one (into `attrs`)."""
-        from cielo.sources.skycam import motion
+        from cielo.sources.skycam import motion, orientation
 
         if self._motion is None:
             self._motion = motion.Tracker(self.settings.storage.database.parent / MOTION_FILE)
-        moved, eta = self._motion.step(slot, v.sky)
+            # the camera's orientation, when calibrated, turns the motion's direction into a compass bearing
+            self._orientation = orientation.load(orientation.beside(calibration_path(self.settings, self.cfg)))
+        o = self._orientation
+        moved, eta = self._motion.step(slot, v.sky, *((o.north, o.sign) if o is not None else ()))
         if moved is not None:
             attrs["motion"] = moved.attrs()
         sky = v.sky if v.sky is not None and v.sky.state is not None else None

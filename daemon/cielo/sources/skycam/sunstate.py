@@ -10,7 +10,8 @@ blob, the clear-sky threshold per pixel):
 - the cloud fraction within 15 and 30 degrees of the sun (sky and cloud pixels only: saturated glare, masts
   and the surround left out), where the sun is known: the blob, else its computed position once the camera's
   orientation is calibrated (orientation.py);
-- the frame's cloud mask, small and bit-packed, for the motion between consecutive frames (motion.py).
+- the frame's cloud field, small (one byte a pixel at the model's size), for the motion between consecutive
+  frames (motion.py).
 
 Angles: a lens radius is 90 degrees (the horizon of an equidistant fisheye) unless the orientation fit says
 otherwise. Figures and the rules' choice: docs/sun.md.
@@ -32,7 +33,8 @@ PALE = 0.16  # ... or with that area's 80th-percentile NRBR under this: a milky 
 MIN_NEAR_PIXELS = 8  # fewer sky pixels than this within an angle of the sun: no fraction there
 CLIPPED_CHROMA = 4  # a plateau below full scale is a clipped disc when max - min of R, G, B there is this small
 FAR_FROM_EXPECTED_DEG = 12.0  # a saturated blob farther than this from where the sun must be is a reflection
-MOTION_RHO = 0.85  # the motion mask: cloud within this share of the lens radius (the octa area)
+MOTION_RHO = 0.85  # the motion mask: cloud within this share of the lens radius (the octa area) ...
+SOFT = 0.1  # ... graded over this much NRBR around the clear-sky threshold
 DAYLIGHT_MEAN = 0.25  # without the sun's elevation, a frame this bright (mean max(R, G, B)) is taken for day
 
 
@@ -66,9 +68,18 @@ class SunView:
         if self.mask is None or self.sky is None or self.shape is None:
             return None
         n = self.shape[0] * self.shape[1]
-        cloud = np.unpackbits(np.frombuffer(self.mask, dtype=np.uint8), count=n).reshape(self.shape)
+        cloud = np.frombuffer(self.mask, dtype=np.uint8).reshape(self.shape)
         sky = np.unpackbits(np.frombuffer(self.sky, dtype=np.uint8), count=n).reshape(self.shape)
-        return cloud.astype(bool), sky.astype(bool)
+        return cloud >= 128, sky.astype(bool)
+
+    def field(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The soft cloud field (0 clear .. 1 cloud, float32, 0 outside the sky) and its sky (float32 0/1)."""
+        if self.mask is None or self.sky is None or self.shape is None:
+            return None
+        n = self.shape[0] * self.shape[1]
+        sky = np.unpackbits(np.frombuffer(self.sky, dtype=np.uint8), count=n).reshape(self.shape)
+        cloud = np.frombuffer(self.mask, dtype=np.uint8).reshape(self.shape).astype(np.float32) / np.float32(255)
+        return cloud * sky, sky.astype(np.float32)
 
 
 def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, elevation: float | None,
@@ -91,7 +102,13 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
     cloud = (ratio < maps.threshold) & sky & unsat
     near_sky = sky & unsat
     motion_sky = near_sky & (rho <= MOTION_RHO)
-    packed = (np.packbits(cloud & motion_sky).tobytes(), np.packbits(motion_sky).tobytes(), (h, w))
+    # the motion field: how far below the clear-sky threshold each pixel is, 0..1 over SOFT of NRBR (a
+    # binary mask's edges alone carry too little to follow; the grading inside a cloud helps), without the
+    # sun's glare, which stays put while the cloud moves
+    glare = maps.valid if maps.sun is not None else motion_sky
+    moving = motion_sky & (glare > 0)
+    soft = np.clip((maps.threshold - ratio) / np.float32(SOFT) + np.float32(0.5), 0, 1) * moving
+    packed = ((soft * 255).astype(np.uint8).tobytes(), np.packbits(moving).tobytes(), (h, w))
     if (elevation is not None and elevation < 0) or (elevation is None and (starry or brightness < DAYLIGHT_MEAN)):
         return SunView(None, None, None, None, None, False, deg_per_px, None, *packed)
     sun = maps.sun
