@@ -429,7 +429,8 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
             source = REGISTRY[name](settings)
             try:
                 for spec in source.series:
-                    if not args.series or spec.name in args.series:
+                    # a derived series (the camera's sun) has the holes of its primary: listed when asked for
+                    if (spec.name in args.series) if args.series else not spec.derived:
                         results.append(gaps.analyse(store, source, spec, start, now))
             finally:
                 source.close()

@@ -39,6 +39,8 @@ def table(store: Store, sources: list[Source], year: int, now: datetime) -> list
     for source in sources:
         spec: SeriesSpec
         for spec in source.series:
+            if spec.derived:  # the camera's sun: the coverage of its primary
+                continue
             for label, start, end in months(year, now):
                 expected = len(source.slots(start, end))
                 (present,) = store.query("SELECT count(*) FROM readings WHERE series = ? AND ts >= ? AND ts < ?",
