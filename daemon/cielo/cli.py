@@ -354,9 +354,10 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         state, failures, _ = breakers.get(cls.config_name or name, ("closed", 0, None))
         breaker = f"breaker {state}" + (f" ({failures} failures)" if failures else "")
         history = "live only" if cls.history == timedelta(0) else f"history {_span(cls.history)}"
-        series = ",".join(sp.name for sp in cls.series)
+        series = ",".join(sp.name for sp in cls.series if not sp.derived)
+        derived = ",".join(sp.name for sp in cls.series if sp.derived)
         print(f"{name}: {'enabled' if cls.enabled(settings) else 'disabled'}, {key_text}, series {series}, "
-              f"{history}, budget {budget}, {breaker}")
+              f"{history}, budget {budget}, {breaker}" + (f", derived series {derived}" if derived else ""))
     return 0
 
 

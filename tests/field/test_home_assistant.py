@@ -32,8 +32,10 @@ def test_discovery_names_each_series_once_with_readable_names(camera: CameraServ
     sent = Counter(t for t, _, _ in sub.messages)
     assert max(sent.values()) == 1, [t for t, n in sent.items() if n > 1]  # each announced once per connection
     configs = {t.split("/")[3]: json.loads(p) for t, p, _ in sub.messages if p}
+    platform = {t.split("/")[3]: t.split("/")[1] for t, p, _ in sub.messages if p}  # sensor, binary_sensor
     for key, c in configs.items():
-        assert "object_id" not in c and c["default_entity_id"] == f"sensor.cielo_{DEV}_{key}"
+        assert "object_id" not in c and c["default_entity_id"] == f"{platform[key]}.cielo_{DEV}_{key}"
+    assert platform["skycam_sun_covered"] == "binary_sensor"
     for series in DAILY:
         c = configs[series.replace(".", "_")]
         assert c["name"] and c["name"] != series and "Daily" in c["name"]

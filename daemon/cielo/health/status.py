@@ -17,7 +17,7 @@ from cielo.timeutil import from_iso, human_duration, iso
 def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
     series = []
     for declared in registry.series(settings):  # each series once, whichever sources fill it
-        if not declared.enabled:
+        if not declared.enabled or declared.spec.derived:  # a derived series is as fresh as its primary
             continue
         spec, r = declared.spec, store.latest(declared.spec.name)
         lag = None if r is None else round((now - from_iso(r.ts)).total_seconds())
