@@ -201,7 +201,9 @@ fi
 # Absolute state paths, so that the CLI acts on the daemon's files from any directory. For a config that an
 # older install wrote without them these are the files the service already used (WorkingDirectory=/var/lib/cielo).
 config_set "$etc/config.toml" storage database '"/var/lib/cielo/cielo.db"' absent
-config_set "$etc/config.toml" storage images_dir '"/var/lib/cielo/images"' absent
+# The camera's images are [skycam]'s; a config that still has [storage] images_dir (an older install) keeps it.
+"$python" -c 'import sys, tomllib; sys.exit("images_dir" in tomllib.load(open(sys.argv[1], "rb")).get("storage", {}))' \
+  "$etc/config.toml" && config_set "$etc/config.toml" skycam images_dir '"/var/lib/cielo/images"' absent
 config_set "$etc/config.toml" skycam calibration '"/var/lib/cielo/calibration.json"' absent
 [ -z "$camera" ] || config_set "$etc/config.toml" skycam base_url "$(toml_str "$camera")" always
 [ -z "$latitude" ] || config_set "$etc/config.toml" device latitude "$latitude" always

@@ -12,10 +12,10 @@ on a shared machine falls on all alike. Prints medians, the ratio of the medians
 per-round ratios (each round's runs back to back), the peak RSS of each cielo backfill process and of its
 largest analysis process, and how many "Connection pool is full" warnings urllib3 logged.
 
-    python bench/backfill_process.py [--days 14] [--rounds 5] [--latency-ms 0] [--workers 4] [--processes P]
-    python bench/backfill_process.py --days 14 --rounds 2 --latency-ms 50 --workers 8 --seed cielo
+    python -m bench.backfill_process [--days 14] [--rounds 5] [--latency-ms 0] [--workers 4] [--processes P]
+    python -m bench.backfill_process --days 14 --rounds 2 --latency-ms 50 --workers 8 --seed cielo
 
-Targets (issue 15, 2-core machine): >= 4x the seed at loopback, >= 8x at 50 ms with 8 workers; the no-op
+Targets (2-core machine): >= 4x the seed at loopback, >= 8x at 50 ms with 8 workers; the no-op
 backfill <= 2x `cielo --version`; any backfill process <= 100 MB peak RSS.
 """
 
@@ -61,7 +61,7 @@ def main() -> None:
     ap.add_argument("--seed", choices=("cielo", "graph", "both"), default="both")
     args = ap.parse_args()
     seeds = ["cielo", "graph"] if args.seed == "both" else [args.seed]
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'daemon'}{os.pathsep}{ROOT}"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     camera = subprocess.Popen([sys.executable, "-m", "tests.support.camserver", "--latency-ms", str(args.latency_ms)],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
     port = camera.stdout.readline().split()[1]
@@ -76,7 +76,7 @@ def main() -> None:
             tmp = Path(d)
 
             def seed_run(r: int, kind: str) -> int:
-                wall, peak, out, _ = run_reaped([sys.executable, str(ROOT / "bench" / "backfill_seed.py"),
+                wall, peak, out, _ = run_reaped([sys.executable, "-m", "bench.backfill_seed",
                                                  "--base-url", base_url, "--from", START.date().isoformat(),
                                                  "--days", str(args.days), "--db", str(tmp / f"seed{r}{kind}.db"),
                                                  "--classify", kind], env)

@@ -12,7 +12,7 @@ The classifier (`--classify`):
 - `graph`: only the ONNX graph (`models/octas.onnx`) on its built-in defaults, what the seed ran (its model
   had no per-frame analysis); cheaper per image, and its octas are not cielo's.
 
-    python bench/backfill_seed.py --base-url http://127.0.0.1:PORT/image --from 2024-06-01 --days 14 --db FILE
+    python -m bench.backfill_seed --base-url http://127.0.0.1:PORT/image --from 2024-06-01 --days 14 --db FILE
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ cielo's real backfill (cielo.backfill.run with the skycam source) fills N days i
 database each round. Prints the median images/s over the rounds, per-image inference time, the peak RSS of
 the backfilling process, and the idle RSS of `cielo run` after its first capture.
 
-    python bench/backfill_skycam.py [--days 7] [--rounds 5] [--latency-ms 0] [--workers 4]
-    python bench/backfill_skycam.py --latency-ms 50 --workers 8
+    python -m bench.backfill_skycam [--days 7] [--rounds 5] [--latency-ms 0] [--workers 4]
+    python -m bench.backfill_skycam --latency-ms 50 --workers 8
 
-Targets (issue 3, 2-core machine): >= 600 images/s with no latency; >= 120 images/s with 50 ms and 8 workers;
+Targets (2-core machine): >= 600 images/s with no latency; >= 120 images/s with 50 ms and 8 workers;
 inference <= 5 ms per image; idle RSS of `cielo run` <= 80 MB.
 """
 
@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def start_camera(latency_ms: float) -> tuple[subprocess.Popen, str]:
@@ -39,8 +38,8 @@ def start_camera(latency_ms: float) -> tuple[subprocess.Popen, str]:
 
 
 def backfill_round(base_url: str, days: int, workers: int, tmp: Path) -> tuple[float, int]:
-    from cielo.backfill import replay
     from cielo.config import Settings
+    from cielo.ingest.engine import fill
     from cielo.sources.skycam.source import SkycamSource
     from cielo.store import Store
 
@@ -53,7 +52,7 @@ def backfill_round(base_url: str, days: int, workers: int, tmp: Path) -> tuple[f
     start = datetime(2024, 6, 1, tzinfo=UTC)
     with Store(db) as store:
         t0 = time.perf_counter()
-        summary = replay.run(source, store, start, start + timedelta(days=days), workers=workers)
+        summary = fill(source, store, start, start + timedelta(days=days), workers=workers)
         elapsed = time.perf_counter() - t0
     source.close()
     if summary.failed:

@@ -10,7 +10,7 @@ SWINSEG night patches; HYTA, other cameras; and the SWIMSEG test skies in a simu
 and a pole) with the baselines (fixed R/B >= 0.6, per-image Otsu on NRBR, the HYTA hybrid rule).
 Speed: decode + preprocess + inference per 640x480 JPEG on one thread, one image per call and 32.
 
-    python bench/classify.py --tsi DIR --lenghu DIR --swimseg DIR --swinseg DIR --hyta DIR [--model FILE] [--json]
+    python -m bench.classify --tsi DIR --lenghu DIR --swimseg DIR --swinseg DIR --hyta DIR [--model FILE] [--json]
 
 The datasets stay outside the repository; models/octas.json says where they come from (fetch and extract
 commands in README.md, "The octa model").
@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "models"))
 
 ORDER = ["fixed R/B>=0.6", "Otsu on NRBR", "HYTA hybrid", "shipped",
          "fixed R/B>=0.6 + calibration", "HYTA hybrid + calibration", "shipped + calibration"]
@@ -69,9 +67,8 @@ def table(evaluation: dict) -> str:
 
 
 def main() -> None:
-    import skydata
-
     from cielo.sources.skycam.model import OctaModel
+    from models import skydata
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tsi", type=Path, required=True, help="ARM TSI folder (SkyImage/, CloudMask/)")

@@ -8,9 +8,9 @@ Prints the median wall and CPU time of each (CPU is steadier on a busy machine),
 and the modules each loads that it should not need
 (APScheduler, urllib3, numpy, Pillow, onnxruntime).
 
-    python bench/cli_start.py [--rounds 15]
+    python -m bench.cli_start [--rounds 15]
 
-Targets (issue 15, 2-core machine): status, gaps, --help <= 0.25 s; classify one image <= 0.35 s.
+Targets (2-core machine): status, gaps, --help <= 0.25 s; classify one image <= 0.35 s.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "daemon"), str(ROOT)]
 
 HEAVY = ("apscheduler", "urllib3", "numpy", "PIL", "onnxruntime", "paho")
 
@@ -51,7 +50,7 @@ def main() -> None:
         image.write_bytes(sky_jpeg(0.4, seed=1))
         commands = {"--version": ["--version"], "--help": ["--help"], "status": ["status"], "gaps": ["gaps"],
                     "sources": ["sources"], "classify one image": ["classify", str(image)]}
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "daemon")}
+        env = dict(os.environ)
         times: dict[str, list[float]] = {k: [] for k in commands}
         cpu: dict[str, list[float]] = {k: [] for k in commands}
         for _ in range(args.rounds):

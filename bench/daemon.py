@@ -6,9 +6,9 @@ NOTIFY_SOCKET of ours and MQTT off, and reports: start to READY=1 (process spawn
 first live run, and CPU while idle averaged over `--idle-s` seconds (the daemon and its live-run children,
 from /proc: utime+stime, children reaped included).
 
-    python bench/daemon.py [--idle-s 60]
+    python -m bench.daemon [--idle-s 60]
 
-Targets (issue 8, 2-core machine): READY <= 3 s; idle RSS <= 80 MB; idle CPU <= 1 %.
+Targets (2-core machine): READY <= 3 s; idle RSS <= 80 MB; idle CPU <= 1 %.
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ A temporary database with a year (or `--years`) of 10-minute sky readings and fi
 Open-Meteo temperature, humidity, pressure), each with a few holes; times `cielo gaps`' analysis of all of
 them over the year (median of --rounds).
 
-    python bench/gaps.py [--rounds 7] [--years 1]
-    python bench/gaps.py --years 5
+    python -m bench.gaps [--rounds 7] [--years 1]
+    python -m bench.gaps --years 5
 
-Targets: <= 100 ms for the lot over a year (issue 6); <= 150 ms over five years (issue 15). Also prints the
+Targets: <= 100 ms for the lot over a year; <= 150 ms over five years. Also prints the
 database's size, so that what an index costs on disk shows.
 """
 
@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from cielo.backfill import gaps
+from cielo.config import Settings
+from cielo.sources.registry import REGISTRY
+from cielo.store import Reading, Store
 
-from cielo.backfill import gaps  # noqa: E402
-from cielo.config import Settings  # noqa: E402
-from cielo.sources.registry import REGISTRY  # noqa: E402
-from cielo.store import Reading, Store  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:

@@ -6,9 +6,9 @@ CPU figure is cielo's alone: HTTP, JSON parsing, readings and SQLite writes. Rat
 speed run. With --budgets it then replays REE with its default budget (30/min) on a fresh database and
 compares the planner's estimate (what `cielo backfill --dry-run` prints) with the real wall time.
 
-    python bench/sources.py [--year 2023] [--budgets]
+    python -m bench.sources [--year 2023] [--budgets]
 
-Target (issue 5, 2-core machine): a year of hourly prices and weather stored in <= 10 s of CPU; the planner's
+Target (2-core machine): a year of hourly prices and weather stored in <= 10 s of CPU; the planner's
 estimate within 10 % of the real run.
 """
 
@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def start_server() -> tuple[subprocess.Popen, str]:
@@ -53,7 +52,7 @@ def cpu_s() -> float:
 
 
 def speed_run(base: str, year: int, tmp: Path) -> None:
-    from cielo.backfill import replay
+    from cielo.ingest.engine import fill
     from cielo.sources.openmeteo import OpenMeteoSource
     from cielo.sources.ree import ReeSource
     from cielo.store import Store
@@ -66,7 +65,7 @@ def speed_run(base: str, year: int, tmp: Path) -> None:
     with Store(db) as store:
         for cls in (ReeSource, OpenMeteoSource):
             source = cls(settings)
-            summary = replay.run(source, store, start, end, workers=2, log_failures=True)
+            summary = fill(source, store, start, end, workers=2, log_failures=True)
             requests += source.client.requests
             source.close()
             print(f"  {summary.line()}")
@@ -80,7 +79,8 @@ def speed_run(base: str, year: int, tmp: Path) -> None:
 
 
 def budget_run(base: str, year: int, tmp: Path) -> None:
-    from cielo.backfill import replay
+    from cielo.ingest.engine import fill
+    from cielo.ingest.plan import plan
     from cielo.sources.base import estimate_s
     from cielo.sources.ree import ReeSource
     from cielo.store import Store
@@ -90,14 +90,14 @@ def budget_run(base: str, year: int, tmp: Path) -> None:
     start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
     with Store(db) as store:
         source = ReeSource(settings)
-        plan = replay.plan(source, store, start, end, datetime.now(UTC))
-        estimate = estimate_s(plan.requests, source.requests_per_minute)
+        planned = plan(source, store, start, end, datetime.now(UTC))
+        estimate = estimate_s(planned.requests, source.requests_per_minute)
         t0 = time.perf_counter()
-        summary = replay.run(source, store, start, end, workers=2)
+        summary = fill(source, store, start, end, workers=2)
         wall = time.perf_counter() - t0
         source.close()
     off = abs(wall - estimate) / max(estimate, 1e-9)
-    print(f"ree with its default budget ({source.requests_per_minute:g}/min): {plan.requests} requests, "
+    print(f"ree with its default budget ({source.requests_per_minute:g}/min): {planned.requests} requests, "
           f"planner estimate {estimate:.1f} s, real {wall:.1f} s ({off:.1%} apart; target <= 10 %) "
           f"[{summary.line()}]")
 

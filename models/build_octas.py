@@ -45,12 +45,13 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-VERSION = "skyref-3.2.0"
+VERSION = "skyref-3.3.0"
 HEIGHT, WIDTH = 120, 160  # 4:3 like most cameras; a 640x480 JPEG decodes straight to this in draft mode
 OPSET = 17
 IR_VERSION = 8  # readable by onnxruntime >= 1.10
 HERE = Path(__file__).resolve().parent
 EVAL_FILE = HERE / "octas_eval.json"
+REGIMES_FILE = HERE / "octas_regimes.json"  # bench/classify_regimes.py --part both --json: figures per light
 
 LENS_REL = 0.15
 LENS_ABS = 0.02
@@ -242,7 +243,7 @@ DEFINITION = (
     "HYTA): every pixel of the mask. Model: octas = argmax(probs)"
 )
 
-SEGMENTER_PROBE = {  # models/segmenter_probe.py, seed 0, 40 epochs (11 min on 2 loaded cores)
+SEGMENTER_PROBE = {  # research/segmenter_probe.py, seed 0, 40 epochs (11 min on 2 loaded cores)
     "TSI 2018 days (unseen, 534 frames: every 3rd)": "0.56 / 56 % / 100 % (the shipped rule's threshold test on "
                                                      "the same frames: 0.70 / 43 % / 99 %)",
     "TSI 2017-05-24 (trained on)": "0.69 / 62 % / 98 %",
@@ -300,17 +301,17 @@ METHOD_COMPARISON = {
     "night: star prominence 0.04 / 0.03 (0.06 shipped), starry frame 0.003 (0.006 shipped)": {
         "Lenghu night": "2.03..2.65 against 1.98", "_verdict": "more stars found in moonlit clear frames, but as "
         "many star-like speckles in contrast-stretched overcast ones: not used"},
-    "a learned segmenter (models/segmenter_probe.py: 39k parameters, dilated encoder-decoder with a global "
+    "a learned segmenter (research/segmenter_probe.py: 39k parameters, dilated encoder-decoder with a global "
     "branch, inputs RGB over the frame's level + NRBR minus the reference + the octa area; trained on TSI "
     "2017-05-24 only with flips, lens zoom/shift/squash, white balance, desaturation, haze, exposure, gamma and "
     "noise; 40 epochs on the CPU)": SEGMENTER_PROBE,
-    "cielo 2's crop segmenter (models/cnn_probe.py, 49k parameters, SWIMSEG)": (
+    "cielo 2's crop segmenter (research/cnn_probe.py, 49k parameters, SWIMSEG)": (
         "worse than the hand-written graph on every crop set and over the time budget"),
 }
 
 
 def model_card(evaluation: dict | None) -> dict:
-    from cielo.sources.skycam import lens
+    from cielo.sources.skycam import calibration, confidence, lens, regime
     from cielo.sources.skycam.model import MONOCHROME_CHROMA
 
     ref = lens.Reference()
@@ -388,9 +389,11 @@ def model_card(evaluation: dict | None) -> dict:
             "the clear-sky reference: the site's clear-sky NRBR per band of rho (4 bands within 0.85) and of "
             "distance to the sun (4 bands of 0.25 lens radii), each the 80th percentile of the frames' medians "
             "in the band; the threshold moves half-way from the model's 0.14 to half of that level (cloud is grey, "
-            "NRBR near 0; 0, 0.75 and all the way were measured: see development_notes), but never below 0.14: a "
-            "band where the site's sky is paler keeps 0.14 and is left to each frame's own clear-sky surface "
-            "(own_sky_bands in the file), a bluer band keeps its raised threshold without the surface. Frames "
+            "NRBR near 0; 0, 0.75 and all the way were measured: see development_notes) and is kept as fitted "
+            "(cielo 3.3; 3.2 floored it to 0.14). Which per-frame correction suits the camera is decided from "
+            f"its frames: a blue site (clear sky NRBR >= {calibration.BLUE_SITE}) gets no per-frame clear-sky "
+            "surface; a pale one keeps it in the bands where its threshold is under the model's "
+            "(own_sky_bands in the file). Frames "
             "with a yellow cast (median NRBR < -0.03: contrast-stretched nights, sodium light) are left out of "
             "the colour fit"
         ),
@@ -401,7 +404,7 @@ def model_card(evaluation: dict | None) -> dict:
             "sky_threshold": SKY_THRESHOLD,
             "clear_sky_reference": {"zenith": ref.zenith, "horizon": ref.horizon, "sun": ref.sun,
                                     "sun_scale": ref.sun_scale},
-            "own_sky_surface": {"margin": lens.SURFACE_MARGIN, "clear": lens.SURFACE_CLEAR,
+            "own_sky_surface": {"margin": lens.SURFACE_MARGIN, "floor": lens.SURFACE_FLOOR, "clear": lens.SURFACE_CLEAR,
                                 "reach": lens.SURFACE_REACH, "sun_scale": lens.SURFACE_SUN_SCALE,
                                 "rounds": lens.SURFACE_ROUNDS},
             "octa_radius": lens.OCTA_RADIUS,
@@ -409,6 +412,12 @@ def model_card(evaluation: dict | None) -> dict:
             "stars": {"prominence": lens.STAR_PROMINENCE, "window": lens.STAR_WINDOW,
                       "starry_frame": lens.STARRY_FRAME, "starry_max_nrbr": lens.STARRY_MAX_NRBR,
                       "clear_density": lens.STARS_CLEAR},
+            "daylit_mean": lens.SUNLIT_MEAN,
+            "twilight_uniform_spread": lens.UNIFORM_SPREAD,
+            "lights": {"day_sun": regime.DAY_SUN, "night_sun": regime.NIGHT_SUN, "moon_up": regime.MOON_UP,
+                       "moon_bright": regime.MOON_BRIGHT},
+            "confidence_shape": {str(k): list(v) for k, v in confidence.SHAPE.items()},
+            "uncertain": {"lights": list(confidence.WEAK_LIGHTS), "below_confidence": confidence.WEAK_CONFIDENCE},
             "all_sky_threshold": ALL_SKY_THRESHOLD,
             "unimodal_std": UNIMODAL_STD,
             "otsu_cap": OTSU_CAP,
@@ -416,12 +425,27 @@ def model_card(evaluation: dict | None) -> dict:
             "sigma_base": _sigma(evaluation)[0],
             "sigma_gain": _sigma(evaluation)[1],
         },
-        "confidence": "max(probs); its calibration per set is below (ECE, accuracy per confidence quintile)",
+        "confidence": (
+            "max(probs) after a per-light shape (sources/skycam/confidence.py: p ** (1/T) renormalised, mixed "
+            "with an even spread; fitted for the least ECE on the development frames); `flag: uncertain` (octas "
+            "kept) on moonlit nights and under 0.3 confidence. Per light, with the held-out frames: "
+            "accuracy_per_light"
+        ),
+        "lights": (
+            "cielo 3.3 decides the light first, from the frame's time (EXIF, --at, the capture slot) and "
+            "[device] latitude/longitude, sun and moon computed in-process (sun.py: NOAA/Meeus; moon.py: the "
+            "Astronomical Almanac's low-precision series, about 0.3 deg): day (sun >= 0), twilight (sun -12..0), "
+            "moonlit night (moon >= 5 deg up and >= 0.3 lit), dark night. The star rule never acts on a daylit "
+            "frame (sun up at a known time, or a sun in view of a frame averaging >= 0.45 brightness); the "
+            "frame's own clear-sky surface never lowers the threshold under NRBR 0.04 (grey and sunlit cloud); "
+            "at twilight an evenly coloured sky (NRBR 10-90 % spread < 0.07) is overcast. Unknown time: decided "
+            "from the frame as before"
+        ),
         "night": (
-            "a frame is judged whenever it can be: a starry frame always (clear where the stars are, cloud where "
-            "lit or grey patches hide them), a bright long exposure too; `night` only when the sun is below -6 "
-            "deg at a known time and the frame is dim and starless, `dark` only for a dim starless frame: never "
-            "a fake 0"
+            "a frame is judged whenever it can be: a starry frame always, never a daylit one (clear where the "
+            "stars are, cloud where lit or grey patches hide them), a bright long exposure too; `night` only "
+            "when the sun is below -6 deg at a known time and the frame is dim and starless, `dark` only for a "
+            "dim starless frame: never a fake 0"
         ),
         "development_notes": [
             "pick by measurement: see method_comparison; a fixed sun term did not pay on TSI (0.96 vs 0.91) and "
@@ -482,12 +506,17 @@ def model_card(evaluation: dict | None) -> dict:
             "`night` with no octas. Judging them by stars was not possible: 2 of the 20 show stars at the "
             "model's scale and the lens fit misses on most (a grey surround)",
             "WSISEG and LenghuSky-8 2022+ were not used in any way: they are reserved for independent evaluation",
+            "cielo 3.3: moonlit clear nights still read 7-8 (clear read <= 2: 8 % of 24 development frames) and "
+            "are flagged uncertain; some blue-cast overcast dark nights still read 0-2 (overcast right 72 %); the "
+            "per-site night cast is not learned yet; monochrome cameras stay flagged",
         ],
     }
     if evaluation is None:
         card["accuracy"] = {"status": "not measured: run build_octas.py with the dataset folders"}
     else:
         card["accuracy"] = {k: v for k, v in evaluation.items() if k != "sigma"}
+    if REGIMES_FILE.is_file():
+        card["accuracy_per_light"] = json.loads(REGIMES_FILE.read_text(encoding="utf-8"))
     return card
 
 

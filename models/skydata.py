@@ -15,6 +15,7 @@ import io
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -401,6 +402,7 @@ def evaluate_all(model, data: dict, default_threshold: float) -> dict:
 
 # --- whole-sky frames: ARM TSI (mirror imager, per-pixel masks) and LenghuSky-8 (fisheye, polygons) ----------
 
+TSI_SITE = (36.605, -97.485)  # ARM SGP Central Facility (C1), Lamont, Oklahoma
 TSI_MIRROR_RADIUS = 232  # px in the 480x640 TSI frame: the mirror's horizon (the sky disc), measured on the frames
 TSI_COLOURS = {(0, 0, 255): "clear", (255, 255, 255): "cloud", (192, 192, 192): "cloud", (0, 0, 0): "masked",
                (255, 255, 0): "sun", (0, 255, 0): "unknown"}
@@ -443,15 +445,16 @@ def load_tsi(folder: Path, step: int = 10) -> list[Sample]:
         if n < 1000:
             continue
         day, hhmmss = key[:8], key[8:]
+        when = datetime.strptime(key, "%Y%m%d%H%M%S").replace(tzinfo=UTC)  # ARM file names are UTC
         out.append(Sample(key, day, images[key].read_bytes(), f, octas_of(f),
-                          {"time": hhmmss, "hour": f"{day}T{hhmmss[:2]}", "night": False}))
+                          {"time": hhmmss, "hour": f"{day}T{hhmmss[:2]}", "night": False, "when": when}))
     return out
 
 
-def load_lenghu(folder: Path) -> list[Sample]:
+def load_lenghu(folder: Path, twilight: bool = False) -> list[Sample]:
     """LenghuSky-8 LabelMe JSONs (JPEG embedded), only frames dated 2018-2021 (later ones are reserved and
     refused). Octas over the `sky`/`cloud` polygons within 0.85 of the lens radius; day (sun above 0 deg) and
-    night (below -6 deg) from the file name's time (UTC+8); twilight frames are left out."""
+    night (below -6 deg) from the file name's time (UTC+8); twilight frames are left out unless `twilight`."""
     import base64
     import json
     from datetime import datetime, timedelta, timezone
@@ -482,10 +485,10 @@ def load_lenghu(folder: Path) -> list[Sample]:
             continue
         t = datetime.strptime(path.stem, "%Y-%m-%d-%H-%M-%S").replace(tzinfo=timezone(timedelta(hours=8)))
         elev = sun.elevation(t, *LENGHU_SITE)
-        if -6 <= elev <= 0:
+        if -6 <= elev <= 0 and not twilight:
             continue
         out.append(Sample(path.stem, path.stem[:10], jpeg, f, octas_of(f),
-                          {"time": path.stem[11:], "night": elev < -6, "sun_elevation": round(elev, 1)}))
+                          {"time": path.stem[11:], "night": elev < -6, "sun_elevation": round(elev, 1), "when": t}))
     return out
 
 

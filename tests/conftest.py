@@ -83,7 +83,7 @@ def config(tmp_path: Path, camera: CameraServer):
             "skycam": {"base_url": camera.base_url, "timeout_s": 2, "retries": 2, "requests_per_minute": 0},
             # The daemon's catch-up on start fills a month: tests of the live path keep it out of the way.
             "backfill": {"on_startup": False},
-            # Keyless sources are on by default; tests that want them point them at loopback servers.
+            # Keyless sources are off by default; tests that want them point them at loopback servers.
             "sources.ree": {"enabled": False},
             "sources.openmeteo": {"enabled": False},
         }

@@ -16,6 +16,7 @@ import pytest
 from cielo.service.notify import Notifier
 from tests.conftest import cielo, clean_env, rows
 from tests.support.camserver import CameraServer
+from tests.support.daemon import Output
 
 
 def listen(address: str) -> socket.socket:
@@ -84,9 +85,13 @@ def test_clock_before_build_date_refuses_to_capture(camera: CameraServer, config
 
     proc = subprocess.Popen([sys.executable, "-m", "cielo", "--config", str(cfg), "run"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=clean_env(CIELO_FAKE_NOW="2020-01-01T00:00Z"))
-    time.sleep(3)
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=20)
+    watched = Output(proc)
+    try:
+        # The start jobs (live capture, catch-up) each check the clock once the scheduler runs.
+        assert watched.wait_for("waiting for time sync"), watched.text()
+        assert not watched.wait_for("waiting for time sync", count=2, timeout=2), watched.text()  # said once
+    finally:
+        out = watched.stop(timeout=20)
     assert out.count("waiting for time sync") == 1, out
     assert camera.total_requests == 0
     assert rows(tmp_path / "cielo.db", "SELECT count(*) FROM readings") == [(0,)]

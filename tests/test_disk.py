@@ -30,8 +30,8 @@ def small_disk(tmp_path: Path):
 
 
 def test_images_quota_keeps_the_newest(camera: CameraServer, config, tmp_path: Path):
-    cfg = config(storage={"keep_images": True, "images_dir": str(tmp_path / "img"), "images_max_mb": 0.1,
-                          "min_free_mb": 0})
+    cfg = config(skycam={"keep_images": True, "images_dir": str(tmp_path / "img"), "images_max_mb": 0.1,
+                         "min_free_mb": 0})
     cielo("backfill", "--from", "2024-06-01T12:00Z", "--to", "2024-06-01T12:59Z", config=cfg)
     kept = sorted(p.name for p in (tmp_path / "img").rglob("*.jpg"))
     assert 1 <= len(kept) < 6 and kept[-1] == "2024-06010952.jpg"  # camera-local names; the newest survive
@@ -41,8 +41,8 @@ def test_images_quota_keeps_the_newest(camera: CameraServer, config, tmp_path: P
 
 def test_low_disk_stops_images_not_readings(camera: CameraServer, config, tmp_path: Path, small_disk):
     sd = small_disk(1024)
-    cfg = config(storage={"keep_images": True, "images_dir": str(sd / "img"), "min_free_mb": 0.7,
-                          "images_max_mb": 0})
+    cfg = config(skycam={"keep_images": True, "images_dir": str(sd / "img"), "min_free_mb": 0.7,
+                         "images_max_mb": 0})
     result = cielo("backfill", "--from", "2024-06-01T00:00Z", "--to", "2024-06-01T05:59Z", config=cfg)
     assert result.stdout.strip().endswith("total=36 new=36 duplicates=0 failed=0")
     saved = list((sd / "img").rglob("*.jpg"))

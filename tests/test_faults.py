@@ -1,4 +1,4 @@
-"""Issue 14: faults and bad input. Nothing poisons the database, nothing leaks, no traceback reaches a user.
+"""Faults and bad input. Nothing poisons the database, nothing leaks, no traceback reaches a user.
 
 Black-box: the real CLI in subprocesses, real SQLite files, the loopback camera and API servers with hostile
 behaviours (tests/support/apiserver.py), a real Mosquitto where MQTT matters.
@@ -20,6 +20,7 @@ import pytest
 from tests.conftest import ROOT, cielo, clean_env, rows, source_sections
 from tests.support.apiserver import ApiServer
 from tests.support.camserver import CameraServer
+from tests.support.daemon import Output
 
 DAMAGED = 3  # cielo.errors.EXIT_DAMAGED
 DAY = ("--from", "2024-06-01T00:00Z", "--to", "2024-06-01T23:59Z")
@@ -265,11 +266,12 @@ def test_a_second_sigterm_while_stopping_is_harmless(camera: CameraServer, confi
     cfg = config()
     proc = subprocess.Popen([sys.executable, "-m", "cielo", "--config", str(cfg), "run"], text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=clean_env())
-    time.sleep(2.5)
+    watched = Output(proc)
+    assert watched.wait_for("cielo started"), watched.stop()  # the scheduler is about to run
     proc.send_signal(signal.SIGTERM)
-    time.sleep(0.05)
+    time.sleep(0.05)  # the second one lands while the first is being handled
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=45)
+    out = watched.stop(timeout=45)
     assert proc.returncode == 0, out
     assert "Traceback" not in out and "SchedulerNotRunning" not in out
 

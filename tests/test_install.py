@@ -45,7 +45,7 @@ def test_appliance_install_into_a_scratch_root(tmp_path: Path):
     # Absolute state paths: the CLI acts on the daemon's files from any directory.
     written = tomllib.loads((etc / "config.toml").read_text())
     assert written["storage"]["database"] == "/var/lib/cielo/cielo.db"
-    assert written["storage"]["images_dir"] == "/var/lib/cielo/images"
+    assert written["skycam"]["images_dir"] == "/var/lib/cielo/images"
     assert written["skycam"]["calibration"] == "/var/lib/cielo/calibration.json"
     assert "base_url" not in written["skycam"]  # no --camera: the seed's, and the installer says so
     assert "seed's public camera" in first.stdout and "--camera" in first.stdout

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from cielo.config import Settings
-from cielo.mqtt.outbox import refresh_live
+from cielo.outputs.mqtt.outbox import refresh_live
 from cielo.service.runtime import announcer
 from cielo.store import Reading, Store
 from tests.conftest import cielo, clean_env, rows
 from tests.support.broker import MOSQUITTO, Broker, Subscriber, retained
 from tests.support.camserver import CameraServer
-from tests.support.daemon import BASE, DEV, start_daemon, stop
+from tests.support.daemon import BASE, DEV, Output, start_daemon, stop
 
 pytestmark = pytest.mark.skipif(not (shutil.which("mosquitto") or os.path.exists(MOSQUITTO)),
                                 reason="mosquitto is not installed (bash .ci/run installs it)")
@@ -143,9 +143,13 @@ def test_wrong_password_is_one_line_and_storing_goes_on(camera: CameraServer, co
     try:
         cfg = config(device={"id": DEV}, mqtt={"enabled": True, "port": broker.port, "host": "127.0.0.1",
                                                 "username": "cielo", "password": "wrong"})
-        proc = start_daemon(cfg)
-        time.sleep(4)
-        out = stop(proc)
+        out = Output(start_daemon(cfg))
+        try:
+            assert out.wait_for("refused the connection") and out.wait_for("octas="), out.text()
+            # It keeps trying (1 s, then 2 s apart) without saying it again: watch a few more attempts.
+            assert not out.wait_for("refused the connection", count=2, timeout=4), out.text()
+        finally:
+            out = out.stop()
     finally:
         broker.stop()
     refusals = [line for line in out.splitlines() if "refused the connection" in line]
@@ -183,9 +187,11 @@ def test_tls_with_a_private_ca(camera: CameraServer, config, tmp_path: Path):
         # Without the CA the broker's certificate is not trusted: one line, no connection, storing goes on.
         cfg = config(device={"id": DEV}, mqtt={"enabled": True, "port": broker.port, "host": "127.0.0.1",
                                                 "tls": True})
-        proc = start_daemon(cfg)
-        time.sleep(3)
-        out = stop(proc)
+        watched = Output(start_daemon(cfg))
+        try:
+            watched.wait_for(("CERTIFICATE_VERIFY_FAILED", "certificate verify failed"))
+        finally:
+            out = watched.stop()
         assert "CERTIFICATE_VERIFY_FAILED" in out or "certificate verify failed" in out, out
     finally:
         broker.stop()

@@ -27,7 +27,7 @@ def test_cli_times(text: str, expected: str):
     assert iso(parse_cli_time(text, MADRID)) == expected
 
 
-@pytest.mark.parametrize("text", ["2025-13-01", "yesterday", "2025-01-01T25:00", "01/02/2025", ""])
+@pytest.mark.parametrize("text", ["2025-13-01", "someday", "-2x", "2025-01-01T25:00", "01/02/2025", ""])
 def test_bad_cli_times(text: str):
     with pytest.raises(UsageError, match="--from"):
         parse_cli_time(text, MADRID, "--from")

@@ -11,9 +11,7 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from importlib import import_module
 from pathlib import Path
@@ -23,7 +21,7 @@ from cielo import __version__, logs
 from cielo.config import Settings
 from cielo.errors import CieloError, UsageError, damaged, is_damage
 from cielo.sources import registry
-from cielo.timeutil import human_duration, iso, parse_cli_time, utcnow
+from cielo.timeutil import glue_relative, iso, parse_cli_time, utcnow
 
 log = logging.getLogger("cielo")
 
@@ -51,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("backfill", help="replay a past range of a source into the database")
     b.add_argument("--from", "--desde", dest="start", required=True, metavar="T",
-                   help="first instant: YYYY-MM-DD or YYYY-MM-DDTHH:MM (device time zone unless Z/offset)")
+                   help="first instant: YYYY-MM-DD or YYYY-MM-DDTHH:MM (device time zone unless Z/offset), "
+                        "or relative: -14d, -6h, -30m, yesterday, today, now")
     b.add_argument("--to", "--hasta", dest="end", required=True, metavar="T",
                    help="last instant, included (same formats)")
     b.add_argument("--source", action="append", metavar="S",
@@ -60,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--detach", action="store_true", help="queue the job for the daemon and return")
     b.add_argument("--workers", type=int, metavar="N", help="concurrent requests (default: the source's workers)")
     b.add_argument("--processes", type=int, metavar="N",
-                   help="judge camera images in N worker processes, 0: in this one (default [backfill].processes)")
+                   help="a source's analysis (the camera judging images) in N worker processes, 0: in "
+                   "this one (default: the source's own `processes` key)")
 
     sub.add_parser("sources", help="each source: enabled, key present, series, history window, request budget")
 
@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     pf = sub.add_parser("prune-future", help="move readings stamped later than now (a clock that was wrong) "
                                              "aside into the table readings_future")
     pf.add_argument("--dry-run", action="store_true", help="only say how many")
+    pf.add_argument("--force", action="store_true",
+                    help="move them even when the system does not say its clock is synchronised")
 
     e = sub.add_parser("export", help="readings of one series out, as CSV or JSON lines")
     e.add_argument("--series", required=True, metavar="X", help="a series, as `cielo sources` lists them")
@@ -108,12 +110,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in registry.command_modules():  # commands a source brings (the camera's classify, calibrate)
         COMMANDS.update(import_module(module).register(sub))
+    _verbose_anywhere(p)
     return p
+
+
+def _verbose_anywhere(parser: argparse.ArgumentParser) -> None:
+    """`-v` after the command too (`cielo backfill ... -v`), on every subcommand at any depth."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                child.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                                   help="debug logging")
+                _verbose_anywhere(child)
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(glue_relative(sys.argv[1:] if argv is None else argv, TIME_FLAGS))
     except UsageError as exc:
         print(f"{exc}", file=sys.stderr)
         return exc.exit_code
@@ -154,45 +167,23 @@ def _unexpected(exc: Exception, args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.service.lock import DaemonLock
+    from cielo.service.scheduler import run_daemon
 
-    with DaemonLock(settings.storage.database):  # one daemon per database: a second one stops here
-        return _run_daemon(settings)
-
-
-def _run_daemon(settings: Settings) -> int:
-    from cielo.service.runtime import open_store
-    from cielo.service.scheduler import Daemon
-
-    with open_store(settings) as store:  # create, migrate and check now: a bad file stops the start, not a job
-        damage = store.quick_check()
-        if damage != "ok":
-            raise damaged(store.path, damage)
-    for cls in registry.SOURCES:
-        cls.preflight(settings)
-    return Daemon(settings).run()
+    return run_daemon(settings)
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.live import capture
-    from cielo.service import clock
-    from cielo.service.runtime import open_store
-    from cielo.sources.registry import REGISTRY
+    from cielo.ingest.capture import capture_all
 
-    code = 0
-    with open_store(settings) as store:
-        if problem := clock.problem(store, utcnow()):
-            raise CieloError(problem)
-        for name in _sources(args.source, settings, "ingest"):
-            source = REGISTRY[name](settings)
-            try:
-                summary, line = capture(source, store, utcnow())
-            finally:
-                source.close()
-            print(line, flush=True)
-            if summary.failed and not summary.new:
-                code = 1
-    return code
+    return capture_all(settings, args.source, _out)
+
+
+def _out(line: str) -> None:
+    print(line, flush=True)
+
+
+def _err(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def _range(args: argparse.Namespace, settings: Settings, command: str) -> tuple[datetime, datetime]:
@@ -207,6 +198,9 @@ def _range(args: argparse.Namespace, settings: Settings, command: str) -> tuple[
         raise UsageError(f"{command}: --to ({args.end}) is before --from ({args.start})")
     return start, last + timedelta(minutes=1)
 
+
+# Flags that take an instant: `--from -14d` reads as a value, not as an unknown option.
+TIME_FLAGS = ("--from", "--desde", "--to", "--hasta", "--at")
 
 # Command-line instants: nothing was recorded before 1970, and far-future dates overflow local-time arithmetic.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -224,190 +218,20 @@ def _id(text: str) -> int:
     return value
 
 
-def _sources(names: list[str] | None, settings: Settings, command: str) -> list[str]:
-    from cielo.sources.registry import REGISTRY
-
-    if not names:
-        enabled = [n for n, cls in REGISTRY.items() if cls.enabled(settings)]
-        if not enabled:
-            raise UsageError(f"{command}: every source is disabled in the configuration")
-        return enabled
-    wanted = [n.strip() for name in names for n in name.split(",") if n.strip()]
-    for name in wanted:
-        if name not in REGISTRY:
-            raise UsageError(f"{command}: unknown source {name!r} (known: {', '.join(REGISTRY)})")
-        if not REGISTRY[name].enabled(settings):
-            raise UsageError(f"{command}: source {name!r} is disabled in the configuration")
-    return list(dict.fromkeys(wanted))
-
-
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.backfill import jobs
-    from cielo.service.runtime import open_store
-    from cielo.sources.registry import REGISTRY
+    from cielo.backfill.manual import Request, backfill
 
     start, end = _range(args, settings, "backfill")
-    now = utcnow()
-    if end > now:
-        end = max(now, start)  # slots in the future cannot exist yet; asking would only fill `missing`
-    explicit = bool(args.source)
-    names = _sources(args.source, settings, "backfill")
-    if args.workers is not None and not 1 <= args.workers <= 64:
-        raise UsageError("backfill: --workers must be between 1 and 64")
-    if args.processes is not None and not 0 <= args.processes <= 16:
-        raise UsageError("backfill: --processes must be between 0 and 16")
-    sources, spans = {}, {}
-    for name in names:
-        source = REGISTRY[name](settings)
-        span = source.serves(start, end, now)
-        if span is None or not jobs.has_slots(source, *span):
-            source.close()
-            if explicit:
-                reach = "no history" if source.history == timedelta(0) else f"history {_span(source.history)}"
-                print(f"{name}: cannot serve this range ({reach}); skipped", file=sys.stderr)
-            continue
-        if span[0] > start:
-            print(f"{name}: serves only from {iso(span[0])} (history {_span(source.history)})", file=sys.stderr)
-        sources[name], spans[name] = source, span
-    if not sources:
-        raise UsageError("backfill: no selected source can serve this range")
-    names = list(sources)
-    try:
-        with open_store(settings) as store:
-            if args.dry_run:
-                for name, source in sources.items():
-                    _print_plan(jobs.plan_totals(source, store, *spans[name], now), source)
-                return 0
-            jobs.reset_stuck(store)
-            job, resumed = jobs.create(store, "manual", {name: [spans[name]] for name in names}, sources, start,
-                                       end, detached=args.detach, resume=True)
-            if args.detach:
-                from cielo.service.lock import holder
-
-                what = f"backfill job {job} {'resumed' if resumed else 'queued'}"
-                pid = holder(store.path)
-                if pid is None:  # nobody will pick it up: say so, and how to run it
-                    print(f"{what}, but no daemon is running on {store.path}: it starts when `cielo run` (the "
-                          f"service) does, or run it now with `cielo jobs run {job}`")
-                else:
-                    print(f"{what}: the running daemon{f' (pid {pid})' if pid else ''} picks it up within a "
-                          f"minute; follow it with `cielo jobs show {job}`")
-                return 0
-            store.add_event("backfill_started", {"job": job, "from": iso(start), "to": iso(end),
-                                                 "trigger": "manual", "resumed": resumed})
-            fetch = {name: args.workers or source.workers for name, source in sources.items()}
-            processes = settings.backfill.analysis_processes() if args.processes is None else args.processes
-            for source in sources.values():
-                source.use_processes(processes)
-            bar = _Progress(sources, start, end) if sys.stderr.isatty() else None
-            runner = jobs.Runner(store, sources, settings.backfill.workers, fetch, bar.update if bar else None,
-                                 settings.backfill.max_attempts)
-            interrupted = False
-            try:
-                runner.run(job)
-            except KeyboardInterrupt:
-                interrupted = True
-            finally:
-                if bar:
-                    bar.close()
-            summaries = jobs.run_summaries(store, job, sources, runner.ran, now, interrupted)
-    finally:
-        for source in sources.values():
-            source.close()
-    code = 0
-    for name, summary in summaries.items():
-        if summary.reasons:
-            detail = ", ".join(f"{n} {k}" for k, n in summary.reasons.most_common())
-            print(f"{name}: failed slots: {detail}", file=sys.stderr)
-        print(summary.line(), flush=True)
-        if not interrupted and summary.requested and jobs.level(summary.success_rate) == "failed":
-            code = 1
-    if interrupted:
-        print(f"backfill: interrupted; what was stored is kept: run the same command to resume job {job}",
-              file=sys.stderr)
-        sys.stderr.flush()
-        os._exit(130)  # worker threads may sit in a request for timeout_s: don't wait for them
-    return code
-
-
-def _span(td: timedelta | None) -> str:
-    if td is None:
-        return "unlimited"
-    hours = td.total_seconds() / 3600
-    return f"{hours / 24:g} days" if hours >= 48 else f"{hours:g} h"
+    return backfill(settings, Request(start, end, args.source, args.dry_run, args.detach, args.workers,
+                                      args.processes), _out, _err)
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.guard import breaker_states
-    from cielo.sources.registry import REGISTRY
+    from cielo.sources.listing import lines
 
-    db = settings.storage.database
-    breakers = breaker_states(db) if db.is_file() else {}
-    for name, cls in REGISTRY.items():
-        key = cls.key_present(settings)
-        key_text = "keyless" if key is None else ("key present" if key else "no key")
-        cfg = cls.config(settings)
-        rpm, rpd = getattr(cfg, "requests_per_minute", None), getattr(cfg, "requests_per_day", None)
-        budget = (f"{rpm:g}/min" if rpm else "unlimited") + (f", {rpd:g}/day" if rpd else "")
-        if hasattr(cfg, "priority"):
-            budget += f", priority {cfg.priority}"
-        state, failures, _ = breakers.get(cls.config_name or name, ("closed", 0, None))
-        breaker = f"breaker {state}" + (f" ({failures} failures)" if failures else "")
-        history = "live only" if cls.history == timedelta(0) else f"history {_span(cls.history)}"
-        series = ",".join(sp.name for sp in cls.series if not sp.derived)
-        derived = ",".join(sp.name for sp in cls.series if sp.derived)
-        print(f"{name}: {'enabled' if cls.enabled(settings) else 'disabled'}, {key_text}, series {series}, "
-              f"{history}, budget {budget}, {breaker}" + (f", derived series {derived}" if derived else ""))
+    for line in lines(settings):
+        print(line)
     return 0
-
-
-def _print_plan(plan, source) -> None:
-    from cielo.sources.base import estimate_s, summary_line
-
-    rpm = source.requests_per_minute
-    requests = plan.requests * source.requests_per_fetch  # AEMET: envelope + datos per window
-    est = estimate_s(requests, rpm, source.requests_per_day)
-    print(f"{plan.source}: plan: {plan.total} slots, {plan.present} already stored, "
-          f"{plan.known_missing} known missing (retry not due), {requests} requests"
-          + (f", about {est:.0f} s at {rpm:g}/min" if rpm else ""))
-    print(f"{summary_line(plan.source, plan.total, 0, plan.present, 0)} (dry run)")
-
-
-class _Progress:
-    """A one-line progress bar per source on a terminal (stderr), redrawn at most 10 times a second."""
-
-    def __init__(self, sources: dict, start: datetime, end: datetime):
-        from cielo.backfill.jobs import count_slots
-
-        self.totals = {name: count_slots(source, start, end) for name, source in sources.items()}
-        self.tasks: dict[int, object] = {}
-        self.t0, self.last, self.current = time.monotonic(), 0.0, ""
-
-    def update(self, task, s) -> None:
-        self.tasks[task.id] = (task.source, s)
-        now = time.monotonic()
-        if now - self.last < 0.1:
-            return
-        self.last = now
-        self.draw(task.source)
-
-    def draw(self, name: str) -> None:
-        parts = [s for src, s in self.tasks.values() if src == name]
-        done = sum(s.done for s in parts)
-        new, dup, failed = (sum(getattr(s, k) for s in parts) for k in ("new", "duplicates", "failed"))
-        total = self.totals.get(name, done) or 1
-        rate = (new + failed) / max(time.monotonic() - self.t0, 1e-6)
-        bar = "#" * int(min(done / total, 1.0) * 30)
-        if self.current and self.current != name:
-            sys.stderr.write("\n")
-        self.current = name
-        sys.stderr.write(f"\r{name} [{bar:<30}] {done}/{total} new={new} dup={dup} failed={failed} {rate:.0f}/s ")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.current:
-            self.draw(self.current)
-        sys.stderr.write("\n")
 
 
 def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
@@ -417,35 +241,20 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     days = args.days if args.days is not None else settings.backfill.lookback_days
     if not 1 <= days <= 36600:
         raise UsageError("gaps: --days must be between 1 and 36600")
-    names = _sources(args.source, settings, "gaps")
+    names = registry.select(args.source, settings, "gaps")
     known = {s.name for n in names for s in REGISTRY[n].series}
     for series in args.series or []:
         if series not in known:
             raise UsageError(f"gaps: unknown series {series!r} (known: {', '.join(sorted(known))})")
     now = utcnow()
     start = now - timedelta(days=days)
-    results = []
     with _existing(settings) as store:
-        for name in names:
-            source = REGISTRY[name](settings)
-            try:
-                for spec in source.series:
-                    # a derived series (the camera's sun) has the holes of its primary: listed when asked for
-                    if (spec.name in args.series) if args.series else not spec.derived:
-                        results.append(gaps.analyse(store, source, spec, start, now))
-            finally:
-                source.close()
+        results = gaps.report(settings, store, names, args.series, start, now)
     if args.json:
         print(json.dumps({"from": iso(start), "to": iso(now), "series": [r.as_dict() for r in results]}, indent=2))
         return 0
-    for r in results:
-        lag = "no readings" if r.lag is None else f"newest {iso(r.newest)}, lag {_duration(r.lag)}"
-        fill = f", about {_duration(r.fill_estimate)} to fill" if r.fill_estimate else ""
-        print(f"{r.series} ({r.source}): {lag}; {len(r.gaps)} gaps, {r.missing} missing slots, "
-              f"{r.requests} requests{fill}")
-        for gap in r.gaps:
-            print(f"  {iso(gap.start)} → {iso(gap.end)}  {gap.missing:>6} slots  {_duration(gap.duration):>8}  "
-                  f"{gap.severity}")
+    for line in gaps.lines(results):
+        print(line)
     return 0
 
 
@@ -457,7 +266,7 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     year = args.year or now.year
     if not 1970 <= year <= now.year:
         raise UsageError(f"coverage: --year {year} is not between 1970 and {now.year}")
-    names = _sources(args.source, settings, "coverage")
+    names = registry.select(args.source, settings, "coverage")
     sources = [REGISTRY[n](settings) for n in names]
     try:
         with _existing(settings) as store:
@@ -472,17 +281,15 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
             raise CieloError(f"{args.png}: cannot write the heatmap: {exc.strerror or exc}") from None
     if args.json:
         print(json.dumps({"year": year, "cells": [{"series": c.series, "month": c.month, "present": c.present,
-                                                   "expected": c.expected, "percent": c.percent} for c in cells]},
+                                                   "expected": c.expected, "percent": c.percent,
+                                                   "before_first_reading": c.before_first} for c in cells]},
                          indent=2))
     else:
         for c in cells:
             pct = "-" if c.percent is None else f"{c.percent:5.1f} %"
+            pct = "before first" if c.before_first else pct
             print(f"{c.series:<28} {c.month}  {pct:>8}  {c.present}/{c.expected}")
     return 0
-
-
-def _duration(d: timedelta) -> str:
-    return human_duration(d.total_seconds())
 
 
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
@@ -500,9 +307,11 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
             if args.json:
                 print(json.dumps([{k: v for k, v in r.as_dict().items() if k != "started_at"} for r in rows],
                                  indent=2))
+            if rows and not args.json:
+                print(f"{'id':>5}  {'status':<19} {'trigger':<8} {'sources':<20} {'from → to':<43}  created")
             for r in [] if args.json else rows:
                 print(f"{r.id:>5}  {r.status:<19} {r.trigger:<8} {','.join(r.sources):<20} {r.start} → {r.end}  "
-                      f"created {r.created_at}")
+                      f"{r.created_at}")
             if not rows and not args.json:
                 print("no backfill jobs yet")
         elif action == "show":
@@ -511,17 +320,12 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
             if args.json:
                 print(json.dumps(job.as_dict() | {"tasks": [t.as_dict() for t in tasks]}, indent=2))
             else:
-                print(f"job {job.id} ({job.trigger}): {job.status}, {job.start} → {job.end}, created {job.created_at}")
-                for line in jobs.summary_lines(store, args.id):
-                    print(f"  {line}")
-                for t in tasks:
-                    counts = "" if t.total is None else (f" total={t.total} new={t.new} duplicates={t.duplicates}"
-                                                         f" failed={t.failed}")
-                    err = f"  error: {t.error}" if t.error else ""
-                    print(f"  task {t.id:>5} {t.source:<10} {t.start} → {t.end} {t.status:<11} "
-                          f"attempts={t.attempts}{counts}{err}")
+                for line in jobs.show_lines(store, job, tasks):
+                    print(line)
         elif action == "run":
-            return _run_job(settings, store, args.id)
+            from cielo.backfill.manual import run_job
+
+            return run_job(settings, store, args.id, _out)
         elif action == "retry":
             n = jobs.retry(store, args.id, args.tasks)
             print(f"job {args.id}: {n} task(s) back to pending; `cielo run` (or the same backfill command) runs them")
@@ -539,32 +343,6 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _run_job(settings: Settings, store, job: int) -> int:
-    """Run what is left of a job here (the daemon does this in a child process for catch-up jobs)."""
-    from cielo.backfill import jobs
-    from cielo.sources.registry import REGISTRY
-
-    jobs.reset_stuck(store)
-    if other := jobs.running_elsewhere(store, job):  # e.g. the child of a daemon killed -9 is still at it
-        print(f"job {job}: already being run by {other}; not starting a second worker", flush=True)
-        return 0
-    row = jobs.job(store, job)
-    names = row.sources if row else []
-    sources = {n: REGISTRY[n](settings) for n in names if n in REGISTRY and REGISTRY[n].enabled(settings)}
-    try:
-        fetch = {n: source.workers for n, source in sources.items()}
-        runner = jobs.Runner(store, sources, settings.backfill.workers, fetch, None, settings.backfill.max_attempts)
-        signal.signal(signal.SIGTERM, lambda *_: runner.stop.set())  # the daemon stopping: finish the chunk
-        status = runner.run(job)
-    finally:
-        for source in sources.values():
-            source.close()
-    for line in jobs.summary_lines(store, job):
-        print(line, flush=True)
-    print(f"job {job}: {status}", flush=True)
-    return 0 if status in ("completed", "partially_completed") else 1
-
-
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.errors import EXIT_DAMAGED
     from cielo.health.doctor import checks
@@ -578,29 +356,17 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_prune_future(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.service import clock
+    from cielo.service.clock import prune_future
 
-    now = utcnow()
     with _existing(settings) as store:
-        ahead, latest = store.future_writes(now)
-        if not ahead:
-            print(f"no readings stamped later than now ({iso(now)})")
-            return 0
-        if clock.synchronised() is False and not args.dry_run:
-            raise CieloError(f"the system clock ({iso(now)}) is not synchronised: the {ahead} readings stamped up "
-                             f"to {latest} may be right and the clock wrong; sync it first (timedatectl)")
-        if args.dry_run:
-            print(f"{ahead} readings stamped later than now ({iso(now)}), up to {latest} (dry run: nothing moved)")
-            return 0
-        moved = store.move_future(now)
-    print(f"moved {moved} readings stamped later than now ({iso(now)}, up to {latest}) into readings_future; "
-          "the next gap check refills their slots")
+        print(prune_future(store, utcnow(), args.dry_run, args.force))
     return 0
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     import csv
 
+    from cielo.values import plain
 
     start, end = _range(args, settings, "export")
     with _existing(settings) as store:
@@ -610,12 +376,12 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         rows = store.readings(args.series, start, end)
     if args.format == "jsonl":
         for ts, value, unit, source, attrs in rows:
-            print(json.dumps({"series": args.series, "ts": ts, "value": value, "unit": unit, "source": source,
-                              "attrs": json.loads(attrs)}))
+            print(json.dumps({"series": args.series, "ts": ts, "value": plain(value), "unit": unit,
+                              "source": source, "attrs": json.loads(attrs)}))
     else:
         out = csv.writer(sys.stdout, lineterminator="\n")
         out.writerow(["series", "ts", "value", "unit", "source", "attrs"])
-        out.writerows([args.series, *row] for row in rows)
+        out.writerows([args.series, ts, plain(value), *rest] for ts, value, *rest in rows)
     return 0
 
 

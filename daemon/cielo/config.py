@@ -1,4 +1,4 @@
-"""config.toml: found, parsed and validated once; every key has a default (DESIGN.md, Configuration).
+"""config.toml: found, parsed and validated once; every key has a default (docs/contract.md, Configuration).
 
 A missing file means the defaults: the original system's public camera and a database in the working
 directory. A bad key or value becomes one line, `config.toml: [section].key: reason`, exit 2.
@@ -68,11 +68,13 @@ class DeviceConfig(Section):
 
 class StorageConfig(Section):
     database: Path = Path("cielo.db")
-    keep_images: bool = False
-    images_dir: Path = Path("images")
-    images_max_mb: float = Field(1000, ge=0, description="0: no size limit")
-    images_max_days: float = Field(30, ge=0, description="0: no age limit")
-    min_free_mb: float = Field(200, ge=0, description="below this, images are not saved (readings go on)")
+    # The camera's image keys: [skycam] is their home, and the camera reads them here when it does not set them
+    # itself (the published contract names [storage] for images_dir and retention, so neither place warns).
+    keep_images: bool = Field(False, description="alias: read by [skycam] when it does not set it")
+    images_dir: Path = Field(Path("images"), description="alias: read by [skycam] when it does not set it")
+    images_max_mb: float = Field(1000, ge=0, description="alias: read by [skycam] when it does not set it")
+    images_max_days: float = Field(30, ge=0, description="alias: read by [skycam] when it does not set it")
+    min_free_mb: float = Field(200, ge=0, description="alias: read by [skycam] when it does not set it")
 
 
 class BackfillConfig(Section):
@@ -82,23 +84,9 @@ class BackfillConfig(Section):
     min_gap_hours: float = Field(3, ge=0)
     workers: int = Field(2, ge=1, le=32)
     max_attempts: int = Field(3, ge=1, le=20, description="tries of a failing task before it stays failed")
-    processes: int | None = Field(None, ge=0, le=16, description="processes that judge camera images in a "
-                                  "`cielo backfill` run by hand (0: in its own); default: 2, 1 on a board with "
-                                  "1 GB of memory or less, 0 on a single core")
-
-    def analysis_processes(self) -> int:
-        if self.processes is not None:
-            return self.processes
-        if (os.cpu_count() or 1) < 2:
-            return 0
-        # Two even on two cores (the backfill's own process mostly waits on the network and the database): a
-        # 14-day loopback backfill here took 4.4 s with two, 5.4 s with one, 6.0 s in-process. Each holds
-        # ~67 MB: a Pi Zero 2 W or a Pi 3 (512 MB / 1 GB, which the kernel reports as less) gets one.
-        try:
-            memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError):
-            memory = 0
-        return 2 if memory > 5 << 28 or memory <= 0 else 1  # over 1.25 GiB
+    progress_minutes: float = Field(5, gt=0, le=1440, description="how often a running backfill job logs its "
+                                    "progress and ETA (also at its start and end)")
+    processes: int | None = Field(None, ge=0, le=16, description="alias: read by [skycam] when it does not set it")
 
 
 class MqttConfig(Section):

@@ -17,9 +17,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from cielo.http import FetchError
+from cielo.store import budget
 from cielo.timeutil import iso, utcnow
+
+T = TypeVar("T")
 
 BREAKER_FAILURES = 5  # consecutive failed requests that open the breaker
 BREAKER_OPEN_S = 300.0  # how long it stays open before one trial request
@@ -44,37 +48,29 @@ class BreakerOpen(FetchError):
 
 
 class Guard:
-    """One per source and process; thread-safe (workers share it)."""
+    """One per source and process; thread-safe (workers share it). Its rows are cielo.store.budget's, written
+    through a Store of its own (each process, each source: its own connection to the shared file)."""
 
     def __init__(self, database: Path, source: str, buckets: list[Bucket],
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
                  open_s: float = BREAKER_OPEN_S, failures: int = BREAKER_FAILURES):
+        from cielo.store import Store
+
         self.source = source
         self.buckets = buckets
         self.clock, self.sleep = clock, sleep
         self.open_s, self.failures = open_s, failures
         self._lock = threading.Lock()
-        from cielo.store import Store
-
-        Store(database).close()  # the tables exist (migrations are idempotent) whoever opens the file first
-        self._db = sqlite3.connect(database, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA busy_timeout=30000")
+        self.store = Store(database)  # the tables exist (migrations are idempotent) whoever opens the file first
         self._cached: tuple[float, tuple | None] | None = None
 
     def close(self) -> None:
-        self._db.close()
+        self.store.close()
 
-    def _tx(self, fn):
+    def _tx(self, fn: Callable[[sqlite3.Cursor], T]) -> T:
         with self._lock:
             self._cached = None  # this process changes the state: read it afresh next time
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                out = fn(self._db)
-                self._db.execute("COMMIT")
-                return out
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            return self.store.transaction(fn)
 
     # --- budget -------------------------------------------------------------------------------------------
 
@@ -88,22 +84,17 @@ class Guard:
             self.sleep(wait)
             waited += wait
 
-    def _try_take(self, db: sqlite3.Connection) -> float:
+    def _try_take(self, cur: sqlite3.Cursor) -> float:
         now = self.clock()
         levels = []
         for b in self.buckets:
-            row = db.execute("SELECT tokens, updated FROM http_budget WHERE source = ? AND bucket = ?",
-                             (self.source, b.name)).fetchone()
+            row = budget.bucket_level(cur, self.source, b.name)
             tokens = b.capacity if row is None else min(b.capacity, row[0] + max(now - row[1], 0) * b.per_s)
             levels.append(tokens)
         short = [(1 - t) / b.per_s for t, b in zip(levels, self.buckets, strict=True) if t < 1]
         if short:
             return max(max(short), 0.001)
-        db.executemany(
-            "INSERT INTO http_budget (source, bucket, tokens, updated) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (source, bucket) DO UPDATE SET tokens = excluded.tokens, updated = excluded.updated",
-            [(self.source, b.name, t - 1, now) for t, b in zip(levels, self.buckets, strict=True)],
-        )
+        budget.set_buckets(cur, self.source, [(b.name, t - 1, now) for t, b in zip(levels, self.buckets, strict=True)])
         return 0.0
 
     # --- breaker ------------------------------------------------------------------------------------------
@@ -116,20 +107,17 @@ class Guard:
 
         cause: list[str | None] = [None]
 
-        def decide(db: sqlite3.Connection) -> float | None:
-            state, _, opened_at, trial_at, cause[0] = db.execute(
-                "SELECT state, failures, opened_at, trial_at, last_error FROM http_breaker WHERE source = ?",
-                (self.source,)).fetchone()
+        def decide(cur: sqlite3.Cursor) -> float | None:
+            state, _, opened_at, trial_at, cause[0] = budget.breaker(cur, self.source)
             now = self.clock()
             if state == "closed":
                 return None
             if state == "open" and now >= opened_at + self.open_s:
-                db.execute("UPDATE http_breaker SET state = 'half_open', trial_at = ?, updated_at = ?"
-                           " WHERE source = ?", (now, iso(utcnow()), self.source))
+                budget.half_open(cur, self.source, now, iso(utcnow()))
                 return None  # this caller is the trial
             if state == "half_open" and trial_at is not None and now >= trial_at + self.open_s:
                 # The trial's process died without reporting: allow another one.
-                db.execute("UPDATE http_breaker SET trial_at = ? WHERE source = ?", (now, self.source))
+                budget.new_trial(cur, self.source, now)
                 return None
             return (opened_at or now) + self.open_s
 
@@ -140,27 +128,20 @@ class Guard:
     def success(self) -> None:
         row = self._read()
         if row is not None and (row[0] != "closed" or row[1]):
-            self._tx(lambda db: db.execute(
-                "UPDATE http_breaker SET state = 'closed', failures = 0, opened_at = NULL, trial_at = NULL,"
-                " updated_at = ? WHERE source = ?", (iso(utcnow()), self.source)))
+            self._tx(lambda cur: budget.close_breaker(cur, self.source, iso(utcnow())))
 
     def failure(self, error: str) -> bool:
         """Count one failed request; returns True when this failure opened the breaker."""
 
-        def count(db: sqlite3.Connection) -> bool:
+        def count(cur: sqlite3.Cursor) -> bool:
             now = self.clock()
-            row = db.execute("SELECT state, failures FROM http_breaker WHERE source = ?", (self.source,)).fetchone()
-            state, failures = row if row else ("closed", 0)
+            row = budget.breaker(cur, self.source)
+            state, failures = row[:2] if row else ("closed", 0)
             failures += 1
             opens = state == "half_open" or (state == "closed" and failures >= self.failures)
             new_state = "open" if opens or state == "open" else state
-            db.execute(
-                "INSERT INTO http_breaker (source, state, failures, opened_at, last_error, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET state = excluded.state,"
-                " failures = excluded.failures, opened_at = coalesce(excluded.opened_at, opened_at),"
-                " last_error = excluded.last_error, updated_at = excluded.updated_at",
-                (self.source, new_state, failures, now if opens else None, error[:300], iso(utcnow())),
-            )
+            budget.set_breaker(cur, self.source, new_state, failures, now if opens else None, error[:300],
+                               iso(utcnow()))
             return opens
 
         return self._tx(count)
@@ -172,20 +153,8 @@ class Guard:
         with self._lock:
             if self._cached is not None and now - self._cached[0] < READ_CACHE_S:
                 return self._cached[1]
-            row = self._db.execute("SELECT state, failures FROM http_breaker WHERE source = ?",
-                                   (self.source,)).fetchone()
+            row = self.store.read(lambda db: budget.breaker(db, self.source))
             clean = row is None or (row[0] == "closed" and not row[1])
             self._cached = (now, row) if clean else None
             return row
 
-
-def breaker_states(db_path: Path) -> dict[str, tuple[str, int, str | None]]:
-    """source -> (state, consecutive failures, last error), for `cielo sources`."""
-    con = sqlite3.connect(db_path)
-    try:
-        return {r[0]: (r[1], r[2], r[3]) for r in con.execute(
-            "SELECT source, state, failures, last_error FROM http_breaker")}
-    except sqlite3.OperationalError:
-        return {}
-    finally:
-        con.close()

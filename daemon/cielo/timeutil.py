@@ -1,4 +1,4 @@
-"""UTC instants in, UTC ISO-8601 text out; local time only at the edges (DESIGN.md, Time)."""
+"""UTC instants in, UTC ISO-8601 text out; local time only at the edges (docs/contract.md, Time)."""
 
 from __future__ import annotations
 
@@ -39,11 +39,49 @@ def from_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def parse_cli_time(text: str, tz: ZoneInfo, flag: str = "time") -> datetime:
-    """`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS]`, in `tz` unless suffixed `Z` or an offset; returns UTC."""
+_RELATIVE = re.compile(r"^-\s*(?P<n>\d{1,6})\s*(?P<unit>m|min|h|d|w)$")
+_UNIT = {"m": timedelta(minutes=1), "min": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1),
+         "w": timedelta(weeks=1)}
+
+
+def relative_time(text: str, tz: ZoneInfo, now: datetime | None = None) -> datetime | None:
+    """`now`, `today`, `yesterday` (local midnight in `tz`, like typing that date) or `-14d`, `-6h`, `-30m`,
+    `-2w` (that long before now), as UTC; None when `text` is none of these."""
+    word = text.strip().lower()
+    now = now or utcnow()
+    if word == "now":
+        return now
+    if word in ("today", "yesterday"):
+        day = now.astimezone(tz).date() - timedelta(days=1 if word == "yesterday" else 0)
+        return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+    m = _RELATIVE.match(word)
+    return now - int(m["n"]) * _UNIT[m["unit"]] if m else None
+
+
+def glue_relative(argv: list[str], flags: tuple[str, ...]) -> list[str]:
+    """`--from -14d` as `--from=-14d`: argparse takes a value starting with `-` for an option of its own."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in flags and arg[:1] == "-" and arg[1:2].isdigit():  # -14d, or -2x to be refused
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
+def parse_cli_time(text: str, tz: ZoneInfo, flag: str = "time", now: datetime | None = None) -> datetime:
+    """`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS]`, in `tz` unless suffixed `Z` or an offset, or a relative time
+    (`relative_time`: `-14d`, `-6h`, `yesterday`, `today`, `now`); returns UTC."""
+    try:
+        relative = relative_time(text, tz, now)
+    except OverflowError:
+        raise UsageError(f"{flag}: {text!r} is out of range") from None
+    if relative is not None:
+        return relative
     m = _CLI_TIME.match(text.strip())
     if not m:
-        raise UsageError(f"{flag}: cannot read {text!r} (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
+        raise UsageError(f"{flag}: cannot read {text!r} (expected YYYY-MM-DD, YYYY-MM-DDTHH:MM, or relative: "
+                         "-14d, -6h, -30m, yesterday, today, now)")
     try:
         local = datetime.fromisoformat(m["date"] + "T" + (m["time"] or "00:00"))
     except ValueError as exc:

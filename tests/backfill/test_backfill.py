@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import cielo, clean_env, rows
 from tests.support.camserver import CameraServer
 
@@ -52,7 +54,7 @@ def test_readings_carry_provenance(camera: CameraServer, config, tmp_path: Path)
     attrs = json.loads(attrs)
     # 12:02Z is 09:02 in Buenos Aires: the URL is named in camera time, under the past year's folder.
     assert attrs["url"] == f"{camera.base_url}/2024/2024-06010902.jpg"
-    assert len(attrs["sha256"]) == 64 and attrs["model"] == "skyref-3.2.0"
+    assert len(attrs["sha256"]) == 64 and attrs["model"] == "skyref-3.3.0"
     assert len(attrs["probs"]) == 9 and 0 < attrs["confidence"] <= 1
     assert rows(tmp_path / "cielo.db", f"SELECT unit, source FROM readings WHERE {CAM} LIMIT 1") == [
         ("octas", "skycam")]
@@ -213,9 +215,13 @@ def test_future_slots_are_not_asked(camera: CameraServer, config, tmp_path: Path
     assert summary(result) == f"skycam: total={stored[1]} new={stored[1]} duplicates=0 failed=0"
 
 
-def test_images_are_saved_when_asked(camera: CameraServer, config, tmp_path: Path):
-    cfg = config(storage={"keep_images": True, "images_dir": str(tmp_path / "images")})
-    cielo("backfill", "--from", "2024-06-01T12:00Z", "--to", "2024-06-01T12:59Z", config=cfg)
+@pytest.mark.parametrize("table", ["skycam", "storage"])
+def test_images_are_saved_when_asked(camera: CameraServer, config, tmp_path: Path, table: str):
+    """The keys are [skycam]'s; [storage]'s (where the published contract puts them) work the same, silently."""
+    cfg = config(**{table: {"keep_images": True, "images_dir": str(tmp_path / "images")}})
+    result = cielo("backfill", "--from", "2024-06-01T12:00Z", "--to", "2024-06-01T12:59Z", config=cfg)
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr.lower(), result.stderr
     saved = sorted((tmp_path / "images" / "2024" / "06" / "01").iterdir())
     assert [p.name for p in saved] == [f"2024-060109{m}2.jpg" for m in range(6)]
     assert saved[0].read_bytes() == camera.image_for(saved[0].name)

@@ -1,4 +1,4 @@
-"""Issue 14, job bookkeeping: a kill is not a failed attempt, counts add up, a job that restored nothing has
+"""Job bookkeeping: a kill is not a failed attempt, counts add up, a job that restored nothing has
 failed (and can be retried), and one job never has two workers."""
 
 from __future__ import annotations

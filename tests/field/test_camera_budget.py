@@ -1,4 +1,4 @@
-"""Issue 13, item 3 (the camera's part): a public camera is someone else's server. By default cielo asks it
+"""The camera's budget: a public camera is someone else's server. By default cielo asks it
 for at most 120 images a minute (under 2 a second), across every process that uses the database."""
 
 from __future__ import annotations

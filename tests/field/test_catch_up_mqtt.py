@@ -1,4 +1,4 @@
-"""Issue 13, item 1: what the daemon restores by itself reaches MQTT, with a real broker."""
+"""what the daemon restores by itself reaches MQTT, with a real broker."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 13, item 4: Home Assistant as users expect it, against a real Mosquitto."""
+"""Home Assistant as users expect it, against a real Mosquitto."""
 
 from __future__ import annotations
 
@@ -31,11 +31,13 @@ def test_discovery_names_each_series_once_with_readable_names(camera: CameraServ
     sub.close()
     sent = Counter(t for t, _, _ in sub.messages)
     assert max(sent.values()) == 1, [t for t, n in sent.items() if n > 1]  # each announced once per connection
-    configs = {t.split("/")[3]: json.loads(p) for t, p, _ in sub.messages if p}
-    platform = {t.split("/")[3]: t.split("/")[1] for t, p, _ in sub.messages if p}  # sensor, binary_sensor
+    configs = {t.split("/")[3]: json.loads(p) for t, p, _ in sub.messages if p and t.split("/")[1] == "sensor"}
     for key, c in configs.items():
-        assert "object_id" not in c and c["default_entity_id"] == f"{platform[key]}.cielo_{DEV}_{key}"
-    assert platform["skycam_sun_covered"] == "binary_sensor"
+        assert "object_id" not in c and c["default_entity_id"] == f"sensor.cielo_{DEV}_{key}"
+    binary = {t.split("/")[3]: json.loads(p) for t, p, _ in sub.messages if p and t.split("/")[1] == "binary_sensor"}
+    sun = binary["skycam_sun_covered"]  # the sun's 0/1 series: a binary sensor, not a sensor
+    assert sun["default_entity_id"] == f"binary_sensor.cielo_{DEV}_skycam_sun_covered" and sun["name"] == "Sun covered"
+    assert "skycam_sun_covered" not in configs
     for series in DAILY:
         c = configs[series.replace(".", "_")]
         assert c["name"] and c["name"] != series and "Daily" in c["name"]

@@ -1,4 +1,4 @@
-"""Issue 13, item 2: one daemon per database; and `cielo status` / `backfill --detach` ask the same lock."""
+"""one daemon per database; and `cielo status` / `backfill --detach` ask the same lock."""
 
 from __future__ import annotations
 

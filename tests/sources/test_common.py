@@ -85,7 +85,9 @@ def test_retry_after_is_honoured(cfg, api: ApiServer):
 
 def test_budget_is_shared_by_processes(cfg, api: ApiServer):
     """Two backfills at once, one day per request: together they stay within one bucket of 240/min
-    (a burst of 24, then 3.6 a second)."""
+    (a burst of 24, then 3.6 a second). Times are the server's: requests leave a loaded machine in clumps,
+    so 4 more are allowed at any moment (a second's refill); a budget each process kept for itself would put
+    48 in the first instant and end in about 0 s."""
     import subprocess
     import sys
 
@@ -103,7 +105,7 @@ def test_budget_is_shared_by_processes(cfg, api: ApiServer):
     t0 = times[0]
     for i, t in enumerate(times):
         allowed = 24 + (t - t0) * 3.6
-        assert i + 1 <= allowed + 1, (i, t - t0)
+        assert i + 1 <= allowed + 4, (i, t - t0)
     assert times[-1] - t0 >= (42 - 24) / 3.6 - 1
 
 

@@ -14,7 +14,7 @@ om-forecast): "html" (an HTML page with 200), "truncated" (half the JSON), "sche
 shape), "401", "404", "429" (always, Retry-After: 1), "429-once", "503", "503-once", "slow" (answers after
 `slow_s`), "api-error" (the API's own error body: REE errors, Open-Meteo reason, AEMET estado 401/404/429 in
 a 200 envelope via "estado-401" / "estado-404" / "estado-429"; "estado-429-once": the first envelope only).
-Hostile ones (issue 14): "echo-400" / "echo-503" (an error body echoing the request line and headers, as some
+Hostile ones: "echo-400" / "echo-503" (an error body echoing the request line and headers, as some
 gateways do: keys in URLs and headers come back), "drip" (headers at once, then the body a byte a second),
 "bad-values" (Open-Meteo/OpenWeatherMap answers holding NaN, Infinity, 9999 °C, 9999 %, -9999 mm and `true`).
 Every request is logged with its time.

@@ -17,6 +17,8 @@ class Cell:
     month: str  # YYYY-MM
     present: int
     expected: int
+    before_first: bool = False  # the month ended before the series' first reading: not a gap, not begun
+
 
     @property
     def percent(self) -> float | None:
@@ -41,16 +43,17 @@ def table(store: Store, sources: list[Source], year: int, now: datetime) -> list
         for spec in source.series:
             if spec.derived:  # the camera's sun: the coverage of its primary
                 continue
+            first = store.first_ts(spec.name)
             for label, start, end in months(year, now):
                 expected = len(source.slots(start, end))
-                (present,) = store.query("SELECT count(*) FROM readings WHERE series = ? AND ts >= ? AND ts < ?",
-                                         (spec.name, iso(start), iso(end)))[0]
-                cells.append(Cell(spec.name, label, present, expected))
+                present = store.count(spec.name, start, end)
+                cells.append(Cell(spec.name, label, present, expected, first is None or iso(end) <= first))
     return cells
 
 
 def heatmap(cells: list[Cell], year: int, path: Path) -> None:
-    """Series down, months across, red (0 %) to green (100 %), grey where no slot was due."""
+    """Series down, months across, red (0 %) to green (100 %), grey where no slot was due, light grey before
+    the series' first reading (a station installed in June has no red January)."""
     from PIL import Image, ImageDraw, ImageFont
 
     series = list(dict.fromkeys(c.series for c in cells))
@@ -71,16 +74,34 @@ def heatmap(cells: list[Cell], year: int, path: Path) -> None:
             cell = by_key.get((name, f"{year}-{i + 1:02d}"))
             pct = None if cell is None else cell.percent
             x = left + i * cw
-            d.rectangle((x, y, x + cw - 2, y + ch - 2), fill=_colour(pct))
-            if pct is not None:
+            early = cell is not None and cell.before_first
+            d.rectangle((x, y, x + cw - 2, y + ch - 2), fill=BEFORE_FIRST if early else _colour(pct))
+            if pct is not None and not early:
                 d.text((x + 6, y + ch // 2 - 5), f"{pct:.0f}", fill="black", font=font)
     ly = top + ch * len(series) + 20
-    for k, (pct, text) in enumerate(((0.0, "0 %"), (50.0, "50 %"), (100.0, "100 %"), (None, "no slots due"))):
+    legend = [(_colour(0.0), "0 %"), (_colour(50.0), "50 %"), (_colour(100.0), "100 %"),
+              (_colour(None), "no slots due"), (BEFORE_FIRST, "before the first reading")]
+    width_needed = 12 + 110 * 4 + 200
+    if width_needed > width:  # the legend fits whatever the series names
+        im = _widen(im, width_needed)
+        d = ImageDraw.Draw(im)
+    for k, (fill, text) in enumerate(legend):
         x = 12 + k * 110
-        d.rectangle((x, ly, x + 16, ly + 14), fill=_colour(pct))
+        d.rectangle((x, ly, x + 16, ly + 14), fill=fill)
         d.text((x + 22, ly + 2), text, fill="black", font=font)
     path.parent.mkdir(parents=True, exist_ok=True)
     im.save(path, "PNG")
+
+
+BEFORE_FIRST = (240, 240, 240)
+
+
+def _widen(im, width: int):
+    from PIL import Image
+
+    out = Image.new("RGB", (width, im.height), "white")
+    out.paste(im, (0, 0))
+    return out
 
 
 def _colour(pct: float | None) -> tuple[int, int, int]:

@@ -8,15 +8,15 @@ exist' are not gaps until their retry time comes (`missing.next_retry`).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from cielo.config import Settings
 from cielo.sources.base import SeriesSpec, Source
 from cielo.store import Store
-from cielo.timeutil import from_iso, iso
+from cielo.timeutil import from_iso, human_duration, iso
 
 MINOR = timedelta(hours=2)
 MODERATE = timedelta(hours=12)
@@ -106,15 +106,8 @@ def holes(store: Store, series: str, start: datetime, end: datetime,
 
 CHUNK = 64  # first-level chunks of `holes`, in units of its `small`
 
-COUNTS = ("SELECT (SELECT count(*) FROM readings"
-          " WHERE series = ?1 AND ts >= json_extract(r.value, '$[0]') AND ts < json_extract(r.value, '$[1]'))"
-          " FROM json_each(?2) AS r ORDER BY r.key")
-
-
 def _counts(store: Store, series: str, ranges: list[tuple[datetime, datetime, int]]) -> list[int]:
-    """Readings of `series` in each [a, b), in one statement (bounds: UTC, whole seconds)."""
-    arg = json.dumps([[a.isoformat()[:19] + "Z", b.isoformat()[:19] + "Z"] for a, b, _ in ranges])
-    return [n for (n,) in store.query(COUNTS, (series, arg))]
+    return store.counts(series, [(a, b) for a, b, _ in ranges])
 
 
 def _whole(t: datetime) -> datetime:
@@ -136,7 +129,7 @@ def grid_count(anchor: datetime, cadence: timedelta) -> Callable[[datetime, date
 def analyse(store: Store, source: Source, spec: SeriesSpec, start: datetime, now: datetime) -> SeriesGaps:
     """Gaps of one series of `source` from `start` to the newest slot the source should have by `now`."""
     end = min(source.live_range(now)[1], now)
-    (newest,) = store.query("SELECT max(ts) FROM readings WHERE series = ?", (spec.name,))[0]
+    newest = store.newest_ts(spec.name)
     newest_dt = None if newest is None else from_iso(newest)
     result = SeriesGaps(spec.name, source.name, spec.cadence, newest_dt, None if newest_dt is None else now - newest_dt)
     first = source.slots(start, start + spec.cadence * 2)
@@ -165,3 +158,37 @@ def _runs(slots: list[datetime], cadence: timedelta) -> list[list[datetime]]:
         else:
             runs.append([t])
     return runs
+
+
+def report(settings: Settings, store: Store, names: list[str], series: list[str] | None, start: datetime,
+           now: datetime) -> list[SeriesGaps]:
+    """`cielo gaps`: the gaps of each series of the named sources (only `series` when given)."""
+    from cielo.sources.registry import REGISTRY
+
+    results = []
+    for name in names:
+        source = REGISTRY[name](settings)
+        try:
+            # a derived series (the camera's sun) has the holes of its primary: listed when asked for
+            results += [analyse(store, source, spec, start, now) for spec in source.series
+                        if (spec.name in series if series else not spec.derived)]
+        finally:
+            source.close()
+    return results
+
+
+def lines(results: list[SeriesGaps]) -> list[str]:
+    """The text `cielo gaps` prints: a line per series, then one per gap."""
+    out = []
+    for r in results:
+        lag = "no readings" if r.lag is None else f"newest {iso(r.newest)}, lag {_duration(r.lag)}"
+        fill = f", about {_duration(r.fill_estimate)} to fill" if r.fill_estimate else ""
+        out.append(f"{r.series} ({r.source}): {lag}; {len(r.gaps)} gaps, {r.missing} missing slots, "
+                   f"{r.requests} requests{fill}")
+        out += [f"  {iso(gap.start)} → {iso(gap.end)}  {gap.missing:>6} slots  {_duration(gap.duration):>8}  "
+                f"{gap.severity}" for gap in r.gaps]
+    return out
+
+
+def _duration(d: timedelta) -> str:
+    return human_duration(d.total_seconds())

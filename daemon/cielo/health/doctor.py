@@ -8,7 +8,9 @@ from datetime import datetime
 
 from cielo.config import Settings
 from cielo.errors import CieloError, DatabaseDamaged, damaged
+from cielo.outputs.mqtt.hints import connect_problem
 from cielo.service import clock
+from cielo.sources import registry
 from cielo.sources.registry import REGISTRY
 from cielo.store import Store
 
@@ -22,7 +24,7 @@ def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
     try:
         store = Store(db)
         verdict = store.quick_check()
-        size = db.stat().st_size / 1e6
+        size = store.size_bytes() / 1e6  # file and write-ahead log, as `cielo status` counts it
         yield (verdict == "ok",
                f"database: {db} ({size:.1f} MB, schema {store.schema_version})" if verdict == "ok"
                else f"database: {damaged(db, verdict)}")
@@ -47,9 +49,7 @@ def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
     yield (free_mb >= MIN_FREE_MB,
            f"disk: {free_mb:.0f} MB free for {db.parent}" + ("" if free_mb >= MIN_FREE_MB else
                                                              f": under {MIN_FREE_MB} MB, free some space"))
-    for cls in REGISTRY.values():
-        if cls.enabled(settings):
-            yield from cls.doctor(settings)
+    yield from registry.doctor_lines(settings)
     for name, cls in REGISTRY.items():
         if not cls.enabled(settings):
             yield True, f"{name}: disabled"
@@ -60,6 +60,11 @@ def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
 
 def _source(name: str, cls, settings: Settings, now: datetime) -> tuple[bool, str]:
     source = cls(settings)
+    # Ask even while the breaker is open (as its trial request): a camera fixed a minute ago is ✔ now, not in
+    # five minutes; a success closes the breaker for the daemon too, a failure keeps it open.
+    for guard in (getattr(source, "guard", None), getattr(source.client, "guard", None)):
+        if guard is not None and hasattr(guard, "open_s"):
+            guard.open_s = 0.0
     try:
         start, end = source.live_range(now)
         windows = source.windows(source.slots(start, end))
@@ -69,26 +74,39 @@ def _source(name: str, cls, settings: Settings, now: datetime) -> tuple[bool, st
         return True, f"{name}: answered for {windows[0].start:%Y-%m-%d %H:%M}Z"
     except CieloError as exc:
         reason = source.scrub(str(exc)).removeprefix(f"{name}: ")  # a breaker's message names its source already
-        return False, f"{name}: {reason}: check [{'.'.join(cls.where())}].base_url and the network"
+        return False, f"{name}: {reason}: {fetch_hint(exc, '.'.join(cls.where()))}"
     except Exception as exc:  # a broken answer must be a ✘ line, not a traceback
         return False, f"{name}: unexpected {type(exc).__name__}: {source.scrub(str(exc))[:200]}"
     finally:
         source.close()
 
 
+def fetch_hint(exc: Exception, table: str) -> str:
+    """What to do about a failed request, by what failed: an answer that refused the request is a config
+    matter (URL, key, station), not the network's; no answer at all is the network's or the address's."""
+    status = getattr(exc, "status", None)
+    if status in (401, 403):
+        return f"the server refused the credentials (HTTP {status}): check the key in [{table}] or its environment"
+    if status in (404, 410):
+        return f"the server has no such resource (HTTP {status}): check [{table}].base_url (its path)"
+    if status is not None and 400 <= status < 500 and status not in (408, 429):
+        return (f"the server refused the request (HTTP {status}): check [{table}] (base_url, its path and "
+                "parameters); the network is fine")
+    if status is not None and status >= 500:
+        return f"the server has trouble (HTTP {status}): it is on their side; try again later"
+    if status in (408, 429):
+        return f"the server is busy (HTTP {status}): try again later, or lower [{table}].requests_per_minute"
+    return f"check [{table}].base_url and the network"
+
+
 def _broker(settings: Settings) -> tuple[bool, str]:
     cfg = settings.mqtt
     if not cfg.enabled:
         return True, "broker: MQTT disabled"
-    import paho.mqtt.client as paho
+    from cielo.outputs.mqtt.client import make_client
 
     result: dict[str, str] = {}
-    client = paho.Client(callback_api_version=paho.CallbackAPIVersion.VERSION2,
-                         client_id=f"cielo-doctor-{settings.device.id}")
-    if cfg.username:
-        client.username_pw_set(cfg.username, cfg.password)
-    if cfg.tls:
-        client.tls_set(ca_certs=str(cfg.ca_file) if cfg.ca_file else None)
+    client = make_client(cfg, f"cielo-doctor-{settings.device.id}")
     client.on_connect = lambda _c, _u, _f, reason, _p: result.setdefault("reason", str(reason))
     try:
         client.connect(cfg.host, cfg.port, keepalive=10)
@@ -97,8 +115,8 @@ def _broker(settings: Settings) -> tuple[bool, str]:
             if "reason" in result:
                 break
         client.disconnect()
-    except OSError as exc:
-        return False, f"broker: cannot reach {cfg.host}:{cfg.port} ({exc}): start the broker or fix [mqtt].host/port"
+    except (OSError, ValueError) as exc:
+        return False, f"broker: {connect_problem(exc, cfg.host, cfg.port)}"
     reason = result.get("reason", "no answer")
     if reason != "Success":
         return False, f"broker: {cfg.host}:{cfg.port} refused: {reason}: check [mqtt].username and CIELO_MQTT_PASSWORD"

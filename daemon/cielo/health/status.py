@@ -6,12 +6,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from cielo.backfill import progress
 from cielo.config import Settings
+from cielo.health.sources import health as source_health
+from cielo.health.sources import line as source_line
 from cielo.service import lock
 from cielo.service.cron import next_fire
 from cielo.sources import registry
-from cielo.store import Store
+from cielo.store import Store, outbox
 from cielo.timeutil import from_iso, human_duration, iso
+from cielo.values import plain
 
 
 def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
@@ -22,8 +26,8 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         spec, r = declared.spec, store.latest(declared.spec.name)
         lag = None if r is None else round((now - from_iso(r.ts)).total_seconds())
         series.append({"series": spec.name, "source": r.source if r else declared.source,
-                       "latest": r and r.ts, "value": r and r.value, "unit": r.unit if r else spec.unit,
-                       "flag": r and r.flag, "lag_s": lag,
+                       "latest": r and r.ts, "value": plain(r.value) if r else None,
+                       "unit": r.unit if r else spec.unit, "flag": r.flag if r else None, "lag_s": lag,
                        "live_latency_s": _live_latency(r and r.ts, r and r.ingested_at, spec.cadence)})
     pid = lock.holder(store.path)  # the kernel's word: a daemon holds the lock beside the database
     jobs = []
@@ -32,7 +36,7 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
             # A stopped daemon runs nothing: its jobs have no next run.
             nxt = next_fire(cls.schedule(settings), now) if pid is not None else None
             jobs.append({"job": f"{name} live", "next_run": iso(nxt) if nxt else None})
-    count, oldest = store.outbox_depth()
+    count, oldest = outbox.depth(store)
     state = store.state()
     broker = None
     if settings.mqtt.enabled:
@@ -41,6 +45,7 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
     breakers = {src: {"state": st, "failures": n, "last_error": err}
                 for src, st, n, err in store.breakers()}
     last = store.last_event("backfill_finished")
+    sources = source_health(settings, store)
     return {
         "ts": iso(now),
         "device": settings.device.id,
@@ -51,9 +56,29 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
                    "oldest_age_s": None if oldest is None else round((now - from_iso(oldest)).total_seconds())},
         "breakers": breakers,
         "broker": broker,
-        "last_backfill": ({"ts": last[0], **last[1]} if last else None),
+        "last_backfill": _last_backfill(store, last, now),
+        "sources": sources,
+        "progress": progress.current(store),
         "database": {"path": str(store.path), "bytes": store.size_bytes()},
     }
+
+
+RECENT = timedelta(hours=24)
+_RANK = {"success": 0, "partial": 1, "failed": 2}
+
+
+def _last_backfill(store: Store, last: tuple[str, dict[str, Any]] | None, now: datetime) -> dict[str, Any] | None:
+    """The newest finished backfill, and `worst_recent`: a worse one of the last 24 h, so that a small job's
+    success does not hide that the catch-up before it failed (Home Assistant's sensor shows the worse)."""
+    if last is None:
+        return None
+    out = {"ts": last[0], **last[1], "worst_recent": None}
+    worst = None
+    for ts, data in store.events_since("backfill_finished", iso(now - RECENT)):
+        if _RANK.get(data.get("level"), 0) > _RANK.get((worst or {}).get("level") or out.get("level"), 0):
+            worst = {"ts": ts, "job": data.get("job"), "level": data.get("level"), "summary": data.get("summary")}
+    out["worst_recent"] = worst
+    return out
 
 
 def _live_latency(ts: str | None, stored: str | None, cadence: timedelta) -> int | None:
@@ -75,12 +100,17 @@ def render(s: dict[str, Any]) -> str:
         lines.append("  daemon not running: nothing is captured or published until `cielo run` (the service) starts")
     width = max([28, *(len(row["series"]) + 1 for row in s["series"])])
     lines.append(f"  {'series':<{width}} {'source':<12} {'latest':<20}  {'value':<14} lag")
+    health = s.get("sources") or {}
     for row in s["series"]:
         source = row.get("source") or "-"
         if row["latest"] is None:
-            lines.append(f"  {row['series']:<{width}} {source:<12} no readings yet")
+            h = health.get(source) or {}
+            why = f"; {source} failing: {h.get('last_error') or 'see below'}" if h.get("problem") else ""
+            lines.append(f"  {row['series']:<{width}} {source:<12} no readings yet{why}")
             continue
-        value = row["flag"] or ("-" if row["value"] is None else f"{row['value']:g} {row['unit'] or ''}".strip())
+        value = "-" if row["value"] is None else f"{row['value']:g} {row['unit'] or ''}".strip()
+        if row["flag"]:  # a flag with a value ("uncertain") qualifies it; without one it says why there is none
+            value = row["flag"] if row["value"] is None else f"{value} ({row['flag']})"
         live = row.get("live_latency_s")
         stored = "" if live is None else f", stored {_age(live)} after its slot"
         lines.append(f"  {row['series']:<{width}} {source:<12} {row['latest']:<20}  {value:<14} "
@@ -90,9 +120,13 @@ def render(s: dict[str, Any]) -> str:
             lines.append(f"  job {job['job']:<24} next {job['next_run']}")
         else:
             lines.append(f"  job {job['job']:<24} not scheduled (daemon not running)")
+    for name, h in health.items():
+        lines.append(f"  source {source_line(name, h)}")
     for src, b in s.get("breakers", {}).items():
         if b["state"] != "closed":
             lines.append(f"  breaker {src}: {b['state']} after {b['failures']} failures ({b['last_error']})")
+    if p := s.get("progress"):
+        lines.append(f"  {progress.describe(p)}")
     box = s["outbox"]
     if box["enabled"]:
         age = "" if box["oldest_age_s"] is None else f", oldest {_age(box['oldest_age_s'])}"
@@ -103,6 +137,8 @@ def render(s: dict[str, Any]) -> str:
     if s["last_backfill"]:
         lb = s["last_backfill"]
         lines.append(f"  last backfill {lb['ts']}: {lb.get('level')} ({lb.get('summary', '')})")
+        if w := lb.get("worst_recent"):
+            lines.append(f"  but job {w['job']} at {w['ts']} (last 24 h): {w['level']} ({w.get('summary') or ''})")
     lines.append(f"  database {s['database']['path']} {s['database']['bytes'] / 1e6:.1f} MB")
     return "\n".join(lines)
 

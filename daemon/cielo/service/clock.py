@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cielo import BUILD_DATE
+from cielo.errors import CieloError
 from cielo.store import Store
 from cielo.timeutil import from_iso, iso
 
@@ -64,12 +65,44 @@ def problem(store: Store, now: datetime) -> str | None:
     build = datetime.fromisoformat(BUILD_DATE).replace(tzinfo=UTC)
     if now < build:
         return f"the clock says {iso(now)}, before this cielo was built ({BUILD_DATE}): waiting for time sync"
-    (newest,) = store.query("SELECT max(ingested_at) FROM readings")[0]
+    newest = store.newest_ingested()
     if newest and now < from_iso(newest) - SLACK and not synchronised():
         return (f"the clock says {iso(now)}, before the newest stored write ({newest}): waiting for time sync "
                 "(if the clock is right, that write came from a wrong clock: `cielo prune-future` moves it aside)")
     return None
 
 
+def future_detail(store: Store, now: datetime) -> str:
+    """Which time of the readings `Store.future_writes` counts is after `now`: when they were written (a
+    clock that was ahead) and/or the slot they are for (a source or file that dated them in the future)."""
+    written, latest_write, slots, latest_slot = store.future_kinds(now)
+    parts = []
+    if written:
+        parts.append(f"{written} written at a time after now (up to {latest_write}: a clock that was ahead)")
+    if slots:
+        parts.append(f"{slots} for slots more than two days after now (up to {latest_slot}: dated in the future "
+                     "by their source or file)")
+    return "; ".join(parts)
+
+
 def future_cutoff(now: datetime) -> datetime:
     return now + SLACK
+
+
+def prune_future(store: Store, now: datetime, dry_run: bool, force: bool = False) -> str:
+    """`cielo prune-future`: move readings stamped later than `now` aside (refused while the clock is not
+    synchronised, unless `force`: then they may be right and the clock wrong); returns the line that says
+    what happened, naming which time is after now (future_detail)."""
+    ahead, _latest = store.future_writes(now)
+    if not ahead:
+        return f"no readings stamped later than now ({iso(now)})"
+    which = future_detail(store, now)
+    if synchronised() is False and not dry_run and not force:
+        raise CieloError(f"the system clock ({iso(now)}) is not synchronised: {ahead} readings {which} may be "
+                         "right and the clock wrong; sync it first (timedatectl), or if the clock is right run "
+                         "`cielo prune-future --force`")
+    if dry_run:
+        return f"{ahead} readings stamped later than now ({iso(now)}): {which} (dry run: nothing moved)"
+    moved = store.move_future(now)
+    return (f"moved {moved} readings stamped later than now ({iso(now)}: {which}) into readings_future; "
+            "the next gap check refills their slots")

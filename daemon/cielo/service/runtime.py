@@ -24,8 +24,8 @@ def announcer(settings: Settings):
     """The outbox writer when MQTT is on; None keeps no outbox at all."""
     if not settings.mqtt.enabled:
         return None
-    from cielo.mqtt.outbox import Announcer
-    from cielo.mqtt.topics import Topics
+    from cielo.outputs.mqtt.outbox import Announcer
+    from cielo.outputs.mqtt.topics import Topics
 
     return Announcer(Topics(settings.mqtt.topic_prefix, settings.device.id), settings.mqtt.qos,
                      settings.mqtt.outbox_max, series_cadences(settings), live_windows(settings))

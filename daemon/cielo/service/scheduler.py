@@ -33,6 +33,7 @@ from cielo.service import clock
 from cielo.service.memory import CHILD_ENV
 from cielo.service.notify import Notifier, watchdog_interval_s
 from cielo.service.runtime import open_store
+from cielo.sources import registry
 from cielo.sources.registry import REGISTRY
 from cielo.store import StoreError
 from cielo.timeutil import iso, utcnow
@@ -90,8 +91,8 @@ class Daemon:
                                    id=name, name=f"{name} live")
             # One run right away: a board that just booted should report now, not at the next slot.
             self.scheduler.add_job(self.run_source, args=(name,), id=f"{name}-start", name=f"{name} on start")
-            upkeep = cls.maintenance(settings)
-            if upkeep is not None:  # the source's own periodic command (Source.maintenance)
+            upkeep = registry.maintenance(cls, settings)
+            if upkeep is not None:  # the source's own periodic command (SourceExtras.maintenance)
                 fields, command = upkeep
                 self.scheduler.add_job(self.run_maintenance, CronTrigger(**fields), args=(name, command),
                                        id=f"{name}-maintenance", name=f"{name} maintenance")
@@ -116,11 +117,10 @@ class Daemon:
         """The MQTT publisher thread, or None when MQTT is off."""
         if not self.settings.mqtt.enabled:
             return None
-        from cielo.health import status
-        from cielo.mqtt.publisher import Publisher
+        from cielo.latest import LatestState
+        from cielo.outputs.mqtt.publisher import Publisher
 
-        return Publisher(self.settings, self.store, self.store.announcer,
-                         lambda now: status.summary(self.settings, self.store, now))
+        return Publisher(self.settings, self.store, self.store.announcer, LatestState(self.settings, self.store))
 
     # -- jobs ---------------------------------------------------------------------------------------------
     def run_source(self, name: str) -> None:
@@ -131,7 +131,7 @@ class Daemon:
                     live=True)
 
     def run_maintenance(self, name: str, command: tuple[str, ...]) -> None:
-        """A source's upkeep command (Source.maintenance) in a child process, after any live run."""
+        """A source's upkeep command (SourceExtras.maintenance) in a child process, after any live run."""
         if self.stopping.is_set() or not self._clock_ok():
             return
         self._child(f"{name} maintenance", cielo_command(self.settings.path, *command), timeout=JOB_TIMEOUT_S)
@@ -199,15 +199,16 @@ class Daemon:
         return not preempted
 
     def catch_up(self, trigger: str, min_lag: timedelta | None) -> None:
-        """Queue a job for every gap of every enabled source (see cielo.jobs.catch_up), then run queued jobs."""
+        """Queue a job for every gap of every enabled source (cielo.backfill.catch_up), then run queued jobs."""
         if self.stopping.is_set() or not self._clock_ok():
             return
         from cielo.backfill import jobs
+        from cielo.backfill.catch_up import catch_up
 
         sources = {n: cls(self.settings) for n, cls in REGISTRY.items() if cls.enabled(self.settings)}
         try:
             jobs.reset_stuck(self.store)
-            jobs.catch_up(self.store, sources, trigger, timedelta(days=self.settings.backfill.lookback_days),
+            catch_up(self.store, sources, trigger, timedelta(days=self.settings.backfill.lookback_days),
                           utcnow(), min_lag)
         finally:
             for source in sources.values():
@@ -254,8 +255,8 @@ class Daemon:
 
     def checkpoint(self, mode: str = "TRUNCATE") -> None:
         try:
-            self.store.query(f"PRAGMA wal_checkpoint({mode})")
-        except sqlite3.Error as exc:
+            self.store.checkpoint(mode)
+        except (sqlite3.Error, StoreError) as exc:
             log.warning("database checkpoint failed: %s", exc)
 
     # -- life ---------------------------------------------------------------------------------------------
@@ -314,3 +315,18 @@ class Daemon:
         self.store.close()
         log.info("cielo stopped")
         return 0
+
+
+def run_daemon(settings: Settings) -> int:
+    """`cielo run`: one daemon per database (a second one stops at the lock); the database is created,
+    migrated and checked first, so a bad file stops the start rather than a job."""
+    from cielo.errors import damaged
+    from cielo.service.lock import DaemonLock
+
+    with DaemonLock(settings.storage.database):
+        with open_store(settings) as store:
+            damage = store.quick_check()
+            if damage != "ok":
+                raise damaged(store.path, damage)
+        registry.preflight(settings)
+        return Daemon(settings).run()

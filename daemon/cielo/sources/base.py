@@ -3,7 +3,12 @@
 A source declares what it serves (series, cadence, how far back, how much per request, how many requests a
 minute) and turns answers into readings in two steps: `fetch(window, now)` does the I/O for one window and
 runs on a worker thread; `parse(fetched)` turns a batch of answers into readings on the caller's thread.
-Live runs and backfill both go through the same two calls (cielo.backfill.run).
+Live runs and backfill both go through the same two calls (cielo.ingest.engine.fill).
+
+What only some sources have is declared, not inherited as hooks: `analysis` (an AnalysisStage: heavy
+per-item work that may run in worker processes and is settled on the writer's thread) and `extras` (a
+SourceExtras: CLI commands, a time zone, a periodic upkeep command, start and doctor checks). The engine,
+the CLI and the daemon ask whether a source has them.
 """
 
 from __future__ import annotations
@@ -11,10 +16,10 @@ from __future__ import annotations
 import json
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from pydantic import Field, SecretStr, model_validator
 
@@ -55,7 +60,7 @@ class SeriesSpec:
     # cadences (at least 30 min). Daily values published days late need longer, or Home Assistant never
     # gets one.
     live_within: timedelta | None = None
-    # What a value may be (issue 14): a finite number within `limits` (the physically possible, not the
+    # What a value may be: a finite number within `limits` (the physically possible, not the
     # usual: an answer outside them is broken), whole when `integer`; None only when `nullable` (a camera
     # frame flagged night/dark carries no octas). Anything else is rejected per value, never stored.
     limits: tuple[float, float] | None = None
@@ -119,6 +124,44 @@ class Window:
     slots: tuple[datetime, ...]
 
 
+class AnalysisStage(Protocol):
+    """Heavy per-item work a source does on what it fetched (the camera judges images): it may run in worker
+    processes during a backfill run by hand, and each answer is settled in window order on the writer's
+    thread."""
+
+    def default_processes(self, settings: Settings) -> int:
+        """Worker processes a manual backfill uses when `--processes` is not given."""
+        ...
+
+    def use_processes(self, processes: int) -> None:
+        """From now on, do the work in this many worker processes (0: in this one)."""
+        ...
+
+    def settle(self, fetched: Any) -> Any:
+        """A fetched answer, complete: what `fetch` left to finish elsewhere is waited for here; its failure
+        is the window's (FetchError)."""
+        ...
+
+    def finish(self, store: Store) -> None:
+        """Once after each run (live or backfill), for end-of-run bookkeeping."""
+        ...
+
+
+@dataclass(frozen=True)
+class SourceExtras:
+    """What a source may bring beyond fetching and parsing; each part optional."""
+
+    commands: str | None = None  # a module adding CLI commands: `register(subparsers) -> handlers`
+    # The time zone a person at this source thinks in (the camera's file names): the device's default.
+    timezone: Callable[[Settings], str | None] | None = None
+    # A periodic upkeep command the daemon runs in a child process like the live jobs (one child at a time,
+    # live runs first): (APScheduler cron fields, the `cielo` arguments), or None for none now. The command
+    # decides for itself whether there is anything to do (the camera refits its calibration).
+    maintenance: Callable[[Settings], tuple[dict[str, Any], tuple[str, ...]] | None] | None = None
+    preflight: Callable[[Settings], None] | None = None  # checks `cielo run` makes first (raise ConfigError)
+    doctor: Callable[[Settings], list[tuple[bool, str]]] | None = None  # extra `cielo doctor` lines
+
+
 class KeyedConfig(SourceConfig):
     """A source that needs an API key: on by default once the key is set (from the table or the environment)."""
 
@@ -130,6 +173,14 @@ class KeyedConfig(SourceConfig):
         if self.enabled and not self.api_key:
             raise ValueError("enabled = true needs api_key (or its CIELO_*_API_KEY in the environment)")
         return self
+
+
+class Pooled(Protocol):
+    """A source's connections: sized to the threads that fetch at once, closed with the source."""
+
+    def size_pool(self, workers: int) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class Source(ABC):
@@ -144,7 +195,10 @@ class Source(ABC):
     config_name: ClassVar[str | None] = None  # the `[sources.*]` table and budget it shares, default its name
     table: ClassVar[tuple[str, ...] | None] = None  # where its table is; default `[sources.<config_name>]`
     secrets: ClassVar[tuple[tuple[str, str], ...]] = ()  # (table key, environment variable) (systemd's EnvironmentFile)
-    commands: ClassVar[str | None] = None  # a module adding CLI commands: `register(subparsers) -> handlers`
+    extras: ClassVar[SourceExtras] = SourceExtras()
+    # True: the budgeted, breaker-guarded HTTP client the API sources share is made here; False: the source
+    # brings its own connection pool as `client` (the camera: one image per request at hundreds a second).
+    shared_client: ClassVar[bool] = True
     needs_key: ClassVar[bool] = False
     requests_per_fetch: ClassVar[int] = 1  # HTTP requests one window costs (AEMET: envelope + datos)
 
@@ -153,10 +207,10 @@ class Source(ABC):
         self.cfg = self.config(settings)
         self.requests_per_minute = getattr(self.cfg, "requests_per_minute", None)
         self.requests_per_day = getattr(self.cfg, "requests_per_day", None)
-        self.client: Client | None = self.make_client()
+        self.analysis: AnalysisStage | None = None
+        self.client: Pooled | None = self._shared_client() if self.shared_client else None
 
-    def make_client(self) -> Client | None:
-        """The budgeted, breaker-guarded HTTP client the API sources share (the camera has its own path)."""
+    def _shared_client(self) -> Client:
         return Client(
             HttpPolicy(timeout_s=self.cfg.timeout_s, retries=self.cfg.retries, max_bytes=self.cfg.max_bytes,
                        pool_size=self.cfg.workers),
@@ -203,28 +257,6 @@ class Source(ABC):
         gateways and many APIs use (OpenWeatherMap: `{"cod": 401, "message": "Invalid API key..."}`);
         sources whose API says it elsewhere override this."""
         return data.get("message") if isinstance(data, dict) and isinstance(data.get("message"), str) else None
-
-    @classmethod
-    def timezone(cls, settings: Settings) -> str | None:
-        """The time zone a person at this source thinks in, if it has one (the camera's file names)."""
-        return None
-
-    @classmethod
-    def maintenance(cls, settings: Settings) -> tuple[dict[str, Any], tuple[str, ...]] | None:
-        """A periodic upkeep command the daemon runs in a child process like the live jobs (one child at a
-        time, live runs first): (APScheduler cron fields, the `cielo` arguments), or None for none. The
-        command decides for itself whether there is anything to do (the camera refits its calibration)."""
-        return None
-
-    @classmethod
-    def preflight(cls, settings: Settings) -> None:
-        """Checks `cielo run` makes before starting (raise ConfigError)."""
-        return None
-
-    @classmethod
-    def doctor(cls, settings: Settings) -> list[tuple[bool, str]]:
-        """Extra `cielo doctor` lines for this source (the camera checks its model)."""
-        return []
 
     @classmethod
     def key_present(cls, settings: Settings) -> bool | None:
@@ -302,23 +334,10 @@ class Source(ABC):
         """How long to leave a slot the source said does not exist before asking again."""
         return min(timedelta(days=1) * 2 ** max(attempts - 1, 0), timedelta(days=30))
 
-    def finish(self, store: Store) -> None:  # noqa: B027 - optional hook
-        """Called once after a run (live or backfill) with the store, for end-of-run bookkeeping."""
-
     def size_pool(self, workers: int) -> None:
         """Before `workers` threads fetch at once (a backfill's `--workers` may exceed the config's)."""
         if self.client is not None:
             self.client.size_pool(workers)
-
-    def settle(self, fetched: Any) -> Any:
-        """A fetched answer, complete: what `fetch` left to finish elsewhere (a camera image judged in an
-        analysis process) is waited for here, on the writer's thread, in window order; its failure is the
-        window's (FetchError)."""
-        return fetched
-
-    def use_processes(self, processes: int) -> None:  # noqa: B027 - optional hook
-        """Before a backfill run by hand: do heavy per-item work (the camera's image analysis) in this many
-        worker processes (0: in this one). Sources whose work is parsing a small answer ignore it."""
 
     def close(self) -> None:
         if self.client is not None:
@@ -326,7 +345,7 @@ class Source(ABC):
 
 
 def summary_line(source: str, total: int, new: int, duplicates: int, failed: int) -> str:
-    """The one line every run of a source ends with (DESIGN.md, CLI: backfill; import-csv says the same)."""
+    """The one line every run of a source ends with (docs/design.md, CLI; import-csv says the same)."""
     return f"{source}: total={total} new={new} duplicates={duplicates} failed={failed}"
 
 

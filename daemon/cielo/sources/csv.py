@@ -2,19 +2,24 @@
 
 Such files come from spreadsheets: `;` or `,` separators, decimal commas ("12,4"), Latin-1 or UTF-8 (with or
 without a BOM), local dates (`dd/mm/yyyy` or `yyyy-mm-dd`), an hour column in hourly files (`HH:MM`, `HHMM`,
-or `24:00` for the day's last hour). A row that cannot be read is reported with its line number and skipped;
+or `24:00` for the day's last hour). A row that cannot be read, or is dated after now or outside 1970-2200,
+is reported with its line number and skipped; the autumn hour that happens twice is stored twice;
 the rest are stored under source `csv` with `[sources.csv] priority` (lowest by default: an API's reading of
 the same hour wins). Importing a file twice adds nothing.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import functools
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -25,6 +30,7 @@ from cielo.sources.base import summary_line
 from cielo.sources.textnum import decimal_comma
 from cielo.sources.weather import SERIES
 from cielo.store import Reading, Store
+from cielo.timeutil import iso, utcnow
 
 SOURCE = "csv"
 UNITS = {"weather.temperature": "°C", "weather.humidity": "%", "weather.pressure": "hPa",
@@ -89,10 +95,15 @@ class ImportSummary:
     new: int = 0
     duplicates: int = 0
     failed: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the first MAX_ERRORS bad rows; `failed` counts them all
 
     def line(self) -> str:
         return summary_line(self.name, self.total, self.new, self.duplicates, self.failed)
+
+
+MAX_ERRORS = 20  # bad rows kept to print: a million bad rows must not become a million strings
+BATCH = 5000  # rows parsed, checked for duplicates and stored at a time: memory stays flat whatever the file
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200  # the instants cielo stores (the CLI's --from/--to bounds)
 
 
 def layout_for(name: str, cfg: CsvConfig) -> Layout:
@@ -107,27 +118,42 @@ def layout_for(name: str, cfg: CsvConfig) -> Layout:
     return PRESETS[name]
 
 
-def read_text(path: Path) -> str:
+def encoding_of(path: Path) -> str:
+    """UTF-8 (with or without a BOM) when the whole file decodes so, else Latin-1 (Windows spreadsheets:
+    Latin-1 / cp1252 for the names that matter). Reads the file once in blocks: it is never held whole."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            first = f.read(65536)
+            if b"\x00" in first:
+                raise UsageError(f"import-csv: {path}: not a CSV text file (binary data)")
+            block = first
+            while block:
+                decoder.decode(block)
+                block = f.read(1 << 20)
+            decoder.decode(b"", final=True)
     except FileNotFoundError:
         raise UsageError(f"import-csv: {path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"import-csv: {path}: is a folder, not a file") from None
     except OSError as exc:
         raise UsageError(f"import-csv: {path}: {exc.strerror or exc}") from None
-    if b"\x00" in data[:65536]:
-        raise UsageError(f"import-csv: {path}: not a CSV text file (binary data)")
-    try:
-        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return data.decode("latin-1")  # Windows spreadsheets: Latin-1 / cp1252 for the names that matter
+        return "latin-1"
+    return "utf-8-sig"
 
 
-def parse(text: str, layout: Layout, tz: ZoneInfo, where: str) -> Iterator[tuple[int, list[Reading] | str]]:
-    """(line number, readings) for each data row, or (line number, reason) for a row that cannot be read.
-    Raises UsageError when the header does not fit the layout. Pure."""
-    first = text.split("\n", 1)[0]
+def parse(text: str | TextIO, layout: Layout, tz: ZoneInfo, where: str,
+          now: datetime | None = None) -> Iterator[tuple[int, list[Reading] | str]]:
+    """(line number, readings) for each data row, or (line number, reason) for a row that cannot be read or
+    is dated after `now` (default: the clock) or outside 1970-2200. Reads `text` (a string or an open text
+    file) row by row. Raises UsageError when the header does not fit the layout."""
+    stream = io.StringIO(text) if isinstance(text, str) else text
+    first = stream.readline()
     delimiter = ";" if first.count(";") >= first.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(itertools.chain([first], stream), delimiter=delimiter)
+    now = now or utcnow()
+    clock = _LocalClock(tz)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -160,9 +186,15 @@ def parse(text: str, layout: Layout, tz: ZoneInfo, where: str) -> Iterator[tuple
         if not row or all(not c.strip() for c in row):
             continue
         try:
-            ts = _when(row[date_i], row[hour_i] if hour_i is not None else None, tz)
+            ts = _when(row[date_i], row[hour_i] if hour_i is not None else None, clock)
         except (ValueError, IndexError, OverflowError) as exc:
             yield line, f"bad date/hour: {exc}"
+            continue
+        if not EARLIEST_YEAR <= ts.year <= LATEST_YEAR:
+            yield line, f"dated {iso(ts)}, outside {EARLIEST_YEAR}-{LATEST_YEAR}"
+            continue
+        if ts > now:
+            yield line, f"dated {iso(ts)}, after now ({iso(now)}): a wrong date in the file"
             continue
         readings, bad = [], []
         for series, i in columns.items():
@@ -186,9 +218,38 @@ def parse(text: str, layout: Layout, tz: ZoneInfo, where: str) -> Iterator[tuple
             yield line, readings
 
 
-def _when(date_text: str, hour_text: str | None, tz: ZoneInfo) -> datetime:
-    d = date_text.strip()
-    day = datetime.strptime(d, "%d/%m/%Y") if "/" in d else datetime.strptime(d[:10], "%Y-%m-%d")
+class _LocalClock:
+    """Local wall times of one file to UTC. In the autumn hour that happens twice (02:00-03:00 in Madrid)
+    the first rows are the summer-time instance and a time seen again is the winter one, so the day's 25
+    hours stay 25; a time in the spring gap (02:30 on the day clocks go forward) does not exist and is
+    refused rather than stored over its neighbour's slot."""
+
+    def __init__(self, tz: ZoneInfo):
+        self.tz = tz
+        self.seen_ambiguous: set[datetime] = set()  # a few per year of file: bounded
+
+    def utc(self, naive: datetime) -> datetime:
+        first = naive.replace(tzinfo=self.tz)
+        second = naive.replace(tzinfo=self.tz, fold=1)
+        a, b = first.astimezone(UTC), second.astimezone(UTC)
+        if a == b:
+            return a
+        if a.astimezone(self.tz).replace(tzinfo=None) != naive:  # a gap: neither offset gives it back
+            raise ValueError(f"{naive:%Y-%m-%d %H:%M} does not exist in {self.tz.key} (clocks went forward; a "
+                             "file in standard time all year wants [sources.csv] timezone = \"Etc/GMT-1\" or the like)")
+        if naive in self.seen_ambiguous:
+            return max(a, b)  # the repeated hour: the later instant
+        self.seen_ambiguous.add(naive)
+        return min(a, b)
+
+
+@functools.lru_cache(maxsize=64)  # a file's rows come a day at a time: strptime once per day, not per row
+def _day(d: str) -> datetime:
+    return datetime.strptime(d, "%d/%m/%Y") if "/" in d else datetime.strptime(d[:10], "%Y-%m-%d")
+
+
+def _when(date_text: str, hour_text: str | None, clock: _LocalClock) -> datetime:
+    day = _day(date_text.strip())
     if hour_text is None:
         return day.replace(tzinfo=UTC)  # a daily value belongs to its date, stored at 00:00Z like AEMET's
     h = hour_text.strip().replace(":", "")
@@ -197,35 +258,50 @@ def _when(date_text: str, hour_text: str | None, tz: ZoneInfo) -> datetime:
     hh, mm = (int(h[:-2] or 0), int(h[-2:])) if len(h) > 2 else (int(h), 0)
     if not (0 <= hh <= 24 and 0 <= mm < 60):
         raise ValueError(f"hour {hour_text!r}")
-    local = (day + timedelta(hours=hh, minutes=mm)).replace(tzinfo=tz)
-    return local.astimezone(UTC).replace(minute=0, second=0)
+    return clock.utc(day + timedelta(hours=hh, minutes=mm)).replace(minute=0, second=0)
 
 
 def import_file(store: Store, path: Path, layout_name: str, cfg: CsvConfig,
-                priorities: dict[str, int]) -> ImportSummary:
+                priorities: dict[str, int], now: datetime | None = None) -> ImportSummary:
+    """Stream `path` into the store BATCH rows at a time (a million rows in flat memory). A row whose every
+    reading is already held (from this importer) counts as a duplicate, the rest as new."""
     layout = layout_for(layout_name, cfg)
-    text = read_text(path)
+    encoding = encoding_of(path)
     summary = ImportSummary(f"csv-{layout_name}")
     store.set_priorities(priorities | {SOURCE: cfg.priority})
-    parsed = list(parse(text, layout, ZoneInfo(cfg.timezone), path.name))
-    good = [(line, r) for line, r in parsed if not isinstance(r, str)]
-    for line, reason in parsed:
-        if isinstance(reason, str):
-            summary.errors.append(f"{path.name}:{line}: {reason}")
-    summary.total, summary.failed = len(parsed), len(parsed) - len(good)
-    if not good:
-        return summary
-    all_readings = [r for _, rs in good for r in rs]
-    lo, hi = min(r.ts for r in all_readings), max(r.ts for r in all_readings) + timedelta(seconds=1)
-    held = {s: store.present(s, lo, hi, source=SOURCE) for s in {r.series for r in all_readings}}
-    from cielo.timeutil import iso
-
-    for _, readings in good:
-        if all(iso(r.ts) in held[r.series] for r in readings):
-            summary.duplicates += 1
-        else:
-            summary.new += 1
-    for i in range(0, len(all_readings), 2000):
-        store.add_readings(all_readings[i:i + 2000])
+    with path.open(encoding=encoding, newline="", errors="strict") as f:
+        batch: list[list[Reading]] = []
+        for line, item in parse(f, layout, ZoneInfo(cfg.timezone), path.name, now):
+            summary.total += 1
+            if isinstance(item, str):
+                summary.failed += 1
+                if len(summary.errors) < MAX_ERRORS:
+                    summary.errors.append(f"{path.name}:{line}: {item}")
+                continue
+            batch.append(item)
+            if len(batch) >= BATCH:
+                _store(store, batch, summary)
+                batch = []
+        _store(store, batch, summary)
     return summary
 
+
+def _store(store: Store, rows: list[list[Reading]], summary: ImportSummary) -> None:
+    if not rows:
+        return
+    stamps = [iso(readings[0].ts) for readings in rows]  # a row's readings share its instant
+    by_series: dict[str, set[str]] = {}
+    for readings, ts in zip(rows, stamps, strict=True):
+        for r in readings:
+            by_series.setdefault(r.series, set()).add(ts)
+    held = {series: store.held(series, wanted, SOURCE) for series, wanted in by_series.items()}
+    fresh: list[Reading] = []
+    for readings, ts in zip(rows, stamps, strict=True):
+        if all(ts in held[r.series] for r in readings):
+            summary.duplicates += 1  # nothing to write: the importer's own reading of that slot is there
+        else:
+            summary.new += 1
+            fresh += readings
+            for r in readings:  # a second row for the same hour in this batch is a duplicate too
+                held[r.series].add(ts)
+    store.add_readings(fresh)

@@ -29,10 +29,10 @@ def command(args: argparse.Namespace, settings: Settings) -> int:
     with open_store(settings) as store:  # with the outbox: imported readings reach MQTT like any other
         for name in args.files:
             summary = import_file(store, Path(name), args.source, cfg, priorities(settings))
-            for line in summary.errors[:20]:
+            for line in summary.errors:
                 print(line, file=sys.stderr)
-            if len(summary.errors) > 20:
-                print(f"{name}: and {len(summary.errors) - 20} more bad rows", file=sys.stderr)
+            if summary.failed > len(summary.errors):
+                print(f"{name}: and {summary.failed - len(summary.errors)} more bad rows", file=sys.stderr)
             print(summary.line(), flush=True)
             if summary.total and summary.failed == summary.total:
                 code = 1

@@ -48,7 +48,7 @@ def check(settings: Settings) -> Settings:
     """Validate settings made in code (tests, benches) as load_settings does a file's."""
     config.check_tables(settings, tables(), settings.path)
     for cls in SOURCES:
-        if tz := cls.timezone(settings):
+        if cls.extras.timezone is not None and (tz := cls.extras.timezone(settings)):
             settings.set_default_timezone(tz)
             break
     return settings
@@ -82,5 +82,43 @@ def series(settings: Settings) -> list[Declared]:
 
 def command_modules() -> Iterator[str]:
     """Modules that add CLI commands of a source's own (the camera's classify and calibrate, import-csv)."""
-    yield from dict.fromkeys(cls.commands for cls in SOURCES if cls.commands)
+    yield from dict.fromkeys(cls.extras.commands for cls in SOURCES if cls.extras.commands)
     yield "cielo.sources.csv_commands"
+
+
+def select(names: list[str] | None, settings: Settings, command: str) -> list[str]:
+    """The sources a command names (repeatable, comma-separated), each known and enabled; none named: every
+    enabled source. A bad name is a usage error naming the command."""
+    from cielo.errors import UsageError
+
+    if not names:
+        enabled = [n for n, cls in REGISTRY.items() if cls.enabled(settings)]
+        if not enabled:
+            raise UsageError(f"{command}: every source is disabled in the configuration")
+        return enabled
+    wanted = [n.strip() for name in names for n in name.split(",") if n.strip()]
+    for name in wanted:
+        if name not in REGISTRY:
+            raise UsageError(f"{command}: unknown source {name!r} (known: {', '.join(REGISTRY)})")
+        if not REGISTRY[name].enabled(settings):
+            raise UsageError(f"{command}: source {name!r} is disabled in the configuration")
+    return list(dict.fromkeys(wanted))
+
+
+def preflight(settings: Settings) -> None:
+    """The checks of every enabled source that has some, before the daemon starts (raise ConfigError)."""
+    for cls in SOURCES:
+        if cls.extras.preflight is not None:
+            cls.extras.preflight(settings)
+
+
+def doctor_lines(settings: Settings) -> Iterator[tuple[bool, str]]:
+    """The extra `cielo doctor` lines of the enabled sources that bring some (the camera's model)."""
+    for cls in SOURCES:
+        if cls.enabled(settings) and cls.extras.doctor is not None:
+            yield from cls.extras.doctor(settings)
+
+
+def maintenance(cls: type[Source], settings: Settings) -> tuple[dict, tuple[str, ...]] | None:
+    """A source's periodic upkeep command, if it declares one and wants it now."""
+    return cls.extras.maintenance(settings) if cls.extras.maintenance is not None else None

@@ -5,11 +5,13 @@ shows them the same), never real datasets: models/octas.json has the figures mea
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from cielo.sources.skycam.calibration import Calibration, CalibrationError, fit
 from cielo.sources.skycam.model import OctaModel
@@ -52,22 +54,32 @@ def test_fit_finds_the_lens_ellipse_and_the_sites_clear_sky(model: OctaModel):
     assert 0.12 < cal.sky_threshold < 0.26
 
 
-def test_a_paler_site_keeps_the_models_reference_and_leaves_it_to_each_frames_own_sky(model: OctaModel,
-                                                                                       tmp_path: Path):
-    """Calibration raises the reference where the site's clear sky is bluer than the model's, and never lowers
-    it: where the site is paler, each frame's own clear-sky surface (lens.maps) does that, band by band."""
-    frames = [model.decode(sky_jpeg(COVERS[i % 6], seed=i, mast=True)) for i in range(12)]
-    bluer = fit(frames, "test", 0.0)  # this camera's clear sky (NRBR 0.3..0.5) is bluer than a model at 0.0
-    paler = fit(frames, "test", 0.6)  # ... and paler than a model at 0.6
-    assert bluer.reference is not None and paler.reference is not None
-    assert bluer.reference.own_sky is not None and not any(map(any, bluer.reference.own_sky))
-    assert min(map(min, bluer.reference.table)) > 0.0
-    assert paler.reference.own_sky is not None and all(map(all, paler.reference.own_sky))
-    assert {v for row in paler.reference.table for v in row} == {0.6}
-    paler.save(tmp_path / "cal.json")
+def _paler(model: OctaModel, jpeg: bytes):
+    """The frame with its blue pulled toward red: a camera whose clear sky is pale (NRBR about 0.2)."""
+    rgb = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"), dtype=np.float32)
+    rgb[..., 2] = rgb[..., 0] + 0.45 * (rgb[..., 2] - rgb[..., 0])
+    im = Image.fromarray(rgb.clip(0, 255).astype(np.uint8)).resize((model.width, model.height))
+    return model.frame(im)
+
+
+def test_the_site_keeps_its_own_threshold_and_only_a_pale_site_keeps_each_frames_own_sky(model: OctaModel,
+                                                                                        tmp_path: Path):
+    """The site's threshold per band is kept as fitted, above or below the model's (never floored to it); a
+    blue site (clear sky NRBR 0.3..0.5) gets no per-frame clear-sky surface, a pale one keeps it in the bands
+    where its threshold is under the model's."""
+    jpegs = [sky_jpeg(COVERS[i % 6], seed=i, mast=True) for i in range(12)]
+    blue = fit([model.decode(j) for j in jpegs], "test", 0.6)  # a model reference far over this site's
+    assert blue.reference is not None and blue.reference.own_sky is not None and blue.reference.table is not None
+    assert not any(map(any, blue.reference.own_sky))
+    assert max(map(max, blue.reference.table)) < 0.5  # the site's own, not floored to the model's 0.6
+    pale = fit([_paler(model, j) for j in jpegs], "test", 0.6)
+    assert pale.reference is not None and pale.reference.own_sky is not None
+    assert all(map(all, pale.reference.own_sky))
+    assert "a pale site" in pale.found["threshold"] and "a blue site" in blue.found["threshold"]
+    pale.save(tmp_path / "cal.json")
     back = Calibration.load(tmp_path / "cal.json")
-    assert back.reference is not None and back.reference.own_sky == paler.reference.own_sky
-    assert back.ident == paler.ident != bluer.ident
+    assert back.reference is not None and back.reference.own_sky == pale.reference.own_sky
+    assert back.ident == pale.ident != blue.ident
 
 
 def test_too_few_frames_is_an_error(model: OctaModel):
@@ -211,4 +223,4 @@ def test_daemon_refreshes_the_calibration_by_itself(tmp_path: Path, monkeypatch,
     off = write_config(tmp_path / "off.toml", {"storage": {"database": str(tmp_path / "off.db")},
                                                "skycam": {"auto_calibrate": False}})
     settings = registry.load_settings(str(off))
-    assert registry.REGISTRY["skycam"].maintenance(settings) is None
+    assert registry.maintenance(registry.REGISTRY["skycam"], settings) is None

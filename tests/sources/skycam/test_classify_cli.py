@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from tests.conftest import cielo, write_config
@@ -97,3 +98,69 @@ def test_bad_at_is_usage_error(tmp_path: Path):
     imgs = _images(tmp_path)
     result = cielo("classify", "--at", "tomorrow", str(imgs["clear"]))
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "--at" in result.stderr
+
+
+def test_exif_date_stored_as_bytes_is_read_and_the_run_goes_on(tmp_path: Path):
+    """Some cameras write DateTimeOriginal as bytes (EXIF type UNDEFINED), NUL-padded: it is still the frame's
+    time, and it never ends the run."""
+    imgs = _images(tmp_path)
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[36867] = b"2024:06:01 02:02:00\x00"
+    exif.get_ifd(0x8769)[36881] = b"+02:00\x00"
+    tagged = tmp_path / "bytes.jpg"
+    Image.open(imgs["dim"]).save(tagged, exif=exif)
+    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
+    result = cielo("classify", "--json", str(tagged), str(imgs["overcast"]), config=cfg)
+    assert result.returncode == 0, result.stderr
+    objs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["flag"] for o in objs] == ["night", None] and objs[1]["octas"] == 8
+
+
+def test_overlay_draws_one_png_per_judged_frame(tmp_path: Path):
+    imgs = _images(tmp_path)
+    out = tmp_path / "seen"
+    broken = tmp_path / "broken.jpg"
+    broken.write_text("not an image")
+    result = cielo("classify", "--overlay", str(out), str(imgs["clear"]), str(imgs["overcast"]), str(broken))
+    assert result.returncode == 1 and f"{broken}: invalid" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["clear.png", "overcast.png"]
+
+    def tinted(name: str) -> float:  # share of pixels drawn in the cloud tint (magenta: R and B high, G low)
+        a = np.asarray(Image.open(out / name).convert("RGB"), dtype=np.int16)
+        return float(((a[..., 0] - a[..., 1] > 60) & (a[..., 2] - a[..., 1] > 60)).mean())
+
+    with Image.open(out / "overcast.png") as im:
+        assert im.format == "PNG" and im.size == (640, 480)
+    assert tinted("overcast.png") > 0.3 > 0.05 > tinted("clear.png")
+
+
+def test_a_moonlit_night_answer_is_uncertain_and_keeps_its_octas(tmp_path: Path):
+    imgs = _images(tmp_path)
+    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
+    # 2024-01-26 00:00 UTC: a full moon about 70 deg up over Madrid; 2024-06-01 12:00 UTC: midday
+    moonlit = cielo("classify", "--json", "--at", "2024-01-26T00:00Z", str(imgs["overcast"]), config=cfg)
+    day = cielo("classify", "--json", "--at", "2024-06-01T12:00Z", str(imgs["overcast"]), config=cfg)
+    m, d = json.loads(moonlit.stdout), json.loads(day.stdout)
+    assert (m["flag"], m["octas"]) == ("uncertain", 8)
+    assert (d["flag"], d["octas"]) == (None, 8)
+    plain = cielo("classify", "--at", "2024-01-26T00:00Z", str(imgs["overcast"]), config=cfg)
+    assert plain.stdout.startswith(f"{imgs['overcast']}: 8 octas (confidence ") and ", uncertain)" in plain.stdout
+
+
+def test_twilight_reads_an_evenly_lit_blue_sky_as_overcast(tmp_path: Path):
+    """At twilight an overcast sky is as blue as a clear one but evenly lit; by day the same colour is sky."""
+    w, h = 640, 480
+    yy, xx = np.mgrid[0:h, 0:w]
+    disc = (xx - w / 2) ** 2 + (yy - h / 2) ** 2 <= 230**2
+    rng = np.random.default_rng(3)
+    rgb = np.zeros((h, w, 3)) + rng.normal(0, 2, (h, w, 1))
+    rgb[disc] += [110.0, 140.0, 210.0]
+    rgb[~disc] = 0
+    frame = tmp_path / "even.jpg"
+    Image.fromarray(rgb.clip(0, 255).astype(np.uint8)).save(frame, quality=92)
+    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
+    # 2024-06-01: sunset at Madrid about 19:45 UTC; at 20:15 the sun is about 5 deg below the horizon
+    dusk = cielo("classify", "--json", "--at", "2024-06-01T20:15Z", str(frame), config=cfg)
+    noon = cielo("classify", "--json", "--at", "2024-06-01T12:00Z", str(frame), config=cfg)
+    assert json.loads(dusk.stdout)["octas"] == 8
+    assert json.loads(noon.stdout)["octas"] <= 1

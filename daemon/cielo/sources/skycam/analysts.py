@@ -16,6 +16,7 @@ them: its catch-up and live captures judge in-process, inside the memory budget 
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -32,6 +33,8 @@ from cielo.http import FetchError
 
 if TYPE_CHECKING:
     from cielo.sources.skycam.model import OctaModel, Verdict
+
+log = logging.getLogger("cielo")
 
 _model: OctaModel | None = None  # in a worker process: its own model ...
 _failure: Exception | None = None  # ... or why it could not load one (raised for every image, as in-process)
@@ -107,9 +110,10 @@ class Analysts:
         process died (a decoder that crashes ends that process, never the backfill)."""
         try:
             return pending.result()
-        except BrokenProcessPool:
-            raise FetchError("the image's analysis process died (see the log for its cause)",
-                             transient=False, kind="analysis process died") from None
+        except BrokenProcessPool as exc:
+            _say_died(exc)
+            raise FetchError("the image's analysis process died (see the warning 'an analysis process died' "
+                             "logged with it)", transient=False, kind="analysis process died") from None
 
     def close(self) -> None:
         with self._lock:
@@ -124,6 +128,21 @@ class Analysts:
                     process.kill()
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+_died_said = 0.0
+DIED_SAY_EVERY_S = 60.0
+
+
+def _say_died(exc: BaseException) -> None:
+    """The line the failed images' error points at: once a minute at most (one death fails several images)."""
+    global _died_said
+    now = time.monotonic()
+    if now - _died_said < DIED_SAY_EVERY_S and _died_said:
+        return
+    _died_said = now
+    log.warning("an analysis process died (%s): killed (the OOM killer: see `journalctl -k`), or its image "
+                "decoder crashed; the images it held fail and new processes take over", exc)
 
 
 def _start(model: Path | None, calibration: Path | None, parent: int) -> None:

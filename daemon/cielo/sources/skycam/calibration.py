@@ -52,6 +52,7 @@ NIGHT_CAST = -0.03  # frames whose median NRBR is under this are not used for th
 MIN_SEPARABILITY = 0.5  # Otsu's between-class share of the variance under this: one population, no split
 TABLE_RHO, TABLE_SUN = 4, 4  # clear-sky reference table: bands of rho (within 0.85) x distance to the sun
 TABLE_SHIFT = 0.12  # the most a band's clear sky may move its threshold from the site's (NRBR)
+BLUE_SITE = 0.35  # a site whose clear sky (NRBR) reaches this is not pale (ARM TSI 0.42; LenghuSky 0.26)
 NRBR_LO, NRBR_HI, BINS = -0.3, 0.7, 100
 
 
@@ -267,6 +268,8 @@ def fit(frames: list[Frame], source: str, default_threshold: float) -> Calibrati
         threshold_note = (f"the site's clear sky has NRBR {clear_all:.3f} (the {CLEAR_PERCENTILE}th percentile "
                           f"of the frames' medians); the threshold moves {SITE_WEIGHT:.0%} of the way from the model's "
                           f"{default_threshold} to {CLEAR_SHARE} of it")
+        blue = clear_all >= BLUE_SITE
+        threshold_note += "; a blue site: no per-frame clear-sky surface" if blue else "; a pale site"
         rho_all = np.broadcast_to(rho, (n, h, w))
         rows, own_rows = [], []
         for i in range(TABLE_RHO):
@@ -286,8 +289,13 @@ def fit(frames: list[Frame], source: str, default_threshold: float) -> Calibrati
                 # frame; lowering it here as well counts the same paleness twice and turns thin cloud clear.
                 # A bluer band raises the reference and keeps it: the frame's surface stays out of it
                 # (measured on ARM TSI, calibrated: MAE 0.51 this way, 0.58 with the surface everywhere).
-                row.append(round(max(site, default_threshold), 4))
-                own.append(site <= default_threshold)
+                # The site's own threshold, never floored to the model's (cielo 3.2 floored it: the fit then
+                # learned nothing). A pale site (its clear sky under BLUE_SITE) also keeps each frame's own
+                # clear-sky surface in its paler bands, which follows a low sun frame by frame; a blue site's
+                # clear sky is not pale, and the surface there only turns sunlit cloud clear (ARM TSI
+                # calibrated, development frames: 0.435 with it, 0.365 without; LenghuSky day 1.07 / 1.19).
+                row.append(round(site, 4))
+                own.append(not blue and site <= default_threshold)
             rows.append(tuple(row))
             own_rows.append(tuple(own))
         table = tuple(rows)

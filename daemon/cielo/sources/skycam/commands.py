@@ -25,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     c.add_argument("files", nargs="+", metavar="FILE")
     c.add_argument("--json", action="store_true", help="one JSON object per line")
     c.add_argument("--at", metavar="T", help="when the images were taken (enables the night rule)")
+    c.add_argument("--overlay", metavar="DIR", help="write DIR/<file stem>.png: the frame with the lens, the octa "
+                   "area, the sun and its glare, obstructions and the pixels judged cloud drawn on it")
 
     k = sub.add_parser("calibrate", help="fit the site's camera (valid area, threshold) from unlabelled images")
     src = k.add_mutually_exclusive_group(required=True)
@@ -54,6 +56,12 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
     model = OctaModel(cfg.model, calibration=cal)
     cal_label = cal.label() if cal else "none (model defaults)"
     at = parse_cli_time(args.at, settings.device_tz, "--at") if args.at else None
+    overlays = Path(args.overlay) if args.overlay else None
+    if overlays is not None:
+        try:
+            overlays.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--overlay {overlays}: {exc.strerror or exc}") from None
     code = 0
     for name in args.files:
         path = Path(name)
@@ -63,8 +71,15 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
             when = at or _exif_time(data, settings)
             verdict = model.judge([frame], [when], settings.device.latitude, settings.device.longitude)[0]
             error = None
+            if overlays is not None:
+                _write_overlay(model, data, frame, when, verdict, settings, overlays / f"{path.stem}.png")
         except (OSError, ImageError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            verdict, error, code = Verdict(None, None, None, "invalid"), reason, 1
+        except (CieloError, MemoryError):
+            raise  # no model, no memory: every file would fail alike
+        except Exception as exc:  # one odd file (its EXIF, a decoder's surprise) is one line; the rest go on
+            reason = f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
             verdict, error, code = Verdict(None, None, None, "invalid"), reason, 1
         if args.json:
             out = {"file": name, "octas": verdict.octas,
@@ -80,8 +95,9 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
             extra = f" (sun {verdict.sun_elevation:.1f}°)" if verdict.flag == "night" else ""
             print(f"{name}: {verdict.flag}{extra}", flush=True)
         else:
+            weak = ", uncertain" if verdict.flag == "uncertain" else ""
             sun = f", sun {verdict.sun_state}" if verdict.sun_state else ""
-            print(f"{name}: {verdict.octas} octas (confidence {verdict.confidence:.2f}){sun}", flush=True)
+            print(f"{name}: {verdict.octas} octas (confidence {verdict.confidence:.2f}{weak}){sun}", flush=True)
     if not args.json:
         print(f"calibration: {cal_label}", flush=True)
     return code
@@ -217,6 +233,22 @@ def _orient(model: Any, frames: list, times: list[datetime | None], settings: Se
     print(f"wrote {path}")
 
 
+def _write_overlay(model: Any, data: bytes, frame: Any, when: datetime | None, verdict: Any, settings: Settings,
+                   out: Path) -> None:
+    from PIL import Image
+
+    from cielo.sources.skycam import overlay, regime
+
+    width, height = Image.open(io.BytesIO(data)).size
+    light = None if when is None else regime.light(when, settings.device.latitude, settings.device.longitude)
+    geom = model.geometry(frame)
+    maps = model.maps(frame, geom, light)
+    image = overlay.render(frame, geom, maps, overlay.caption(verdict.octas, verdict.flag, light), width / height)
+    tmp = out.with_name(f".{out.name}.part")
+    image.save(tmp, "PNG")
+    tmp.replace(out)
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve()
@@ -230,11 +262,20 @@ def _exif_time(data: bytes, settings: Settings) -> datetime | None:
 
     try:
         exif = Image.open(io.BytesIO(data)).getexif().get_ifd(0x8769)
-        stamp = exif.get(36867)  # DateTimeOriginal
+        stamp = _exif_text(exif.get(36867))  # DateTimeOriginal
         if not stamp:
             return None
-        text = stamp.strip().replace(":", "-", 2).replace(" ", "T")
-        offset = exif.get(36881)  # OffsetTimeOriginal, e.g. "+02:00"
-        return parse_cli_time(text[:16] + (offset.strip() if offset else ""), settings.device_tz)
-    except (CieloError, OSError, ValueError, AttributeError):
-        return None
+        text = stamp.replace(":", "-", 2).replace(" ", "T")
+        offset = _exif_text(exif.get(36881))  # OffsetTimeOriginal, e.g. "+02:00"
+        return parse_cli_time(text[:16] + offset, settings.device_tz)
+    except (CieloError, OSError, ValueError, AttributeError, TypeError, SyntaxError):
+        return None  # a date that cannot be read is a frame without a time, never a failed run
+
+
+def _exif_text(value: object) -> str:
+    """An EXIF ASCII field as text: some cameras store it as bytes (or as a one-item tuple), NUL-padded."""
+    if isinstance(value, tuple | list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    return value.strip().strip("\x00").strip() if isinstance(value, str) else ""

@@ -301,7 +301,8 @@ class Maps:
 
 
 def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = None,
-         stars: np.ndarray | None = None, own_sky: bool = True, stop: np.ndarray | None = None) -> Maps:
+         stars: np.ndarray | None = None, own_sky: bool = True, stop: np.ndarray | None = None,
+         daylit: bool = False) -> Maps:
     """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
     fixed obstructions) and the clear-sky threshold there: the reference's, lowered to just under the frame's
     own clear-sky surface where it has one (`own_sky`, clear_sky_surface). In a night frame with stars
@@ -325,7 +326,10 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
         gam = sun_distance(geom, sun)
         valid &= gam > SUN_GLARE
     threshold = ref.threshold(rho, gam, geom.found)
-    starry = stars is not None and geom.found and valid.any() and float(stars[valid].mean()) > STARRY_FRAME
+    # the star rule never acts on a daylit frame (the sun above the horizon at its known time, or in view):
+    # sunlit cloud texture at a small scale looks like stars there
+    starry = (stars is not None and geom.found and not daylit and valid.any()
+              and float(stars[valid].mean()) > STARRY_FRAME and not _sunlit(px, sun))
     surface_due = own_sky and gam is not None and geom.found and valid.any()
     if not (starry or surface_due):  # most frames of calibration, and sunless day frames: no colour needed
         return Maps(valid.astype(np.float32), threshold, sun)
@@ -335,12 +339,39 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     elif surface_due:
         surface = clear_sky_surface(ratio, valid, rho, gam)
         if surface is not None:
-            low = np.minimum(threshold, surface - np.float32(SURFACE_MARGIN))
+            # never under the colour of grey or sunlit cloud: a surface fitted through cloud on the sun's
+            # side would otherwise call that cloud clear
+            low = np.maximum(np.minimum(threshold, surface - np.float32(SURFACE_MARGIN)), np.float32(SURFACE_FLOOR))
+            low = np.minimum(low, threshold)
             threshold = np.where((gam < SURFACE_REACH) & ref.own_sky_allowed(rho, gam), low, threshold)
             threshold = threshold.astype(np.float32)
     return Maps(valid.astype(np.float32), threshold, sun)
 
 
+def uniform_sky(px: np.ndarray, valid: np.ndarray) -> bool:
+    """The sky's colour hardly varies over the octa area (NRBR's 10th to 90th percentile within UNIFORM_SPREAD):
+    at twilight, an overcast sky (a clear one keeps its glow-to-zenith gradient)."""
+    sel = valid > 0
+    if sel.sum() < 50:
+        return False
+    lo, hi = np.percentile(nrbr(px)[sel], [10, 90])
+    return float(hi - lo) < UNIFORM_SPREAD
+
+
+UNIFORM_SPREAD = 0.07  # LenghuSky 2018-2020 twilight: overcast right 9 -> 50 %, clear 100 -> 98 % (0.09: 64 / 86 %)
+
+
+def _sunlit(px: np.ndarray, sun: tuple[float, float] | None) -> bool:
+    """The sun in view of a bright frame: daylight (a moon is a saturated spot in a dark frame; TSI's starry-
+    looking day frames average 0.5 or more, LenghuSky's contrast-stretched nights under 0.35)."""
+    if sun is None:
+        return False
+    bright = np.maximum(np.maximum(px[0], px[1]), px[2])
+    return float(bright.mean()) >= SUNLIT_MEAN * 255
+
+
+SUNLIT_MEAN = 0.45  # a frame with a sun in it this bright (mean of max(R, G, B), 0..1) is daylit
+SURFACE_FLOOR = 0.04  # ... and never under this (NRBR): grey and sunlit cloud sit at 0..0.03 (0, 0.04, 0.08 measured)
 SURFACE_MARGIN = 0.1  # a pixel is cloud only this far (NRBR) below the frame's own clear-sky surface ...
 SURFACE_CLEAR = 0.18  # ... when that surface is a clear sky: its bluest tenth reaches this NRBR
 SURFACE_REACH = 1.0  # ... and only on the sun's side of the sky: within this distance of it (lens radii)
@@ -383,7 +414,10 @@ def clear_sky_surface(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam:
     return out
 
 
-STAR_PROMINENCE = 0.06  # a star: a pixel brighter than each of its 8 neighbours, by this over their mean (0..1)
+STAR_PROMINENCE = 0.08  # a star: a pixel brighter than each of its 8 neighbours, by this over their mean (0..1);
+# 0.06 let noise speckles of overcast nights pass. LenghuSky 2018-2020 dark nights at 0.06 / 0.07 / 0.08 / 0.09 /
+# 0.1: overcast read >= 6 51 / 65 / 72 / 84 / 88 %, clear read <= 2 97 / 93 / 90 / 86 / 83 %, MAE 1.30 / 1.11 /
+# 1.12 / 1.23 / 1.39
 STAR_WINDOW = 15  # stars are counted in windows this wide (pixels of the decoded frame, before resizing)
 STARRY_FRAME = 0.006  # a frame with more star pixels than this share of its area ...
 STARRY_MAX_NRBR = 0.2  # ... and a sky less blue than this (median NRBR) is a night sky with stars
@@ -409,7 +443,7 @@ def star_density(bright: np.ndarray) -> np.ndarray | None:
         np.maximum(top, near, out=top)
         total += near
     # Integer arithmetic (this runs on every frame): brighter than the mean of its 8 neighbours by
-    # STAR_PROMINENCE of full scale <=> 8 bright - their sum > STAR_PROMINENCE * 8 * 255 (122.4)
+    # STAR_PROMINENCE of full scale <=> 8 bright - their sum > STAR_PROMINENCE * 8 * 255 (163.2)
     lead = bright.astype(np.int16) * np.int16(8) - total
     stars = (bright > top) & (lead > np.int16(STAR_PROMINENCE * 8 * 255))
     if np.count_nonzero(stars) <= STARLESS * h * w:

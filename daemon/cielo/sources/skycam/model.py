@@ -1,6 +1,6 @@
 """The octa model: decode images, run the ONNX graph in batches, and apply the night and dark rules.
 
-Any ONNX file with the contract's I/O works (DESIGN.md, Octa model): input `image` float32 [N, 3, H, W] RGB
+Any ONNX file with the contract's I/O works (docs/contract.md, Octa model): input `image` float32 [N, 3, H, W] RGB
 in 0..1, output `probs` float32 [N, 9]. H and W come from the model's input shape, else from its card
 (the .json beside it). cielo decides `night` and `dark` itself, so a dropped-in model needs no such logic.
 """
@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from cielo.errors import CieloError
-from cielo.sources.skycam import lens, orientation, sun, sunstate
+from cielo.sources.skycam import confidence, lens, orientation, regime, sun, sunstate
 from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration
 from cielo.sources.skycam.frame import Frame
 
@@ -62,10 +62,11 @@ class Verdict:
     octas: int | None
     confidence: float | None
     probs: list[float] | None
-    flag: str | None  # None, "night", "dark", "invalid"
+    flag: str | None  # None, "night", "dark", "invalid", or "uncertain" (octas kept: a weak answer)
     sun_elevation: float | None = None
     brightness: float | None = None
-    sky: sunstate.SunView | None = None  # the sun's state, the cloud around it, the motion mask
+    light: str | None = None  # regime.REGIMES, from the frame's time; None: time unknown
+    sky: sunstate.SunView | None = None  # the sun's state, the cloud around it, the motion field
 
     @property
     def sun_state(self) -> str | None:
@@ -73,6 +74,8 @@ class Verdict:
 
     def attrs(self) -> dict[str, Any]:
         out: dict[str, Any] = {"flag": self.flag}
+        if self.light is not None:
+            out["light"] = self.light
         out.update(self.sky.attrs() if self.sky is not None else {"sun": None})
         if self.confidence is not None:
             out["confidence"] = round(self.confidence, 4)
@@ -121,7 +124,7 @@ class OctaModel:
             raise ModelError(f"{self.path}: cannot load the octa model: {str(exc).splitlines()[0]}") from None
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if [i.name for i in inputs] != ["image"] or "probs" not in [o.name for o in outputs]:
-            raise ModelError(f"{self.path}: expected input 'image' and output 'probs' (DESIGN.md, Octa model)")
+            raise ModelError(f"{self.path}: expected input 'image' and output 'probs' (docs/contract.md, Octa model)")
         self.height, self.width = self._input_size(inputs[0].shape)
         meta = self.session.get_modelmeta()
         self.version = meta.custom_metadata_map.get("cielo.version") or f"{self.path.stem}-v{meta.version}"
@@ -166,7 +169,7 @@ class OctaModel:
             return self._site_lens
         return frame.lens if frame.lens is not None else lens.find_lens(frame.pixels)
 
-    def maps(self, frame: Frame, geom: lens.Lens | None = None) -> lens.Maps:
+    def maps(self, frame: Frame, geom: lens.Lens | None = None, light: regime.Light | None = None) -> lens.Maps:
         stars = None if frame.stars is None else frame.stars.astype(np.float32)
         geom = geom or self.geometry(frame)
         ref = self.reference
@@ -174,7 +177,13 @@ class OctaModel:
             # the site's clear-sky colour was learned on day-like frames (calibration.NIGHT_CAST): a
             # yellow-cast night frame keeps the model's reference
             ref = self._model_reference
-        return lens.maps(frame.pixels, geom, ref, self._site_mask, stars, stop=frame.stop)
+        daylit = light is not None and light.regime == regime.DAY
+        out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, stop=frame.stop, daylit=daylit)
+        if light is not None and light.regime == regime.TWILIGHT and lens.uniform_sky(frame.pixels, out.valid):
+            # twilight: a clear sky keeps a gradient from the glow on the sun's side to a deep blue zenith;
+            # an overcast one is evenly lit and just as blue, so its colour reads clear
+            out = lens.Maps(out.valid, np.full_like(out.threshold, 2.0), out.sun)
+        return out
 
     @staticmethod
     def _daylike(frame: Frame, geom: lens.Lens) -> bool:
@@ -239,18 +248,21 @@ class OctaModel:
                                                                              Image.Resampling.BOX))
         return density.astype(np.float16)
 
-    def predict(self, frames: list[Frame], maps_out: list[tuple[lens.Lens, lens.Maps]] | None = None
-                ) -> np.ndarray:
-        """probs [N, 9] for a batch of frames; `maps_out` gets each frame's lens and maps."""
+    def predict(self, frames: list[Frame], lights: list[regime.Light | None] | None = None,
+                maps_out: list[tuple[lens.Lens, lens.Maps]] | None = None) -> np.ndarray:
+        """probs [N, 9] for a batch of frames (`lights`: each frame's regime, when its time is known);
+        `maps_out` gets each frame's lens and maps."""
         if not frames:
             return np.zeros((0, 9), dtype=np.float32)
+        lights = lights or [None] * len(frames)
         parts = []
         for i in range(0, len(frames), INFER_BATCH):
             chunk = frames[i : i + INFER_BATCH]
             batch = np.stack([f.pixels for f in chunk]).astype(np.float32)
             batch *= np.float32(1.0 / 255.0)
             geoms = [self.geometry(f) for f in chunk]
-            per_frame = [self.maps(f, g) for f, g in zip(chunk, geoms, strict=True)]
+            per_frame = [self.maps(f, g, li) for f, g, li in zip(chunk, geoms, lights[i : i + INFER_BATCH],
+                                                                  strict=True)]
             if maps_out is not None:
                 maps_out.extend(zip(geoms, per_frame, strict=True))
             valid = np.stack([m.valid for m in per_frame])[:, None]
@@ -276,7 +288,8 @@ class OctaModel:
         """Verdicts for a batch: night (sun below -6° at a known time, unless the frame is bright enough to
         judge or shows stars; or a monochrome frame, whatever the time) and dark frames (too dark to judge,
         no stars) carry no octas."""
-        elevations = [None if t is None else sun.elevation(t, latitude, longitude) for t in times]
+        lights = [None if t is None else regime.light(t, latitude, longitude) for t in times]
+        elevations = [None if li is None else li.sun_altitude for li in lights]
         verdicts: list[Verdict | None] = [None] * len(frames)
         to_run: list[int] = []
         for i, (frame, elev) in enumerate(zip(frames, elevations, strict=True)):
@@ -292,15 +305,17 @@ class OctaModel:
                 to_run.append(i)
         if to_run:
             seen: list[tuple[lens.Lens, lens.Maps]] = []
-            probs = self.predict([frames[i] for i in to_run], seen)
+            probs = self.predict([frames[i] for i in to_run], [lights[i] for i in to_run], seen)
             for row, i, (geom, maps) in zip(probs, to_run, seen, strict=True):
-                p = row.astype(np.float64)
-                p = p / p.sum() if p.sum() > 0 else p
+                name = None if lights[i] is None else lights[i].regime
+                p = confidence.calibrated(row.astype(np.float64), name)
                 octas = int(p.argmax())
+                flag = "uncertain" if confidence.weak(p, name) else None
                 f, t = frames[i], times[i]
                 expected = None if self.orientation is None or t is None else \
                     self.orientation.sun_at(t, latitude, longitude, self.width, self.height)
                 view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
                                        expected)
-                verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), None, elevations[i], f.brightness, view)
+                verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness, name,
+                                      view)
         return [v for v in verdicts if v is not None]

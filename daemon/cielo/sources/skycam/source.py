@@ -1,7 +1,7 @@
 """The all-sky camera: one JPEG per slot over HTTP, classified into octas by the ONNX model.
 
 Images are named in the camera's local time, `<base_url>[/<YYYY>]/<YYYY>-<MMDDHH><mm>.jpg`, at the configured
-minutes of every hour (DESIGN.md, Sky camera). The year folder is used per `year_dir`: "past" for years
+minutes of every hour (docs/design.md, Sky camera). The year folder is used per `year_dir`: "past" for years
 before the current one (the seed camera's layout), "always" or "never".
 """
 
@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 from cielo.config import Settings
 from cielo.errors import CieloError, ConfigError
 from cielo.http import FetchError, HttpPolicy, LazyPool, get_bytes, make_session
-from cielo.sources.base import Entity, SeriesSpec, Source, Window, buckets
+from cielo.sources.base import Entity, SeriesSpec, Source, SourceExtras, Window, buckets
 from cielo.sources.skycam import images
-from cielo.sources.skycam.config import SkycamConfig, calibration_path
+from cielo.sources.skycam.config import SkycamConfig, analysis_processes, calibration_path, with_moved_keys
 from cielo.store import Reading, Store
 
 if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
@@ -80,15 +80,17 @@ class SkycamSource(Source):
     history = None
     config_model = SkycamConfig
     table = ("skycam",)
-    commands = "cielo.sources.skycam.commands"
+    shared_client = False  # its own urllib3 pool (`client`): one image per request at hundreds a second
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
-        self.cfg: SkycamConfig
+        self.cfg: SkycamConfig = with_moved_keys(self.cfg, settings)
         self.tz = ZoneInfo(self.cfg.timezone)
         self.pool = LazyPool(HttpPolicy(timeout_s=self.cfg.timeout_s, retries=self.cfg.retries,
                                         max_bytes=self.cfg.max_bytes, pool_size=max(self.cfg.workers, 1)),
                              make_session)
+        self.client = self.pool
+        self.analysis = self  # judging images: in worker processes during a manual backfill (analysts.py)
         self._disk_low: bool | None = None  # what this run saw of the images disk
         self._saved = 0
         # One decode at a time: decoding and the lens search are many small numpy calls that hold the GIL,
@@ -103,9 +105,6 @@ class SkycamSource(Source):
         from cielo.guard import Guard
 
         self.guard = Guard(settings.storage.database, self.name, buckets(self.requests_per_minute or None, None))
-
-    def size_pool(self, workers: int) -> None:
-        self.pool.size_pool(workers)
 
     def use_processes(self, processes: int) -> None:
         """Judge images in `processes` worker processes from now on (0: in this process)."""
@@ -125,8 +124,8 @@ class SkycamSource(Source):
                 log.warning("%s: cannot start %d analysis process(es) (%s); judging images in this process",
                             self.name, processes, exc)
 
-    def make_client(self) -> None:
-        return None  # its own urllib3 path: one image per request at hundreds a second (see __init__)
+    def default_processes(self, settings: Settings) -> int:
+        return analysis_processes(self.cfg)
 
     @classmethod
     def timezone(cls, settings: Settings) -> str:
@@ -211,7 +210,7 @@ class SkycamSource(Source):
         if not body.startswith(JPEG_MAGIC):
             kind = content_type.split(";")[0].strip() or "unknown type"
             raise FetchError(f"{url}: not a JPEG ({kind}, {len(body)} bytes)", transient=False, kind="not a JPEG")
-        keep = body if self.settings.storage.keep_images else None
+        keep = body if self.cfg.keep_images else None
         digest = hashlib.sha256(body).hexdigest()
         if self._analysts is not None:  # this thread goes on to its next request meanwhile
             return SkyImage(slot, url, digest, len(body), None, keep, self._analysts.submit(body, slot))
@@ -286,7 +285,7 @@ class SkycamSource(Source):
         return [Reading(name, slot, value, units[name], self.name, extra) for name, value in values.items()]
 
     def _save(self, img: SkyImage) -> None:
-        storage = self.settings.storage
+        storage = self.cfg
         self._disk_low = images.free_mb(storage.images_dir) < storage.min_free_mb
         if self._disk_low:
             return
@@ -303,7 +302,7 @@ class SkycamSource(Source):
     def finish(self, store: Store) -> None:
         """After a run: say when saving images stopped or resumed for lack of disk (once per change, across
         processes: the state lives in the database), and apply the quota."""
-        storage = self.settings.storage
+        storage = self.cfg
         if self._disk_low is not None:
             before = store.state().get("images_disk_low", ("no", ""))[0] == "yes"
             if self._disk_low != before:
@@ -322,6 +321,10 @@ class SkycamSource(Source):
     def close(self) -> None:
         if self._analysts is not None:  # kept: a fetch thread still at it after Ctrl-C hears "stopping"
             self._analysts.close()
-        self.pool.close()
         self.guard.close()
         super().close()
+
+
+SkycamSource.extras = SourceExtras(commands="cielo.sources.skycam.commands", timezone=SkycamSource.timezone,
+                                   maintenance=SkycamSource.maintenance, preflight=SkycamSource.preflight,
+                                   doctor=SkycamSource.doctor)

@@ -20,11 +20,15 @@ import paho.mqtt.client as paho
 
 from cielo import __version__
 from cielo.config import Settings
-from cielo.mqtt import discovery
-from cielo.mqtt.outbox import Announcer, refresh_live, republish_live
-from cielo.mqtt.topics import Topics
+from cielo.latest import LatestState
+from cielo.outputs.mqtt import discovery
+from cielo.outputs.mqtt.client import make_client
+from cielo.outputs.mqtt.hints import connect_problem
+from cielo.outputs.mqtt.outbox import Announcer, refresh_live, republish_live
+from cielo.outputs.mqtt.topics import Topics
 from cielo.sources import registry
 from cielo.store import Store
+from cielo.store import outbox as rows
 from cielo.timeutil import utcnow
 
 log = logging.getLogger("cielo")
@@ -35,14 +39,14 @@ REFRESH_EVERY_S = 60.0
 
 class Publisher:
     def __init__(self, settings: Settings, store: Store, announcer: Announcer,
-                 summary: Callable[[datetime], dict], clock: Callable[[], datetime] = utcnow):
+                 state: LatestState, clock: Callable[[], datetime] = utcnow):
         self.thread = threading.Thread(target=self.run, name="mqtt", daemon=True)
         self.settings = settings
         self.cfg = settings.mqtt
         self.store = store
         self.announcer = announcer
         self.topics: Topics = announcer.topics
-        self.summary = summary
+        self.state = state  # what it reads: the status summary (cielo.latest)
         self.clock = clock
         self.stopping = threading.Event()
         self.wake = threading.Event()
@@ -88,7 +92,7 @@ class Publisher:
                 next_refresh = now + REFRESH_EVERY_S
             if now >= next_state:
                 at = self.clock()
-                snapshot = self.summary(at)  # outside the transaction: it reads through the same store
+                snapshot = self.state.status(at)  # outside the transaction: it reads through the same store
                 self.store.transaction(lambda cur, s=snapshot, at=at: self.announcer.state(cur, s, at))
                 next_state = now + self.cfg.state_interval_s
             last_id = self._send(client, pending, last_id)
@@ -103,8 +107,7 @@ class Publisher:
         if acked:
             done = acked[:]
             acked.clear()
-            self.store.transaction(lambda cur: cur.executemany("DELETE FROM outbox WHERE id = ?",
-                                                               [(i,) for i in done]))
+            rows.forget(self.store, done)
 
     def start(self) -> None:
         self.thread.start()
@@ -119,16 +122,10 @@ class Publisher:
 
     # -- connection ---------------------------------------------------------------------------------------
     def _client(self) -> paho.Client:
-        client = paho.Client(callback_api_version=paho.CallbackAPIVersion.VERSION2,
-                             client_id=self.cfg.client_id or f"cielo-{self.settings.device.id}",
-                             # A persistent session, so that CONNACK's session-present flag tells
-                             # whether the broker kept its state since we last connected (see _serve).
-                             protocol=paho.MQTTv311, clean_session=False)
-        client.will_set(self.topics.status, "offline", qos=1, retain=True)
-        if self.cfg.username:
-            client.username_pw_set(self.cfg.username, self.cfg.password)
-        if self.cfg.tls:
-            client.tls_set(ca_certs=str(self.cfg.ca_file) if self.cfg.ca_file else None, cert_reqs=ssl.CERT_REQUIRED)
+        # A persistent session, so that CONNACK's session-present flag tells whether the broker kept its
+        # state since we last connected (see _serve).
+        client = make_client(self.cfg, self.cfg.client_id or f"cielo-{self.settings.device.id}", persistent=True,
+                             will=self.topics.status)
         client.max_inflight_messages_set(MAX_INFLIGHT)
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
@@ -148,8 +145,7 @@ class Publisher:
         try:
             client.connect(self.cfg.host, self.cfg.port, keepalive=30)
         except (OSError, ssl.SSLError, ValueError) as exc:
-            self._say(f"mqtt: cannot reach {self.cfg.host}:{self.cfg.port}: {exc.strerror or exc}"
-                      if isinstance(exc, OSError) else f"mqtt: {self.cfg.host}:{self.cfg.port}: {exc}")
+            self._say(f"mqtt: {connect_problem(exc, self.cfg.host, self.cfg.port)}")
             return None
         deadline = time.monotonic() + 10
         while not self.connected.is_set() and time.monotonic() < deadline and not self.stopping.is_set():
@@ -190,15 +186,13 @@ class Publisher:
         room = MAX_INFLIGHT - len(pending)
         if room <= 0:
             return last_id
-        rows = self.store.query("SELECT id, topic, payload, retain, qos FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
-                                (last_id, room))
-        for oid, topic, payload, retain, qos in rows:
+        for oid, topic, payload, retain, qos in rows.waiting(self.store, last_id, room):
             info = client.publish(topic, payload, qos=qos, retain=bool(retain))
             if info.rc != paho.MQTT_ERR_SUCCESS:
                 self.connected.clear()
                 break
             if qos == 0:
-                self.store.transaction(lambda cur, i=oid: cur.execute("DELETE FROM outbox WHERE id = ?", (i,)))
+                rows.forget(self.store, [oid])
             else:
                 pending[info.mid] = oid
             last_id = oid
@@ -209,12 +203,11 @@ class Publisher:
         if not self.cfg.homeassistant_discovery:
             return
         series = [discovery.SeriesInfo(d.spec, d.enabled) for d in registry.series(self.settings)]
+        sources = [(name, cls.enabled(self.settings)) for name, cls in registry.REGISTRY.items()]
         msgs = discovery.messages(self.topics, self.cfg.discovery_prefix, self.settings.device.id, __version__,
-                                  series)
-        stamp = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.store.transaction(lambda cur: cur.executemany(
-            "INSERT INTO outbox (topic, payload, retain, qos, kind, created_at) VALUES (?, ?, 1, ?, 'discovery', ?)",
-            [(t, p, self.cfg.qos, stamp) for t, p in msgs]))
+                                  series, sources)
+        now = self.clock()
+        self.store.transaction(lambda cur: self.announcer.discovery(cur, msgs, now))
 
     def _goodbye(self, client: paho.Client, pending: dict[int, int], acked: list[int]) -> None:
         """Clean stop: let in-flight messages be acknowledged (2 s at most), then say `offline`."""

@@ -19,12 +19,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from cielo.mqtt.topics import Topics
-from cielo.store import Reading, Store
+from cielo.outputs.mqtt.topics import Topics
+from cielo.store import Reading, Store, write_event
+from cielo.store import outbox as rows
 from cielo.timeutil import from_iso, iso
 
 FRESH_CADENCES = 3
-INSERT = "INSERT INTO outbox (topic, payload, retain, qos, kind, created_at) VALUES (?, ?, ?, ?, ?, ?)"
 
 
 def reading_payload(series: str, ts: str, value: float | None, unit: str | None, source: str,
@@ -56,7 +56,7 @@ class Announcer:
 
     def readings(self, cur: sqlite3.Cursor, new: Sequence[Reading], mode: str, now: datetime) -> None:
         stamp = iso(now)
-        rows = []
+        out = []
         by_series: dict[str, list[Reading]] = {}
         for r in new:
             by_series.setdefault(r.series, []).append(r)
@@ -65,57 +65,39 @@ class Announcer:
             current = None
             if mode == "live":
                 due = [r for r in group if self._fresh(series, r.ts, now)]
-                mark = cur.execute("SELECT ts FROM published_live WHERE series = ?", (series,)).fetchone()
-                if due and (mark is None or iso(due[-1].ts) > mark[0]):
+                mark = rows.live_mark(cur, series)
+                if due and (mark is None or iso(due[-1].ts) > mark):
                     current = due[-1]
             for r in group:
                 live = r is current
                 topic = self.topics.live(series) if live else self.topics.backfill(series)
                 payload = reading_payload(series, iso(r.ts), r.value, r.unit, r.source, r.attrs)
-                rows.append((topic, payload, int(live), self.qos, "live" if live else "backfill", stamp))
+                out.append((topic, payload, int(live), self.qos, "live" if live else "backfill", stamp))
             if current is not None:
-                _mark_live(cur, series, iso(current.ts))
-        cur.executemany(INSERT, rows)
+                rows.mark_live(cur, series, iso(current.ts))
+        rows.add(cur, out)
         self._enforce_cap(cur, now)
 
     def event(self, cur: sqlite3.Cursor, ts: str, kind: str, level: str, source: str | None,
               data: dict[str, Any]) -> None:
         body = {"ts": ts, "kind": kind, "level": level, "source": source, **data, "id": f"event#{cur.lastrowid}"}
-        cur.execute(INSERT, (self.topics.events, json.dumps(body, separators=(",", ":")), 0, self.qos, "event", ts))
+        rows.add(cur, [(self.topics.events, json.dumps(body, separators=(",", ":")), 0, self.qos, "event", ts)])
 
     def state(self, cur: sqlite3.Cursor, summary: dict[str, Any], now: datetime) -> None:
-        cur.execute(INSERT, (self.topics.state, json.dumps(summary, separators=(",", ":")), 1, self.qos, "state",
-                             iso(now)))
+        rows.add(cur, [(self.topics.state, json.dumps(summary, separators=(",", ":")), 1, self.qos, "state",
+                        iso(now))])
         self._enforce_cap(cur, now)
 
+    def discovery(self, cur: sqlite3.Cursor, messages: Sequence[tuple[str, str]], now: datetime) -> None:
+        """Home Assistant discovery configs, retained."""
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        rows.add(cur, [(topic, payload, 1, self.qos, "discovery", stamp) for topic, payload in messages])
+
     def _enforce_cap(self, cur: sqlite3.Cursor, now: datetime) -> None:
-        low, high = cur.execute("SELECT min(id), max(id) FROM outbox").fetchone()
-        if low is None or high - low + 1 <= self.cap:  # ids are dense unless rows left: a cheap upper bound
-            return
-        (count,) = cur.execute("SELECT count(*) FROM outbox").fetchone()
-        if count <= self.cap:
-            return
-        superseded = cur.execute(
-            "DELETE FROM outbox WHERE kind IN ('live', 'state') AND id NOT IN"
-            " (SELECT max(id) FROM outbox WHERE kind IN ('live', 'state') GROUP BY topic)"
-        ).rowcount
-        count -= superseded
-        oldest = 0
-        if count > self.cap:
-            oldest = cur.execute(
-                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE kind = 'backfill' ORDER BY id LIMIT ?)",
-                (count - self.cap,),
-            ).rowcount
+        superseded, oldest = rows.trim(cur, self.cap)
         if superseded or oldest:
             data = {"cap": self.cap, "superseded_live": superseded, "dropped_backfill": oldest}
-            cur.execute("INSERT INTO events (ts, kind, level, source, data) VALUES (?, 'outbox_overflow', 'warning',"
-                        " NULL, ?)", (iso(now), json.dumps(data, sort_keys=True)))
-            self.event(cur, iso(now), "outbox_overflow", "warning", None, data)
-
-
-def _mark_live(cur: sqlite3.Cursor, series: str, ts: str) -> None:
-    cur.execute("INSERT INTO published_live (series, ts) VALUES (?, ?)"
-                " ON CONFLICT (series) DO UPDATE SET ts = excluded.ts", (series, ts))
+            write_event(cur, iso(now), "outbox_overflow", data, "warning", None, self)
 
 
 def refresh_live(store: Store, announcer: Announcer, now: datetime) -> int:
@@ -125,17 +107,15 @@ def refresh_live(store: Store, announcer: Announcer, now: datetime) -> int:
     def work(cur: sqlite3.Cursor) -> int:
         queued = 0
         for series in announcer.cadences:
-            row = cur.execute(
-                "SELECT ts, value, unit, source, attrs FROM readings WHERE series = ? AND ts <= ?"
-                " ORDER BY ts DESC LIMIT 1", (series, iso(now))).fetchone()
+            row = rows.newest_until(cur, series, iso(now))
             if row is None or not announcer._fresh(series, from_iso(row[0]), now):
                 continue
-            mark = cur.execute("SELECT ts FROM published_live WHERE series = ?", (series,)).fetchone()
-            if mark is not None and mark[0] >= row[0]:
+            mark = rows.live_mark(cur, series)
+            if mark is not None and mark >= row[0]:
                 continue
             payload = reading_payload(series, row[0], row[1], row[2], row[3], json.loads(row[4]))
-            cur.execute(INSERT, (announcer.topics.live(series), payload, 1, announcer.qos, "live", iso(now)))
-            _mark_live(cur, series, row[0])
+            rows.add(cur, [(announcer.topics.live(series), payload, 1, announcer.qos, "live", iso(now))])
+            rows.mark_live(cur, series, row[0])
             queued += 1
         return queued
 
@@ -148,19 +128,11 @@ def republish_live(store: Store, announcer: Announcer, now: datetime) -> int:
     next live run (an hour for weather). Returns how many were queued."""
 
     def work(cur: sqlite3.Cursor) -> int:
-        rows = cur.execute(
-            "SELECT r.series, r.ts, r.value, r.unit, r.source, r.attrs FROM published_live p"
-            " JOIN readings r ON r.series = p.series AND r.ts = p.ts ORDER BY r.series").fetchall()
         out = [(announcer.topics.live(series), reading_payload(series, ts, value, unit, source, json.loads(attrs)),
                 1, announcer.qos, "live", iso(now))
-               for series, ts, value, unit, source, attrs in rows if series in announcer.cadences]
-        cur.executemany(INSERT, out)
+               for series, ts, value, unit, source, attrs in rows.live_readings(cur) if series in announcer.cadences]
+        rows.add(cur, out)
         return len(out)
 
     return store.transaction(work)
 
-
-def depth(store: Store, now: datetime) -> tuple[int, float | None]:
-    """Messages waiting and the age in seconds of the oldest."""
-    count, oldest = store.query("SELECT count(*), min(created_at) FROM outbox")[0]
-    return count, None if oldest is None else (now - from_iso(oldest)).total_seconds()

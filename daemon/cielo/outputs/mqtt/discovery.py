@@ -1,8 +1,9 @@
 """Home Assistant MQTT discovery: pure functions from the configuration to retained config messages.
 
 One device (`cielo <device id>`) with a sensor per known series, plus cloud confidence, the last backfill
-result and the outbox depth. A series whose source is disabled gets an empty retained config, which removes
-its entity. Keys and device classes follow https://www.home-assistant.io/integrations/sensor.mqtt/ and
+result, the outbox depth and a `problem` binary_sensor per source. A series whose source is disabled gets an
+empty retained config, which removes its entity. Keys and device classes follow
+https://www.home-assistant.io/integrations/sensor.mqtt/ and
 https://www.home-assistant.io/integrations/sensor/#device-class.
 """
 
@@ -12,7 +13,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cielo.mqtt.topics import Topics
+from cielo.outputs.mqtt.topics import Topics
 from cielo.sources.base import SeriesSpec
 
 
@@ -58,7 +59,7 @@ def _config(topics: Topics, device_id: str, version: str, key: str, name: str, s
 
 
 def messages(topics: Topics, discovery_prefix: str, device_id: str, version: str,
-             series: Iterable[SeriesInfo]) -> list[tuple[str, str]]:
+             series: Iterable[SeriesInfo], sources: Iterable[tuple[str, bool]] = ()) -> list[tuple[str, str]]:
     """(topic, payload) pairs to publish retained; an empty payload removes the entity."""
     out: list[tuple[str, str]] = []
 
@@ -85,12 +86,39 @@ def messages(topics: Topics, discovery_prefix: str, device_id: str, version: str
         for entity in spec.extra:
             add(entity.key, _config(topics, device_id, version, entity.key, entity.name, topic, entity.template,
                                     unit_of_measurement=entity.unit, state_class="measurement", icon=entity.icon))
+    # A failed job of the last 24 h outranks a later small success (cielo.health.status, worst_recent).
     add("last_backfill", _config(topics, device_id, version, "last_backfill", "Last backfill", topics.state,
-                                 "{{ value_json.last_backfill.level if value_json.last_backfill else 'none' }}",
+                                 "{{ 'none' if not value_json.last_backfill else "
+                                 "(value_json.last_backfill.worst_recent or value_json.last_backfill).level }}",
                                  json_attributes_topic=topics.state,
                                  json_attributes_template="{{ value_json.last_backfill | tojson }}",
                                  entity_category="diagnostic", icon="mdi:history"))
     add("outbox_depth", _config(topics, device_id, version, "outbox_depth", "MQTT outbox depth", topics.state,
                                 "{{ value_json.outbox.depth }}", state_class="measurement",
                                 entity_category="diagnostic", icon="mdi:tray-full"))
+    out += problem_messages(topics, discovery_prefix, device_id, version, sources)
+    return out
+
+
+# --- a `problem` binary_sensor per source (on while its live runs fail or its breaker is open) -------------
+
+def problem_messages(topics: Topics, discovery_prefix: str, device_id: str, version: str,
+                     sources: Iterable[tuple[str, bool]]) -> list[tuple[str, str]]:
+    """(topic, payload) per (source, enabled): a binary_sensor with device_class `problem` reading the `state`
+    summary's `sources.<name>` (cielo.health.sources); a disabled source's entity is removed.
+    https://www.home-assistant.io/integrations/binary_sensor.mqtt/"""
+    out = []
+    for name, enabled in sources:
+        key = f"{name}_problem"
+        topic = f"{discovery_prefix}/binary_sensor/{device_id}/{key}/config"
+        if not enabled:
+            out.append((topic, ""))
+            continue
+        health = f"(value_json.sources | default({{}}))[{name!r}] | default({{}})"
+        config = _config(topics, device_id, version, key, f"{name} problem", topics.state,
+                         f"{{{{ 'ON' if ({health}).problem | default(false) else 'OFF' }}}}",
+                         json_attributes_topic=topics.state, json_attributes_template=f"{{{{ {health} | tojson }}}}",
+                         device_class="problem", entity_category="diagnostic", payload_on="ON", payload_off="OFF")
+        config["default_entity_id"] = f"binary_sensor.cielo_{device_id}_{key}"
+        out.append((topic, json.dumps(config, separators=(",", ":"), sort_keys=True)))
     return out

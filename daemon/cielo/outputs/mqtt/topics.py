@@ -1,4 +1,4 @@
-"""Topic names (DESIGN.md, MQTT): everything under `<topic_prefix>/<device id>/`."""
+"""Topic names (docs/contract.md, MQTT): everything under `<topic_prefix>/<device id>/`."""
 
 from __future__ import annotations
 

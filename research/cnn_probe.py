@@ -4,11 +4,11 @@
 Step 1, with the project's venv (numpy, Pillow, onnxruntime): decode the datasets the daemon's way and
 write the frames and 160x120 masks to one .npz:
 
-    .venv/bin/python models/cnn_probe.py prep --swimseg D --swinseg D --hyta D --out /work/data/cnn/data.npz
+    .venv/bin/python -m research.cnn_probe prep --swimseg DIR --swinseg DIR --hyta DIR --out FILE.npz
 
 Step 2, with a separate venv holding torch (never a project dependency; pip install torch==2.13.0):
 
-    /work/data/trainvenv/bin/python models/cnn_probe.py train --data /work/data/cnn/data.npz [--epochs 25]
+    TORCH_VENV/bin/python -m research.cnn_probe train --data FILE.npz [--epochs 25]
 
 It trains a 49k-parameter U-Net-like segmenter (inputs RGB + NRBR + brightness; flips, channel-gain and
 exposure jitter) on SWIMSEG's training days only, and prints octa MAE / exact / within-1 per test set and
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -28,11 +27,10 @@ import numpy as np
 
 
 def prep(args: argparse.Namespace) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import skydata
     from PIL import Image
 
     from cielo.sources.skycam.model import OctaModel
+    from models import skydata
 
     model = OctaModel()
     data = skydata.load_all(args.swimseg, args.swinseg, args.hyta)

@@ -6,11 +6,11 @@ Step 1, with the project's venv: decode the frames the daemon's way (the same le
 clear-sky reference that the shipped rule gets) and write them to one .npz. TSI: every 3rd frame with its
 instrument mask at 160x120; LenghuSky-8 2018-2021: frames and octas only (validation, never trained on):
 
-    .venv/bin/python models/segmenter_probe.py prep --tsi D --lenghu D --out /work/scratch/probe.npz
+    .venv/bin/python -m research.segmenter_probe prep --tsi DIR --lenghu DIR --out FILE.npz
 
 Step 2, with a separate venv holding torch (never a project dependency; pip install torch==2.13.0 numpy):
 
-    /work/torchvenv/bin/python models/segmenter_probe.py train --data /work/scratch/probe.npz [--epochs 40]
+    TORCH_VENV/bin/python -m research.segmenter_probe train --data FILE.npz [--epochs 40]
 
 It trains a 39k-parameter encoder-decoder (dilated convolutions and a global-context branch; inputs RGB over
 the frame's level, NRBR minus the fed reference, and the octa area) on TSI 2017-05-24 only, with heavy
@@ -25,23 +25,19 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
 TRAIN_DAY = "20170524"
 
 
 def prep(args: argparse.Namespace) -> None:
     from PIL import Image
 
-    sys.path.insert(0, str(HERE))
-    import skydata
-
     from cielo.sources.skycam.model import OctaModel
+    from models import skydata
 
     model = OctaModel()
 

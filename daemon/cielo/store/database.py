@@ -1,4 +1,4 @@
-"""The SQLite store: schema, migrations and batched, idempotent writes (DESIGN.md, Database).
+"""The SQLite store: schema, migrations and batched, idempotent writes (docs/contract.md, Database).
 
 One file in WAL mode that people may query while the daemon writes. The store knows nothing of HTTP or
 MQTT; callers hand it readings and it answers what it holds. Every write is one transaction per batch keyed
@@ -132,7 +132,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX backfill_tasks_job ON backfill_tasks (job_id, status);
     """,
-    # 4: weather and price sources (issue 5). Priority decides who holds a slot that two sources fill;
+    # 4: weather and price sources. Priority decides who holds a slot that two sources fill;
     # request budgets and circuit breakers live here because live jobs (child processes) and `cielo
     # backfill` (another process) share them.
     """
@@ -196,6 +196,37 @@ MIGRATIONS: list[str] = [
      WHERE series LIKE 'weather.%daily%'
      GROUP BY ts;
     """,
+    # 5: the prices view's €/kWh columns rounded to 6 decimals: 123.9 €/MWh shows as 0.1239 €/kWh, not the
+    # binary float's 0.12390000000000001 (the stored €/MWh values are untouched); the octas view's octas are
+    # integers (6, not the REAL column's 6.0), as on MQTT and in `cielo export`.
+    """
+    DROP VIEW IF EXISTS octas;
+    CREATE VIEW octas AS
+    SELECT ts,
+           CAST(value AS INTEGER)                  AS octas,
+           json_extract(attrs, '$.confidence')     AS confidence,
+           json_extract(attrs, '$.flag')           AS flag,
+           json_extract(attrs, '$.sun_elevation')  AS sun_elevation,
+           json_extract(attrs, '$.model')          AS model,
+           json_extract(attrs, '$.url')            AS image_url,
+           json_extract(attrs, '$.sha256')         AS image_sha256,
+           source,
+           ingested_at
+      FROM readings
+     WHERE series = 'skycam.octas';
+
+    DROP VIEW IF EXISTS prices;
+    CREATE VIEW prices AS
+    SELECT ts,
+           max(CASE WHEN series = 'ree.pvpc' THEN value END)                    AS pvpc_eur_mwh,
+           max(CASE WHEN series = 'ree.spot' THEN value END)                    AS spot_eur_mwh,
+           round(max(CASE WHEN series = 'ree.pvpc' THEN value END) / 1000.0, 6) AS pvpc_eur_kwh,
+           round(max(CASE WHEN series = 'ree.spot' THEN value END) / 1000.0, 6) AS spot_eur_kwh,
+           max(source)                                                          AS source
+      FROM readings
+     WHERE series IN ('ree.pvpc', 'ree.spot')
+     GROUP BY ts;
+    """,
 ]
 
 
@@ -216,10 +247,14 @@ class Latest:
     ts: str
     value: float | None
     unit: str | None
-    flag: str | None  # attrs.flag: why a reading carries no value (the camera's night/dark/invalid)
-    confidence: float | None
     source: str
+    attrs: dict[str, Any]  # what the source stored beside the value
     ingested_at: str | None = None  # when it was stored: slot to stored is a live capture's latency
+
+    @property
+    def flag(self) -> str | None:
+        """Why the reading carries no value, when its source says (attrs.flag)."""
+        return self.attrs.get("flag")
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +273,7 @@ class StoreError(CieloError):
 
 
 class Announcer(Protocol):
-    """Turns what a transaction stores into outbox messages, inside that same transaction (cielo.mqtt)."""
+    """Turns what a transaction stores into outbox messages, inside that same transaction (cielo.outputs.mqtt)."""
 
     def readings(self, cur: sqlite3.Cursor, new: Sequence[Reading], mode: str, now: datetime) -> None: ...
 
@@ -418,6 +453,17 @@ class Store:
             params += [source, source]
         return {row[0] for row in self.query(sql, params)}
 
+    def held(self, series: str, stamps: Iterable[str], source: str) -> set[str]:
+        """Which of the slots `stamps` (ISO text) `source` already holds in `series`, asked 500 at a time."""
+        stamps = list(stamps)
+        out: set[str] = set()
+        for i in range(0, len(stamps), 500):
+            part = stamps[i:i + 500]
+            out.update(r[0] for r in self.query(
+                f"SELECT ts FROM readings WHERE series = ? AND source = ? AND ts IN ({','.join('?' * len(part))})",
+                (series, source, *part)))
+        return out
+
     def missing_not_due(self, series: str, start: datetime, end: datetime, now: datetime) -> set[str]:
         """Slots known not to exist whose retry time has not come: they cost no request."""
         return {row[0] for row in self.query(
@@ -431,11 +477,7 @@ class Store:
 
     def _event(self, cur: sqlite3.Cursor, ts: str, kind: str, data: dict[str, Any], level: str,
                source: str | None) -> None:
-        """An event and its MQTT message, inside the caller's transaction."""
-        cur.execute("INSERT INTO events (ts, kind, level, source, data) VALUES (?, ?, ?, ?, ?)",
-                    (ts, kind, level, source, json.dumps(data, sort_keys=True)))
-        if self.announcer is not None:
-            self.announcer.event(cur, ts, kind, level, source, data)
+        write_event(cur, ts, kind, data, level, source, self.announcer)
 
     def set_state(self, key: str, value: str) -> None:
         """Small facts the daemon shares with `cielo status` (broker connected, last publish, ...)."""
@@ -448,20 +490,47 @@ class Store:
 
     def latest(self, series: str, start: datetime | None = None, end: datetime | None = None) -> Latest | None:
         """The newest reading of `series` (within [start, end) when given)."""
-        sql = ("SELECT ts, value, unit, json_extract(attrs, '$.flag'), json_extract(attrs, '$.confidence'),"
-               " source, ingested_at FROM readings WHERE series = ?")
+        sql = "SELECT ts, value, unit, source, attrs, ingested_at FROM readings WHERE series = ?"
         params: list[Any] = [series]
         if start is not None and end is not None:
             sql += " AND ts >= ? AND ts < ?"
             params += [iso(start), iso(end)]
         rows = self.query(sql + " ORDER BY ts DESC LIMIT 1", params)
-        return Latest(*rows[0]) if rows else None
+        if not rows:
+            return None
+        ts, value, unit, source, attrs, ingested = rows[0]
+        return Latest(ts, value, unit, source, json.loads(attrs), ingested)
 
     def judged_slots(self, series: str, start: datetime, end: datetime) -> list[datetime]:
-        """Slots of [start, end) holding a value that carries no flag (for the camera: daytime frames judged)."""
+        """Slots of [start, end) holding a value that carries no flag, or only `uncertain` (a weak answer is still
+        a judged frame; for the camera: the frames calibration may look at)."""
         rows = self.query("SELECT ts FROM readings WHERE series = ? AND ts >= ? AND ts < ? AND value IS NOT NULL"
-                          " AND json_extract(attrs, '$.flag') IS NULL ORDER BY ts", (series, iso(start), iso(end)))
+                          " AND coalesce(json_extract(attrs, '$.flag'), 'uncertain') = 'uncertain' ORDER BY ts",
+                          (series, iso(start), iso(end)))
         return [from_iso(r[0]) for r in rows]
+
+    def newest_ts(self, series: str) -> str | None:
+        return self.query("SELECT max(ts) FROM readings WHERE series = ?", (series,))[0][0]
+
+    def first_ts(self, series: str) -> str | None:
+        """The slot of the series' oldest reading (ISO text), or None when it has none."""
+        return self.query("SELECT min(ts) FROM readings WHERE series = ?", (series,))[0][0]
+
+    def count(self, series: str, start: datetime, end: datetime) -> int:
+        """Readings of `series` in [start, end)."""
+        return self.query("SELECT count(*) FROM readings WHERE series = ? AND ts >= ? AND ts < ?",
+                          (series, iso(start), iso(end)))[0][0]
+
+    def counts(self, series: str, ranges: Sequence[tuple[datetime, datetime]]) -> list[int]:
+        """Readings of `series` in each [a, b), in one statement (bounds: UTC, whole seconds)."""
+        arg = json.dumps([[a.isoformat()[:19] + "Z", b.isoformat()[:19] + "Z"] for a, b in ranges])
+        return [n for (n,) in self.query(
+            "SELECT (SELECT count(*) FROM readings WHERE series = ?1 AND ts >= json_extract(r.value, '$[0]')"
+            " AND ts < json_extract(r.value, '$[1]')) FROM json_each(?2) AS r ORDER BY r.key", (series, arg))]
+
+    def events_of(self, kind: str) -> list[dict[str, Any]]:
+        """The data of every event of `kind`, oldest first."""
+        return [json.loads(d) for (d,) in self.query("SELECT data FROM events WHERE kind = ? ORDER BY id", (kind,))]
 
     def series_names(self) -> list[str]:
         return [r[0] for r in self.query("SELECT DISTINCT series FROM readings")]
@@ -472,10 +541,6 @@ class Store:
         return self.query("SELECT ts, value, unit, source, attrs FROM readings WHERE series = ? AND ts >= ? AND ts < ?"
                           " ORDER BY ts", (series, iso(start), iso(end)))
 
-    def outbox_depth(self) -> tuple[int, str | None]:
-        """Messages waiting for the broker, and when the oldest was written."""
-        return self.query("SELECT count(*), min(created_at) FROM outbox")[0]
-
     def breakers(self) -> list[tuple[str, str, int, str | None]]:
         """(source, state, failures, last error) of every HTTP circuit breaker."""
         return self.query("SELECT source, state, failures, last_error FROM http_breaker")
@@ -483,6 +548,11 @@ class Store:
     def last_event(self, kind: str) -> tuple[str, dict[str, Any]] | None:
         rows = self.query("SELECT ts, data FROM events WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,))
         return (rows[0][0], json.loads(rows[0][1])) if rows else None
+
+    def events_since(self, kind: str, since: str) -> list[tuple[str, dict[str, Any]]]:
+        """(ts, data) of the events of `kind` at or after `since`, oldest first."""
+        return [(ts, json.loads(data)) for ts, data in self.query(
+            "SELECT ts, data FROM events WHERE kind = ? AND ts >= ? ORDER BY id", (kind, since))]
 
     # Readings written by a clock ahead of the real one (ingested later than now), or for slots too far ahead
     # to exist (nothing cielo stores is more than a day ahead: tomorrow's prices).
@@ -492,6 +562,16 @@ class Store:
         """(how many readings were stamped later than `now`, the latest such stamp)."""
         return self.query(f"SELECT count(*), max(ingested_at) FROM readings WHERE {self._FUTURE}",
                           (iso(now + slack), iso(now + timedelta(days=2))))[0]
+
+    def future_kinds(self, now: datetime, slack: timedelta = timedelta(minutes=2)
+                     ) -> tuple[int, str | None, int, str | None]:
+        """Of future_writes(): (how many were written after `now`, the latest such write, how many are for a
+        slot more than two days ahead, the latest such slot)."""
+        return self.query("SELECT count(*) FILTER (WHERE ingested_at > ?), max(ingested_at) FILTER (WHERE"
+                          " ingested_at > ?), count(*) FILTER (WHERE ts > ?), max(ts) FILTER (WHERE ts > ?)"
+                          f" FROM readings WHERE {self._FUTURE}",
+                          (iso(now + slack), iso(now + slack), iso(now + timedelta(days=2)),
+                           iso(now + timedelta(days=2)), iso(now + slack), iso(now + timedelta(days=2))))[0]
 
     def move_future(self, now: datetime, slack: timedelta = timedelta(minutes=2)) -> int:
         """Move the readings of future_writes() into `readings_future` (same columns plus moved_at; a person
@@ -512,6 +592,14 @@ class Store:
 
         return self.transaction(work)
 
+    def checkpoint(self, mode: str = "TRUNCATE") -> None:
+        """Fold the write-ahead log back into the database file (PASSIVE never waits for readers)."""
+        self.query(f"PRAGMA wal_checkpoint({mode})")
+
+    def newest_ingested(self) -> str | None:
+        """When the newest reading was stored, whatever its series."""
+        return self.query("SELECT max(ingested_at) FROM readings")[0][0]
+
     def quick_check(self) -> str:
         """SQLite's quick_check: "ok", or what is damaged."""
         return self.query("PRAGMA quick_check")[0][0]
@@ -520,12 +608,30 @@ class Store:
         """The database file and its write-ahead log."""
         return sum(p.stat().st_size for p in (self.path, self.path.with_name(self.path.name + "-wal")) if p.exists())
 
+    def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(connection)` for a read outside any transaction."""
+        with self._lock:
+            try:
+                return work(self._db)
+            except sqlite3.DatabaseError as exc:
+                raise self.translate(exc, "read failed") from None
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
             try:
                 return self._db.execute(sql, params).fetchall()
             except sqlite3.DatabaseError as exc:
                 raise self.translate(exc, "read failed") from None
+
+
+def write_event(cur: sqlite3.Cursor, ts: str, kind: str, data: dict[str, Any], level: str, source: str | None,
+                announcer: Announcer | None) -> None:
+    """The one writer of events: the row and, with an announcer, its outbox message, in the caller's
+    transaction."""
+    cur.execute("INSERT INTO events (ts, kind, level, source, data) VALUES (?, ?, ?, ?, ?)",
+                (ts, kind, level, source, json.dumps(data, sort_keys=True)))
+    if announcer is not None:
+        announcer.event(cur, ts, kind, level, source, data)
 
 
 UPSERT = (

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Octa accuracy per light (day, twilight, moonlit night, dark night) on whole-sky frames; prints the tables.
+
+Frames: ARM TSI (every 10th frame of its 3 days, SGP C1) and LenghuSky-8 2018-2021 (day, twilight and night),
+split by time into a development part and a held-out part: TSI 2018-04-19 and every LenghuSky frame of 2021
+are held out (the rules' constants were never chosen looking at them). The regime of a frame is the truth
+from its time and place (regime.light), whatever the classifier decided. Each part is judged blind (no time,
+as the independent checks run) and timed (the frame's time given, as the daemon knows it), and calibrated:
+a calibration fitted without labels on the part's other time blocks (TSI: hours, LenghuSky: days; day and
+night frames together), scored on the rest, both ways round, timed.
+
+Per row: frames, octa MAE, exact, within one, clear (0 octas) read <= 2, overcast (8) read >= 6, flagged
+(no octas: counted as an error of 8), the share marked uncertain and the error of those against the rest,
+and the ECE of the confidence (5 equal-count bins).
+
+    python -m bench.classify_regimes --tsi DIR --lenghu DIR [--cloudynight DIR] [--part dev|heldout|all|both]
+                                     [--json FILE]
+
+`--json FILE` writes the tables (models/build_octas.py puts models/octas_regimes.json in the model card).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from models import skydata
+
+HELD_OUT = ("20180419", "2021-")  # name prefixes of the held-out frames (TSI day, LenghuSky year)
+
+
+def held_out(name: str) -> bool:
+    return name.startswith(HELD_OUT)
+
+
+def row(t: np.ndarray, o: np.ndarray, conf: np.ndarray, unc: np.ndarray) -> dict:
+    judged = o >= 0
+    err = np.where(judged, np.abs(o - t), 8)
+    clear, over = t == 0, t == 8
+    ece = float("nan")
+    if judged.sum() >= 5:
+        ece = skydata.calibration_table(conf[judged], o[judged] == t[judged], bins=5)["ece"]
+    unc = unc.astype(bool)
+    u_err = float(err[unc].mean()) if unc.any() else float("nan")
+    r_err = float(err[~unc].mean()) if (~unc).any() else float("nan")
+    return {"n": len(t), "mae": float(err.mean()), "exact": float((err == 0).mean()),
+            "within1": float((err <= 1).mean()),
+            "clear": (float((o[clear] <= 2)[judged[clear]].sum() / clear.sum()) if clear.any() else float("nan")),
+            "n_clear": int(clear.sum()),
+            "overcast": (float((o[over] >= 6).sum() / over.sum()) if over.any() else float("nan")),
+            "n_over": int(over.sum()), "flagged": int((~judged).sum()), "uncertain": float(unc.mean()),
+            "err_ratio": u_err / r_err if r_err > 0 else float("nan"), "ece": ece}
+
+
+def fmt(name: str, r: dict) -> str:
+    return (f"  {name:<34} {r['n']:>4} {r['mae']:>6.3f} {r['exact']:>6.1%} {r['within1']:>6.1%} "
+            f"{r['clear']:>6.1%}/{r['n_clear']:<3} {r['overcast']:>6.1%}/{r['n_over']:<3} {r['flagged']:>4} "
+            f"{r['uncertain']:>6.1%} {r['err_ratio']:>5.2f} {r['ece']:>6.3f}")
+
+
+HEADER = (f"  {'regime / mode':<34} {'n':>4} {'MAE':>6} {'exact':>6} {'<=1':>6} {'clear<=2':>10} "
+          f"{'ovc>=6':>10} {'flag':>4} {'uncert':>6} {'x err':>5} {'ECE':>6}")
+
+
+def judge(model, frames, whens, site) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    verdicts = model.judge(frames, whens, *site)
+    o = np.array([-9 if v.octas is None else v.octas for v in verdicts])
+    c = np.array([0.0 if v.confidence is None else v.confidence for v in verdicts])
+    u = np.array([v.flag == "uncertain" for v in verdicts])
+    return o, c, u
+
+
+def evaluate(model, samples, site, block: str) -> dict[str, dict[str, dict]]:
+    """{mode: {regime: row}} for one part of one set."""
+    from cielo.sources.skycam import calibration, regime
+    from cielo.sources.skycam.model import DARK_MEAN
+
+    frames = [model.decode(s.jpeg) for s in samples]
+    whens = [s.extra["when"] for s in samples]
+    regimes = np.array([regime.light(w, *site).regime for w in whens])
+    t = np.array([s.octas for s in samples])
+    out: dict[str, dict[str, dict]] = {}
+    model.calibrate(None)
+    results = {"blind": judge(model, frames, [None] * len(frames), site),
+               "timed": judge(model, frames, whens, site)}
+    a, b = skydata.time_halves(samples, block)
+    index = {id(s): i for i, s in enumerate(samples)}
+    o = np.full(len(samples), -9)
+    c = np.zeros(len(samples))
+    u = np.zeros(len(samples), dtype=bool)
+    for fit_half, score_half in ((a, b), (b, a)):
+        usable = [frames[index[id(s)]] for s in fit_half if frames[index[id(s)]].brightness >= DARK_MEAN]
+        if len(usable) < calibration.MIN_FRAMES:
+            continue
+        model.calibrate(calibration.fit(usable, "half", float(model.reference.zenith)))
+        idx = [index[id(s)] for s in score_half]
+        o[idx], c[idx], u[idx] = judge(model, [frames[i] for i in idx], [whens[i] for i in idx], site)
+    model.calibrate(None)
+    results["calibrated"] = (o, c, u)
+    for mode, (o, c, u) in results.items():
+        per: dict[str, dict] = {}
+        for name in (*regime.REGIMES, "all"):
+            sel = regimes == name if name != "all" else np.ones(len(t), dtype=bool)
+            if sel.any():
+                per[name] = row(t[sel], o[sel], c[sel], u[sel])
+        out[mode] = per
+    return out
+
+
+def main() -> None:
+    from cielo.sources.skycam.model import OctaModel
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tsi", type=Path, required=True)
+    p.add_argument("--lenghu", type=Path, required=True)
+    p.add_argument("--cloudynight", type=Path)
+    p.add_argument("--part", choices=("dev", "heldout", "all", "both"), default="dev")
+    p.add_argument("--model", type=Path)
+    p.add_argument("--json", type=Path, help="write the tables here as JSON")
+    args = p.parse_args()
+    model = OctaModel(args.model)
+    sets = {"ARM TSI": (skydata.load_tsi(args.tsi, step=10), skydata.TSI_SITE, "hour"),
+            "LenghuSky-8 2018-2021": (skydata.load_lenghu(args.lenghu, twilight=True), skydata.LENGHU_SITE,
+                                      "group")}
+    print(f"model: {model.path} ({model.version}); part: {args.part} (held out: TSI 2018-04-19, LenghuSky 2021)")
+    tables: dict[str, dict] = {"model": model.version, "held_out": "TSI 2018-04-19, LenghuSky-8 2021", "parts": {}}
+    parts = ("dev", "heldout") if args.part == "both" else (args.part,)
+    for part in parts:
+        for name, (samples, site, block) in sets.items():
+            if part != "all":
+                samples = [s for s in samples if held_out(s.name) == (part == "heldout")]
+            if not samples:
+                continue
+            print(f"{name}, {part}: {len(samples)} frames")
+            print(HEADER)
+            result = evaluate(model, samples, site, block)
+            tables["parts"].setdefault(part, {})[name] = {
+                mode: {reg: {k: (None if isinstance(v, float) and v != v else round(v, 3)) for k, v in r.items()}
+                       for reg, r in per.items()} for mode, per in result.items()}
+            for mode, per in result.items():
+                for reg, r in per.items():
+                    print(fmt(f"{mode}, {reg}", r))
+    if args.cloudynight:
+        samples = skydata.load_cloudynight(args.cloudynight)
+        frames = [model.decode(s.jpeg) for s in samples]
+        o, c, u = judge(model, frames, [None] * len(frames), (0.0, 0.0))
+        t = np.array([s.octas for s in samples])
+        print(f"cloudynight (monochrome, blind): {len(samples)} frames")
+        print(HEADER)
+        print(fmt("blind, night", row(t, o, c, u)))
+        tables["cloudynight"] = {"n": len(samples), "flagged": int((o < 0).sum())}
+    if args.json:
+        import json
+
+        args.json.write_text(json.dumps(tables, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
