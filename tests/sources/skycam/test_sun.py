@@ -178,8 +178,8 @@ def test_backfill_one_minute_apart_gives_the_eta(camera: CameraServer, config, t
 
 
 def test_home_assistant_gets_a_sun_covered_binary_sensor():
-    from cielo.mqtt.discovery import SeriesInfo, messages
-    from cielo.mqtt.topics import Topics
+    from cielo.outputs.mqtt.discovery import SeriesInfo, messages
+    from cielo.outputs.mqtt.topics import Topics
     from cielo.sources.skycam.source import SkycamSource
 
     out = dict(messages(Topics("cielo", "pi"), "homeassistant", "pi", "1",
