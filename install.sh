@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # cielo installer. Two modes:
 #
-#   ./install.sh --local [--dev] [--venv DIR]       (the default when not root)
+#   ./install.sh --local [--dev] [--venv DIR] [--camera URL] [--latitude N --longitude N]   (the default when not root)
 #       A virtualenv in ./.venv (or DIR) with cielo and its model; --dev adds the test tools. No root needed,
-#       nothing outside the checkout is touched. Run it with: .venv/bin/cielo run
+#       nothing outside the checkout is touched. Writes ./cielo.local.toml (git-ignored, never overwritten; the
+#       config a run in the checkout uses before any other), with --camera/--latitude/--longitude in it.
+#       Run it with: .venv/bin/cielo run
 #
-#   sudo ./install.sh [--camera URL] [--latitude N --longitude N] [--no-start] [--root DIR]   (the default as root)
+#   sudo ./install.sh [--camera URL|FOLDER] [--latitude N --longitude N] [--no-start] [--root DIR]   (as root)
 #       The appliance (Raspberry Pi OS Bookworm 64-bit, Debian, Ubuntu): OS packages, a `cielo` system user,
 #       /opt/cielo/.venv (the runtime pinned by constraints.txt), /etc/cielo/config.toml (0640 root:cielo, with
 #       absolute state paths under /var/lib/cielo; never overwritten), /etc/cielo/cielo.env (0600, for
 #       secrets), /var/lib/cielo, the systemd unit, and the operator command /usr/local/bin/cielo (the CLI as
 #       user cielo with the installed config); then enables and starts the service.
-#       --camera URL sets [skycam] base_url, --latitude/--longitude set [device] (also in an existing config).
+#       --camera URL sets [skycam] base_url; --camera FOLDER (allsky's ~/allsky/images, indi-allsky's
+#       /var/www/html/allsky/images) sets [skycam] folder and the layout found there. --latitude/--longitude
+#       set [device] (also in an existing config).
 #       Without --camera a new install watches the seed's public camera (Rio Grande), politely.
 #       --root DIR installs into DIR as if it were / (no user, no OS packages, no systemctl): for tests and
 #       images. Idempotent: a second run changes nothing but the package.
@@ -54,8 +58,8 @@ if [ -z "$mode" ]; then  # root (or --root) means the appliance; anyone else get
 fi
 
 case "$camera" in
-  ""|http://?*|https://?*) ;;
-  *) die "--camera wants the camera's image URL, http:// or https:// (got: $camera)" 2 ;;
+  ""|http://?*|https://?*|/?*) ;;
+  *) die "--camera wants the camera's image URL (http:// or https://) or the absolute path of the folder a camera program writes (got: $camera)" 2 ;;
 esac
 for v in "$latitude" "$longitude"; do
   [ -z "$v" ] || [[ "$v" =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || die "--latitude/--longitude want decimal degrees (got: $v)" 2
@@ -128,11 +132,37 @@ with open(path, "w", encoding="utf-8") as f:  # in place: keeps the file's owner
     f.write(out)
 PY
 }
+unset_key() {  # $1 config file, $2 section, $3... keys: removed where set (another way to find frames)
+  "$python" - "$@" <<'PY'
+import re, sys, tomllib
+path, section, *keys = sys.argv[1:]
+lines = open(path, encoding="utf-8").read().splitlines(keepends=True)
+head = re.compile(r"\s*\[\s*" + re.escape(section) + r"\s*\]\s*(#.*)?$")
+start = next((i for i, x in enumerate(lines) if head.match(x)), None)
+if start is not None:
+    end = next((j for j in range(start + 1, len(lines)) if re.match(r"\s*\[", lines[j])), len(lines))
+    gone = [j for j in range(start + 1, end) if any(re.match(r"\s*" + re.escape(k) + r"\s*=", lines[j]) for k in keys)]
+    for j in reversed(gone):
+        print(f"install.sh: removed [{section}] {lines[j].split('=')[0].strip()} from {path}")
+        del lines[j]
+    out = "".join(lines)
+    tomllib.loads(out)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(out)
+PY
+}
+camera_layout() {  # what a camera program's image folder holds: indi-allsky's ccd_<uuid> folders, or allsky's days
+  if compgen -G "$1/ccd_*" >/dev/null || [ -d "$1/exposures" ] || [ "$(basename "$1")" = exposures ]; then
+    echo indi-allsky
+  else
+    echo allsky
+  fi
+}
 config_set() {  # like set_key; says what it changed, dies on a config it cannot read
   local rc=0
   set_key "$@" || rc=$?
   case $rc in
-    0) say "set [$2] $3 = $4 in ${1#"$root"}" ;;
+    0) say "set [$2] $3 = $(printf '%s' "$4" | sed -E 's#://[^/@]*@#://***@#') in ${1#"$root"}" ;;  # no login shown
     3) ;;
     *) die "could not set [$2] $3 in $1 (is it valid TOML?)" ;;
   esac
@@ -140,9 +170,19 @@ config_set() {  # like set_key; says what it changed, dies on a config it cannot
 toml_str() { "$python" -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$1"; }
 
 if [ "$mode" = local ]; then
-  [ -z "$camera$latitude$longitude" ] || die "--camera, --latitude and --longitude are for the appliance install (sudo ./install.sh)" 2
   check_platform
   make_venv "$venv" -e ".${extras}"
+  # The checkout's own run gets its own config, which git ignores: config.toml stays the pristine template,
+  # and an edit for this machine never travels into a commit or into /etc/cielo/config.toml.
+  local_cfg=cielo.local.toml
+  if [ ! -e "$local_cfg" ]; then
+    install -m 0600 config.toml "$local_cfg"  # 0600: it may come to hold a camera's login
+    say "wrote $local_cfg (this checkout's config, git-ignored)"
+    [ -n "$camera" ] || say "no --camera: a run watches the seed's public camera (Rio Grande) and fills only its last day; yours: ./install.sh --local --camera URL"
+  fi
+  [ -z "$camera" ] || config_set "$local_cfg" skycam base_url "$(toml_str "$camera")" always
+  [ -z "$latitude" ] || config_set "$local_cfg" device latitude "$latitude" always
+  [ -z "$longitude" ] || config_set "$local_cfg" device longitude "$longitude" always
   say "cielo $("$venv/bin/cielo" --version | cut -d' ' -f2) is in $venv (run: $venv/bin/cielo run)"
   exit 0
 fi
@@ -205,15 +245,26 @@ config_set "$etc/config.toml" storage database '"/var/lib/cielo/cielo.db"' absen
 "$python" -c 'import sys, tomllib; sys.exit("images_dir" in tomllib.load(open(sys.argv[1], "rb")).get("storage", {}))' \
   "$etc/config.toml" && config_set "$etc/config.toml" skycam images_dir '"/var/lib/cielo/images"' absent
 config_set "$etc/config.toml" skycam calibration '"/var/lib/cielo/calibration.json"' absent
-[ -z "$camera" ] || config_set "$etc/config.toml" skycam base_url "$(toml_str "$camera")" always
+case "$camera" in
+  "") ;;
+  /*)  # a folder on this board: read where it is, never copied
+    [ -d "$root$camera" ] || [ -d "$camera" ] || say "warning: $camera does not exist (yet); cielo doctor will say when it does"
+    unset_key "$etc/config.toml" skycam url_template latest_url pattern
+    config_set "$etc/config.toml" skycam folder "$(toml_str "$camera")" always
+    config_set "$etc/config.toml" skycam layout "\"$(camera_layout "$camera")\"" always
+    say "the service (user cielo) needs read access to $camera: cielo doctor checks it" ;;
+  *)
+    unset_key "$etc/config.toml" skycam url_template latest_url folder layout pattern
+    config_set "$etc/config.toml" skycam base_url "$(toml_str "$camera")" always ;;
+esac
 [ -z "$latitude" ] || config_set "$etc/config.toml" device latitude "$latitude" always
 [ -z "$longitude" ] || config_set "$etc/config.toml" device longitude "$longitude" always
 if [ "$fresh" = 1 ] && [ -z "$camera" ]; then
-  say "no --camera: cielo watches the seed's public camera (Rio Grande, Tierra del Fuego) and fills its last 30 days, politely; yours: sudo ./install.sh --camera URL --latitude N --longitude N"
+  say "no --camera: cielo watches the seed's public camera (Rio Grande, Tierra del Fuego) and fills only its last day, politely; yours: sudo ./install.sh --camera URL --latitude N --longitude N"
 fi
 if [ ! -e "$etc/cielo.env" ]; then
   install -m 0600 /dev/null "$etc/cielo.env"
-  printf '# Secrets for cielo (systemd EnvironmentFile):\n# CIELO_MQTT_PASSWORD=\n# CIELO_AEMET_API_KEY=\n# CIELO_OPENWEATHER_API_KEY=\n' > "$etc/cielo.env"
+  printf '# Secrets for cielo (systemd EnvironmentFile):\n# CIELO_MQTT_PASSWORD=\n# CIELO_AEMET_API_KEY=\n# CIELO_OPENWEATHER_API_KEY=\n# CIELO_SKYCAM_PASSWORD=\n' > "$etc/cielo.env"
   say "wrote $etc/cielo.env"
 fi
 if ! cmp -s systemd/cielo.service "$unit"; then

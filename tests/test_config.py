@@ -74,6 +74,10 @@ def test_example_config_documents_every_key():
         ("[sources.aemet]\nenabled = true\n", "config.toml: [sources.aemet]: enabled = true needs api_key"),
         ("[sources.weatherunderground]\n", "config.toml: [sources.weatherunderground]: unknown source (known:"),
         ("[sources]\nree = 3\n", "config.toml: [sources.ree]: Input should be a valid dictionary"),
+        ("[alpaca]\nbind = 'localhost'\n", "config.toml: [alpaca].bind: 'localhost' is not an IP address"),
+        ("[alpaca]\nport = 0\n", "config.toml: [alpaca].port: Input should be greater than or equal to 1"),
+        ("[safety]\nsafe_octas = 5\n", "config.toml: [safety]: safe_octas (5) must be below unsafe_octas (4)"),
+        ("[safety]\nsafe_after_min = -1\n", "config.toml: [safety].safe_after_min: Input should be greater"),
     ],
 )
 def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, body: str, message: str):

@@ -59,13 +59,24 @@ def test_appliance_install_into_a_scratch_root(tmp_path: Path):
     for pin in pins():
         assert pin in frozen, f"{pin} is not what install.sh installed"
 
-    # --camera, --latitude, --longitude write into the installed config, in place, changing nothing else.
+    # --camera FOLDER: the folder a camera program writes, with the layout found in it (indi-allsky's ccd_*).
     config = etc / "config.toml"
     before = config.read_text()
+    images = tmp_path / "www" / "allsky" / "images"
+    (images / "ccd_0a1b" / "exposures").mkdir(parents=True)
+    folder = install("--root", str(root), "--no-start", "--camera", str(images))
+    assert folder.returncode == 0, folder.stderr
+    written = tomllib.loads(config.read_text())["skycam"]
+    assert (written["folder"], written["layout"]) == (str(images), "indi-allsky")
+    assert "read access" in folder.stdout
+
+    # --camera, --latitude, --longitude write into the installed config, in place, changing nothing else (a
+    # camera URL replaces the folder set above).
     placed = install("--root", str(root), "--no-start", "--camera", "http://192.0.2.7/sky/", "--latitude", "40.4",
                      "--longitude", "-3.7")
     assert placed.returncode == 0, placed.stderr
     assert "set [skycam] base_url" in placed.stdout and "seed" not in placed.stdout
+    assert "removed [skycam] folder" in placed.stdout and "removed [skycam] layout" in placed.stdout
     written = tomllib.loads(config.read_text())
     assert written["skycam"]["base_url"] == "http://192.0.2.7/sky"
     assert written["device"]["latitude"] == 40.4 and written["device"]["longitude"] == -3.7
@@ -111,8 +122,8 @@ def test_runtime_is_pinned_past_the_pi_4_illegal_instruction():
     assert '-c "$src/constraints.txt"' in (ROOT / "install.sh").read_text()
 
 
-@pytest.mark.parametrize("args", [("--camera", "ftp://x/y"), ("--latitude", "north"), ("--longitude", "200"),
-                                  ("--latitude", "91")])
+@pytest.mark.parametrize("args", [("--camera", "ftp://x/y"), ("--camera", "relative/folder"), ("--latitude", "north"),
+                                  ("--longitude", "200"), ("--latitude", "91")])
 def test_bad_camera_or_coordinates_are_refused_before_anything_is_installed(tmp_path: Path, args: tuple[str, str]):
     result = install("--root", str(tmp_path / "root"), *args)
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr

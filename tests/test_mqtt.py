@@ -46,18 +46,27 @@ def test_live_reading_status_and_discovery(camera: CameraServer, broker: Broker,
         assert sub.wait_for(lambda: sub.on(f"{BASE}/state")), "no state"
         state = sub.json_on(f"{BASE}/state")[-1]
         assert state["device"] == DEV and state["series"][0]["series"] == "skycam.octas"
-        # Discovery: what Home Assistant requires of an MQTT sensor, for every entity.
-        configs = {t: json.loads(p) for t, p in retained(broker.port, "homeassistant/#").items() if p}
-        assert f"homeassistant/sensor/{DEV}/skycam_octas/config" in configs
+        # Discovery: one retained device message; what Home Assistant requires of each entity in it.
+        held = {t: json.loads(p) for t, p in retained(broker.port, "homeassistant/#").items() if p}
+        assert list(held) == [f"homeassistant/device/{DEV}/config"], list(held)  # old per-entity ones cleared
+        device = held[f"homeassistant/device/{DEV}/config"]
+        assert device["dev"]["identifiers"] == [f"cielo_{DEV}"] and device["dev"]["sw_version"]
+        assert device["o"]["name"] == "cielo" and device["availability_topic"] == f"{BASE}/status"
+        configs = {k: c for k, c in device["cmps"].items() if len(c) > 1}  # not removals (a platform alone)
         ids = [c["unique_id"] for c in configs.values()]
         assert len(ids) == len(set(ids)) >= 4
         for c in configs.values():
-            assert c["state_topic"].startswith(BASE + "/") and c["availability_topic"] == f"{BASE}/status"
-            assert c["device"]["identifiers"] == [f"cielo_{DEV}"] and c["device"]["sw_version"]
+            assert c["p"] in ("sensor", "binary_sensor") and c["state_topic"].startswith(BASE + "/")
             assert "{{" in c["value_template"]
-        octas = configs[f"homeassistant/sensor/{DEV}/skycam_octas/config"]
+        octas = configs["skycam_octas"]
         assert octas["state_topic"] == f"{BASE}/skycam/octas" and octas["unit_of_measurement"] == "octas"
-        assert octas["state_class"] == "measurement"
+        assert octas["state_class"] == "measurement" and octas["expire_after"] == 1800  # three 10-min cadences
+        safety = configs["safety"]
+        assert safety["p"] == "binary_sensor" and safety["device_class"] == "safety"
+        assert (safety["payload_on"], safety["payload_off"]) == ("unsafe", "safe")
+        assert safety["state_topic"] == safety["json_attributes_topic"] == f"{BASE}/safety"
+        state = json.loads(retained(broker.port, f"{BASE}/safety")[f"{BASE}/safety"])
+        assert state["state"] == "unsafe" and state["reason"]  # at best waiting for the clear-sky delay
     finally:
         out = stop(proc)
     assert proc.returncode == 0, out
@@ -201,12 +210,11 @@ def test_disabled_series_are_removed_from_home_assistant(broker: Broker, mqtt_co
     proc = start_daemon(mqtt_config(skycam={"enabled": False}))
     try:
         sub = Subscriber(broker.port, "homeassistant/#", persistent=False)
-        assert sub.wait_for(lambda: any(t.endswith("/outbox_depth/config") for t, _, _ in sub.messages))
+        assert sub.wait_for(lambda: any(t.endswith("/device/pi-01/config") for t, _, _ in sub.messages))
         held = retained(broker.port, "homeassistant/#")
-        # An empty retained config is how Home Assistant removes an entity; an empty message is not retained
-        # by the broker, so a new subscriber sees no config for it at all.
-        assert f"homeassistant/sensor/{DEV}/skycam_octas/config" not in held
-        assert ("", False) in [(p, r) for t, p, r in sub.messages if t.endswith("/skycam_octas/config")]
+        # A component with only its platform is how Home Assistant's device discovery removes an entity.
+        components = json.loads(held[f"homeassistant/device/{DEV}/config"])["cmps"]
+        assert components["skycam_octas"] == {"p": "sensor"} and components["skycam_confidence"] == {"p": "sensor"}
         sub.close()
     finally:
         stop(proc)

@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 1 a run that failed (e.g. a backfill that restored under 20 % of what it asked for, an
 image that could not be read); 2 bad usage or config; 3 a damaged database (errors.EXIT_DAMAGED); 130
-interrupted.
+interrupted (Ctrl-C); 143 a `cielo backfill` stopped by SIGTERM (128 + 15, the shell's convention), after the
+same orderly stop and summary as Ctrl-C.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ import json
 import logging
 import os
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from importlib import import_module
 from pathlib import Path
 from typing import NoReturn
 
 from cielo import __version__, logs
 from cielo.config import Settings
-from cielo.errors import CieloError, UsageError, damaged, is_damage
+from cielo.errors import CieloError, UsageError, unexpected
 from cielo.sources import registry
-from cielo.timeutil import glue_relative, iso, parse_cli_time, utcnow
+from cielo.timeutil import cli_range, glue_relative, iso, utcnow
 
 log = logging.getLogger("cielo")
 
@@ -149,21 +150,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _unexpected(exc: Exception, args: argparse.Namespace) -> int:
-    import sqlite3
-
-    if isinstance(exc, sqlite3.DatabaseError):
-        db = getattr(getattr(args, "_settings", None), "storage", None)
-        where = db.database if db is not None else "the database"
-        if is_damage(exc):
-            err = damaged(where, str(exc))
-            print(f"cielo: error: {err}", file=sys.stderr)
-            return err.exit_code
-        print(f"cielo: error: {where}: {exc}", file=sys.stderr)
-        return 1
+    db = getattr(getattr(args, "_settings", None), "storage", None)
+    err = unexpected(exc, db.database if db is not None else "the database")
     log.debug("unexpected error", exc_info=exc)
-    print(f"cielo: error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
-          "(run with -v for details; please report it)", file=sys.stderr)
-    return 1
+    print(f"cielo: error: {err}", file=sys.stderr)
+    return err.exit_code
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -187,25 +178,11 @@ def _err(line: str) -> None:
 
 
 def _range(args: argparse.Namespace, settings: Settings, command: str) -> tuple[datetime, datetime]:
-    """--from/--to as the UTC range [from, to + 1 min): `--to` names the last minute included."""
-    tz = settings.device_tz
-    start = parse_cli_time(args.start, tz, "--from")
-    last = parse_cli_time(args.end, tz, "--to")
-    for flag, text, ts in (("--from", args.start, start), ("--to", args.end, last)):
-        if not EARLIEST <= ts <= LATEST:
-            raise UsageError(f"{command}: {flag} {text} is out of range (1970 to 2200)")
-    if last < start:
-        raise UsageError(f"{command}: --to ({args.end}) is before --from ({args.start})")
-    return start, last + timedelta(minutes=1)
+    return cli_range(args.start, args.end, settings.device_tz, command)
 
 
 # Flags that take an instant: `--from -14d` reads as a value, not as an unknown option.
 TIME_FLAGS = ("--from", "--desde", "--to", "--hasta", "--at")
-
-# Command-line instants: nothing was recorded before 1970, and far-future dates overflow local-time arithmetic.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2201, 1, 1, tzinfo=UTC)
-
 
 def _id(text: str) -> int:
     """A job or task id: a positive integer SQLite can hold."""
@@ -280,22 +257,16 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
         except OSError as exc:
             raise CieloError(f"{args.png}: cannot write the heatmap: {exc.strerror or exc}") from None
     if args.json:
-        print(json.dumps({"year": year, "cells": [{"series": c.series, "month": c.month, "present": c.present,
-                                                   "expected": c.expected, "percent": c.percent,
-                                                   "before_first_reading": c.before_first} for c in cells]},
-                         indent=2))
+        print(json.dumps(coverage.as_json(cells, year), indent=2))
     else:
-        for c in cells:
-            pct = "-" if c.percent is None else f"{c.percent:5.1f} %"
-            pct = "before first" if c.before_first else pct
-            print(f"{c.series:<28} {c.month}  {pct:>8}  {c.present}/{c.expected}")
+        for line in coverage.lines(cells):
+            print(line)
     return 0
 
 
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
-    import re
-
     from cielo.backfill import jobs
+    from cielo.timeutil import duration
 
     action = args.action or "list"
     with _existing(settings) as store:
@@ -307,13 +278,9 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
             if args.json:
                 print(json.dumps([{k: v for k, v in r.as_dict().items() if k != "started_at"} for r in rows],
                                  indent=2))
-            if rows and not args.json:
-                print(f"{'id':>5}  {'status':<19} {'trigger':<8} {'sources':<20} {'from → to':<43}  created")
-            for r in [] if args.json else rows:
-                print(f"{r.id:>5}  {r.status:<19} {r.trigger:<8} {','.join(r.sources):<20} {r.start} → {r.end}  "
-                      f"{r.created_at}")
-            if not rows and not args.json:
-                print("no backfill jobs yet")
+            else:
+                for line in jobs.list_lines(rows):
+                    print(line)
         elif action == "show":
             assert job is not None
             tasks = jobs.tasks(store, args.id)
@@ -335,10 +302,9 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
         else:
             older = None
             if args.older_than:
-                m = re.fullmatch(r"(\d+)\s*(s|m|h|d)", args.older_than.strip())
-                if not m:
+                older = duration(args.older_than)
+                if older is None:
                     raise UsageError(f"jobs reset-stuck: --older-than {args.older_than!r}: use e.g. 30s, 5m, 2h, 1d")
-                older = timedelta(seconds=int(m[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m[2]])
             print(f"{jobs.reset_stuck(store, older)} stuck task(s) back to pending")
     return 0
 

@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from cielo.errors import ConfigError
 
-DEFAULT_PATHS = (Path("/etc/cielo/config.toml"), Path("config.toml"))
+# ./cielo.local.toml first: the checkout's own config (`./install.sh --local` writes it; git ignores it), so a
+# run in a checkout never falls back to the template, config.toml, and the camera it names by default.
+DEFAULT_PATHS = (Path("cielo.local.toml"), Path("/etc/cielo/config.toml"), Path("config.toml"))
 
 # Secrets that systemd passes through an EnvironmentFile; the environment wins over the file. Sources add
 # their own (a source's `secrets`), handed to load_settings by the registry.
@@ -80,8 +82,10 @@ class StorageConfig(Section):
 class BackfillConfig(Section):
     on_startup: bool = True
     lookback_days: int = Field(30, ge=1, le=3660)
-    check_every_hours: float = Field(2, gt=0)
-    min_gap_hours: float = Field(3, ge=0)
+    # Bounded: `check_every_hours = 1e12` once validated and then crashed the scheduler (OverflowError) in a
+    # restart loop; a year is more than anyone means.
+    check_every_hours: float = Field(2, gt=0, le=8760, description="at most a year")
+    min_gap_hours: float = Field(3, ge=0, le=8760, description="at most a year")
     workers: int = Field(2, ge=1, le=32)
     max_attempts: int = Field(3, ge=1, le=20, description="tries of a failing task before it stays failed")
     progress_minutes: float = Field(5, gt=0, le=1440, description="how often a running backfill job logs its "
@@ -104,6 +108,59 @@ class MqttConfig(Section):
     discovery_prefix: str = "homeassistant"
     outbox_max: int = Field(100_000, ge=100, description="messages kept while the broker is away")
     state_interval_s: float = Field(300, ge=1, description="how often the status summary is published")
+
+    @field_validator("topic_prefix", "discovery_prefix")
+    @classmethod
+    def _topic_levels(cls, v: str) -> str:
+        """A prefix is the first levels of a topic name: wildcards, NUL or an empty level would make every
+        publication a protocol error, which kills the connection over and over (MQTT 3.1.1, 4.7)."""
+        if any(c in v for c in "+#\0"):
+            raise ValueError(f"{v!r}: a topic prefix may not contain '+', '#' or NUL")
+        if not v or "" in v.split("/"):
+            raise ValueError(f"{v!r}: a topic prefix needs non-empty levels (no leading, trailing or double '/')")
+        return v
+
+
+class AlpacaConfig(Section):
+    """The ASCOM Alpaca server (cielo.outputs.alpaca): a SafetyMonitor and an ObservingConditions on the LAN."""
+
+    enabled: bool = False
+    bind: str = Field("0.0.0.0", description="address to listen on: 0.0.0.0 all IPv4, :: all IPv4 and IPv6")
+    port: int = Field(11111, ge=1, le=65535)
+    discovery_port: int = Field(32227, ge=0, le=65535, description="UDP Alpaca discovery; 0: none")
+    location: str = Field("", max_length=200, description="shown to clients in the management description")
+
+    @field_validator("bind")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            raise ValueError(f"{v!r} is not an IP address (0.0.0.0, ::, 127.0.0.1, ...)") from None
+        return v
+
+
+class SafetyConfig(Section):
+    """When the sky is safe for an open roof (cielo.safety): unsafe at once, safe slowly, closed on doubt."""
+
+    unsafe_octas: int = Field(4, ge=1, le=8, description="a judged frame with this many octas or more is unsafe")
+    safe_octas: int = Field(2, ge=0, le=7, description="frames at or below this count towards safe again")
+    safe_after_min: float = Field(15, ge=0, le=720, description="minutes of clear frames before safe again")
+    max_age_min: float | None = Field(None, gt=0, le=1440, description="unsafe when the newest frame is older; "
+                                      "default: three camera cadences")
+    daylight_safe: bool = Field(False, description="whether a sun above the horizon may be safe")
+    uncertain_safe: bool = Field(False, description="judge frames flagged uncertain by their octas")
+    dark_safe: bool = Field(False, description="frames flagged night/dark (not judged) keep the state instead "
+                            "of making it unsafe")
+    rain_unsafe: bool = Field(True, description="precipitation > 0 in the last hour (weather sources) is unsafe")
+
+    @model_validator(mode="after")
+    def _order(self) -> SafetyConfig:
+        if self.safe_octas >= self.unsafe_octas:
+            raise ValueError(f"safe_octas ({self.safe_octas}) must be below unsafe_octas ({self.unsafe_octas})")
+        return self
 
 
 class SourceConfig(Section):
@@ -132,6 +189,8 @@ class Settings(Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     backfill: BackfillConfig = Field(default_factory=BackfillConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    alpaca: AlpacaConfig = Field(default_factory=AlpacaConfig)
+    safety: SafetyConfig = Field(default_factory=SafetyConfig)
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     path: Path | None = Field(None, exclude=True, description="the file these came from, if any")
@@ -178,7 +237,8 @@ class Settings(Section):
 
 
 def find_config(explicit: str | None) -> Path | None:
-    """--config, else $CIELO_CONFIG, else /etc/cielo/config.toml, else ./config.toml, else none."""
+    """--config, else $CIELO_CONFIG, else ./cielo.local.toml, else /etc/cielo/config.toml, else ./config.toml,
+    else none."""
     if explicit:
         return Path(explicit)
     env = os.environ.get("CIELO_CONFIG")
@@ -211,6 +271,9 @@ def load_settings(explicit: str | None = None, tables: Tables | None = None,
     except ValidationError as exc:
         raise ConfigError(_one_line(path, exc)) from None
     check_tables(settings, tables or {}, path)
+    ca = settings.mqtt.ca_file
+    if ca is not None and not ca.is_file():  # found at start, not when the publisher first connects
+        raise ConfigError(f"{path.name if path else 'config.toml'}: [mqtt].ca_file: {ca}: no such file")
     return settings
 
 

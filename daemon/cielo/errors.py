@@ -43,3 +43,14 @@ def is_damage(exc: BaseException) -> bool:
     """Does this sqlite3 error mean the file itself is corrupt (not locked, not full, not missing)?"""
     text = str(exc).lower()
     return any(m in text for m in ("malformed", "not a database", "corrupt", "file is encrypted"))
+
+
+def unexpected(exc: Exception, database: object) -> CieloError:
+    """The one line for an error nothing else caught: a damaged or failing database named as such, anything
+    else as the unexpected error it is (-v logs its traceback)."""
+    import sqlite3
+
+    if isinstance(exc, sqlite3.DatabaseError):
+        return damaged(database, str(exc)) if is_damage(exc) else CieloError(f"{database}: {exc}")
+    return CieloError(f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+                      "(run with -v for details; please report it)")

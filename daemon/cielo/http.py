@@ -9,6 +9,7 @@ and credentials, since that is where API keys travel.
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import threading
@@ -18,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from cielo import __version__
 from cielo.errors import CieloError
@@ -137,16 +138,38 @@ class HttpPolicy:
         return retry
 
 
-def make_session(policy: HttpPolicy) -> Session:
-    """One pool per source, kept for its life: connections are reused across slots and chunks."""
+def make_session(policy: HttpPolicy, headers: dict[str, str] | None = None) -> Session:
+    """One pool per source, kept for its life: connections are reused across slots and chunks. `headers` go
+    with every request (a camera's basic auth); urllib3 drops Authorization on a redirect to another host."""
     _load()
     return urllib3.PoolManager(
         num_pools=4,
         maxsize=policy.pool_size,
         retries=policy.retry(),
         timeout=urllib3.Timeout(connect=policy.timeout_s, read=policy.timeout_s),
-        headers={"User-Agent": USER_AGENT},
+        headers={"User-Agent": USER_AGENT, **(headers or {})},
     )
+
+
+def basic_auth(username: str, password: str) -> dict[str, str]:
+    """The Authorization header of HTTP basic auth (RFC 7617), UTF-8."""
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
+
+
+def split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """`http://user:pass@cam/x` -> (`http://cam/x`, its basic-auth header). urllib3 never sends a URL's
+    userinfo, and a URL with it must not be stored or published: requests go out with the header instead."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, {}
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=host)), basic_auth(unquote(user), unquote(password))
+
+
+def without_credentials(url: str) -> str:
+    return split_credentials(url)[0]
 
 
 def scrub(text: str, secrets: tuple[str, ...] | list[str]) -> str:
@@ -176,14 +199,16 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(query="…" if parts.query else "", netloc=parts.netloc.rpartition("@")[2]))
 
 
-def get_bytes(session: Session, url: str, policy: HttpPolicy, guard: Guard | None = None) -> tuple[bytes, str]:
+def get_bytes(session: Session, url: str, policy: HttpPolicy, guard: Guard | None = None,
+              headers: dict[str, str] | None = None) -> tuple[bytes, str]:
     """GET `url` and return (body, content type); raises NotFound or FetchError with a one-line message.
-    With a guard (the camera's circuit breaker), an open breaker refuses the request, and the outcome counts."""
+    With a guard (the camera's circuit breaker), an open breaker refuses the request, and the outcome counts.
+    `headers`, when given, receives the answer's headers (a latest-frame URL's Last-Modified)."""
     if guard is None:
-        return _get_bytes(session, url, policy)
+        return _get_bytes(session, url, policy, headers)
     guard.check()
     try:
-        out = _get_bytes(session, url, policy)
+        out = _get_bytes(session, url, policy, headers)
     except FetchError as exc:
         if exc.transient and (exc.status is None or exc.status in RETRY_STATUSES):
             guard.failure(str(exc))
@@ -207,12 +232,16 @@ def _body(resp, deadline: float, where: str, policy: HttpPolicy):
         yield chunk
 
 
-def _get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, str]:
+def _get_bytes(session: Session, url: str, policy: HttpPolicy,
+               headers: dict[str, str] | None = None) -> tuple[bytes, str]:
     where = redact(url)
     complete = False
     deadline = time.monotonic() + policy.total_s
+    url, auth = split_credentials(url)
     try:
-        resp = session.request("GET", url, preload_content=False)
+        # Headers given to a request replace the pool's own (User-Agent, a configured login): keep them.
+        resp = session.request("GET", url, preload_content=False,
+                               **({"headers": {**session.headers, **auth}} if auth else {}))
     except MaxRetryError as exc:
         tries = f" (after {policy.retries} retries)" if policy.retries else ""
         raise FetchError(f"{where}: {_describe(exc.reason, policy)}{tries}") from None
@@ -228,19 +257,37 @@ def _get_bytes(session: Session, url: str, policy: HttpPolicy) -> tuple[bytes, s
         if declared.isdigit() and int(declared) > policy.max_bytes:
             raise FetchError(f"{where}: answer of {declared} bytes is over the {policy.max_bytes}-byte cap",
                              status, transient=False)
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in _body(resp, deadline, where, policy):
-            size += len(chunk)
-            if size > policy.max_bytes:
-                raise FetchError(f"{where}: answer is over the {policy.max_bytes}-byte cap", status, transient=False)
-            chunks.append(chunk)
+        body = _capped(resp, deadline, where, policy)
+        if body is None:
+            raise _over_cap(where, policy, status)
         complete = True
-        return b"".join(chunks), resp.headers.get("Content-Type", "")
+        if headers is not None:
+            headers.update(resp.headers.items())
+        return body, resp.headers.get("Content-Type", "")
     except (HTTPError, OSError) as exc:  # the body broke off: timeout, reset, fewer bytes than declared
         raise FetchError(f"{where}: {_describe(exc, policy)}") from None
     finally:
         _release(resp, complete)
+
+
+def _capped(resp, deadline: float, where: str, policy: HttpPolicy) -> bytes | None:
+    """The whole answer, or None once it passes `max_bytes` (the caller closes the connection). What was read
+    is dropped here, before any error is raised: an exception's traceback keeps its frames' locals alive until
+    a garbage collection, and a backfill against an MJPEG stream or a proxy (chunked, no Content-Length to
+    refuse early) kept one 8 MB buffer per slot that way: 1 GB for a day of slots."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in _body(resp, deadline, where, policy):
+        size += len(chunk)
+        if size > policy.max_bytes:
+            chunks.clear()
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _over_cap(where: str, policy: HttpPolicy, status: int) -> FetchError:
+    return FetchError(f"{where}: answer is over the {policy.max_bytes}-byte cap", status, transient=False)
 
 
 def _release(resp, complete: bool) -> None:
@@ -416,13 +463,9 @@ class Client:
             raise FetchError(f"{where}: {_describe(exc, p)}") from None
         try:
             status, ctype = resp.status, resp.headers.get("Content-Type", "")
-            chunks, size = [], 0  # error bodies too: they carry the API's reason, and the connection is reused
-            for chunk in _body(resp, deadline, where, p):
-                size += len(chunk)
-                if size > p.max_bytes:
-                    raise FetchError(f"{where}: answer is over the {p.max_bytes}-byte cap", status, transient=False)
-                chunks.append(chunk)
-            body = b"".join(chunks)
+            body = _capped(resp, deadline, where, p)  # error bodies too: they carry the API's reason
+            if body is None:
+                raise _over_cap(where, p, status)
             complete = True
             if status in (404, 410):
                 raise NotFound(f"{where}: HTTP {status} (does not exist){api_reason(body, self.reason)}", status)

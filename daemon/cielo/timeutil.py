@@ -99,6 +99,29 @@ def parse_cli_time(text: str, tz: ZoneInfo, flag: str = "time", now: datetime | 
         raise UsageError(f"{flag}: {text!r} is out of range") from None
 
 
+# Command-line instants: nothing was recorded before 1970, and far-future dates overflow local-time arithmetic.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2201, 1, 1, tzinfo=UTC)
+
+
+def cli_range(start_text: str, end_text: str, tz: ZoneInfo, command: str) -> tuple[datetime, datetime]:
+    """--from/--to as the UTC range [from, to + 1 min): `--to` names the last minute included."""
+    start = parse_cli_time(start_text, tz, "--from")
+    last = parse_cli_time(end_text, tz, "--to")
+    for flag, text, ts in (("--from", start_text, start), ("--to", end_text, last)):
+        if not EARLIEST <= ts <= LATEST:
+            raise UsageError(f"{command}: {flag} {text} is out of range (1970 to 2200)")
+    if last < start:
+        raise UsageError(f"{command}: --to ({end_text}) is before --from ({start_text})")
+    return start, last + timedelta(minutes=1)
+
+
+def duration(text: str) -> timedelta | None:
+    """`30s`, `5m`, `2h`, `1d` as a timedelta; None when it is not one."""
+    m = re.fullmatch(r"(\d+)\s*(s|m|h|d)", text.strip())
+    return timedelta(seconds=int(m[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m[2]]) if m else None
+
+
 def human_duration(seconds: float) -> str:
     """`3.2 h`, `1.5 d`, `40 s`: for people reading a lag or a gap."""
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):

@@ -115,6 +115,7 @@ def test_interrupted_backfill_leaves_no_process_and_no_traceback(config, tmp_pat
         assert not [p for p in analysts if alive(p)], "analysis processes outlived the backfill"
         assert "Traceback" not in err, err
         if signal_ == signal.SIGINT:
+            assert "leaked" not in err, err  # (kill -9 gives nothing a chance to clean up)
             assert proc.returncode == 130, (out, err)
             new = int(out.strip().splitlines()[-1].split("new=")[1].split()[0])
             assert 0 < new < 288

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 
 from tests.conftest import source_sections
@@ -25,25 +24,48 @@ def test_discovery_names_each_series_once_with_readable_names(camera: CameraServ
     sub = Subscriber(broker.port, "homeassistant/#")
     proc = start_daemon(mqtt_config(**source_sections(api, "aemet", "openweather", "openmeteo")))
     try:
-        assert sub.wait_for(lambda: any(t.endswith("/outbox_depth/config") for t, _, _ in sub.messages))
+        assert sub.wait_for(lambda: any(t == f"homeassistant/device/{DEV}/config" for t, _, _ in sub.messages))
     finally:
         stop(proc)
     sub.close()
-    sent = Counter(t for t, _, _ in sub.messages)
-    assert max(sent.values()) == 1, [t for t, n in sent.items() if n > 1]  # each announced once per connection
-    configs = {t.split("/")[3]: json.loads(p) for t, p, _ in sub.messages if p and t.split("/")[1] == "sensor"}
+    device = [t for t, _, _ in sub.messages if "/device/" in t]
+    assert device == [f"homeassistant/device/{DEV}/config"]  # announced once per connection
+    configs = {k: c for k, c in json.loads(next(p for t, p, _ in sub.messages if t == device[0]))["cmps"].items()
+               if len(c) > 1}  # not removals (a platform alone)
     for key, c in configs.items():
-        assert "object_id" not in c and c["default_entity_id"] == f"sensor.cielo_{DEV}_{key}"
-    binary = {t.split("/")[3]: json.loads(p) for t, p, _ in sub.messages if p and t.split("/")[1] == "binary_sensor"}
-    sun = binary["skycam_sun_covered"]  # the sun's 0/1 series: a binary sensor, not a sensor
-    assert sun["default_entity_id"] == f"binary_sensor.cielo_{DEV}_skycam_sun_covered" and sun["name"] == "Sun covered"
-    assert "skycam_sun_covered" not in configs
+        assert "object_id" not in c and c["default_entity_id"] == f"{c['p']}.cielo_{DEV}_{key}"
+    assert configs["weather_temperature_daily_mean"]["expire_after"] == 10 * 86400  # published days late
+    assert configs["weather_temperature"]["expire_after"] == 3 * 3600
+    sun = configs["skycam_sun_covered"]  # the sun's 0/1 series: a binary sensor
+    assert sun["p"] == "binary_sensor" and sun["name"] == "Sun covered" and sun["payload_on"] == "ON"
+    # Older versions' per-entity configs: handed over (Home Assistant's migrate_discovery), then cleared.
+    old = [(t, p) for t, p, _ in sub.messages if t == f"homeassistant/sensor/{DEV}/skycam_octas/config"]
+    assert [p for _, p in old] == ['{"migrate_discovery":true}', ""]
+    order = [t for t, _, _ in sub.messages]
+    first_old, last_old = order.index(old[0][0]), len(order) - 1 - order[::-1].index(old[0][0])
+    assert first_old < order.index(device[0]) < last_old
     for series in DAILY:
         c = configs[series.replace(".", "_")]
         assert c["name"] and c["name"] != series and "Daily" in c["name"]
         assert c["device_class"] in ("temperature", "precipitation") and c["unit_of_measurement"]
     assert configs["weather_precipitation_daily"]["state_class"] == "total"
     assert configs["weather_temperature"]["device_class"] == "temperature"
+
+
+def test_the_hand_over_from_per_entity_configs_happens_once():
+    from cielo.config import Settings
+    from cielo.outputs.mqtt import discovery
+    from cielo.outputs.mqtt.topics import Topics
+    from cielo.sources import registry
+
+    series = [discovery.SeriesInfo(d.spec, d.enabled) for d in registry.series(registry.check(Settings()))]
+    topics = Topics("cielo", DEV)
+    first = discovery.messages(topics, "homeassistant", DEV, "1.0", series, migrate=True)
+    later = discovery.messages(topics, "homeassistant", DEV, "1.0", series)
+    assert [t for t, _ in later] == [f"homeassistant/device/{DEV}/config"]
+    old = discovery.legacy_topics("homeassistant", DEV, series)
+    assert f"homeassistant/sensor/{DEV}/outbox_depth/config" in old and len(first) == 2 * len(old) + 1
+    assert first[len(old)] == later[0] and {p for _, p in first[len(old) + 1:]} == {""}
 
 
 def test_live_values_come_back_after_the_broker_lost_its_retained_messages(camera: CameraServer, api: ApiServer,

@@ -94,7 +94,7 @@ def test_catch_up_progress_and_a_problem_sensor_reach_mqtt(camera: CameraServer,
     api.behaviours["ree"] = "api-error"
     cfg = mqtt_config(backfill={"on_startup": True, "lookback_days": 1, "progress_minutes": 0.005},
                       **source_sections(api, "ree"))
-    sub = Subscriber(broker.port, f"{BASE}/state", f"homeassistant/binary_sensor/{DEV}/#")
+    sub = Subscriber(broker.port, f"{BASE}/state", f"homeassistant/device/{DEV}/config")
     proc = start_daemon(cfg)
     try:
         def states() -> list[dict]:
@@ -111,8 +111,9 @@ def test_catch_up_progress_and_a_problem_sensor_reach_mqtt(camera: CameraServer,
     assert set(running) >= {"done", "percent", "rate_per_s", "eta_s", "eta"}
     ree = next(s["sources"]["ree"] for s in states() if (s.get("sources") or {}).get("ree", {}).get("problem"))
     assert "400" in ree["last_error"] and ree["consecutive_failures"] >= 1
-    configs = {t.split("/")[3]: json.loads(p) for t, p, _ in sub.messages if "/config" in t and p}
+    configs = next(json.loads(p)["cmps"] for t, p, _ in sub.messages if t.endswith("/config") and p)
     problem = configs["ree_problem"]
+    assert problem["p"] == "binary_sensor"
     assert problem["device_class"] == "problem" and problem["state_topic"] == f"{BASE}/state"
     assert "skycam_problem" in configs and problem["default_entity_id"] == f"binary_sensor.cielo_{DEV}_ree_problem"
     lines = [ln for ln in out.splitlines() if "backfill job 1 (on_boot):" in ln]

@@ -14,6 +14,7 @@ Run standalone (the benchmark does): python -m tests.support.camserver [--latenc
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import random
 import re
@@ -85,12 +86,16 @@ class CameraServer:
         self.slow_s = slow_s
         self.current_year = current_year or datetime.now(UTC).year
         self.behaviours: dict[str, str] = {}
+        self.behaviour: str | None = None  # for every image without its own entry in `behaviours`
+        self.login: tuple[str, str] | None = None  # HTTP basic auth the camera asks for (401 without it)
+        self.authorizations: Counter[str | None] = Counter()  # the Authorization headers received
         self.requests: Counter[str] = Counter()
         self._lock = threading.Lock()
         covers = [0.0, 0.1, 0.35, 0.6, 0.85, 1.0]
         self.images = [sky_jpeg(covers[i % len(covers)], seed=i, mast=mast) for i in range(variants)]
         self.dark_image = sky_jpeg(0.3, seed=99, dark=True)
         self.dim_image = sky_jpeg(0.3, seed=98, dim=True)
+        self.sky: bytes | None = None  # set_sky(): one sky for every name
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
@@ -98,7 +103,13 @@ class CameraServer:
         self._thread: threading.Thread | None = None
 
     def image_for(self, name: str) -> bytes:
+        if self.sky is not None:
+            return self.sky
         return self.images[sum(name.encode()) % len(self.images)]
+
+    def set_sky(self, cover: float | None) -> None:
+        """Every frame from now on shows this cloud cover (0 clear .. 1 overcast); None: by name again."""
+        self.sky = None if cover is None else sky_jpeg(cover, seed=7)
 
     def start(self) -> CameraServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -140,12 +151,32 @@ class CameraServer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _stream(self, size: int) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "image/jpeg")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                block = b"\xff\xd8\xff" + b"\0" * (65536 - 3)
+                self.close_connection = True
+                try:
+                    for _ in range(size // len(block)):
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(block), block))
+                    self.wfile.write(b"0\r\n\r\n")
+                except OSError:  # the client stopped reading at its cap and hung up
+                    self.wfile = io.BytesIO()  # the server's own final flush goes nowhere, quietly
+
             def do_GET(self) -> None:
                 m = NAME.match(self.path)
                 name = m["name"] if m else self.path
                 with server._lock:
                     server.requests[name] += 1
                     seen = server.requests[name]
+                    server.authorizations[self.headers.get("Authorization")] += 1
+                if server.login is not None:
+                    token = base64.b64encode(":".join(server.login).encode()).decode()
+                    if self.headers.get("Authorization") != f"Basic {token}":
+                        return self._send(401, b"unauthorized", "text/plain",
+                                          {"WWW-Authenticate": 'Basic realm="camera"'})
                 if server.latency_s:
                     time.sleep(server.latency_s)
                 if not m:
@@ -153,7 +184,7 @@ class CameraServer:
                 in_past = int(m["year"]) < server.current_year
                 if bool(m["dir"]) != in_past or (m["dir"] and m["dir"] != m["year"]):
                     return self._send(404, b"not found", "text/plain")
-                kind = server.behaviours.get(name)
+                kind = server.behaviours.get(name, server.behaviour)
                 if kind == "404":
                     return self._send(404, b"<html><body>404 Not Found</body></html>", "text/html")
                 if kind == "503" or (kind == "503-once" and seen == 1):
@@ -171,6 +202,8 @@ class CameraServer:
                     self._send(200, b"\xff\xd8\xff" + b"\0" * 1024, length=50_000_000)
                     self.close_connection = True
                     return None
+                if kind == "chunked":  # an MJPEG stream or a proxy: 50 MB, chunked, no Content-Length
+                    return self._stream(50_000_000)
                 if kind == "dark":
                     return self._send(200, server.dark_image)
                 if kind == "dim":

@@ -43,7 +43,8 @@ def catch_up(store: Store, sources: dict[str, Source], trigger: str, lookback: t
     lagging = min_lag is None
     for series, (spec, group) in by_series.items():
         group.sort(key=lambda s: -rank.get(s.config_name or s.name, rank.get(s.name, 0)))
-        found = gaps.analyse(store, group[0], spec, start, now)
+        limit = group[0].catch_up_limit  # a source may ask the catch-up to reach back less far (a public server)
+        found = gaps.analyse(store, group[0], spec, max(start, now - limit) if limit else start, now)
         if found.lag is None or min_lag is None or found.lag > min_lag:
             lagging = True
         for gap in found.gaps:

@@ -111,3 +111,17 @@ def _colour(pct: float | None) -> tuple[int, int, int]:
     red, yellow, green = (215, 60, 50), (240, 200, 60), (50, 170, 80)
     a, b, u = (red, yellow, t * 2) if t < 0.5 else (yellow, green, t * 2 - 1)
     return tuple(int(x + (y - x) * u) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
+
+
+def as_json(cells: list[Cell], year: int) -> dict:
+    return {"year": year, "cells": [{"series": c.series, "month": c.month, "present": c.present,
+                                     "expected": c.expected, "percent": c.percent,
+                                     "before_first_reading": c.before_first} for c in cells]}
+
+
+def lines(cells: list[Cell]) -> list[str]:
+    out = []
+    for c in cells:
+        pct = "before first" if c.before_first else "-" if c.percent is None else f"{c.percent:5.1f} %"
+        out.append(f"{c.series:<28} {c.month}  {pct:>8}  {c.present}/{c.expected}")
+    return out

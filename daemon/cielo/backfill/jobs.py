@@ -6,7 +6,9 @@ cielo processes never run the same task. A task left `in_progress` by a process 
 on this host, or its heartbeat is older than asked) goes back to `pending` and is run again: what it had
 committed is found in the store and costs no request. A failed task is retried with exponential backoff up
 to `MAX_ATTEMPTS`, then stays `failed` with its error. A job ends `completed`, `partially_completed` or
-`failed` from its tasks, and that end is an event with counts, success rate and level.
+`failed` from its tasks, and that end is an event with counts, success rate and level. A job nobody is
+working on any more (stopped by Ctrl-C or SIGTERM, or its process gone) is `interrupted`: still open, resumed
+by the same command, `cielo jobs run` or the daemon.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from cielo.timeutil import from_iso, iso, utcnow
 MAX_ATTEMPTS = 3
 RETRY_BASE = timedelta(seconds=2)  # 2 s, 4 s, ... between attempts of a failed task
 TERMINAL = ("completed", "failed", "skipped", "cancelled")
+OPEN = ("pending", "running", "interrupted")  # a job with work left
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -91,7 +94,14 @@ def reset_stuck(store: Store, older_than: timedelta | None = None, now: datetime
     if stuck:
         for job in set(rows.back_to_pending(store, stuck)):
             refresh(store, job)
+    mark_interrupted(store)
     return len(stuck)
+
+
+def mark_interrupted(store: Store, job_id: int | None = None) -> int:
+    """Jobs `running` with no task in progress (their process stopped or is gone) become `interrupted`. A
+    runner merely between two tasks takes its job back to `running` with the next claim."""
+    return rows.mark_interrupted(store, job_id)
 
 
 def running_elsewhere(store: Store, job_id: int) -> str | None:
@@ -126,7 +136,8 @@ def refresh(store: Store, job_id: int) -> str:
     counts = rows.status_counts(store, job_id)
     current = rows.job_status(store, job_id)
     if counts.get("pending") or counts.get("in_progress"):
-        status = "running" if counts.get("in_progress") or current == "running" else "pending"
+        status = "running" if counts.get("in_progress") or current == "running" else \
+            "interrupted" if current == "interrupted" else "pending"
     elif counts.get("cancelled") and not (counts.get("completed") or counts.get("skipped")):
         status = "cancelled"
     elif counts.get("failed") or counts.get("cancelled"):
@@ -135,8 +146,8 @@ def refresh(store: Store, job_id: int) -> str:
         status = "completed"
     if status == current:
         return status
-    rows.set_job_status(store, job_id, status, iso(utcnow()) if status not in ("pending", "running") else None)
-    if status not in ("pending", "running"):
+    rows.set_job_status(store, job_id, status, iso(utcnow()) if status not in OPEN else None)
+    if status not in OPEN:
         totals = rows.totals_by_source(store, job_id)
         fetched = sum(t["fetched"] for t in totals.values())
         new = sum(t["new"] for t in totals.values())
@@ -210,18 +221,23 @@ class TaskRow:
                 "failed": self.failed, "error": self.error}
 
 
-def _job(row: tuple) -> JobRow:
-    return JobRow(row[0], row[1], row[2], json.loads(row[3]), *row[4:])
+def _job(row: tuple, store: Store) -> JobRow:
+    status = row[2]
+    if status == "running":  # what the database says; the processes say whether anyone is still at it
+        workers = rows.workers(store, row[0])
+        if workers and not any(_alive(w) for w in workers):
+            status = "interrupted"
+    return JobRow(row[0], row[1], status, json.loads(row[3]), *row[4:])
 
 
 def jobs(store: Store, limit: int = 50) -> list[JobRow]:
     """The newest jobs first."""
-    return [_job(r) for r in rows.job_rows(store, limit)]
+    return [_job(r, store) for r in rows.job_rows(store, limit)]
 
 
 def job(store: Store, job_id: int) -> JobRow | None:
     row = rows.job_row(store, job_id)
-    return _job(row) if row else None
+    return _job(row, store) if row else None
 
 
 def tasks(store: Store, job_id: int) -> list[TaskRow]:
@@ -230,6 +246,14 @@ def tasks(store: Store, job_id: int) -> list[TaskRow]:
 
 def open_jobs(store: Store) -> list[int]:
     return rows.open_job_ids(store)
+
+
+def list_lines(rows: list[JobRow]) -> list[str]:
+    if not rows:
+        return ["no backfill jobs yet"]
+    head = f"{'id':>5}  {'status':<19} {'trigger':<8} {'sources':<20} {'from → to':<43}  created"
+    return [head] + [f"{r.id:>5}  {r.status:<19} {r.trigger:<8} {','.join(r.sources):<20} {r.start} → {r.end}  "
+                     f"{r.created_at}" for r in rows]
 
 
 def show_lines(store: Store, job: JobRow, task_rows: list[TaskRow]) -> list[str]:

@@ -1,8 +1,10 @@
 """`cielo backfill`: a range asked for by hand, as a job run in this process (or queued for the daemon with
 `detach`). The command line parses and hands a `Request` here; lines for the person go to `out` and `err`.
 
-Ctrl-C stops the tasks (what was stored is kept; the same command resumes the job) and ends the process at
-once with 130: fetch threads may sit in a request for timeout_s and are not waited for.
+Ctrl-C stops the tasks (what was stored is kept; the same command resumes the job), prints the summary, marks
+the job `interrupted` and ends the process at once with 130: fetch threads may sit in a request for timeout_s
+and are not waited for. SIGTERM (kill, a CI timeout, a service manager) does the same and ends with 143 (128 +
+15, the shell's convention).
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ def _servable(settings: Settings, req: Request, start: datetime, end: datetime, 
     names = registry.select(req.sources, settings, "backfill")
     sources: dict[str, Source] = {}
     spans: dict[str, tuple[datetime, datetime]] = {}
+    skipped: list[str] = []
     for name in names:
         source = registry.REGISTRY[name](settings)
         span = source.serves(start, end, now)
@@ -86,13 +89,15 @@ def _servable(settings: Settings, req: Request, start: datetime, end: datetime, 
             source.close()
             if req.sources:
                 reach = "no history" if source.history == timedelta(0) else f"history {span_text(source.history)}"
-                err(f"{name}: cannot serve this range ({reach}); skipped")
+                skipped.append(f"{name}: cannot serve this range ({reach})")
             continue
         if span[0] > start:
             err(f"{name}: serves only from {iso(span[0])} (history {span_text(source.history)})")
         sources[name], spans[name] = source, span
-    if not sources:
-        raise UsageError("backfill: no selected source can serve this range")
+    if not sources:  # one line: why none of them can
+        raise UsageError("; ".join(skipped) if skipped else "backfill: no selected source can serve this range")
+    for line in skipped:
+        err(f"{line}; skipped")
     return sources, spans
 
 
@@ -128,10 +133,12 @@ def _run(settings: Settings, store: Store, req: Request, job: int, sources: dict
     runner = Runner(store, sources, settings.backfill.workers, fetch, on_progress, settings.backfill.max_attempts)
     interrupted, status = False, "interrupted"
     tracker.start()
+    terminated = _sigterm_like_ctrl_c()
     try:
         status = runner.run(job)
     except KeyboardInterrupt:
         interrupted = True
+        jobs.mark_interrupted(store, job)  # nobody is at it any more: not `running`
     finally:
         if bar:
             bar.close()
@@ -144,11 +151,34 @@ def _run(settings: Settings, store: Store, req: Request, job: int, sources: dict
         if not interrupted and summary.requested and jobs.level(summary.success_rate) == "failed":
             code = 1
     if interrupted:
-        err(f"backfill: interrupted; what was stored is kept: run the same command to resume job {job}")
+        how = "stopped by SIGTERM" if terminated else "interrupted"
+        err(f"backfill: {how}; what was stored is kept: run the same command to resume job {job}")
+        for source in sources.values():
+            source.close()  # analysis processes end here: the os._exit below skips the caller's `finally`
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)  # worker threads may sit in a request for timeout_s: don't wait for them
+        if "multiprocessing" in sys.modules:  # its exit step unlinks the analysis queues' semaphores, which
+            from multiprocessing import util  # os._exit skips: the resource tracker would warn of "leaked" ones
+
+            util._exit_function()
+        os._exit(143 if terminated else 130)  # worker threads may sit in a request for timeout_s: don't wait
     return code
+
+
+def _sigterm_like_ctrl_c() -> list[int]:
+    """SIGTERM stops a backfill the way Ctrl-C does: tasks stay resumable, the summary is printed, analysis
+    processes end. The list it returns fills when it came."""
+    came: list[int] = []
+
+    def on_term(signum: int, frame: object) -> None:
+        came.append(signum)
+        handler = signal.getsignal(signal.SIGINT)  # whatever hears Ctrl-C now (the analysis processes' watch)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    return came
 
 
 def plan_lines(plan: PlanTotals, source: Source) -> list[str]:
@@ -182,6 +212,8 @@ def run_job(settings: Settings, store: Store, job: int, out: Say) -> int:
         signal.signal(signal.SIGTERM, lambda *_: runner.stop.set())
         tracker.start()
         status = runner.run(job)
+        if runner.stop.is_set() and jobs.mark_interrupted(store, job):
+            status = "interrupted"
         tracker.finish(status)
     finally:
         for source in sources.values():

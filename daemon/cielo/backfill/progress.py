@@ -126,7 +126,7 @@ def current(store: Store) -> dict[str, Any] | None:
     from cielo.backfill import jobs
 
     row = jobs.job(store, snap["job"]) if isinstance(snap.get("job"), int) else None
-    return snap if row is not None and row.status in ("pending", "running") else None
+    return snap if row is not None and row.status in jobs.OPEN else None
 
 
 def describe(p: dict[str, Any]) -> str:

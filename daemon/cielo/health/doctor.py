@@ -44,6 +44,11 @@ def checks(settings: Settings, now: datetime) -> Iterator[tuple[bool, str]]:
         if ahead:
             yield False, (f"readings: {ahead} stamped later than now (written up to {latest}, by a clock that was "
                           "wrong): if the clock is right now, `cielo prune-future` moves them aside")
+        if settings.mqtt.enabled and store.state().get("mqtt", ("",))[0] == "failed":
+            event = store.last_event("mqtt_publisher_failed")
+            cause = event[1].get("error", "") if event else ""
+            yield False, (f"publisher: the daemon's MQTT publisher stopped ({cause}) and is being restarted: "
+                          "see the log (journalctl -u cielo)")
         store.close()
     free_mb = shutil.disk_usage(db.parent if str(db.parent) else ".").free / 1e6 if db.parent.exists() else 0
     yield (free_mb >= MIN_FREE_MB,
@@ -74,21 +79,24 @@ def _source(name: str, cls, settings: Settings, now: datetime) -> tuple[bool, st
         return True, f"{name}: answered for {windows[0].start:%Y-%m-%d %H:%M}Z"
     except CieloError as exc:
         reason = source.scrub(str(exc)).removeprefix(f"{name}: ")  # a breaker's message names its source already
-        return False, f"{name}: {reason}: {fetch_hint(exc, '.'.join(cls.where()))}"
+        key = getattr(source.cfg, "way", "base_url")  # the camera may read a folder or a latest-frame URL
+        table = ".".join(cls.where())
+        hint = f"check [{table}].folder" if key == "folder" else fetch_hint(exc, table, key)
+        return False, f"{name}: {reason}: {hint}"
     except Exception as exc:  # a broken answer must be a ✘ line, not a traceback
         return False, f"{name}: unexpected {type(exc).__name__}: {source.scrub(str(exc))[:200]}"
     finally:
         source.close()
 
 
-def fetch_hint(exc: Exception, table: str) -> str:
+def fetch_hint(exc: Exception, table: str, key: str = "base_url") -> str:
     """What to do about a failed request, by what failed: an answer that refused the request is a config
     matter (URL, key, station), not the network's; no answer at all is the network's or the address's."""
     status = getattr(exc, "status", None)
     if status in (401, 403):
         return f"the server refused the credentials (HTTP {status}): check the key in [{table}] or its environment"
     if status in (404, 410):
-        return f"the server has no such resource (HTTP {status}): check [{table}].base_url (its path)"
+        return f"the server has no such resource (HTTP {status}): check [{table}].{key} (its path)"
     if status is not None and 400 <= status < 500 and status not in (408, 429):
         return (f"the server refused the request (HTTP {status}): check [{table}] (base_url, its path and "
                 "parameters); the network is fine")
@@ -96,7 +104,7 @@ def fetch_hint(exc: Exception, table: str) -> str:
         return f"the server has trouble (HTTP {status}): it is on their side; try again later"
     if status in (408, 429):
         return f"the server is busy (HTTP {status}): try again later, or lower [{table}].requests_per_minute"
-    return f"check [{table}].base_url and the network"
+    return f"check [{table}].{key} and the network"
 
 
 def _broker(settings: Settings) -> tuple[bool, str]:

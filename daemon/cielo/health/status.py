@@ -44,6 +44,9 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         broker = {"host": settings.mqtt.host, "port": settings.mqtt.port, "state": connected, "since": since}
     breakers = {src: {"state": st, "failures": n, "last_error": err}
                 for src, st, n, err in store.breakers()}
+    # What a source found wrong on its last run and said so in the database (a camera that has stopped).
+    problems = {key.removesuffix(".problem"): text for key, (text, _at) in state.items()
+                if key.endswith(".problem") and text}
     last = store.last_event("backfill_finished")
     sources = source_health(settings, store)
     return {
@@ -55,6 +58,7 @@ def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         "outbox": {"enabled": settings.mqtt.enabled, "depth": count,
                    "oldest_age_s": None if oldest is None else round((now - from_iso(oldest)).total_seconds())},
         "breakers": breakers,
+        "problems": problems,
         "broker": broker,
         "last_backfill": _last_backfill(store, last, now),
         "sources": sources,
@@ -125,6 +129,8 @@ def render(s: dict[str, Any]) -> str:
     for src, b in s.get("breakers", {}).items():
         if b["state"] != "closed":
             lines.append(f"  breaker {src}: {b['state']} after {b['failures']} failures ({b['last_error']})")
+    for src, text in s.get("problems", {}).items():
+        lines.append(f"  {src}: {text}")
     if p := s.get("progress"):
         lines.append(f"  {progress.describe(p)}")
     box = s["outbox"]

@@ -11,7 +11,8 @@ from cielo.store import Store
 
 def series_cadences(settings: Settings) -> dict[str, timedelta]:
     """Every series of the enabled sources, with its cadence."""
-    return {s.name: s.cadence for cls in REGISTRY.values() if cls.enabled(settings) for s in cls.series}
+    return {s.name: s.cadence for cls in REGISTRY.values() if cls.enabled(settings)
+            for s in cls.declared_series(settings)}
 
 
 def live_windows(settings: Settings) -> dict[str, timedelta]:

@@ -8,6 +8,8 @@ cannot take the loop down: the child is killed at its time limit and the next ru
 Under systemd it speaks the notify protocol (cielo.service.notify): READY=1 once the store and scheduler are up,
 STATUS= after each run, WATCHDOG=1 from a scheduler job that also proves a database write goes through
 (so a hung scheduler or a stuck database leads to a restart, a long live run does not), STOPPING=1 on exit.
+A wall clock that steps back is noticed against the monotonic clock and every next run recomputed
+(cielo.service.clockstep): captures and watchdog pings go on, at most the capture due meanwhile is missed.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from cielo.config import Settings
-from cielo.service import clock
+from cielo.errors import CieloError
+from cielo.service import clock, clockstep
 from cielo.service.memory import CHILD_ENV
 from cielo.service.notify import Notifier, watchdog_interval_s
 from cielo.service.runtime import open_store
@@ -70,6 +73,7 @@ class Daemon:
         self.store = open_store(settings)
         self.notifier = notifier or Notifier()
         self.publisher = self._publisher()
+        self.safety, self.alpaca = self._observatory()
         self.stopping = threading.Event()
         self.children: dict[subprocess.Popen, str] = {}
         self._lock = threading.Lock()
@@ -121,6 +125,23 @@ class Daemon:
         from cielo.outputs.mqtt.publisher import Publisher
 
         return Publisher(self.settings, self.store, self.store.announcer, LatestState(self.settings, self.store))
+
+    def _observatory(self):
+        """The safety monitor (always: Home Assistant's safety sensor reads it) and the Alpaca server (only
+        when enabled: otherwise no socket at all)."""
+        from cielo.safety.watch import SafetyWatch
+
+        safety = SafetyWatch(self.settings, self.store)
+        if not self.settings.alpaca.enabled:
+            return safety, None
+        from cielo.outputs.alpaca.server import AlpacaServer
+
+        cfg = self.settings.alpaca
+        try:
+            return safety, AlpacaServer(self.settings, safety)
+        except OSError as exc:
+            raise CieloError(f"alpaca: cannot listen on {cfg.bind} port {cfg.port}: {exc.strerror or exc} "
+                             "(another program uses it? set [alpaca].port)") from None
 
     # -- jobs ---------------------------------------------------------------------------------------------
     def run_source(self, name: str) -> None:
@@ -186,6 +207,7 @@ class Daemon:
                 log.error("%s: exited with status %s", what, child.returncode)
             if self.publisher is not None:
                 self.publisher.poke()
+            self.safety.poke()
         except subprocess.TimeoutExpired:
             child.kill()
             child.communicate()
@@ -253,6 +275,14 @@ class Daemon:
                 return
         self.notifier.watchdog()
 
+    def clock_stepped(self, step_s: float) -> None:
+        if step_s > 0:  # forward: what is due now runs once (coalesced); nothing to recompute
+            log.info("the wall clock stepped forward by %s", clockstep.describe(step_s))
+            return
+        moved = clockstep.reschedule(self.scheduler, utcnow())
+        log.warning("the wall clock stepped back by %s: next runs of %d job(s) recomputed from %s",
+                    clockstep.describe(step_s), moved, iso(utcnow()))
+
     def checkpoint(self, mode: str = "TRUNCATE") -> None:
         try:
             self.store.checkpoint(mode)
@@ -295,6 +325,10 @@ class Daemon:
                  f"{self.settings.mqtt.host}:{self.settings.mqtt.port}" if self.publisher else "disabled")
         if self.publisher is not None:
             self.publisher.start()
+        self.safety.start()
+        if self.alpaca is not None:
+            self.alpaca.start()
+        clockstep.watch(self.clock_stepped, self.stopping)
         if not self.stopping.is_set():
             self.scheduler.start()  # blocks until stop()
         # A backfill job stops at once (its tasks resume on the next start); a live run in progress finishes
@@ -309,6 +343,9 @@ class Daemon:
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 child.terminate()
+        if self.alpaca is not None:
+            self.alpaca.stop()
+        self.safety.stop()
         if self.publisher is not None:
             self.publisher.stop()  # after the children: what they stored last is published first
         self.checkpoint("PASSIVE")  # on the way out: never wait for other connections

@@ -201,6 +201,7 @@ class Source(ABC):
     shared_client: ClassVar[bool] = True
     needs_key: ClassVar[bool] = False
     requests_per_fetch: ClassVar[int] = 1  # HTTP requests one window costs (AEMET: envelope + datos)
+    catch_up_limit: timedelta | None = None  # the most the gap catch-up reaches back for it, when less than lookback
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -246,6 +247,11 @@ class Source(ABC):
     @classmethod
     def config(cls, settings: Settings) -> Any:
         return settings.table(cls.where(), cls.config_model)
+
+    @classmethod
+    def declared_series(cls, settings: Settings) -> tuple[SeriesSpec, ...]:
+        """The series as configured (the camera's cadence follows its `minutes`); an instance's `series`."""
+        return cls.series
 
     @classmethod
     def priority(cls, settings: Settings) -> int:

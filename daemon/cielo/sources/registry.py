@@ -73,7 +73,7 @@ def series(settings: Settings) -> list[Declared]:
     out: dict[str, Declared] = {}
     for cls in SOURCES:
         on = cls.enabled(settings)
-        for spec in cls.series:
+        for spec in cls.declared_series(settings):
             held = out.get(spec.name)
             if held is None or (on and not held.enabled):
                 out[spec.name] = Declared(spec, cls.name, on)

@@ -509,6 +509,15 @@ class Store:
                           (series, iso(start), iso(end)))
         return [from_iso(r[0]) for r in rows]
 
+    def frames_after(self, series: str, after: str, until: str, limit: int = 1000
+                     ) -> list[tuple[str, float | None, str | None, str]]:
+        """(ts, value, attrs.flag, ingested_at) of `series` with after < ts <= until, oldest first: the judged
+        frames the safety monitor feeds on (the newest `limit` of them)."""
+        rows = self.query("SELECT ts, value, json_extract(attrs, '$.flag'), ingested_at FROM readings"
+                          " WHERE series = ? AND ts > ? AND ts <= ? ORDER BY ts DESC LIMIT ?",
+                          (series, after, until, limit))
+        return rows[::-1]
+
     def newest_ts(self, series: str) -> str | None:
         return self.query("SELECT max(ts) FROM readings WHERE series = ?", (series,))[0][0]
 
@@ -545,8 +554,15 @@ class Store:
         """(source, state, failures, last error) of every HTTP circuit breaker."""
         return self.query("SELECT source, state, failures, last_error FROM http_breaker")
 
-    def last_event(self, kind: str) -> tuple[str, dict[str, Any]] | None:
-        rows = self.query("SELECT ts, data FROM events WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,))
+    def last_event(self, kind: str, source: str | None = None, since: str | None = None
+                   ) -> tuple[str, dict[str, Any]] | None:
+        """The newest event of `kind` (from `source`, at or after `since`: the ts index keeps that cheap)."""
+        sql, params = "SELECT ts, data FROM events WHERE kind = ?", [kind]
+        if source is not None:
+            sql, params = sql + " AND source = ?", [*params, source]
+        if since is not None:
+            sql, params = sql + " AND ts >= ?", [*params, since]
+        rows = self.query(sql + " ORDER BY id DESC LIMIT 1", params)
         return (rows[0][0], json.loads(rows[0][1])) if rows else None
 
     def events_since(self, kind: str, since: str) -> list[tuple[str, dict[str, Any]]]:

@@ -15,7 +15,8 @@ TASK_COLUMNS = ('id, source, start, "end", status, attempts, total, records_new,
 
 def find_open_manual(cur: sqlite3.Cursor, sources: str, start: str, end: str) -> int | None:
     row = cur.execute("SELECT id FROM backfill_jobs WHERE trigger = 'manual' AND sources = ? AND start = ?"
-                      " AND \"end\" = ? AND status IN ('pending', 'running') ORDER BY id DESC LIMIT 1",
+                      " AND \"end\" = ? AND status IN ('pending', 'running', 'interrupted') ORDER BY id DESC"
+                      " LIMIT 1",
                       (sources, start, end)).fetchone()
     return row[0] if row else None
 
@@ -67,7 +68,7 @@ def claim_next(cur: sqlite3.Cursor, job_id: int, busy: set[str], now: str, worke
     cur.execute("UPDATE backfill_tasks SET status = 'in_progress', worker = ?,"
                 " started_at = ?, heartbeat_at = ? WHERE id = ? AND status = 'pending'", (worker, now, now, row[0]))
     cur.execute("UPDATE backfill_jobs SET status = 'running', started_at = coalesce(started_at, ?)"
-                " WHERE id = ? AND status = 'pending'", (now, job_id))
+                " WHERE id = ? AND status IN ('pending', 'interrupted')", (now, job_id))
     return row
 
 
@@ -160,9 +161,9 @@ def task_spans(store: Store, job_id: int) -> list[tuple[int, str, str, str]]:
 
 
 def automatic_open(store: Store) -> bool:
-    """Whether a job not started by hand (a catch-up) is still pending or running."""
+    """Whether a job not started by hand (a catch-up) is still open (pending, running or interrupted)."""
     return bool(store.query("SELECT 1 FROM backfill_jobs WHERE trigger != 'manual'"
-                            " AND status IN ('pending', 'running')"))
+                            " AND status IN ('pending', 'running', 'interrupted')"))
 
 
 def job_rows(store: Store, limit: int) -> list[tuple]:
@@ -179,6 +180,15 @@ def task_rows(store: Store, job_id: int) -> list[tuple]:
 
 
 def open_job_ids(store: Store) -> list[int]:
-    return [r[0] for r in store.query("SELECT id FROM backfill_jobs WHERE status IN ('pending', 'running')"
-                                      " ORDER BY id")]
+    return [r[0] for r in store.query("SELECT id FROM backfill_jobs WHERE status IN"
+                                      " ('pending', 'running', 'interrupted') ORDER BY id")]
+
+
+def mark_interrupted(store: Store, job_id: int | None = None) -> int:
+    """Jobs `running` with no task in progress become `interrupted` (all, or the one given); how many."""
+    only = " AND id = ?" if job_id is not None else ""
+    return store.transaction(lambda cur: cur.execute(
+        "UPDATE backfill_jobs SET status = 'interrupted' WHERE status = 'running' AND id NOT IN"
+        f" (SELECT job_id FROM backfill_tasks WHERE status = 'in_progress'){only}",
+        () if job_id is None else (job_id,)).rowcount)
 

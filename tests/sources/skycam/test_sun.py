@@ -178,24 +178,21 @@ def test_backfill_one_minute_apart_gives_the_eta(camera: CameraServer, config, t
 
 
 def test_home_assistant_gets_a_sun_covered_binary_sensor():
-    from cielo.outputs.mqtt.discovery import SeriesInfo, messages
+    from cielo.outputs.mqtt.discovery import SeriesInfo, components
     from cielo.outputs.mqtt.topics import Topics
     from cielo.sources.skycam.source import SkycamSource
 
-    out = dict(messages(Topics("cielo", "pi"), "homeassistant", "pi", "1",
-                        [SeriesInfo(s, True) for s in SkycamSource.series]))
-    cfg = json.loads(out["homeassistant/binary_sensor/pi/skycam_sun_covered/config"])
-    assert cfg["name"] == "Sun covered" and cfg["state_topic"] == "cielo/pi/skycam/sun_covered"
+    out = components(Topics("cielo", "pi"), "pi", [SeriesInfo(s, True) for s in SkycamSource.series])
+    cfg = out["skycam_sun_covered"]
+    assert cfg["p"] == "binary_sensor" and cfg["name"] == "Sun covered"
+    assert cfg["state_topic"] == "cielo/pi/skycam/sun_covered"
     assert cfg["default_entity_id"] == "binary_sensor.cielo_pi_skycam_sun_covered"
     assert (cfg["payload_on"], cfg["payload_off"]) == ("ON", "OFF") and "unit_of_measurement" not in cfg
-    assert "homeassistant/sensor/pi/skycam_sun_covered/config" not in out
-    near = json.loads(out["homeassistant/sensor/pi/skycam_sun_cloud_15/config"])
-    assert near["unit_of_measurement"] == "%"
-    eta = json.loads(out["homeassistant/sensor/pi/skycam_sun_eta_min/config"])
+    assert out["skycam_sun_cloud_15"]["p"] == "sensor" and out["skycam_sun_cloud_15"]["unit_of_measurement"] == "%"
+    eta = out["skycam_sun_eta_min"]
     assert eta["unit_of_measurement"] == "min" and eta["device_class"] == "duration"
-    gone = dict(messages(Topics("cielo", "pi"), "homeassistant", "pi", "1",
-                         [SeriesInfo(s, False) for s in SkycamSource.series]))
-    assert gone["homeassistant/binary_sensor/pi/skycam_sun_covered/config"] == ""
+    gone = components(Topics("cielo", "pi"), "pi", [SeriesInfo(s, False) for s in SkycamSource.series])
+    assert gone["skycam_sun_covered"] == {"p": "binary_sensor"}
 
 
 def _oriented(ts: datetime) -> tuple[float, float] | None:

@@ -88,6 +88,12 @@ class Announcer:
                         iso(now))])
         self._enforce_cap(cur, now)
 
+    def safety(self, cur: sqlite3.Cursor, verdict: dict[str, Any], now: datetime) -> None:
+        """The sky-safety verdict (cielo.safety.watch), retained; superseded ones go first past the cap."""
+        rows.add(cur, [(self.topics.safety, json.dumps(verdict, separators=(",", ":")), 1, self.qos, "state",
+                        iso(now))])
+        self._enforce_cap(cur, now)
+
     def discovery(self, cur: sqlite3.Cursor, messages: Sequence[tuple[str, str]], now: datetime) -> None:
         """Home Assistant discovery configs, retained."""
         stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -4,11 +4,15 @@ broker acknowledges it (PUBACK at QoS 1). Runs as a thread of the daemon.
 One paho client per connection, driven by this thread's own `loop()` calls: when the connection drops, the
 client and its in-flight bookkeeping are thrown away and the next connection resends from the oldest row
 still in the outbox (at-least-once; payload ids let consumers drop repeats). Reconnects back off from 1 s to
-60 s. A broker that is down or refuses the login is logged once, and its recovery once.
+60 s. A broker that is down or refuses the login is logged once, and its recovery once. Whatever else stops
+the thread (a CA file removed, a bug, the database) is never silent: it is logged with its cause, recorded as
+an `mqtt_publisher_failed` event, shown as `failed` by `cielo status` and `cielo doctor`, and the thread
+starts over after a backoff (1 s to 60 s), so the outbox drains once the cause is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 import threading
@@ -56,6 +60,26 @@ class Publisher:
 
     # -- the thread ---------------------------------------------------------------------------------------
     def run(self) -> None:
+        """`publish`, started over whenever it stops on an error."""
+        delay = 1.0
+        while not self.stopping.is_set():
+            try:
+                self.publish()
+                return
+            except Exception as exc:  # any cause: a publisher that dies silently lets the outbox grow
+                self.connected.clear()
+                self._problem = None  # the next connection is news either way
+                cause = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+                log.error("mqtt: the publisher stopped (%s); starting it again in %.0f s", cause, delay)
+                with contextlib.suppress(Exception):  # the database may be the cause
+                    self.store.set_state("mqtt", "failed")
+                    self.store.add_event("mqtt_publisher_failed", {"error": cause, "restart_in_s": delay},
+                                         level="error")
+                self.stopping.wait(delay)
+                delay = min(delay * 2, 60.0)
+
+    def publish(self) -> None:
+        """Connect, serve, reconnect with backoff, until stopped."""
         backoff = 1.0
         while not self.stopping.is_set():
             client = self._connect()
@@ -204,10 +228,14 @@ class Publisher:
             return
         series = [discovery.SeriesInfo(d.spec, d.enabled) for d in registry.series(self.settings)]
         sources = [(name, cls.enabled(self.settings)) for name, cls in registry.REGISTRY.items()]
+        # Older versions' per-entity configs are handed over and cleared once per database.
+        migrate = self.store.state().get("ha_discovery", ("",))[0] != "device"
         msgs = discovery.messages(self.topics, self.cfg.discovery_prefix, self.settings.device.id, __version__,
-                                  series, sources)
+                                  series, sources, migrate=migrate)
         now = self.clock()
         self.store.transaction(lambda cur: self.announcer.discovery(cur, msgs, now))
+        if migrate:
+            self.store.set_state("ha_discovery", "device")
 
     def _goodbye(self, client: paho.Client, pending: dict[int, int], acked: list[int]) -> None:
         """Clean stop: let in-flight messages be acknowledged (2 s at most), then say `offline`."""

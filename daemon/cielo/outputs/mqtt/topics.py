@@ -31,5 +31,10 @@ class Topics:
         return f"{self.base}/state"
 
     @property
+    def safety(self) -> str:
+        """The sky-safety verdict, retained (Home Assistant's safety binary_sensor)."""
+        return f"{self.base}/safety"
+
+    @property
     def events(self) -> str:
         return f"{self.base}/events"

@@ -1,13 +1,18 @@
-"""`[skycam]`: the camera's table (the name predates sources/; config.toml keeps it)."""
+"""`[skycam]`: the camera's table (the name predates sources/; config.toml keeps it).
+
+Where frames come from is one of four ways (locators): the seed's naming under `base_url` (the default),
+`url_template`, `latest_url`, or `folder` with a `layout` or `pattern`. More than one is a config error."""
 
 from __future__ import annotations
 
 import logging
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from cielo.config import Section, Settings, check_tz, url_validator
 
@@ -26,6 +31,10 @@ MOVED = {"keep_images": "storage", "images_dir": "storage", "images_max_mb": "st
 class SkycamConfig(Section):
     enabled: bool = True
     base_url: str = DEFAULT_CAMERA_URL
+    # A camera's login: sent as HTTP basic auth, never part of a URL that is stored, published or logged.
+    # `http://user:pass@cam/...` in base_url lands here; CIELO_SKYCAM_USERNAME/PASSWORD in the environment win.
+    username: str | None = None
+    password: SecretStr | None = None
     minutes: list[int] = Field(default_factory=lambda: [2, 12, 22, 32, 42, 52])
     year_dir: Literal["past", "always", "never"] = "past"
     timezone: str = DEFAULT_CAMERA_TZ
@@ -56,9 +65,100 @@ class SkycamConfig(Section):
     processes: int | None = Field(None, ge=0, le=16, description="processes that judge images in a `cielo "
                                   "backfill` run by hand (0: in its own); default: 2, 1 on a board with 1 GB of "
                                   "memory or less, 0 on a single core")
+    analysis_stall_s: float = Field(120, ge=1, le=3600, description="seconds without a verdict from those "
+                                    "processes, while images wait, before they are ended")
+
+    url_template: str | None = Field(
+        None, description="a Python format string with `t`, the frame's time in the camera's time zone: "
+        "\"http://cam/images/{t:%Y%m%d}/image-{t:%Y%m%d%H%M}.jpg\"")
+    latest_url: str | None = Field(None, description="one URL that always serves the newest frame")
+    folder: Path | None = Field(None, description="the folder a camera program on this board writes")
+    layout: Literal["allsky", "indi-allsky"] | None = Field(
+        None, description="the folder's layout, as AllskyTeam/allsky or indi-allsky write it")
+    pattern: str | None = Field(
+        None, description="strptime pattern of the frames' paths under `folder`, folders included "
+        "(\"%Y%m%d/image-%Y%m%d%H%M%S.jpg\"); a bare file name is looked for at any depth")
 
     _tz = field_validator("timezone")(check_tz)
     _url = field_validator("base_url")(url_validator)
+
+    @model_validator(mode="after")
+    def _login_out_of_url(self) -> SkycamConfig:
+        parts = urlsplit(self.base_url)
+        if "@" in parts.netloc:
+            userinfo, _, host = parts.netloc.rpartition("@")
+            user, colon, password = userinfo.partition(":")
+            self.base_url = parts._replace(netloc=host).geturl()
+            if self.username is None:
+                self.username = unquote(user)
+            if self.password is None and colon:
+                self.password = SecretStr(unquote(password))
+        return self
+
+    def auth_headers(self) -> dict[str, str]:
+        from cielo.http import basic_auth
+
+        if self.username is None and self.password is None:
+            return {}
+        return basic_auth(self.username or "", self.password.get_secret_value() if self.password else "")
+
+    @field_validator("latest_url")
+    @classmethod
+    def _latest(cls, v: str | None) -> str | None:
+        return None if v is None else url_validator(v)
+
+    @field_validator("url_template")
+    @classmethod
+    def _template(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if "{t" not in v:
+            raise ValueError("needs {t:...}, the frame's time, e.g. {t:%Y%m%d%H%M}")
+        try:
+            sample = v.format(t=datetime(2025, 6, 15, 12, 2, tzinfo=UTC))
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise ValueError(f"not a format string with only {{t}}: {exc}") from None
+        url_validator(sample)
+        return v
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        from cielo.sources.skycam.locate_folder import check_pattern
+
+        check_pattern(v)
+        return v
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SkycamConfig:
+        ways = [k for k in ("url_template", "latest_url", "folder") if getattr(self, k) is not None]
+        if len(ways) > 1:
+            raise ValueError(f"set only one of url_template, latest_url and folder (has {', '.join(ways)})")
+        if self.folder is not None and (self.layout is None) == (self.pattern is None):
+            raise ValueError("folder needs exactly one of layout (\"allsky\" or \"indi-allsky\") and pattern")
+        if self.folder is None and (self.layout is not None or self.pattern is not None):
+            raise ValueError("layout and pattern describe a folder: set folder too")
+        return self
+
+    @property
+    def way(self) -> str:
+        """How frames are found: "folder", "latest_url", "url_template" or "base_url" (the seed's naming)."""
+        return next((k for k in ("folder", "latest_url", "url_template") if getattr(self, k) is not None),
+                    "base_url")
+
+    @property
+    def cadence(self) -> timedelta:
+        """The shortest spacing of the camera minutes (wrapping the hour): a slot's share of the time line."""
+        gaps = [(b - a) % 60 or 60 for a, b in zip(self.minutes, [*self.minutes[1:], self.minutes[0]], strict=True)]
+        return timedelta(minutes=min(gaps))
+
+    @property
+    def longest_wait(self) -> timedelta:
+        """The longest spacing of the camera minutes: how long a working camera may leave between frames."""
+        gaps = [(b - a) % 60 or 60 for a, b in zip(self.minutes, [*self.minutes[1:], self.minutes[0]], strict=True)]
+        return timedelta(minutes=max(gaps))
 
     @field_validator("minutes")
     @classmethod
@@ -77,6 +177,14 @@ class SkycamConfig(Section):
         """A relative path written in a config file is relative to that file, as its reader expects."""
         base = (info.context or {}).get("base")
         return base / v if v is not None and base is not None and not v.is_absolute() else v
+
+    @field_validator("folder")
+    @classmethod
+    def _folder_beside_config(cls, v: Path | None, info: ValidationInfo) -> Path | None:
+        if v is None:
+            return None
+        v, base = v.expanduser(), (info.context or {}).get("base")
+        return base / v if base is not None and not v.is_absolute() else v
 
 
 def calibration_path(settings: Settings, cfg: SkycamConfig) -> Path:

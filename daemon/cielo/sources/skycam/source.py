@@ -1,8 +1,10 @@
-"""The all-sky camera: one JPEG per slot over HTTP, classified into octas by the ONNX model.
+"""The all-sky camera: one frame per slot, classified into octas by the ONNX model.
 
-Images are named in the camera's local time, `<base_url>[/<YYYY>]/<YYYY>-<MMDDHH><mm>.jpg`, at the configured
-minutes of every hour (docs/design.md, Sky camera). The year folder is used per `year_dir`: "past" for years
-before the current one (the seed camera's layout), "always" or "never".
+Slots are the configured minutes of every hour in the camera's time zone; `minutes` sets the cadence
+everywhere (a camera every minute has 1,440 slots a day). Frames are found one of four ways (locate_*.py):
+the seed's naming `<base_url>[/<YYYY>]/<YYYY>-<MMDDHH><mm>.jpg` (the year folder per `year_dir`: "past" for
+years before the current one, "always" or "never"), an archive's `url_template`, a `latest_url` that serves the
+newest frame, or the `folder` a camera program writes on this board (docs/design.md, Sky camera).
 """
 
 from __future__ import annotations
@@ -20,11 +22,19 @@ from zoneinfo import ZoneInfo
 
 from cielo.config import Settings
 from cielo.errors import CieloError, ConfigError
-from cielo.http import FetchError, HttpPolicy, LazyPool, get_bytes, make_session
+from cielo.http import FetchError, HttpPolicy, LazyPool, get_bytes, make_session, without_credentials
 from cielo.sources.base import Entity, SeriesSpec, Source, SourceExtras, Window, buckets
 from cielo.sources.skycam import images
-from cielo.sources.skycam.config import SkycamConfig, analysis_processes, calibration_path, with_moved_keys
+from cielo.sources.skycam.config import (
+    DEFAULT_CAMERA_URL,
+    SkycamConfig,
+    analysis_processes,
+    calibration_path,
+    with_moved_keys,
+)
+from cielo.sources.skycam.located import Found, Locator
 from cielo.store import Reading, Store
+from cielo.timeutil import iso
 
 if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
     from cielo.sources.skycam import motion, orientation
@@ -48,6 +58,7 @@ class SkyImage:
     body: bytes | None  # kept only when images are saved
     pending: Future[Judged] | None = None  # ... or being judged in an analysis process (analysts.py) ...
     judged: Judged | None = None  # ... and judged (`settle`)
+    taken: datetime | None = None  # when the frame was taken, where its locator knows (a folder, a latest URL)
 
 
 def _unreadable(url: str, exc: Exception) -> FetchError:
@@ -80,15 +91,20 @@ class SkycamSource(Source):
     history = None
     config_model = SkycamConfig
     table = ("skycam",)
+    secrets = (("password", "CIELO_SKYCAM_PASSWORD"), ("username", "CIELO_SKYCAM_USERNAME"))
     shared_client = False  # its own urllib3 pool (`client`): one image per request at hundreds a second
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
         self.cfg: SkycamConfig = with_moved_keys(self.cfg, settings)
+        self.series = self.declared_series(settings)  # the cadence its minutes give
+        if self.cfg.folder is not None:
+            self.requests_per_minute = None  # files on this board: no server to be polite to
         self.tz = ZoneInfo(self.cfg.timezone)
+        login = self.cfg.auth_headers()
         self.pool = LazyPool(HttpPolicy(timeout_s=self.cfg.timeout_s, retries=self.cfg.retries,
                                         max_bytes=self.cfg.max_bytes, pool_size=max(self.cfg.workers, 1)),
-                             make_session)
+                             lambda policy: make_session(policy, login))
         self.client = self.pool
         self.analysis = self  # judging images: in worker processes during a manual backfill (analysts.py)
         self._disk_low: bool | None = None  # what this run saw of the images disk
@@ -100,11 +116,52 @@ class SkycamSource(Source):
         self._analysts: Analysts | None = None
         self._motion: motion.Tracker | None = None  # the previous judged frame's cloud mask (created on use)
         self._orientation: orientation.Orientation | None = None
+        seed_camera = self.cfg.way == "base_url" and self.cfg.base_url == DEFAULT_CAMERA_URL
+        if seed_camera and "lookback_days" not in settings.backfill.model_fields_set:
+            # The seed's public camera is someone else's server: a board that starts on it by default fills one
+            # day of gaps, not a month (4,320 images); [backfill] lookback_days set in the config says otherwise.
+            self.catch_up_limit = timedelta(days=1)
         # The breaker and the request budget, shared with every process through the database. The default
         # budget is polite to a public camera (someone else's server): 120 a minute, under 2 a second.
         from cielo.guard import Guard
 
         self.guard = Guard(settings.storage.database, self.name, buckets(self.requests_per_minute or None, None))
+        self.locator: Locator = self._locator()
+        if not self.locator.archive:
+            self.history = timedelta(0)  # only the newest frame exists: live capture only
+        self._stopped: str | None = None  # what this run saw of a latest-frame camera: "" fresh, else why stopped
+
+    def _locator(self) -> Locator:
+        cfg = self.cfg
+        if cfg.folder is not None:
+            from cielo.sources.skycam.locate_folder import FolderLocator
+
+            return FolderLocator(cfg.folder, self.tz, cfg.cadence / 2, layout=cfg.layout, pattern=cfg.pattern,
+                                 max_bytes=cfg.max_bytes)
+        if cfg.latest_url is not None:
+            from cielo.sources.skycam.locate_latest import LatestLocator
+
+            return LatestLocator(cfg.latest_url, self._get, self.tz, self.slot_of, cfg.longest_wait * 2)
+        from cielo.sources.skycam.locate_template import TemplateLocator, seed_naming, template_naming
+
+        naming = (template_naming(cfg.url_template, self.tz) if cfg.url_template is not None
+                  else seed_naming(cfg.base_url, cfg.year_dir, self.tz))
+        return TemplateLocator(naming, self._get)
+
+    def _get(self, url: str) -> tuple[bytes, dict[str, str]]:
+        if self.guard.buckets:
+            self.guard.acquire()  # waits for a token of [skycam].requests_per_minute
+        headers: dict[str, str] = {}
+        body, content_type = get_bytes(self.pool.session, url, self.pool.policy, self.guard, headers)
+        if not body.startswith(JPEG_MAGIC):
+            kind = content_type.split(";")[0].strip() or "unknown type"
+            raise FetchError(f"{url}: not a JPEG ({kind}, {len(body)} bytes)", transient=False, kind="not a JPEG")
+        return body, headers
+
+    @classmethod
+    def declared_series(cls, settings: Settings) -> tuple[SeriesSpec, ...]:
+        cadence = cls.config(settings).cadence
+        return tuple(replace(spec, cadence=cadence) for spec in cls.series)
 
     def use_processes(self, processes: int) -> None:
         """Judge images in `processes` worker processes from now on (0: in this process)."""
@@ -116,13 +173,18 @@ class SkycamSource(Source):
 
             device = self.settings.device
             analysts = Analysts(processes, self.cfg.model, calibration_path(self.settings, self.cfg),
-                                device.latitude, device.longitude)
+                                device.latitude, device.longitude, self.cfg.analysis_stall_s)
             try:
                 self._analysts = analysts.start()
             except OSError as exc:  # no writable /dev/shm for their queues' semaphores (a chroot), no fork
                 analysts.close()
                 log.warning("%s: cannot start %d analysis process(es) (%s); judging images in this process",
                             self.name, processes, exc)
+
+    def secret_values(self) -> tuple[str, ...]:
+        # The password only: a user name ("admin") is no secret, and scrubbing it would mangle messages.
+        password = self.cfg.password
+        return (password.get_secret_value(),) if password is not None and password.get_secret_value() else ()
 
     def default_processes(self, settings: Settings) -> int:
         return analysis_processes(self.cfg)
@@ -149,13 +211,15 @@ class SkycamSource(Source):
 
     @classmethod
     def doctor(cls, settings: Settings) -> list[tuple[bool, str]]:
+        from cielo.sources.skycam.doctor import camera_checks
         from cielo.sources.skycam.model import OctaModel
 
         try:
             model = OctaModel(cls.config(settings).model)
-            return [(True, f"model: {model.path} ({model.version}, input {model.width}x{model.height})")]
+            lines = [(True, f"model: {model.path} ({model.version}, input {model.width}x{model.height})")]
         except CieloError as exc:
-            return [(False, f"model: {exc}: set [skycam].model to an ONNX file with the octa I/O")]
+            lines = [(False, f"model: {exc}: set [skycam].model to an ONNX file with the octa I/O")]
+        return lines + camera_checks(cls(settings))
 
     @classmethod
     def schedule(cls, settings: Settings) -> dict[str, Any]:
@@ -186,34 +250,43 @@ class SkycamSource(Source):
             hour += timedelta(hours=1)
         return out
 
+    def slot_of(self, taken: datetime, now: datetime) -> datetime:
+        """The slot a frame taken at `taken` fills: the one whose minute is nearest (a tie goes to the later),
+        never one still to come at `now`."""
+        wait = self.cfg.longest_wait
+        near = self.slots(taken - wait * 2, min(taken + wait, now) + timedelta(seconds=1))
+        return min(near, key=lambda s: (abs((taken - s).total_seconds()), -s.timestamp()))
+
     def url_for(self, slot: datetime, now: datetime) -> str:
-        local = slot.astimezone(self.tz)
-        name = f"{local:%Y}-{local:%m%d%H%M}.jpg"
-        if self.cfg.year_dir == "always" or (
-            self.cfg.year_dir == "past" and local.year < now.astimezone(self.tz).year
-        ):
-            return f"{self.cfg.base_url}/{local:%Y}/{name}"
-        return f"{self.cfg.base_url}/{name}"
+        return getattr(self.locator, "url_for", lambda s, n: str(self.cfg.folder or self.cfg.latest_url))(slot, now)
 
     def live_range(self, now: datetime) -> tuple[datetime, datetime]:
-        """Just the newest slot the camera should have uploaded by `now`, given its upload delay."""
-        cutoff = now - timedelta(seconds=self.cfg.delay_s)
+        """Just the newest slot the camera should have uploaded by `now`, given its upload delay (a latest-frame
+        URL is stamped by the frame's own time: its newest slot is now's)."""
+        cutoff = now - timedelta(seconds=self.cfg.delay_s if self.locator.archive else 0)
         slot = self.slots(cutoff - timedelta(hours=2), cutoff + timedelta(seconds=1))[-1]
         return slot, slot + timedelta(seconds=1)
 
     def fetch(self, window: Window, now: datetime) -> SkyImage:
-        slot = window.slots[0]
-        url = self.url_for(slot, now)
-        if self.guard.buckets:
-            self.guard.acquire()  # waits for a token of [skycam].requests_per_minute
-        body, content_type = get_bytes(self.pool.session, url, self.pool.policy, self.guard)
-        if not body.startswith(JPEG_MAGIC):
-            kind = content_type.split(";")[0].strip() or "unknown type"
-            raise FetchError(f"{url}: not a JPEG ({kind}, {len(body)} bytes)", transient=False, kind="not a JPEG")
-        keep = body if self.cfg.keep_images else None
+        if not self.locator.archive and now - window.slots[0] > self.cfg.longest_wait * 2:
+            # One URL serves only the newest frame: asking it for an old slot would file today's frame there.
+            raise FetchError(f"{self.url_for(window.slots[0], now)}: serves only the newest frame, not "
+                             f"{iso(window.slots[0])}", transient=False, kind="no archive")
+        try:
+            found: Found = self.locator.find(window.slots[0], now)
+        except FetchError as exc:
+            if exc.kind == "camera stopped":
+                self._stopped = str(exc)
+            raise
+        if not self.locator.archive:
+            self._stopped = ""
+        body, url, slot = found.body, found.where, found.slot
+        # A frame on this board stays where it is: keep_images keeps no second copy of it.
+        keep = body if self.cfg.keep_images and not found.local else None
         digest = hashlib.sha256(body).hexdigest()
+        taken = found.taken
         if self._analysts is not None:  # this thread goes on to its next request meanwhile
-            return SkyImage(slot, url, digest, len(body), None, keep, self._analysts.submit(body, slot))
+            return SkyImage(slot, url, digest, len(body), None, keep, self._analysts.submit(body, slot), taken=taken)
         from cielo.sources.skycam.model import ImageError
 
         try:
@@ -221,17 +294,17 @@ class SkycamSource(Source):
                 frame = self.model.decode(body)
         except ImageError as exc:
             raise _unreadable(url, exc) from None
-        return SkyImage(slot, url, digest, len(body), frame, keep)
+        return SkyImage(slot, url, digest, len(body), frame, keep, taken=taken)
 
     def settle(self, fetched: SkyImage) -> SkyImage:
         """An image judged in an analysis process, once its verdict is back (FetchError if it had none)."""
         if fetched.pending is None:
             return fetched
-        from cielo.sources.skycam.analysts import Analysts
         from cielo.sources.skycam.model import ImageError
 
+        assert self._analysts is not None  # kept once made (close), so a pending image always has its pool
         try:
-            judged = Analysts.result(fetched.pending)
+            judged = self._analysts.result(fetched.pending)
         except ImageError as exc:
             raise _unreadable(fetched.url, exc) from None
         return replace(fetched, pending=None, judged=judged)
@@ -254,7 +327,11 @@ class SkycamSource(Source):
         for img, v, model, calibration in sorted(judged, key=lambda j: j[0].slot):
             if img.body is not None:
                 self._save(img)
-            attrs = v.attrs() | {"url": img.url, "sha256": img.sha256, "bytes": img.size, "model": model}
+            # The one place a reading's URL is recorded: never with a login in it, whatever built the URL.
+            attrs = v.attrs() | {"url": without_credentials(img.url), "sha256": img.sha256, "bytes": img.size,
+                                 "model": model}
+            if img.taken is not None and abs((img.taken - img.slot).total_seconds()) >= 1:
+                attrs["observed_at"] = iso(img.taken)
             if calibration is not None:
                 attrs["calibration"] = calibration
             readings.append(Reading("skycam.octas", img.slot, v.octas, "octas", self.name, attrs))
@@ -302,6 +379,14 @@ class SkycamSource(Source):
     def finish(self, store: Store) -> None:
         """After a run: say when saving images stopped or resumed for lack of disk (once per change, across
         processes: the state lives in the database), and apply the quota."""
+        problem = f"{self.name}.problem"
+        if self.locator.archive and store.state().get(problem, ("",))[0]:
+            self._stopped = ""  # no longer a latest-frame camera: what was said of it no longer holds
+        if self._stopped is not None:  # shared with `cielo status` through the database, like the disk below
+            store.set_state(problem, self._stopped)
+            if self._stopped:
+                log.warning("%s: %s", self.name, self._stopped)
+            self._stopped = None
         storage = self.cfg
         if self._disk_low is not None:
             before = store.state().get("images_disk_low", ("no", ""))[0] == "yes"
