@@ -36,7 +36,7 @@ def test_images_quota_keeps_the_newest(camera: CameraServer, config, tmp_path: P
     kept = sorted(p.name for p in (tmp_path / "img").rglob("*.jpg"))
     assert 1 <= len(kept) < 6 and kept[-1] == "2024-06010952.jpg"  # camera-local names; the newest survive
     assert sum(p.stat().st_size for p in (tmp_path / "img").rglob("*.jpg")) <= 0.1e6
-    assert rows(tmp_path / "cielo.db", "SELECT count(*) FROM readings WHERE series = 'skycam.octas'") == [(6,)]
+    assert rows(tmp_path / "cielo.db", "SELECT count(*) FROM readings") == [(6,)]
 
 
 def test_low_disk_stops_images_not_readings(camera: CameraServer, config, tmp_path: Path, small_disk):
@@ -57,20 +57,20 @@ def test_low_disk_stops_images_not_readings(camera: CameraServer, config, tmp_pa
 
 
 def test_full_disk_loses_nothing_and_recovers(camera: CameraServer, config, small_disk):
-    sd = small_disk(6144)  # a week of frames, each with the sun's four series too, fits in it
+    sd = small_disk(3072)
     db = sd / "cielo.db"
     cfg = config(storage={"database": str(db)})
     filler = sd / "filler"
-    filler.write_bytes(b"\0" * 5_900_000)
+    filler.write_bytes(b"\0" * 2_800_000)
     week = ("--from", "2024-06-01T00:00Z", "--to", "2024-06-07T23:59Z")
     full = cielo("backfill", *week, config=cfg)
     assert full.returncode == 1
     assert full.stderr.strip().splitlines()[-1].startswith("cielo: error: ") and "full" in full.stderr
     assert rows(db, "PRAGMA integrity_check") == [("ok",)]
-    (kept,) = rows(db, "SELECT count(*) FROM readings WHERE series = 'skycam.octas'")[0]
+    (kept,) = rows(db, "SELECT count(*) FROM readings")[0]
     assert 0 < kept < 1008
     filler.unlink()
     again = cielo("backfill", *week, config=cfg)
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip().splitlines()[-1] == f"skycam: total=1008 new={1008 - kept} duplicates={kept} failed=0"
-    assert rows(db, "SELECT count(*), count(DISTINCT ts) FROM readings WHERE series = 'skycam.octas'") == [(1008, 1008)]
+    assert rows(db, "SELECT count(*), count(DISTINCT ts) FROM readings") == [(1008, 1008)]

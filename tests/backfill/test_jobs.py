@@ -75,7 +75,7 @@ def test_failing_task_retries_then_stays_failed_until_retried(camera: CameraServ
     camera.behaviours.clear()
     cielo("jobs", "retry", "1", config=cfg)
     assert cielo("jobs", "run", "1", config=cfg).stdout.strip().endswith("job 1: completed")
-    assert rows(tmp_path / "cielo.db", "SELECT count(*) FROM readings WHERE series = 'skycam.octas'") == [(1,)]
+    assert rows(tmp_path / "cielo.db", "SELECT count(*) FROM readings") == [(1,)]
 
 
 def test_kill_9_at_random_moments_loses_and_doubles_nothing(config, tmp_path: Path):
@@ -99,7 +99,7 @@ def test_kill_9_at_random_moments_loses_and_doubles_nothing(config, tmp_path: Pa
         final = cielo("backfill", *FOUR_DAYS, config=cfg)
         assert final.returncode == 0, final.stderr
         assert final.stdout.strip().splitlines()[-1].startswith("skycam: total=576 ")
-    assert rows(db, "SELECT count(*), count(DISTINCT ts) FROM readings WHERE series = 'skycam.octas'") == [(576, 576)]
+    assert rows(db, "SELECT count(*), count(DISTINCT ts) FROM readings") == [(576, 576)]
     assert rows(db, "SELECT count(*) FROM backfill_tasks WHERE status IN ('pending', 'in_progress')") == [(0,)]
     assert rows(db, "SELECT status FROM backfill_jobs") == [("completed",)]  # one job, resumed each time
 
@@ -112,7 +112,7 @@ def test_two_processes_never_run_the_same_task(camera: CameraServer, config, tmp
     for p in procs:
         p.communicate(timeout=120)
     db = tmp_path / "cielo.db"
-    assert rows(db, "SELECT count(*), count(DISTINCT ts) FROM readings WHERE series = 'skycam.octas'") == [(576, 576)]
+    assert rows(db, "SELECT count(*), count(DISTINCT ts) FROM readings") == [(576, 576)]
     assert rows(db, "SELECT max(attempts) FROM backfill_tasks") == [(1,)]
     assert rows(db, "SELECT sum(records_new) FROM backfill_tasks") == [(576,)]
     assert camera.total_requests == 576
@@ -127,8 +127,7 @@ def test_daemon_catches_up_on_start_by_itself(camera: CameraServer, config, tmp_
     assert "catch-up: job 1 queued for skycam" in out, out
     (trigger, status) = rows(db, "SELECT trigger, status FROM backfill_jobs WHERE id = 1")[0]
     assert (trigger, status) == ("on_boot", "completed")
-    (count,) = rows(db, "SELECT count(*) FROM readings WHERE series = 'skycam.octas'"
-                    " AND ts >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')")[0]
+    (count,) = rows(db, "SELECT count(*) FROM readings WHERE ts >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')")[0]
     assert count >= 143  # a day of 10-minute slots, the live capture included
     events = [json.loads(d) for (d,) in rows(db, "SELECT data FROM events WHERE kind = 'backfill_finished'")]
     assert events and events[0]["job"] == 1 and events[0]["level"] == "success"

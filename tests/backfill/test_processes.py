@@ -19,7 +19,7 @@ from tests.conftest import cielo, clean_env, rows
 from tests.support.camserver import CameraServer
 
 DAY = ("--from", "2024-06-01T00:00Z", "--to", "2024-06-01T23:59Z")
-READINGS = "SELECT series, ts, value, attrs FROM readings WHERE series = 'skycam.octas' ORDER BY ts"
+READINGS = "SELECT series, ts, value, attrs FROM readings ORDER BY ts"
 
 
 def summary(result: subprocess.CompletedProcess[str]) -> str:
@@ -119,7 +119,7 @@ def test_interrupted_backfill_leaves_no_process_and_no_traceback(config, tmp_pat
             assert proc.returncode == 130, (out, err)
             new = int(out.strip().splitlines()[-1].split("new=")[1].split()[0])
             assert 0 < new < 288
-        held = rows(tmp_path / "cielo.db", "SELECT count(*) FROM readings WHERE series = 'skycam.octas'")[0][0]
+        held = rows(tmp_path / "cielo.db", "SELECT count(*) FROM readings")[0][0]
         rest = cielo("backfill", "--processes", "2", "--from", "2024-06-01T00:00Z", "--to", "2024-06-02T23:59Z",
                      config=cfg)
         assert summary(rest) == f"skycam: total=288 new={288 - held} duplicates={held} failed=0"

@@ -35,8 +35,7 @@ def catch_up(store: Store, sources: dict[str, Source], trigger: str, lookback: t
         if source.history == timedelta(0):
             continue  # live only (OpenWeatherMap): its live job is all it can do
         for spec in source.series:
-            if not spec.derived:  # filled with the primary: its holes are the primary's
-                by_series.setdefault(spec.name, (spec, []))[1].append(source)
+            by_series.setdefault(spec.name, (spec, []))[1].append(source)
     start = now - lookback
     ranges: dict[str, list[tuple[datetime, datetime]]] = {}
     unserved: list[dict[str, str]] = []

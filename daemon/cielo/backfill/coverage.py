@@ -41,8 +41,6 @@ def table(store: Store, sources: list[Source], year: int, now: datetime) -> list
     for source in sources:
         spec: SeriesSpec
         for spec in source.series:
-            if spec.derived:  # the camera's sun: the coverage of its primary
-                continue
             first = store.first_ts(spec.name)
             for label, start, end in months(year, now):
                 expected = len(source.slots(start, end))

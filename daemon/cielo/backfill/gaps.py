@@ -169,9 +169,8 @@ def report(settings: Settings, store: Store, names: list[str], series: list[str]
     for name in names:
         source = REGISTRY[name](settings)
         try:
-            # a derived series (the camera's sun) has the holes of its primary: listed when asked for
             results += [analyse(store, source, spec, start, now) for spec in source.series
-                        if (spec.name in series if series else not spec.derived)]
+                        if not series or spec.name in series]
         finally:
             source.close()
     return results

@@ -21,7 +21,7 @@ from cielo.values import plain
 def summary(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
     series = []
     for declared in registry.series(settings):  # each series once, whichever sources fill it
-        if not declared.enabled or declared.spec.derived:  # a derived series is as fresh as its primary
+        if not declared.enabled:
             continue
         spec, r = declared.spec, store.latest(declared.spec.name)
         lag = None if r is None else round((now - from_iso(r.ts)).total_seconds())

@@ -34,7 +34,7 @@ def plan(source: Source, store: Store, start: datetime, end: datetime, now: date
     # A slot is held only when every series the source serves at that cadence is: Open-Meteo must still fetch
     # the cloud cover of hours whose temperature AEMET holds (the answer's held values count as duplicates).
     for spec in source.series[1:]:
-        if spec.cadence == source.primary.cadence and present and not spec.derived:
+        if spec.cadence == source.primary.cadence and present:
             present &= store.present(spec.name, start, end, source=source.name)
     waiting = store.missing_not_due(series, start, end, now)
     todo = [ts for ts in slots if (key := iso(ts)) not in present and key not in waiting]

@@ -34,13 +34,17 @@ DAY = timedelta(days=1)
 
 @dataclass(frozen=True, slots=True)
 class Entity:
-    """One more Home Assistant sensor drawn from a series' JSON (e.g. the camera's confidence)."""
+    """One more Home Assistant entity drawn from a series' JSON (e.g. the camera's confidence, or the sun's
+    state from the octas reading's attrs). A `binary_sensor`'s template renders "ON", "OFF" or "None"
+    (unknown)."""
 
     key: str
     name: str
     template: str
     unit: str | None = None
     icon: str | None = None
+    platform: str = "sensor"  # or "binary_sensor"
+    device_class: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +70,6 @@ class SeriesSpec:
     limits: tuple[float, float] | None = None
     integer: bool = False
     nullable: bool = False
-    # Filled from the primary series' own answers (the camera's sun state, read off the frames it judges):
-    # never a gap of its own, never a reason to fetch a slot again (history from before it existed stays).
-    derived: bool = False
-    # Home Assistant: "sensor", or "binary_sensor" for a 0/1 series (1: on, null: unknown)
-    platform: str = "sensor"
 
     def check(self, value: Any) -> tuple[float | None, str | None]:
         """(the value as stored, None) when acceptable, else (None, why not)."""

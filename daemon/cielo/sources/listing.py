@@ -31,8 +31,7 @@ def lines(settings: Settings) -> list[str]:
         state, failures, _ = breakers.get(cls.config_name or name, ("closed", 0, None))
         breaker = f"breaker {state}" + (f" ({failures} failures)" if failures else "")
         history = "live only" if cls.history == timedelta(0) else f"history {span_text(cls.history)}"
-        # a derived series (the camera's sun) comes with its primary: not a series to fetch (docs/sun.md)
-        series = ",".join(sp.name for sp in cls.series if not sp.derived)
+        series = ",".join(sp.name for sp in cls.series)
         out.append(f"{name}: {'enabled' if cls.enabled(settings) else 'disabled'}, {key_text}, series {series}, "
                    f"{history}, budget {budget}, {breaker}")
     return out

@@ -78,7 +78,7 @@ def test_allsky_folder_day_backfill_stores_each_frame_once_and_never_touches_the
     assert (n, lo, hi) == (144, "2025-06-14T22:02:00Z", "2025-06-15T21:52:00Z")  # Madrid's day, UTC+2
     # 00:02 on the 15th: filed by allsky under the 14th, the night it belongs to; its own time kept.
     (url, observed), = rows(db, "SELECT json_extract(attrs, '$.url'), json_extract(attrs, '$.observed_at') "
-                                "FROM readings WHERE series = 'skycam.octas' AND ts = '2025-06-14T22:02:00Z'")
+                                "FROM readings WHERE ts = '2025-06-14T22:02:00Z'")
     assert re.fullmatch(re.escape(str(images / "20250614" / "image-20250615")) + r"00[01]\d{3}\.jpg", url)
     assert abs(datetime.fromisoformat(observed) - datetime(2025, 6, 14, 22, 2, tzinfo=UTC)) <= timedelta(seconds=50)
 
@@ -99,7 +99,7 @@ def test_one_minute_indi_allsky_camera_live_backfill_and_gaps(tmp_path: Path):
     live = cielo("ingest", "--source", "skycam", config=cfg)
     assert live.returncode == 0, live.stdout + live.stderr
     db = tmp_path / "cielo.db"
-    assert len(rows(db, "SELECT ts FROM readings WHERE series = 'skycam.octas'")) == 1
+    assert len(rows(db, "SELECT ts FROM readings")) == 1
 
     start = minute - timedelta(minutes=90)
     out = cielo("backfill", "--from", start.strftime("%Y-%m-%dT%H:%MZ"), "--to", minute.strftime("%Y-%m-%dT%H:%MZ"),
@@ -133,8 +133,7 @@ def test_latest_url_stores_a_fresh_frame_in_its_slot_and_nothing_from_a_stopped_
         fresh = cielo("ingest", "--source", "skycam", config=cfg)
         assert fresh.returncode == 0, fresh.stdout + fresh.stderr
         db = tmp_path / "cielo.db"
-        (ts, observed), = rows(db, "SELECT ts, json_extract(attrs, '$.observed_at') FROM readings"
-                                " WHERE series = 'skycam.octas'")
+        (ts, observed), = rows(db, "SELECT ts, json_extract(attrs, '$.observed_at') FROM readings")
         assert re.search(r"^✔ camera: http://127.0.0.1:\d+/current/tmp/image.jpg answers an image \(\d+ bytes\) "
                          r"taken \S+Z, [\d.]+ (s|min) ago$", cielo("doctor", config=cfg).stdout, re.M)
         source = SkycamSource(Settings.model_validate({"storage": {"database": str(tmp_path / "x.db")},
@@ -190,8 +189,7 @@ def test_url_template_archive_backfill(tmp_path: Path):
         assert summary(out.stdout)["skycam"] == (18, 17, 0, 1)
         assert "1 not found (404)" in out.stderr
         assert summary(cielo(*args, config=cfg).stdout)["skycam"] == (18, 0, 17, 1)
-    (url,), = rows(tmp_path / "cielo.db", "SELECT json_extract(attrs, '$.url') FROM readings"
-                     " WHERE series = 'skycam.octas' ORDER BY ts LIMIT 1")
+    (url,), = rows(tmp_path / "cielo.db", "SELECT json_extract(attrs, '$.url') FROM readings ORDER BY ts LIMIT 1")
     assert url == f"{server.base}/images/20250615/image-202506150902.jpg"
     assert len(list((tmp_path / "kept").rglob("*.jpg"))) == 17  # an archive's frames are kept with keep_images
 

@@ -136,7 +136,10 @@ def test_eta_of_the_cloud_coming_at_the_sun():
     assert tracker.step(t0 + timedelta(minutes=16), views[1]) == (None, None)
 
 
-def test_ingest_stores_the_sun_series(camera: CameraServer, config, tmp_path: Path):
+SUN_KEYS = ("sun", "sun_covered", "sun_cloud_15", "sun_cloud_30", "sun_eta_min")
+
+
+def test_ingest_puts_the_sun_in_the_octas_reading(camera: CameraServer, config, tmp_path: Path):
     # the device's longitude put where it is noon now: the live slot is a day frame
     now = datetime.now(UTC)
     lon = ((12 - (now.hour + now.minute / 60)) * 15 + 180) % 360 - 180
@@ -146,12 +149,13 @@ def test_ingest_stores_the_sun_series(camera: CameraServer, config, tmp_path: Pa
     result = cielo("ingest", "--source", "skycam", config=cfg, env=clean_env())
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(tmp_path / "cielo.db") as db:
-        rows = dict(db.execute("SELECT series, value FROM readings WHERE series LIKE 'skycam.sun%'").fetchall())
-        attrs = json.loads(db.execute("SELECT attrs FROM readings WHERE series = 'skycam.octas'").fetchone()[0])
-    assert rows["skycam.sun_covered"] == 0
-    assert 0 <= rows["skycam.sun_cloud_15"] <= 100 and 0 <= rows["skycam.sun_cloud_30"] <= 100
-    assert rows["skycam.sun_eta_min"] is None  # one frame: no motion yet
-    assert attrs["sun"] == "visible"
+        (series, attrs), = db.execute("SELECT series, attrs FROM readings").fetchall()  # one frame, one reading
+        view = db.execute(f"SELECT {', '.join(SUN_KEYS)}, motion FROM sun").fetchall()
+    attrs = json.loads(attrs)
+    assert series == "skycam.octas" and attrs["sun"] == "visible" and attrs["sun_covered"] == 0
+    assert 0 <= attrs["sun_cloud_15"] <= 100 and 0 <= attrs["sun_cloud_30"] <= 100
+    assert "sun_eta_min" in attrs and attrs["sun_eta_min"] is None  # one frame: no motion yet
+    assert view == [(*(attrs[k] for k in SUN_KEYS), None)]
     assert (tmp_path / "skycam-motion.json").is_file()  # the only thing kept for the next frame
 
 
@@ -161,38 +165,52 @@ def test_backfill_one_minute_apart_gives_the_eta(camera: CameraServer, config, t
     start = datetime(day.year, day.month, day.day, 12, 0, tzinfo=UTC)
     shots = {f"{start + timedelta(minutes=i):%Y-%m%d%H%M}.jpg": frame(CLOUDS, shift=(8 * i, 0)) for i in range(3)}
     camera.image_for = lambda name: shots.get(name.rsplit("/", 1)[-1], frame(grey=True))
-    cfg = config(device={"latitude": 10.0, "longitude": 0.0}, skycam={
+    cfg = config(device={"latitude": 10.0, "longitude": 0.0, "id": "pi"}, skycam={
         "base_url": camera.base_url, "timeout_s": 2, "retries": 2, "requests_per_minute": 0, "timezone": "UTC",
-        "minutes": list(range(60)), "year_dir": "never"})
+        "minutes": list(range(60)), "year_dir": "never"},
+        mqtt={"enabled": True, "port": 9})  # no broker: the messages stay queued in the outbox
     end = start + timedelta(minutes=2)
     result = cielo("backfill", "--from", f"{start:%Y-%m-%dT%H:%MZ}", "--to", f"{end:%Y-%m-%dT%H:%MZ}", "--workers", "1",
                    config=cfg, env=clean_env())
     assert result.returncode == 0, result.stdout + result.stderr
     with sqlite3.connect(tmp_path / "cielo.db") as db:
-        eta = db.execute("SELECT ts, value FROM readings WHERE series = 'skycam.sun_eta_min' ORDER BY ts").fetchall()
-        motion = [json.loads(a).get("motion") for (a,) in
-                  db.execute("SELECT attrs FROM readings WHERE series = 'skycam.octas' ORDER BY ts")]
-    assert len(eta) == 3 and eta[0][1] is None
-    assert all(v is not None and 4 <= v <= 10 for _, v in eta[1:]), eta
+        assert db.execute("SELECT count(*), count(DISTINCT ts) FROM readings").fetchall() == [(3, 3)]
+        view = db.execute("SELECT ts, sun, sun_covered, sun_eta_min, motion FROM sun ORDER BY ts").fetchall()
+        sent = [(t, json.loads(p)) for t, p in db.execute("SELECT topic, payload FROM outbox WHERE kind = 'backfill'"
+                                                          " ORDER BY id")]
+    eta = [v[3] for v in view]
+    assert len(view) == 3 and eta[0] is None and all(v[1] == "visible" and v[2] == 0 for v in view)
+    assert all(v is not None and 4 <= v <= 10 for v in eta[1:]), view
+    motion = [None if v[4] is None else json.loads(v[4]) for v in view]
     assert motion[0] is None and motion[1]["direction_from"] == "frame" and 80 < motion[1]["direction"] < 100
+    # one message a frame, on the octas topic, carrying the sun
+    assert [t for t, _ in sent] == ["cielo/pi/skycam/octas/backfill"] * 3
+    assert [p["sun_eta_min"] for _, p in sent] == eta and all(set(SUN_KEYS) <= set(p) for _, p in sent)
 
 
-def test_home_assistant_gets_a_sun_covered_binary_sensor():
-    from cielo.outputs.mqtt.discovery import SeriesInfo, components
+def test_home_assistant_reads_the_sun_from_the_octas_topic():
+    from cielo.outputs.mqtt.discovery import SeriesInfo, components, object_id
     from cielo.outputs.mqtt.topics import Topics
     from cielo.sources.skycam.source import SkycamSource
 
     out = components(Topics("cielo", "pi"), "pi", [SeriesInfo(s, True) for s in SkycamSource.series])
+    assert {object_id(s.name) for s in SkycamSource.series} == {"skycam_octas"}  # no series of its own
     cfg = out["skycam_sun_covered"]
     assert cfg["p"] == "binary_sensor" and cfg["name"] == "Sun covered"
-    assert cfg["state_topic"] == "cielo/pi/skycam/sun_covered"
+    assert cfg["state_topic"] == "cielo/pi/skycam/octas"
     assert cfg["default_entity_id"] == "binary_sensor.cielo_pi_skycam_sun_covered"
+    assert cfg["unique_id"] == "cielo_pi_skycam_sun_covered"
     assert (cfg["payload_on"], cfg["payload_off"]) == ("ON", "OFF") and "unit_of_measurement" not in cfg
-    assert out["skycam_sun_cloud_15"]["p"] == "sensor" and out["skycam_sun_cloud_15"]["unit_of_measurement"] == "%"
+    assert "value_json.sun_covered == 1" in cfg["value_template"] and "'None'" in cfg["value_template"]
+    for key in ("sun_cloud_15", "sun_cloud_30"):
+        c = out[f"skycam_{key}"]
+        assert c["p"] == "sensor" and c["unit_of_measurement"] == "%" and c["state_topic"] == "cielo/pi/skycam/octas"
+        assert f"value_json.{key}" in c["value_template"]
     eta = out["skycam_sun_eta_min"]
     assert eta["unit_of_measurement"] == "min" and eta["device_class"] == "duration"
+    assert eta["default_entity_id"] == "sensor.cielo_pi_skycam_sun_eta_min"
     gone = components(Topics("cielo", "pi"), "pi", [SeriesInfo(s, False) for s in SkycamSource.series])
-    assert gone["skycam_sun_covered"] == {"p": "binary_sensor"}
+    assert gone["skycam_sun_covered"] == {"p": "binary_sensor"} and gone["skycam_sun_eta_min"] == {"p": "sensor"}
 
 
 def _oriented(ts: datetime) -> tuple[float, float] | None:

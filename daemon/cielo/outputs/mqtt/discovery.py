@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from cielo.outputs.mqtt.topics import Topics
-from cielo.sources.base import SeriesSpec
+from cielo.sources.base import Entity, SeriesSpec
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,6 @@ class SeriesInfo:
         freshness), or how late the series' values may come (daily values)."""
         window = self.spec.live_within or max(3 * self.spec.cadence, timedelta(minutes=30))
         return int(window.total_seconds())
-
-
-# Home Assistant reads a rendered 'None' as unknown: a 0/1 series' null (the sun down) is neither on nor off
-BINARY_TEMPLATE = "{{ 'ON' if value_json.value == 1 else ('OFF' if value_json.value == 0 else 'None') }}"
 
 
 def object_id(series: str) -> str:
@@ -73,6 +69,18 @@ def _entity(device_id: str, key: str, name: str, state_topic: str, template: str
     }
 
 
+def _extra(device_id: str, entity: Entity, topic: str, expire_after: int) -> dict:
+    """An entity drawn from a series' JSON by its template; a binary_sensor's renders ON/OFF (or 'None':
+    unknown), a sensor's a number."""
+    if entity.platform == "binary_sensor":
+        return _entity(device_id, entity.key, entity.name, topic, entity.template, platform="binary_sensor",
+                       payload_on="ON", payload_off="OFF", device_class=entity.device_class, icon=entity.icon,
+                       expire_after=expire_after)
+    return _entity(device_id, entity.key, entity.name, topic, entity.template, unit_of_measurement=entity.unit,
+                   device_class=entity.device_class, state_class="measurement", icon=entity.icon,
+                   expire_after=expire_after)
+
+
 SAFETY_EXPIRE_S = 900  # the safety monitor republishes its state every 5 minutes
 
 
@@ -82,25 +90,17 @@ def components(topics: Topics, device_id: str, series: Iterable[SeriesInfo],
     for s in series:
         spec, key = s.spec, object_id(s.spec.name)
         if not s.enabled:
-            out[key] = {"p": spec.platform}
+            out[key] = {"p": "sensor"}
             for entity in spec.extra:
-                out[entity.key] = {"p": "sensor"}
+                out[entity.key] = {"p": entity.platform}
             continue
         topic = topics.live(spec.name)
-        if spec.platform == "binary_sensor":  # a 0/1 series (the sun covered): 1 on, 0 off, null unknown
-            out[key] = _entity(device_id, key, spec.label or spec.name, topic, BINARY_TEMPLATE,
-                               platform="binary_sensor", json_attributes_topic=topic, payload_on="ON",
-                               payload_off="OFF", device_class=spec.device_class, icon=spec.icon,
-                               expire_after=s.expire_after)
-            continue
         out[key] = _entity(device_id, key, spec.label or spec.name, topic, "{{ value_json.value }}",
                            json_attributes_topic=topic, unit_of_measurement=spec.unit,
                            device_class=spec.device_class, state_class=spec.state_class, icon=spec.icon,
                            expire_after=s.expire_after)
         for entity in spec.extra:
-            out[entity.key] = _entity(device_id, entity.key, entity.name, topic, entity.template,
-                                      unit_of_measurement=entity.unit, state_class="measurement", icon=entity.icon,
-                                      expire_after=s.expire_after)
+            out[entity.key] = _extra(device_id, entity, topic, s.expire_after)
     # A failed job of the last 24 h outranks a later small success (cielo.health.status, worst_recent).
     out["last_backfill"] = _entity(device_id, "last_backfill", "Last backfill", topics.state,
                                    "{{ 'none' if not value_json.last_backfill else "

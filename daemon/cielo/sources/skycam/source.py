@@ -67,6 +67,26 @@ def _unreadable(url: str, exc: Exception) -> FetchError:
     return FetchError(f"{url}: {exc}", transient=False, kind=kind)
 
 
+def _from_attrs(key: str) -> str:
+    """A sensor template reading one of the octas payload's attrs (None, unknown to Home Assistant, when absent)."""
+    return f"{{{{ value_json.{key} | default(none) }}}}"
+
+
+# What the sun does, read off the same frame (sunstate.py, motion.py) and carried in the octas reading's attrs,
+# so one frame stays one reading; the entities keep the keys the sun had as series of its own.
+SUN_ENTITIES = (
+    Entity("skycam_sun_covered", "Sun covered",
+           "{{ 'ON' if value_json.sun_covered == 1 else ('OFF' if value_json.sun_covered == 0 else 'None') }}",
+           icon="mdi:weather-sunny-off", platform="binary_sensor"),
+    Entity("skycam_sun_cloud_15", "Cloud within 15° of the sun", _from_attrs("sun_cloud_15"), "%",
+           "mdi:weather-partly-cloudy"),
+    Entity("skycam_sun_cloud_30", "Cloud within 30° of the sun", _from_attrs("sun_cloud_30"), "%",
+           "mdi:weather-partly-cloudy"),
+    Entity("skycam_sun_eta_min", "Sun change in", _from_attrs("sun_eta_min"), "min", "mdi:timer-sand",
+           device_class="duration"),
+)
+
+
 class SkycamSource(Source):
     name = "skycam"
     series = (SeriesSpec(
@@ -74,19 +94,7 @@ class SkycamSource(Source):
         limits=(0, 8), integer=True, nullable=True,  # None: a frame flagged night/dark/invalid
         extra=(Entity("skycam_confidence", "Cloud cover confidence",
                       "{{ (value_json.confidence * 100) | round(1) if value_json.confidence is not none else none }}",
-                      "%", "mdi:gauge"),)),
-              # What the sun does, read off the same frames (sunstate.py, motion.py): null at night or with
-              # the sun out of view; never fetched for on their own (derived)
-              SeriesSpec("skycam.sun_covered", "", timedelta(minutes=10), "Sun covered",
-                         icon="mdi:weather-sunny-off", state_class=None, limits=(0, 1), integer=True,
-                         nullable=True, derived=True, platform="binary_sensor"),
-              SeriesSpec("skycam.sun_cloud_15", "%", timedelta(minutes=10), "Cloud within 15° of the sun",
-                         icon="mdi:weather-partly-cloudy", limits=(0, 100), nullable=True, derived=True),
-              SeriesSpec("skycam.sun_cloud_30", "%", timedelta(minutes=10), "Cloud within 30° of the sun",
-                         icon="mdi:weather-partly-cloudy", limits=(0, 100), nullable=True, derived=True),
-              SeriesSpec("skycam.sun_eta_min", "min", timedelta(minutes=10), "Sun change in",
-                         device_class="duration", icon="mdi:timer-sand", limits=(0, 24 * 60), nullable=True,
-                         derived=True))
+                      "%", "mdi:gauge"), *SUN_ENTITIES)),)
     chunk = timedelta(minutes=1)  # one image per request
     history = None
     config_model = SkycamConfig
@@ -334,12 +342,13 @@ class SkycamSource(Source):
                 attrs["observed_at"] = iso(img.taken)
             if calibration is not None:
                 attrs["calibration"] = calibration
+            attrs.update(self._sun(img.slot, v))
             readings.append(Reading("skycam.octas", img.slot, v.octas, "octas", self.name, attrs))
-            readings.extend(self._sun_readings(img.slot, v, attrs))
         return readings
 
-    def _sun_readings(self, slot: datetime, v: Verdict, attrs: dict[str, Any]) -> list[Reading]:
-        """The sun series of one judged frame, and its cloud motion since the previous one (into `attrs`)."""
+    def _sun(self, slot: datetime, v: Verdict) -> dict[str, Any]:
+        """The sun's attrs of one judged frame (null where unknown: at night, the sun out of view) and its
+        cloud motion since the previous one."""
         from cielo.sources.skycam import motion, orientation
 
         if self._motion is None:
@@ -348,18 +357,16 @@ class SkycamSource(Source):
             self._orientation = orientation.load(orientation.beside(calibration_path(self.settings, self.cfg)))
         o = self._orientation
         moved, eta = self._motion.step(slot, v.sky, *((o.north, o.sign) if o is not None else ()))
-        if moved is not None:
-            attrs["motion"] = moved.attrs()
         sky = v.sky if v.sky is not None and v.sky.state is not None else None
-        values: dict[str, float | None] = {
-            "skycam.sun_covered": None if sky is None else sky.covered,
-            "skycam.sun_cloud_15": None if sky is None or sky.cloud_15 is None else round(sky.cloud_15 * 100, 1),
-            "skycam.sun_cloud_30": None if sky is None or sky.cloud_30 is None else round(sky.cloud_30 * 100, 1),
-            "skycam.sun_eta_min": eta,
+        out: dict[str, Any] = {
+            "sun_covered": None if sky is None else sky.covered,
+            "sun_cloud_15": None if sky is None or sky.cloud_15 is None else round(sky.cloud_15 * 100, 1),
+            "sun_cloud_30": None if sky is None or sky.cloud_30 is None else round(sky.cloud_30 * 100, 1),
+            "sun_eta_min": eta,
         }
-        units = {spec.name: spec.unit for spec in self.series}
-        extra = {"sun": attrs.get("sun"), "model": attrs["model"]}
-        return [Reading(name, slot, value, units[name], self.name, extra) for name, value in values.items()]
+        if moved is not None:
+            out["motion"] = moved.attrs()
+        return out
 
     def _save(self, img: SkyImage) -> None:
         storage = self.cfg
