@@ -54,14 +54,14 @@ class SunView:
 
     @property
     def covered(self) -> int | None:
-        """The 0/1 series: 1 unless the sun is in full view (thin cloud dims the disc: not full sun)."""
+        """`sun_covered`: 1 unless the sun is in full view (thin cloud dims the disc: not full sun)."""
         return None if self.state is None else int(self.state != "visible")
 
     def attrs(self) -> dict[str, Any]:
         out: dict[str, Any] = {"sun": self.state}
         for key, v in (("sun_cloud_15", self.cloud_15), ("sun_cloud_30", self.cloud_30)):
             if v is not None:
-                out[key] = round(v * 100, 1)  # percent, as the series
+                out[key] = round(v * 100, 1)  # percent
         return out
 
     def masks(self) -> tuple[np.ndarray, np.ndarray] | None:
