@@ -36,6 +36,8 @@ def test_discovery_names_each_series_once_with_readable_names(camera: CameraServ
         assert "object_id" not in c and c["default_entity_id"] == f"{c['p']}.cielo_{DEV}_{key}"
     assert configs["weather_temperature_daily_mean"]["expire_after"] == 10 * 86400  # published days late
     assert configs["weather_temperature"]["expire_after"] == 3 * 3600
+    sun = configs["skycam_sun_covered"]  # the sun's 0/1 series: a binary sensor
+    assert sun["p"] == "binary_sensor" and sun["name"] == "Sun covered" and sun["payload_on"] == "ON"
     # Older versions' per-entity configs: handed over (Home Assistant's migrate_discovery), then cleared.
     old = [(t, p) for t, p, _ in sub.messages if t == f"homeassistant/sensor/{DEV}/skycam_octas/config"]
     assert [p for _, p in old] == ['{"migrate_discovery":true}', ""]

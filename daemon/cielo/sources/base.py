@@ -34,13 +34,17 @@ DAY = timedelta(days=1)
 
 @dataclass(frozen=True, slots=True)
 class Entity:
-    """One more Home Assistant sensor drawn from a series' JSON (e.g. the camera's confidence)."""
+    """One more Home Assistant entity drawn from a series' JSON (e.g. the camera's confidence, or the sun's
+    state from the octas reading's attrs). A `binary_sensor`'s template renders "ON", "OFF" or "None"
+    (unknown)."""
 
     key: str
     name: str
     template: str
     unit: str | None = None
     icon: str | None = None
+    platform: str = "sensor"  # or "binary_sensor"
+    device_class: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

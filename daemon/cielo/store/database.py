@@ -227,6 +227,22 @@ MIGRATIONS: list[str] = [
      WHERE series IN ('ree.pvpc', 'ree.spot')
      GROUP BY ts;
     """,
+    # 6: the sun as each judged frame saw it (docs/sun.md), read from the octas readings' attrs: one reading per
+    # frame, so the sun costs no rows of its own. sun_covered 1/0 (null: unknown), cloud in % within 15 and 30
+    # degrees of the sun, minutes until that changes, the cloud motion since the previous frame (JSON).
+    """
+    DROP VIEW IF EXISTS sun;
+    CREATE VIEW sun AS
+    SELECT ts,
+           json_extract(attrs, '$.sun')           AS sun,
+           json_extract(attrs, '$.sun_covered')   AS sun_covered,
+           json_extract(attrs, '$.sun_cloud_15')  AS sun_cloud_15,
+           json_extract(attrs, '$.sun_cloud_30')  AS sun_cloud_30,
+           json_extract(attrs, '$.sun_eta_min')   AS sun_eta_min,
+           json_extract(attrs, '$.motion')        AS motion
+      FROM readings
+     WHERE series = 'skycam.octas';
+    """,
 ]
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from cielo.outputs.mqtt.topics import Topics
-from cielo.sources.base import SeriesSpec
+from cielo.sources.base import Entity, SeriesSpec
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,18 @@ def _entity(device_id: str, key: str, name: str, state_topic: str, template: str
     }
 
 
+def _extra(device_id: str, entity: Entity, topic: str, expire_after: int) -> dict:
+    """An entity drawn from a series' JSON by its template; a binary_sensor's renders ON/OFF (or 'None':
+    unknown), a sensor's a number."""
+    if entity.platform == "binary_sensor":
+        return _entity(device_id, entity.key, entity.name, topic, entity.template, platform="binary_sensor",
+                       payload_on="ON", payload_off="OFF", device_class=entity.device_class, icon=entity.icon,
+                       expire_after=expire_after)
+    return _entity(device_id, entity.key, entity.name, topic, entity.template, unit_of_measurement=entity.unit,
+                   device_class=entity.device_class, state_class="measurement", icon=entity.icon,
+                   expire_after=expire_after)
+
+
 SAFETY_EXPIRE_S = 900  # the safety monitor republishes its state every 5 minutes
 
 
@@ -80,7 +92,7 @@ def components(topics: Topics, device_id: str, series: Iterable[SeriesInfo],
         if not s.enabled:
             out[key] = {"p": "sensor"}
             for entity in spec.extra:
-                out[entity.key] = {"p": "sensor"}
+                out[entity.key] = {"p": entity.platform}
             continue
         topic = topics.live(spec.name)
         out[key] = _entity(device_id, key, spec.label or spec.name, topic, "{{ value_json.value }}",
@@ -88,9 +100,7 @@ def components(topics: Topics, device_id: str, series: Iterable[SeriesInfo],
                            device_class=spec.device_class, state_class=spec.state_class, icon=spec.icon,
                            expire_after=s.expire_after)
         for entity in spec.extra:
-            out[entity.key] = _entity(device_id, entity.key, entity.name, topic, entity.template,
-                                      unit_of_measurement=entity.unit, state_class="measurement", icon=entity.icon,
-                                      expire_after=s.expire_after)
+            out[entity.key] = _extra(device_id, entity, topic, s.expire_after)
     # A failed job of the last 24 h outranks a later small success (cielo.health.status, worst_recent).
     out["last_backfill"] = _entity(device_id, "last_backfill", "Last backfill", topics.state,
                                    "{{ 'none' if not value_json.last_backfill else "

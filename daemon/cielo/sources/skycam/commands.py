@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cielo.config import Settings
 from cielo.errors import CieloError, UsageError
@@ -84,7 +85,7 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
             out = {"file": name, "octas": verdict.octas,
                    "confidence": None if verdict.confidence is None else round(verdict.confidence, 4),
                    "probs": None if verdict.probs is None else [round(p, 4) for p in verdict.probs],
-                   "flag": verdict.flag, "calibration": cal.ident if cal else None}
+                   "flag": verdict.flag, "sun": verdict.sun_state, "calibration": cal.ident if cal else None}
             if error:
                 out["error"] = error
             print(json.dumps(out), flush=True)
@@ -95,7 +96,8 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{name}: {verdict.flag}{extra}", flush=True)
         else:
             weak = ", uncertain" if verdict.flag == "uncertain" else ""
-            print(f"{name}: {verdict.octas} octas (confidence {verdict.confidence:.2f}{weak})", flush=True)
+            sun = f", sun {verdict.sun_state}" if verdict.sun_state else ""
+            print(f"{name}: {verdict.octas} octas (confidence {verdict.confidence:.2f}{weak}){sun}", flush=True)
     if not args.json:
         print(f"calibration: {cal_label}", flush=True)
     return code
@@ -109,8 +111,10 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
     model = OctaModel(cfg.model)
     if args.auto:
         return _auto(args, settings, cfg, model)
+    times: list[datetime | None] = []
     if args.images:
-        frames, source = samples.frames_from_folder(model, Path(args.images), args.max_images)
+        frames, source = samples.frames_from_folder(model, Path(args.images), args.max_images, times,
+                                                    ZoneInfo(cfg.timezone))
     else:
         if not args.end:
             raise UsageError("calibrate: --from needs --to")
@@ -119,7 +123,7 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
         if end < start:
             raise UsageError("calibrate: --to is before --from")
         frames, source = samples.frames_from_camera(model, settings, start, end + timedelta(minutes=1),
-                                                        args.max_images)
+                                                        args.max_images, times)
     threshold = float(model.defaults.get("sky_threshold", 0.25))
     cal = calibration.fit(frames, source, threshold)
     used = calibration_path(settings, cfg)
@@ -127,6 +131,7 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
     cal.save(out)
     for line in calibration.describe(cal):
         print(line)
+    _orient(model, frames, times, settings, out)
     if _same_file(out, used):
         print(f"wrote {out} ({cal.ident}); `cielo classify` and the sky camera use it from now on")
     else:  # written elsewhere: the camera keeps reading [skycam].calibration
@@ -176,7 +181,8 @@ def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model
               f"calibration unchanged")
         return 0
     end = judged[-1] + timedelta(minutes=1)
-    frames, source = samples.frames_from_camera(model, settings, end - AUTO_SPAN, end, args.max_images)
+    times: list[datetime | None] = []
+    frames, source = samples.frames_from_camera(model, settings, end - AUTO_SPAN, end, args.max_images, times)
     problem = None
     cal = None
     if len(frames) < cfg.auto_calibrate_frames:
@@ -201,8 +207,30 @@ def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model
                         source=SkycamSource.name)
     for line in calibration.describe(cal):
         print(line)
+    _orient(model, frames, times, settings, path)
     print(f"calibrate --auto: wrote {path} ({cal.ident}) from {cal.frames} stored frames")
     return 0
+
+
+def _orient(model: Any, frames: list, times: list[datetime | None], settings: Settings, out: Path) -> None:
+    """The camera's orientation from the sun's track on these frames (orientation.py), saved beside the
+    calibration; an old one goes when no fit is found (it may be another camera's, or the camera turned)."""
+    from cielo.sources.skycam import orientation
+
+    dev = settings.device
+    found, discs = orientation.learn(model, frames, times, dev.latitude, dev.longitude)
+    path = orientation.beside(out)
+    if found is None:
+        path.unlink(missing_ok=True)
+        timed = sum(t is not None for t in times)
+        print(f"orientation: not fitted: the sun's disc on {discs} of {timed} frames with a known time (needs "
+              f"{orientation.MIN_POINTS} over {orientation.MIN_SPAN_DEG:.0f} deg of azimuth, a fit within "
+              f"{orientation.MAX_RESIDUAL_DEG:.0f} deg); the sun state goes by what each frame shows")
+        return
+    found.save(path)
+    for line in found.describe():
+        print(line)
+    print(f"wrote {path}")
 
 
 def _write_overlay(model: Any, data: bytes, frame: Any, when: datetime | None, verdict: Any, settings: Settings,

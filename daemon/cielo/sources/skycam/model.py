@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from cielo.errors import CieloError
-from cielo.sources.skycam import confidence, lens, night, regime, sun
+from cielo.sources.skycam import confidence, lens, night, orientation, regime, sun, sunstate
 from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration
 from cielo.sources.skycam.frame import Frame
 
@@ -66,11 +66,17 @@ class Verdict:
     sun_elevation: float | None = None
     brightness: float | None = None
     light: str | None = None  # regime.REGIMES, from the frame's time; None: time unknown
+    sky: sunstate.SunView | None = None  # the sun's state, the cloud around it, the motion field
+
+    @property
+    def sun_state(self) -> str | None:
+        return None if self.sky is None else self.sky.state
 
     def attrs(self) -> dict[str, Any]:
         out: dict[str, Any] = {"flag": self.flag}
         if self.light is not None:
             out["light"] = self.light
+        out.update(self.sky.attrs() if self.sky is not None else {"sun": None})
         if self.confidence is not None:
             out["confidence"] = round(self.confidence, 4)
         if self.probs is not None:
@@ -130,6 +136,7 @@ class OctaModel:
         self._model_reference = self.reference
         self._site_lens: lens.Lens | None = None
         self._site_mask: np.ndarray | None = None
+        self.orientation: orientation.Orientation | None = None
         if calibration is not None:
             self.calibrate(calibration)
 
@@ -146,6 +153,8 @@ class OctaModel:
         self.calibration = cal
         self.reference = self._model_reference
         self._site_lens, self._site_mask = None, None
+        # where the sun must be in each frame, when `cielo calibrate` learned the camera's orientation
+        self.orientation = None if cal is None or cal.path is None else orientation.load(orientation.beside(cal.path))
         if cal is None:
             return
         self._site_mask = cal.mask_at(self.height, self.width)
@@ -240,8 +249,10 @@ class OctaModel:
                                                                              Image.Resampling.BOX))
         return density.astype(np.float16)
 
-    def predict(self, frames: list[Frame], lights: list[regime.Light | None] | None = None) -> np.ndarray:
-        """probs [N, 9] for a batch of frames (`lights`: each frame's regime, when its time is known)."""
+    def predict(self, frames: list[Frame], lights: list[regime.Light | None] | None = None,
+                maps_out: list[tuple[lens.Lens, lens.Maps]] | None = None) -> np.ndarray:
+        """probs [N, 9] for a batch of frames (`lights`: each frame's regime, when its time is known);
+        `maps_out` gets each frame's lens and maps."""
         if not frames:
             return np.zeros((0, 9), dtype=np.float32)
         lights = lights or [None] * len(frames)
@@ -253,6 +264,8 @@ class OctaModel:
             geoms = [self.geometry(f) for f in chunk]
             per_frame = [self.maps(f, g, li) for f, g, li in zip(chunk, geoms, lights[i : i + INFER_BATCH],
                                                                   strict=True)]
+            if maps_out is not None:
+                maps_out.extend(zip(geoms, per_frame, strict=True))
             valid = np.stack([m.valid for m in per_frame])[:, None]
             feeds: dict[str, np.ndarray] = {}
             if "site_mask" in self.overridable:
@@ -305,8 +318,9 @@ class OctaModel:
             else:
                 to_run.append(i)
         if to_run:
-            probs = self.predict([frames[i] for i in to_run], [lights[i] for i in to_run])
-            for row, i in zip(probs, to_run, strict=True):
+            seen: list[tuple[lens.Lens, lens.Maps]] = []
+            probs = self.predict([frames[i] for i in to_run], [lights[i] for i in to_run], seen)
+            for row, i, (geom, maps) in zip(probs, to_run, seen, strict=True):
                 name = None if lights[i] is None else lights[i].regime
                 row = row.astype(np.float64)
                 unsure = False
@@ -315,6 +329,11 @@ class OctaModel:
                 p = confidence.calibrated(row, name)
                 octas = int(p.argmax())
                 flag = "uncertain" if unsure or confidence.weak(p, name) else None
-                verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], frames[i].brightness,
-                                      name)
+                f, t = frames[i], times[i]
+                expected = None if self.orientation is None or t is None else \
+                    self.orientation.sun_at(t, latitude, longitude, self.width, self.height)
+                view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
+                                       expected)
+                verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness, name,
+                                      view)
         return [v for v in verdicts if v is not None]

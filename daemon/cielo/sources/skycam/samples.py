@@ -6,11 +6,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from cielo.config import Settings
 from cielo.http import FetchError
 from cielo.sources.base import Window
-from cielo.sources.skycam import sun
+from cielo.sources.skycam import orientation, sun
 from cielo.sources.skycam.calibration import CalibrationError
 from cielo.sources.skycam.frame import Frame
 from cielo.sources.skycam.model import DARK_MEAN, ImageError, OctaModel
@@ -32,8 +33,10 @@ def _usable(frame: Frame) -> bool:
     return frame.brightness >= DARK_MEAN
 
 
-def frames_from_folder(model: OctaModel, folder: Path, most: int) -> tuple[list[Frame], str]:
-    """The usable frames of a folder of images (unreadable and too-dark files are skipped)."""
+def frames_from_folder(model: OctaModel, folder: Path, most: int, times: list[datetime | None] | None = None,
+                       zone: ZoneInfo | None = None) -> tuple[list[Frame], str]:
+    """The usable frames of a folder of images (unreadable and too-dark files are skipped); `times` gets
+    each one's time from its file name in `zone` (None where the name has none), for the orientation fit."""
     if not folder.is_dir():
         raise CalibrationError(f"{folder}: not a folder")
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
@@ -46,15 +49,18 @@ def frames_from_folder(model: OctaModel, folder: Path, most: int) -> tuple[list[
             continue
         if _usable(frame):
             frames.append(frame)
+            if times is not None:
+                times.append(orientation.time_from_name(path.name, zone or ZoneInfo("UTC")))
         else:
             skipped += 1
     return frames, f"{len(frames)} of {len(files)} images in {folder}, {skipped} skipped (unreadable or dark)"
 
 
-def frames_from_camera(model: OctaModel, settings: Settings, start: datetime, end: datetime, most: int
-                       ) -> tuple[list[Frame], str]:
+def frames_from_camera(model: OctaModel, settings: Settings, start: datetime, end: datetime, most: int,
+                       times: list[datetime | None] | None = None) -> tuple[list[Frame], str]:
     """Frames of [start, end) from the camera: the URLs of stored daytime readings when the database holds
-    some, else every slot with the sun above -6°, downloaded again (images are not kept by default)."""
+    some, else every slot with the sun above -6°, downloaded again (images are not kept by default);
+    `times` gets each one's slot."""
     source = SkycamSource(settings)
     source.__dict__["model"] = model  # decode at this model's size; no second session
     slots: list[datetime] = []
@@ -82,7 +88,10 @@ def frames_from_camera(model: OctaModel, settings: Settings, start: datetime, en
             got = list(pool.map(get, picked))
     finally:
         source.close()
-    frames = [f for f in got if f is not None and _usable(f)]
+    kept = [(slot, f) for slot, f in zip(picked, got, strict=True) if f is not None and _usable(f)]
+    frames = [f for _, f in kept]
+    if times is not None:
+        times.extend(slot for slot, _ in kept)
     failed = sum(f is None for f in got)
     return frames, (f"{len(frames)} of {len(picked)} images from {origin}, {iso(start)}..{iso(end)}; "
                     f"{failed} could not be downloaded")

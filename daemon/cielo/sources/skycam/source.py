@@ -37,11 +37,13 @@ from cielo.store import Reading, Store
 from cielo.timeutil import iso
 
 if TYPE_CHECKING:  # numpy, Pillow and onnxruntime load only in processes that classify
+    from cielo.sources.skycam import motion, orientation
     from cielo.sources.skycam.analysts import Analysts, Judged
     from cielo.sources.skycam.frame import Frame
-    from cielo.sources.skycam.model import OctaModel
+    from cielo.sources.skycam.model import OctaModel, Verdict
 
 JPEG_MAGIC = b"\xff\xd8\xff"
+MOTION_FILE = "skycam-motion.json"  # beside the database: the previous frame's cloud mask (motion.Tracker)
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,26 @@ def _unreadable(url: str, exc: Exception) -> FetchError:
     return FetchError(f"{url}: {exc}", transient=False, kind=kind)
 
 
+def _from_attrs(key: str) -> str:
+    """A sensor template reading one of the octas payload's attrs (None, unknown to Home Assistant, when absent)."""
+    return f"{{{{ value_json.{key} | default(none) }}}}"
+
+
+# What the sun does, read off the same frame (sunstate.py, motion.py) and carried in the octas reading's attrs,
+# so one frame stays one reading; the entities keep the keys the sun had as series of its own.
+SUN_ENTITIES = (
+    Entity("skycam_sun_covered", "Sun covered",
+           "{{ 'ON' if value_json.sun_covered == 1 else ('OFF' if value_json.sun_covered == 0 else 'None') }}",
+           icon="mdi:weather-sunny-off", platform="binary_sensor"),
+    Entity("skycam_sun_cloud_15", "Cloud within 15° of the sun", _from_attrs("sun_cloud_15"), "%",
+           "mdi:weather-partly-cloudy"),
+    Entity("skycam_sun_cloud_30", "Cloud within 30° of the sun", _from_attrs("sun_cloud_30"), "%",
+           "mdi:weather-partly-cloudy"),
+    Entity("skycam_sun_eta_min", "Sun change in", _from_attrs("sun_eta_min"), "min", "mdi:timer-sand",
+           device_class="duration"),
+)
+
+
 class SkycamSource(Source):
     name = "skycam"
     series = (SeriesSpec(
@@ -72,7 +94,7 @@ class SkycamSource(Source):
         limits=(0, 8), integer=True, nullable=True,  # None: a frame flagged night/dark/invalid
         extra=(Entity("skycam_confidence", "Cloud cover confidence",
                       "{{ (value_json.confidence * 100) | round(1) if value_json.confidence is not none else none }}",
-                      "%", "mdi:gauge"),)),)
+                      "%", "mdi:gauge"), *SUN_ENTITIES)),)
     chunk = timedelta(minutes=1)  # one image per request
     history = None
     config_model = SkycamConfig
@@ -100,6 +122,8 @@ class SkycamSource(Source):
         # more CPU) and each holds its own temporaries; downloads still overlap.
         self._decoding = threading.Lock()
         self._analysts: Analysts | None = None
+        self._motion: motion.Tracker | None = None  # the previous judged frame's cloud mask (created on use)
+        self._orientation: orientation.Orientation | None = None
         seed_camera = self.cfg.way == "base_url" and self.cfg.base_url == DEFAULT_CAMERA_URL
         if seed_camera and "lookback_days" not in settings.backfill.model_fields_set:
             # The seed's public camera is someone else's server: a board that starts on it by default fills one
@@ -301,12 +325,14 @@ class SkycamSource(Source):
                                              s.device.longitude))
             cal = self.model.calibration
             ours = (self.model.version, None if cal is None else cal.ident)
-        readings = []
+        judged = []
         for img in fetched:
             if img.judged is not None:
-                v, model, calibration = img.judged.verdict, img.judged.model, img.judged.calibration
+                judged.append((img, img.judged.verdict, img.judged.model, img.judged.calibration))
             else:
-                v, (model, calibration) = next(verdicts), ours
+                judged.append((img, next(verdicts), *ours))
+        readings = []
+        for img, v, model, calibration in sorted(judged, key=lambda j: j[0].slot):
             if img.body is not None:
                 self._save(img)
             # The one place a reading's URL is recorded: never with a login in it, whatever built the URL.
@@ -316,8 +342,31 @@ class SkycamSource(Source):
                 attrs["observed_at"] = iso(img.taken)
             if calibration is not None:
                 attrs["calibration"] = calibration
+            attrs.update(self._sun(img.slot, v))
             readings.append(Reading("skycam.octas", img.slot, v.octas, "octas", self.name, attrs))
         return readings
+
+    def _sun(self, slot: datetime, v: Verdict) -> dict[str, Any]:
+        """The sun's attrs of one judged frame (null where unknown: at night, the sun out of view) and its
+        cloud motion since the previous one."""
+        from cielo.sources.skycam import motion, orientation
+
+        if self._motion is None:
+            self._motion = motion.Tracker(self.settings.storage.database.parent / MOTION_FILE)
+            # the camera's orientation, when calibrated, turns the motion's direction into a compass bearing
+            self._orientation = orientation.load(orientation.beside(calibration_path(self.settings, self.cfg)))
+        o = self._orientation
+        moved, eta = self._motion.step(slot, v.sky, *((o.north, o.sign) if o is not None else ()))
+        sky = v.sky if v.sky is not None and v.sky.state is not None else None
+        out: dict[str, Any] = {
+            "sun_covered": None if sky is None else sky.covered,
+            "sun_cloud_15": None if sky is None or sky.cloud_15 is None else round(sky.cloud_15 * 100, 1),
+            "sun_cloud_30": None if sky is None or sky.cloud_30 is None else round(sky.cloud_30 * 100, 1),
+            "sun_eta_min": eta,
+        }
+        if moved is not None:
+            out["motion"] = moved.attrs()
+        return out
 
     def _save(self, img: SkyImage) -> None:
         storage = self.cfg

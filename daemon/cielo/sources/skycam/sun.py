@@ -14,6 +14,11 @@ CIVIL_TWILIGHT_DEG = -6.0
 
 def elevation(ts: datetime, latitude: float, longitude: float) -> float:
     """Degrees above the horizon of the sun's centre (geometric, no refraction)."""
+    return position(ts, latitude, longitude)[0]
+
+
+def position(ts: datetime, latitude: float, longitude: float) -> tuple[float, float]:
+    """(elevation, azimuth) of the sun's centre, degrees; azimuth clockwise from north (east 90)."""
     ts = ts.astimezone(UTC)
     jd = ts.timestamp() / 86400.0 + 2440587.5
     t = (jd - 2451545.0) / 36525.0  # Julian centuries since J2000.0
@@ -47,7 +52,11 @@ def elevation(ts: datetime, latitude: float, longitude: float) -> float:
 
     lat = math.radians(latitude)
     cos_zenith = math.sin(lat) * math.sin(decl) + math.cos(lat) * math.cos(decl) * math.cos(hour_angle)
-    return 90.0 - math.degrees(math.acos(max(-1.0, min(1.0, cos_zenith))))
+    zenith = math.acos(max(-1.0, min(1.0, cos_zenith)))
+    # NOAA's azimuth: from the zenith angle, measured from north through east
+    azimuth = math.degrees(math.atan2(math.sin(hour_angle),
+                                      math.cos(hour_angle) * math.sin(lat) - math.tan(decl) * math.cos(lat))) + 180
+    return 90.0 - math.degrees(zenith), azimuth % 360.0
 
 
 def is_night(ts: datetime, latitude: float, longitude: float) -> bool:

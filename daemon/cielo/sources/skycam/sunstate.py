@@ -1,0 +1,159 @@
+"""Is the sun shining, and how much cloud is around it: what a PV owner asks of a sky frame.
+
+Per judged day frame, from what the octa model's per-frame maps already found (the lens, the sun's saturated
+blob, the clear-sky threshold per pixel):
+
+- the sun's state: "visible" (a saturated disc), "thin" (a saturated disc under a sky that is cloud nearly
+  everywhere else, or milky with no blue left: the sun shows through thin cloud), "covered" (no saturated
+  disc where the sun is, or anywhere with the sun up), or None (the sun down, out of the lens, or nothing
+  to judge by);
+- the cloud fraction within 15 and 30 degrees of the sun (sky and cloud pixels only: saturated glare, masts
+  and the surround left out), where the sun is known: the blob, else its computed position once the camera's
+  orientation is calibrated (orientation.py);
+- the frame's cloud field, small (one byte a pixel at the model's size), for the motion between consecutive
+  frames (motion.py).
+
+Angles: a lens radius is 90 degrees (the horizon of an equidistant fisheye) unless the orientation fit says
+otherwise. Figures and the rules' choice: docs/sun.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cielo.sources.skycam import lens
+
+DEG_PER_RADIUS = 90.0  # an equidistant fisheye: the lens circle is the horizon
+NEAR_DEG = (15.0, 30.0)  # cloud fractions around the sun, within these angles of it
+OVERCAST = 0.82  # a seen disc with more cloud than this share of the octa area farther than 15 deg: "thin" ...
+PALE = 0.16  # ... or with that area's 80th-percentile NRBR under this: a milky sky, the disc through thin cloud
+MIN_NEAR_PIXELS = 8  # fewer sky pixels than this within an angle of the sun: no fraction there
+CLIPPED_CHROMA = 4  # a plateau below full scale is a clipped disc when max - min of R, G, B there is this small
+FAR_FROM_EXPECTED_DEG = 12.0  # a saturated blob farther than this from where the sun must be is a reflection
+MOTION_RHO = 0.85  # the motion mask: cloud within this share of the lens radius (the octa area) ...
+SOFT = 0.1  # ... graded over this much NRBR around the clear-sky threshold
+DAYLIGHT_MEAN = 0.25  # without the sun's elevation, a frame this bright (mean max(R, G, B)) is taken for day
+
+
+@dataclass(frozen=True, slots=True)
+class SunView:
+    state: str | None  # "visible" | "thin" | "covered" | None
+    cloud_15: float | None  # cloud fraction within 15 degrees of the sun (0..1)
+    cloud_30: float | None
+    x: float | None  # where the sun is (pixels of the frame at the model's size), seen or computed
+    y: float | None
+    seen: bool  # the sun's saturated disc was found in the frame
+    deg_per_px: float  # degrees of sky per pixel near the zenith (for motion in degrees)
+    overcast: float | None = None  # cloud share of the octa area away from a seen disc (OVERCAST decides)
+    mask: bytes | None = None  # cloud within MOTION_RHO, np.packbits, [H, W] ...
+    sky: bytes | None = None  # ... and where that mask is sky or cloud at all
+    shape: tuple[int, int] | None = None
+
+    @property
+    def covered(self) -> int | None:
+        """`sun_covered`: 1 unless the sun is in full view (thin cloud dims the disc: not full sun)."""
+        return None if self.state is None else int(self.state != "visible")
+
+    def attrs(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"sun": self.state}
+        for key, v in (("sun_cloud_15", self.cloud_15), ("sun_cloud_30", self.cloud_30)):
+            if v is not None:
+                out[key] = round(v * 100, 1)  # percent
+        return out
+
+    def masks(self) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.mask is None or self.sky is None or self.shape is None:
+            return None
+        n = self.shape[0] * self.shape[1]
+        cloud = np.frombuffer(self.mask, dtype=np.uint8).reshape(self.shape)
+        sky = np.unpackbits(np.frombuffer(self.sky, dtype=np.uint8), count=n).reshape(self.shape)
+        return cloud >= 128, sky.astype(bool)
+
+    def field(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The soft cloud field (0 clear .. 1 cloud, float32, 0 outside the sky) and its sky (float32 0/1)."""
+        if self.mask is None or self.sky is None or self.shape is None:
+            return None
+        n = self.shape[0] * self.shape[1]
+        sky = np.unpackbits(np.frombuffer(self.sky, dtype=np.uint8), count=n).reshape(self.shape)
+        cloud = np.frombuffer(self.mask, dtype=np.uint8).reshape(self.shape).astype(np.float32) / np.float32(255)
+        return cloud * sky, sky.astype(np.float32)
+
+
+def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, elevation: float | None,
+           brightness: float, starry: bool = False, expected: tuple[float, float] | None = None,
+           deg_per_radius: float = DEG_PER_RADIUS) -> SunView | None:
+    """The sun's state and the cloud around it in one frame (uint8 [3, H, W]) with its maps; None when the
+    frame has no lens circle (a crop: no sky geometry to speak of). `expected`: where the sun must be
+    (pixels), from the camera's calibrated orientation; `elevation`: the sun's, when the frame's time is
+    known."""
+    if not geom.found:
+        return None
+    _, h, w = px.shape
+    rx = geom.rx
+    deg_per_px = deg_per_radius / rx
+    rho = geom.rho()
+    darkest = np.minimum(np.minimum(px[0], px[1]), px[2])
+    unsat = darkest < int(lens.SATURATED * 255)
+    sky = (rho <= 1.0) & ~stop
+    ratio = lens.nrbr(px)
+    cloud = (ratio < maps.threshold) & sky & unsat
+    near_sky = sky & unsat
+    motion_sky = near_sky & (rho <= MOTION_RHO)
+    # the motion field: how far below the clear-sky threshold each pixel is, 0..1 over SOFT of NRBR (a
+    # binary mask's edges alone carry too little to follow; the grading inside a cloud helps), without the
+    # sun's glare, which stays put while the cloud moves
+    glare = maps.valid if maps.sun is not None else motion_sky
+    moving = motion_sky & (glare > 0)
+    soft = np.clip((maps.threshold - ratio) / np.float32(SOFT) + np.float32(0.5), 0, 1) * moving
+    packed = ((soft * 255).astype(np.uint8).tobytes(), np.packbits(moving).tobytes(), (h, w))
+    if (elevation is not None and elevation < 0) or (elevation is None and (starry or brightness < DAYLIGHT_MEAN)):
+        return SunView(None, None, None, None, None, False, deg_per_px, None, *packed)
+    sun = maps.sun
+    if sun is not None and not _saturated(px, darkest, sun):
+        sun = None
+    if sun is not None and expected is not None:
+        off = float(np.hypot(sun[0] - expected[0], (sun[1] - expected[1]) * geom.rx / geom.ry)) * deg_per_px
+        if off > FAR_FROM_EXPECTED_DEG:
+            sun = None
+    where = sun or expected
+    if where is not None and not _in_lens(where, geom):
+        return SunView(None, None, None, None, None, False, deg_per_px, None, *packed)
+    near: list[float | None] = [None, None]
+    state, overcast = "covered", None
+    if where is not None:
+        deg = lens.sun_distance(geom, where) * np.float32(deg_per_radius)
+        for i, limit in enumerate(NEAR_DEG):
+            inside = near_sky & (deg <= limit)
+            n = int(np.count_nonzero(inside))
+            if n >= MIN_NEAR_PIXELS:
+                near[i] = float(np.count_nonzero(cloud & inside)) / n
+        if sun is not None:
+            # a saturated disc under a sky that is cloud nearly everywhere away from it, or milky (no blue
+            # left even in its bluest fifth): the sun shows through thin cloud, dimmed
+            away = motion_sky & (deg > NEAR_DEG[0])
+            n = int(np.count_nonzero(away))
+            overcast = float(np.count_nonzero(cloud & away)) / n if n else 0.0
+            pale = n >= MIN_NEAR_PIXELS and float(np.percentile(ratio[away], 80)) < PALE
+            state = "thin" if overcast >= OVERCAST or pale else "visible"
+    return SunView(state, near[0], near[1], None if where is None else float(where[0]),
+                   None if where is None else float(where[1]), sun is not None, deg_per_px, overcast, *packed)
+
+
+def _saturated(px: np.ndarray, darkest: np.ndarray, sun: tuple[float, float]) -> bool:
+    """The blob is a clipped disc: saturated (min(R, G, B) over SUN_LEVEL), or clipped below full scale
+    (lens.find_sun's plateau) with its channels equal, as clipping leaves them. A bright cloud that a
+    plateau search takes for the sun keeps its colour noise."""
+    _, h, w = px.shape
+    x, y = round(sun[0]), round(sun[1])
+    ys, xs = slice(max(0, y - 1), min(h, y + 2)), slice(max(0, x - 1), min(w, x + 2))
+    if int(darkest[ys, xs].max()) >= int(lens.SUN_LEVEL * 255):
+        return True
+    patch = px[:, ys, xs].astype(np.int16)
+    return float(np.median(patch.max(axis=0) - patch.min(axis=0))) <= CLIPPED_CHROMA
+
+
+def _in_lens(p: tuple[float, float], geom: lens.Lens) -> bool:
+    return float(np.hypot((p[0] - geom.cx) / geom.rx, (p[1] - geom.cy) / geom.ry)) <= 1.0

@@ -1,0 +1,349 @@
+"""Validate the sun's state, the cloud around it and the cloud motion on ARM TSI frames (docs/sun.md).
+
+    .venv/bin/python models/sun_study.py state TSI_DIR [--days 20180418,20180419] [--step 4]
+    .venv/bin/python models/sun_study.py motion TSI_DIR [--days 20180418,20180419] [--step 1]
+    .venv/bin/python models/sun_study.py lenghu LENGHU_DIR [--years 2020,2021]
+    .venv/bin/python models/sun_study.py orientation TSI_DIR [--train 20170524 --test 20180418,20180419]
+    .venv/bin/python models/sun_study.py orientation LENGHU_DIR --train 201907,201908 --test 201909,201910
+
+TSI_DIR holds SkyImage/ and CloudMask/ as extracted from PeterDrake/sky (models/octas.json, "datasets"). The
+instrument's own masks are the reference: a yellow sun is its "sun visible" (it paints the sun only when the
+disc shines on the shadowband); its cloud (opaque and thin) within 0.85 of the mirror's radius says clear
+(under 10 %) or overcast (over 90 %). Rules were chosen on TSI 2017-05-24 and LenghuSky-8 2018-2019; the
+tables report TSI 2018-04-18/19 and LenghuSky-8 2020-2021 (LENGHU_DIR: its 2018-2021 LabelMe JSONs only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "daemon"), str(Path(__file__).resolve().parent)]
+
+from cielo.sources.skycam import motion, sunstate  # noqa: E402
+from cielo.sources.skycam.model import OctaModel  # noqa: E402
+
+SGP = (36.605, -97.485)  # ARM SGP Central Facility, Lamont, Oklahoma
+MIRROR_R = 232  # px in the 480x640 frame: the mirror's horizon (models/skydata.py)
+STILL_DEG = 35.0  # the reference motion leaves out the instrument's mask this near the sun
+
+
+def pairs(folder: Path, days: list[str], step: int) -> list[tuple[str, Path, Path]]:
+    def stamp(p: Path, sep: str) -> str:
+        return p.name.split(sep)[1][:14]
+
+    images = {stamp(p, ".jpg."): p for p in (folder / "SkyImage").glob("*/*.jpg")}
+    masks = {stamp(p, ".png."): p for p in (folder / "CloudMask").glob("*/*.png")}
+    keys = sorted(k for k in set(images) & set(masks) if k[:8] in days)
+    return [(k, images[k], masks[k]) for k in keys[::step]]
+
+
+def truth(mask_path: Path) -> dict | None:
+    try:
+        m = np.asarray(Image.open(mask_path).convert("RGB")).astype(np.int32)
+    except OSError:
+        return None  # a few masks in the snapshot are truncated
+    code = m[..., 0] * 65536 + m[..., 1] * 256 + m[..., 2]
+    cloud = (code == 0xFFFFFF) | (code == 0xC0C0C0)
+    clear = code == 0x0000FF
+    sun = code == 0xFFFF00
+    ys, xs = np.nonzero(code != 0)
+    if len(ys) == 0:
+        return None
+    cy, cx = (ys.min() + ys.max()) / 2, (xs.min() + xs.max()) / 2
+    yy, xx = np.mgrid[0 : m.shape[0], 0 : m.shape[1]]
+    inside = np.hypot(xx - cx, yy - cy) <= 0.85 * MIRROR_R
+    c, k = int((cloud & inside).sum()), int((clear & inside).sum())
+    out = {"fraction": c / (c + k) if c + k else float("nan"), "sun": bool(sun.sum() > 50), "cloud": cloud,
+           "clear": clear, "centre": (cx, cy), "still": ~inside}
+    if out["sun"]:
+        sy, sx = np.nonzero(sun)
+        deg = np.hypot(xx - sx.mean(), yy - sy.mean()) * 90.0 / MIRROR_R
+        # the instrument calls much of the aureole cloud, and it follows the sun, not the wind
+        out["still"] = ~inside | (deg <= STILL_DEG)
+        for limit in sunstate.NEAR_DEG:
+            a = deg <= limit
+            cc, kk = int((cloud & a).sum()), int((clear & a).sum())
+            out[f"near_{int(limit)}"] = cc / (cc + kk) if cc + kk > 50 else None
+    return out
+
+
+def when(key: str) -> datetime:
+    return datetime.strptime(key, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+
+
+def view(model: OctaModel, jpeg: bytes, ts: datetime):
+    frame = model.decode(jpeg)
+    verdict = model.judge([frame], [ts], *SGP)[0]
+    return frame, verdict
+
+
+def state_table(args: argparse.Namespace) -> None:
+    model = OctaModel()
+    rows = []
+    for key, img, msk in pairs(Path(args.tsi), args.days.split(","), args.step):
+        t = truth(msk)
+        if t is None:
+            continue
+        _frame, v = view(model, img.read_bytes(), when(key))
+        sv = v.sky
+        if t["fraction"] < 0.1 and t["sun"]:
+            sky = "clear, sun shown"
+        elif t["fraction"] > 0.9:
+            sky = "overcast"
+        else:
+            sky = "broken"
+        rows.append((key, sky, t, sv, v.sun_elevation))
+    print(f"{len(rows)} frames of {args.days}, every {args.step}th")
+    elev_up = [r for r in rows if r[4] is not None and r[4] > 0]
+    down = [r for r in rows if r[4] is not None and r[4] < 0]
+    states = ("visible", "thin", "covered", None)
+    print("\nsky (instrument mask) x cielo sun state, sun above the horizon")
+    print(f"{'':<18}" + "".join(f"{s!s:>9}" for s in states) + f"{'right':>8}")
+    for sky in ("clear, sun shown", "overcast", "broken"):
+        group = [r for r in elev_up if r[1] == sky]
+        c = Counter(None if r[3] is None else r[3].state for r in group)
+        ok = {"clear, sun shown": {"visible"}, "overcast": {"thin", "covered"}}.get(sky)
+        right = f"{sum(c[s] for s in ok) / len(group):.1%}" if ok and group else "-"
+        print(f"{sky:<18}" + "".join(f"{c[s]:>9}" for s in states) + f"{right:>8}")
+    c = Counter(None if r[3] is None else r[3].state for r in down)
+    print(f"{'sun below horizon':<18}" + "".join(f"{c[s]:>9}" for s in states)
+          + f"{(c[None] / len(down) if down else 0):>8.1%}")
+    print("\ninstrument's sun (yellow painted) x cielo sun_covered, sun above 5 degrees")
+    up5 = [r for r in elev_up if r[4] > 5]
+    tab = Counter((r[2]["sun"], None if r[3] is None else r[3].covered) for r in up5)
+    print(f"{'':<22}{'covered=0':>10}{'covered=1':>10}{'null':>6}")
+    for shown in (True, False):
+        print(f"{'sun painted' if shown else 'no sun painted':<22}{tab[(shown, 0)]:>10}{tab[(shown, 1)]:>10}"
+              f"{tab[(shown, None)]:>6}")
+    agree = sum(tab[(s, 0 if s else 1)] for s in (True, False)) / max(len(up5), 1)
+    print(f"agreement {agree:.1%} of {len(up5)}")
+    for lim in sunstate.NEAR_DEG:
+        k = f"near_{int(lim)}"
+        pts = [(r[2][k], getattr(r[3], "cloud_15" if lim == 15 else "cloud_30"))
+               for r in up5 if r[2].get(k) is not None and r[3] is not None]
+        pts = [(a, b) for a, b in pts if b is not None]
+        if pts:
+            a, b = np.array(pts).T
+            print(f"cloud within {lim:.0f} deg of the sun (sun painted): MAE {np.abs(a - b).mean():.3f} over "
+                  f"{len(pts)} frames (instrument mean {a.mean():.3f}, cielo {b.mean():.3f})")
+    if args.verbose:
+        for key, sky, t, sv, el in rows:
+            print(key, sky, f"{t['fraction']:.2f}", t["sun"], el and round(el, 1), sv and sv.state,
+                  sv and sv.overcast and round(sv.overcast, 2), sv and sv.cloud_15, sv and sv.seen)
+
+
+def motion_table(args: argparse.Namespace) -> None:
+    """The displacement cielo measures between consecutive frames against the one that best aligns the
+    instrument's own masks (an exhaustive search over shifts of up to MAX px, at the model's scale)."""
+    model = OctaModel()
+    seq = pairs(Path(args.tsi), args.days.split(","), args.step)
+    prev = None
+    errs, conf, agree, n_skip, cost = [], [], [], 0, []
+    for key, img, msk in seq:
+        t = truth(msk)
+        if t is None:
+            prev = None
+            continue
+        ts = when(key)
+        _frame, v = view(model, img.read_bytes(), ts)
+        if v.sky is None or v.sun_elevation is None or v.sun_elevation < 5:
+            prev = None
+            continue
+        small = _mask_small(t, model.width, model.height)
+        if prev is not None:
+            pts, pv, psmall = prev
+            t0 = time.perf_counter()
+            mv = motion.between(pv, v.sky, (ts - pts).total_seconds() / 60)
+            cost.append(time.perf_counter() - t0)
+            ref = _mask_shift(psmall, small)
+            if mv is None or ref is None:
+                n_skip += 1
+            else:
+                errs.append(np.hypot(mv.dx - ref[0], mv.dy - ref[1]))
+                conf.append(mv.confidence)
+                agree.append(np.hypot(*ref))
+        prev = (ts, v.sky, small)
+    e, c, ref = np.array(errs), np.array(conf), np.array(agree)
+    print(f"{len(errs)} consecutive pairs of {args.days} {args.step * 30} s apart, sun above 5 deg "
+          f"({n_skip} more where either side found nothing to follow)")
+    print(f"{'true shift (px)':<16}{'pairs':>6}{'error median':>14}{'90th pct':>10}{'within 1 px':>13}"
+          f"{'confidence':>12}")
+    for lo, hi in ((0, 1), (1, 3), (3, 6), (6, 99), (0, 99)):
+        sel = (ref >= lo) & (ref < hi)
+        if sel.any():
+            print(f"{f'{lo}-{hi}' if hi < 99 else (f'>= {lo}' if lo else 'all'):<16}{sel.sum():>6}"
+                  f"{np.median(e[sel]):>14.2f}{np.percentile(e[sel], 90):>10.2f}{np.mean(e[sel] <= 1):>13.1%}"
+                  f"{np.median(c[sel]):>12.2f}")
+    print(f"motion.between: median {np.median(cost) * 1000:.2f} ms per pair")
+
+
+def _mask_small(t: dict, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    cloud = Image.fromarray((t["cloud"] * 255).astype(np.uint8)).resize((w, h), Image.Resampling.BOX)
+    ok = (t["cloud"] | t["clear"]) & ~t["still"]
+    valid = Image.fromarray((ok * 255).astype(np.uint8)).resize((w, h), Image.Resampling.BOX)
+    return np.asarray(cloud) / 255.0, np.asarray(valid) >= 250
+
+
+def _mask_shift(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], limit: int = 20
+                ) -> tuple[float, float] | None:
+    """The shift of the instrument's mask a onto b: the least mean absolute difference over the pixels both
+    cover, every integer shift within `limit`, refined by a parabola (an estimator independent of cielo's)."""
+    return _best_shift(a, b, limit)
+
+
+def _best_shift(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], limit: int = 6
+                ) -> tuple[float, float] | None:
+    """The integer shift (dx, dy) of mask a onto mask b with the least mean absolute difference, refined to a
+    sub-pixel by a parabola through its neighbours."""
+    (ca, va), (cb, vb) = a, b
+    h, w = ca.shape
+    scores = np.full((2 * limit + 1, 2 * limit + 1), np.inf)
+    for dy in range(-limit, limit + 1):
+        for dx in range(-limit, limit + 1):
+            ys, ye = max(0, dy), min(h, h + dy)
+            xs, xe = max(0, dx), min(w, w + dx)
+            sa = ca[ys - dy : ye - dy, xs - dx : xe - dx]
+            sb = cb[ys:ye, xs:xe]
+            ok = va[ys - dy : ye - dy, xs - dx : xe - dx] & vb[ys:ye, xs:xe]
+            if ok.sum() > 500:
+                scores[dy + limit, dx + limit] = np.abs(sa - sb)[ok].mean()
+    if not np.isfinite(scores).any():
+        return None
+    iy, ix = np.unravel_index(np.argmin(scores), scores.shape)
+    if scores.min() < 1e-3 or np.ptp(scores[np.isfinite(scores)]) < 0.01:
+        return None  # nothing to align: a clear or uniformly overcast sky
+
+    def sub(m: float, lo: float, hi: float) -> float:
+        d = lo - 2 * m + hi
+        return 0.5 * (lo - hi) / d if d > 0 and np.isfinite(d) else 0.0
+
+    fx = sub(scores[iy, ix], scores[iy, ix - 1], scores[iy, ix + 1]) if 0 < ix < 2 * limit else 0.0
+    fy = sub(scores[iy, ix], scores[iy - 1, ix], scores[iy + 1, ix]) if 0 < iy < 2 * limit else 0.0
+    return ix - limit + fx, iy - limit + fy
+
+
+def lenghu_table(args: argparse.Namespace) -> None:
+    """Sun state on LenghuSky-8 2018-2021 whole fisheye frames (none used to choose a rule): clear (labelled
+    cloud under 10 %) and overcast (over 90 %) frames with the sun up, and night frames, judged as an
+    independent check does (no time given) and with the frame's time (as the daemon knows it)."""
+    from skydata import LENGHU_SITE, load_lenghu
+
+    model = OctaModel()
+    years = tuple(args.years.split(","))
+    samples = [s for s in load_lenghu(Path(args.tsi)) if s.name.startswith(years)]
+    print(f"{len(samples)} LenghuSky-8 frames of {args.years} (twilight left out)")
+    want = {"clear, sun up": {"visible"}, "overcast, sun up": {"thin", "covered"}, "night": {None}}
+    for timed in (False, True):
+        tab: dict[str, Counter] = {k: Counter() for k in want}
+        for smp in samples:
+            el = smp.extra["sun_elevation"]
+            if smp.extra["night"]:
+                kind = "night"
+            elif el > 0 and smp.fraction < 0.1:
+                kind = "clear, sun up"
+            elif el > 0 and smp.fraction > 0.9:
+                kind = "overcast, sun up"
+            else:
+                continue
+            ts = datetime.strptime(smp.name, "%Y-%m-%d-%H-%M-%S").replace(tzinfo=UTC) - timedelta(hours=8)
+            frame = model.decode(smp.jpeg)
+            v = model.judge([frame], [ts if timed else None], *LENGHU_SITE)[0]
+            tab[kind][v.sun_state] += 1
+        print(f"\n{'with the frame time' if timed else 'no time given (classify without --at)'}")
+        print(f"{'':<18}" + "".join(f"{s!s:>9}" for s in ("visible", "thin", "covered", None)) + f"{'right':>8}")
+        right = total = 0
+        for kind, c in tab.items():
+            n = sum(c.values())
+            ok = sum(c[s] for s in want[kind])
+            right, total = right + ok, total + n
+            print(f"{kind:<18}" + "".join(f"{c[s]:>9}" for s in ("visible", "thin", "covered", None))
+                  + f"{(ok / n if n else 0):>8.1%}")
+        print(f"all: {right}/{total} right, {right / max(total, 1):.1%}")
+
+
+def _sun_points(model: OctaModel, shots, site: tuple[float, float]) -> list[tuple[float, float, float, float]]:
+    """(x, y, elevation, azimuth) of the sun's disc on each (jpeg, UTC time) where one shows."""
+    from cielo.sources.skycam import orientation, sun
+
+    out = []
+    for jpeg, ts in shots:
+        el, az = sun.position(ts, *site)
+        if el < orientation.MIN_ELEVATION:
+            continue
+        frame = model.decode(jpeg)
+        v = model.judge([frame], [ts], *site)[0]
+        if v.sky is not None and v.sky.seen:
+            out.append((v.sky.x, v.sky.y, el, az))
+    return out
+
+
+def orientation_table(args: argparse.Namespace) -> None:
+    """The camera's orientation fitted from the sun's disc on the frames of --train (their times from the
+    file names: TSI UTC; LenghuSky-8 UTC+8), then checked on --test: the miss between where the fit puts
+    the sun and where its disc shows, in degrees of sky. DIR: a TSI folder, or LenghuSky-8's JSONs."""
+    from cielo.sources.skycam import orientation
+
+    model = OctaModel()
+    folder = Path(args.tsi)
+    if (folder / "SkyImage").is_dir():
+        site = SGP
+        shots = [(key, img.read_bytes(), when(key)) for key, img, _ in pairs(folder, args.train.split(",")
+                                                                               + args.test.split(","), args.step)]
+        centre = "the mirror's centre (the masks' disc): see models/skydata.py"
+    else:
+        from skydata import LENGHU_LENS, load_lenghu
+
+        site = (38.61, 93.90)
+        shots = [(s.name, s.jpeg, datetime.strptime(s.name, "%Y-%m-%d-%H-%M-%S").replace(tzinfo=UTC)
+                  - timedelta(hours=8)) for s in load_lenghu(folder) if not s.extra["night"]]
+        cx, cy, r = LENGHU_LENS
+        centre = f"({cx / 512:.3f}, {cy / 512:.3f}), horizon {r / 512:.3f} of the width (its black surround)"
+    train = _sun_points(model, [(j, t) for k, j, t in shots if k.replace("-", "").startswith(
+        tuple(args.train.split(",")))], site)
+    test = _sun_points(model, [(j, t) for k, j, t in shots if k.replace("-", "").startswith(
+        tuple(args.test.split(",")))], site)
+    geom = model.geometry(model.decode(shots[0][1]))
+    o = orientation.fit(train, model.width, model.height, geom.rx / geom.ry)
+    print(f"sun's disc seen on {len(train)} frames of {args.train} (fit), {len(test)} of {args.test} (check)")
+    if o is None:
+        print("no fit")
+        return
+    for line in o.describe():
+        print(line)
+    print(f"lens circle's centre: {centre}")
+    miss = []
+    for x, y, el, az in test:
+        px, py = o.where(el, az, model.width, model.height)
+        miss.append(math.hypot(px - x, (py - y) * o.aspect) / (o.a * math.pi / 180))
+    m = np.array(miss)
+    if len(m):
+        print(f"check frames: miss median {np.median(m):.2f} deg, 90th pct {np.percentile(m, 90):.2f} deg, "
+              f"within 5 deg {np.mean(m <= 5):.1%} of {len(m)}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("what", choices=("state", "motion", "lenghu", "orientation"))
+    p.add_argument("tsi", metavar="DIR", help="TSI_DIR, or the LenghuSky-8 JSON folder for `lenghu`")
+    p.add_argument("--days", default="20180418,20180419")
+    p.add_argument("--step", type=int, default=4)
+    p.add_argument("--years", default="2020,2021", help="LenghuSky-8 years (2018 and 2019 chose the rules)")
+    p.add_argument("--train", default="20170524", help="orientation: fit on these date prefixes (YYYYMM...)")
+    p.add_argument("--test", default="20180418,20180419", help="orientation: check on these")
+    p.add_argument("-v", "--verbose", action="store_true")
+    args = p.parse_args()
+    {"state": state_table, "motion": motion_table, "lenghu": lenghu_table,
+     "orientation": orientation_table}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()

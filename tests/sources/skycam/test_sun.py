@@ -1,0 +1,260 @@
+"""The sun's state, the cloud around it and the cloud's motion, on synthetic fisheye frames made here: a
+blue sky disc, a saturated sun, grey cloud discs that move rigidly between frames."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from tests.conftest import cielo, clean_env, write_config
+from tests.support.camserver import CameraServer
+
+W, H, R = 640, 480, 236
+SUN = (420, 240)
+
+
+def frame(clouds: list[tuple[int, int, int]] = (), sun: tuple[int, int] | None = SUN, grey: bool = False,
+          shift: tuple[int, int] = (0, 0)) -> bytes:
+    """A 640x480 fisheye JPEG: `clouds` are (x, y, radius) discs, moved by `shift`; `grey`: overcast."""
+    cx, cy = W // 2, H // 2
+    sky = Image.new("RGB", (W, H))
+    d = ImageDraw.Draw(sky)
+    for i in range(R, 0, -4):
+        t = i / R
+        d.ellipse((cx - i, cy - i, cx + i, cy + i), fill=(int(60 + 60 * t), int(110 + 60 * t), int(210 + 30 * t)))
+    if sun is not None and not grey:
+        glow = Image.new("L", (W, H))
+        ImageDraw.Draw(glow).ellipse((sun[0] - 30, sun[1] - 30, sun[0] + 30, sun[1] + 30), fill=160)
+        sky.paste(Image.new("RGB", (W, H), (235, 240, 250)), (0, 0), glow.filter(ImageFilter.GaussianBlur(12)))
+        ImageDraw.Draw(sky).ellipse((sun[0] - 14, sun[1] - 14, sun[0] + 14, sun[1] + 14), fill=(255, 255, 255))
+    mask = Image.new("L", (W, H))
+    md = ImageDraw.Draw(mask)
+    if grey:
+        md.rectangle((0, 0, W, H), fill=255)
+    for x, y, r in clouds:
+        x, y = x + shift[0], y + shift[1]
+        md.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    sky.paste(Image.new("RGB", (W, H), (205, 205, 210)), (0, 0), mask.filter(ImageFilter.GaussianBlur(2)))
+    lens = Image.new("L", (W, H))
+    ImageDraw.Draw(lens).ellipse((cx - R, cy - R, cx + R, cy + R), fill=255)
+    out = Image.composite(sky, Image.new("RGB", (W, H)), lens)
+    # a sensor's noise, seeded: about +-6 levels (a flat grey cloud would pass for a clipped sun's plateau)
+    noise = np.random.default_rng(7).integers(-6, 7, (H, W, 3))
+    out = Image.fromarray(np.clip(np.asarray(out, dtype=np.int16) + noise, 0, 255).astype(np.uint8))
+    buf = io.BytesIO()
+    out.save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+# Texture for the phase correlation (away from the sun) and one cloud 80 px upwind (left) of the sun's disc
+CLOUDS = [(300, 240, 40), (260, 130, 30), (330, 350, 35), (190, 250, 25), (380, 120, 20), (240, 330, 20)]
+
+
+def _classify(tmp_path: Path, files: dict[str, bytes], *extra: str, cfg: Path | None = None) -> dict[str, dict]:
+    paths = []
+    for name, data in files.items():
+        p = tmp_path / f"{name}.jpg"
+        p.write_bytes(data)
+        paths.append(str(p))
+    cfg = cfg or write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
+    result = cielo("classify", "--json", *extra, *paths, config=cfg)
+    assert result.returncode == 0, result.stderr
+    return {Path(o["file"]).stem: o for o in map(json.loads, result.stdout.splitlines())}
+
+
+def test_classify_says_where_the_sun_stands(tmp_path: Path):
+    out = _classify(tmp_path, {"clear": frame(), "broken": frame(CLOUDS), "overcast": frame(grey=True),
+                               "hidden": frame([(*SUN, 60)], sun=None)})
+    assert out["clear"]["sun"] == "visible"
+    assert out["broken"]["sun"] == "visible"  # cloud about, the disc clear
+    assert out["overcast"]["sun"] in ("thin", "covered")
+    assert out["hidden"]["sun"] == "covered"  # broken sky, the sun behind a cloud: no disc anywhere
+
+
+def test_no_sun_at_night(tmp_path: Path):
+    # the same bright frame, taken (says --at) at 01:00 in Madrid: the sun is down whatever the frame shows
+    out = _classify(tmp_path, {"clear": frame()}, "--at", "2024-06-01T01:00+02:00")
+    assert out["clear"]["sun"] is None
+    day = _classify(tmp_path, {"clear": frame()}, "--at", "2024-06-01T13:00+02:00")
+    assert day["clear"]["sun"] == "visible"
+
+
+def _model_views(*jpegs: bytes):
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    frames = [model.decode(j) for j in jpegs]
+    return [v.sky for v in model.judge(frames, [None] * len(frames), 40.4, -3.7)]
+
+
+def test_motion_of_a_shifted_cloud_field():
+    from cielo.sources.skycam import motion
+
+    a, b = _model_views(frame(CLOUDS), frame(CLOUDS, shift=(16, -8)))  # 640-px frames: 4, -2 at the model's
+    m = motion.between(a, b, 2.0)
+    assert m is not None and m.confidence > 0.5
+    assert abs(m.dx - 4) < 0.6 and abs(m.dy + 2) < 0.6, m
+    assert 60 < m.direction < 65  # right and a little up: 63.4 degrees clockwise from the frame's up
+    assert abs(m.deg_per_min - np.hypot(m.dx, m.dy) * a.deg_per_px / 2) < 1e-9 and 3.2 < m.deg_per_min < 3.5
+    # a clear sky has nothing to follow
+    c, d = _model_views(frame(), frame())
+    assert motion.between(c, d, 1.0) is None
+
+
+def test_eta_of_the_cloud_coming_at_the_sun():
+    from cielo.sources.skycam import motion
+
+    # 8 px a minute to the right (640-px frame); the disc's edge is 80 px left of the sun's centre
+    views = _model_views(frame(CLOUDS), frame(CLOUDS, shift=(8, 0)))
+    tracker = motion.Tracker()
+    t0 = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+    assert tracker.step(t0, views[0]) == (None, None)
+    m, eta = tracker.step(t0 + timedelta(minutes=1), views[1])
+    assert m is not None and abs(m.dx - 2) < 0.5
+    # (80 - 8 moved - the 3-degree disc, ~8 px) / 8 px a minute: about 8 minutes
+    assert eta is not None and 6 <= eta <= 10, eta
+    # moving away: nothing approaches
+    back = _model_views(frame(CLOUDS, shift=(8, 0)), frame(CLOUDS))
+    tracker = motion.Tracker()
+    tracker.step(t0, back[0])
+    m, eta = tracker.step(t0 + timedelta(minutes=1), back[1])
+    assert m is not None and m.dx < 0 and eta is None
+    # frames 10 minutes apart: a motion, no ETA
+    tracker = motion.Tracker()
+    tracker.step(t0, views[0])
+    m, eta = tracker.step(t0 + timedelta(minutes=10), views[1])
+    assert m is not None and eta is None
+    # more than 15 minutes apart: no motion at all
+    tracker = motion.Tracker()
+    tracker.step(t0, views[0])
+    assert tracker.step(t0 + timedelta(minutes=16), views[1]) == (None, None)
+
+
+SUN_KEYS = ("sun", "sun_covered", "sun_cloud_15", "sun_cloud_30", "sun_eta_min")
+
+
+def test_ingest_puts_the_sun_in_the_octas_reading(camera: CameraServer, config, tmp_path: Path):
+    # the device's longitude put where it is noon now: the live slot is a day frame
+    now = datetime.now(UTC)
+    lon = ((12 - (now.hour + now.minute / 60)) * 15 + 180) % 360 - 180
+    camera.images = [frame(CLOUDS)]
+    cfg = config(device={"latitude": 10.0, "longitude": lon}, skycam={"base_url": camera.base_url,
+                 "timeout_s": 2, "retries": 2, "requests_per_minute": 0, "timezone": "UTC"})
+    result = cielo("ingest", "--source", "skycam", config=cfg, env=clean_env())
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "cielo.db") as db:
+        (series, attrs), = db.execute("SELECT series, attrs FROM readings").fetchall()  # one frame, one reading
+        view = db.execute(f"SELECT {', '.join(SUN_KEYS)}, motion FROM sun").fetchall()
+    attrs = json.loads(attrs)
+    assert series == "skycam.octas" and attrs["sun"] == "visible" and attrs["sun_covered"] == 0
+    assert 0 <= attrs["sun_cloud_15"] <= 100 and 0 <= attrs["sun_cloud_30"] <= 100
+    assert "sun_eta_min" in attrs and attrs["sun_eta_min"] is None  # one frame: no motion yet
+    assert view == [(*(attrs[k] for k in SUN_KEYS), None)]
+    assert (tmp_path / "skycam-motion.json").is_file()  # the only thing kept for the next frame
+
+
+def test_backfill_one_minute_apart_gives_the_eta(camera: CameraServer, config, tmp_path: Path):
+    # a camera every minute; the clouds move 8 px a minute toward the sun, as in the test above
+    day = datetime.now(UTC).date() - timedelta(days=2)
+    start = datetime(day.year, day.month, day.day, 12, 0, tzinfo=UTC)
+    shots = {f"{start + timedelta(minutes=i):%Y-%m%d%H%M}.jpg": frame(CLOUDS, shift=(8 * i, 0)) for i in range(3)}
+    camera.image_for = lambda name: shots.get(name.rsplit("/", 1)[-1], frame(grey=True))
+    cfg = config(device={"latitude": 10.0, "longitude": 0.0, "id": "pi"}, skycam={
+        "base_url": camera.base_url, "timeout_s": 2, "retries": 2, "requests_per_minute": 0, "timezone": "UTC",
+        "minutes": list(range(60)), "year_dir": "never"},
+        mqtt={"enabled": True, "port": 9})  # no broker: the messages stay queued in the outbox
+    end = start + timedelta(minutes=2)
+    result = cielo("backfill", "--from", f"{start:%Y-%m-%dT%H:%MZ}", "--to", f"{end:%Y-%m-%dT%H:%MZ}", "--workers", "1",
+                   config=cfg, env=clean_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    with sqlite3.connect(tmp_path / "cielo.db") as db:
+        assert db.execute("SELECT count(*), count(DISTINCT ts) FROM readings").fetchall() == [(3, 3)]
+        view = db.execute("SELECT ts, sun, sun_covered, sun_eta_min, motion FROM sun ORDER BY ts").fetchall()
+        sent = [(t, json.loads(p)) for t, p in db.execute("SELECT topic, payload FROM outbox WHERE kind = 'backfill'"
+                                                          " ORDER BY id")]
+    eta = [v[3] for v in view]
+    assert len(view) == 3 and eta[0] is None and all(v[1] == "visible" and v[2] == 0 for v in view)
+    assert all(v is not None and 4 <= v <= 10 for v in eta[1:]), view
+    motion = [None if v[4] is None else json.loads(v[4]) for v in view]
+    assert motion[0] is None and motion[1]["direction_from"] == "frame" and 80 < motion[1]["direction"] < 100
+    # one message a frame, on the octas topic, carrying the sun
+    assert [t for t, _ in sent] == ["cielo/pi/skycam/octas/backfill"] * 3
+    assert [p["sun_eta_min"] for _, p in sent] == eta and all(set(SUN_KEYS) <= set(p) for _, p in sent)
+
+
+def test_home_assistant_reads_the_sun_from_the_octas_topic():
+    from cielo.outputs.mqtt.discovery import SeriesInfo, components, object_id
+    from cielo.outputs.mqtt.topics import Topics
+    from cielo.sources.skycam.source import SkycamSource
+
+    out = components(Topics("cielo", "pi"), "pi", [SeriesInfo(s, True) for s in SkycamSource.series])
+    assert {object_id(s.name) for s in SkycamSource.series} == {"skycam_octas"}  # no series of its own
+    cfg = out["skycam_sun_covered"]
+    assert cfg["p"] == "binary_sensor" and cfg["name"] == "Sun covered"
+    assert cfg["state_topic"] == "cielo/pi/skycam/octas"
+    assert cfg["default_entity_id"] == "binary_sensor.cielo_pi_skycam_sun_covered"
+    assert cfg["unique_id"] == "cielo_pi_skycam_sun_covered"
+    assert (cfg["payload_on"], cfg["payload_off"]) == ("ON", "OFF") and "unit_of_measurement" not in cfg
+    assert "value_json.sun_covered == 1" in cfg["value_template"] and "'None'" in cfg["value_template"]
+    for key in ("sun_cloud_15", "sun_cloud_30"):
+        c = out[f"skycam_{key}"]
+        assert c["p"] == "sensor" and c["unit_of_measurement"] == "%" and c["state_topic"] == "cielo/pi/skycam/octas"
+        assert f"value_json.{key}" in c["value_template"]
+    eta = out["skycam_sun_eta_min"]
+    assert eta["unit_of_measurement"] == "min" and eta["device_class"] == "duration"
+    assert eta["default_entity_id"] == "sensor.cielo_pi_skycam_sun_eta_min"
+    gone = components(Topics("cielo", "pi"), "pi", [SeriesInfo(s, False) for s in SkycamSource.series])
+    assert gone["skycam_sun_covered"] == {"p": "binary_sensor"} and gone["skycam_sun_eta_min"] == {"p": "sensor"}
+
+
+def _oriented(ts: datetime) -> tuple[float, float] | None:
+    """Where a camera looking up with north 30 degrees clockwise of its frame's up, equidistant, horizon at
+    R px, shows the sun at 40.4 N 3.7 W (pixels of the 640x480 frame)."""
+    from cielo.sources.skycam import sun
+
+    el, az = sun.position(ts, 40.4, -3.7)
+    if el < 8:
+        return None
+    r = (90 - el) / 90 * R
+    phi = np.radians(30 - az)
+    return W / 2 + r * np.sin(phi), H / 2 - r * np.cos(phi)
+
+
+def test_calibrate_learns_the_orientation_from_the_suns_track(tmp_path: Path):
+    from cielo.sources.skycam import orientation
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for day in (1, 2):
+        for minutes in range(6 * 60, 19 * 60, 40):
+            ts = datetime(2024, 6, day, minutes // 60, minutes % 60, tzinfo=UTC)
+            where = _oriented(ts)
+            if where is not None:
+                (folder / f"{ts:%Y-%m-%d-%H-%M-%S}.jpg").write_bytes(frame(sun=(round(where[0]), round(where[1]))))
+    skycam = {"timezone": "UTC", "calibration": str(tmp_path / "cal.json")}
+    cfg = write_config(tmp_path / "cal.toml", {"device": {"latitude": 40.4, "longitude": -3.7}, "skycam": skycam})
+    result = cielo("calibrate", "--images", str(folder), config=cfg)
+    assert result.returncode == 0, result.stderr
+    assert "orientation: north is" in result.stdout and "a camera looking up" in result.stdout, result.stdout
+    o = orientation.load(orientation.beside(tmp_path / "cal.json"))
+    assert o is not None and abs((o.north - 30 + 180) % 360 - 180) < 3 and o.sign == -1
+    assert abs(o.cx - 79.5) < 2 and abs(o.cy - 59.5) < 2  # the frame's centre, at the model's 160x120
+    assert abs(o.horizon_px() - R / 4) < 4 and o.residual_deg < 2
+    # Now the sun must be where the orientation says: a bright disc elsewhere (a reflection) is not the sun
+    at = datetime(2024, 6, 3, 10, 0, tzinfo=UTC)
+    x, y = _oriented(at)
+    out = _classify(tmp_path, {"right": frame(sun=(round(x), round(y))),
+                               "elsewhere": frame(sun=(round(W - x), round(H - y)))}, "--at", at.isoformat(),
+                    cfg=cfg)
+    assert out["right"]["sun"] == "visible" and out["elsewhere"]["sun"] == "covered"
+    # without it, any disc is taken for the sun
+    (tmp_path / "cal.orientation.json").unlink()
+    out = _classify(tmp_path, {"elsewhere": frame(sun=(round(W - x), round(H - y)))}, "--at", at.isoformat(),
+                    cfg=cfg)
+    assert out["elsewhere"]["sun"] == "visible"
