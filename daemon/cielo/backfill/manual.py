@@ -155,14 +155,20 @@ def _run(settings: Settings, store: Store, req: Request, job: int, sources: dict
         err(f"backfill: {how}; what was stored is kept: run the same command to resume job {job}")
         for source in sources.values():
             source.close()  # analysis processes end here: the os._exit below skips the caller's `finally`
-        sys.stdout.flush()
-        sys.stderr.flush()
-        if "multiprocessing" in sys.modules:  # its exit step unlinks the analysis queues' semaphores, which
-            from multiprocessing import util  # os._exit skips: the resource tracker would warn of "leaked" ones
-
-            util._exit_function()
-        os._exit(143 if terminated else 130)  # worker threads may sit in a request for timeout_s: don't wait
+        _exit_now(143 if terminated else 130)
     return code
+
+
+def _exit_now(code: int) -> None:
+    """End the process without joining the fetch threads: one may sit in a request for timeout_s, or wait for
+    the shared request budget, long after the run was told to stop. What was stored is committed already."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if "multiprocessing" in sys.modules:  # its exit step unlinks the analysis queues' semaphores, which
+        from multiprocessing import util  # os._exit skips: the resource tracker would warn of "leaked" ones
+
+        util._exit_function()
+    os._exit(code)
 
 
 def _sigterm_like_ctrl_c() -> list[int]:
@@ -221,4 +227,7 @@ def run_job(settings: Settings, store: Store, job: int, out: Say) -> int:
     for line in jobs.summary_lines(store, job):
         out(line)
     out(f"job {job}: {status}")
+    if runner.stop.is_set():  # stopped (the daemon gone or pausing it): a fetch thread must not keep it alive
+        store.close()
+        _exit_now(1)
     return 0 if status in ("completed", "partially_completed") else 1
