@@ -148,17 +148,19 @@ class SkycamConfig(Section):
         return next((k for k in ("folder", "latest_url", "url_template") if getattr(self, k) is not None),
                     "base_url")
 
+    def _spacings(self) -> list[int]:
+        """Minutes from each camera minute to the next, wrapping the hour."""
+        return [(b - a) % 60 or 60 for a, b in zip(self.minutes, [*self.minutes[1:], self.minutes[0]], strict=True)]
+
     @property
     def cadence(self) -> timedelta:
-        """The shortest spacing of the camera minutes (wrapping the hour): a slot's share of the time line."""
-        gaps = [(b - a) % 60 or 60 for a, b in zip(self.minutes, [*self.minutes[1:], self.minutes[0]], strict=True)]
-        return timedelta(minutes=min(gaps))
+        """The shortest spacing of the camera minutes: a slot's share of the time line."""
+        return timedelta(minutes=min(self._spacings()))
 
     @property
     def longest_wait(self) -> timedelta:
         """The longest spacing of the camera minutes: how long a working camera may leave between frames."""
-        gaps = [(b - a) % 60 or 60 for a, b in zip(self.minutes, [*self.minutes[1:], self.minutes[0]], strict=True)]
-        return timedelta(minutes=max(gaps))
+        return timedelta(minutes=max(self._spacings()))
 
     @field_validator("minutes")
     @classmethod
