@@ -486,7 +486,7 @@ def model_card(evaluation: dict | None) -> dict:
             "2018 days) and fails the fisheye it never saw (LenghuSky day more than twice the rule's error): "
             "three days of one mirror imager are not enough to carry a learned model to other cameras, even with "
             "heavy augmentation; the licence-clean data that could (more cameras with whole-frame masks) is not "
-            "in DATASETS.md. Not shipped",
+            "among the sets this project may use. Not shipped",
             "the lens fit finds no surround on 11 of 325 TSI frames (13 in cielo 3.1, 21 before green had to be "
             "saturated for its brightness; clouds down to the ground ring): those fall back to the all-sky rule; "
             "calibration fixes the ellipse per site. cielo 3.2 keeps whichever of its two fits (rays from the "

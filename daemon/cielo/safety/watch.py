@@ -22,7 +22,7 @@ from cielo.timeutil import from_iso, iso, utcnow
 
 log = logging.getLogger("cielo")
 
-OCTAS = "skycam.octas"  # DESIGN.md's series names
+OCTAS = "skycam.octas"  # the contract's series names (docs/contract.md)
 PRECIPITATION = "weather.precipitation"
 TICK_S = 2.0
 REPUBLISH_S = 300.0  # the retained topic again, for a broker that lost it
