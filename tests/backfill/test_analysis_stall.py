@@ -21,6 +21,28 @@ def analysis_processes(pid: int) -> list[int]:
     return [p for p in children(pid) if b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()]
 
 
+def stop_analysis_processes(pid: int) -> list[int]:
+    """SIGSTOP the backfill's two analysis processes; their pids."""
+    workers = analysis_processes(pid)
+    assert len(workers) == 2, "no analysis processes running"
+    for worker in workers:
+        subprocess.run(["kill", "-STOP", str(worker)], check=True)
+    return workers
+
+
+def wait_ending(proc: subprocess.Popen, workers: list[int], timeout: float, hung: str) -> tuple[str, str]:
+    """The backfill's output once it ended by itself within `timeout`; stopped workers it left are killed."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError(hung) from None
+    finally:
+        for worker in workers:
+            if alive(worker):
+                subprocess.run(["kill", "-KILL", str(worker)], check=False)
+
+
 def test_a_stopped_analysis_process_ends_by_the_deadline(config, tmp_path: Path):
     with CameraServer(latency_s=0.02) as slow:
         cfg = config(skycam={"base_url": slow.base_url, "workers": 2, "analysis_stall_s": 3})
@@ -30,20 +52,9 @@ def test_a_stopped_analysis_process_ends_by_the_deadline(config, tmp_path: Path)
         deadline = time.monotonic() + 60
         while slow.total_requests < 20 and time.monotonic() < deadline:
             time.sleep(0.05)
-        workers = analysis_processes(proc.pid)
-        assert len(workers) == 2, "no analysis processes running"
-        for pid in workers:
-            subprocess.run(["kill", "-STOP", str(pid)], check=True)  # both: no verdict comes at all
+        workers = stop_analysis_processes(proc.pid)  # both: no verdict comes at all
         t0 = time.monotonic()
-        try:
-            out, err = proc.communicate(timeout=90)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise AssertionError("the backfill hung on a stopped analysis process") from None
-        finally:
-            for pid in workers:
-                if alive(pid):
-                    subprocess.run(["kill", "-KILL", str(pid)], check=False)
+        out, err = wait_ending(proc, workers, 90, "the backfill hung on a stopped analysis process")
         assert time.monotonic() - t0 < 60
         assert "Traceback" not in err, err
         assert "no verdict from the 2 analysis process(es)" in err and "ended them" in err, err
@@ -67,21 +78,10 @@ def test_ctrl_c_ends_a_backfill_whose_analysis_processes_are_stopped(config, tmp
         deadline = time.monotonic() + 60
         while slow.total_requests < 20 and time.monotonic() < deadline:
             time.sleep(0.05)
-        workers = analysis_processes(proc.pid)
-        assert len(workers) == 2, "no analysis processes running"
-        for pid in workers:
-            subprocess.run(["kill", "-STOP", str(pid)], check=True)
+        workers = stop_analysis_processes(proc.pid)
         time.sleep(1)  # images pile up behind them
         proc.send_signal(signal.SIGINT)
-        try:
-            out, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise AssertionError("Ctrl-C did not end a backfill whose analysis processes are stopped") from None
-        finally:
-            for pid in workers:
-                if alive(pid):
-                    subprocess.run(["kill", "-KILL", str(pid)], check=False)
+        out, err = wait_ending(proc, workers, 30, "Ctrl-C did not end a backfill whose analysis processes are stopped")
         assert proc.returncode == 130, (out, err)
         assert "Traceback" not in err and "leaked" not in err, err
         assert out.strip().splitlines()[-1].startswith("skycam: total="), out
