@@ -90,14 +90,19 @@ def evaluate(model, samples, site, block: str) -> dict[str, dict[str, dict]]:
     o = np.full(len(samples), -9)
     c = np.zeros(len(samples))
     u = np.zeros(len(samples), dtype=bool)
+    default = float(model.reference.zenith)  # the model's: each half is fitted from the same start
     for fit_half, score_half in ((a, b), (b, a)):
-        usable = [frames[index[id(s)]] for s in fit_half if frames[index[id(s)]].brightness >= DARK_MEAN]
+        usable = [index[id(s)] for s in fit_half if frames[index[id(s)]].brightness >= DARK_MEAN]
         if len(usable) < calibration.MIN_FRAMES:
             continue
-        model.calibrate(calibration.fit(usable, "half", float(model.reference.zenith)))
+        daylit: list[bool | None] = [bool(regimes[i] == regime.DAY) for i in usable]  # the daemon knows the time too
+        model.calibrate(calibration.fit([frames[i] for i in usable], "half", default, daylit))
         idx = [index[id(s)] for s in score_half]
         o[idx], c[idx], u[idx] = judge(model, [frames[i] for i in idx], [whens[i] for i in idx], site)
     model.calibrate(None)
+    if (o == -9).any():  # a half with too few frames to fit: its frames count as flagged (error 8)
+        print(f"  calibrated: {int((o == -9).sum())} frames not scored (the other half had under "
+              f"{calibration.MIN_FRAMES} usable frames)")
     results["calibrated"] = (o, c, u)
     for mode, (o, c, u) in results.items():
         per: dict[str, dict] = {}
