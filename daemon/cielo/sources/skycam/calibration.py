@@ -328,7 +328,8 @@ def describe(cal: Calibration) -> list[str]:
         f"frames used: {cal.frames} ({cal.source})",
         f"lens: {f.get('lens')}",
         f"clear-sky reference (NRBR threshold per rho band, zenith first; per sun-distance band): {rows}",
-        f"bands left to each frame's own clear-sky surface (the site's sky is paler there): {_own_bands(cal)}",
+        f"bands where each frame's own clear-sky surface may lower the threshold (the site's sky pales near "
+        f"the sun): {_own_bands(cal)}",
         f"lens area: {f.get('lens_share', 0):.1%} of the frame; sky area used: {f.get('sky_share', 0):.1%}",
         f"obstructions: {f.get('obstructions')}",
         f"sky/cloud threshold (NRBR): {cal.sky_threshold:.3f}, {f.get('threshold')}",
