@@ -108,6 +108,8 @@ def test_only_a_site_whose_sky_pales_near_the_sun_gets_each_frames_own_surface(m
         assert cal.reference is not None and cal.reference.own_sky is not None
     assert not any(map(any, blue.reference.own_sky)) and not any(map(any, even.reference.own_sky))
     assert all(map(all, paling.reference.own_sky))
+    # with the surface on, the sun's side is the surface's: one threshold, learned beyond its reach
+    assert paling.reference.table is not None and len({v for row in paling.reference.table for v in row}) == 1
     assert "surface is on" in paling.found["threshold"] and "no per-frame" in even.found["threshold"]
     paling.save(tmp_path / "cal.json")
     back = Calibration.load(tmp_path / "cal.json")

@@ -200,17 +200,6 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
                                      f"(class means under {MIN_CONTRAST} NRBR apart, or fewer than "
                                      f"{SPLIT_PIXELS} pixels): kept the model's reference {default}")
     threshold, contrast = found
-    rows = []
-    for i in range(TABLE_RHO):
-        lo, hi = lenses.OCTA_RADIUS * i / TABLE_RHO, lenses.OCTA_RADIUS * (i + 1) / TABLE_RHO
-        in_rho = valid & ((rho >= lo) & (rho < hi))[None]
-        row = []
-        for j in range(TABLE_SUN):
-            glo = lenses.SUN_BAND * j
-            ghi = lenses.SUN_BAND * (j + 1) if j < TABLE_SUN - 1 else 99.0
-            band = site_split(nrbr[in_rho & (sun_dist >= glo) & (sun_dist < ghi)])
-            row.append(round(threshold if band is None else band[0], 4))
-        rows.append(tuple(row))
     # Each frame's own clear-sky surface lowers the threshold only to SURFACE_MARGIN under its clear sky: it
     # can act on clear sky only where that sits within SURFACE_MARGIN of the threshold. A site whose sky near
     # the sun (the bluest tenth of each frame there; the median frame) stays farther above gets nothing from
@@ -220,15 +209,37 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
     levels = [float(np.percentile(nrbr[k][near[k]], 90)) for k in range(len(nrbr)) if near[k].sum() >= 30]
     level = float(np.median(levels)) if len(levels) >= MIN_FRAMES else None
     surface = level is not None and level < threshold + lenses.SURFACE_MARGIN
+    rows = []
+    if surface:
+        # the sun's side is the surface's, frame by frame: one threshold, learned where it does not reach
+        # (a table by distance to the sun as well counts the same paleness twice: LenghuSky-8 dev day 1.14
+        # with the table, 1.11 with one threshold over all pixels, 1.09 with it learned beyond the reach)
+        beyond = site_split(nrbr[valid & (sun_dist >= lenses.SURFACE_REACH)])
+        threshold = threshold if beyond is None else beyond[0]
+        rows = [tuple(round(threshold, 4) for _ in range(TABLE_SUN)) for _ in range(TABLE_RHO)]
+    for i in range(0 if surface else TABLE_RHO):
+        lo, hi = lenses.OCTA_RADIUS * i / TABLE_RHO, lenses.OCTA_RADIUS * (i + 1) / TABLE_RHO
+        in_rho = valid & ((rho >= lo) & (rho < hi))[None]
+        row = []
+        for j in range(TABLE_SUN):
+            glo = lenses.SUN_BAND * j
+            ghi = lenses.SUN_BAND * (j + 1) if j < TABLE_SUN - 1 else 99.0
+            band = site_split(nrbr[in_rho & (sun_dist >= glo) & (sun_dist < ghi)])
+            row.append(round(threshold if band is None else band[0], 4))
+        rows.append(tuple(row))
     own = tuple(tuple(surface for _ in range(TABLE_SUN)) for _ in range(TABLE_RHO))
-    note = (f"NRBR {threshold:.3f}, where the pooled pixels of the day frames split into cloud and clear sky "
-            f"(class means {contrast:.2f} apart), kept as the site's")
+    note = (f"NRBR {found[0]:.3f}, where the pooled pixels of the day frames split into cloud and clear sky "
+            f"(class means {contrast:.2f} apart)")
     if level is None:
-        note += f"; the sun in view in {len(levels)} frames: no per-frame clear-sky surface"
+        note += (f", kept as the site's; the sun in view in {len(levels)} frames: no per-frame clear-sky "
+                 f"surface")
+    elif not surface:
+        note += (f", kept as the site's; the sky near the sun reaches NRBR {level:.3f}, more than "
+                 f"{lenses.SURFACE_MARGIN} over it: no per-frame clear-sky surface")
     else:
-        note += (f"; the sky near the sun reaches NRBR {level:.3f}: "
-                 + ("within" if surface else "more than") + f" {lenses.SURFACE_MARGIN} of it, "
-                 + ("each frame's own clear-sky surface is on" if surface else "no per-frame clear-sky surface"))
+        note += (f"; the sky near the sun reaches NRBR {level:.3f}, within {lenses.SURFACE_MARGIN} of it: "
+                 f"each frame's own clear-sky surface is on, and the site's threshold is {threshold:.3f}, "
+                 f"learned beyond {lenses.SURFACE_REACH} lens radii of the sun where the surface does not reach")
     return threshold, tuple(rows), own, note
 
 
