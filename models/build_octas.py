@@ -397,7 +397,8 @@ def model_card(evaluation: dict | None) -> dict:
             f"whose two classes' means are under {calibration.MIN_CONTRAST} NRBR apart keep the model's "
             "reference. Each frame's own clear-sky surface is on (own_sky_bands) only where the site's sky near "
             "the sun (median frame's bluest tenth at 0.25..0.6 lens radii) sits within the surface's margin "
-            "(0.1) of that threshold. Frames with a yellow cast (median NRBR < -0.03) and frames known to be "
+            "(0.1) of that threshold; with it on, one threshold, split from the pixels beyond its reach (1 lens "
+            "radius from the sun). Frames with a yellow cast (median NRBR < -0.03) and frames known to be "
             "out of daylight are left out of the colour fit, and keep the model's reference when judged"
         ),
         "parameters": {
@@ -477,7 +478,7 @@ def model_card(evaluation: dict | None) -> dict:
             "frames' sun (flat top near 0.8) and TSI's (saturated): both sets. The monochrome limit (2 levels) "
             "sits between cloudynight (0) and every colour set (8 or more at the 99th percentile)",
             "calibration (pooled split, kept as fitted): TSI dev calibrated 0.413 -> 0.283, LenghuSky dev day "
-            "1.057 -> 1.145 (bench/classify_regimes.py; Otsu alone TSI 1.03, the valley alone LenghuSky 2.2, one "
+            "1.057 -> 1.089 (bench/classify_regimes.py; Otsu alone TSI 1.03, the valley alone LenghuSky 2.2, one "
             "threshold for the whole lens TSI 0.349); earlier blend weights below",
             "calibration is not applied to frames with a yellow cast (median NRBR < -0.03, the frames it leaves "
             "out of its colour fit): they keep the model's reference",
