@@ -136,6 +136,16 @@ def test_frames_known_to_be_out_of_daylight_do_not_teach_the_threshold(model: Oc
     assert fit(day + dusk, "test", 0.14).sky_threshold != alone.sky_threshold
 
 
+def test_a_calibration_that_would_leave_nothing_to_judge_is_refused(model: OctaModel):
+    """Blown-out frames (the whole lens saturated): the fit would keep the lens and judge no pixel of any
+    frame; it refuses, so the camera keeps its per-frame lens instead of reading nothing."""
+    frames = [_site(model, i, 1.0, (105, 187), (105, 187)) for i in range(8)]
+    blown = [model.frame(Image.fromarray(np.where(f.pixels > 20, 250, f.pixels).astype(np.uint8).transpose(1, 2, 0)))
+             for f in frames]
+    with pytest.raises(CalibrationError, match="leave under 1% of the frame to judge"):
+        fit(blown, "test", 0.14)
+
+
 def test_a_part_of_one_hour_is_still_split_in_two_halves():
     """The bench fits a calibration on one half of a part's time blocks and scores the other: a part whose
     frames all fall in one hour (ARM TSI's held-out day) had an empty half, and none of its frames was

@@ -47,6 +47,7 @@ MIN_CONTRAST = 0.12  # pooled pixels whose two classes' means are closer (NRBR) 
 SPLIT_PIXELS = 2000  # fewer pooled pixels (of a band, at the model's size) keep the site's threshold
 TABLE_RHO, TABLE_SUN = 4, 4  # the site's table: bands of rho (within 0.85) x distance to the sun
 SURFACE_NEAR = 0.6  # the sky near the sun, for the surface test: out to this distance (lens radii)
+MIN_JUDGED = 0.01  # a frame whose judged area (octa area, less glare, ground, obstructions) is under this share
 NRBR_LO, NRBR_HI, BINS = -0.3, 0.7, 100
 
 
@@ -294,6 +295,13 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
     ref0 = Reference(zenith=default_threshold)
     per = [lenses.maps(f.pixels, geom, ref0, mask, own_sky=False) for f in frames]
     valid = np.stack([m.valid > 0 for m in per])
+    judged = valid.reshape(n, -1).mean(axis=1) >= MIN_JUDGED
+    if judged.sum() < max(MIN_FRAMES, n // 2):
+        # the fitted lens and mask would leave (almost) nothing to judge: a calibration must never make the
+        # camera unusable, so none is written and the camera keeps its per-frame lens
+        raise CalibrationError(f"the fitted lens and mask leave under {MIN_JUDGED:.0%} of the frame to judge "
+                               f"in {n - int(judged.sum())} of {n} frames (blown out, or not a sky camera): "
+                               f"no calibration written")
     sun_dist = np.full((n, h, w), 9.0, dtype=np.float32)
     for i, m in enumerate(per):
         if m.sun is not None:
