@@ -302,11 +302,12 @@ class Maps:
 
 def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = None,
          stars: np.ndarray | None = None, own_sky: bool = True, stop: np.ndarray | None = None,
-         daylit: bool = False) -> Maps:
+         daylit: bool = False, star_bar: np.ndarray | None = None) -> Maps:
     """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
     fixed obstructions) and the clear-sky threshold there: the reference's, lowered to just under the frame's
     own clear-sky surface where it has one (`own_sky`, clear_sky_surface). In a night frame with stars
-    (`stars`: the star density at this size), a pixel among stars is clear whatever its colour (threshold -1)."""
+    (`stars`: the star density at this size), a pixel among stars is clear whatever its colour (threshold -1);
+    among stars: over STARS_CLEAR, or over the site's bar at that pixel (`star_bar`, calibrated)."""
     rho = geom.rho()
     area = rho <= OCTA_RADIUS
     lens_area = rho <= 1.0
@@ -335,7 +336,8 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
         return Maps(valid.astype(np.float32), threshold, sun)
     ratio = nrbr(px)
     if starry and float(np.median(ratio[valid])) < STARRY_MAX_NRBR:  # not a blue day sky: a night with stars
-        threshold = np.where(stars > STARS_CLEAR, np.float32(-1.0), threshold).astype(np.float32)
+        bar = STARS_CLEAR if star_bar is None else star_bar
+        threshold = np.where(stars > bar, np.float32(-1.0), threshold).astype(np.float32)
     elif surface_due:
         surface = clear_sky_surface(ratio, valid, rho, gam)
         if surface is not None:

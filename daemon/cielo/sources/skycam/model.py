@@ -178,7 +178,9 @@ class OctaModel:
             # yellow-cast night frame keeps the model's reference
             ref = self._model_reference
         daylit = light is not None and light.regime == regime.DAY
-        out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, stop=frame.stop, daylit=daylit)
+        site_night = None if self.calibration is None else self.calibration.night
+        bar = None if site_night is None or stars is None else site_night.bar_map(geom.rho())
+        out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, stop=frame.stop, daylit=daylit, star_bar=bar)
         if light is not None and light.regime == regime.TWILIGHT and lens.uniform_sky(frame.pixels, out.valid):
             # twilight: a clear sky keeps a gradient from the glow on the sun's side to a deep blue zenith;
             # an overcast one is evenly lit and just as blue, so its colour reads clear
@@ -288,7 +290,8 @@ class OctaModel:
         """A moonlit frame that looks clear is read by its stars (night.moonlit_octas): only ever fewer octas
         than the colour reading, whose distribution moves down by the difference. True: the gate was unsure."""
         geom = self.geometry(frame)
-        starred, unsure = night.moonlit_octas(frame, geom, self.maps(frame, geom, light).valid)
+        site_night = None if self.calibration is None else self.calibration.night
+        starred, unsure = night.moonlit_octas(frame, geom, self.maps(frame, geom, light).valid, site_night)
         shift = int(probs.argmax()) - (starred if starred is not None else 9)
         if shift <= 0:
             return probs, unsure
