@@ -348,9 +348,10 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
             x, _ = nights.features(f, geom)
             if x is not None:
                 moonlit.append(x)
-    bars, bar_note = nights.site_bars(dark) if rho is not None else (None, "no lens circle: the reference's star bar")
+    bars, starry, bar_note = (nights.site_bars(dark) if rho is not None
+                              else (None, None, "no lens circle: the reference's star bar"))
     mean, gate_note = nights.site_gate(moonlit)
-    cal.night = None if bars is None and mean is None else nights.NightSite(bars, mean)
+    cal.night = None if bars is None and mean is None else nights.NightSite(bars, mean, starry)
     cal.found["night"] = {"dark": bar_note, "moonlit": gate_note}
 
 

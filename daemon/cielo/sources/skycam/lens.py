@@ -302,12 +302,13 @@ class Maps:
 
 def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = None,
          stars: np.ndarray | None = None, own_sky: bool = True, stop: np.ndarray | None = None,
-         daylit: bool = False, star_bar: np.ndarray | None = None) -> Maps:
+         daylit: bool = False, star_bar: np.ndarray | None = None, starry_share: float | None = None) -> Maps:
     """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
     fixed obstructions) and the clear-sky threshold there: the reference's, lowered to just under the frame's
     own clear-sky surface where it has one (`own_sky`, clear_sky_surface). In a night frame with stars
     (`stars`: the star density at this size), a pixel among stars is clear whatever its colour (threshold -1);
-    among stars: over STARS_CLEAR, or over the site's bar at that pixel (`star_bar`, calibrated)."""
+    among stars: over STARS_CLEAR, or over the site's bar at that pixel (`star_bar`, calibrated); a night with
+    stars: over `starry_share` of star pixels (STARRY_FRAME, or the site's)."""
     rho = geom.rho()
     area = rho <= OCTA_RADIUS
     lens_area = rho <= 1.0
@@ -330,7 +331,8 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     # the star rule never acts on a daylit frame (the sun above the horizon at its known time, or in view):
     # sunlit cloud texture at a small scale looks like stars there
     starry = (stars is not None and geom.found and not daylit and valid.any()
-              and float(stars[valid].mean()) > STARRY_FRAME and not _sunlit(px, sun))
+              and float(stars[valid].mean()) > (STARRY_FRAME if starry_share is None else starry_share)
+              and not _sunlit(px, sun))
     surface_due = own_sky and gam is not None and geom.found and valid.any()
     if not (starry or surface_due):  # most frames of calibration, and sunless day frames: no colour needed
         return Maps(valid.astype(np.float32), threshold, sun)

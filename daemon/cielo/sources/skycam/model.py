@@ -180,7 +180,8 @@ class OctaModel:
         daylit = light is not None and light.regime == regime.DAY
         site_night = None if self.calibration is None else self.calibration.night
         bar = None if site_night is None or stars is None else site_night.bar_map(geom.rho())
-        out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, stop=frame.stop, daylit=daylit, star_bar=bar)
+        out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, stop=frame.stop, daylit=daylit, star_bar=bar,
+                        starry_share=None if site_night is None else site_night.starry_share)
         if light is not None and light.regime == regime.TWILIGHT and lens.uniform_sky(frame.pixels, out.valid):
             # twilight: a clear sky keeps a gradient from the glow on the sun's side to a deep blue zenith;
             # an overcast one is evenly lit and just as blue, so its colour reads clear
@@ -286,6 +287,13 @@ class OctaModel:
             raise ModelError(f"{self.path}: 'probs' has shape {probs.shape}, expected ({len(frames)}, 9)")
         return probs
 
+    def _starry(self, frame: Frame) -> bool:
+        """Frame.starry, at the site's own share of star pixels when the calibration learned one."""
+        site_night = None if self.calibration is None else self.calibration.night
+        if site_night is None or site_night.starry is None or frame.stars is None:
+            return frame.starry
+        return float(frame.stars.mean(dtype=np.float32)) > site_night.starry / 2
+
     def _moonlit(self, frame: Frame, light: regime.Light, probs: np.ndarray) -> tuple[np.ndarray, bool]:
         """A moonlit frame that looks clear is read by its stars (night.moonlit_octas): only ever fewer octas
         than the colour reading, whose distribution moves down by the difference. True: the gate was unsure."""
@@ -312,7 +320,7 @@ class OctaModel:
         for i, (frame, elev) in enumerate(zip(frames, elevations, strict=True)):
             if monochrome(frame):  # no colour to judge by: flagged, whatever the time (stars alone don't suffice)
                 verdicts[i] = Verdict(None, None, None, "night", elev, frame.brightness)
-            elif frame.starry:  # a dark sky full of stars can be judged: clear where the stars are
+            elif self._starry(frame):  # a dark sky full of stars can be judged: clear where the stars are
                 to_run.append(i)
             elif elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN:
                 verdicts[i] = Verdict(None, None, None, "night", elev, frame.brightness)

@@ -86,6 +86,10 @@ BANDS = (0.0, 0.3, 0.5, 0.65, 0.75)
 CLEAR_NIGHT_Q = 80
 SITE_BAR = 0.15
 MIN_DARK = 8  # fewer dark-night frames with stars say nothing about the site's clear nights
+# A night frame is starry (the star rule applies) over lens.STARRY_FRAME of star pixels: 0.22 of the reference's
+# clear-night density (LenghuSky 2018-2020, the rings' mean of their 80th percentiles: about 27 per mille). A
+# site whose clear nights show fewer stars (a smaller sensor, a softer lens) gets the same share of its own.
+STARRY_SHARE = 0.22
 # Moonlit (site_gate): the gate features' mean over the reference's clear and overcast moonlit frames
 # (LenghuSky 2018-2020, read <= 2 and >= 6 octas: the frames GATE_* was fitted on); a site's median outside
 # the span between them moves the gate's centre by the excess.
@@ -101,10 +105,16 @@ class NightSite:
 
     star_bars: tuple[float, ...] | None = None  # dark-night window bar per ring (BANDS)
     gate_mean: tuple[float, float, float] | None = None  # the moonlit gate's centre on this camera
+    starry: float | None = None  # share of star pixels that makes a night frame starry (lens.STARRY_FRAME)
 
     def as_dict(self) -> dict[str, Any]:
         return {"star_bars": None if self.star_bars is None else [round(v, 6) for v in self.star_bars],
-                "gate_mean": None if self.gate_mean is None else [round(v, 4) for v in self.gate_mean]}
+                "gate_mean": None if self.gate_mean is None else [round(v, 4) for v in self.gate_mean],
+                "starry": None if self.starry is None else round(self.starry, 6)}
+
+    @property
+    def starry_share(self) -> float:
+        return lens.STARRY_FRAME if self.starry is None else self.starry
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None) -> NightSite | None:
@@ -115,8 +125,10 @@ class NightSite:
             raise ValueError(f"night.star_bars: {len(bars)} values, expected {len(BANDS)}")
         if mean is not None and len(mean) != 3:
             raise ValueError("night.gate_mean: expected 3 values")
+        starry = raw.get("starry")
         return cls(None if bars is None else tuple(float(v) for v in bars),
-                   None if mean is None else (float(mean[0]), float(mean[1]), float(mean[2])))
+                   None if mean is None else (float(mean[0]), float(mean[1]), float(mean[2])),
+                   None if starry is None else float(starry))
 
     def bar_map(self, rho: np.ndarray) -> np.ndarray | None:
         """float32 [H, W]: the star bar at each pixel (None: the reference's one bar)."""
@@ -201,22 +213,26 @@ def site_gate(xs: Sequence[tuple[float, float, float]]) -> tuple[tuple[float, fl
                                          f"{' '.join(f'{d:+.3g}' for d in shift)}")
 
 
-def site_bars(densities: Sequence[Sequence[float]]) -> tuple[tuple[float, ...] | None, str]:
+def site_bars(densities: Sequence[Sequence[float]]) -> tuple[tuple[float, ...] | None, float | None, str]:
     """The dark-night star bar per ring from the dark-night frames' mean star density per ring (frames that
-    show stars), and a note; None with too few frames or a site whose nights show no starry sky."""
+    show stars), the share of star pixels that makes a frame starry there (never over lens.STARRY_FRAME), and a
+    note; (None, None, note) with too few frames or a site whose nights show no starry sky."""
     if len(densities) < MIN_DARK:
-        return None, f"{len(densities)} dark-night frames with stars (needs {MIN_DARK}): the reference's star bar"
+        return None, None, (f"{len(densities)} dark-night frames with stars (needs {MIN_DARK}): the reference's "
+                            f"star bar")
     clear = np.percentile(np.asarray(densities, dtype=np.float64), CLEAR_NIGHT_Q, axis=0)
     if float(clear.max()) <= lens.STARRY_FRAME:
-        return None, (f"the site's clear nights show {clear.max():.4f} of star pixels (a starry sky shows over "
+        return None, None, (f"the site's clear nights show {clear.max():.4f} of star pixels (a starry sky shows over "
                       f"{lens.STARRY_FRAME}): the reference's star bar")
     # a ring without a clear night's stars (the lens rim) keeps the previous ring's bar
     for i in range(1, len(clear)):
         if clear[i] <= 0:
             clear[i] = clear[i - 1]
     bars = tuple(float(SITE_BAR * c) for c in clear)
-    return bars, (f"{len(densities)} dark-night frames; clear-night star density per ring "
-                  f"{' '.join(f'{c * 1000:.1f}' for c in clear)} per mille; bar {SITE_BAR} of it")
+    starry = min(lens.STARRY_FRAME, STARRY_SHARE * float(clear.mean()))
+    return bars, starry, (f"{len(densities)} dark-night frames; clear-night star density per ring "
+                          f"{' '.join(f'{c * 1000:.1f}' for c in clear)} per mille; bar {SITE_BAR} of it; "
+                          f"starry over {starry * 1000:.1f} per mille")
 
 
 def ring_density(stars: np.ndarray, rho: np.ndarray, sky: np.ndarray) -> list[float] | None:
