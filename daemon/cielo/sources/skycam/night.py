@@ -90,6 +90,7 @@ MIN_DARK = 8  # fewer dark-night frames with stars say nothing about the site's 
 # clear-night density (LenghuSky 2018-2020, the rings' mean of their 80th percentiles: about 27 per mille). A
 # site whose clear nights show fewer stars (a smaller sensor, a softer lens) gets the same share of its own.
 STARRY_SHARE = 0.22
+MIN_CLEAR_NIGHT = 0.002  # a site whose clear nights show fewer star pixels than this never sees a starry sky
 # Moonlit (site_gate): the gate features' mean over the reference's clear and overcast moonlit frames
 # (LenghuSky 2018-2020, read <= 2 and >= 6 octas: the frames GATE_* was fitted on); a site's median outside
 # the span between them moves the gate's centre by the excess.
@@ -221,9 +222,9 @@ def site_bars(densities: Sequence[Sequence[float]]) -> tuple[tuple[float, ...] |
         return None, None, (f"{len(densities)} dark-night frames with stars (needs {MIN_DARK}): the reference's "
                             f"star bar")
     clear = np.percentile(np.asarray(densities, dtype=np.float64), CLEAR_NIGHT_Q, axis=0)
-    if float(clear.max()) <= lens.STARRY_FRAME:
-        return None, None, (f"the site's clear nights show {clear.max():.4f} of star pixels (a starry sky shows over "
-                      f"{lens.STARRY_FRAME}): the reference's star bar")
+    if float(clear.max()) <= MIN_CLEAR_NIGHT:
+        return None, None, (f"the site's clear nights show {clear.max():.4f} of star pixels (under {MIN_CLEAR_NIGHT}: "
+                            f"no starry sky): the reference's star bar")
     # a ring without a clear night's stars (the lens rim) keeps the previous ring's bar
     for i in range(1, len(clear)):
         if clear[i] <= 0:
