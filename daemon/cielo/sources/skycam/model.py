@@ -136,6 +136,7 @@ class OctaModel:
         self._model_reference = self.reference
         self._site_lens: lens.Lens | None = None
         self._site_mask: np.ndarray | None = None
+        self._site_bar: np.ndarray | None = None
         self.orientation: orientation.Orientation | None = None
         if calibration is not None:
             self.calibrate(calibration)
@@ -153,6 +154,7 @@ class OctaModel:
         self.calibration = cal
         self.reference = self._model_reference
         self._site_lens, self._site_mask = None, None
+        self._site_bar = None
         # where the sun must be in each frame, when `cielo calibrate` learned the camera's orientation
         self.orientation = None if cal is None or cal.path is None else orientation.load(orientation.beside(cal.path))
         if cal is None:
@@ -160,6 +162,8 @@ class OctaModel:
         self._site_mask = cal.mask_at(self.height, self.width)
         if cal.lens is not None:
             self._site_lens = lens.Lens.from_dict(cal.lens, self.width, self.height)
+            if cal.night is not None:  # the site's star bar per pixel: its lens is fixed, so once
+                self._site_bar = cal.night.bar_map(self._site_lens.rho())
         if cal.reference is not None:
             self.reference = cal.reference
 
@@ -179,7 +183,10 @@ class OctaModel:
             ref = self._model_reference
         daylit = light is not None and light.regime == regime.DAY
         site_night = None if self.calibration is None else self.calibration.night
-        bar = None if site_night is None or stars is None else site_night.bar_map(geom.rho())
+        bar = None
+        if site_night is not None and stars is not None:
+            bar = self._site_bar if geom is self._site_lens and self._site_bar is not None \
+                else site_night.bar_map(geom.rho())
         out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, stop=frame.stop, daylit=daylit, star_bar=bar,
                         starry_share=None if site_night is None else site_night.starry_share)
         if light is not None and light.regime == regime.TWILIGHT and lens.uniform_sky(frame.pixels, out.valid):
