@@ -163,3 +163,28 @@ def test_twilight_calls_an_evenly_lit_sky_overcast_and_a_glowing_one_clear(model
     even, glow = model.decode(_twilight_sky(0.0)), model.decode(_twilight_sky(0.6))
     v_even, v_glow = model.judge([even, glow], [DUSK_AT, DUSK_AT], *MADRID)
     assert v_even.octas == 8 and v_glow.octas is not None and v_glow.octas <= 2, (v_even.octas, v_glow.octas)
+
+
+def test_calibrate_images_learns_the_night_side_from_exif_times(tmp_path: Path):
+    """`cielo calibrate --images`: dark starry frames are kept (they are under the day fit's brightness) and
+    their EXIF DateTimeOriginal says they are dark nights."""
+    from tests.conftest import cielo, write_config
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i, cover in enumerate([0.0, 0.2, 0.5, 0.8, 1.0, 0.1, 0.4, 0.9]):
+        (folder / f"day{i}.jpg").write_bytes(sky_jpeg(cover, seed=i))
+    for i in range(10):
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[36867] = (DARK_AT + timedelta(minutes=10 * i)).strftime("%Y:%m:%d %H:%M:%S")
+        exif.get_ifd(0x8769)[36881] = "+00:00"
+        Image.open(io.BytesIO(_dark_sky(0.004, seed=i))).save(folder / f"night{i}.png", exif=exif.tobytes())
+    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": MADRID[0], "longitude": MADRID[1]},
+                                             "skycam": {"calibration": "cal.json"}})
+    result = cielo("calibrate", "--images", str(folder), config=cfg)
+    assert result.returncode == 0, result.stderr
+    # the day fit uses the 8 bright frames; all 18 were read
+    assert "frames used: 8 (18 of 18 images" in result.stdout, result.stdout
+    assert "dark nights: 10 dark-night frames" in result.stdout, result.stdout
+    saved = json.loads((tmp_path / "cal.json").read_text())
+    assert len(saved["night"]["star_bars"]) == len(night.BANDS) and saved["night"]["gate_mean"] is None
