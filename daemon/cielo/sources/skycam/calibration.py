@@ -328,7 +328,7 @@ def fit(frames: list[Frame], source: str, default_threshold: float) -> Calibrati
 
 def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | None], latitude: float,
                  longitude: float) -> None:
-    """The site's night side from its own frames whose time is known (night.fit_site's rules): the dark-night
+    """The site's night side from its own frames whose time is known (night.site_bars, night.site_gate): the dark-night
     star bar per ring of the lens and the moonlit gate's centre. Sets `cal.night` (None when neither could be
     learned) and notes what was found."""
     geom = lenses.Lens.from_dict(cal.lens, cal.width, cal.height) if cal.lens is not None else None

@@ -14,9 +14,10 @@ is read by its stars: a pixel with no faint star within its window is cloud. The
 upper bound, so this rule only ever lowers octas. It never runs by day or at a frame of unknown time.
 
 The constants are one fisheye's; `cielo calibrate` re-learns the night side per site from the camera's own
-unlabelled night frames (`fit_site`, stored in the calibration as `night`): the gate's centre from the two
-groups the site's moonlit frames split into, and the dark-night star bar per ring of the lens from the site's
-own clear-night star density (its high percentile over its dark nights).
+unlabelled night frames whose time is known (calibration.learn_nights, stored in the calibration as `night`):
+the dark-night star bar per ring of the lens and the share that makes a frame starry, from the site's own
+clear-night star density (site_bars), and the moonlit gate's centre when the site's moonlit frames look unlike
+the reference camera's (site_gate).
 """
 
 from __future__ import annotations
@@ -75,13 +76,13 @@ def point_sources(bright: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return peak & (lead >= STAR_FAINT), peak & (lead >= STAR_SHARP)
 
 
-# The site's night side (fit_site). Dark nights: a window is clear when its star share passes SITE_BAR of the
-# site's clear-night star density in its ring of the lens (BANDS: rho where each ring starts; the last runs
-# on), the CLEAR_NIGHT_Q-th percentile over the site's dark-night frames that show stars. Stars thin out
-# toward the horizon (LenghuSky 2018-2020 clear dark nights: 28 per mille at the zenith, 13 at rho 0.75-0.85),
-# so one bar for the whole sky calls the horizon ring cloud on clear nights. Chosen on LenghuSky 2018-2020
-# dark nights, fitted on one half of the days and scored on the other (calibrated): SITE_BAR 0.1 / 0.15 / 0.2
-# / 0.25 at the 80th percentile: see docs/design.md.
+# The site's night side (site_bars, site_gate). Dark nights: a window is clear when its star share passes SITE_BAR of
+# the site's clear-night star density in its ring of the lens (BANDS: rho where each ring starts; the last runs on),
+# the CLEAR_NIGHT_Q-th percentile over the site's dark-night frames that show stars. Stars thin out toward the horizon
+# (LenghuSky 2018-2020 clear dark nights: 28 per mille at the zenith, 13 at rho 0.75-0.85), so one bar for the whole
+# sky calls the horizon ring cloud on clear nights. Chosen on LenghuSky 2018-2020 dark nights, fitted on one half of
+# the days and scored on the other (calibrated): SITE_BAR 0.1 / 0.15 / 0.2 / 0.25 at the 80th percentile: see
+# docs/design.md.
 BANDS = (0.0, 0.3, 0.5, 0.65, 0.75)
 CLEAR_NIGHT_Q = 80
 SITE_BAR = 0.15
