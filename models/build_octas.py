@@ -428,6 +428,7 @@ def model_card(evaluation: dict | None) -> dict:
             "confidence_features": ["1", *(f"kind {'-'.join(map(str, k))}" for k in confidence.KINDS),
                                     *confidence.FEATURES],
             "confidence_weights": {str(k): list(v) for k, v in confidence.WEIGHTS.items()},
+            "confidence_weights_with_site_calibration": {str(k): list(v) for k, v in confidence.SITE_WEIGHTS.items()},
             "uncertain": {"below_confidence": confidence.WEAK_CONFIDENCE, "moonlit_gate_unsure": True},
             "all_sky_threshold": ALL_SKY_THRESHOLD,
             "unimodal_std": UNIMODAL_STD,
@@ -438,7 +439,8 @@ def model_card(evaluation: dict | None) -> dict:
         },
         "confidence": (
             "max(probs): per light, a logistic on the answer's kind (0, 1, 2-6, 7, 8 octas), the width and "
-            "lopsidedness of the graph's distribution, a site calibration, and at night the star rules "
+            "lopsidedness of the graph's distribution, a site calibration (by day: weights of their own), and "
+            "at night the star rules "
             "(sources/skycam/confidence.py; fitted 2-fold by time on the development frames by "
             "models/fit_confidence.py) gives the probability that the octas are exactly right, and one "
             "temperature per frame makes it the top of the distribution; `flag: uncertain` (octas kept) under "

@@ -4,7 +4,9 @@
 Frames: ARM TSI (every 10th, 2017-05-24 and 2018-04-18) and LenghuSky-8 2018-2020 (day, twilight, night),
 each judged blind (no time: the light-less weights), timed and with a site calibration fitted on the other
 time half (as bench/classify_regimes.py does). For every light a logistic (ridge) on confidence.features
-predicts that the octas are exactly right. It is fitted 2-fold by time (TSI hours, LenghuSky days: the
+predicts that the octas are exactly right; a light with SPLIT_MIN answers both with and without a site
+calibration (by day) gets one for each, since a calibration changes which answers are right (TSI's 1-octa
+answers: 39 % right without, 81 % with). It is fitted 2-fold by time (TSI hours, LenghuSky days: the
 halves of skydata.time_halves) and scored on the other fold; then `uncertain` thresholds are tried on those
 out-of-fold figures; then the weights are fitted on all development frames and printed, to paste into
 confidence.py. `--heldout` also scores those weights once on the held-out frames (TSI 2018-04-19,
@@ -32,7 +34,8 @@ from models import skydata
 LAMBDA = 1.0  # ridge on the evidence's weights
 LAMBDA_KIND = 0.3  # ridge on the answer kinds' offsets (a kind seldom seen falls back to the light's rate)
 WEAK_GRID = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35)
-UNCERTAIN_BAND = (0.08, 0.30)  # aim inside 5-35 % per camera, with room for the held-out frames
+UNCERTAIN_BAND = (0.06, 0.30)  # aim inside 5-35 % per camera, with room for the held-out frames
+SPLIT_MIN = 300  # a light with this many answers with and without a site calibration gets weights for each
 MODES = ("blind", "timed", "calibrated")
 
 
@@ -87,31 +90,45 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, kinds: int) -> np.ndarray:
     return w
 
 
-def training(recs: list[dict], light: str | None) -> list[dict]:
-    """Blind answers train the light-less weights; timed and calibrated ones their light's."""
+def training(recs: list[dict], light: str | None, site: bool | None) -> list[dict]:
+    """Blind answers train the light-less weights; timed and calibrated ones their light's (`site` True /
+    False: only the answers with / without a site calibration; None: both)."""
     if light is None:
         return [r for r in recs if r["mode"] == "blind"]
-    return [r for r in recs if r["mode"] != "blind" and r["light"] == light]
+    return [r for r in recs if r["mode"] != "blind" and r["light"] == light
+            and (site is None or (r["mode"] == "calibrated") == site)]
 
 
-def fit_all(recs: list[dict]) -> dict[str | None, np.ndarray]:
+def split_lights(recs: list[dict]) -> tuple[str, ...]:
+    """The lights with enough answers, with and without a site calibration, for weights of their own each."""
+    from cielo.sources.skycam import regime
+
+    return tuple(light for light in regime.REGIMES
+                 if min(len(training(recs, light, True)), len(training(recs, light, False))) >= SPLIT_MIN)
+
+
+def fit_all(recs: list[dict], split: tuple[str, ...]) -> dict[tuple[str | None, bool | None], np.ndarray]:
+    """{(light, site): weights}; site None: for answers with and without a site calibration alike."""
     from cielo.sources.skycam import confidence, regime
 
-    out: dict[str | None, np.ndarray] = {}
-    for light in (None, *regime.REGIMES):
-        rows = training(recs, light)
+    out: dict[tuple[str | None, bool | None], np.ndarray] = {}
+    keys = [(None, None)] + [(light, site) for light in regime.REGIMES
+                             for site in ((False, True) if light in split else (None,))]
+    for light, site in keys:
+        rows = training(recs, light, site)
         if not rows:
             continue
         x = np.array([confidence.features(r["ev"]) for r in rows])
         y = np.array([r["octas"] == r["truth"] for r in rows], dtype=float)
-        out[light] = fit_logistic(x, y, len(confidence.KINDS))
+        out[(light, site)] = fit_logistic(x, y, len(confidence.KINDS))
     return out
 
 
-def predict(weights: dict[str | None, np.ndarray], r: dict) -> float:
+def predict(weights: dict[tuple[str | None, bool | None], np.ndarray], r: dict) -> float:
     from cielo.sources.skycam import confidence
 
-    w = weights.get(r["light"] if r["mode"] != "blind" else None)
+    light = r["light"] if r["mode"] != "blind" else None
+    w = weights.get((light, r["mode"] == "calibrated"), weights.get((light, None)))
     if w is None:
         return float("nan")
     z = float(confidence.features(r["ev"]) @ w)
@@ -202,25 +219,29 @@ def main() -> None:
             held += [r | {"camera": cam} for r in collect(model, [s for s in samples if held_out(s.name)], site,
                                                           block)]
     print(f"model: {model.path} ({model.version}); development frames, 2-fold by time")
+    split = split_lights(dev)
     c = np.full(len(dev), np.nan)
     for f in (0, 1):
-        weights = fit_all([r for r in dev if r["fold"] != f])
+        weights = fit_all([r for r in dev if r["fold"] != f], split)
         for i, r in enumerate(dev):
             if r["fold"] == f:
                 c[i] = predict(weights, r)
     weak = choose_weak(dev, c)
-    print(f"WEAK_CONFIDENCE {weak}; per light (2-fold, each fold scored by the other's fit):")
+    print(f"WEAK_CONFIDENCE {weak}; lights with weights of their own under a site calibration: {split}")
+    print("per light (2-fold, each fold scored by the other's fit):")
     show(table(dev, c, weak))
-    final = fit_all(dev)
+    final = fit_all(dev, split)
     print("\n# paste into daemon/cielo/sources/skycam/confidence.py")
     names = {None: "None", **{r: f"regime.{k}" for k, r in zip(("DAY", "TWILIGHT", "MOONLIT", "DARK"),
                                                                   regime.REGIMES, strict=True)}}
-    print("WEIGHTS: dict[str | None, tuple[float, ...]] = {")
     kinds = 1 + len(confidence.KINDS)
-    for light, w in final.items():
-        print(f"    {names[light]}: ({', '.join(f'{v:.3f}' for v in w[:kinds])},")
-        print(f"        {', '.join(f'{v:.3f}' for v in w[kinds:])}),")
-    print("}")
+    for title, sites in (("WEIGHTS", (None, False)), ("SITE_WEIGHTS", (True,))):
+        print(f"{title}: dict[str | None, tuple[float, ...]] = {{")
+        for (light, site), w in final.items():
+            if site in sites:
+                print(f"    {names[light]}: ({', '.join(f'{v:.3f}' for v in w[:kinds])},")
+                print(f"        {', '.join(f'{v:.3f}' for v in w[kinds:])}),")
+        print("}")
     print(f"WEAK_CONFIDENCE = {weak}")
     if args.heldout:
         c = np.array([predict(final, r) for r in held])

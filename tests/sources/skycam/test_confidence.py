@@ -52,6 +52,17 @@ def test_an_unsure_moonlit_gate_makes_any_answer_weak():
     assert (weak, unsure) == (False, True)
 
 
+def test_a_site_calibration_uses_its_own_weights_where_the_fit_gave_some():
+    p = gaussian(1.0, 0.7)
+    for light in LIGHTS:
+        weights = confidence.SITE_WEIGHTS.get(light) or confidence.WEIGHTS[light]
+        z = float(confidence.features(evidence(p, site=True)) @ np.asarray(weights))
+        assert confidence.probability_right(evidence(p, site=True), light) == pytest.approx(
+            min(max(1 / (1 + math.exp(-z)), 0.115), 0.98))
+    assert confidence.probability_right(evidence(p, site=True), regime.DAY) != pytest.approx(
+        confidence.probability_right(evidence(p), regime.DAY))
+
+
 def test_with_top_reaches_its_target_from_one_hot_and_zero_filled_distributions():
     moved = np.zeros(9)
     moved[0], moved[1] = 0.9, 0.1  # a moonlit reading moved down leaves zeros at the top
