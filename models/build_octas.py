@@ -431,8 +431,11 @@ def model_card(evaluation: dict | None) -> dict:
                                "gate_ref_overcast": list(night.REF_OVERCAST), "gate_max_shift_sd": night.MAX_SHIFT},
             "lights": {"day_sun": regime.DAY_SUN, "night_sun": regime.NIGHT_SUN, "moon_up": regime.MOON_UP,
                        "moon_bright": regime.MOON_BRIGHT},
-            "confidence_shape": {str(k): list(v) for k, v in confidence.SHAPE.items()},
-            "uncertain": {"lights": list(confidence.WEAK_LIGHTS), "below_confidence": confidence.WEAK_CONFIDENCE},
+            "confidence_features": ["1", *(f"kind {'-'.join(map(str, k))}" for k in confidence.KINDS),
+                                    *confidence.FEATURES],
+            "confidence_weights": {str(k): list(v) for k, v in confidence.WEIGHTS.items()},
+            "confidence_weights_with_site_calibration": {str(k): list(v) for k, v in confidence.SITE_WEIGHTS.items()},
+            "uncertain": {"below_confidence": confidence.WEAK_CONFIDENCE, "moonlit_gate_unsure": True},
             "all_sky_threshold": ALL_SKY_THRESHOLD,
             "unimodal_std": UNIMODAL_STD,
             "otsu_cap": OTSU_CAP,
@@ -441,10 +444,14 @@ def model_card(evaluation: dict | None) -> dict:
             "sigma_gain": _sigma(evaluation)[1],
         },
         "confidence": (
-            "max(probs) after a per-light shape (sources/skycam/confidence.py: p ** (1/T) renormalised, mixed "
-            "with an even spread; fitted for the least ECE on the development frames); `flag: uncertain` (octas "
-            "kept) under 0.3 confidence, and on moonlit nights whose star gate is unsure (0.2..0.7). Per light, "
-            "with the held-out frames: "
+            "max(probs): per light, a logistic on the answer's kind (0, 1, 2-6, 7, 8 octas), the width and "
+            "lopsidedness of the graph's distribution, a site calibration (by day: weights of their own), and "
+            "at night the star rules "
+            "(sources/skycam/confidence.py; fitted 2-fold by time on the development frames by "
+            "models/fit_confidence.py) gives the probability that the octas are exactly right, and one "
+            "temperature per frame makes it the top of the distribution; `flag: uncertain` (octas kept) under "
+            f"{confidence.WEAK_CONFIDENCE} confidence, and on moonlit nights whose star gate is unsure (0.2..0.7). "
+            "Per light, with the held-out frames: "
             "accuracy_per_light"
         ),
         "lights": (

@@ -67,6 +67,7 @@ class Verdict:
     brightness: float | None = None
     light: str | None = None  # regime.REGIMES, from the frame's time; None: time unknown
     sky: sunstate.SunView | None = None  # the sun's state, the cloud around it, the motion field
+    evidence: confidence.Evidence | None = None  # what the confidence was drawn from (not stored)
 
     @property
     def sun_state(self) -> str | None:
@@ -341,17 +342,19 @@ class OctaModel:
             for row, i, (geom, maps) in zip(probs, to_run, seen, strict=True):
                 name = None if lights[i] is None else lights[i].regime
                 row = row.astype(np.float64)
-                unsure = False
+                unsure, colour_octas = False, int(row.argmax())
                 if name == regime.MOONLIT:
                     row, unsure = self._moonlit(frames[i], lights[i], row)
-                p = confidence.calibrated(row, name)
+                evidence = confidence.Evidence.of(row, maps, unsure, int(row.argmax()) < colour_octas,
+                                                  self.calibration is not None)
+                p, weak = confidence.shaped(row, name, evidence)
                 octas = int(p.argmax())
-                flag = "uncertain" if unsure or confidence.weak(p, name) else None
+                flag = "uncertain" if weak else None
                 f, t = frames[i], times[i]
                 expected = None if self.orientation is None or t is None else \
                     self.orientation.sun_at(t, latitude, longitude, self.width, self.height)
                 view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
                                        expected)
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness, name,
-                                      view)
+                                      view, evidence)
         return [v for v in verdicts if v is not None]
