@@ -155,6 +155,8 @@ def test_ingest_puts_the_sun_in_the_octas_reading(camera: CameraServer, config, 
     assert series == "skycam.octas" and attrs["sun"] == "visible" and attrs["sun_covered"] == 0
     assert 0 <= attrs["sun_cloud_15"] <= 100 and 0 <= attrs["sun_cloud_30"] <= 100
     assert "sun_eta_min" in attrs and attrs["sun_eta_min"] is None  # one frame: no motion yet
+    # no orientation calibrated: no compass, the sectors' keys there and null
+    assert all(attrs[k] is None for k in ("cover_n", "cover_e", "cover_s", "cover_w", "cover_sun_path"))
     assert view == [(*(attrs[k] for k in SUN_KEYS), None)]
     assert (tmp_path / "skycam-motion.json").is_file()  # the only thing kept for the next frame
 
@@ -209,6 +211,12 @@ def test_home_assistant_reads_the_sun_from_the_octas_topic():
     eta = out["skycam_sun_eta_min"]
     assert eta["unit_of_measurement"] == "min" and eta["device_class"] == "duration"
     assert eta["default_entity_id"] == "sensor.cielo_pi_skycam_sun_eta_min"
+    for key, name in (("cover_n", "Cloud north"), ("cover_sun_path", "Cloud on the sun's path")):
+        c = out[f"skycam_{key}"]
+        assert c["p"] == "sensor" and c["name"] == name and c["unit_of_measurement"] == "%"
+        assert c["state_topic"] == "cielo/pi/skycam/octas" and f"value_json.{key}" in c["value_template"]
+        assert c["default_entity_id"] == f"sensor.cielo_pi_skycam_{key}"
+    assert {"skycam_cover_e", "skycam_cover_s", "skycam_cover_w"} <= set(out)
     gone = components(Topics("cielo", "pi"), "pi", [SeriesInfo(s, False) for s in SkycamSource.series])
     assert gone["skycam_sun_covered"] == {"p": "binary_sensor"} and gone["skycam_sun_eta_min"] == {"p": "sensor"}
 
@@ -253,8 +261,46 @@ def test_calibrate_learns_the_orientation_from_the_suns_track(tmp_path: Path):
                                "elsewhere": frame(sun=(round(W - x), round(H - y)))}, "--at", at.isoformat(),
                     cfg=cfg)
     assert out["right"]["sun"] == "visible" and out["elsewhere"]["sun"] == "covered"
-    # without it, any disc is taken for the sun
+    # ... and the cloud has a compass: a cloud bank due north (30 degrees clockwise of the frame's up) is cloud
+    # in the north quarter only; the sun's next hour (it stands east-south-east, clear sky) has none
+    nx, ny = W / 2 + 0.55 * R * np.sin(np.radians(30)), H / 2 - 0.55 * R * np.cos(np.radians(30))
+    out = _classify(tmp_path, {"north": frame([(round(nx), round(ny), 60)], sun=(round(x), round(y)))},
+                    "--at", at.isoformat(), cfg=cfg)
+    north = out["north"]
+    assert north["cover_n"] > 25 and north["cover_s"] < 5 and north["cover_e"] < 10 and north["cover_w"] < 10, north
+    assert north["cover_sun_path"] is not None and north["cover_sun_path"] < 10, north
+    # without it, any disc is taken for the sun, and nothing has a bearing
     (tmp_path / "cal.orientation.json").unlink()
     out = _classify(tmp_path, {"elsewhere": frame(sun=(round(W - x), round(H - y)))}, "--at", at.isoformat(),
                     cfg=cfg)
     assert out["elsewhere"]["sun"] == "visible"
+    assert all(out["elsewhere"][k] is None for k in ("cover_n", "cover_e", "cover_s", "cover_w", "cover_sun_path"))
+
+
+def test_bearings_and_the_suns_path_agree_with_the_orientation():
+    from cielo.sources.skycam import orientation, sectors
+
+    # a camera looking up, north 120 degrees clockwise of its frame's up, zenith off centre, a compressed lens
+    o = orientation.Orientation(84.0, 57.0, 40.0, -4.0, 120.0, -1, 160, 120, 20, 1.0)
+    bearing = sectors.bearings(o, 160, 120)
+    index = sectors.quarter_index(o, 160, 120)
+    for el, az in ((60, 10), (30, 95), (45, 180), (20, 270), (70, 340)):
+        x, y = o.where(el, az, 160, 120)
+        got = float(bearing[round(y), round(x)])
+        assert abs((got - az + 180) % 360 - 180) < 4, (el, az, got)
+        assert int(index[round(y), round(x)]) == round(az / 90) % 4
+    # the same camera read at twice the size: the same bearings
+    assert abs(float(sectors.bearings(o, 320, 240)[2 * 40 + 1, 2 * 100 + 1]) - float(bearing[40, 100])) < 2
+    # the path: 13 points an hour at noon, moving with the sun; none at midnight
+    noon = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+    path = sectors.sun_path(o, noon, 40.4, -3.7, 160, 120)
+    assert len(path) == 13 and path[0] == o.sun_at(noon, 40.4, -3.7, 160, 120)
+    assert sectors.sun_path(o, datetime(2024, 6, 1, 0, 0, tzinfo=UTC), 40.4, -3.7, 160, 120) == []
+    # cloud fractions: a frame cloudy on its east half only
+    counted = np.ones((120, 160), dtype=bool)
+    east = (bearing > 0) & (bearing < 180)
+    q = sectors.quarters(east, counted, index)
+    assert q["cover_e"] == 1.0 and q["cover_w"] == 0.0 and 0.3 < q["cover_n"] < 0.7 and 0.3 < q["cover_s"] < 0.7
+    assert sectors.attrs(q | {"cover_sun_path": None}) == {"cover_n": round(q["cover_n"] * 100, 1), "cover_e": 100.0,
+                                                           "cover_s": round(q["cover_s"] * 100, 1), "cover_w": 0.0,
+                                                           "cover_sun_path": None}

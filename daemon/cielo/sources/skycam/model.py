@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from cielo.errors import CieloError
-from cielo.sources.skycam import confidence, lens, night, orientation, regime, sun, sunstate
+from cielo.sources.skycam import confidence, lens, night, orientation, regime, sectors, sun, sunstate
 from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration
 from cielo.sources.skycam.frame import Frame
 
@@ -330,10 +330,15 @@ class OctaModel:
                 octas = int(p.argmax())
                 flag = "uncertain" if unsure or confidence.weak(p, name) else None
                 f, t = frames[i], times[i]
-                expected = None if self.orientation is None or t is None else \
-                    self.orientation.sun_at(t, latitude, longitude, self.width, self.height)
+                o = self.orientation
+                expected = None if o is None or t is None else o.sun_at(t, latitude, longitude, self.width,
+                                                                         self.height)
+                # the cloud by compass quarter and along the sun's next hour, once the orientation is known
+                quarter = None if o is None else sectors.quarter_index(o, self.width, self.height)
+                path = None if o is None or t is None else sectors.sun_path(o, t, latitude, longitude, self.width,
+                                                                            self.height)
                 view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
-                                       expected)
+                                       expected, quarter=quarter, path=path)
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness, name,
                                       view)
         return [v for v in verdicts if v is not None]
