@@ -4,8 +4,9 @@
 
 FOLDER: sky images in time order (say, ARM TSI frames 30 s apart); without one, synthetic fisheye frames
 with moving cloud (tests/support/camserver.py's generator). Prints the median milliseconds per frame of
-sunstate.assess (sun state, cloud within 15/30 deg, the packed motion mask), motion.between + motion.eta,
-and the whole judge() for scale.
+sunstate.assess (sun state, cloud within 15/30 deg, the packed motion mask), the same with a camera
+orientation known (the cloud per compass quarter and along the sun's next hour, sectors.py, its path
+computed per frame), motion.between + motion.eta, and the whole judge() for scale.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import os
 import statistics
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "daemon"), str(ROOT)]
 
-from cielo.sources.skycam import motion, sunstate  # noqa: E402
+from cielo.sources.skycam import motion, orientation, sectors, sunstate  # noqa: E402
 from cielo.sources.skycam.model import OctaModel  # noqa: E402
 
 
@@ -37,7 +39,11 @@ def main() -> None:
     model = OctaModel(threads=1)
     data = frames(sys.argv[1] if len(sys.argv) > 1 else None)
     decoded = [model.decode(d) for d in data]
-    assess_ms, motion_ms, judge_ms = [], [], []
+    assess_ms, oriented_ms, motion_ms, judge_ms = [], [], [], []
+    # a camera looking up, north 30 degrees clockwise of its frame's up, equidistant; noon in Madrid
+    o = orientation.Orientation(model.width / 2 - 0.5, model.height / 2 - 0.5, 0.45 * model.height / 1.5708, 0.0,
+                                30.0, -1, model.width, model.height, 20, 1.0)
+    at = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
     prev = None
     for _ in range(3):
         for f in decoded:
@@ -49,6 +55,11 @@ def main() -> None:
             t0 = time.perf_counter()
             view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), None, f.brightness, f.starry)
             assess_ms.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            quarter = sectors.quarter_index(o, model.width, model.height)
+            path = sectors.sun_path(o, at, 40.4, -3.7, model.width, model.height)
+            sunstate.assess(f.pixels, geom, maps, f.not_sky(), None, f.brightness, f.starry, quarter=quarter, path=path)
+            oriented_ms.append((time.perf_counter() - t0) * 1000)
             if view is not None and prev is not None:
                 t0 = time.perf_counter()
                 m = motion.between(prev, view, 1.0)
@@ -57,10 +68,11 @@ def main() -> None:
                 motion_ms.append((time.perf_counter() - t0) * 1000)
             prev = view
     print(f"{len(decoded)} frames at {model.width}x{model.height}, 3 rounds, one core")
-    print(f"sunstate.assess: median {statistics.median(assess_ms):.2f} ms")
+    print(f"sunstate.assess: median {statistics.median(assess_ms):.2f} ms; with an orientation (sectors, the sun's "
+          f"path): median {statistics.median(oriented_ms):.2f} ms")
     if motion_ms:
         print(f"motion.between + eta: median {statistics.median(motion_ms):.2f} ms")
-    total = statistics.median(assess_ms) + (statistics.median(motion_ms) if motion_ms else 0.0)
+    total = statistics.median(oriented_ms) + (statistics.median(motion_ms) if motion_ms else 0.0)
     print(f"added per frame: {total:.2f} ms; whole judge() (with them): median {statistics.median(judge_ms):.2f} ms")
 
 

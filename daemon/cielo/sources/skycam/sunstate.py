@@ -4,14 +4,15 @@ Per judged day frame, from what the octa model's per-frame maps already found (t
 blob, the clear-sky threshold per pixel):
 
 - the sun's state: "visible" (a saturated disc), "thin" (a saturated disc under a sky that is cloud nearly
-  everywhere else, or milky with no blue left: the sun shows through thin cloud), "covered" (no saturated
+  everywhere else, or milky, no blue left and grey in it: the sun shows through thin cloud), "covered" (no saturated
   disc where the sun is, or anywhere with the sun up), or None (the sun down, out of the lens, or nothing
   to judge by);
 - the cloud fraction within 15 and 30 degrees of the sun (sky and cloud pixels only: saturated glare, masts
   and the surround left out), where the sun is known: the blob, else its computed position once the camera's
   orientation is calibrated (orientation.py);
 - the frame's cloud field, small (one byte a pixel at the model's size), for the motion between consecutive
-  frames (motion.py).
+  frames (motion.py);
+- with the orientation known, the cloud per compass quarter and along the sun's next hour (sectors.py).
 
 Angles: a lens radius is 90 degrees (the horizon of an equidistant fisheye) unless the orientation fit says
 otherwise. Figures and the rules' choice: docs/sun.md.
