@@ -248,6 +248,17 @@ class Source(ABC):
         return settings.table(cls.where(), cls.config_model)
 
     @classmethod
+    def history_for(cls, settings: Settings) -> timedelta | None:
+        """How far into the past it can serve as configured (a source whose config changes that says so)."""
+        return cls.history
+
+    @classmethod
+    def request_budget(cls, settings: Settings) -> tuple[float | None, float | None] | None:
+        """What its requests are held to, (per minute, per day), None for no limit; None: it makes no requests."""
+        cfg = cls.config(settings)
+        return getattr(cfg, "requests_per_minute", None), getattr(cfg, "requests_per_day", None)
+
+    @classmethod
     def declared_series(cls, settings: Settings) -> tuple[SeriesSpec, ...]:
         """The series as configured (the camera's cadence follows its `minutes`); an instance's `series`."""
         return cls.series

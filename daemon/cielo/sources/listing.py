@@ -24,13 +24,18 @@ def lines(settings: Settings) -> list[str]:
         key = cls.key_present(settings)
         key_text = "keyless" if key is None else ("key present" if key else "no key")
         cfg = cls.config(settings)
-        rpm, rpd = getattr(cfg, "requests_per_minute", None), getattr(cfg, "requests_per_day", None)
-        budget = (f"{rpm:g}/min" if rpm else "unlimited") + (f", {rpd:g}/day" if rpd else "")
+        limits = cls.request_budget(settings)
+        if limits is None:
+            budget = "none (reads files on this board)"
+        else:
+            rpm, rpd = limits
+            budget = (f"{rpm:g}/min" if rpm else "unlimited") + (f", {rpd:g}/day" if rpd else "")
         if hasattr(cfg, "priority"):
             budget += f", priority {cfg.priority}"
         state, failures, _ = breakers.get(cls.config_name or name, ("closed", 0, None))
         breaker = f"breaker {state}" + (f" ({failures} failures)" if failures else "")
-        history = "live only" if cls.history == timedelta(0) else f"history {span_text(cls.history)}"
+        reach = cls.history_for(settings)
+        history = "live only" if reach == timedelta(0) else f"history {span_text(reach)}"
         series = ",".join(sp.name for sp in cls.series)
         out.append(f"{name}: {'enabled' if cls.enabled(settings) else 'disabled'}, {key_text}, series {series}, "
                    f"{history}, budget {budget}, {breaker}")

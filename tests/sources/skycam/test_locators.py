@@ -205,6 +205,15 @@ def test_more_than_one_way_is_a_config_error(tmp_path: Path):
                                        "(has latest_url, folder)")
 
 
+def test_sources_says_a_folder_makes_no_requests_and_a_latest_url_is_live_only(tmp_path: Path):
+    listed = cielo("sources", config=make_config(tmp_path, folder=str(tmp_path), layout="allsky")).stdout
+    assert "skycam: enabled, keyless, series skycam.octas, history unlimited, budget none (reads files on this board)" \
+        in listed, listed
+    latest = make_config(tmp_path, latest_url="http://127.0.0.1:9/a.jpg", requests_per_minute=30)
+    listed = cielo("sources", config=latest).stdout
+    assert "skycam: enabled, keyless, series skycam.octas, live only, budget 30/min" in listed, listed
+
+
 def test_a_missing_folder_fails_each_slot_with_one_reason(tmp_path: Path):
     cfg = make_config(tmp_path, folder=str(tmp_path / "nowhere"), layout="allsky")
     out = cielo("backfill", "--from", "2025-06-15T10:00", "--to", "2025-06-15T10:59", "--processes", "0", config=cfg)

@@ -107,6 +107,15 @@ class SkycamSource(Source):
     secrets = (("password", "CIELO_SKYCAM_PASSWORD"), ("username", "CIELO_SKYCAM_USERNAME"))
     shared_client = False  # its own urllib3 pool (`client`): one image per request at hundreds a second
 
+    @classmethod
+    def history_for(cls, settings: Settings) -> timedelta | None:
+        return timedelta(0) if cls.config(settings).latest_url is not None else cls.history
+
+    @classmethod
+    def request_budget(cls, settings: Settings) -> tuple[float | None, float | None] | None:
+        cfg = with_moved_keys(cls.config(settings), settings)
+        return None if cfg.folder is not None else (cfg.requests_per_minute or None, None)
+
     def __init__(self, settings: Settings):
         super().__init__(settings)
         self.cfg: SkycamConfig = with_moved_keys(self.cfg, settings)
