@@ -283,12 +283,12 @@ def test_bearings_and_the_suns_path_agree_with_the_orientation():
     # a camera looking up, north 120 degrees clockwise of its frame's up, zenith off centre, a compressed lens
     o = orientation.Orientation(84.0, 57.0, 40.0, -4.0, 120.0, -1, 160, 120, 20, 1.0)
     bearing = sectors.bearings(o, 160, 120)
-    index = sectors.quarter_index(o, 160, 120)
+    masks = sectors.quarter_masks(o, 160, 120)
     for el, az in ((60, 10), (30, 95), (45, 180), (20, 270), (70, 340)):
         x, y = o.where(el, az, 160, 120)
         got = float(bearing[round(y), round(x)])
         assert abs((got - az + 180) % 360 - 180) < 4, (el, az, got)
-        assert int(index[round(y), round(x)]) == round(az / 90) % 4
+        assert [bool(m[round(y), round(x)]) for m in masks].index(True) == round(az / 90) % 4
     # the same camera read at twice the size: the same bearings
     assert abs(float(sectors.bearings(o, 320, 240)[2 * 40 + 1, 2 * 100 + 1]) - float(bearing[40, 100])) < 2
     # the path: 13 points an hour at noon, moving with the sun; none at midnight
@@ -299,7 +299,8 @@ def test_bearings_and_the_suns_path_agree_with_the_orientation():
     # cloud fractions: a frame cloudy on its east half only
     counted = np.ones((120, 160), dtype=bool)
     east = (bearing > 0) & (bearing < 180)
-    q = sectors.quarters(east, counted, index)
+    assert sum(m.astype(int) for m in masks).max() == 1  # every pixel in one quarter exactly
+    q = sectors.quarters(east, counted, masks)
     assert q["cover_e"] == 1.0 and q["cover_w"] == 0.0 and 0.3 < q["cover_n"] < 0.7 and 0.3 < q["cover_s"] < 0.7
     assert sectors.attrs(q | {"cover_sun_path": None}) == {"cover_n": round(q["cover_n"] * 100, 1), "cover_e": 100.0,
                                                            "cover_s": round(q["cover_s"] * 100, 1), "cover_w": 0.0,

@@ -334,11 +334,11 @@ class OctaModel:
                 expected = None if o is None or t is None else o.sun_at(t, latitude, longitude, self.width,
                                                                          self.height)
                 # the cloud by compass quarter and along the sun's next hour, once the orientation is known
-                quarter = None if o is None else sectors.quarter_index(o, self.width, self.height)
+                quarters = None if o is None else sectors.quarter_masks(o, self.width, self.height)
                 path = None if o is None or t is None else sectors.sun_path(o, t, latitude, longitude, self.width,
                                                                             self.height)
                 view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
-                                       expected, quarter=quarter, path=path)
+                                       expected, quarters=quarters, path=path)
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness, name,
                                       view)
         return [v for v in verdicts if v is not None]

@@ -44,10 +44,13 @@ def bearings(o: Orientation, width: int, height: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4)
-def quarter_index(o: Orientation, width: int, height: int) -> np.ndarray:
-    """uint8 [height, width]: 0..3, the quarter (QUARTERS' order) each pixel's bearing falls in."""
-    out = (np.floor_divide(bearings(o, width, height) + np.float32(45.0), np.float32(90.0)) % 4).astype(np.uint8)
-    out.flags.writeable = False
+def quarter_masks(o: Orientation, width: int, height: int) -> tuple[np.ndarray, ...]:
+    """Four bool [height, width] masks, QUARTERS' order: the pixels whose bearing lies within 45 degrees of N, E,
+    S, W (counting through masks is ~10x faster per frame than binning bearings)."""
+    index = np.floor_divide(bearings(o, width, height) + np.float32(45.0), np.float32(90.0)) % 4
+    out = tuple(index == i for i in range(len(QUARTERS)))
+    for m in out:
+        m.flags.writeable = False
     return out
 
 
@@ -63,11 +66,14 @@ def sun_path(o: Orientation, ts: datetime, latitude: float, longitude: float, wi
     return out
 
 
-def quarters(cloud: np.ndarray, counted: np.ndarray, index: np.ndarray) -> dict[str, float | None]:
-    """Cloud fraction (0..1) of the counted pixels in each quarter around N, E, S, W (`index`: quarter_index)."""
-    n = np.bincount(index[counted], minlength=4)
-    c = np.bincount(index[counted & cloud], minlength=4)
-    return {key: float(c[i]) / float(n[i]) if n[i] >= MIN_PIXELS else None for i, (key, _) in enumerate(QUARTERS)}
+def quarters(cloud: np.ndarray, counted: np.ndarray, masks: tuple[np.ndarray, ...]) -> dict[str, float | None]:
+    """Cloud fraction (0..1) of the counted pixels in each quarter around N, E, S, W (`masks`: quarter_masks)."""
+    cloudy = counted & cloud
+    out: dict[str, float | None] = {}
+    for (key, _), m in zip(QUARTERS, masks, strict=True):
+        n = int(np.count_nonzero(counted & m))
+        out[key] = int(np.count_nonzero(cloudy & m)) / n if n >= MIN_PIXELS else None
+    return out
 
 
 def along(cloud: np.ndarray, counted: np.ndarray, geom: lens.Lens, path: list[tuple[float, float]],
@@ -83,11 +89,10 @@ def along(cloud: np.ndarray, counted: np.ndarray, geom: lens.Lens, path: list[tu
     y0, y1 = max(0, math.floor(min(ys) - limit * ry)), min(geom.height, math.ceil(max(ys) + limit * ry) + 1)
     if x0 >= x1 or y0 >= y1:
         return None
-    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    band = np.zeros(yy.shape, dtype=bool)
-    for px, py in path:
-        band |= ((xx - np.float32(px)) / np.float32(rx)) ** 2 + ((yy - np.float32(py)) / np.float32(ry)) ** 2 \
-            <= np.float32(limit * limit)
+    pts = np.asarray(path, dtype=np.float32)
+    dx = (np.arange(x0, x1, dtype=np.float32)[None, :, None] - pts[:, 0]) / np.float32(rx)
+    dy = (np.arange(y0, y1, dtype=np.float32)[:, None, None] - pts[:, 1]) / np.float32(ry)
+    band = (dx * dx + dy * dy).min(axis=2) <= np.float32(limit * limit)  # [rows, columns, path points] at once
     inside = band & counted[y0:y1, x0:x1]
     n = int(np.count_nonzero(inside))
     return float(np.count_nonzero(cloud[y0:y1, x0:x1] & inside)) / n if n >= MIN_PIXELS else None

@@ -90,12 +90,12 @@ class SunView:
 
 def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, elevation: float | None,
            brightness: float, starry: bool = False, expected: tuple[float, float] | None = None,
-           deg_per_radius: float = DEG_PER_RADIUS, quarter: np.ndarray | None = None,
+           deg_per_radius: float = DEG_PER_RADIUS, quarters: tuple[np.ndarray, ...] | None = None,
            path: list[tuple[float, float]] | None = None) -> SunView | None:
     """The sun's state and the cloud around it in one frame (uint8 [3, H, W]) with its maps; None when the
     frame has no lens circle (a crop: no sky geometry to speak of). `expected`: where the sun must be
     (pixels), from the camera's calibrated orientation; `elevation`: the sun's, when the frame's time is
-    known. With the orientation, `quarter` (sectors.quarter_index) and `path` (sectors.sun_path, the frame's
+    known. With the orientation, `quarters` (sectors.quarter_masks) and `path` (sectors.sun_path, the frame's
     time known) give the cloud per compass quarter and along the sun's next hour."""
     if not geom.found:
         return None
@@ -118,10 +118,10 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
     soft = np.clip((maps.threshold - ratio) / np.float32(SOFT) + np.float32(0.5), 0, 1) * moving
     packed = ((soft * 255).astype(np.uint8).tobytes(), np.packbits(moving).tobytes(), (h, w))
     cover: dict[str, float | None] | None = None
-    if quarter is not None:
+    if quarters is not None:
         # the octas' own pixels and rule, split by compass quarter; known at night too, where the octas are
         counted = maps.valid > 0
-        cover = sectors.quarters(counted & (ratio < maps.threshold), counted, quarter)
+        cover = sectors.quarters(counted & (ratio < maps.threshold), counted, quarters)
         cover[sectors.PATH_KEY] = None if not path else sectors.along(cloud, near_sky, geom, path, deg_per_radius)
     if (elevation is not None and elevation < 0) or (elevation is None and (starry or brightness < DAYLIGHT_MEAN)):
         return SunView(None, None, None, None, None, False, deg_per_px, None, *packed, cover)
