@@ -5,8 +5,8 @@
 FOLDER: sky images in time order (say, ARM TSI frames 30 s apart); without one, synthetic fisheye frames
 with moving cloud (tests/support/camserver.py's generator). Prints the median milliseconds per frame of
 sunstate.assess (sun state, cloud within 15/30 deg, the packed motion mask), the same with a camera
-orientation known (the cloud per compass quarter and along the sun's next hour, sectors.py, its path
-computed per frame), motion.between + motion.eta, and the whole judge() for scale. Times are this thread's
+orientation known (the cloud per compass quarter and in the sun's sector of the next hour, sectors.py,
+its azimuths computed per frame), motion.between + motion.eta, and the whole judge() for scale. Times are this thread's
 CPU time (time.thread_time): what a frame costs one core, even on a machine shared with other jobs (where
 wall-clock time counts the waits for the core too).
 """
@@ -59,9 +59,10 @@ def main() -> None:
             assess_ms.append((time.thread_time() - t0) * 1000)
             t0 = time.thread_time()
             quarters = sectors.quarter_masks(o, model.width, model.height)
-            path = sectors.sun_path(o, at, 40.4, -3.7, model.width, model.height)
+            bearing = sectors.bearings(o, model.width, model.height)
+            path = sectors.sun_path(at, 40.4, -3.7)
             sunstate.assess(f.pixels, geom, maps, f.not_sky(), None, f.brightness, f.starry, quarters=quarters,
-                            path=path)
+                            bearing=bearing, path=path)
             oriented_ms.append((time.thread_time() - t0) * 1000)
             if view is not None and prev is not None:
                 t0 = time.thread_time()
@@ -71,8 +72,8 @@ def main() -> None:
                 motion_ms.append((time.thread_time() - t0) * 1000)
             prev = view
     print(f"{len(decoded)} frames at {model.width}x{model.height}, 3 rounds, one core")
-    print(f"sunstate.assess: median {statistics.median(assess_ms):.2f} ms; with an orientation (sectors, the sun's "
-          f"path): median {statistics.median(oriented_ms):.2f} ms")
+    print(f"sunstate.assess: median {statistics.median(assess_ms):.2f} ms; with an orientation (the quarters, the "
+          f"sun's sector): median {statistics.median(oriented_ms):.2f} ms")
     if motion_ms:
         print(f"motion.between + eta: median {statistics.median(motion_ms):.2f} ms")
     total = statistics.median(oriented_ms) + (statistics.median(motion_ms) if motion_ms else 0.0)

@@ -211,7 +211,7 @@ def test_home_assistant_reads_the_sun_from_the_octas_topic():
     eta = out["skycam_sun_eta_min"]
     assert eta["unit_of_measurement"] == "min" and eta["device_class"] == "duration"
     assert eta["default_entity_id"] == "sensor.cielo_pi_skycam_sun_eta_min"
-    for key, name in (("cover_n", "Cloud north"), ("cover_sun_path", "Cloud on the sun's path")):
+    for key, name in (("cover_n", "Cloud north"), ("cover_sun_path", "Cloud in the sun's sector")):
         c = out[f"skycam_{key}"]
         assert c["p"] == "sensor" and c["name"] == name and c["unit_of_measurement"] == "%"
         assert c["state_topic"] == "cielo/pi/skycam/octas" and f"value_json.{key}" in c["value_template"]
@@ -262,7 +262,7 @@ def test_calibrate_learns_the_orientation_from_the_suns_track(tmp_path: Path):
                     cfg=cfg)
     assert out["right"]["sun"] == "visible" and out["elsewhere"]["sun"] == "covered"
     # ... and the cloud has a compass: a cloud bank due north (30 degrees clockwise of the frame's up) is cloud
-    # in the north quarter only; the sun's next hour (it stands east-south-east, clear sky) has none
+    # in the north quarter only; the sun's sector of the next hour (east-south-east to south-south-east) has none
     nx, ny = W / 2 + 0.55 * R * np.sin(np.radians(30)), H / 2 - 0.55 * R * np.cos(np.radians(30))
     out = _classify(tmp_path, {"north": frame([(round(nx), round(ny), 60)], sun=(round(x), round(y)))},
                     "--at", at.isoformat(), cfg=cfg)
@@ -291,17 +291,24 @@ def test_bearings_and_the_suns_path_agree_with_the_orientation():
         assert [bool(m[round(y), round(x)]) for m in masks].index(True) == round(az / 90) % 4
     # the same camera read at twice the size: the same bearings
     assert abs(float(sectors.bearings(o, 320, 240)[2 * 40 + 1, 2 * 100 + 1]) - float(bearing[40, 100])) < 2
-    # the path: 13 points an hour at noon, moving with the sun; none at midnight
+    # the sun's azimuths over the next hour: 7, from where it stands, turning west through south; none at midnight
+    from cielo.sources.skycam import sun
+
     noon = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-    path = sectors.sun_path(o, noon, 40.4, -3.7, 160, 120)
-    assert len(path) == 13 and path[0] == o.sun_at(noon, 40.4, -3.7, 160, 120)
-    assert sectors.sun_path(o, datetime(2024, 6, 1, 0, 0, tzinfo=UTC), 40.4, -3.7, 160, 120) == []
+    path = sectors.sun_path(noon, 40.4, -3.7)
+    assert len(path) == 7 and path[0] == sun.position(noon, 40.4, -3.7)[1] and path == sorted(path)
+    assert sectors.sun_path(datetime(2024, 6, 1, 0, 0, tzinfo=UTC), 40.4, -3.7) == []
     # cloud fractions: a frame cloudy on its east half only
     counted = np.ones((120, 160), dtype=bool)
     east = (bearing > 0) & (bearing < 180)
     assert sum(m.astype(int) for m in masks).max() == 1  # every pixel in one quarter exactly
     q = sectors.quarters(east, counted, masks)
     assert q["cover_e"] == 1.0 and q["cover_w"] == 0.0 and 0.3 < q["cover_n"] < 0.7 and 0.3 < q["cover_s"] < 0.7
+    # ... the sun's sector: all cloud in the morning (the sun in the east), none in the evening (west)
+    morning = sectors.sun_path(datetime(2024, 6, 1, 6, 0, tzinfo=UTC), 40.4, -3.7)
+    evening = sectors.sun_path(datetime(2024, 6, 1, 18, 0, tzinfo=UTC), 40.4, -3.7)
+    assert sectors.along(east, counted, bearing, morning) == 1.0 and sectors.along(east, counted, bearing, evening) == 0
+    assert sectors.along(east, counted, bearing, []) is None
     assert sectors.attrs(q | {"cover_sun_path": None}) == {"cover_n": round(q["cover_n"] * 100, 1), "cover_e": 100.0,
                                                            "cover_s": round(q["cover_s"] * 100, 1), "cover_w": 0.0,
                                                            "cover_sun_path": None}

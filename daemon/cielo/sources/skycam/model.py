@@ -333,12 +333,12 @@ class OctaModel:
                 o = self.orientation
                 expected = None if o is None or t is None else o.sun_at(t, latitude, longitude, self.width,
                                                                          self.height)
-                # the cloud by compass quarter and along the sun's next hour, once the orientation is known
+                # the cloud by compass quarter and in the sun's sector, once the orientation is known
                 quarters = None if o is None else sectors.quarter_masks(o, self.width, self.height)
-                path = None if o is None or t is None else sectors.sun_path(o, t, latitude, longitude, self.width,
-                                                                            self.height)
+                bearing = None if o is None else sectors.bearings(o, self.width, self.height)
+                path = None if o is None or t is None else sectors.sun_path(t, latitude, longitude)
                 view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
-                                       expected, quarters=quarters, path=path)
+                                       expected, quarters=quarters, bearing=bearing, path=path)
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness, name,
                                       view)
         return [v for v in verdicts if v is not None]

@@ -1,31 +1,30 @@
-"""Cloud by compass sector, and along the sun's path in the next hour: once the camera's orientation is known.
+"""Cloud by compass sector, and in the sector the sun will cross in the next hour: once the orientation is known.
 
 With `cielo calibrate`'s orientation (orientation.py) every pixel of the frame has a compass bearing. The octa
-area (the pixels the octas count: within 0.85 of the lens radius, less ground, masts, glare) splits into four
-quarters centred on north, east, south and west; each gets its cloud fraction, the same per-pixel rule as the
-octas' (NRBR under the frame's clear-sky threshold is cloud). The sun's path: the sky within PATH_DEG of where
-the sun will be over the next PATH_MINUTES (computed, sun.position), counted as the cloud around the sun is
-(sky pixels that are not saturated, the glare included). Without an orientation nothing here is known: null.
+area's own pixels (those the octas count: within 0.85 of the lens radius, less ground, masts and the sun's
+glare) and rule (NRBR under the frame's clear-sky threshold is cloud) give the cloud fraction of four quarters
+centred on north, east, south and west, and of the sun's sector: the bearings the sun's computed azimuth
+sweeps over the next PATH_MINUTES, widened by PATH_MARGIN_DEG each side. Without an orientation nothing here
+is known: null.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from cielo.sources.skycam import lens, sun
+from cielo.sources.skycam import sun
 from cielo.sources.skycam.orientation import Orientation
 
 QUARTERS = (("cover_n", 0.0), ("cover_e", 90.0), ("cover_s", 180.0), ("cover_w", 270.0))
 PATH_KEY = "cover_sun_path"
 KEYS = (*(k for k, _ in QUARTERS), PATH_KEY)
-PATH_MINUTES = 60  # the sun's path: where it will be over this long ...
-PATH_STEP_MIN = 5  # ... every this many minutes (it moves at most ~1.3 degrees of sky in that time) ...
-PATH_DEG = 15.0  # ... and the sky within this of it (the disc's own neighbourhood, as sun_cloud_15)
+PATH_MINUTES = 60  # the sun's sector: the azimuths it sweeps over this long ...
+PATH_STEP_MIN = 10  # ... computed every this many minutes (the margin covers what it does between) ...
+PATH_MARGIN_DEG = 15.0  # ... and this much more each side (at dawn the sun moves ~10 degrees an hour in azimuth)
 MIN_PIXELS = 8  # fewer counted pixels than this in a sector: no fraction there
 
 
@@ -54,15 +53,14 @@ def quarter_masks(o: Orientation, width: int, height: int) -> tuple[np.ndarray, 
     return out
 
 
-def sun_path(o: Orientation, ts: datetime, latitude: float, longitude: float, width: int, height: int
-             ) -> list[tuple[float, float]]:
-    """Where the sun will be (pixels of a width x height frame) from `ts` over the next PATH_MINUTES, while it
-    is above the horizon; empty when it is down all that time."""
+def sun_path(ts: datetime, latitude: float, longitude: float) -> list[float]:
+    """The sun's azimuths (degrees clockwise from north) from `ts` over the next PATH_MINUTES, every
+    PATH_STEP_MIN, while it is above the horizon; empty when it is down all that time."""
     out = []
     for m in range(0, PATH_MINUTES + 1, PATH_STEP_MIN):
         el, az = sun.position(ts + timedelta(minutes=m), latitude, longitude)
         if el > 0:
-            out.append(o.where(el, az, width, height))
+            out.append(az)
     return out
 
 
@@ -76,26 +74,22 @@ def quarters(cloud: np.ndarray, counted: np.ndarray, masks: tuple[np.ndarray, ..
     return out
 
 
-def along(cloud: np.ndarray, counted: np.ndarray, geom: lens.Lens, path: list[tuple[float, float]],
-          deg_per_radius: float) -> float | None:
-    """Cloud fraction (0..1) of the counted pixels within PATH_DEG of any point of the sun's path; only the
-    path's box is looked at (a few per cent of the frame)."""
+def along(cloud: np.ndarray, counted: np.ndarray, bearing: np.ndarray, path: list[float]) -> float | None:
+    """Cloud fraction (0..1) of the counted pixels whose bearing lies in the sector the sun's azimuths `path`
+    sweep (in the order it moves: east to west through south, or through north south of the tropics),
+    widened by PATH_MARGIN_DEG each side."""
     if not path:
         return None
-    limit = PATH_DEG / deg_per_radius  # lens radii
-    rx, ry = (geom.rx, geom.ry) if geom.found else (geom.width / 2, geom.height / 2)
-    xs, ys = [p[0] for p in path], [p[1] for p in path]
-    x0, x1 = max(0, math.floor(min(xs) - limit * rx)), min(geom.width, math.ceil(max(xs) + limit * rx) + 1)
-    y0, y1 = max(0, math.floor(min(ys) - limit * ry)), min(geom.height, math.ceil(max(ys) + limit * ry) + 1)
-    if x0 >= x1 or y0 >= y1:
-        return None
-    pts = np.asarray(path, dtype=np.float32)
-    dx = (np.arange(x0, x1, dtype=np.float32)[None, :, None] - pts[:, 0]) / np.float32(rx)
-    dy = (np.arange(y0, y1, dtype=np.float32)[:, None, None] - pts[:, 1]) / np.float32(ry)
-    band = (dx * dx + dy * dy).min(axis=2) <= np.float32(limit * limit)  # [rows, columns, path points] at once
-    inside = band & counted[y0:y1, x0:x1]
+    turn = np.degrees(np.unwrap(np.radians(np.asarray(path, dtype=np.float64))))
+    lo, hi = float(turn.min()) - PATH_MARGIN_DEG, float(turn.max()) + PATH_MARGIN_DEG
+    if hi - lo >= 360.0:
+        inside = counted
+    else:
+        lo, hi = lo % 360.0, hi % 360.0  # bearings run 0..360: a sector over north wraps
+        within = (bearing >= lo) & (bearing <= hi) if lo <= hi else (bearing >= lo) | (bearing <= hi)
+        inside = counted & within
     n = int(np.count_nonzero(inside))
-    return float(np.count_nonzero(cloud[y0:y1, x0:x1] & inside)) / n if n >= MIN_PIXELS else None
+    return int(np.count_nonzero(cloud & inside)) / n if n >= MIN_PIXELS else None
 
 
 def attrs(cover: dict[str, float | None] | None) -> dict[str, Any]:

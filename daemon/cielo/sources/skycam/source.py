@@ -84,11 +84,11 @@ SUN_ENTITIES = (
            "mdi:weather-partly-cloudy"),
     Entity("skycam_sun_eta_min", "Sun change in", _from_attrs("sun_eta_min"), "min", "mdi:timer-sand",
            device_class="duration"),
-    # cloud by compass quarter and along the sun's next hour (sectors.py): null until `cielo calibrate` has
-    # learned the camera's orientation
+    # cloud by compass quarter and in the sector the sun crosses in the next hour (sectors.py): null until
+    # `cielo calibrate` has learned the camera's orientation
     *(Entity(f"skycam_{key}", name, _from_attrs(key), "%", "mdi:compass-outline") for key, name in (
         ("cover_n", "Cloud north"), ("cover_e", "Cloud east"), ("cover_s", "Cloud south"),
-        ("cover_w", "Cloud west"), ("cover_sun_path", "Cloud on the sun's path"))),
+        ("cover_w", "Cloud west"), ("cover_sun_path", "Cloud in the sun's sector"))),
 )
 
 

@@ -12,7 +12,8 @@ blob, the clear-sky threshold per pixel):
   orientation is calibrated (orientation.py);
 - the frame's cloud field, small (one byte a pixel at the model's size), for the motion between consecutive
   frames (motion.py);
-- with the orientation known, the cloud per compass quarter and along the sun's next hour (sectors.py).
+- with the orientation known, the cloud per compass quarter and in the sun's sector of the next hour
+  (sectors.py).
 
 Angles: a lens radius is 90 degrees (the horizon of an equidistant fisheye) unless the orientation fit says
 otherwise. Figures and the rules' choice: docs/sun.md.
@@ -55,7 +56,7 @@ class SunView:
     mask: bytes | None = None  # cloud within MOTION_RHO, np.packbits, [H, W] ...
     sky: bytes | None = None  # ... and where that mask is sky or cloud at all
     shape: tuple[int, int] | None = None
-    cover: dict[str, float | None] | None = None  # sectors.KEYS: cloud by compass quarter and along the sun's path
+    cover: dict[str, float | None] | None = None  # sectors.KEYS: cloud by compass quarter, in the sun's sector
 
     @property
     def covered(self) -> int | None:
@@ -91,12 +92,13 @@ class SunView:
 def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, elevation: float | None,
            brightness: float, starry: bool = False, expected: tuple[float, float] | None = None,
            deg_per_radius: float = DEG_PER_RADIUS, quarters: tuple[np.ndarray, ...] | None = None,
-           path: list[tuple[float, float]] | None = None) -> SunView | None:
+           bearing: np.ndarray | None = None, path: list[float] | None = None) -> SunView | None:
     """The sun's state and the cloud around it in one frame (uint8 [3, H, W]) with its maps; None when the
     frame has no lens circle (a crop: no sky geometry to speak of). `expected`: where the sun must be
     (pixels), from the camera's calibrated orientation; `elevation`: the sun's, when the frame's time is
-    known. With the orientation, `quarters` (sectors.quarter_masks) and `path` (sectors.sun_path, the frame's
-    time known) give the cloud per compass quarter and along the sun's next hour."""
+    known. With the orientation, `quarters` (sectors.quarter_masks), `bearing` (sectors.bearings) and `path`
+    (sectors.sun_path, the frame's time known) give the cloud per compass quarter and in the sector the sun
+    crosses in the next hour."""
     if not geom.found:
         return None
     _, h, w = px.shape
@@ -121,8 +123,10 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
     if quarters is not None:
         # the octas' own pixels and rule, split by compass quarter; known at night too, where the octas are
         counted = maps.valid > 0
-        cover = sectors.quarters(counted & (ratio < maps.threshold), counted, quarters)
-        cover[sectors.PATH_KEY] = None if not path else sectors.along(cloud, near_sky, geom, path, deg_per_radius)
+        octa_cloud = counted & (ratio < maps.threshold)
+        cover = sectors.quarters(octa_cloud, counted, quarters)
+        cover[sectors.PATH_KEY] = None if not path or bearing is None else sectors.along(octa_cloud, counted,
+                                                                                        bearing, path)
     if (elevation is not None and elevation < 0) or (elevation is None and (starry or brightness < DAYLIGHT_MEAN)):
         return SunView(None, None, None, None, None, False, deg_per_px, None, *packed, cover)
     sun = maps.sun
