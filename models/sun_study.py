@@ -10,8 +10,9 @@
 TSI_DIR holds SkyImage/ and CloudMask/ as extracted from PeterDrake/sky (models/octas.json, "datasets"). The
 instrument's own masks are the reference: a yellow sun is its "sun visible" (it paints the sun only when the
 disc shines on the shadowband); its cloud (opaque and thin) within 0.85 of the mirror's radius says clear
-(under 10 %) or overcast (over 90 %). Rules were chosen on TSI 2017-05-24 and LenghuSky-8 2018-2019; the
-tables report TSI 2018-04-18/19 and LenghuSky-8 2020-2021 (LENGHU_DIR: its 2018-2021 LabelMe JSONs only).
+(under 10 %) or overcast (over 90 %). Rules were chosen on development frames (TSI 2017-05-24, 2018-04-18;
+LenghuSky-8 2018-2020); TSI 2018-04-19 and LenghuSky-8 2021 are held out (LENGHU_DIR: its 2018-2021 LabelMe
+JSONs only). `epochs`: the orientation per setup period of LenghuSky-8's camera, against its makers' history.
 """
 
 from __future__ import annotations
@@ -387,7 +388,7 @@ def main() -> None:
     p.add_argument("tsi", metavar="DIR", help="TSI_DIR, or the LenghuSky-8 JSON folder for `lenghu`")
     p.add_argument("--days", default="20180418,20180419")
     p.add_argument("--step", type=int, default=4)
-    p.add_argument("--years", default="2020,2021", help="LenghuSky-8 years (2018 and 2019 chose the rules)")
+    p.add_argument("--years", default="2018,2019,2020", help="LenghuSky-8 years (2021 is held out)")
     p.add_argument("--train", default="20170524", help="orientation: fit on these date prefixes (YYYYMM...)")
     p.add_argument("--test", default="20180418,20180419", help="orientation: check on these")
     p.add_argument("-v", "--verbose", action="store_true")
