@@ -7,7 +7,8 @@ are held out (the rules' constants were never chosen looking at them). The regim
 from its time and place (regime.light), whatever the classifier decided. Each part is judged blind (no time,
 as the independent checks run) and timed (the frame's time given, as the daemon knows it), and calibrated:
 a calibration fitted without labels on the part's other time blocks (TSI: hours, LenghuSky: days; day and
-night frames together), scored on the rest, both ways round, timed.
+night frames together, with their times: the night side is learned too), scored on the rest, both ways round,
+timed.
 
 Per row: frames, octa MAE, exact, within one, clear (0 octas) read <= 2, overcast (8) read >= 6, flagged
 (no octas: counted as an error of 8), the share marked uncertain and the error of those against the rest,
@@ -91,10 +92,15 @@ def evaluate(model, samples, site, block: str) -> dict[str, dict[str, dict]]:
     c = np.zeros(len(samples))
     u = np.zeros(len(samples), dtype=bool)
     for fit_half, score_half in ((a, b), (b, a)):
-        usable = [frames[index[id(s)]] for s in fit_half if frames[index[id(s)]].brightness >= DARK_MEAN]
-        if len(usable) < calibration.MIN_FRAMES:
+        # what `cielo calibrate --images` keeps: frames bright enough, or dark with stars
+        keep = [index[id(s)] for s in fit_half if frames[index[id(s)]].brightness >= DARK_MEAN
+                or frames[index[id(s)]].stars is not None]
+        usable = [frames[i] for i in keep]
+        if sum(f.brightness >= DARK_MEAN for f in usable) < calibration.MIN_FRAMES:
             continue
-        model.calibrate(calibration.fit(usable, "half", float(model.reference.zenith)))
+        cal = calibration.fit(usable, "half", float(model.reference.zenith))
+        calibration.learn_nights(cal, usable, [whens[i] for i in keep], *site)
+        model.calibrate(cal)
         idx = [index[id(s)] for s in score_half]
         o[idx], c[idx], u[idx] = judge(model, [frames[i] for i in idx], [whens[i] for i in idx], site)
     model.calibrate(None)

@@ -423,10 +423,19 @@ def model_card(evaluation: dict | None) -> dict:
                       "clear_density": lens.STARS_CLEAR},
             "daylit_mean": lens.SUNLIT_MEAN,
             "twilight_uniform_spread": lens.UNIFORM_SPREAD,
+            "twilight_uniform_light": lens.UNIFORM_LIGHT,
+            "night_per_site": {"rings": list(night.BANDS), "clear_night_percentile": night.CLEAR_NIGHT_Q,
+                               "star_bar_share": night.SITE_BAR, "starry_share": night.STARRY_SHARE,
+                               "min_dark_frames": night.MIN_DARK, "min_clear_night": night.MIN_CLEAR_NIGHT,
+                               "min_moonlit_frames": night.MIN_MOONLIT, "gate_ref_clear": list(night.REF_CLEAR),
+                               "gate_ref_overcast": list(night.REF_OVERCAST), "gate_max_shift_sd": night.MAX_SHIFT},
             "lights": {"day_sun": regime.DAY_SUN, "night_sun": regime.NIGHT_SUN, "moon_up": regime.MOON_UP,
                        "moon_bright": regime.MOON_BRIGHT},
-            "confidence_shape": {str(k): list(v) for k, v in confidence.SHAPE.items()},
-            "uncertain": {"lights": list(confidence.WEAK_LIGHTS), "below_confidence": confidence.WEAK_CONFIDENCE},
+            "confidence_features": ["1", *(f"kind {'-'.join(map(str, k))}" for k in confidence.KINDS),
+                                    *confidence.FEATURES],
+            "confidence_weights": {str(k): list(v) for k, v in confidence.WEIGHTS.items()},
+            "confidence_weights_with_site_calibration": {str(k): list(v) for k, v in confidence.SITE_WEIGHTS.items()},
+            "uncertain": {"below_confidence": confidence.WEAK_CONFIDENCE, "moonlit_gate_unsure": True},
             "all_sky_threshold": ALL_SKY_THRESHOLD,
             "unimodal_std": UNIMODAL_STD,
             "otsu_cap": OTSU_CAP,
@@ -435,10 +444,14 @@ def model_card(evaluation: dict | None) -> dict:
             "sigma_gain": _sigma(evaluation)[1],
         },
         "confidence": (
-            "max(probs) after a per-light shape (sources/skycam/confidence.py: p ** (1/T) renormalised, mixed "
-            "with an even spread; fitted for the least ECE on the development frames); `flag: uncertain` (octas "
-            "kept) under 0.3 confidence, and on moonlit nights whose star gate is unsure (0.2..0.7). Per light, "
-            "with the held-out frames: "
+            "max(probs): per light, a logistic on the answer's kind (0, 1, 2-6, 7, 8 octas), the width and "
+            "lopsidedness of the graph's distribution, a site calibration (by day: weights of their own), and "
+            "at night the star rules "
+            "(sources/skycam/confidence.py; fitted 2-fold by time on the development frames by "
+            "models/fit_confidence.py) gives the probability that the octas are exactly right, and one "
+            "temperature per frame makes it the top of the distribution; `flag: uncertain` (octas kept) under "
+            f"{confidence.WEAK_CONFIDENCE} confidence, and on moonlit nights whose star gate is unsure (0.2..0.7). "
+            "Per light, with the held-out frames: "
             "accuracy_per_light"
         ),
         "lights": (
@@ -448,8 +461,12 @@ def model_card(evaluation: dict | None) -> dict:
             "moonlit night (moon >= 5 deg up and >= 0.3 lit), dark night. The star rule never acts on a daylit "
             "frame (sun up at a known time, or a sun in view of a frame averaging >= 0.45 brightness); the "
             "frame's own clear-sky surface never lowers the threshold under NRBR 0.04 (grey and sunlit cloud); "
-            "at twilight an evenly coloured sky (NRBR 10-90 % spread < 0.07) is overcast. Unknown time: decided "
-            "from the frame as before"
+            "at twilight an evenly coloured and evenly lit sky (NRBR 10-90 % spread < 0.09 and brightness "
+            "10-90 % spread < 0.6 of its median) is overcast. Unknown time: decided from the frame as before. "
+            "`cielo calibrate` learns the night side per site from its own timed night frames: the dark-night "
+            "star bar per ring of the lens (0.15 of the site's clear-night star density, its 80th percentile) "
+            "and the share that makes a frame starry; the moonlit gate's centre when the site's medians fall "
+            "outside the reference's clear/overcast span"
         ),
         "night": (
             "a frame is judged whenever it can be: a starry frame always, never a daylit one (clear where the "

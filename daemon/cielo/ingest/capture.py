@@ -57,6 +57,8 @@ def capture(source: Source, store: Store, now: datetime) -> tuple[Summary, str]:
 
 def describe(source: Source, store: Store, summary: Summary, start: datetime, end: datetime) -> str:
     series = source.primary.name
+    if summary.first_answered is not None:
+        start = min(start, summary.first_answered)
     stamp = f"{source.name} {iso(start)}"
     if summary.new:
         r = store.latest(series, start, end)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from cielo.ingest.plan import Plan
 from cielo.sources.base import summary_line
@@ -21,6 +22,7 @@ class Summary:
     interrupted: bool = False
     reasons: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
+    first_answered: datetime | None = None  # the earliest slot an answer filled (a latest frame may lag its slot)
     retryable: bool = False  # some failure may go away if asked again later (network, 408/429/5xx)
     breaker_open: bool = False  # the source's breaker opened: it, not a quick retry, decides when to ask again
 

@@ -62,12 +62,15 @@ class Writer:
             readings, rejected = vet(source.series, source.parse([fetched for _, fetched in self.batch]))
             # The summary counts the primary series' slots that were asked for; other series and slots an
             # answer carries beyond the window (a whole day, the last 24 h) are stored but not counted.
-            wanted = {ts for window, _ in self.batch for ts in window.slots}
+            wanted = {ts for window, fetched in self.batch for ts in source.slots_answered(window, fetched)}
             primary = {r.ts: r for r in readings if r.series == source.primary.name and r.ts in wanted}
             rest = [r for r in readings if not (r.series == source.primary.name and r.ts in wanted)]
             new = self.store.add_readings([*primary.values(), *rest], self.now, self.mode, counted=len(primary),
                                           also=self.tally)
             summary.new += new
+            if primary:
+                first = min(primary)
+                summary.first_answered = min(first, summary.first_answered or first)
             summary.answered += len(primary)
             # A reading for the slot can land between plan and write (a second cielo); that is a duplicate.
             summary.duplicates += len(primary) - new

@@ -341,6 +341,11 @@ class Source(ABC):
         """Do the I/O for one window. Raises cielo.http.NotFound when the data does not exist, FetchError
         (one-line message) when it could not be had now."""
 
+    def slots_answered(self, window: Window, fetched: Any) -> tuple[datetime, ...]:
+        """The slots an answer fills: the window's, unless the answer says otherwise (a latest-frame camera
+        files its frame by the frame's own time)."""
+        return window.slots
+
     def parse(self, fetched: Sequence[Any]) -> list[Reading]:
         """Turn a batch of fetch() results into readings. API sources parse inside fetch (their answers are
         small) and hand back lists of readings; the camera overrides this to run its model on the batch."""

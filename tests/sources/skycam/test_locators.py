@@ -158,6 +158,27 @@ def test_latest_url_stores_a_fresh_frame_in_its_slot_and_nothing_from_a_stopped_
         assert "skycam: cannot serve this range (no history" in back.stderr
 
 
+def test_a_latest_frame_older_than_half_the_cadence_fills_its_own_slot_and_says_so(tmp_path: Path):
+    # A camera whose upload lags: the newest frame belongs to the slot before the current one. It is stored
+    # there, and the run says so (it read "failed: no value in the answer" with exit 1 while storing it).
+    source = SkycamSource(Settings.model_validate({"storage": {"database": str(tmp_path / "x.db")},
+                                                   "skycam": {"timezone": "Europe/Madrid", "delay_s": 0}}))
+    slot = source.live_range(datetime.now(UTC))[0]
+    source.close()
+    taken = slot - timedelta(minutes=6)  # nearer the slot before (4 min) than its own (6 min)
+    www = tmp_path / "www"
+    write(www / "image.jpg", with_exif(BODIES[2], taken.astimezone(MADRID)), age_s=60)
+    with FolderServer(www) as server:
+        cfg = make_config(tmp_path, latest_url=f"{server.base}/image.jpg", delay_s=0)
+        first = cielo("ingest", "--source", "skycam", config=cfg)
+        again = cielo("ingest", "--source", "skycam", config=cfg)
+    before = (slot - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert re.search(rf"^skycam {before}: octas=\d", first.stdout, re.M), first.stdout
+    assert again.returncode == 0 and f"skycam {before}: already stored" in again.stdout, again.stdout + again.stderr
+    assert rows(tmp_path / "cielo.db", "SELECT ts FROM readings") == [(before,)]
+
+
 def test_latest_url_without_exif_goes_by_last_modified(tmp_path: Path):
     www = tmp_path / "www"
     write(www / "images" / "latest.jpg", BODIES[1], age_s=7200)  # indi-allsky's /indi-allsky/images/latest.jpg

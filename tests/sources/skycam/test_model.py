@@ -51,7 +51,9 @@ def test_octas_follow_cloud_cover():
     verdicts = m.judge(frames, [None] * 3, 0.0, 0.0)
     octas = [v.octas for v in verdicts]
     assert octas[0] <= 1 and octas[2] >= 7 and octas[0] < octas[1] < octas[2], octas
-    assert all(v.flag is None and 0 < v.confidence <= 1 for v in verdicts)
+    assert all(0 < v.confidence <= 1 for v in verdicts)
+    # broken cloud is the answer most often wrong: uncertain, octas kept (test_confidence.py)
+    assert [v.flag for v in verdicts] == [None, "uncertain", None]
 
 
 def test_dark_frame_has_no_octas():

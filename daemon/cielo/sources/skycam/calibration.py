@@ -29,6 +29,8 @@ import numpy as np
 
 from cielo.errors import CieloError
 from cielo.sources.skycam import lens as lenses
+from cielo.sources.skycam import night as nights
+from cielo.sources.skycam import regime
 from cielo.sources.skycam.lens import Reference
 
 if TYPE_CHECKING:
@@ -54,6 +56,9 @@ TABLE_RHO, TABLE_SUN = 4, 4  # clear-sky reference table: bands of rho (within 0
 TABLE_SHIFT = 0.12  # the most a band's clear sky may move its threshold from the site's (NRBR)
 BLUE_SITE = 0.35  # a site whose clear sky (NRBR) reaches this is not pale (ARM TSI 0.42; LenghuSky 0.26)
 NRBR_LO, NRBR_HI, BINS = -0.3, 0.7, 100
+# Frames darker than this (mean of max(R, G, B), 0..1; the model's DARK_MEAN) say nothing about the day sky:
+# the lens, obstruction and colour fit leaves them out. Dark nights with stars still teach the night side.
+DAY_FIT_MEAN = 0.08
 
 
 class CalibrationError(CieloError):
@@ -73,6 +78,7 @@ class Calibration:
     path: Path | None = None
     lens: dict[str, Any] | None = None  # the site's lens ellipse (lens.Lens.as_dict), None: per frame
     reference: Reference | None = None  # the site's clear-sky reference, None: the model's
+    night: nights.NightSite | None = None  # the site's night side (learn_nights), None: the reference's
 
     @property
     def ident(self) -> str:
@@ -80,6 +86,8 @@ class Calibration:
         ref = self.reference
         extra = json.dumps([self.lens, None if ref is None else ref.table, None if ref is None else ref.own_sky],
                            sort_keys=True)
+        if self.night is not None:  # files without a night side keep their id
+            extra += json.dumps(self.night.as_dict(), sort_keys=True)
         h = hashlib.sha256(np.packbits(self.mask).tobytes() + f"{self.sky_threshold:.4f}".encode()
                            + extra.encode())
         return h.hexdigest()[:10]
@@ -110,6 +118,7 @@ class Calibration:
             "clear_sky_reference": None if self.reference is None else [list(r) for r in self.reference.table or []],
             "own_sky_bands": None if self.reference is None or self.reference.own_sky is None
             else [list(r) for r in self.reference.own_sky],
+            "night": None if self.night is None else self.night.as_dict(),
             "mask_packbits_b64": base64.b64encode(np.packbits(self.mask.ravel())).decode("ascii"),
         }
 
@@ -138,8 +147,10 @@ class Calibration:
             geom = raw.get("lens")
             if geom is not None:
                 geom = {"found": bool(geom["found"]), **{k: float(geom[k]) for k in ("cx", "cy", "rx", "ry")}}
+            # absent in files of cielo before skyref-3.5: the reference's night constants
+            site_night = nights.NightSite.from_dict(raw.get("night"))
             return cls(h, w, mask, float(raw["sky_threshold"]), int(raw["frames"]), str(raw["fitted_at"]),
-                       str(raw.get("source", "")), dict(raw.get("found", {})), path, geom, ref)
+                       str(raw.get("source", "")), dict(raw.get("found", {})), path, geom, ref, site_night)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CalibrationError(f"{path}: not a usable calibration file: {exc}") from None
 
@@ -193,7 +204,9 @@ def valley(values: np.ndarray, split: float, lo_limit: float = NRBR_LO, hi_limit
 def fit(frames: list[Frame], source: str, default_threshold: float) -> Calibration:
     """Fit the site from unlabelled frames (model input size): the lens ellipse (the median of the frames'
     own fits), fixed obstructions, and the clear-sky reference (NRBR threshold per band of distance from the
-    lens centre and of distance to the sun)."""
+    lens centre and of distance to the sun). Frames darker than DAY_FIT_MEAN are left out here
+    (learn_nights uses them)."""
+    frames = [f for f in frames if f.brightness >= DAY_FIT_MEAN]
     if len(frames) < MIN_FRAMES:
         raise CalibrationError(f"{len(frames)} usable daytime frames; calibration needs at least {MIN_FRAMES}")
     px = np.stack([f.pixels for f in frames]).astype(np.float32) / 255.0  # [n, 3, H, W]
@@ -313,6 +326,35 @@ def fit(frames: list[Frame], source: str, default_threshold: float) -> Calibrati
                        found_info, None, geom.as_dict(), reference)
 
 
+def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | None], latitude: float,
+                 longitude: float) -> None:
+    """The site's night side from its own frames whose time is known (night.site_bars, night.site_gate): the dark-night
+    star bar per ring of the lens and the moonlit gate's centre. Sets `cal.night` (None when neither could be
+    learned) and notes what was found."""
+    geom = lenses.Lens.from_dict(cal.lens, cal.width, cal.height) if cal.lens is not None else None
+    rho = geom.rho() if geom is not None and geom.found else None
+    sky = cal.mask
+    dark: list[list[float]] = []
+    moonlit: list[tuple[float, float, float]] = []
+    for f, t in zip(frames, times, strict=True):
+        if t is None or f.pixels.shape[1:] != (cal.height, cal.width):
+            continue
+        name = regime.light(t, latitude, longitude).regime
+        if name == regime.DARK and rho is not None and f.stars is not None:
+            ring = nights.ring_density(f.stars.astype(np.float32), rho, sky)
+            if ring is not None:
+                dark.append(ring)
+        elif name == regime.MOONLIT and geom is not None:
+            x, _ = nights.features(f, geom)
+            if x is not None:
+                moonlit.append(x)
+    bars, starry, bar_note = (nights.site_bars(dark) if rho is not None
+                              else (None, None, "no lens circle: the reference's star bar"))
+    mean, gate_note = nights.site_gate(moonlit)
+    cal.night = None if bars is None and mean is None else nights.NightSite(bars, mean, starry)
+    cal.found["night"] = {"dark": bar_note, "moonlit": gate_note}
+
+
 def describe(cal: Calibration) -> list[str]:
     f = cal.found
     table = f.get("clear_sky_table")
@@ -326,6 +368,8 @@ def describe(cal: Calibration) -> list[str]:
         f"obstructions: {f.get('obstructions')}",
         f"sky/cloud threshold (NRBR): {cal.sky_threshold:.3f}, {f.get('threshold')}",
         f"pooled pixels on the clear side: {f.get('pooled_clear_share', 0):.0%}",
+        f"dark nights: {f.get('night', {}).get('dark', 'not learned (no frame times)')}",
+        f"moonlit nights: {f.get('night', {}).get('moonlit', 'not learned (no frame times)')}",
     ]
 
 

@@ -128,6 +128,7 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
                                                         args.max_images, times)
     threshold = float(model.defaults.get("sky_threshold", 0.25))
     cal = calibration.fit(frames, source, threshold)
+    calibration.learn_nights(cal, frames, times, settings.device.latitude, settings.device.longitude)
     used = calibration_path(settings, cfg)
     out = Path(args.out) if args.out else used
     cal.save(out)
@@ -192,6 +193,7 @@ def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model
     else:
         try:
             cal = calibration.fit(frames, f"auto: {source}", float(model.defaults.get("sky_threshold", 0.25)))
+            calibration.learn_nights(cal, frames, times, settings.device.latitude, settings.device.longitude)
         except CieloError as exc:
             problem = str(exc)
         if cal is not None and cal.found.get("sky_share", 0) < AUTO_MIN_SKY:

@@ -1,38 +1,127 @@
-"""How sure a verdict is, per light: the model's probabilities sharpened or widened by a temperature fitted
-per regime (bench/classify_regimes.py measures the ECE), and the rule that marks an answer `uncertain`.
+"""How sure a verdict is, per light, and the rule that marks an answer `uncertain`.
 
-An answer is weak when its probabilities are spread (its cloud fraction sits between two octas, many pixels sit
-near the threshold, or its light's answers are often wrong); a moonlit answer also when night.py's gate could
-not tell a clear look from an overcast one."""
+Within one light the graph's top probability says little about which answers are right; what does is the kind
+of answer (a clear or overcast sky is read right far more often than broken cloud, whose 2-6 octas are right
+about one time in ten), how wide and lopsided the graph's distribution is (its width grows with the share of
+pixels near the threshold), whether a site calibration was in use, and at night whether the stars decided
+(night.py's star reading and its unsure gate, the dark-night star rule). A tiny logistic per light turns these
+into the probability that the octas are exactly right; the distribution is then sharpened or widened by one
+temperature per frame so that its top probability is that number: `probs` still sum to 1, `confidence` is
+still their max, and the octas do not move.
+
+The constants below are printed by `python -m models.fit_confidence --tsi DIR --lenghu DIR` (fitted on the
+development frames only: ARM TSI 2017-05-24 and 2018-04-18, LenghuSky-8 2018-2020; it reports the 2-fold by
+time figures first); re-run it and paste its output whenever the classifier changes.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 
-from cielo.sources.skycam import regime
+from cielo.sources.skycam import lens, regime
 
-# (temperature T, weight w): p ** (1 / T) renormalised, then w of it and 1 - w spread evenly over the 9
-# octas. Fitted for the least ECE (5 equal-count bins) on the development frames (TSI 2017-05-24 and
-# 2018-04-18, LenghuSky 2018-2020; bench/classify_regimes.py), the worse of the two cameras; None: a frame
-# of unknown time, whatever light. By day the identity is best (TSI 0.10, LenghuSky 0.095).
-# Dark night refitted with the moonlit star rule in place (1.0, 0.6) -> (0.75, 0.5): LenghuSky ECE 0.093 ->
-# 0.078; moonlit (1.0, 0.7) still best (0.050). Neither this family nor a monotone map of the top probability
-# per light (pooled over both cameras) brings day under 0.095 on LenghuSky: the cameras differ.
-SHAPE = {None: (0.75, 0.75), regime.DAY: (1.0, 1.0), regime.TWILIGHT: (1.75, 0.75),
-         regime.MOONLIT: (1.0, 0.7), regime.DARK: (0.75, 0.5)}
-# Lights whose every answer is weak: none since moonlit nights are read by their stars (night.py; its gate
-# marks the unsure ones). With every moonlit answer flagged LenghuSky 2018-2020 (timed) had 32 % uncertain
-# at 2.4x the error of the rest; with the gate's 0.2..0.7 band 23 % at 3.1x. Any answer whose calibrated top
-# probability is under WEAK_CONFIDENCE is weak too (0.35 and 0.4 flag more for less).
-WEAK_LIGHTS: tuple[str, ...] = ()
-WEAK_CONFIDENCE = 0.3
+# Answer kinds: clear, one octa, broken (2-6), seven, overcast.
+KINDS = ((0,), (1,), (2, 3, 4, 5, 6), (7,), (8,))
+# The evidence, in the order of each light's weights (after 1 and the five kinds): the logit of the graph's
+# top probability; the distribution's standard deviation (octas) for a clear, one-octa, broken and overcast
+# answer; its mean less the octas (lopsided towards more cloud: > 0); a site calibration behind a 0-1 octa
+# answer; the moonlit star reading lowered the octas; the moonlit gate was unsure; the dark-night star rule acted.
+FEATURES = ("logit_top", "sd_clear", "sd_one", "sd_broken", "sd_overcast", "skew", "site_clear", "star_read",
+            "gate_unsure", "star_rule")
+
+# fitted: python -m models.fit_confidence (see above)
+WEIGHTS: dict[str | None, tuple[float, ...]] = {
+    None: (-0.431, 1.352, -0.238, -1.628, -2.479, 2.994,
+        -0.128, 0.770, -0.413, -0.453, -2.380, -0.937, 0.000, 0.000, 0.000, 0.620),
+    regime.DAY: (-0.374, 0.628, 0.204, -1.919, -1.880, 2.967,
+        0.342, 1.249, -0.639, -0.130, -0.841, -0.978, 0.000, 0.000, 0.000, 0.000),
+    regime.TWILIGHT: (-0.518, 1.447, -1.791, -1.359, -1.165, 2.868,
+        -0.148, 0.322, -0.577, -0.412, 0.188, -0.407, 0.017, 0.000, 0.000, 0.000),
+    regime.MOONLIT: (-0.500, 0.444, -0.099, -0.489, -1.903, 2.048,
+        0.118, -0.225, -0.681, -0.817, -0.203, 0.271, -0.029, -0.410, -0.488, 1.178),
+    regime.DARK: (-1.311, 2.242, -3.032, -2.422, -0.505, 3.716,
+        -0.128, 0.335, -0.432, 0.027, 0.247, 1.105, -0.440, 0.000, 0.000, 2.104),
+}
+# A light whose answers change most under a site calibration has weights of its own for them (by day: TSI's
+# 1-octa answers are right 39 % of the time without one, 81 % with); WEIGHTS then holds those without.
+SITE_WEIGHTS: dict[str | None, tuple[float, ...]] = {
+    regime.DAY: (-0.120, 1.234, 0.575, -0.498, -1.955, 0.644,
+        1.479, -0.143, 0.224, -0.009, -0.033, -1.421, 0.543, 0.000, 0.000, 0.000),
+}
+# An answer is weak (`uncertain`) when its confidence is under this, or when the moonlit gate was unsure.
+WEAK_CONFIDENCE = 0.15
+# Never certain; never under an even spread's 1/9 either (no distribution over 9 octas has a lower top, and
+# the octas must still show): broken skies, right 5-24 % of the time, sit at this floor.
+CONFIDENCE_RANGE = (0.115, 0.98)
 
 
-def calibrated(p: np.ndarray, light: str | None) -> np.ndarray:
-    temperature, weight = SHAPE.get(light, SHAPE[None])
-    p = np.clip(p, 1e-12, None) ** (1.0 / temperature)
-    return weight * p / p.sum() + (1.0 - weight) / p.size
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the classifier knew of one frame's weakness besides the top probability."""
+
+    probs: tuple[float, ...]  # the graph's distribution (after a moonlit star reading), before shaping
+    star_rule: bool  # a starry night: pixels among stars were called clear whatever their colour
+    star_read: bool  # moonlit: the stars lowered the colour reading (night.py)
+    gate_unsure: bool  # moonlit: the star gate could not tell a clear look from an overcast one
+    site: bool  # a site calibration was in use
+
+    @classmethod
+    def of(cls, probs: np.ndarray, maps: lens.Maps, gate_unsure: bool, star_read: bool, site: bool) -> Evidence:
+        return cls(tuple(float(x) for x in probs), bool((maps.threshold < -0.5).any()), star_read, gate_unsure,
+                   site)
 
 
-def weak(p: np.ndarray, light: str | None) -> bool:
-    return light in WEAK_LIGHTS or float(p.max()) < WEAK_CONFIDENCE
+def features(ev: Evidence) -> np.ndarray:
+    """The logistic's inputs for one answer: 1, the answer's kind (one-hot), then FEATURES."""
+    p = np.asarray(ev.probs, dtype=np.float64)
+    p = p / p.sum()
+    octas = int(p.argmax())
+    k = np.arange(p.size)
+    mean = float((p * k).sum())
+    sd = math.sqrt(float((p * (k - mean) ** 2).sum()))
+    top = min(max(float(p[octas]), 1e-4), 1 - 1e-4)
+    kind = [float(octas in group) for group in KINDS]
+    clear, one, broken, _, overcast = kind
+    return np.array([1.0, *kind, math.log(top / (1 - top)), sd * clear, sd * one, sd * broken, sd * overcast,
+                     mean - octas, float(ev.site) * (clear or one), float(ev.star_read), float(ev.gate_unsure),
+                     float(ev.star_rule)])
+
+
+def probability_right(ev: Evidence, light: str | None) -> float:
+    w = SITE_WEIGHTS.get(light) if ev.site else None
+    z = float(features(ev) @ np.asarray(w or WEIGHTS.get(light, WEIGHTS[None])))
+    c = 1.0 / (1.0 + math.exp(-min(max(z, -30.0), 30.0)))
+    return min(max(c, CONFIDENCE_RANGE[0]), CONFIDENCE_RANGE[1])
+
+
+def with_top(p: np.ndarray, target: float) -> np.ndarray:
+    """p ** (1 / T) renormalised, T chosen (bisection on log T) so that its top probability is `target`; the
+    argmax stays. A target out of reach (under 1/9, or over what ties allow) gets the nearest reachable.
+    Plain floats: numpy's per-call overhead on 9 numbers made this 2 ms a frame."""
+    logs = [math.log(max(float(x), 1e-12)) for x in p]
+    peak = max(logs)
+    logs = [x - peak for x in logs]  # the top's term is 1: top probability = 1 / sum
+
+    def total(log_t: float) -> float:
+        inv = math.exp(-log_t)
+        return sum(math.exp(x * inv) for x in logs)
+
+    lo, hi = -6.0, 8.0  # T from 0.0025 (all but one-hot) to 3000 (all but even)
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        if 1.0 / total(mid) > target:
+            lo = mid  # too sharp: a higher temperature
+        else:
+            hi = mid
+    inv = math.exp(-(lo + hi) / 2)
+    q = np.exp(np.asarray(logs) * inv)
+    return q / q.sum()
+
+
+def shaped(p: np.ndarray, light: str | None, evidence: Evidence) -> tuple[np.ndarray, bool]:
+    """(the distribution whose top probability is the calibrated confidence, whether the answer is weak)."""
+    c = probability_right(evidence, light)
+    return with_top(np.asarray(p, dtype=np.float64), c), c < WEAK_CONFIDENCE or evidence.gate_unsure

@@ -302,11 +302,13 @@ class Maps:
 
 def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = None,
          stars: np.ndarray | None = None, own_sky: bool = True, stop: np.ndarray | None = None,
-         daylit: bool = False) -> Maps:
+         daylit: bool = False, star_bar: np.ndarray | None = None, starry_share: float | None = None) -> Maps:
     """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
     fixed obstructions) and the clear-sky threshold there: the reference's, lowered to just under the frame's
     own clear-sky surface where it has one (`own_sky`, clear_sky_surface). In a night frame with stars
-    (`stars`: the star density at this size), a pixel among stars is clear whatever its colour (threshold -1)."""
+    (`stars`: the star density at this size), a pixel among stars is clear whatever its colour (threshold -1);
+    among stars: over STARS_CLEAR, or over the site's bar at that pixel (`star_bar`, calibrated); a night with
+    stars: over `starry_share` of star pixels (STARRY_FRAME, or the site's)."""
     rho = geom.rho()
     area = rho <= OCTA_RADIUS
     lens_area = rho <= 1.0
@@ -329,13 +331,15 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     # the star rule never acts on a daylit frame (the sun above the horizon at its known time, or in view):
     # sunlit cloud texture at a small scale looks like stars there
     starry = (stars is not None and geom.found and not daylit and valid.any()
-              and float(stars[valid].mean()) > STARRY_FRAME and not _sunlit(px, sun))
+              and float(stars[valid].mean()) > (STARRY_FRAME if starry_share is None else starry_share)
+              and not _sunlit(px, sun))
     surface_due = own_sky and gam is not None and geom.found and valid.any()
     if not (starry or surface_due):  # most frames of calibration, and sunless day frames: no colour needed
         return Maps(valid.astype(np.float32), threshold, sun)
     ratio = nrbr(px)
     if starry and float(np.median(ratio[valid])) < STARRY_MAX_NRBR:  # not a blue day sky: a night with stars
-        threshold = np.where(stars > STARS_CLEAR, np.float32(-1.0), threshold).astype(np.float32)
+        bar = STARS_CLEAR if star_bar is None else star_bar
+        threshold = np.where(stars > bar, np.float32(-1.0), threshold).astype(np.float32)
     elif surface_due:
         surface = clear_sky_surface(ratio, valid, rho, gam)
         if surface is not None:
@@ -349,16 +353,27 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
 
 
 def uniform_sky(px: np.ndarray, valid: np.ndarray) -> bool:
-    """The sky's colour hardly varies over the octa area (NRBR's 10th to 90th percentile within UNIFORM_SPREAD):
-    at twilight, an overcast sky (a clear one keeps its glow-to-zenith gradient)."""
+    """The sky's colour and light hardly vary over the octa area (NRBR's 10th to 90th percentile within
+    UNIFORM_SPREAD, and its brightness's within UNIFORM_LIGHT of the median): at twilight, an overcast sky (a
+    clear one keeps its glow-to-zenith gradient, in colour and in light)."""
     sel = valid > 0
     if sel.sum() < 50:
         return False
     lo, hi = np.percentile(nrbr(px)[sel], [10, 90])
-    return float(hi - lo) < UNIFORM_SPREAD
+    if float(hi - lo) >= UNIFORM_SPREAD:
+        return False
+    top = np.maximum(np.maximum(px[0], px[1]), px[2])[sel]
+    dim, mid, lit = np.percentile(top, [10, 50, 90])
+    return float(lit - dim) < UNIFORM_LIGHT * max(float(mid), 1.0)
 
 
-UNIFORM_SPREAD = 0.07  # LenghuSky 2018-2020 twilight: overcast right 9 -> 50 %, clear 100 -> 98 % (0.09: 64 / 86 %)
+# LenghuSky 2018-2020 twilight, time known (79 frames: 42 clear, 22 overcast), MAE / clear read <= 2 / overcast
+# read >= 6: NRBR spread alone under 0.07 (skyref-3.3): 1.886 / 98 / 50 %; 0.09 alone: 64 / 86 % (clear lost).
+# With the light's spread too (a clear twilight keeps its brightness gradient): 0.09 and 0.6: 1.582 / 98 / 64 %;
+# 0.08 / 0.1 with 0.6: 1.684 / 98 / 59 % and 1.582 / 95 / 68 %; 0.09 with 0.55 / 0.65: 1.785 / 98 / 55 %, 1.684
+# / 95 / 64 %.
+UNIFORM_SPREAD = 0.09
+UNIFORM_LIGHT = 0.6
 
 
 def _sunlit(px: np.ndarray, sun: tuple[float, float] | None) -> bool:

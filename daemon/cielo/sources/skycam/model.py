@@ -67,6 +67,7 @@ class Verdict:
     brightness: float | None = None
     light: str | None = None  # regime.REGIMES, from the frame's time; None: time unknown
     sky: sunstate.SunView | None = None  # the sun's state, the cloud around it, the motion field
+    evidence: confidence.Evidence | None = None  # what the confidence was drawn from (not stored)
 
     @property
     def sun_state(self) -> str | None:
@@ -136,6 +137,7 @@ class OctaModel:
         self._model_reference = self.reference
         self._site_lens: lens.Lens | None = None
         self._site_mask: np.ndarray | None = None
+        self._site_bar: np.ndarray | None = None
         self.orientation: orientation.Orientation | None = None
         if calibration is not None:
             self.calibrate(calibration)
@@ -153,6 +155,7 @@ class OctaModel:
         self.calibration = cal
         self.reference = self._model_reference
         self._site_lens, self._site_mask = None, None
+        self._site_bar = None
         # where the sun must be in each frame, when `cielo calibrate` learned the camera's orientation
         self.orientation = None if cal is None or cal.path is None else orientation.load(orientation.beside(cal.path))
         if cal is None:
@@ -160,6 +163,8 @@ class OctaModel:
         self._site_mask = cal.mask_at(self.height, self.width)
         if cal.lens is not None:
             self._site_lens = lens.Lens.from_dict(cal.lens, self.width, self.height)
+            if cal.night is not None:  # the site's star bar per pixel: its lens is fixed, so once
+                self._site_bar = cal.night.bar_map(self._site_lens.rho())
         if cal.reference is not None:
             self.reference = cal.reference
 
@@ -178,7 +183,13 @@ class OctaModel:
             # yellow-cast night frame keeps the model's reference
             ref = self._model_reference
         daylit = light is not None and light.regime == regime.DAY
-        out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, stop=frame.stop, daylit=daylit)
+        site_night = None if self.calibration is None else self.calibration.night
+        bar = None
+        if site_night is not None and stars is not None:
+            bar = self._site_bar if geom is self._site_lens and self._site_bar is not None \
+                else site_night.bar_map(geom.rho())
+        out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, stop=frame.stop, daylit=daylit, star_bar=bar,
+                        starry_share=None if site_night is None else site_night.starry_share)
         if light is not None and light.regime == regime.TWILIGHT and lens.uniform_sky(frame.pixels, out.valid):
             # twilight: a clear sky keeps a gradient from the glow on the sun's side to a deep blue zenith;
             # an overcast one is evenly lit and just as blue, so its colour reads clear
@@ -284,11 +295,19 @@ class OctaModel:
             raise ModelError(f"{self.path}: 'probs' has shape {probs.shape}, expected ({len(frames)}, 9)")
         return probs
 
+    def _starry(self, frame: Frame) -> bool:
+        """Frame.starry, at the site's own share of star pixels when the calibration learned one."""
+        site_night = None if self.calibration is None else self.calibration.night
+        if site_night is None or site_night.starry is None or frame.stars is None:
+            return frame.starry
+        return float(frame.stars.mean(dtype=np.float32)) > site_night.starry / 2
+
     def _moonlit(self, frame: Frame, light: regime.Light, probs: np.ndarray) -> tuple[np.ndarray, bool]:
         """A moonlit frame that looks clear is read by its stars (night.moonlit_octas): only ever fewer octas
         than the colour reading, whose distribution moves down by the difference. True: the gate was unsure."""
         geom = self.geometry(frame)
-        starred, unsure = night.moonlit_octas(frame, geom, self.maps(frame, geom, light).valid)
+        site_night = None if self.calibration is None else self.calibration.night
+        starred, unsure = night.moonlit_octas(frame, geom, self.maps(frame, geom, light).valid, site_night)
         shift = int(probs.argmax()) - (starred if starred is not None else 9)
         if shift <= 0:
             return probs, unsure
@@ -309,7 +328,7 @@ class OctaModel:
         for i, (frame, elev) in enumerate(zip(frames, elevations, strict=True)):
             if monochrome(frame):  # no colour to judge by: flagged, whatever the time (stars alone don't suffice)
                 verdicts[i] = Verdict(None, None, None, "night", elev, frame.brightness)
-            elif frame.starry:  # a dark sky full of stars can be judged: clear where the stars are
+            elif self._starry(frame):  # a dark sky full of stars can be judged: clear where the stars are
                 to_run.append(i)
             elif elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN:
                 verdicts[i] = Verdict(None, None, None, "night", elev, frame.brightness)
@@ -323,12 +342,14 @@ class OctaModel:
             for row, i, (geom, maps) in zip(probs, to_run, seen, strict=True):
                 name = None if lights[i] is None else lights[i].regime
                 row = row.astype(np.float64)
-                unsure = False
+                unsure, colour_octas = False, int(row.argmax())
                 if name == regime.MOONLIT:
                     row, unsure = self._moonlit(frames[i], lights[i], row)
-                p = confidence.calibrated(row, name)
+                evidence = confidence.Evidence.of(row, maps, unsure, int(row.argmax()) < colour_octas,
+                                                  self.calibration is not None)
+                p, weak = confidence.shaped(row, name, evidence)
                 octas = int(p.argmax())
-                flag = "uncertain" if unsure or confidence.weak(p, name) else None
+                flag = "uncertain" if weak else None
                 f, t = frames[i], times[i]
                 o = self.orientation
                 expected = None if o is None or t is None else o.sun_at(t, latitude, longitude, self.width,
@@ -340,5 +361,5 @@ class OctaModel:
                 view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
                                        expected, quarters=quarters, bearing=bearing, path=path)
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness, name,
-                                      view)
+                                      view, evidence)
         return [v for v in verdicts if v is not None]

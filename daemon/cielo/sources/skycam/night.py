@@ -11,13 +11,22 @@
 A frame whose gate (a logistic on the share of sharp stars, the median brightness and the median cast,
 fitted on LenghuSky 2018-2020 moonlit frames: clear <= 2 octas against overcast >= 6) says "clear-looking"
 is read by its stars: a pixel with no faint star within its window is cloud. The colour reading stays the
-upper bound, so this rule only ever lowers octas. (A gate learned per site from the camera's own unlabelled
-moonlit nights is not done yet: these constants are one fisheye's.) It never runs by day or at a frame of unknown time.
+upper bound, so this rule only ever lowers octas. It never runs by day or at a frame of unknown time.
+
+The constants are one fisheye's; `cielo calibrate` re-learns the night side per site from the camera's own
+unlabelled night frames whose time is known (calibration.learn_nights, stored in the calibration as `night`):
+the dark-night star bar per ring of the lens and the share that makes a frame starry, from the site's own
+clear-night star density (site_bars), and the moonlit gate's centre when the site's moonlit frames look unlike
+the reference camera's (site_gate).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -67,27 +76,100 @@ def point_sources(bright: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return peak & (lead >= STAR_FAINT), peak & (lead >= STAR_SHARP)
 
 
-def gate(frame: Frame, geom: lens.Lens) -> tuple[float, np.ndarray | None]:
-    """(probability the frame is a clear moonlit sky, the faint stars at the decoded size or None)."""
+# The site's night side (site_bars, site_gate). Dark nights: a window is clear when its star share passes SITE_BAR of
+# the site's clear-night star density in its ring of the lens (BANDS: rho where each ring starts; the last runs on),
+# the CLEAR_NIGHT_Q-th percentile over the site's dark-night frames that show stars. Stars thin out toward the horizon
+# (LenghuSky 2018-2020 clear dark nights: 28 per mille at the zenith, 13 at rho 0.75-0.85), so one bar for the whole
+# sky calls the horizon ring cloud on clear nights. Chosen on LenghuSky 2018-2020 dark nights, fitted on one half of
+# the days and scored on the other (calibrated): SITE_BAR 0.1 / 0.15 / 0.2 / 0.25 at the 80th percentile: see
+# docs/design.md.
+BANDS = (0.0, 0.3, 0.5, 0.65, 0.75)
+CLEAR_NIGHT_Q = 80
+SITE_BAR = 0.15
+MIN_DARK = 8  # fewer dark-night frames with stars say nothing about the site's clear nights
+# A night frame is starry (the star rule applies) over lens.STARRY_FRAME of star pixels: 0.22 of the reference's
+# clear-night density (LenghuSky 2018-2020, the rings' mean of their 80th percentiles: about 27 per mille). A
+# site whose clear nights show fewer stars (a smaller sensor, a softer lens) gets the same share of its own.
+STARRY_SHARE = 0.22
+MIN_CLEAR_NIGHT = 0.002  # a site whose clear nights show fewer star pixels than this never sees a starry sky
+# Moonlit (site_gate): the gate features' mean over the reference's clear and overcast moonlit frames
+# (LenghuSky 2018-2020, read <= 2 and >= 6 octas: the frames GATE_* was fitted on); a site's median outside
+# the span between them moves the gate's centre by the excess.
+REF_CLEAR = (-5.816, 0.3759, 0.0572)
+REF_OVERCAST = (-7.066, 0.4493, 0.0273)
+MIN_MOONLIT = 10
+MAX_SHIFT = 4.0  # the most the centre moves, in the gate's standard units per feature
+
+
+@dataclass(frozen=True, slots=True)
+class NightSite:
+    """What `cielo calibrate` learned of the site's nights; None: the reference's constants."""
+
+    star_bars: tuple[float, ...] | None = None  # dark-night window bar per ring (BANDS)
+    gate_mean: tuple[float, float, float] | None = None  # the moonlit gate's centre on this camera
+    starry: float | None = None  # share of star pixels that makes a night frame starry (lens.STARRY_FRAME)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"star_bars": None if self.star_bars is None else [round(v, 6) for v in self.star_bars],
+                "gate_mean": None if self.gate_mean is None else [round(v, 4) for v in self.gate_mean],
+                "starry": None if self.starry is None else round(self.starry, 6)}
+
+    @property
+    def starry_share(self) -> float:
+        return lens.STARRY_FRAME if self.starry is None else self.starry
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any] | None) -> NightSite | None:
+        if not raw:
+            return None
+        bars, mean = raw.get("star_bars"), raw.get("gate_mean")
+        if bars is not None and len(bars) != len(BANDS):
+            raise ValueError(f"night.star_bars: {len(bars)} values, expected {len(BANDS)}")
+        if mean is not None and len(mean) != 3:
+            raise ValueError("night.gate_mean: expected 3 values")
+        starry = raw.get("starry")
+        return cls(None if bars is None else tuple(float(v) for v in bars),
+                   None if mean is None else (float(mean[0]), float(mean[1]), float(mean[2])),
+                   None if starry is None else float(starry))
+
+    def bar_map(self, rho: np.ndarray) -> np.ndarray | None:
+        """float32 [H, W]: the star bar at each pixel (None: the reference's one bar)."""
+        if self.star_bars is None:
+            return None
+        ring = np.clip(np.searchsorted(np.asarray(BANDS), rho, side="right") - 1, 0, len(BANDS) - 1)
+        return np.asarray(self.star_bars, dtype=np.float32)[ring]
+
+
+def features(frame: Frame, geom: lens.Lens) -> tuple[tuple[float, float, float] | None, np.ndarray | None]:
+    """The gate's inputs (ln sharp-star share, median brightness, median NRBR over the octa area) and the
+    faint stars at the decoded size; (None, None) when the frame has too little sky."""
     if frame.bright is None:
-        return 0.0, None
+        return None, None
     bright = frame.bright
     h, w = bright.shape
     area = geom.scaled(w, h).rho() <= lens.OCTA_RADIUS if geom.found else np.ones((h, w), dtype=bool)
     faint, sharp = point_sources(bright)
     usable = area & (bright < SATURATED)
     if usable.sum() < 100:
-        return 0.0, None
+        return None, None
     share = float(sharp[usable].mean())
     px = frame.pixels
     small = (geom.rho() <= lens.OCTA_RADIUS) if geom.found else np.ones(px.shape[1:], dtype=bool)
     top = np.maximum(np.maximum(px[0], px[1]), px[2])
     small &= top < SATURATED
     if not small.any():
+        return None, None
+    return (math.log(share + STAR_SHARE_FLOOR), float(np.median(top[small])) / 255.0,
+            float(np.median(lens.nrbr(px)[small]))), faint
+
+
+def gate(frame: Frame, geom: lens.Lens, site: NightSite | None = None) -> tuple[float, np.ndarray | None]:
+    """(probability the frame is a clear moonlit sky, the faint stars at the decoded size or None)."""
+    x, faint = features(frame, geom)
+    if x is None:
         return 0.0, None
-    x = (math.log(share + STAR_SHARE_FLOOR), float(np.median(top[small])) / 255.0,
-         float(np.median(lens.nrbr(px)[small])))
-    z = GATE_BIAS + sum(wi * (xi - m) / s for wi, xi, m, s in zip(GATE_W, x, GATE_MEAN, GATE_SD, strict=True))
+    mean = GATE_MEAN if site is None or site.gate_mean is None else site.gate_mean
+    z = GATE_BIAS + sum(wi * (xi - m) / s for wi, xi, m, s in zip(GATE_W, x, mean, GATE_SD, strict=True))
     return 1.0 / (1.0 + math.exp(-z)), faint
 
 
@@ -99,10 +181,11 @@ def open_sky(faint: np.ndarray, height: int, width: int) -> np.ndarray:
     return density
 
 
-def moonlit_octas(frame: Frame, geom: lens.Lens, valid: np.ndarray) -> tuple[int | None, bool]:
+def moonlit_octas(frame: Frame, geom: lens.Lens, valid: np.ndarray, site: NightSite | None = None
+                  ) -> tuple[int | None, bool]:
     """(octas read by the stars when the frame looks like a clear moonlit sky, None: keep the colour reading;
     whether the gate was unsure either way: the answer is weak)."""
-    p, faint = gate(frame, geom)
+    p, faint = gate(frame, geom, site)
     unsure = GATE_UNSURE[0] < p < GATE_UNSURE[1]
     sel = valid > 0
     if p <= GATE_CLEAR or faint is None or not sel.any():
@@ -110,3 +193,57 @@ def moonlit_octas(frame: Frame, geom: lens.Lens, valid: np.ndarray) -> tuple[int
     density = open_sky(faint, *valid.shape)
     cloud = float((density[sel] <= OPEN_SKY).mean())
     return math.floor(cloud * 8 + 0.5), unsure
+
+
+def site_gate(xs: Sequence[tuple[float, float, float]]) -> tuple[tuple[float, float, float] | None, str]:
+    """The moonlit gate's centre for a site from its moonlit frames' features, and a note; None: the reference's.
+
+    The site's median of each feature depends on its weather as much as on its camera: any mix of clear and
+    overcast nights puts it between the reference's clear and overcast centres (REF_CLEAR, REF_OVERCAST). Only
+    a median outside that span says the camera differs (exposure, white balance, sharpness), and the gate's
+    centre moves by the excess."""
+    if len(xs) < MIN_MOONLIT:
+        return None, f"{len(xs)} moonlit frames (needs {MIN_MOONLIT}): the reference's gate"
+    med = np.median(np.asarray(xs, dtype=np.float64), axis=0)
+    lo, hi = np.minimum(REF_CLEAR, REF_OVERCAST), np.maximum(REF_CLEAR, REF_OVERCAST)
+    shift = np.clip(med - np.clip(med, lo, hi), -MAX_SHIFT * np.asarray(GATE_SD), MAX_SHIFT * np.asarray(GATE_SD))
+    if not shift.any():
+        return None, f"{len(xs)} moonlit frames look like the reference camera's: the reference's gate"
+    mean = tuple(float(m + d) for m, d in zip(GATE_MEAN, shift, strict=True))
+    return (mean[0], mean[1], mean[2]), (f"{len(xs)} moonlit frames; medians {' '.join(f'{v:.3g}' for v in med)} "
+                                         f"(ln star share, brightness, NRBR): gate centre moved by "
+                                         f"{' '.join(f'{d:+.3g}' for d in shift)}")
+
+
+def site_bars(densities: Sequence[Sequence[float]]) -> tuple[tuple[float, ...] | None, float | None, str]:
+    """The dark-night star bar per ring from the dark-night frames' mean star density per ring (frames that
+    show stars), the share of star pixels that makes a frame starry there (never over lens.STARRY_FRAME), and a
+    note; (None, None, note) with too few frames or a site whose nights show no starry sky."""
+    if len(densities) < MIN_DARK:
+        return None, None, (f"{len(densities)} dark-night frames with stars (needs {MIN_DARK}): the reference's "
+                            f"star bar")
+    clear = np.percentile(np.asarray(densities, dtype=np.float64), CLEAR_NIGHT_Q, axis=0)
+    if float(clear.max()) <= MIN_CLEAR_NIGHT:
+        return None, None, (f"the site's clear nights show {clear.max():.4f} of star pixels (under {MIN_CLEAR_NIGHT}: "
+                            f"no starry sky): the reference's star bar")
+    # a ring without a clear night's stars (the lens rim) keeps the previous ring's bar
+    for i in range(1, len(clear)):
+        if clear[i] <= 0:
+            clear[i] = clear[i - 1]
+    bars = tuple(float(SITE_BAR * c) for c in clear)
+    starry = min(lens.STARRY_FRAME, STARRY_SHARE * float(clear.mean()))
+    return bars, starry, (f"{len(densities)} dark-night frames; clear-night star density per ring "
+                          f"{' '.join(f'{c * 1000:.1f}' for c in clear)} per mille; bar {SITE_BAR} of it; "
+                          f"starry over {starry * 1000:.1f} per mille")
+
+
+def ring_density(stars: np.ndarray, rho: np.ndarray, sky: np.ndarray) -> list[float] | None:
+    """Mean star density per ring (BANDS) within the octa area; None when a ring has no sky."""
+    out = []
+    edges = (*BANDS, lens.OCTA_RADIUS)
+    for lo, hi in itertools.pairwise(edges):
+        sel = sky & (rho >= lo) & (rho < hi)
+        if not sel.any():
+            return None
+        out.append(float(stars[sel].mean(dtype=np.float32)))
+    return out

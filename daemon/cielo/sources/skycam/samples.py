@@ -14,6 +14,7 @@ from cielo.sources.base import Window
 from cielo.sources.skycam import orientation, sun
 from cielo.sources.skycam.calibration import CalibrationError
 from cielo.sources.skycam.frame import Frame
+from cielo.sources.skycam.locate_latest import exif_taken
 from cielo.sources.skycam.model import DARK_MEAN, ImageError, OctaModel
 from cielo.sources.skycam.source import SkycamSource
 from cielo.store import Store
@@ -30,27 +31,31 @@ def _spread(items: list, most: int) -> list:
 
 
 def _usable(frame: Frame) -> bool:
-    return frame.brightness >= DARK_MEAN
+    """Bright enough for the day fit, or a dark night with stars (the night side learns the site's stars)."""
+    return frame.brightness >= DARK_MEAN or frame.stars is not None
 
 
 def frames_from_folder(model: OctaModel, folder: Path, most: int, times: list[datetime | None] | None = None,
                        zone: ZoneInfo | None = None) -> tuple[list[Frame], str]:
     """The usable frames of a folder of images (unreadable and too-dark files are skipped); `times` gets
-    each one's time from its file name in `zone` (None where the name has none), for the orientation fit."""
+    each one's time, from its EXIF DateTimeOriginal, else its file name, in `zone` (None where neither has
+    one), for the orientation fit and the night side."""
     if not folder.is_dir():
         raise CalibrationError(f"{folder}: not a folder")
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     frames, skipped = [], 0
     for path in _spread(files, most):
         try:
-            frame = model.decode(path.read_bytes())
+            data = path.read_bytes()
+            frame = model.decode(data)
         except (OSError, ImageError):
             skipped += 1
             continue
         if _usable(frame):
             frames.append(frame)
             if times is not None:
-                times.append(orientation.time_from_name(path.name, zone or ZoneInfo("UTC")))
+                tz = zone or ZoneInfo("UTC")
+                times.append(exif_taken(data, tz) or orientation.time_from_name(path.name, tz))
         else:
             skipped += 1
     return frames, f"{len(frames)} of {len(files)} images in {folder}, {skipped} skipped (unreadable or dark)"

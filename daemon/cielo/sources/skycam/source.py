@@ -279,6 +279,9 @@ class SkycamSource(Source):
         near = self.slots(taken - wait * 2, min(taken + wait, now) + timedelta(seconds=1))
         return min(near, key=lambda s: (abs((taken - s).total_seconds()), -s.timestamp()))
 
+    def slots_answered(self, window: Window, fetched: SkyImage) -> tuple[datetime, ...]:
+        return (fetched.slot,)
+
     def url_for(self, slot: datetime, now: datetime) -> str:
         return getattr(self.locator, "url_for", lambda s, n: str(self.cfg.folder or self.cfg.latest_url))(slot, now)
 

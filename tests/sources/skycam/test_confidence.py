@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cielo.sources.skycam import confidence, regime
+from cielo.sources.skycam.model import OctaModel
+from models.fit_confidence import fit_logistic
+from tests.support.camserver import sky_jpeg
+
+LIGHTS = (None, *regime.REGIMES)
+
+
+def gaussian(centre: float, sigma: float) -> np.ndarray:
+    """The graph's kind of distribution: a Gaussian over 0..8 octas around 8 x the cloud fraction."""
+    p = np.exp(-((np.arange(9) - centre) ** 2) / (2 * sigma**2))
+    return p / p.sum()
+
+
+def evidence(p: np.ndarray, **kw: bool) -> confidence.Evidence:
+    flags = {"star_rule": False, "star_read": False, "gate_unsure": False, "site": False} | kw
+    return confidence.Evidence(tuple(float(x) for x in p), **flags)
+
+
+@pytest.mark.parametrize("light", LIGHTS)
+@pytest.mark.parametrize(("centre", "sigma"), [(0.1, 0.4), (1.2, 0.8), (4.4, 1.5), (7.0, 0.6), (8.0, 0.35)])
+def test_shaped_probs_stay_a_distribution_with_the_same_octas_and_the_calibrated_top(light, centre, sigma):
+    p = gaussian(centre, sigma)
+    ev = evidence(p)
+    q, _ = confidence.shaped(p, light, ev)
+    assert q.shape == (9,) and (q >= 0).all() and math.isclose(q.sum(), 1.0, abs_tol=1e-9)
+    assert int(q.argmax()) == int(p.argmax())
+    assert q.max() == pytest.approx(confidence.probability_right(ev, light), abs=1e-6)
+
+
+def test_a_broken_sky_with_a_wide_distribution_is_weak_and_a_sharp_clear_one_is_not():
+    for light in LIGHTS:
+        wide = gaussian(4.4, 1.6)
+        q, weak = confidence.shaped(wide, light, evidence(wide))
+        assert weak and q.max() < confidence.WEAK_CONFIDENCE and int(q.argmax()) == 4, (light, q.max())
+        sharp = gaussian(0.0, 0.35)
+        q, weak = confidence.shaped(sharp, light, evidence(sharp))
+        assert not weak and q.max() > 0.5, (light, q.max())
+
+
+def test_an_unsure_moonlit_gate_makes_any_answer_weak():
+    p = gaussian(8.0, 0.35)
+    _, weak = confidence.shaped(p, regime.MOONLIT, evidence(p))
+    _, unsure = confidence.shaped(p, regime.MOONLIT, evidence(p, gate_unsure=True))
+    assert (weak, unsure) == (False, True)
+
+
+def test_a_site_calibration_uses_its_own_weights_where_the_fit_gave_some():
+    p = gaussian(1.0, 0.7)
+    for light in LIGHTS:
+        weights = confidence.SITE_WEIGHTS.get(light) or confidence.WEIGHTS[light]
+        z = float(confidence.features(evidence(p, site=True)) @ np.asarray(weights))
+        assert confidence.probability_right(evidence(p, site=True), light) == pytest.approx(
+            min(max(1 / (1 + math.exp(-z)), 0.115), 0.98))
+    assert confidence.probability_right(evidence(p, site=True), regime.DAY) != pytest.approx(
+        confidence.probability_right(evidence(p), regime.DAY))
+
+
+def test_with_top_reaches_its_target_from_one_hot_and_zero_filled_distributions():
+    moved = np.zeros(9)
+    moved[0], moved[1] = 0.9, 0.1  # a moonlit reading moved down leaves zeros at the top
+    for p in (np.eye(9)[3], moved, gaussian(2.0, 3.0)):
+        for target in (0.2, 0.5, 0.9):
+            q = confidence.with_top(p, target)
+            assert q.max() == pytest.approx(target, abs=1e-6) and int(q.argmax()) == int(p.argmax())
+    assert confidence.with_top(np.full(9, 1 / 9), 0.9).max() == pytest.approx(1 / 9)  # out of reach: even
+
+
+def test_judge_marks_a_broken_sky_uncertain_and_keeps_its_octas():
+    m = OctaModel()
+    frames = [m.decode(sky_jpeg(c, seed=3)) for c in (0.0, 0.5, 1.0)]
+    clear, broken, overcast = m.judge(frames, [None] * 3, 0.0, 0.0)
+    assert broken.flag == "uncertain" and broken.octas is not None and 2 <= broken.octas <= 6
+    assert clear.flag is None and overcast.flag is None and clear.confidence > broken.confidence
+    for v in (clear, broken, overcast):
+        assert v.probs is not None and math.isclose(sum(v.probs), 1.0, abs_tol=1e-9)
+        assert v.confidence == max(v.probs) and v.octas == v.probs.index(max(v.probs))
+        assert "evidence" not in v.attrs()
+
+
+def test_the_fit_recovers_a_known_logistic():
+    rng = np.random.default_rng(0)
+    x = np.column_stack([np.ones(4000), rng.normal(size=(4000, 2))])
+    truth = np.array([-0.5, 1.5, -1.0])
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(x @ truth)))).astype(float)
+    assert np.allclose(fit_logistic(x, y, kinds=0), truth, atol=0.2)

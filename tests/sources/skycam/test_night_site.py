@@ -1,0 +1,190 @@
+"""The night side of a site calibration (the star bar and the moonlit gate learned from the camera's own
+unlabelled night frames) and the twilight rule. Synthetic frames only."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cielo.sources.skycam import calibration, lens, night, regime
+from cielo.sources.skycam.calibration import Calibration
+from cielo.sources.skycam.model import OctaModel
+from tests.support.camserver import sky_jpeg
+
+MADRID = (40.4, -3.7)
+# 2024-01-11 is a new moon: 01:00 UTC over Madrid is a dark night; 2024-06-01 20:15 UTC is dusk (sun about -5°)
+DARK_AT = datetime(2024, 1, 11, 1, 0, tzinfo=UTC)
+DUSK_AT = datetime(2024, 6, 1, 20, 15, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def model() -> OctaModel:
+    return OctaModel()
+
+
+def _png(rgb: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb.clip(0, 255).astype(np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _dark_sky(share: float, seed: int) -> bytes:
+    """A dark night sky in a lens disc with `share` of its pixels single bright stars; black outside."""
+    w, h = 640, 480
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    rho = np.hypot((xx - 320) / 225, (yy - 240) / 225)
+    img = np.zeros((h, w, 3)) + np.array([18.0, 20.0, 26.0]) + rng.normal(0, 1.0, (h, w, 1))
+    stars = (rng.random((h, w)) < share) & (rho <= 1)
+    img[stars] = rng.uniform(120, 200, (int(stars.sum()), 1))
+    img[rho > 1] = 0
+    return _png(img)
+
+
+def test_the_star_bar_follows_the_sites_clear_nights():
+    clear = [[0.030, 0.028, 0.024, 0.018, 0.012]] * 6
+    cloudy = [[0.002, 0.001, 0.001, 0.0, 0.0]] * 4
+    bars, starry, note = night.site_bars(clear + cloudy)
+    assert bars is not None and starry is not None
+    # the bar is SITE_BAR of the clear nights' density ring by ring: lower toward the horizon
+    assert bars == pytest.approx(tuple(night.SITE_BAR * v for v in clear[0]), rel=1e-6)
+    assert starry == pytest.approx(night.STARRY_SHARE * float(np.mean(clear[0])))
+    assert "10 dark-night frames" in note
+    # a camera whose clear nights show fewer stars gets a lower share for "starry", never a higher one
+    _, sparse, _ = night.site_bars([[v / 4 for v in clear[0]]] * 10)
+    assert sparse is not None and sparse < lens.STARRY_FRAME / 2
+    _, rich, _ = night.site_bars([[v * 4 for v in clear[0]]] * 10)
+    assert rich == lens.STARRY_FRAME
+    assert night.site_bars(clear[:3])[0] is None  # too few frames
+    assert night.site_bars([[0.001] * 5] * 10)[0] is None  # nights that never show a starry sky
+
+
+def test_the_moonlit_gate_moves_only_for_another_camera():
+    lo, hi = np.minimum(night.REF_CLEAR, night.REF_OVERCAST), np.maximum(night.REF_CLEAR, night.REF_OVERCAST)
+    mixed = [tuple(lo + (hi - lo) * f) for f in np.linspace(0.1, 0.9, 12)]
+    mean, note = night.site_gate(mixed)
+    assert mean is None and "look like the reference" in note  # any weather mix lies between the two looks
+    darker = [(x[0], x[1] - 0.15, x[2]) for x in mixed]  # a camera exposing its moonlit nights darker
+    mean, _ = night.site_gate(darker)
+    assert mean is not None
+    median = float(np.median([x[1] for x in darker]))
+    assert mean[1] == pytest.approx(night.GATE_MEAN[1] + median - lo[1], abs=1e-9)
+    assert mean[0] == night.GATE_MEAN[0] and mean[2] == night.GATE_MEAN[2]
+    assert night.site_gate(darker[:5])[0] is None  # too few moonlit frames
+    # the gate reads a darker frame as the reference reads a frame that much brighter
+    site = night.NightSite(gate_mean=mean)
+    x = (-6.0, 0.30, 0.04)
+    z_site = sum(w * (v - m) / s for w, v, m, s in zip(night.GATE_W, x, mean, night.GATE_SD, strict=True))
+    shifted = (x[0], x[1] + night.GATE_MEAN[1] - mean[1], x[2])
+    z_ref = sum(w * (v - m) / s for w, v, m, s in zip(night.GATE_W, shifted, night.GATE_MEAN, night.GATE_SD,
+                                                     strict=True))
+    assert z_site == pytest.approx(z_ref) and site.gate_mean == mean
+
+
+def _day_calibration(model: OctaModel) -> Calibration:
+    frames = [model.decode(sky_jpeg(c, seed=i)) for i, c in enumerate([0.0, 0.2, 0.5, 0.8, 1.0, 0.1, 0.4, 0.9])]
+    return calibration.fit(frames, "test", 0.25)
+
+
+def test_calibrate_learns_the_star_bar_from_timed_dark_nights(model: OctaModel):
+    assert regime.light(DARK_AT, *MADRID).regime == regime.DARK
+    nights_ = [model.decode(_dark_sky(0.004, seed=i)) for i in range(10)]
+    times = [DARK_AT + timedelta(minutes=10 * i) for i in range(10)]
+    cal = _day_calibration(model)
+    calibration.learn_nights(cal, nights_, [None] * 10, *MADRID)
+    assert cal.night is None  # no times: no night side
+    calibration.learn_nights(cal, nights_, times, *MADRID)
+    assert cal.night is not None and cal.night.star_bars is not None and cal.night.gate_mean is None
+    assert cal.night.starry is not None and cal.night.starry < lens.STARRY_FRAME
+    assert "10 dark-night frames" in cal.found["night"]["dark"]
+    assert any("dark nights: 10 dark-night frames" in line for line in calibration.describe(cal))
+
+
+def test_a_camera_with_fewer_stars_gets_octas_after_calibrate(model: OctaModel):
+    """A sparse star field (under the reference's starry share) is flagged `night` before; with the site's own
+    clear-night density learned it is judged, and judged clear."""
+    cal = _day_calibration(model)
+    calibration.learn_nights(cal, [model.decode(_dark_sky(0.004, seed=i)) for i in range(10)],
+                             [DARK_AT + timedelta(minutes=10 * i) for i in range(10)], *MADRID)
+    frame = model.decode(_dark_sky(0.004, seed=99))
+    before = model.judge([frame], [DARK_AT], *MADRID)[0]
+    model.calibrate(cal)
+    try:
+        after = model.judge([frame], [DARK_AT], *MADRID)[0]
+    finally:
+        model.calibrate(None)
+    assert before.octas is None and before.flag == "night"
+    assert after.octas is not None and after.octas <= 2, (after.octas, after.flag)
+
+
+def test_an_old_calibration_file_still_loads_and_a_new_one_keeps_its_night_side(model: OctaModel, tmp_path: Path):
+    cal = _day_calibration(model)
+    cal.save(tmp_path / "old.json")
+    raw = json.loads((tmp_path / "old.json").read_text())
+    del raw["night"]  # a file written before the night side existed
+    (tmp_path / "old.json").write_text(json.dumps(raw))
+    old = Calibration.load(tmp_path / "old.json")
+    assert old.night is None and old.ident == cal.ident
+    cal.night = night.NightSite((0.005, 0.005, 0.004, 0.003, 0.002), (-6.6, 0.30, 0.01), 0.004)
+    cal.save(tmp_path / "new.json")
+    back = Calibration.load(tmp_path / "new.json")
+    assert back.night == cal.night and back.ident == cal.ident != old.ident
+    assert json.loads((tmp_path / "new.json").read_text())["format"] == "cielo-calibration/1"
+    raw = json.loads((tmp_path / "new.json").read_text())
+    raw["night"]["star_bars"] = [0.1]
+    (tmp_path / "bad.json").write_text(json.dumps(raw))
+    with pytest.raises(calibration.CalibrationError, match="star_bars"):
+        Calibration.load(tmp_path / "bad.json")
+
+
+def _twilight_sky(gradient: float) -> bytes:
+    """A blue twilight sky of one colour (NRBR the same everywhere), lit `gradient` brighter on one side."""
+    w, h = 640, 480
+    yy, xx = np.mgrid[0:h, 0:w]
+    disc = (xx - w / 2) ** 2 + (yy - h / 2) ** 2 <= 230**2
+    rng = np.random.default_rng(3)
+    light = 1.0 + gradient * (xx - w / 2) / 230
+    rgb = np.zeros((h, w, 3)) + rng.normal(0, 1.5, (h, w, 1))
+    rgb += np.array([70.0, 90.0, 135.0]) * light[..., None]
+    rgb[~disc] = 0
+    return _png(rgb)
+
+
+def test_twilight_calls_an_evenly_lit_sky_overcast_and_a_glowing_one_clear(model: OctaModel):
+    """Both skies have one colour (NRBR spread near 0, which alone read overcast before); only the evenly lit one
+    is overcast: a clear twilight keeps its glow."""
+    assert regime.light(DUSK_AT, *MADRID).regime == regime.TWILIGHT
+    even, glow = model.decode(_twilight_sky(0.0)), model.decode(_twilight_sky(0.6))
+    v_even, v_glow = model.judge([even, glow], [DUSK_AT, DUSK_AT], *MADRID)
+    assert v_even.octas == 8 and v_glow.octas is not None and v_glow.octas <= 2, (v_even.octas, v_glow.octas)
+
+
+def test_calibrate_images_learns_the_night_side_from_exif_times(tmp_path: Path):
+    """`cielo calibrate --images`: dark starry frames are kept (they are under the day fit's brightness) and
+    their EXIF DateTimeOriginal says they are dark nights."""
+    from tests.conftest import cielo, write_config
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i, cover in enumerate([0.0, 0.2, 0.5, 0.8, 1.0, 0.1, 0.4, 0.9]):
+        (folder / f"day{i}.jpg").write_bytes(sky_jpeg(cover, seed=i))
+    for i in range(10):
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[36867] = (DARK_AT + timedelta(minutes=10 * i)).strftime("%Y:%m:%d %H:%M:%S")
+        exif.get_ifd(0x8769)[36881] = "+00:00"
+        Image.open(io.BytesIO(_dark_sky(0.004, seed=i))).save(folder / f"night{i}.png", exif=exif.tobytes())
+    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": MADRID[0], "longitude": MADRID[1]},
+                                             "skycam": {"calibration": "cal.json"}})
+    result = cielo("calibrate", "--images", str(folder), config=cfg)
+    assert result.returncode == 0, result.stderr
+    # the day fit uses the 8 bright frames; all 18 were read
+    assert "frames used: 8 (18 of 18 images" in result.stdout, result.stdout
+    assert "dark nights: 10 dark-night frames" in result.stdout, result.stdout
+    saved = json.loads((tmp_path / "cal.json").read_text())
+    assert len(saved["night"]["star_bars"]) == len(night.BANDS) and saved["night"]["gate_mean"] is None
