@@ -64,13 +64,14 @@ def describe(source: Source, store: Store, summary: Summary, start: datetime, en
         r = store.latest(series, start, end)
         assert r is not None
         more = f" ({summary.new} new)" if summary.new > 1 else ""
-        if r.flag or r.value is None:
+        if r.value is None:
             return f"{source.name} {r.ts}: {r.flag or 'no value'}{more}"
         name = series.rsplit(".", 1)[-1]
         unit_text = "" if r.unit in (None, name) else f" {r.unit}"
         confidence = r.attrs.get("confidence")
         conf = "" if confidence is None else f" confidence={confidence:.2f}"
-        return f"{source.name} {r.ts}: {name}={r.value:g}{unit_text}{conf}{more}"
+        flag = f" ({r.flag})" if r.flag else ""  # a value with a flag: `uncertain`, octas still given
+        return f"{source.name} {r.ts}: {name}={r.value:g}{unit_text}{conf}{flag}{more}"
     if summary.duplicates and not summary.failed:
         return f"{stamp}: already stored"
     if summary.failed:

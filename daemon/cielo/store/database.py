@@ -269,7 +269,7 @@ class Latest:
 
     @property
     def flag(self) -> str | None:
-        """Why the reading carries no value, when its source says (attrs.flag)."""
+        """Why the reading has no value, or that its value is weak (`uncertain`), as its source says (attrs.flag)."""
         return self.attrs.get("flag")
 
 
