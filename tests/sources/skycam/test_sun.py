@@ -137,6 +137,7 @@ def test_eta_of_the_cloud_coming_at_the_sun():
 
 
 SUN_KEYS = ("sun", "sun_covered", "sun_cloud_15", "sun_cloud_30", "sun_eta_min")
+COVER_KEYS = ("cover_n", "cover_e", "cover_s", "cover_w", "cover_sun_path")
 
 
 def test_ingest_puts_the_sun_in_the_octas_reading(camera: CameraServer, config, tmp_path: Path):
@@ -150,14 +151,14 @@ def test_ingest_puts_the_sun_in_the_octas_reading(camera: CameraServer, config, 
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(tmp_path / "cielo.db") as db:
         (series, attrs), = db.execute("SELECT series, attrs FROM readings").fetchall()  # one frame, one reading
-        view = db.execute(f"SELECT {', '.join(SUN_KEYS)}, motion FROM sun").fetchall()
+        view = db.execute(f"SELECT {', '.join(SUN_KEYS + COVER_KEYS)}, motion FROM sun").fetchall()
     attrs = json.loads(attrs)
     assert series == "skycam.octas" and attrs["sun"] == "visible" and attrs["sun_covered"] == 0
     assert 0 <= attrs["sun_cloud_15"] <= 100 and 0 <= attrs["sun_cloud_30"] <= 100
     assert "sun_eta_min" in attrs and attrs["sun_eta_min"] is None  # one frame: no motion yet
     # no orientation calibrated: no compass, the sectors' keys there and null
-    assert all(attrs[k] is None for k in ("cover_n", "cover_e", "cover_s", "cover_w", "cover_sun_path"))
-    assert view == [(*(attrs[k] for k in SUN_KEYS), None)]
+    assert all(attrs[k] is None for k in COVER_KEYS)
+    assert view == [(*(attrs[k] for k in SUN_KEYS + COVER_KEYS), None)]
     assert (tmp_path / "skycam-motion.json").is_file()  # the only thing kept for the next frame
 
 
