@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import cielo, clean_env, rows
 from tests.support.camserver import CameraServer
 
-CAPTURE = re.compile(r"skycam (\d{4}-\d\d-\d\dT\d\d:\d2:00Z): octas=\d confidence=0\.\d\d$")
+CAPTURE = re.compile(r"skycam (\d{4}-\d\d-\d\dT\d\d:\d2:00Z): octas=\d confidence=0\.\d\d( \(uncertain\))?$")
 
 
 def start_daemon(cfg: Path) -> subprocess.Popen[str]:

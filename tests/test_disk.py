@@ -57,11 +57,13 @@ def test_low_disk_stops_images_not_readings(camera: CameraServer, config, tmp_pa
 
 
 def test_full_disk_loses_nothing_and_recovers(camera: CameraServer, config, small_disk):
-    sd = small_disk(3072)
+    # A week's backfill peaks at ~3.2 MB here (the database and its WAL before the checkpoint): 4 MB holds it,
+    # and ~0.3 MB left beside the filler does not.
+    sd = small_disk(4096)
     db = sd / "cielo.db"
     cfg = config(storage={"database": str(db)})
     filler = sd / "filler"
-    filler.write_bytes(b"\0" * 2_800_000)
+    filler.write_bytes(b"\0" * 3_900_000)
     week = ("--from", "2024-06-01T00:00Z", "--to", "2024-06-07T23:59Z")
     full = cielo("backfill", *week, config=cfg)
     assert full.returncode == 1
