@@ -38,7 +38,8 @@ NIGHT_JUDGE_MEAN = 0.15
 # colour: a monochrome camera (an astronomer's night camera: its JPEGs are exactly grey). The colour ratio
 # says nothing there, so such a frame is never read by colour (a grey clear night would read 8): its point
 # sources give octas marked uncertain (mono.py), and a frame without any is flagged `night`. Colour cameras,
-# even overcast or at night, measure 8 or more at the 99th percentile (TSI, LenghuSky day and night, SWIMSEG, SWINSEG, HYTA); cloudynight measures 0; a synthetic grey overcast with sensor noise 5.
+# even overcast or at night, measure 8 or more at the 99th percentile (TSI, LenghuSky day and night, SWIMSEG,
+# SWINSEG, HYTA); cloudynight measures 0; a synthetic grey overcast with sensor noise 5.
 MONOCHROME_CHROMA = 2
 
 # Images per onnxruntime call: each graph intermediate is N x H x W floats, so large batches cost memory.
@@ -238,7 +239,7 @@ class OctaModel:
             if monochrome(frame):  # only a monochrome frame pays for a large decode: stars survive there
                 big = Image.open(io.BytesIO(data))
                 big.draft("L", mono.MONO_SIZE)
-                frame = dataclasses.replace(frame, points=mono.points(np.asarray(big.convert("L"), dtype=np.uint8)))
+                frame = dataclasses.replace(frame, grey=np.asarray(big.convert("L"), dtype=np.uint8))
         except UnidentifiedImageError:
             raise ImageError("not an image format cielo can read") from None
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -324,12 +325,14 @@ class OctaModel:
         return moved, unsure
 
     def _monochrome(self, frame: Frame, elev: float | None, light: regime.Light | None) -> Verdict:
-        """Octas of a monochrome frame from its point sources (mono.py), always weak; `night` without any."""
-        found = frame.points
-        if found is None:  # a frame not decoded from bytes: its stars at the size it has
-            found = mono.points(frame.bright if frame.bright is not None
-                                else _brightest(frame.pixels.transpose(1, 2, 0)))
-        share = mono.cloud_share(found, self.geometry(frame)) if found.any() else None
+        """Octas of a monochrome frame from its point sources (mono.py), always weak; `night` without any, or
+        with the sun above civil twilight at a known time."""
+        if elev is not None and elev >= sun.CIVIL_TWILIGHT_DEG:  # no stars show by day: nothing to read
+            return Verdict(None, None, None, "night", elev, frame.brightness)
+        grey = frame.grey
+        if grey is None:  # a frame not decoded from bytes: its stars at the size it has
+            grey = frame.bright if frame.bright is not None else _brightest(frame.pixels.transpose(1, 2, 0))
+        share = mono.cloud_share(grey, self.geometry(frame))
         if share is None:
             return Verdict(None, None, None, "night", elev, frame.brightness)
         p = mono.probs(share)
@@ -340,7 +343,7 @@ class OctaModel:
     def judge(self, frames: list[Frame], times: list[datetime | None], latitude: float, longitude: float
               ) -> list[Verdict]:
         """Verdicts for a batch: night (sun below -6° at a known time, unless the frame is bright enough to
-        judge or shows stars; or a monochrome frame without point sources, whatever the time) and dark frames
+        judge or shows stars; or a monochrome frame without point sources or by day) and dark frames
         (too dark to judge, no stars) carry no octas."""
         lights = [None if t is None else regime.light(t, latitude, longitude) for t in times]
         elevations = [None if li is None else li.sun_altitude for li in lights]
