@@ -56,9 +56,9 @@ def noise(grey: np.ndarray, label: np.ndarray, n: int) -> np.ndarray:
     return np.maximum(1.4826 * med / math.sqrt(2.0), NOISE_FLOOR)
 
 
-def points(grey: np.ndarray, label: np.ndarray, n: int) -> np.ndarray:
+def points(grey: np.ndarray, label: np.ndarray, n: int, k: float = NOISE_K) -> np.ndarray:
     """bool [h, w]: point sources of a uint8 brightness image: local maxima of their 3x3 standing NOISE_K x
-    their cell's noise over the ring around them (`label`: each pixel's cell, -1 outside the sky)."""
+    their cell's noise (k: NOISE_K) over the ring around them (`label`: each pixel's cell, -1 outside the sky)."""
     h, w = grey.shape
     out = np.zeros((h, w), dtype=bool)
     if h < 5 or w < 5:
@@ -71,7 +71,7 @@ def points(grey: np.ndarray, label: np.ndarray, n: int) -> np.ndarray:
     ring = _box(b, 5) - _box(b[1:-1, 1:-1], 3)  # the 16 pixels around the star's own 3x3
     lead = c.astype(np.int16) * 16 - ring  # 16 x (centre - ring mean)
     inner = label[2:-2, 2:-2]
-    bar = np.append(16.0 * NOISE_K * noise(grey, label, n), np.inf).astype(np.float32)[inner]  # -1: never
+    bar = np.append(16.0 * k * noise(grey, label, n), np.inf).astype(np.float32)[inner]  # -1: never
     out[2:-2, 2:-2] = (c >= top) & (lead >= bar) & (c < SATURATED)
     return out
 
