@@ -5,17 +5,20 @@
     .venv/bin/python models/sun_study.py lenghu LENGHU_DIR [--years 2020,2021]
     .venv/bin/python models/sun_study.py orientation TSI_DIR [--train 20170524 --test 20180418,20180419]
     .venv/bin/python models/sun_study.py orientation LENGHU_DIR --train 201907,201908 --test 201909,201910
+    .venv/bin/python models/sun_study.py epochs LENGHU_DIR
 
 TSI_DIR holds SkyImage/ and CloudMask/ as extracted from PeterDrake/sky (models/octas.json, "datasets"). The
 instrument's own masks are the reference: a yellow sun is its "sun visible" (it paints the sun only when the
 disc shines on the shadowband); its cloud (opaque and thin) within 0.85 of the mirror's radius says clear
-(under 10 %) or overcast (over 90 %). Rules were chosen on TSI 2017-05-24 and LenghuSky-8 2018-2019; the
-tables report TSI 2018-04-18/19 and LenghuSky-8 2020-2021 (LENGHU_DIR: its 2018-2021 LabelMe JSONs only).
+(under 10 %) or overcast (over 90 %). Rules were chosen on development frames (TSI 2017-05-24, 2018-04-18;
+LenghuSky-8 2018-2020); TSI 2018-04-19 and LenghuSky-8 2021 are held out (LENGHU_DIR: its 2018-2021 LabelMe
+JSONs only). `epochs`: the orientation per setup period of LenghuSky-8's camera, against its makers' history.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import sys
 import time
@@ -330,19 +333,68 @@ def orientation_table(args: argparse.Namespace) -> None:
               f"within 5 deg {np.mean(m <= 5):.1%} of {len(m)}")
 
 
+# LenghuSky-8's own calibration (github.com/ruiyicheng/LenghuSky-8, calibration/): stellar astrometry on
+# 4096 px frames cropped as the 512 px ones, refitted at each of these (re)installations of the camera (its
+# setup history; later slots up to 2022 reuse the 2019-07-05 fit), at its site, with x right, y down,
+# az = (90 deg - atan2(y - v0, x - u0)) + az_offset (east counter-clockwise of north: a camera looking up) and
+# r(z) an odd polynomial (to z^9) started from an orthographic r = 233 sin z (512 px scale) about (253, 251).
+LENGHU_EPOCHS = ("2018-05-01-00-02-44", "2018-09-27-19-19-49", "2019-04-24-15-39-36", "2019-06-26-18-23-18",
+                 "2019-07-05-11-59-14")
+LENGHU_SITES = {"LenghuSky-8's code": (38.9586, 93.2681), "Saishiteng (cielo)": (38.61, 93.90)}
+
+
+def epochs_table(args: argparse.Namespace) -> None:
+    """`cielo calibrate`'s orientation fitted on every LenghuSky-8 2018-2021 day frame of each of the camera's
+    setup epochs (its makers' history), at both site coordinates in use, against what that history says: one
+    orientation per epoch, a new one at each boundary."""
+    from skydata import load_lenghu
+
+    from cielo.sources.skycam import orientation, sun
+
+    model = OctaModel()
+    samples = [s for s in load_lenghu(Path(args.tsi)) if not s.extra["night"]]
+    geom = model.geometry(model.decode(samples[0].jpeg))
+    seen = []  # (name, x, y, UTC time) of every disc: judged once, placed on the sky per site
+    for s in samples:
+        ts = datetime.strptime(s.name, "%Y-%m-%d-%H-%M-%S").replace(tzinfo=UTC) - timedelta(hours=8)
+        v = model.judge([model.decode(s.jpeg)], [ts], *LENGHU_SITES["Saishiteng (cielo)"])[0]
+        if v.sky is not None and v.sky.seen:
+            seen.append((s.name, v.sky.x, v.sky.y, ts))
+    starts = [*LENGHU_EPOCHS, "2022"]
+    # the last setup, again by year: one fit should hold for all of it
+    spans = [*itertools.pairwise(starts), (LENGHU_EPOCHS[-1], "2020"), ("2020", "2021"), ("2021", "2022")]
+    for site_name, site in LENGHU_SITES.items():
+        print(f"\nsite {site_name}: {site[0]} N {site[1]} E")
+        print(f"{'epoch from':<21}{'discs':>6}{'kept':>6}{'north':>8}{'east':>6}{'zenith x, y (of 512)':>22}"
+              f"{'horizon px':>11}{'r(45deg) px':>12}{'miss deg':>9}")
+        for i, (a, b) in enumerate(spans):
+            pts = [(x, y, *sun.position(ts, *site)) for name, x, y, ts in seen if a <= name < b]
+            o = orientation.fit(pts, model.width, model.height, geom.rx / geom.ry)
+            a = a if i < len(LENGHU_EPOCHS) else f"  {a[:4]} alone"
+            if o is None:
+                print(f"{a:<21}{len(pts):>6}  no fit")
+                continue
+            scale = 512 / o.width  # the 512 px frames, as LenghuSky-8's own figures are scaled
+            z45 = math.radians(45)
+            print(f"{a:<21}{len(pts):>6}{o.frames:>6}{o.north:>8.1f}{'ccw' if o.sign < 0 else 'cw':>6}"
+                  f"{f'({(o.cx + 0.5) * scale:.0f}, {(o.cy + 0.5) * 512 / o.height:.0f})':>22}"
+                  f"{o.horizon_px() * scale:>11.0f}{(o.a * z45 + o.b * z45 * z45) * scale:>12.0f}"
+                  f"{o.residual_deg:>9.2f}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=("state", "motion", "lenghu", "orientation"))
+    p.add_argument("what", choices=("state", "motion", "lenghu", "orientation", "epochs"))
     p.add_argument("tsi", metavar="DIR", help="TSI_DIR, or the LenghuSky-8 JSON folder for `lenghu`")
     p.add_argument("--days", default="20180418,20180419")
     p.add_argument("--step", type=int, default=4)
-    p.add_argument("--years", default="2020,2021", help="LenghuSky-8 years (2018 and 2019 chose the rules)")
+    p.add_argument("--years", default="2018,2019,2020", help="LenghuSky-8 years (2021 is held out)")
     p.add_argument("--train", default="20170524", help="orientation: fit on these date prefixes (YYYYMM...)")
     p.add_argument("--test", default="20180418,20180419", help="orientation: check on these")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args()
     {"state": state_table, "motion": motion_table, "lenghu": lenghu_table,
-     "orientation": orientation_table}[args.what](args)
+     "orientation": orientation_table, "epochs": epochs_table}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -243,6 +243,26 @@ MIGRATIONS: list[str] = [
       FROM readings
      WHERE series = 'skycam.octas';
     """,
+    # 7: the sun view gains the cloud per compass quarter and over the sun's next hour (%, null until the
+    # camera's orientation is calibrated).
+    """
+    DROP VIEW IF EXISTS sun;
+    CREATE VIEW sun AS
+    SELECT ts,
+           json_extract(attrs, '$.sun')            AS sun,
+           json_extract(attrs, '$.sun_covered')    AS sun_covered,
+           json_extract(attrs, '$.sun_cloud_15')   AS sun_cloud_15,
+           json_extract(attrs, '$.sun_cloud_30')   AS sun_cloud_30,
+           json_extract(attrs, '$.sun_eta_min')    AS sun_eta_min,
+           json_extract(attrs, '$.motion')         AS motion,
+           json_extract(attrs, '$.cover_n')        AS cover_n,
+           json_extract(attrs, '$.cover_e')        AS cover_e,
+           json_extract(attrs, '$.cover_s')        AS cover_s,
+           json_extract(attrs, '$.cover_w')        AS cover_w,
+           json_extract(attrs, '$.cover_sun_path') AS cover_sun_path
+      FROM readings
+     WHERE series = 'skycam.octas';
+    """,
 ]
 
 

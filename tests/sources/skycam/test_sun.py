@@ -137,6 +137,7 @@ def test_eta_of_the_cloud_coming_at_the_sun():
 
 
 SUN_KEYS = ("sun", "sun_covered", "sun_cloud_15", "sun_cloud_30", "sun_eta_min")
+COVER_KEYS = ("cover_n", "cover_e", "cover_s", "cover_w", "cover_sun_path")
 
 
 def test_ingest_puts_the_sun_in_the_octas_reading(camera: CameraServer, config, tmp_path: Path):
@@ -150,12 +151,14 @@ def test_ingest_puts_the_sun_in_the_octas_reading(camera: CameraServer, config, 
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(tmp_path / "cielo.db") as db:
         (series, attrs), = db.execute("SELECT series, attrs FROM readings").fetchall()  # one frame, one reading
-        view = db.execute(f"SELECT {', '.join(SUN_KEYS)}, motion FROM sun").fetchall()
+        view = db.execute(f"SELECT {', '.join(SUN_KEYS + COVER_KEYS)}, motion FROM sun").fetchall()
     attrs = json.loads(attrs)
     assert series == "skycam.octas" and attrs["sun"] == "visible" and attrs["sun_covered"] == 0
     assert 0 <= attrs["sun_cloud_15"] <= 100 and 0 <= attrs["sun_cloud_30"] <= 100
     assert "sun_eta_min" in attrs and attrs["sun_eta_min"] is None  # one frame: no motion yet
-    assert view == [(*(attrs[k] for k in SUN_KEYS), None)]
+    # no orientation calibrated: no compass, the sectors' keys there and null
+    assert all(attrs[k] is None for k in COVER_KEYS)
+    assert view == [(*(attrs[k] for k in SUN_KEYS + COVER_KEYS), None)]
     assert (tmp_path / "skycam-motion.json").is_file()  # the only thing kept for the next frame
 
 
@@ -209,6 +212,12 @@ def test_home_assistant_reads_the_sun_from_the_octas_topic():
     eta = out["skycam_sun_eta_min"]
     assert eta["unit_of_measurement"] == "min" and eta["device_class"] == "duration"
     assert eta["default_entity_id"] == "sensor.cielo_pi_skycam_sun_eta_min"
+    for key, name in (("cover_n", "Cloud north"), ("cover_sun_path", "Cloud in the sun's sector")):
+        c = out[f"skycam_{key}"]
+        assert c["p"] == "sensor" and c["name"] == name and c["unit_of_measurement"] == "%"
+        assert c["state_topic"] == "cielo/pi/skycam/octas" and f"value_json.{key}" in c["value_template"]
+        assert c["default_entity_id"] == f"sensor.cielo_pi_skycam_{key}"
+    assert {"skycam_cover_e", "skycam_cover_s", "skycam_cover_w"} <= set(out)
     gone = components(Topics("cielo", "pi"), "pi", [SeriesInfo(s, False) for s in SkycamSource.series])
     assert gone["skycam_sun_covered"] == {"p": "binary_sensor"} and gone["skycam_sun_eta_min"] == {"p": "sensor"}
 
@@ -253,8 +262,54 @@ def test_calibrate_learns_the_orientation_from_the_suns_track(tmp_path: Path):
                                "elsewhere": frame(sun=(round(W - x), round(H - y)))}, "--at", at.isoformat(),
                     cfg=cfg)
     assert out["right"]["sun"] == "visible" and out["elsewhere"]["sun"] == "covered"
-    # without it, any disc is taken for the sun
+    # ... and the cloud has a compass: a cloud bank due north (30 degrees clockwise of the frame's up) is cloud
+    # in the north quarter only; the sun's sector of the next hour (east-south-east to south-south-east) has none
+    nx, ny = W / 2 + 0.55 * R * np.sin(np.radians(30)), H / 2 - 0.55 * R * np.cos(np.radians(30))
+    out = _classify(tmp_path, {"north": frame([(round(nx), round(ny), 60)], sun=(round(x), round(y)))},
+                    "--at", at.isoformat(), cfg=cfg)
+    north = out["north"]
+    assert north["cover_n"] > 25 and north["cover_s"] < 5 and north["cover_e"] < 10 and north["cover_w"] < 10, north
+    assert north["cover_sun_path"] is not None and north["cover_sun_path"] < 10, north
+    # without it, any disc is taken for the sun, and nothing has a bearing
     (tmp_path / "cal.orientation.json").unlink()
     out = _classify(tmp_path, {"elsewhere": frame(sun=(round(W - x), round(H - y)))}, "--at", at.isoformat(),
                     cfg=cfg)
     assert out["elsewhere"]["sun"] == "visible"
+    assert all(out["elsewhere"][k] is None for k in ("cover_n", "cover_e", "cover_s", "cover_w", "cover_sun_path"))
+
+
+def test_bearings_and_the_suns_path_agree_with_the_orientation():
+    from cielo.sources.skycam import orientation, sectors
+
+    # a camera looking up, north 120 degrees clockwise of its frame's up, zenith off centre, a compressed lens
+    o = orientation.Orientation(84.0, 57.0, 40.0, -4.0, 120.0, -1, 160, 120, 20, 1.0)
+    bearing = sectors.bearings(o, 160, 120)
+    masks = sectors.quarter_masks(o, 160, 120)
+    for el, az in ((60, 10), (30, 95), (45, 180), (20, 270), (70, 340)):
+        x, y = o.where(el, az, 160, 120)
+        got = float(bearing[round(y), round(x)])
+        assert abs((got - az + 180) % 360 - 180) < 4, (el, az, got)
+        assert [bool(m[round(y), round(x)]) for m in masks].index(True) == round(az / 90) % 4
+    # the same camera read at twice the size: the same bearings
+    assert abs(float(sectors.bearings(o, 320, 240)[2 * 40 + 1, 2 * 100 + 1]) - float(bearing[40, 100])) < 2
+    # the sun's azimuths over the next hour: 7, from where it stands, turning west through south; none at midnight
+    from cielo.sources.skycam import sun
+
+    noon = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+    path = sectors.sun_path(noon, 40.4, -3.7)
+    assert len(path) == 7 and path[0] == sun.position(noon, 40.4, -3.7)[1] and path == sorted(path)
+    assert sectors.sun_path(datetime(2024, 6, 1, 0, 0, tzinfo=UTC), 40.4, -3.7) == []
+    # cloud fractions: a frame cloudy on its east half only
+    counted = np.ones((120, 160), dtype=bool)
+    east = (bearing > 0) & (bearing < 180)
+    assert sum(m.astype(int) for m in masks).max() == 1  # every pixel in one quarter exactly
+    q = sectors.quarters(east, counted, masks)
+    assert q["cover_e"] == 1.0 and q["cover_w"] == 0.0 and 0.3 < q["cover_n"] < 0.7 and 0.3 < q["cover_s"] < 0.7
+    # ... the sun's sector: all cloud in the morning (the sun in the east), none in the evening (west)
+    morning = sectors.sun_path(datetime(2024, 6, 1, 6, 0, tzinfo=UTC), 40.4, -3.7)
+    evening = sectors.sun_path(datetime(2024, 6, 1, 18, 0, tzinfo=UTC), 40.4, -3.7)
+    assert sectors.along(east, counted, bearing, morning) == 1.0 and sectors.along(east, counted, bearing, evening) == 0
+    assert sectors.along(east, counted, bearing, []) is None
+    assert sectors.attrs(q | {"cover_sun_path": None}) == {"cover_n": round(q["cover_n"] * 100, 1), "cover_e": 100.0,
+                                                           "cover_s": round(q["cover_s"] * 100, 1), "cover_w": 0.0,
+                                                           "cover_sun_path": None}

@@ -48,6 +48,7 @@ def _cfg(settings: Settings) -> SkycamConfig:
 
 
 def classify(args: argparse.Namespace, settings: Settings) -> int:
+    from cielo.sources.skycam import sectors
     from cielo.sources.skycam.calibration import load_site
     from cielo.sources.skycam.model import ImageError, OctaModel, Verdict
 
@@ -85,7 +86,8 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
             out = {"file": name, "octas": verdict.octas,
                    "confidence": None if verdict.confidence is None else round(verdict.confidence, 4),
                    "probs": None if verdict.probs is None else [round(p, 4) for p in verdict.probs],
-                   "flag": verdict.flag, "sun": verdict.sun_state, "calibration": cal.ident if cal else None}
+                   "flag": verdict.flag, "sun": verdict.sun_state, "calibration": cal.ident if cal else None,
+                   **sectors.attrs(None if verdict.sky is None else verdict.sky.cover)}
             if error:
                 out["error"] = error
             print(json.dumps(out), flush=True)

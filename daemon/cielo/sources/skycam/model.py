@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from cielo.errors import CieloError
-from cielo.sources.skycam import confidence, lens, mono, night, orientation, regime, sun, sunstate
+from cielo.sources.skycam import confidence, lens, mono, night, orientation, regime, sectors, sun, sunstate
 from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration
 from cielo.sources.skycam.frame import Frame
 
@@ -375,10 +375,15 @@ class OctaModel:
                 octas = int(p.argmax())
                 flag = "uncertain" if weak else None
                 f, t = frames[i], times[i]
-                expected = None if self.orientation is None or t is None else \
-                    self.orientation.sun_at(t, latitude, longitude, self.width, self.height)
+                o = self.orientation
+                expected = None if o is None or t is None else o.sun_at(t, latitude, longitude, self.width,
+                                                                         self.height)
+                # the cloud by compass quarter and in the sun's sector, once the orientation is known
+                quarters = None if o is None else sectors.quarter_masks(o, self.width, self.height)
+                bearing = None if o is None else sectors.bearings(o, self.width, self.height)
+                path = None if o is None or t is None else sectors.sun_path(t, latitude, longitude)
                 view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
-                                       expected)
+                                       expected, quarters=quarters, bearing=bearing, path=path)
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness, name,
                                       view, evidence)
         return [v for v in verdicts if v is not None]

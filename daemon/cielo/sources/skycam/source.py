@@ -84,6 +84,11 @@ SUN_ENTITIES = (
            "mdi:weather-partly-cloudy"),
     Entity("skycam_sun_eta_min", "Sun change in", _from_attrs("sun_eta_min"), "min", "mdi:timer-sand",
            device_class="duration"),
+    # cloud by compass quarter and in the sector the sun crosses in the next hour (sectors.py): null until
+    # `cielo calibrate` has learned the camera's orientation
+    *(Entity(f"skycam_{key}", name, _from_attrs(key), "%", "mdi:compass-outline") for key, name in (
+        ("cover_n", "Cloud north"), ("cover_e", "Cloud east"), ("cover_s", "Cloud south"),
+        ("cover_w", "Cloud west"), ("cover_sun_path", "Cloud in the sun's sector"))),
 )
 
 
@@ -361,7 +366,7 @@ class SkycamSource(Source):
     def _sun(self, slot: datetime, v: Verdict) -> dict[str, Any]:
         """The sun's attrs of one judged frame (null where unknown: at night, the sun out of view) and its
         cloud motion since the previous one."""
-        from cielo.sources.skycam import motion, orientation
+        from cielo.sources.skycam import motion, orientation, sectors
 
         if self._motion is None:
             self._motion = motion.Tracker(self.settings.storage.database.parent / MOTION_FILE)
@@ -375,6 +380,7 @@ class SkycamSource(Source):
             "sun_cloud_15": None if sky is None or sky.cloud_15 is None else round(sky.cloud_15 * 100, 1),
             "sun_cloud_30": None if sky is None or sky.cloud_30 is None else round(sky.cloud_30 * 100, 1),
             "sun_eta_min": eta,
+            **sectors.attrs(None if v.sky is None else v.sky.cover),
         }
         if moved is not None:
             out["motion"] = moved.attrs()

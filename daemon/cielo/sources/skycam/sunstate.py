@@ -4,14 +4,16 @@ Per judged day frame, from what the octa model's per-frame maps already found (t
 blob, the clear-sky threshold per pixel):
 
 - the sun's state: "visible" (a saturated disc), "thin" (a saturated disc under a sky that is cloud nearly
-  everywhere else, or milky with no blue left: the sun shows through thin cloud), "covered" (no saturated
+  everywhere else, or milky, no blue left and grey in it: the sun shows through thin cloud), "covered" (no saturated
   disc where the sun is, or anywhere with the sun up), or None (the sun down, out of the lens, or nothing
   to judge by);
 - the cloud fraction within 15 and 30 degrees of the sun (sky and cloud pixels only: saturated glare, masts
   and the surround left out), where the sun is known: the blob, else its computed position once the camera's
   orientation is calibrated (orientation.py);
 - the frame's cloud field, small (one byte a pixel at the model's size), for the motion between consecutive
-  frames (motion.py).
+  frames (motion.py);
+- with the orientation known, the cloud per compass quarter and in the sun's sector of the next hour
+  (sectors.py).
 
 Angles: a lens radius is 90 degrees (the horizon of an equidistant fisheye) unless the orientation fit says
 otherwise. Figures and the rules' choice: docs/sun.md.
@@ -24,12 +26,15 @@ from typing import Any
 
 import numpy as np
 
-from cielo.sources.skycam import lens
+from cielo.sources.skycam import lens, sectors
 
 DEG_PER_RADIUS = 90.0  # an equidistant fisheye: the lens circle is the horizon
 NEAR_DEG = (15.0, 30.0)  # cloud fractions around the sun, within these angles of it
 OVERCAST = 0.82  # a seen disc with more cloud than this share of the octa area farther than 15 deg: "thin" ...
-PALE = 0.16  # ... or with that area's 80th-percentile NRBR under this: a milky sky, the disc through thin cloud
+PALE = 0.16  # ... or with that area's 80th-percentile NRBR under this: a milky sky, the disc through thin cloud ...
+GREY = 0.065  # ... but milky only with grey in it, its 20th percentile under this: a pale, hazy clear sky stays blue
+# everywhere (LenghuSky-8 2018-2020 clear frames: 20th percentile 0.053 or more, 0.069-0.078 where the 80th was
+# under PALE; the milky overcast ones under PALE 0.059 or less)
 MIN_NEAR_PIXELS = 8  # fewer sky pixels than this within an angle of the sun: no fraction there
 CLIPPED_CHROMA = 4  # a plateau below full scale is a clipped disc when max - min of R, G, B there is this small
 FAR_FROM_EXPECTED_DEG = 12.0  # a saturated blob farther than this from where the sun must be is a reflection
@@ -51,6 +56,7 @@ class SunView:
     mask: bytes | None = None  # cloud within MOTION_RHO, np.packbits, [H, W] ...
     sky: bytes | None = None  # ... and where that mask is sky or cloud at all
     shape: tuple[int, int] | None = None
+    cover: dict[str, float | None] | None = None  # sectors.KEYS: cloud by compass quarter, in the sun's sector
 
     @property
     def covered(self) -> int | None:
@@ -62,6 +68,7 @@ class SunView:
         for key, v in (("sun_cloud_15", self.cloud_15), ("sun_cloud_30", self.cloud_30)):
             if v is not None:
                 out[key] = round(v * 100, 1)  # percent
+        out.update(sectors.attrs(self.cover))
         return out
 
     def masks(self) -> tuple[np.ndarray, np.ndarray] | None:
@@ -84,11 +91,14 @@ class SunView:
 
 def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, elevation: float | None,
            brightness: float, starry: bool = False, expected: tuple[float, float] | None = None,
-           deg_per_radius: float = DEG_PER_RADIUS) -> SunView | None:
+           deg_per_radius: float = DEG_PER_RADIUS, quarters: tuple[np.ndarray, ...] | None = None,
+           bearing: np.ndarray | None = None, path: list[float] | None = None) -> SunView | None:
     """The sun's state and the cloud around it in one frame (uint8 [3, H, W]) with its maps; None when the
     frame has no lens circle (a crop: no sky geometry to speak of). `expected`: where the sun must be
     (pixels), from the camera's calibrated orientation; `elevation`: the sun's, when the frame's time is
-    known."""
+    known. With the orientation, `quarters` (sectors.quarter_masks), `bearing` (sectors.bearings) and `path`
+    (sectors.sun_path, the frame's time known) give the cloud per compass quarter and in the sector the sun
+    crosses in the next hour."""
     if not geom.found:
         return None
     _, h, w = px.shape
@@ -109,8 +119,16 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
     moving = motion_sky & (glare > 0)
     soft = np.clip((maps.threshold - ratio) / np.float32(SOFT) + np.float32(0.5), 0, 1) * moving
     packed = ((soft * 255).astype(np.uint8).tobytes(), np.packbits(moving).tobytes(), (h, w))
+    cover: dict[str, float | None] | None = None
+    if quarters is not None:
+        # the octas' own pixels and rule, split by compass quarter; known at night too, where the octas are
+        counted = maps.valid > 0
+        octa_cloud = counted & (ratio < maps.threshold)
+        cover = sectors.quarters(octa_cloud, counted, quarters)
+        cover[sectors.PATH_KEY] = None if not path or bearing is None else sectors.along(octa_cloud, counted,
+                                                                                        bearing, path)
     if (elevation is not None and elevation < 0) or (elevation is None and (starry or brightness < DAYLIGHT_MEAN)):
-        return SunView(None, None, None, None, None, False, deg_per_px, None, *packed)
+        return SunView(None, None, None, None, None, False, deg_per_px, None, *packed, cover)
     sun = maps.sun
     if sun is not None and not _saturated(px, darkest, sun):
         sun = None
@@ -120,7 +138,7 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
             sun = None
     where = sun or expected
     if where is not None and not _in_lens(where, geom):
-        return SunView(None, None, None, None, None, False, deg_per_px, None, *packed)
+        return SunView(None, None, None, None, None, False, deg_per_px, None, *packed, cover)
     near: list[float | None] = [None, None]
     state, overcast = "covered", None
     if where is not None:
@@ -132,14 +150,17 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
                 near[i] = float(np.count_nonzero(cloud & inside)) / n
         if sun is not None:
             # a saturated disc under a sky that is cloud nearly everywhere away from it, or milky (no blue
-            # left even in its bluest fifth): the sun shows through thin cloud, dimmed
+            # left even in its bluest fifth, grey in its whitest): the sun shows through thin cloud, dimmed
             away = motion_sky & (deg > NEAR_DEG[0])
             n = int(np.count_nonzero(away))
             overcast = float(np.count_nonzero(cloud & away)) / n if n else 0.0
-            pale = n >= MIN_NEAR_PIXELS and float(np.percentile(ratio[away], 80)) < PALE
+            pale = False
+            if n >= MIN_NEAR_PIXELS:
+                whitest, bluest = np.percentile(ratio[away], (20, 80))
+                pale = float(bluest) < PALE and float(whitest) < GREY
             state = "thin" if overcast >= OVERCAST or pale else "visible"
     return SunView(state, near[0], near[1], None if where is None else float(where[0]),
-                   None if where is None else float(where[1]), sun is not None, deg_per_px, overcast, *packed)
+                   None if where is None else float(where[1]), sun is not None, deg_per_px, overcast, *packed, cover)
 
 
 def _saturated(px: np.ndarray, darkest: np.ndarray, sun: tuple[float, float]) -> bool:
