@@ -91,6 +91,7 @@ def evaluate(model, samples, site, block: str) -> dict[str, dict[str, dict]]:
     o = np.full(len(samples), -9)
     c = np.zeros(len(samples))
     u = np.zeros(len(samples), dtype=bool)
+    default = float(model.reference.zenith)  # the model's: each half is fitted from the same start
     for fit_half, score_half in ((a, b), (b, a)):
         # what `cielo calibrate --images` keeps: frames bright enough, or dark with stars
         keep = [index[id(s)] for s in fit_half if frames[index[id(s)]].brightness >= DARK_MEAN
@@ -98,12 +99,16 @@ def evaluate(model, samples, site, block: str) -> dict[str, dict[str, dict]]:
         usable = [frames[i] for i in keep]
         if sum(f.brightness >= DARK_MEAN for f in usable) < calibration.MIN_FRAMES:
             continue
-        cal = calibration.fit(usable, "half", float(model.reference.zenith))
+        daylit: list[bool | None] = [bool(regimes[i] == regime.DAY) for i in keep]  # the daemon knows the time too
+        cal = calibration.fit(usable, "half", default, daylit)
         calibration.learn_nights(cal, usable, [whens[i] for i in keep], *site)
         model.calibrate(cal)
         idx = [index[id(s)] for s in score_half]
         o[idx], c[idx], u[idx] = judge(model, [frames[i] for i in idx], [whens[i] for i in idx], site)
     model.calibrate(None)
+    if (o == -9).any():  # a half with too few frames to fit: its frames count as flagged (error 8)
+        print(f"  calibrated: {int((o == -9).sum())} frames not scored (the other half had under "
+              f"{calibration.MIN_FRAMES} usable frames)")
     results["calibrated"] = (o, c, u)
     for mode, (o, c, u) in results.items():
         per: dict[str, dict] = {}

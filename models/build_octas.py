@@ -391,16 +391,16 @@ def model_card(evaluation: dict | None) -> dict:
         "calibration": (
             "cielo calibrate on the camera's own unlabelled frames: the lens ellipse (median of the frames' "
             "fits), fixed obstructions (pixels whose colour hardly changes, or dark/green in most frames), and "
-            "the clear-sky reference: the site's clear-sky NRBR per band of rho (4 bands within 0.85) and of "
-            "distance to the sun (4 bands of 0.25 lens radii), each the 80th percentile of the frames' medians "
-            "in the band; the threshold moves half-way from the model's 0.14 to half of that level (cloud is grey, "
-            "NRBR near 0; 0, 0.75 and all the way were measured: see development_notes) and is kept as fitted "
-            "(cielo 3.3; 3.2 floored it to 0.14). Which per-frame correction suits the camera is decided from "
-            f"its frames: a blue site (clear sky NRBR >= {calibration.BLUE_SITE}) gets no per-frame clear-sky "
-            "surface; a pale one keeps it in the bands where its threshold is under the model's "
-            "(own_sky_bands in the file). Frames "
-            "with a yellow cast (median NRBR < -0.03: contrast-stretched nights, sodium light) are left out of "
-            "the colour fit"
+            "the site's threshold: the least populated NRBR between the cloud's mean and Otsu's split of the "
+            "NRBR pooled over every valid pixel of the site's day frames (sun up where their times are known), "
+            "kept as fitted (never blended with or floored to the model's 0.14), and per band of rho (4 within "
+            "0.85) x distance to the sun (4 of 0.25 lens radii) where a band splits by itself; pooled pixels "
+            f"whose two classes' means are under {calibration.MIN_CONTRAST} NRBR apart keep the model's "
+            "reference. Each frame's own clear-sky surface is on (own_sky_bands) only where the site's sky near "
+            "the sun (median frame's bluest tenth at 0.25..0.6 lens radii) sits within the surface's margin "
+            "(0.1) of that threshold; with it on, one threshold, split from the pixels beyond its reach (1 lens "
+            "radius from the sun). Frames with a yellow cast (median NRBR < -0.03) and frames known to be "
+            "out of daylight are left out of the colour fit, and keep the model's reference when judged"
         ),
         "parameters": {
             "lens_rel": LENS_REL,
@@ -479,8 +479,9 @@ def model_card(evaluation: dict | None) -> dict:
             "pick by measurement: see method_comparison; a fixed sun term did not pay on TSI (0.96 vs 0.91) and "
             "was neutral on LenghuSky, so the uncalibrated reference is flat (0.14 everywhere) before each "
             "frame's own surface lowers it on the sun's side; the per-band reference comes from calibration",
-            "the default threshold, the star rule's constants and the calibration's 80th percentile / half "
-            "were set looking at TSI and LenghuSky-8 2018-2021 figures: those figures are not blind. LenghuSky "
+            "the default threshold, the star rule's constants and the calibration's split (valley under Otsu's "
+            "split, contrast 0.12, per band) and surface test (median frame, margin 0.1) were set "
+            "looking at TSI and LenghuSky-8 2018-2021 figures: those figures are not blind. LenghuSky "
             "frames dated 2022 or later and WSISEG were never read",
             "TSI truth radius: the mirror's horizon (232 px of the 480x640 frame), measured on the frames' mean",
             "calibration's weight (how far the site's clear sky moves the threshold): 0 (lens and obstructions "
@@ -494,6 +495,9 @@ def model_card(evaluation: dict | None) -> dict:
             "against 48 %): not used. The clipped-sun rule's constants (0.7, 1.8) were set from LenghuSky "
             "frames' sun (flat top near 0.8) and TSI's (saturated): both sets. The monochrome limit (2 levels) "
             "sits between cloudynight (0) and every colour set (8 or more at the 99th percentile)",
+            "calibration (pooled split, kept as fitted): TSI dev calibrated 0.413 -> 0.283, LenghuSky dev day "
+            "1.057 -> 1.089 (bench/classify_regimes.py; Otsu alone TSI 1.03, the valley alone LenghuSky 2.2, one "
+            "threshold for the whole lens TSI 0.349); earlier blend weights below",
             "calibration is not applied to frames with a yellow cast (median NRBR < -0.03, the frames it leaves "
             "out of its colour fit): they keep the model's reference",
             "cielo 3.2: each frame's own clear-sky surface on the sun's side (method); its constants (margin, "

@@ -552,6 +552,10 @@ def clear_overcast(true_octas, pred_octas) -> tuple[float, int]:
 def time_halves(samples: list[Sample], key: str) -> tuple[list[Sample], list[Sample]]:
     """Two halves by time block (hour for TSI, day for LenghuSky), blocks alternating in time order."""
     blocks = sorted({s.extra.get(key, s.group) for s in samples})
+    if len(blocks) < 2:  # one block (a single hour): alternate frames, else one half is empty and never scored
+        ordered = sorted(samples, key=lambda s: s.name)
+        first_ids = {id(s) for s in ordered[::2]}
+        return [s for s in samples if id(s) in first_ids], [s for s in samples if id(s) not in first_ids]
     first = {b for i, b in enumerate(blocks) if i % 2 == 0}
     return ([s for s in samples if s.extra.get(key, s.group) in first],
             [s for s in samples if s.extra.get(key, s.group) not in first])

@@ -44,17 +44,12 @@ STILL_BRIGHT_STD = 0.04  # ... and brightness less than this (0..1)
 MIN_FRAMES_FOR_OBSTRUCTIONS = 8
 MAX_OBSTRUCTED = 0.3  # more than this share of the lens "still": the frames are too alike to tell; not masked
 THRESHOLD_RANGE = (-0.1, 0.4)  # a pooled threshold outside this is not a sky/cloud valley
-CLEAR_PERCENTILE = 80
-CLEAR_SHARE = 0.5
-SITE_WEIGHT = 0.5  # how far the site's clear sky moves the threshold from the model's (measured: 0, 0.5, 0.75, 1)
-CLEAR_RANGE = (0.08, 0.7)  # a site's clear-sky NRBR outside this is not a daytime sky (night, broken camera)
-MIN_BAND_PIXELS = 20
-VALLEY_RANGE = (-0.08, 0.12)  # the site's threshold is looked for this far around the model's (NRBR)
-NIGHT_CAST = -0.03  # frames whose median NRBR is under this are not used for the clear-sky colour
-MIN_SEPARABILITY = 0.5  # Otsu's between-class share of the variance under this: one population, no split
-TABLE_RHO, TABLE_SUN = 4, 4  # clear-sky reference table: bands of rho (within 0.85) x distance to the sun
-TABLE_SHIFT = 0.12  # the most a band's clear sky may move its threshold from the site's (NRBR)
-BLUE_SITE = 0.35  # a site whose clear sky (NRBR) reaches this is not pale (ARM TSI 0.42; LenghuSky 0.26)
+NIGHT_CAST = -0.03  # frames whose median NRBR is under this are not used for the sky's colour
+MIN_CONTRAST = 0.12  # pooled pixels whose two classes' means are closer (NRBR) are one population: no split
+SPLIT_PIXELS = 2000  # fewer pooled pixels (of a band, at the model's size) keep the site's threshold
+TABLE_RHO, TABLE_SUN = 4, 4  # the site's table: bands of rho (within 0.85) x distance to the sun
+SURFACE_NEAR = 0.6  # the sky near the sun, for the surface test: out to this distance (lens radii)
+MIN_JUDGED = 0.01  # a frame whose judged area (octa area, less glare, ground, obstructions) is under this share
 NRBR_LO, NRBR_HI, BINS = -0.3, 0.7, 100
 # Frames darker than this (mean of max(R, G, B), 0..1; the model's DARK_MEAN) say nothing about the day sky:
 # the lens, obstruction and colour fit leaves them out. Dark nights with stars still teach the night side.
@@ -170,20 +165,6 @@ def otsu_threshold(values: np.ndarray) -> tuple[float, float]:
     return float(edges[k + 1]), float(between[k] / var) if var > 0 else 0.0
 
 
-def _blend(site: float, default: float) -> float:
-    """The site's threshold, moved from the model's by SITE_WEIGHT of the way."""
-    return default + SITE_WEIGHT * (site - default)
-
-
-def _clear_level(per_frame: list[np.ndarray]) -> float | None:
-    """The clear sky's NRBR: the CLEAR_PERCENTILE-th percentile of the frames' medians (frames with at least
-    MIN_BAND_PIXELS pixels in the band), None with fewer than MIN_FRAMES such frames."""
-    medians = [float(np.median(v)) for v in per_frame if v.size >= MIN_BAND_PIXELS]
-    if len(medians) < MIN_FRAMES:
-        return None
-    return float(np.percentile(medians, CLEAR_PERCENTILE))
-
-
 def valley(values: np.ndarray, split: float, lo_limit: float = NRBR_LO, hi_limit: float = NRBR_HI) -> float:
     """The least populated NRBR between the means of the values below and above `split` (a smoothed 50-bin
     histogram):
@@ -201,12 +182,89 @@ def valley(values: np.ndarray, split: float, lo_limit: float = NRBR_LO, hi_limit
     return float(centres[lo + int(smooth[lo : hi + 1].argmin())])
 
 
-def fit(frames: list[Frame], source: str, default_threshold: float) -> Calibration:
+def site_split(values: np.ndarray) -> tuple[float, float] | None:
+    """The sky/cloud split of pooled NRBR values: the least populated NRBR between the cloud's mean and Otsu's
+    split (Otsu's split sits inside the wider mode, a blue camera's clear sky; where the histogram has no dip
+    under it, as for a pale camera, the valley is Otsu's split itself), and the contrast between the two
+    classes' means; None when the values do not split into cloud and a clear sky."""
+    if values.size < SPLIT_PIXELS:
+        return None
+    t, _ = otsu_threshold(values)
+    below, above = values[values < t], values[values >= t]
+    if below.size == 0 or above.size == 0:
+        return None
+    contrast = float(above.mean() - below.mean())
+    split = valley(values, t, hi_limit=t)
+    if contrast < MIN_CONTRAST or not THRESHOLD_RANGE[0] <= split <= THRESHOLD_RANGE[1]:
+        return None
+    return split, contrast
+
+
+def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: np.ndarray, default: float
+                ) -> tuple[float, tuple[tuple[float, ...], ...] | None, tuple[tuple[bool, ...], ...] | None, str]:
+    """The site's threshold (pooled over every valid pixel of its day frames), its table per band of rho and
+    of distance to the sun (each band's own pooled split where it has one), whether each frame's own
+    clear-sky surface may act (all bands or none), and a line saying what was found. The model's reference
+    (table None) when the pooled pixels do not split."""
+    found = site_split(nrbr[valid])
+    if found is None:
+        return default, None, None, (f"{int(valid.sum())} pooled pixels do not split into cloud and clear sky "
+                                     f"(class means under {MIN_CONTRAST} NRBR apart, or fewer than "
+                                     f"{SPLIT_PIXELS} pixels): kept the model's reference {default}")
+    threshold, contrast = found
+    # Each frame's own clear-sky surface lowers the threshold only to SURFACE_MARGIN under its clear sky: it
+    # can act on clear sky only where that sits within SURFACE_MARGIN of the threshold. A site whose sky near
+    # the sun (the bluest tenth of each frame there; the median frame) stays farther above gets nothing from
+    # it but sunlit cloud turned clear (ARM TSI: 0.33 over a threshold of 0.17, surface off; LenghuSky-8:
+    # 0.16 over 0.14, on).
+    near = valid & (sun_dist >= lenses.SUN_GLARE) & (sun_dist < SURFACE_NEAR)
+    levels = [float(np.percentile(nrbr[k][near[k]], 90)) for k in range(len(nrbr)) if near[k].sum() >= 30]
+    level = float(np.median(levels)) if len(levels) >= MIN_FRAMES else None
+    surface = level is not None and level < threshold + lenses.SURFACE_MARGIN
+    rows = []
+    if surface:
+        # the sun's side is the surface's, frame by frame: one threshold, learned where it does not reach
+        # (a table by distance to the sun as well counts the same paleness twice: LenghuSky-8 dev day 1.14
+        # with the table, 1.11 with one threshold over all pixels, 1.09 with it learned beyond the reach)
+        beyond = site_split(nrbr[valid & (sun_dist >= lenses.SURFACE_REACH)])
+        threshold = threshold if beyond is None else beyond[0]
+        rows = [tuple(round(threshold, 4) for _ in range(TABLE_SUN)) for _ in range(TABLE_RHO)]
+    for i in range(0 if surface else TABLE_RHO):
+        lo, hi = lenses.OCTA_RADIUS * i / TABLE_RHO, lenses.OCTA_RADIUS * (i + 1) / TABLE_RHO
+        in_rho = valid & ((rho >= lo) & (rho < hi))[None]
+        row = []
+        for j in range(TABLE_SUN):
+            glo = lenses.SUN_BAND * j
+            ghi = lenses.SUN_BAND * (j + 1) if j < TABLE_SUN - 1 else 99.0
+            band = site_split(nrbr[in_rho & (sun_dist >= glo) & (sun_dist < ghi)])
+            row.append(round(threshold if band is None else band[0], 4))
+        rows.append(tuple(row))
+    own = tuple(tuple(surface for _ in range(TABLE_SUN)) for _ in range(TABLE_RHO))
+    note = (f"NRBR {found[0]:.3f}, where the pooled pixels of the day frames split into cloud and clear sky "
+            f"(class means {contrast:.2f} apart)")
+    if level is None:
+        note += (f", kept as the site's; the sun in view in {len(levels)} frames: no per-frame clear-sky "
+                 f"surface")
+    elif not surface:
+        note += (f", kept as the site's; the sky near the sun reaches NRBR {level:.3f}, more than "
+                 f"{lenses.SURFACE_MARGIN} over it: no per-frame clear-sky surface")
+    else:
+        note += (f"; the sky near the sun reaches NRBR {level:.3f}, within {lenses.SURFACE_MARGIN} of it: "
+                 f"each frame's own clear-sky surface is on, and the site's threshold is {threshold:.3f}, "
+                 f"learned beyond {lenses.SURFACE_REACH} lens radii of the sun where the surface does not reach")
+    return threshold, tuple(rows), own, note
+
+
+def fit(frames: list[Frame], source: str, default_threshold: float,
+        daylit: list[bool | None] | None = None) -> Calibration:
     """Fit the site from unlabelled frames (model input size): the lens ellipse (the median of the frames'
     own fits), fixed obstructions, and the clear-sky reference (NRBR threshold per band of distance from the
     lens centre and of distance to the sun). Frames darker than DAY_FIT_MEAN are left out here
     (learn_nights uses them)."""
-    frames = [f for f in frames if f.brightness >= DAY_FIT_MEAN]
+    keep = [i for i, f in enumerate(frames) if f.brightness >= DAY_FIT_MEAN]
+    if daylit is not None:  # one per frame, in the frames' order
+        daylit = [daylit[i] for i in keep] if len(daylit) == len(frames) else None
+    frames = [frames[i] for i in keep]
     if len(frames) < MIN_FRAMES:
         raise CalibrationError(f"{len(frames)} usable daytime frames; calibration needs at least {MIN_FRAMES}")
     px = np.stack([f.pixels for f in frames]).astype(np.float32) / 255.0  # [n, 3, H, W]
@@ -253,6 +311,13 @@ def fit(frames: list[Frame], source: str, default_threshold: float) -> Calibrati
     ref0 = Reference(zenith=default_threshold)
     per = [lenses.maps(f.pixels, geom, ref0, mask, own_sky=False) for f in frames]
     valid = np.stack([m.valid > 0 for m in per])
+    judged = valid.reshape(n, -1).mean(axis=1) >= MIN_JUDGED
+    if judged.sum() < max(MIN_FRAMES, n // 2):
+        # the fitted lens and mask would leave (almost) nothing to judge: a calibration must never make the
+        # camera unusable, so none is written and the camera keeps its per-frame lens
+        raise CalibrationError(f"the fitted lens and mask leave under {MIN_JUDGED:.0%} of the frame to judge "
+                               f"in {n - int(judged.sum())} of {n} frames (blown out, or not a sky camera): "
+                               f"no calibration written")
     sun_dist = np.full((n, h, w), 9.0, dtype=np.float32)
     for i, m in enumerate(per):
         if m.sun is not None:
@@ -263,56 +328,20 @@ def fit(frames: list[Frame], source: str, default_threshold: float) -> Calibrati
                         for i in range(n)])
     if daylike.sum() >= MIN_FRAMES:
         valid &= daylike[:, None, None]
+    if daylit is not None and sum(d is True for d in daylit) >= MIN_FRAMES:
+        # times known: only frames with the sun up teach the daytime threshold (an auto-exposed camera's
+        # nights and twilights can look as blue as its days)
+        valid &= np.array([d is not False for d in daylit])[:, None, None]
     pooled = nrbr[valid]
-    # The clear sky's own NRBR, per band: the bluest frames' level (a high percentile over the frames of each
-    # frame's median in the band). Cloud is grey (NRBR near 0), so the threshold sits half way.
-    clear_all = _clear_level([nrbr[i][valid[i]] for i in range(n)])
     table = None
     reference = None
     if not geom.found:
         threshold = default_threshold
         threshold_note = "an all-sky camera (no lens circle): the model's per-frame rule, no site reference"
-    elif clear_all is None or not CLEAR_RANGE[0] <= clear_all <= CLEAR_RANGE[1]:
-        threshold = default_threshold
-        threshold_note = (f"clear-sky NRBR {clear_all if clear_all is None else round(clear_all, 3)} not "
-                          f"within {CLEAR_RANGE}: kept the model's reference")
     else:
-        threshold = _blend(CLEAR_SHARE * clear_all, default_threshold)
-        threshold_note = (f"the site's clear sky has NRBR {clear_all:.3f} (the {CLEAR_PERCENTILE}th percentile "
-                          f"of the frames' medians); the threshold moves {SITE_WEIGHT:.0%} of the way from the model's "
-                          f"{default_threshold} to {CLEAR_SHARE} of it")
-        blue = clear_all >= BLUE_SITE
-        threshold_note += "; a blue site: no per-frame clear-sky surface" if blue else "; a pale site"
-        rho_all = np.broadcast_to(rho, (n, h, w))
-        rows, own_rows = [], []
-        for i in range(TABLE_RHO):
-            lo, hi = lenses.OCTA_RADIUS * i / TABLE_RHO, lenses.OCTA_RADIUS * (i + 1) / TABLE_RHO
-            row, own = [], []
-            for j in range(TABLE_SUN):
-                glo = lenses.SUN_BAND * j
-                ghi = lenses.SUN_BAND * (j + 1) if j < TABLE_SUN - 1 else 99.0
-                band = valid & (rho_all >= lo) & (rho_all < hi) & (sun_dist >= glo) & (sun_dist < ghi)
-                level = _clear_level([nrbr[k][band[k]] for k in range(n)])
-                if level is None:
-                    level = clear_all
-                level = float(np.clip(level, clear_all - TABLE_SHIFT, clear_all + TABLE_SHIFT))
-                site = _blend(CLEAR_SHARE * level, default_threshold)
-                # A band whose clear sky is paler than the model's keeps the model's reference and leaves the
-                # paleness to each frame's own clear-sky surface (lens.maps), which follows the sun frame by
-                # frame; lowering it here as well counts the same paleness twice and turns thin cloud clear.
-                # A bluer band raises the reference and keeps it: the frame's surface stays out of it
-                # (measured on ARM TSI, calibrated: MAE 0.51 this way, 0.58 with the surface everywhere).
-                # The site's own threshold, never floored to the model's (cielo 3.2 floored it: the fit then
-                # learned nothing). A pale site (its clear sky under BLUE_SITE) also keeps each frame's own
-                # clear-sky surface in its paler bands, which follows a low sun frame by frame; a blue site's
-                # clear sky is not pale, and the surface there only turns sunlit cloud clear (ARM TSI
-                # calibrated, development frames: 0.435 with it, 0.365 without; LenghuSky day 1.07 / 1.19).
-                row.append(round(site, 4))
-                own.append(not blue and site <= default_threshold)
-            rows.append(tuple(row))
-            own_rows.append(tuple(own))
-        table = tuple(rows)
-        reference = Reference(zenith=threshold, table=table, own_sky=tuple(own_rows))
+        threshold, table, own, threshold_note = _site_split(nrbr, valid, rho, sun_dist, default_threshold)
+        if table is not None:
+            reference = Reference(zenith=threshold, table=table, own_sky=own)
     found_info = {
         "lens": lens_note,
         "lens_share": round(float(lens.mean()), 4),
@@ -363,7 +392,8 @@ def describe(cal: Calibration) -> list[str]:
         f"frames used: {cal.frames} ({cal.source})",
         f"lens: {f.get('lens')}",
         f"clear-sky reference (NRBR threshold per rho band, zenith first; per sun-distance band): {rows}",
-        f"bands left to each frame's own clear-sky surface (the site's sky is paler there): {_own_bands(cal)}",
+        f"bands where each frame's own clear-sky surface may lower the threshold (the site's sky pales near "
+        f"the sun): {_own_bands(cal)}",
         f"lens area: {f.get('lens_share', 0):.1%} of the frame; sky area used: {f.get('sky_share', 0):.1%}",
         f"obstructions: {f.get('obstructions')}",
         f"sky/cloud threshold (NRBR): {cal.sky_threshold:.3f}, {f.get('threshold')}",

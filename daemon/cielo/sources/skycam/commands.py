@@ -127,7 +127,7 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
         frames, source = samples.frames_from_camera(model, settings, start, end + timedelta(minutes=1),
                                                         args.max_images, times)
     threshold = float(model.defaults.get("sky_threshold", 0.25))
-    cal = calibration.fit(frames, source, threshold)
+    cal = calibration.fit(frames, source, threshold, _daylit(times, settings))
     calibration.learn_nights(cal, frames, times, settings.device.latitude, settings.device.longitude)
     used = calibration_path(settings, cfg)
     out = Path(args.out) if args.out else used
@@ -192,7 +192,8 @@ def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model
         problem = f"only {len(frames)} of the stored frames could be read again ({source})"
     else:
         try:
-            cal = calibration.fit(frames, f"auto: {source}", float(model.defaults.get("sky_threshold", 0.25)))
+            cal = calibration.fit(frames, f"auto: {source}", float(model.defaults.get("sky_threshold", 0.25)),
+                                  _daylit(times, settings))
             calibration.learn_nights(cal, frames, times, settings.device.latitude, settings.device.longitude)
         except CieloError as exc:
             problem = str(exc)
@@ -214,6 +215,14 @@ def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model
     _orient(model, frames, times, settings, path)
     print(f"calibrate --auto: wrote {path} ({cal.ident}) from {cal.frames} stored frames")
     return 0
+
+
+def _daylit(times: list[datetime | None], settings: Settings) -> list[bool | None]:
+    """Per frame: the sun up at its time (None: time unknown); calibration learns the daytime sky from these."""
+    from cielo.sources.skycam import regime, sun
+
+    dev = settings.device
+    return [None if t is None else sun.elevation(t, dev.latitude, dev.longitude) >= regime.DAY_SUN for t in times]
 
 
 def _orient(model: Any, frames: list, times: list[datetime | None], settings: Settings, out: Path) -> None:

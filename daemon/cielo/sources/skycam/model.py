@@ -181,9 +181,11 @@ class OctaModel:
         stars = None if frame.stars is None else frame.stars.astype(np.float32)
         geom = geom or self.geometry(frame)
         ref = self.reference
-        if self.calibration is not None and ref is not self._model_reference and not self._daylike(frame, geom):
-            # the site's clear-sky colour was learned on day-like frames (calibration.NIGHT_CAST): a
-            # yellow-cast night frame keeps the model's reference
+        if self.calibration is not None and ref is not self._model_reference and (
+                not self._daylike(frame, geom) or (light is not None and light.regime != regime.DAY)):
+            # the site's clear-sky colour was learned on day-like frames (calibration.NIGHT_CAST), by day
+            # where their times were known: a yellow-cast night frame, and a frame known to be out of
+            # daylight, keep the model's reference
             ref = self._model_reference
         daylit = light is not None and light.regime == regime.DAY
         site_night = None if self.calibration is None else self.calibration.night
