@@ -120,6 +120,24 @@ def evaluate(model, samples, site, block: str) -> dict[str, dict[str, dict]]:
     return out
 
 
+def mono_folds(samples: list[skydata.Sample]) -> dict:
+    """The monochrome rule by folds in file order on cloudynight's subregions (models/mono_study.py); prints
+    each fold and the pooled figures. Before, every frame was flagged (an error of 8)."""
+    from models import mono_study
+
+    study = mono_study.folds(samples)
+    print("  monochrome rule by folds (file order; NOISE_K, CLEAR_BAR, FRAME_BAR chosen on the other 15 frames):")
+    print("  frames      chosen (k, cell bar, frame bar)   subregions    MAE  clear<=2  ovc>=6")
+    for f in (*study["folds"], {"frames": "pooled", "chosen": None, **study["pooled"]}):
+        chosen = "" if f["chosen"] is None else f"{f['chosen'][0]:.0f}, {f['chosen'][1]:.2g}, {f['chosen'][2]:.2g}"
+        print(f"  {f['frames']:<11} {chosen:<33} {f['subregions']:>10.1%} {f['mae']:>6.2f} "
+              f"{f['clear'][0]:>5}/{f['clear'][1]:<3} {f['overcast'][0]:>3}/{f['overcast'][1]}")
+    k, bar, frame_bar = study["all20"]
+    print(f"  always clear: subregions {study['all_clear_subregions']:.1%}; best on all 20 (shipped): "
+          f"{k:.0f}, {bar:.2g}, {frame_bar:.2g}")
+    return study
+
+
 def main() -> None:
     from cielo.sources.skycam.model import OctaModel
 
@@ -161,7 +179,8 @@ def main() -> None:
         print(f"cloudynight (monochrome, blind): {len(samples)} frames")
         print(HEADER)
         print(fmt("blind, night", row(t, o, c, u)))
-        tables["cloudynight"] = {"n": len(samples), "flagged": int((o < 0).sum())}
+        tables["cloudynight"] = {"n": len(samples), "flagged": int((o < 0).sum()), "octas": o.tolist()}
+        tables["cloudynight"]["folds"] = mono_folds(samples)
     if args.json:
         import json
 

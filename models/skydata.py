@@ -516,7 +516,8 @@ def read_fits(path: Path) -> np.ndarray:
 def load_cloudynight(folder: Path) -> list[Sample]:
     """cloudynight (Lowell Observatory, BSD-3-Clause): 20 monochrome 16-bit night frames, shown to cielo as
     8-bit grey JPEGs with a 1..99.5 % square-root stretch (as an all-sky camera's own JPEG would be); truth =
-    the share of its 33 sky subregions labelled cloud (y_train.dat)."""
+    the share of its 33 sky subregions labelled cloud (y_train.dat; extra["cells"]: each subregion's label, 1
+    cloud, in cloudynight's order: models/mono_study.py draws them)."""
     import io
 
     labels = {}
@@ -536,7 +537,7 @@ def load_cloudynight(folder: Path) -> list[Sample]:
         buf = io.BytesIO()
         im.save(buf, "JPEG", quality=90)
         f = float(labels[key].mean())
-        out.append(Sample(key, key, buf.getvalue(), f, octas_of(f), {"night": True}))
+        out.append(Sample(key, key, buf.getvalue(), f, octas_of(f), {"night": True, "cells": labels[key].tolist()}))
     return out
 
 

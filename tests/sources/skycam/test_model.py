@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -310,13 +311,31 @@ def _grey(jpeg: bytes) -> bytes:
     return buf.getvalue()
 
 
-def test_monochrome_frame_is_flagged_never_a_confident_8():
-    """A monochrome camera (cloudynight: every grey clear night read 8) has no colour to judge by: its frames
-    are flagged `night` with no octas, clear or cloudy, with or without a time; a colour frame still reads."""
+def test_monochrome_frame_by_day_is_flagged_never_a_confident_8():
+    """A monochrome camera (cloudynight: every grey clear night read 8 by colour) has no colour to judge by,
+    and by day no stars: a grey frame with the sun up is flagged `night` with no octas, clear or overcast;
+    without a time it is never a confident answer; a colour frame still reads."""
     m = OctaModel()
-    grey = [m.decode(_grey(_night_frame(0.0, seed=3))), m.decode(_grey(_whole_frame(cloud=1.0, seed=4))),
-            m.decode(_grey(_whole_frame(seed=5)))]
-    for v in m.judge(grey, [None] * 3, 0.0, 0.0):
+    grey = [m.decode(_grey(_whole_frame(cloud=1.0, seed=4))), m.decode(_grey(_whole_frame(seed=5)))]
+    noon = datetime(2024, 6, 21, 12, 0, tzinfo=UTC)
+    for v in m.judge(grey, [noon] * 2, 0.0, 0.0):
         assert (v.octas, v.flag, v.probs) == (None, "night", None), v
+    for v in m.judge(grey, [None] * 2, 0.0, 0.0):
+        assert v.flag in ("night", "uncertain"), v
     (colour,) = m.judge([m.decode(_whole_frame(seed=5))], [None], 0.0, 0.0)
     assert colour.flag is None and colour.octas is not None and colour.octas <= 1
+
+
+def test_monochrome_starry_night_reads_octas_from_its_stars_marked_uncertain():
+    """A monochrome night frame with stars over half its sky and a smooth lit patch over the other reads
+    about half cloudy; a starry one clear, a covered one overcast; always `uncertain`, with octas. The patch
+    covers 55 %: a cell with any star is clear, and a sliver of stars beside an edge through the lens centre
+    (a cell boundary) would clear the cells along it."""
+    m = OctaModel()
+    frames = [m.decode(_grey(_night_frame(c, seed=10 + i))) for i, c in enumerate((0.0, 0.55, 1.0))]
+    assert all(f.grey is not None for f in frames)  # read at a size where the stars survive
+    clear, half, covered = m.judge(frames, [None] * 3, 0.0, 0.0)
+    for v in (clear, half, covered):
+        assert v.flag == "uncertain" and v.octas is not None and v.probs is not None, v
+        assert v.confidence == v.probs[v.octas] and abs(sum(v.probs) - 1) < 1e-6
+    assert clear.octas <= 1 and 3 <= half.octas <= 5 and covered.octas >= 7, (clear.octas, half.octas, covered.octas)

@@ -19,6 +19,7 @@ class Frame:
     stars: np.ndarray | None = None  # float16 [H, W]: star density (lens.star_density), for night frames
     stop: np.ndarray | None = None  # bool [H, W]: lens.not_sky, found once for the lens fit and the octa area
     bright: np.ndarray | None = None  # uint8 [h, w]: max(R, G, B) at the decoded size (night.py looks for stars)
+    grey: np.ndarray | None = None  # uint8 [h, w]: a monochrome frame at mono.MONO_SIZE (its stars survive)
 
     def not_sky(self) -> np.ndarray:
         """lens.not_sky of the pixels: the one found at decoding when there is one."""

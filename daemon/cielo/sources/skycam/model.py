@@ -7,8 +7,10 @@ in 0..1, output `probs` float32 [N, 9]. H and W come from the model's input shap
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import math
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +22,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from cielo.errors import CieloError
-from cielo.sources.skycam import confidence, lens, night, orientation, regime, sectors, sun, sunstate
+from cielo.sources.skycam import confidence, lens, mono, night, orientation, regime, sectors, sun, sunstate
 from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration
 from cielo.sources.skycam.frame import Frame
 
@@ -34,9 +36,10 @@ NIGHT_JUDGE_MEAN = 0.15
 
 # A frame whose 99.9th-percentile chroma, max(R, G, B) - min(R, G, B) (0..255), is at most this has no
 # colour: a monochrome camera (an astronomer's night camera: its JPEGs are exactly grey). The colour ratio
-# says nothing there, so such a frame is flagged `night`, never read by colour (a grey clear night would read
-# 8). Colour cameras, even overcast or at night, measure 8 or more at the 99th percentile (TSI, LenghuSky day
-# and night, SWIMSEG, SWINSEG, HYTA); cloudynight measures 0; a synthetic grey overcast with sensor noise 5.
+# says nothing there, so such a frame is never read by colour (a grey clear night would read 8): its point
+# sources give octas marked uncertain (mono.py), and a frame without any is flagged `night`. Colour cameras,
+# even overcast or at night, measure 8 or more at the 99th percentile (TSI, LenghuSky day and night, SWIMSEG,
+# SWINSEG, HYTA); cloudynight measures 0; a synthetic grey overcast with sensor noise 5.
 MONOCHROME_CHROMA = 2
 
 # Images per onnxruntime call: each graph intermediate is N x H x W floats, so large batches cost memory.
@@ -234,11 +237,16 @@ class OctaModel:
                 if im.size != (self.width, self.height):
                     full_bright = _brightest(np.asarray(im, dtype=np.uint8))
                     im = im.resize((self.width, self.height), Image.Resampling.BILINEAR)
+            frame = self.frame(im, full_bright)
+            if monochrome(frame):  # only a monochrome frame pays for a large decode: stars survive there
+                big = Image.open(io.BytesIO(data))
+                big.draft("L", mono.MONO_SIZE)
+                frame = dataclasses.replace(frame, grey=np.asarray(big.convert("L"), dtype=np.uint8))
         except UnidentifiedImageError:
             raise ImageError("not an image format cielo can read") from None
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageError(f"not a readable image: {str(exc).splitlines()[0] or type(exc).__name__}") from None
-        return self.frame(im, full_bright)
+        return frame
 
     def frame(self, im: Image.Image, full_bright: np.ndarray | None = None) -> Frame:
         """An RGB image at the model's size → a frame, with its lens and stars found. `full_bright`: the
@@ -318,18 +326,34 @@ class OctaModel:
         moved[0] += probs[:shift].sum()
         return moved, unsure
 
+    def _monochrome(self, frame: Frame, elev: float | None, light: regime.Light | None) -> Verdict:
+        """Octas of a monochrome frame from its point sources (mono.py), always weak; `night` without any, or
+        with the sun above civil twilight at a known time."""
+        if elev is not None and elev >= sun.CIVIL_TWILIGHT_DEG:  # no stars show by day: nothing to read
+            return Verdict(None, None, None, "night", elev, frame.brightness)
+        grey = frame.grey
+        if grey is None:  # a frame not decoded from bytes: its stars at the size it has
+            grey = frame.bright if frame.bright is not None else _brightest(frame.pixels.transpose(1, 2, 0))
+        share = mono.cloud_share(grey, self.geometry(frame))
+        if share is None:
+            return Verdict(None, None, None, "night", elev, frame.brightness)
+        p = mono.probs(share)
+        octas = math.floor(share * 8 + 0.5)
+        return Verdict(octas, p[octas], p, "uncertain", elev, frame.brightness,
+                       None if light is None else light.regime)
+
     def judge(self, frames: list[Frame], times: list[datetime | None], latitude: float, longitude: float
               ) -> list[Verdict]:
         """Verdicts for a batch: night (sun below -6° at a known time, unless the frame is bright enough to
-        judge or shows stars; or a monochrome frame, whatever the time) and dark frames (too dark to judge,
-        no stars) carry no octas."""
+        judge or shows stars; or a monochrome frame without point sources or by day) and dark frames
+        (too dark to judge, no stars) carry no octas."""
         lights = [None if t is None else regime.light(t, latitude, longitude) for t in times]
         elevations = [None if li is None else li.sun_altitude for li in lights]
         verdicts: list[Verdict | None] = [None] * len(frames)
         to_run: list[int] = []
         for i, (frame, elev) in enumerate(zip(frames, elevations, strict=True)):
-            if monochrome(frame):  # no colour to judge by: flagged, whatever the time (stars alone don't suffice)
-                verdicts[i] = Verdict(None, None, None, "night", elev, frame.brightness)
+            if monochrome(frame):  # no colour to judge by: its point sources, whatever the time
+                verdicts[i] = self._monochrome(frame, elev, lights[i])
             elif self._starry(frame):  # a dark sky full of stars can be judged: clear where the stars are
                 to_run.append(i)
             elif elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN:
