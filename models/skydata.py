@@ -461,7 +461,7 @@ def load_lenghu(folder: Path, twilight: bool = False) -> list[Sample]:
 
     from PIL import ImageDraw
 
-    from cielo.sources.skycam import sun
+    from cielo.astro import sun
 
     codes = {"sky": 1, "cloud": 2, "clode": 2, "contamination": 3, "contination": 3}
     out = []

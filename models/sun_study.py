@@ -275,7 +275,8 @@ def lenghu_table(args: argparse.Namespace) -> None:
 
 def _sun_points(model: OctaModel, shots, site: tuple[float, float]) -> list[tuple[float, float, float, float]]:
     """(x, y, elevation, azimuth) of the sun's disc on each (jpeg, UTC time) where one shows."""
-    from cielo.sources.skycam import orientation, sun
+    from cielo.astro import sun
+    from cielo.sources.skycam import orientation
 
     out = []
     for jpeg, ts in shots:
@@ -349,7 +350,8 @@ def epochs_table(args: argparse.Namespace) -> None:
     orientation per epoch, a new one at each boundary."""
     from skydata import load_lenghu
 
-    from cielo.sources.skycam import orientation, sun
+    from cielo.astro import sun
+    from cielo.sources.skycam import orientation
 
     model = OctaModel()
     samples = [s for s in load_lenghu(Path(args.tsi)) if not s.extra["night"]]

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from cielo.astro import sun
 from cielo.errors import UsageError
-from cielo.sources.skycam import sun
 from cielo.timeutil import iso, parse_cli_time
 
 MADRID = ZoneInfo("Europe/Madrid")

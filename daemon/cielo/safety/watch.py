@@ -13,10 +13,10 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from cielo.astro.sun import elevation
 from cielo.config import Settings
 from cielo.safety.machine import Conditions, Frame, SafetyMachine, Verdict
 from cielo.sources import registry
-from cielo.sources.skycam.sun import elevation
 from cielo.store import Store
 from cielo.timeutil import from_iso, iso, utcnow
 

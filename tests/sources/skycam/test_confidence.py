@@ -38,11 +38,15 @@ def test_shaped_probs_stay_a_distribution_with_the_same_octas_and_the_calibrated
 def test_a_broken_sky_with_a_wide_distribution_is_weak_and_a_sharp_clear_one_is_not():
     for light in LIGHTS:
         wide = gaussian(4.4, 1.6)
-        q, weak = confidence.shaped(wide, light, evidence(wide))
-        assert weak and q.max() < confidence.WEAK_CONFIDENCE and int(q.argmax()) == 4, (light, q.max())
+        q_wide, weak = confidence.shaped(wide, light, evidence(wide))
+        assert int(q_wide.argmax()) == 4, light  # the octas never move
+        if light != regime.TWILIGHT:
+            assert weak and q_wide.max() < confidence.WEAK_CONFIDENCE, (light, q_wide.max())
         sharp = gaussian(0.0, 0.35)
         q, weak = confidence.shaped(sharp, light, evidence(sharp))
-        assert not weak and q.max() > 0.5, (light, q.max())
+        assert not weak and q.max() > 0.5 and q.max() > q_wide.max() + 0.2, (light, q.max())
+    # Twilight's weights come from 79 development frames whose few broken answers were right more often than
+    # the flag's bar (the refit after the twilight rule changed): there a wide answer is only less sure.
 
 
 def test_an_unsure_moonlit_gate_makes_any_answer_weak():

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from cielo.sources.skycam import lens, moon, regime
+from cielo.astro import moon
+from cielo.sources.skycam import lens, regime
 
 MADRID = (40.4, -3.7)
 

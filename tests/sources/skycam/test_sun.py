@@ -225,7 +225,7 @@ def test_home_assistant_reads_the_sun_from_the_octas_topic():
 def _oriented(ts: datetime) -> tuple[float, float] | None:
     """Where a camera looking up with north 30 degrees clockwise of its frame's up, equidistant, horizon at
     R px, shows the sun at 40.4 N 3.7 W (pixels of the 640x480 frame)."""
-    from cielo.sources.skycam import sun
+    from cielo.astro import sun
 
     el, az = sun.position(ts, 40.4, -3.7)
     if el < 8:
@@ -293,7 +293,7 @@ def test_bearings_and_the_suns_path_agree_with_the_orientation():
     # the same camera read at twice the size: the same bearings
     assert abs(float(sectors.bearings(o, 320, 240)[2 * 40 + 1, 2 * 100 + 1]) - float(bearing[40, 100])) < 2
     # the sun's azimuths over the next hour: 7, from where it stands, turning west through south; none at midnight
-    from cielo.sources.skycam import sun
+    from cielo.astro import sun
 
     noon = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
     path = sectors.sun_path(noon, 40.4, -3.7)

@@ -219,7 +219,8 @@ def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model
 
 def _daylit(times: list[datetime | None], settings: Settings) -> list[bool | None]:
     """Per frame: the sun up at its time (None: time unknown); calibration learns the daytime sky from these."""
-    from cielo.sources.skycam import regime, sun
+    from cielo.astro import sun
+    from cielo.sources.skycam import regime
 
     dev = settings.device
     return [None if t is None else sun.elevation(t, dev.latitude, dev.longitude) >= regime.DAY_SUN for t in times]

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from cielo.astro import sun
 from cielo.errors import CieloError
-from cielo.sources.skycam import confidence, lens, mono, night, orientation, regime, sectors, sun, sunstate
+from cielo.sources.skycam import confidence, lens, mono, night, orientation, regime, sectors, sunstate
 from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration
 from cielo.sources.skycam.frame import Frame
 

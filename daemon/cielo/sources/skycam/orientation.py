@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from cielo.sources.skycam import sun
+from cielo.astro import sun
 
 if TYPE_CHECKING:
     from cielo.sources.skycam.frame import Frame

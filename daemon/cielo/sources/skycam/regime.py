@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from cielo.sources.skycam import moon, sun
+from cielo.astro import moon, sun
 
 DAY, TWILIGHT, MOONLIT, DARK = "day", "twilight", "moonlit night", "dark night"
 REGIMES = (DAY, TWILIGHT, MOONLIT, DARK)

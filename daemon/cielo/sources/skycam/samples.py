@@ -8,10 +8,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from cielo.astro import sun
 from cielo.config import Settings
 from cielo.http import FetchError
 from cielo.sources.base import Window
-from cielo.sources.skycam import orientation, sun
+from cielo.sources.skycam import orientation
 from cielo.sources.skycam.calibration import CalibrationError
 from cielo.sources.skycam.frame import Frame
 from cielo.sources.skycam.locate_latest import exif_taken

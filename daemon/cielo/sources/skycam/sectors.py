@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from cielo.sources.skycam import sun
+from cielo.astro import sun
 from cielo.sources.skycam.orientation import Orientation
 
 QUARTERS = (("cover_n", 0.0), ("cover_e", 90.0), ("cover_s", 180.0), ("cover_w", 270.0))
