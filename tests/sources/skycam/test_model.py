@@ -204,7 +204,8 @@ def _whole_frame(size=(640, 480), centre=(330, 236), radii=(228, 220), sun=(0.45
     img = deep * (1 - pale) + white * pale
     img[gam < 0.05] = 255.0  # the sun's saturated disc
     if cloud > 0:
-        blobs = np.zeros((h, w), dtype=bool)
+        # a whole cover at once: blobs centred within 0.8 take thousands of draws to reach the lens edge
+        blobs = rho <= 1 if cloud >= 1 else np.zeros((h, w), dtype=bool)
         while (blobs & (rho <= 1)).sum() < cloud * (rho <= 1).sum():
             cx, cy = rng.uniform(-0.8, 0.8, 2)
             blobs |= np.hypot(u - cx, v - cy) < rng.uniform(0.1, 0.3)
