@@ -337,6 +337,7 @@ def test_a_server_dripping_a_byte_a_second_cannot_hold_a_worker(api: ApiServer, 
 
 # --- 6. a very long range ---------------------------------------------------------------------------------
 
+@pytest.mark.slow  # long: run by `pytest -m slow` (CI runs it)
 def test_a_36_year_range_is_queued_in_bounded_memory(config, tmp_path: Path, api: ApiServer):
     """36 years of 10-minute camera slots (1.9 million) queue as daily tasks without holding the slots: peak
     RSS under 100 MB (690 MB measured on main for 56 years; 1.2 GB reported for a century). Ranges a source

@@ -23,6 +23,7 @@ def install(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
                           env=env or dict(os.environ))
 
 
+@pytest.mark.slow  # a real venv with the pinned runtime, twice (~40 s each quiet): CI runs it as its own step
 def test_appliance_install_into_a_scratch_root(tmp_path: Path):
     root = tmp_path / "root"
     first = install("--root", str(root), "--no-start")

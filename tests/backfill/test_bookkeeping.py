@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import cielo, clean_env, rows, source_sections
 from tests.support.apiserver import ApiServer
 from tests.support.camserver import CameraServer
@@ -60,6 +62,7 @@ def test_the_failure_breakdown_names_each_cause_and_adds_up(api: ApiServer, conf
     assert "too large" in causes and sum(causes.values()) == summary(result.stdout, "openmeteo")["failed"]
 
 
+@pytest.mark.slow  # long: run by `pytest -m slow` (CI runs it)
 def test_kill_9_costs_no_attempt_and_new_counts_every_row(tmp_path: Path, config):
     """Two days of camera images fetched slowly, the backfill killed -9 four times, then run to the end: no task
     was charged an attempt for a kill, and the job's `new` is exactly the rows it inserted."""

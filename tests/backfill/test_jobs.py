@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import cielo, clean_env, rows
 from tests.support.camserver import CameraServer
 
@@ -78,6 +80,7 @@ def test_failing_task_retries_then_stays_failed_until_retried(camera: CameraServ
     assert rows(tmp_path / "cielo.db", "SELECT count(*) FROM readings") == [(1,)]
 
 
+@pytest.mark.slow  # long: run by `pytest -m slow` (CI runs it)
 def test_kill_9_at_random_moments_loses_and_doubles_nothing(config, tmp_path: Path):
     rng = random.Random(7)
     with CameraServer(latency_s=0.03) as slow:  # slow enough that a run is always killed mid-way

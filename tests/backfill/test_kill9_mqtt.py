@@ -43,6 +43,7 @@ def _stored(db: Path) -> int:
         return 0
 
 
+@pytest.mark.slow  # long: run by `pytest -m slow` (CI runs it)
 def test_kill_9_at_random_points_loses_and_duplicates_nothing(tmp_path: Path, config):
     seed = int(os.environ.get("CIELO_KILL_SEED", time.time()))
     print(f"\nkill -9 seed {seed} (CIELO_KILL_SEED={seed} repeats this run)")  # shown with a failure
