@@ -10,6 +10,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from cielo.service.scheduler import Daemon
 from cielo.sources import registry
 from tests.conftest import cielo, rows
@@ -30,6 +32,7 @@ def children(pid: int) -> list[int]:
     return out
 
 
+@pytest.mark.slow  # long: run by `pytest -m slow` (CI runs it)
 def test_a_capture_pauses_the_catch_up_and_they_never_run_together(config, tmp_path: Path, monkeypatch, caplog):
     with CameraServer(latency_s=0.02) as slow:
         cfg = config(skycam={"base_url": slow.base_url, "workers": 1})

@@ -169,6 +169,7 @@ def test_catch_up_gives_each_gap_to_the_sources_in_priority_order(tmp_path: Path
         source.close()
 
 
+@pytest.mark.slow  # long: run by `pytest -m slow` (CI runs it)
 def test_a_week_switched_off_is_filled_by_itself(camera: CameraServer, api, tmp_path: Path):
     """The board was off for a week: on start the daemon finds every hole of every series (camera, prices,
     weather) and fills it from the loopback servers, with no command; the event says so."""

@@ -247,6 +247,7 @@ def test_calibrate_from_the_camera_end_to_end(tmp_path: Path):
     assert np.isfinite(cal["sky_threshold"])
 
 
+@pytest.mark.slow  # long: run by `pytest -m slow` (CI runs it)
 def test_daemon_refreshes_the_calibration_by_itself(tmp_path: Path, monkeypatch, caplog):
     """The camera declares a daily upkeep command (Source.maintenance); the daemon runs it in a child like a
     live job. It writes the calibration only once enough judged frames are stored, refits when the file is
