@@ -56,6 +56,7 @@ def test_low_disk_stops_images_not_readings(camera: CameraServer, config, tmp_pa
     assert rows(db, "SELECT kind FROM events WHERE kind LIKE 'disk_%' ORDER BY id") == [("disk_low",), ("disk_ok",)]
 
 
+@pytest.mark.slow  # long: run by `pytest -m slow` (CI runs it)
 def test_full_disk_loses_nothing_and_recovers(camera: CameraServer, config, small_disk):
     # A week's backfill peaks at ~3.2 MB here (the database and its WAL before the checkpoint): 4 MB holds it,
     # and ~0.3 MB left beside the filler does not.

@@ -101,6 +101,7 @@ def wait_for(camera: CameraServer, requests: int, proc: subprocess.Popen[str]) -
     return analysts
 
 
+@pytest.mark.slow  # long: run by `pytest -m slow` (CI runs it)
 @pytest.mark.parametrize("signal_", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
 def test_interrupted_backfill_leaves_no_process_and_no_traceback(config, tmp_path: Path, signal_: int):
     with CameraServer(latency_s=0.05) as slow:
