@@ -37,9 +37,9 @@ GREY = 0.065  # ... but milky only with grey in it, its 20th percentile under th
 # under PALE; the milky overcast ones under PALE 0.059 or less)
 STANDOUT_DEG = 45.0  # the sky the disc is measured against: farther than this from it, within the octa area
 FAINT = 2.3  # a disc less than this many times as bright (min(R, G, B)) as that sky: "thin" whatever the colours
-STANDS_OUT = 2.8  # a disc this many times as bright as the sky or more is a clear sky's, even where the cloud
-# share or the milky test above says "thin" (LenghuSky-8 2018-2019 and TSI 2017-05-24: clear discs 2.36 or more,
-# 90 % of them 2.7 or more; the overcast discs the colour rules missed 2.08 and 2.22; docs/sun.md)
+STANDS_OUT = 3.1  # a disc this many times as bright as the sky or more is a clear sky's, even where the cloud
+# share or the milky test above says "thin" (LenghuSky-8 2018-2019 and TSI 2017-05-24: clear discs 2.36 or more;
+# the overcast discs the colour rules missed 2.08 and 2.22, those they caught 3.04 or less; docs/sun.md)
 MIN_NEAR_PIXELS = 8  # fewer sky pixels than this within an angle of the sun: no fraction there
 CLIPPED_CHROMA = 4  # a plateau below full scale is a clipped disc when max - min of R, G, B there is this small
 FAR_FROM_EXPECTED_DEG = 12.0  # a saturated blob farther than this from where the sun must be is a reflection
@@ -165,12 +165,12 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
                 whitest, bluest = np.percentile(ratio[away], (20, 80))
                 pale = float(bluest) < PALE and float(whitest) < GREY
             standout = _standout(darkest, sun, motion_sky & (deg > STANDOUT_DEG))
+            # the disc itself first: one that hardly stands out from the sky is dimmed whatever the colours;
+            # one that stands out as a clear sky's is not, however pale the sky reads
             milky = overcast >= OVERCAST or pale
-            if standout is None:
-                thin = milky
-            else:
-                thin = standout < FAINT or (milky and standout < STANDS_OUT)
-            state = "thin" if thin else "visible"
+            faint = standout is not None and standout < FAINT
+            bright = standout is not None and standout >= STANDS_OUT
+            state = "thin" if faint or (milky and not bright) else "visible"
     return SunView(state, near[0], near[1], None if where is None else float(where[0]),
                    None if where is None else float(where[1]), sun is not None, deg_per_px, overcast, *packed, cover,
                    standout)
