@@ -474,7 +474,7 @@ def main() -> None:
     p.add_argument("tsi", metavar="DIR", help="TSI_DIR, or the LenghuSky-8 JSON folder for `lenghu`")
     p.add_argument("--days", default="20180418,20180419")
     p.add_argument("--step", type=int, default=4)
-    p.add_argument("--years", default="2018,2019,2020", help="LenghuSky-8 years (2021 is held out)")
+    p.add_argument("--years", default="2018,2019,2020", help="LenghuSky-8 years (2021: spent, for diagnosis only)")
     p.add_argument("--train", default="20170524", help="orientation: fit on these date prefixes (YYYYMM...)")
     p.add_argument("--test", default="20180418,20180419", help="orientation: check on these")
     p.add_argument("--tsi-dir", default="", help="disc: TSI_DIR as well, its --days")

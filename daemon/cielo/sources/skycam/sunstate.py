@@ -3,10 +3,11 @@
 Per judged day frame, from what the octa model's per-frame maps already found (the lens, the sun's saturated
 blob, the clear-sky threshold per pixel):
 
-- the sun's state: "visible" (a saturated disc), "thin" (a saturated disc under a sky that is cloud nearly
-  everywhere else, or milky, no blue left and grey in it: the sun shows through thin cloud), "covered" (no saturated
-  disc where the sun is, or anywhere with the sun up), or None (the sun down, out of the lens, or nothing
-  to judge by);
+- the sun's state: "visible" (a saturated disc), "thin" (a saturated disc that hardly stands out from the sky
+  far from it, or one that does not stand out as a clear sky's under a sky that is cloud nearly everywhere
+  else, or milky, no blue left and grey in it: the sun shows through thin cloud), "covered" (no saturated disc
+  where the sun is, or anywhere with the sun up), or None (the sun down, out of the lens, or nothing to judge
+  by);
 - the cloud fraction within 15 and 30 degrees of the sun (sky and cloud pixels only: saturated glare, masts
   and the surround left out), where the sun is known: the blob, else its computed position once the camera's
   orientation is calibrated (orientation.py);
@@ -192,7 +193,7 @@ def _saturated(px: np.ndarray, darkest: np.ndarray, sun: tuple[float, float]) ->
 def _standout(darkest: np.ndarray, sun: tuple[float, float], far: np.ndarray) -> float | None:
     """How many times brighter the disc is than the sky far from it, in min(R, G, B): the sky's red under a
     clear sky is dark and the disc stands out 2.4-5 times; thin cloud lights the whole sky (and a clipping
-    camera caps the disc), 1.5-2.4. None without enough sky there."""
+    camera caps the disc), mostly 1.5-2.5. None without enough sky there."""
     if int(np.count_nonzero(far)) < MIN_NEAR_PIXELS:
         return None
     h, w = darkest.shape
