@@ -247,3 +247,38 @@ def ring_density(stars: np.ndarray, rho: np.ndarray, sky: np.ndarray) -> list[fl
             return None
         out.append(float(stars[sel].mean(dtype=np.float32)))
     return out
+
+
+# Twilight (model.py: a frame known to be in twilight): the sky's light per position, fitted over the octa area as
+# a + b x + c y + d rho^2 (x, y, rho in lens radii). A clear twilight sky brightens toward the horizon (the glow on
+# the sun's side and the longer air path all round: d well over 0), an overcast one is lit from above and dims
+# toward it (the CIE overcast sky: the horizon about a third of the zenith). The x, y terms take up the glow's side,
+# so only the rise all round counts. HORIZON_RISE chosen on LenghuSky 2018-2019 twilight frames (see docs/design.md).
+HORIZON_RISE = 0.3  # d / a under this: the sky does not brighten toward the horizon: overcast
+
+
+def horizon_rise(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> float | None:
+    """d / a of the brightness fit above, over the valid pixels (every 2nd row and column: a smooth surface);
+    None without a lens circle or with too little sky."""
+    if not geom.found:
+        return None
+    sel = np.zeros(valid.shape, dtype=bool)
+    sel[::2, ::2] = valid[::2, ::2] > 0
+    yy, xx = np.nonzero(sel)
+    if len(yy) < 50:
+        return None
+    x = (xx.astype(np.float64) - geom.cx) / geom.rx
+    y = (yy.astype(np.float64) - geom.cy) / geom.ry
+    top = np.maximum(np.maximum(px[0], px[1]), px[2])[sel].astype(np.float64)
+    a = np.stack([np.ones_like(x), x, y, x * x + y * y], axis=1)
+    try:
+        coef = np.linalg.solve(a.T @ a, a.T @ top)
+    except np.linalg.LinAlgError:
+        return None
+    return float(coef[3] / coef[0]) if coef[0] > 1.0 else None
+
+
+def twilight_overcast(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> bool:
+    """A twilight sky that does not brighten toward the horizon (horizon_rise under HORIZON_RISE): overcast."""
+    rise = horizon_rise(px, valid, geom)
+    return rise is not None and rise < HORIZON_RISE
