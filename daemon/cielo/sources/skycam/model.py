@@ -196,8 +196,11 @@ class OctaModel:
                 else site_night.bar_map(geom.rho())
         out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, stop=frame.stop, daylit=daylit, star_bar=bar,
                         starry_share=None if site_night is None else site_night.starry_share)
-        if light is not None and light.regime == regime.TWILIGHT and (
-                lens.uniform_sky(frame.pixels, out.valid) or night.twilight_overcast(frame.pixels, out.valid, geom)):
+        if light is not None and (
+                (light.regime == regime.TWILIGHT and (lens.uniform_sky(frame.pixels, out.valid)
+                                                       or night.twilight_overcast(frame.pixels, out.valid, geom)))
+                or (light.regime in (regime.DARK, regime.MOONLIT) and light.sun_altitude >= night.SUN_GLOW
+                    and not self._starry(frame) and night.twilight_overcast(frame.pixels, out.valid, geom))):
             # twilight: a clear sky keeps a gradient from the glow on the sun's side to a deep blue zenith and
             # brightens toward the horizon; an overcast one is evenly lit, dims toward the horizon, and is just
             # as blue, so its colour reads clear

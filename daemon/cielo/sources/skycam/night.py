@@ -255,6 +255,10 @@ def ring_density(stars: np.ndarray, rho: np.ndarray, sky: np.ndarray) -> list[fl
 # toward it (the CIE overcast sky: the horizon about a third of the zenith). The x, y terms take up the glow's side,
 # so only the rise all round counts. HORIZON_RISE chosen on LenghuSky 2018-2019 twilight frames (see docs/design.md).
 HORIZON_RISE = 0.3  # d / a under this: the sky does not brighten toward the horizon: overcast
+# The sun's glow still lights the sky's rim a little below nautical twilight: a night frame without stars is judged
+# by the horizon's rise too while the sun is above this (degrees). Below it the rise no longer separates clear from
+# overcast on LenghuSky 2018-2019 (clear starless nights at -15 dim toward the horizon).
+SUN_GLOW = -14.0
 
 
 def horizon_rise(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> float | None:
