@@ -90,7 +90,7 @@ MIN_DARK = 8  # fewer dark-night frames with stars say nothing about the site's 
 # A night frame is starry (the star rule applies) over lens.STARRY_FRAME of star pixels: 0.22 of the reference's
 # clear-night density (LenghuSky 2018-2020, the rings' mean of their 80th percentiles: about 27 per mille). A
 # site whose clear nights show fewer stars (a smaller sensor, a softer lens) gets the same share of its own.
-STARRY_SHARE = 0.22
+STARRY_SHARE = 0.3
 MIN_CLEAR_NIGHT = 0.002  # a site whose clear nights show fewer star pixels than this never sees a starry sky
 # Moonlit (site_gate): the gate features' mean over the reference's clear and overcast moonlit frames
 # (LenghuSky 2018-2020, read <= 2 and >= 6 octas: the frames GATE_* was fitted on); a site's median outside
