@@ -97,15 +97,17 @@ def state_table(args: argparse.Namespace) -> None:
         t = truth(msk)
         if t is None:
             continue
-        _frame, v = view(model, img.read_bytes(), when(key))
+        frame, v = view(model, img.read_bytes(), when(key))
         sv = v.sky
+        # as `cielo classify` without --at judges it: the sun's state from the frame's light alone
+        blind = model.judge([frame], [None], *SGP)[0].sun_state
         if t["fraction"] < 0.1 and t["sun"]:
             sky = "clear, sun shown"
         elif t["fraction"] > 0.9:
             sky = "overcast"
         else:
             sky = "broken"
-        rows.append((key, sky, t, sv, v.sun_elevation))
+        rows.append((key, sky, t, sv, v.sun_elevation, blind))
     print(f"{len(rows)} frames of {args.days}, every {args.step}th")
     elev_up = [r for r in rows if r[4] is not None and r[4] > 0]
     down = [r for r in rows if r[4] is not None and r[4] < 0]
@@ -121,6 +123,9 @@ def state_table(args: argparse.Namespace) -> None:
     c = Counter(None if r[3] is None else r[3].state for r in down)
     print(f"{'sun below horizon':<18}" + "".join(f"{c[s]:>9}" for s in states)
           + f"{(c[None] / len(down) if down else 0):>8.1%}")
+    c = Counter(r[5] for r in elev_up)
+    print("no time given (classify without --at), sun above the horizon: "
+          + ", ".join(f"{s} {c[s]}" for s in states) + f"; said None (sun down) {c[None]}/{len(elev_up)}")
     print("\ninstrument's sun (yellow painted) x cielo sun_covered, sun above 5 degrees")
     up5 = [r for r in elev_up if r[4] > 5]
     tab = Counter((r[2]["sun"], None if r[3] is None else r[3].covered) for r in up5)
@@ -140,7 +145,7 @@ def state_table(args: argparse.Namespace) -> None:
             print(f"cloud within {lim:.0f} deg of the sun (sun painted): MAE {np.abs(a - b).mean():.3f} over "
                   f"{len(pts)} frames (instrument mean {a.mean():.3f}, cielo {b.mean():.3f})")
     if args.verbose:
-        for key, sky, t, sv, el in rows:
+        for key, sky, t, sv, el, _blind in rows:
             print(key, sky, f"{t['fraction']:.2f}", t["sun"], el and round(el, 1), sv and sv.state,
                   sv and sv.overcast and round(sv.overcast, 2), sv and sv.cloud_15, sv and sv.seen)
 

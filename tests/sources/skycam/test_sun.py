@@ -356,3 +356,25 @@ def test_bearings_and_the_suns_path_agree_with_the_orientation():
     assert sectors.attrs(q | {"cover_sun_path": None}) == {"cover_n": round(q["cover_n"] * 100, 1), "cover_e": 100.0,
                                                            "cover_s": round(q["cover_s"] * 100, 1), "cover_w": 0.0,
                                                            "cover_sun_path": None}
+
+
+def test_no_time_a_starry_frame_as_bright_as_day_keeps_its_sun():
+    # an ARM TSI mirror's day frames pass the star rule (its speckles); without a time, a starry frame that is
+    # brighter than any night sky is still a day frame, a dark starry one is night
+    from cielo.sources.skycam import sunstate
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    f = model.decode(frame())
+    geom = model.geometry(f)
+    maps = model.maps(f, geom)
+
+    def state(brightness: float, starry: bool) -> str | None:
+        view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), None, brightness, starry)
+        assert view is not None
+        return view.state
+
+    assert state(0.6, starry=True) == "visible"
+    assert state(0.3, starry=True) is None
+    assert state(0.6, starry=False) == "visible"
+    assert state(sunstate.DAYLIGHT_MEAN - 0.01, starry=False) is None

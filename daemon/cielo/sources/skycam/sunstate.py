@@ -47,6 +47,9 @@ FAR_FROM_EXPECTED_DEG = 12.0  # a saturated blob farther than this from where th
 MOTION_RHO = 0.85  # the motion mask: cloud within this share of the lens radius (the octa area) ...
 SOFT = 0.1  # ... graded over this much NRBR around the clear-sky threshold
 DAYLIGHT_MEAN = 0.25  # without the sun's elevation, a frame this bright (mean max(R, G, B)) is taken for day
+STARRY_DAYLIGHT = 0.43  # ... and one this bright is day even when the star rule reads speckles in it: an ARM TSI
+# mirror's day frames pass as starry (TSI 2017-05-24: all 409 sampled, mean 0.55 or more), a starry night stays
+# dark (LenghuSky-8 2018-2019 starry nights, contrast-stretched: 0.31 or less)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +137,7 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
         cover = sectors.quarters(octa_cloud, counted, quarters)
         cover[sectors.PATH_KEY] = None if not path or bearing is None else sectors.along(octa_cloud, counted,
                                                                                         bearing, path)
-    if (elevation is not None and elevation < 0) or (elevation is None and (starry or brightness < DAYLIGHT_MEAN)):
+    if (elevation is not None and elevation < 0) or (elevation is None and _night_without_time(brightness, starry)):
         return SunView(None, None, None, None, None, False, deg_per_px, None, *packed, cover)
     sun = maps.sun
     if sun is not None and not _saturated(px, darkest, sun):
@@ -175,6 +178,13 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
     return SunView(state, near[0], near[1], None if where is None else float(where[0]),
                    None if where is None else float(where[1]), sun is not None, deg_per_px, overcast, *packed, cover,
                    standout)
+
+
+def _night_without_time(brightness: float, starry: bool) -> bool:
+    """No time known: the frame's light alone says night. A starry frame is night unless it is as bright as
+    no night sky is (STARRY_DAYLIGHT). A bright night without stars is not told from day by this: LenghuSky-8
+    nights, contrast-stretched by the dataset's makers, overlap day frames in every measure tried (docs/sun.md)."""
+    return brightness < DAYLIGHT_MEAN or (starry and brightness < STARRY_DAYLIGHT)
 
 
 def _saturated(px: np.ndarray, darkest: np.ndarray, sun: tuple[float, float]) -> bool:
