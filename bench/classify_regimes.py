@@ -15,7 +15,7 @@ Per row: frames, octa MAE, exact, within one, clear (0 octas) read <= 2, overcas
 and the ECE of the confidence (5 equal-count bins).
 
     python -m bench.classify_regimes --tsi DIR --lenghu DIR [--cloudynight DIR] [--part dev|heldout|all|both]
-                                     [--json FILE]
+                                     [--json FILE] [--split 2020]
 
 `--json FILE` writes the tables (models/build_octas.py puts models/octas_regimes.json in the model card).
 """
@@ -73,8 +73,9 @@ def judge(model, frames, whens, site) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return o, c, u
 
 
-def evaluate(model, samples, site, block: str) -> dict[str, dict[str, dict]]:
-    """{mode: {regime: row}} for one part of one set."""
+def evaluate(model, samples, site, block: str, split: str | None = None) -> dict[str, dict[str, dict]]:
+    """{mode: {regime: row}} for one part of one set; `split` (a name prefix, e.g. "2020"): each regime's frames
+    before and from it get rows of their own too (constants chosen on the earlier frames, checked on the later)."""
     from cielo.sources.skycam import calibration, regime
     from cielo.sources.skycam.model import DARK_MEAN
 
@@ -112,10 +113,16 @@ def evaluate(model, samples, site, block: str) -> dict[str, dict[str, dict]]:
     results["calibrated"] = (o, c, u)
     for mode, (o, c, u) in results.items():
         per: dict[str, dict] = {}
+        later = np.array([s.name >= split for s in samples]) if split else None
         for name in (*regime.REGIMES, "all"):
             sel = regimes == name if name != "all" else np.ones(len(t), dtype=bool)
             if sel.any():
                 per[name] = row(t[sel], o[sel], c[sel], u[sel])
+            if later is None:
+                continue
+            for label, part in ((f"< {split}", sel & ~later), (f">= {split}", sel & later)):
+                if part.any():
+                    per[f"{name} {label}"] = row(t[part], o[part], c[part], u[part])
         out[mode] = per
     return out
 
@@ -148,6 +155,7 @@ def main() -> None:
     p.add_argument("--part", choices=("dev", "heldout", "all", "both"), default="dev")
     p.add_argument("--model", type=Path)
     p.add_argument("--json", type=Path, help="write the tables here as JSON")
+    p.add_argument("--split", help="also score LenghuSky frames before / from this name prefix apart (e.g. 2020)")
     args = p.parse_args()
     model = OctaModel(args.model)
     sets = {"ARM TSI": (skydata.load_tsi(args.tsi, step=10), skydata.TSI_SITE, "hour"),
@@ -164,7 +172,7 @@ def main() -> None:
                 continue
             print(f"{name}, {part}: {len(samples)} frames")
             print(HEADER)
-            result = evaluate(model, samples, site, block)
+            result = evaluate(model, samples, site, block, args.split if block == "group" else None)
             tables["parts"].setdefault(part, {})[name] = {
                 mode: {reg: {k: (None if isinstance(v, float) and v != v else round(v, 3)) for k, v in r.items()}
                        for reg, r in per.items()} for mode, per in result.items()}

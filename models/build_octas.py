@@ -421,10 +421,12 @@ def model_card(evaluation: dict | None) -> dict:
                         "gate_clear": night.GATE_CLEAR, "gate_unsure": list(night.GATE_UNSURE)},
             "stars": {"prominence": lens.STAR_PROMINENCE, "window": lens.STAR_WINDOW,
                       "starry_frame": lens.STARRY_FRAME, "starry_max_nrbr": lens.STARRY_MAX_NRBR,
-                      "clear_density": lens.STARS_CLEAR},
+                      "clear_density": lens.STARS_CLEAR, "noise_k": lens.STAR_NOISE_K, "noise_lit": lens.NOISE_LIT},
             "daylit_mean": lens.SUNLIT_MEAN,
             "twilight_uniform_spread": lens.UNIFORM_SPREAD,
             "twilight_uniform_light": lens.UNIFORM_LIGHT,
+            "twilight_horizon_rise": night.HORIZON_RISE,
+            "night_sun_glow": night.SUN_GLOW,
             "night_per_site": {"rings": list(night.BANDS), "clear_night_percentile": night.CLEAR_NIGHT_Q,
                                "star_bar_share": night.SITE_BAR, "starry_share": night.STARRY_SHARE,
                                "min_dark_frames": night.MIN_DARK, "min_clear_night": night.MIN_CLEAR_NIGHT,
@@ -463,7 +465,12 @@ def model_card(evaluation: dict | None) -> dict:
             "frame (sun up at a known time, or a sun in view of a frame averaging >= 0.45 brightness); the "
             "frame's own clear-sky surface never lowers the threshold under NRBR 0.04 (grey and sunlit cloud); "
             "at twilight an evenly coloured and evenly lit sky (NRBR 10-90 % spread < 0.09 and brightness "
-            "10-90 % spread < 0.6 of its median) is overcast. Unknown time: decided from the frame as before. "
+            "10-90 % spread < 0.6 of its median), or one that does not brighten toward the horizon (brightness "
+            "fitted as a + b x + c y + d rho^2 over the octa area, d / a under 0.3: an overcast deck dims toward "
+            "it), is overcast; so is a starless night frame with the sun above -14 deg that does not brighten "
+            "toward the horizon. A star stands 0.08 of full scale over its 8 neighbours' mean and 6 times the "
+            "frame's own pixel noise (median |lead| over lit pixels). Unknown time: decided from the frame as "
+            "before. "
             "`cielo calibrate` learns the night side per site from its own timed night frames: the dark-night "
             "star bar per ring of the lens (0.15 of the site's clear-night star density, its 80th percentile) "
             "and the share that makes a frame starry; the moonlit gate's centre when the site's medians fall "

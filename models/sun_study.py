@@ -6,6 +6,7 @@
     .venv/bin/python models/sun_study.py orientation TSI_DIR [--train 20170524 --test 20180418,20180419]
     .venv/bin/python models/sun_study.py orientation LENGHU_DIR --train 201907,201908 --test 201909,201910
     .venv/bin/python models/sun_study.py epochs LENGHU_DIR
+    .venv/bin/python models/sun_study.py disc LENGHU_DIR --years 2018,2019 [--days 20170524 --tsi-dir TSI_DIR]
 
 TSI_DIR holds SkyImage/ and CloudMask/ as extracted from PeterDrake/sky (models/octas.json, "datasets"). The
 instrument's own masks are the reference: a yellow sun is its "sun visible" (it paints the sun only when the
@@ -384,19 +385,103 @@ def epochs_table(args: argparse.Namespace) -> None:
                   f"{o.residual_deg:>9.2f}")
 
 
+def disc_measures(px: np.ndarray, geom, maps, stop: np.ndarray) -> dict[str, float] | None:
+    """The seen disc, measured at the model's size (min(R, G, B), 0..1, by rings of 1.5 degrees about it): its
+    saturated area (deg^2: pixels within 0.03 of its top level, within 30 degrees of it), its edge (the angle
+    at which its excess over the far sky falls to 75 % and 50 %), its aureole (15-30 degrees, the same excess
+    share) and its standout (sunstate._standout: the disc over the sky farther than 45 degrees)."""
+    from cielo.sources.skycam import lens
+
+    sun = maps.sun
+    if sun is None:
+        return None
+    darkest = np.minimum(np.minimum(px[0], px[1]), px[2]).astype(np.float32) / 255
+    rho = geom.rho()
+    sky = (rho <= 1.0) & ~stop
+    deg = lens.sun_distance(geom, sun) * sunstate.DEG_PER_RADIUS
+    far = sky & (deg > sunstate.STANDOUT_DEG) & (rho <= sunstate.MOTION_RHO) & (darkest < lens.SATURATED)
+    if far.sum() < sunstate.MIN_NEAR_PIXELS:
+        return None
+    level = float(np.median(darkest[far]))
+    rings = np.arange(0.0, 45.0, 1.5)
+    prof = np.array([np.median(darkest[r]) if (r := sky & (deg >= a) & (deg < a + 1.5)).sum() >= 2 else np.nan
+                     for a in rings])
+    top = float(np.nanmax(prof[:3]))
+    excess = (prof - level) / max(top - level, 1e-3)
+
+    def fall(share: float) -> float:
+        below = np.nonzero(excess < share)[0]
+        return float(rings[below[0]]) if len(below) else 45.0
+
+    aureole = sky & (deg >= 15) & (deg < 30)
+    plateau = (darkest >= top - 0.03) & (deg <= 30) & (rho <= 1.0)
+    area = float(plateau.sum()) * (sunstate.DEG_PER_RADIUS / geom.rx) * (sunstate.DEG_PER_RADIUS / geom.ry)
+    standout = sunstate._standout((darkest * 255).round(), sun, sky & (deg > sunstate.STANDOUT_DEG)
+                                  & (rho <= sunstate.MOTION_RHO) & (darkest < lens.SATURATED))
+    return {"area_deg2": area, "edge75_deg": fall(0.75), "edge50_deg": fall(0.5),
+            "aureole": (float(np.median(darkest[aureole])) - level) / max(top - level, 1e-3),
+            "standout": float("nan") if standout is None else standout}
+
+
+def disc_table(args: argparse.Namespace) -> None:
+    """The disc's measures (disc_measures) on clear and overcast frames with the sun up where a disc is seen,
+    per LenghuSky-8 year (and TSI day with --tsi-dir): percentiles 0/10/50/90/100 per class, what the
+    rule's constants were read from."""
+    from skydata import LENGHU_SITE, load_lenghu
+
+    model = OctaModel()
+    groups: dict[str, dict[str, list[dict[str, float]]]] = {}
+
+    def add(group: str, kind: str, jpeg: bytes, ts: datetime, site: tuple[float, float]) -> None:
+        frame = model.decode(jpeg)
+        v = model.judge([frame], [ts], *site)[0]
+        if v.sky is None or not v.sky.seen:
+            return
+        geom = model.geometry(frame)
+        m = disc_measures(frame.pixels, geom, model.maps(frame, geom), frame.not_sky())
+        if m is not None:
+            groups.setdefault(group, {"clear": [], "overcast": []})[kind].append(m)
+
+    years = tuple(args.years.split(","))
+    for smp in load_lenghu(Path(args.tsi)):
+        el = smp.extra["sun_elevation"]
+        if not smp.name.startswith(years) or smp.extra["night"] or el <= 0 or 0.1 <= smp.fraction <= 0.9:
+            continue
+        ts = datetime.strptime(smp.name, "%Y-%m-%d-%H-%M-%S").replace(tzinfo=UTC) - timedelta(hours=8)
+        add(f"LenghuSky-8 {smp.name[:4]}", "clear" if smp.fraction < 0.1 else "overcast", smp.jpeg, ts, LENGHU_SITE)
+    if args.tsi_dir:
+        for key, img, msk in pairs(Path(args.tsi_dir), args.days.split(","), args.step):
+            t = truth(msk)
+            if t is None or not (t["fraction"] > 0.9 or (t["fraction"] < 0.1 and t["sun"])):
+                continue
+            add(f"TSI {key[:8]}", "clear" if t["fraction"] < 0.1 else "overcast", img.read_bytes(), when(key), SGP)
+    for group, kinds in groups.items():
+        print(f"\n{group}: discs seen on {len(kinds['clear'])} clear, {len(kinds['overcast'])} overcast frames "
+              "(percentiles 0 / 10 / 50 / 90 / 100)")
+        for key in ("area_deg2", "edge75_deg", "edge50_deg", "aureole", "standout"):
+            cells = []
+            for kind in ("clear", "overcast"):
+                a = np.array([m[key] for m in kinds[kind]], dtype=float)
+                a = a[np.isfinite(a)]
+                q = " ".join(f"{x:6.2f}" for x in np.percentile(a, (0, 10, 50, 90, 100))) if len(a) else "-"
+                cells.append(f"{kind} [{q}]")
+            print(f"  {key:<11}" + "   ".join(cells))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=("state", "motion", "lenghu", "orientation", "epochs"))
+    p.add_argument("what", choices=("state", "motion", "lenghu", "orientation", "epochs", "disc"))
     p.add_argument("tsi", metavar="DIR", help="TSI_DIR, or the LenghuSky-8 JSON folder for `lenghu`")
     p.add_argument("--days", default="20180418,20180419")
     p.add_argument("--step", type=int, default=4)
-    p.add_argument("--years", default="2018,2019,2020", help="LenghuSky-8 years (2021 is held out)")
+    p.add_argument("--years", default="2018,2019,2020", help="LenghuSky-8 years (2021: spent, for diagnosis only)")
     p.add_argument("--train", default="20170524", help="orientation: fit on these date prefixes (YYYYMM...)")
     p.add_argument("--test", default="20180418,20180419", help="orientation: check on these")
+    p.add_argument("--tsi-dir", default="", help="disc: TSI_DIR as well, its --days")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args()
     {"state": state_table, "motion": motion_table, "lenghu": lenghu_table,
-     "orientation": orientation_table, "epochs": epochs_table}[args.what](args)
+     "orientation": orientation_table, "epochs": epochs_table, "disc": disc_table}[args.what](args)
 
 
 if __name__ == "__main__":

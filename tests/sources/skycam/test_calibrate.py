@@ -217,8 +217,9 @@ def test_calibrate_usage_errors(tmp_path: Path):
 
 
 def test_calibrate_from_the_camera_end_to_end(tmp_path: Path):
-    """--from/--to against the loopback camera: first with no database (the daytime slots are downloaded),
-    then from stored readings (their URLs downloaded again); the next backfill records the calibration."""
+    """--from/--to against the loopback camera: first with no database (the daytime slots and some night ones
+    are downloaded), then from stored readings (their URLs downloaded again); the next backfill records the
+    calibration."""
     with CameraServer(mast=True) as camera:
         cfg = write_config(tmp_path / "c.toml", {
             "storage": {"database": str(tmp_path / "cielo.db")},
@@ -228,15 +229,17 @@ def test_calibrate_from_the_camera_end_to_end(tmp_path: Path):
         # 2024-06-01 at Río Grande (the default site): the sun is up from about 12:40Z to 19:40Z.
         fresh = cielo("calibrate", "--from", "2024-06-01T10:00Z", "--to", "2024-06-01T15:59Z", config=cfg)
         assert fresh.returncode == 0, fresh.stderr
-        assert "camera slots with the sun above -6°" in fresh.stdout
-        first = camera.total_requests
-        assert 12 <= first < 36  # 10:00..11:59Z is night there: not downloaded
+        assert "camera slots with the sun above -6° and 7 with it below -12° for the night side" in fresh.stdout
+        # 24 slots with the sun above -6° and 7 below -12° (the night side); the 5 of nautical twilight
+        # between them are not downloaded
+        assert camera.total_requests == 31
+        assert "moonlit nights: 7 moonlit frames" in fresh.stdout  # the night slots reached the night side
 
         assert cielo("backfill", "--from", "2024-06-01T16:00Z", "--to", "2024-06-01T17:59Z",
                      config=cfg).returncode == 0
         stored = cielo("calibrate", "--from", "2024-06-01T16:00Z", "--to", "2024-06-01T17:59Z", config=cfg)
         assert stored.returncode == 0, stored.stderr
-        assert "12 of 12 images from stored daytime readings" in stored.stdout
+        assert "12 of 12 images from stored judged readings" in stored.stdout
         cal = json.loads((tmp_path / "calibration.json").read_text())  # default: beside the database
         assert cal["frames"] == 12 and 0.0 < cal["sky_threshold"] < 0.3
 

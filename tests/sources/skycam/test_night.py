@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from cielo.sources.skycam import night
+from cielo.sources.skycam import lens, night
 from tests.conftest import cielo, write_config
 
 W, H = 640, 480
@@ -79,3 +79,20 @@ def test_the_gate_is_unsure_between_a_clear_and_an_overcast_look():
         geom = model.geometry(frame)
         _, unsure[name] = night.moonlit_octas(frame, geom, model.maps(frame, geom).valid)
     assert unsure == {"clear": False, "overcast": False, "between": True}, unsure
+
+
+def test_a_star_must_stand_over_the_frames_own_noise():
+    """A contrast-stretched overcast night: noise speckles clear the fixed 0.08 bar but not 6x the frame's own
+    noise; real stars on a quiet sky still pass both."""
+    rng = np.random.default_rng(5)
+    noisy = np.clip(rng.normal(130, 14, (256, 256)), 0, 255).astype(np.uint8)
+    speckles = noisy.astype(np.int16) * 8 - sum(np.roll(np.roll(noisy.astype(np.int16), i, 0), j, 1)
+                                               for i in (-1, 0, 1) for j in (-1, 0, 1) if (i, j) != (0, 0))
+    assert (speckles > lens.STAR_PROMINENCE * 8 * 255).mean() > 0.01  # the fixed bar alone would pass many
+    density = lens.star_density(noisy)
+    assert density is None or float(density.mean()) < lens.STARRY_FRAME / 4
+    quiet = np.clip(rng.normal(60, 2, (256, 256)), 0, 255).astype(np.uint8)
+    ys, xs = rng.integers(2, 254, 600), rng.integers(2, 254, 600)
+    quiet[ys, xs] = 200
+    stars = lens.star_density(quiet)
+    assert stars is not None and float(stars.mean()) > lens.STARRY_FRAME

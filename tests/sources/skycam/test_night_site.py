@@ -54,7 +54,7 @@ def test_the_star_bar_follows_the_sites_clear_nights():
     assert bars is not None and starry is not None
     # the bar is SITE_BAR of the clear nights' density ring by ring: lower toward the horizon
     assert bars == pytest.approx(tuple(night.SITE_BAR * v for v in clear[0]), rel=1e-6)
-    assert starry == pytest.approx(night.STARRY_SHARE * float(np.mean(clear[0])))
+    assert starry == pytest.approx(min(lens.STARRY_FRAME, night.STARRY_SHARE * float(np.mean(clear[0]))))
     assert "10 dark-night frames" in note
     # a camera whose clear nights show fewer stars gets a lower share for "starry", never a higher one
     _, sparse, _ = night.site_bars([[v / 4 for v in clear[0]]] * 10)
@@ -143,13 +143,15 @@ def test_an_old_calibration_file_still_loads_and_a_new_one_keeps_its_night_side(
         Calibration.load(tmp_path / "bad.json")
 
 
-def _twilight_sky(gradient: float) -> bytes:
-    """A blue twilight sky of one colour (NRBR the same everywhere), lit `gradient` brighter on one side."""
+def _twilight_sky(gradient: float, rise: float = 0.0) -> bytes:
+    """A blue twilight sky of one colour (NRBR the same everywhere), lit `gradient` brighter on one side and
+    `rise` brighter at the lens's rim than at its centre (a clear sky brightens toward the horizon, an overcast
+    one dims)."""
     w, h = 640, 480
     yy, xx = np.mgrid[0:h, 0:w]
     disc = (xx - w / 2) ** 2 + (yy - h / 2) ** 2 <= 230**2
     rng = np.random.default_rng(3)
-    light = 1.0 + gradient * (xx - w / 2) / 230
+    light = 1.0 + gradient * (xx - w / 2) / 230 + rise * ((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / 230**2
     rgb = np.zeros((h, w, 3)) + rng.normal(0, 1.5, (h, w, 1))
     rgb += np.array([70.0, 90.0, 135.0]) * light[..., None]
     rgb[~disc] = 0
@@ -160,9 +162,18 @@ def test_twilight_calls_an_evenly_lit_sky_overcast_and_a_glowing_one_clear(model
     """Both skies have one colour (NRBR spread near 0, which alone read overcast before); only the evenly lit one
     is overcast: a clear twilight keeps its glow."""
     assert regime.light(DUSK_AT, *MADRID).regime == regime.TWILIGHT
-    even, glow = model.decode(_twilight_sky(0.0)), model.decode(_twilight_sky(0.6))
+    even, glow = model.decode(_twilight_sky(0.0)), model.decode(_twilight_sky(0.6, rise=0.6))
     v_even, v_glow = model.judge([even, glow], [DUSK_AT, DUSK_AT], *MADRID)
     assert v_even.octas == 8 and v_glow.octas is not None and v_glow.octas <= 2, (v_even.octas, v_glow.octas)
+
+
+def test_twilight_calls_a_sky_dimming_toward_the_horizon_overcast_whatever_its_glow(model: OctaModel):
+    """A glow on one side alone (a lit patch of cloud toward the sun) does not make a sky clear: an overcast deck
+    is lit from above and dims toward the horizon all round, a clear twilight sky brightens toward it."""
+    dim = model.decode(_twilight_sky(0.6, rise=-0.3))
+    (v,) = model.judge([dim], [DUSK_AT], *MADRID)
+    assert v.octas == 8, v.octas
+    assert night.horizon_rise(dim.pixels, np.ones(dim.pixels.shape[1:], np.float32), model.geometry(dim)) < 0
 
 
 def test_calibrate_images_learns_the_night_side_from_exif_times(tmp_path: Path):

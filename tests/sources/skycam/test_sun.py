@@ -93,6 +93,49 @@ def _model_views(*jpegs: bytes):
     return [v.sky for v in model.judge(frames, [None] * len(frames), 40.4, -3.7)]
 
 
+def plain_sky(rgb: tuple[int, int, int]) -> bytes:
+    """The fisheye of frame() with one flat sky colour (no zenith-to-horizon gradient) and the sun's disc."""
+    cx, cy = W // 2, H // 2
+    sky = Image.new("RGB", (W, H), rgb)
+    glow = Image.new("L", (W, H))
+    ImageDraw.Draw(glow).ellipse((SUN[0] - 30, SUN[1] - 30, SUN[0] + 30, SUN[1] + 30), fill=160)
+    sky.paste(Image.new("RGB", (W, H), (235, 240, 250)), (0, 0), glow.filter(ImageFilter.GaussianBlur(12)))
+    ImageDraw.Draw(sky).ellipse((SUN[0] - 14, SUN[1] - 14, SUN[0] + 14, SUN[1] + 14), fill=(255, 255, 255))
+    lens = Image.new("L", (W, H))
+    ImageDraw.Draw(lens).ellipse((cx - R, cy - R, cx + R, cy + R), fill=255)
+    out = Image.composite(sky, Image.new("RGB", (W, H)), lens)
+    noise = np.random.default_rng(7).integers(-6, 7, (H, W, 3))
+    out = Image.fromarray(np.clip(np.asarray(out, dtype=np.int16) + noise, 0, 255).astype(np.uint8))
+    buf = io.BytesIO()
+    out.save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+def test_the_disc_against_the_sky_decides_thin():
+    from cielo.sources.skycam import sunstate
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    noon = datetime(2024, 6, 1, 11, 0, tzinfo=UTC)  # Madrid: the sun high, its elevation known
+
+    def view(rgb: tuple[int, int, int]):
+        return model.judge([model.decode(plain_sky(rgb))], [noon], 40.4, -3.7)[0].sky
+
+    # a blue sky, but lit so bright that the disc hardly stands out from it: the colour rules say clear
+    lit = view((130, 170, 250))
+    assert lit.overcast < sunstate.OVERCAST and lit.standout < sunstate.FAINT
+    assert lit.state == "thin"
+    # a pale, grey sky that the octa mask reads as cloud everywhere (the colour rules say "thin"), under a
+    # disc four times as bright as it: a clipping camera's pale clear sky, the disc in full view
+    pale = view((60, 62, 66))
+    assert pale.overcast >= sunstate.OVERCAST and pale.standout >= sunstate.STANDS_OUT
+    assert pale.state == "visible"
+    # the same grey, brighter: the disc no longer stands out as a clear sky's
+    grey = view((110, 112, 116))
+    assert sunstate.FAINT <= grey.standout < sunstate.STANDS_OUT
+    assert grey.state == "thin"
+
+
 def test_motion_of_a_shifted_cloud_field():
     from cielo.sources.skycam import motion
 

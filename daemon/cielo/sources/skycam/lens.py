@@ -434,12 +434,28 @@ STAR_PROMINENCE = 0.08  # a star: a pixel brighter than each of its 8 neighbours
 # 0.1: overcast read >= 6 51 / 65 / 72 / 84 / 88 %, clear read <= 2 97 / 93 / 90 / 86 / 83 %, MAE 1.30 / 1.11 /
 # 1.12 / 1.23 / 1.39
 STAR_WINDOW = 15  # stars are counted in windows this wide (pixels of the decoded frame, before resizing)
+# ... and by this many times the frame's own pixel noise (the median |lead| over its lit pixels): a contrast-
+# stretched overcast night's colour noise throws speckles over the 0.08 bar that pass as stars; real stars stand
+# far above the noise. LenghuSky 2018-2019 dark nights: see docs/design.md
+STAR_NOISE_K = 6.0
+NOISE_LIT = 12  # pixels over this level (0..255) measure the noise
 STARRY_FRAME = 0.006  # a frame with more star pixels than this share of its area ...
 STARRY_MAX_NRBR = 0.2  # ... and a sky less blue than this (median NRBR) is a night sky with stars
 STARS_CLEAR = 0.0075  # ... and there, a window with more than this share of star pixels is clear sky
 # Under this share of star pixels over the whole frame no rule can use them: a starry frame needs STARRY_FRAME
 # / 2 over the frame and STARRY_FRAME over its octa area, which would have to be under an eighth of the frame
 STARLESS = STARRY_FRAME / 8
+
+
+def _noise(lead: np.ndarray, bright: np.ndarray) -> float:
+    """The frame's own pixel noise, 8x (as `lead`): the median |lead| over its lit pixels (every 2nd row and column;
+    the lens surround's black would pull it to 0)."""
+    step = lead[::2, ::2][bright[::2, ::2] > NOISE_LIT]
+    if step.size < 100:
+        return 0.0
+    a = np.abs(step)
+    k = a.size // 2
+    return float(np.partition(a, k)[k])
 
 
 def star_density(bright: np.ndarray) -> np.ndarray | None:
@@ -460,7 +476,7 @@ def star_density(bright: np.ndarray) -> np.ndarray | None:
     # Integer arithmetic (this runs on every frame): brighter than the mean of its 8 neighbours by
     # STAR_PROMINENCE of full scale <=> 8 bright - their sum > STAR_PROMINENCE * 8 * 255 (163.2)
     lead = bright.astype(np.int16) * np.int16(8) - total
-    stars = (bright > top) & (lead > np.int16(STAR_PROMINENCE * 8 * 255))
+    stars = (bright > top) & (lead > np.int16(max(STAR_PROMINENCE * 8 * 255, STAR_NOISE_K * _noise(lead, bright))))
     if np.count_nonzero(stars) <= STARLESS * h * w:
         return None
     k = STAR_WINDOW

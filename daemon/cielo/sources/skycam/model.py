@@ -196,11 +196,19 @@ class OctaModel:
                 else site_night.bar_map(geom.rho())
         out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, stop=frame.stop, daylit=daylit, star_bar=bar,
                         starry_share=None if site_night is None else site_night.starry_share)
-        if light is not None and light.regime == regime.TWILIGHT and lens.uniform_sky(frame.pixels, out.valid):
-            # twilight: a clear sky keeps a gradient from the glow on the sun's side to a deep blue zenith;
-            # an overcast one is evenly lit and just as blue, so its colour reads clear
+        if light is not None and self._overcast_by_light(frame, geom, light, out.valid):
             out = lens.Maps(out.valid, np.full_like(out.threshold, 2.0), out.sun)
         return out
+
+    def _overcast_by_light(self, frame: Frame, geom: lens.Lens, light: regime.Light, valid: np.ndarray) -> bool:
+        """A sky the sun still lights, overcast by its light: at twilight a clear sky keeps a gradient from the glow
+        on the sun's side to a deep blue zenith and brightens toward the horizon, an overcast one is evenly lit,
+        dims toward the horizon and is just as blue (its colour reads clear); early and late in the night
+        (night.SUN_GLOW) a starless frame by the horizon's light alone."""
+        if light.regime == regime.TWILIGHT:
+            return lens.uniform_sky(frame.pixels, valid) or night.twilight_overcast(frame.pixels, valid, geom)
+        return (light.regime in (regime.DARK, regime.MOONLIT) and light.sun_altitude >= night.SUN_GLOW
+                and not self._starry(frame) and night.twilight_overcast(frame.pixels, valid, geom))
 
     @staticmethod
     def _daylike(frame: Frame, geom: lens.Lens) -> bool:

@@ -90,7 +90,7 @@ MIN_DARK = 8  # fewer dark-night frames with stars say nothing about the site's 
 # A night frame is starry (the star rule applies) over lens.STARRY_FRAME of star pixels: 0.22 of the reference's
 # clear-night density (LenghuSky 2018-2020, the rings' mean of their 80th percentiles: about 27 per mille). A
 # site whose clear nights show fewer stars (a smaller sensor, a softer lens) gets the same share of its own.
-STARRY_SHARE = 0.22
+STARRY_SHARE = 0.3
 MIN_CLEAR_NIGHT = 0.002  # a site whose clear nights show fewer star pixels than this never sees a starry sky
 # Moonlit (site_gate): the gate features' mean over the reference's clear and overcast moonlit frames
 # (LenghuSky 2018-2020, read <= 2 and >= 6 octas: the frames GATE_* was fitted on); a site's median outside
@@ -247,3 +247,42 @@ def ring_density(stars: np.ndarray, rho: np.ndarray, sky: np.ndarray) -> list[fl
             return None
         out.append(float(stars[sel].mean(dtype=np.float32)))
     return out
+
+
+# Twilight (model.py: a frame known to be in twilight): the sky's light per position, fitted over the octa area as
+# a + b x + c y + d rho^2 (x, y, rho in lens radii). A clear twilight sky brightens toward the horizon (the glow on
+# the sun's side and the longer air path all round: d well over 0), an overcast one is lit from above and dims
+# toward it (the CIE overcast sky: the horizon about a third of the zenith). The x, y terms take up the glow's side,
+# so only the rise all round counts. HORIZON_RISE chosen on LenghuSky 2018-2019 twilight frames (see docs/design.md).
+HORIZON_RISE = 0.3  # d / a under this: the sky does not brighten toward the horizon: overcast
+# The sun's glow still lights the sky's rim a little below nautical twilight: a night frame without stars is judged
+# by the horizon's rise too while the sun is above this (degrees). Below it the rise no longer separates clear from
+# overcast on LenghuSky 2018-2019 (clear starless nights at -15 dim toward the horizon).
+SUN_GLOW = -14.0
+
+
+def horizon_rise(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> float | None:
+    """d / a of the brightness fit above, over the valid pixels (every 2nd row and column: a smooth surface);
+    None without a lens circle or with too little sky."""
+    if not geom.found:
+        return None
+    sel = np.zeros(valid.shape, dtype=bool)
+    sel[::2, ::2] = valid[::2, ::2] > 0
+    yy, xx = np.nonzero(sel)
+    if len(yy) < 50:
+        return None
+    x = (xx.astype(np.float64) - geom.cx) / geom.rx
+    y = (yy.astype(np.float64) - geom.cy) / geom.ry
+    top = np.maximum(np.maximum(px[0], px[1]), px[2])[sel].astype(np.float64)
+    a = np.stack([np.ones_like(x), x, y, x * x + y * y], axis=1)
+    try:
+        coef = np.linalg.solve(a.T @ a, a.T @ top)
+    except np.linalg.LinAlgError:
+        return None
+    return float(coef[3] / coef[0]) if coef[0] > 1.0 else None
+
+
+def twilight_overcast(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> bool:
+    """A twilight sky that does not brighten toward the horizon (horizon_rise under HORIZON_RISE): overcast."""
+    rise = horizon_rise(px, valid, geom)
+    return rise is not None and rise < HORIZON_RISE

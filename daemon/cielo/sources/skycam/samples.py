@@ -1,5 +1,6 @@
 """The frames `cielo calibrate` learns the site from: a folder of the camera's images, or the camera itself
-(the slots the database holds judged readings for, else every daytime slot, downloaded again)."""
+(the slots the database holds judged readings for, else the daytime slots and some night ones, downloaded
+again)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from cielo.astro import sun
 from cielo.config import Settings
 from cielo.http import FetchError
 from cielo.sources.base import Window
-from cielo.sources.skycam import orientation
+from cielo.sources.skycam import orientation, regime
 from cielo.sources.skycam.calibration import CalibrationError
 from cielo.sources.skycam.frame import Frame
 from cielo.sources.skycam.locate_latest import exif_taken
@@ -21,6 +22,7 @@ from cielo.sources.skycam.source import SkycamSource
 from cielo.store import Store
 from cielo.timeutil import iso, utcnow
 
+NIGHT_SHARE = 4  # without stored readings, up to a quarter as many night slots as day ones are downloaded
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
 
@@ -64,9 +66,9 @@ def frames_from_folder(model: OctaModel, folder: Path, most: int, times: list[da
 
 def frames_from_camera(model: OctaModel, settings: Settings, start: datetime, end: datetime, most: int,
                        times: list[datetime | None] | None = None) -> tuple[list[Frame], str]:
-    """Frames of [start, end) from the camera: the URLs of stored daytime readings when the database holds
-    some, else every slot with the sun above -6°, downloaded again (images are not kept by default);
-    `times` gets each one's slot."""
+    """Frames of [start, end) from the camera: the URLs of stored judged readings (day and night) when the
+    database holds some, else every slot with the sun above -6° and up to a quarter as many with it below
+    -12°, downloaded again (images are not kept by default); `times` gets each one's slot."""
     source = SkycamSource(settings)
     source.__dict__["model"] = model  # decode at this model's size; no second session
     slots: list[datetime] = []
@@ -75,11 +77,20 @@ def frames_from_camera(model: OctaModel, settings: Settings, start: datetime, en
     if db.is_file():
         with Store(db) as store:
             slots = store.judged_slots(source.primary.name, start, end)
-        origin = f"stored daytime readings in {db.name}"
-    if not slots:
+        origin = f"stored judged readings in {db.name}"
+    if slots:
+        picked = _spread(slots, most)
+    else:
+        # The day fit wants daylit frames; the night side (calibration.learn_nights) wants nights, so a
+        # share of the budget goes to slots with the sun below nautical twilight, where the range has some.
         lat, lon = settings.device.latitude, settings.device.longitude
-        slots = [t for t in source.slots(start, end) if sun.elevation(t, lat, lon) >= sun.CIVIL_TWILIGHT_DEG]
-        origin = "camera slots with the sun above -6°"
+        height = {t: sun.elevation(t, lat, lon) for t in source.slots(start, end)}
+        day = [t for t, h in height.items() if h >= sun.CIVIL_TWILIGHT_DEG]
+        night = [t for t, h in height.items() if h < regime.NIGHT_SUN]
+        picked = sorted(_spread(day, most) + _spread(night, most // NIGHT_SHARE))
+        origin = "camera slots with the sun above -6°" + (
+            f" and {min(len(night), most // NIGHT_SHARE)} with it below {regime.NIGHT_SUN:g}° for the night side"
+            if night and most // NIGHT_SHARE else "")
     now = utcnow()
 
     def get(slot: datetime) -> Frame | None:
@@ -88,7 +99,6 @@ def frames_from_camera(model: OctaModel, settings: Settings, start: datetime, en
         except FetchError:
             return None
 
-    picked = _spread(slots, most)
     try:
         with ThreadPoolExecutor(max_workers=source.workers) as pool:
             got = list(pool.map(get, picked))

@@ -3,10 +3,11 @@
 Per judged day frame, from what the octa model's per-frame maps already found (the lens, the sun's saturated
 blob, the clear-sky threshold per pixel):
 
-- the sun's state: "visible" (a saturated disc), "thin" (a saturated disc under a sky that is cloud nearly
-  everywhere else, or milky, no blue left and grey in it: the sun shows through thin cloud), "covered" (no saturated
-  disc where the sun is, or anywhere with the sun up), or None (the sun down, out of the lens, or nothing
-  to judge by);
+- the sun's state: "visible" (a saturated disc), "thin" (a saturated disc that hardly stands out from the sky
+  far from it, or one that does not stand out as a clear sky's under a sky that is cloud nearly everywhere
+  else, or milky, no blue left and grey in it: the sun shows through thin cloud), "covered" (no saturated disc
+  where the sun is, or anywhere with the sun up), or None (the sun down, out of the lens, or nothing to judge
+  by);
 - the cloud fraction within 15 and 30 degrees of the sun (sky and cloud pixels only: saturated glare, masts
   and the surround left out), where the sun is known: the blob, else its computed position once the camera's
   orientation is calibrated (orientation.py);
@@ -35,6 +36,11 @@ PALE = 0.16  # ... or with that area's 80th-percentile NRBR under this: a milky 
 GREY = 0.065  # ... but milky only with grey in it, its 20th percentile under this: a pale, hazy clear sky stays blue
 # everywhere (LenghuSky-8 2018-2020 clear frames: 20th percentile 0.053 or more, 0.069-0.078 where the 80th was
 # under PALE; the milky overcast ones under PALE 0.059 or less)
+STANDOUT_DEG = 45.0  # the sky the disc is measured against: farther than this from it, within the octa area
+FAINT = 2.3  # a disc less than this many times as bright (min(R, G, B)) as that sky: "thin" whatever the colours
+STANDS_OUT = 3.1  # a disc this many times as bright as the sky or more is a clear sky's, even where the cloud
+# share or the milky test above says "thin" (LenghuSky-8 2018-2019 and TSI 2017-05-24: clear discs 2.36 or more;
+# the overcast discs the colour rules missed 2.08 and 2.22, those they caught 3.04 or less; docs/sun.md)
 MIN_NEAR_PIXELS = 8  # fewer sky pixels than this within an angle of the sun: no fraction there
 CLIPPED_CHROMA = 4  # a plateau below full scale is a clipped disc when max - min of R, G, B there is this small
 FAR_FROM_EXPECTED_DEG = 12.0  # a saturated blob farther than this from where the sun must be is a reflection
@@ -57,6 +63,7 @@ class SunView:
     sky: bytes | None = None  # ... and where that mask is sky or cloud at all
     shape: tuple[int, int] | None = None
     cover: dict[str, float | None] | None = None  # sectors.KEYS: cloud by compass quarter, in the sun's sector
+    standout: float | None = None  # how many times brighter the seen disc is than the sky far from it
 
     @property
     def covered(self) -> int | None:
@@ -140,7 +147,7 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
     if where is not None and not _in_lens(where, geom):
         return SunView(None, None, None, None, None, False, deg_per_px, None, *packed, cover)
     near: list[float | None] = [None, None]
-    state, overcast = "covered", None
+    state, overcast, standout = "covered", None, None
     if where is not None:
         deg = lens.sun_distance(geom, where) * np.float32(deg_per_radius)
         for i, limit in enumerate(NEAR_DEG):
@@ -158,9 +165,16 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
             if n >= MIN_NEAR_PIXELS:
                 whitest, bluest = np.percentile(ratio[away], (20, 80))
                 pale = float(bluest) < PALE and float(whitest) < GREY
-            state = "thin" if overcast >= OVERCAST or pale else "visible"
+            standout = _standout(darkest, sun, motion_sky & (deg > STANDOUT_DEG))
+            # the disc itself first: one that hardly stands out from the sky is dimmed whatever the colours;
+            # one that stands out as a clear sky's is not, however pale the sky reads
+            milky = overcast >= OVERCAST or pale
+            faint = standout is not None and standout < FAINT
+            bright = standout is not None and standout >= STANDS_OUT
+            state = "thin" if faint or (milky and not bright) else "visible"
     return SunView(state, near[0], near[1], None if where is None else float(where[0]),
-                   None if where is None else float(where[1]), sun is not None, deg_per_px, overcast, *packed, cover)
+                   None if where is None else float(where[1]), sun is not None, deg_per_px, overcast, *packed, cover,
+                   standout)
 
 
 def _saturated(px: np.ndarray, darkest: np.ndarray, sun: tuple[float, float]) -> bool:
@@ -174,6 +188,18 @@ def _saturated(px: np.ndarray, darkest: np.ndarray, sun: tuple[float, float]) ->
         return True
     patch = px[:, ys, xs].astype(np.int16)
     return float(np.median(patch.max(axis=0) - patch.min(axis=0))) <= CLIPPED_CHROMA
+
+
+def _standout(darkest: np.ndarray, sun: tuple[float, float], far: np.ndarray) -> float | None:
+    """How many times brighter the disc is than the sky far from it, in min(R, G, B): the sky's red under a
+    clear sky is dark and the disc stands out 2.4-5 times; thin cloud lights the whole sky (and a clipping
+    camera caps the disc), mostly 1.5-2.5. None without enough sky there."""
+    if int(np.count_nonzero(far)) < MIN_NEAR_PIXELS:
+        return None
+    h, w = darkest.shape
+    x, y = round(sun[0]), round(sun[1])
+    disc = int(darkest[max(0, y - 1) : min(h, y + 2), max(0, x - 1) : min(w, x + 2)].max())
+    return disc / max(float(np.median(darkest[far])), 1.0)
 
 
 def _in_lens(p: tuple[float, float], geom: lens.Lens) -> bool:
