@@ -45,7 +45,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-VERSION = "skyref-3.5.0"
+VERSION = "skyref-3.6.0"
 HEIGHT, WIDTH = 120, 160  # 4:3 like most cameras; a 640x480 JPEG decodes straight to this in draft mode
 OPSET = 17
 IR_VERSION = 8  # readable by onnxruntime >= 1.10
@@ -565,6 +565,13 @@ def model_card(evaluation: dict | None) -> dict:
             "sources, always uncertain; confidence a per-light logistic (day ECE <= 0.05 on both cameras out of "
             "fold; twilight and night 0.06-0.07). Still short: LenghuSky's pale clear days (held-out clear read "
             "<= 2 by day 50-56 %), overcast dark nights (72-79 %), moonlit nights (79-83 %)",
+            "cielo 3.6 (skyref-3.6.0, graph unchanged but for the version): a green-tinted sky (blue at least "
+            "red: a mirror's or dome's tint, not foliage) counts in the octa area (TSI dev blind 0.70 -> 0.62, "
+            "calibrated 0.28 -> 0.19; its 2018-04-18 check day blind 0.78 -> 0.77, calibrated 0.14 -> 0.24); a "
+            "star stands 6x the frame's own pixel noise too, twilight and the early night are overcast when the "
+            "sky does not brighten toward the horizon (LenghuSky dev timed: dark night 1.12 -> 0.83, overcast "
+            "read >= 6 72 -> 86 %; twilight 1.58 -> 1.28, 64 -> 82 %; calibrated dark 0.94 -> 0.57); confidence "
+            "refitted. Still short: LenghuSky's pale clear and bluish-stratus days, moonlit nights (79-85 %)",
         ],
     }
     if evaluation is None:

@@ -34,25 +34,25 @@ FEATURES = ("logit_top", "sd_clear", "sd_one", "sd_broken", "sd_overcast", "skew
 
 # fitted: python -m models.fit_confidence (see above)
 WEIGHTS: dict[str | None, tuple[float, ...]] = {
-    None: (-0.431, 1.352, -0.238, -1.628, -2.479, 2.994,
-        -0.128, 0.770, -0.413, -0.453, -2.380, -0.937, 0.000, 0.000, 0.000, 0.620),
-    regime.DAY: (-0.374, 0.628, 0.204, -1.919, -1.880, 2.967,
-        0.342, 1.249, -0.639, -0.130, -0.841, -0.978, 0.000, 0.000, 0.000, 0.000),
-    regime.TWILIGHT: (-0.298, 1.090, -1.837, -0.754, -1.218, 2.719,
-        -0.080, 0.538, -0.578, -0.108, 0.104, 0.009, -0.088, 0.000, 0.000, 0.000),
-    regime.MOONLIT: (-0.557, 0.443, -0.107, -0.461, -1.930, 2.055,
-        0.125, -0.113, -0.624, -0.791, -0.010, 0.257, -0.041, -0.403, -0.524, 1.163),
-    regime.DARK: (-1.271, 2.225, -3.046, -2.440, -0.457, 3.719,
-        -0.138, 0.377, -0.420, 0.039, 0.244, 1.131, -0.439, 0.000, 0.000, 2.091),
+    None: (-0.195, 1.257, -0.161, -1.189, -2.582, 2.676,
+        -0.102, 0.479, -0.532, -0.642, -2.236, -0.863, 0.000, 0.000, 0.000, 0.227),
+    regime.DAY: (-0.276, 0.601, -0.030, -1.195, -1.528, 2.152,
+        0.807, 0.912, -0.170, -0.081, -0.344, -1.023, 0.000, 0.000, 0.000, 0.000),
+    regime.TWILIGHT: (-0.059, 0.767, -1.828, -0.870, 0.000, 1.931,
+        0.047, 0.396, -0.552, -0.137, 0.074, -0.031, 0.037, 0.000, 0.000, 0.000),
+    regime.MOONLIT: (-0.449, 0.462, -0.026, -0.473, -2.000, 2.037,
+        0.104, -0.186, -0.381, -0.835, -0.086, 0.324, -0.053, -0.509, -0.441, 1.182),
+    regime.DARK: (-0.280, 2.940, -3.106, -1.996, -0.790, 2.952,
+        -0.137, 0.574, -0.428, -0.132, 0.200, 1.169, -0.409, 0.000, 0.000, 0.712),
 }
 # A light whose answers change most under a site calibration has weights of its own for them (by day: TSI's
 # 1-octa answers are right 39 % of the time without one, 81 % with); WEIGHTS then holds those without.
 SITE_WEIGHTS: dict[str | None, tuple[float, ...]] = {
-    regime.DAY: (0.336, 0.701, 1.262, -1.382, -1.183, 0.601,
-        1.364, 0.839, -1.253, 0.157, -0.553, -0.735, 0.589, 0.000, 0.000, 0.000),
+    regime.DAY: (0.663, -0.220, 0.792, 0.687, -1.275, 0.017,
+        1.716, 1.412, -0.632, -0.199, -0.391, -0.907, 0.172, 0.000, 0.000, 0.000),
 }
 # An answer is weak (`uncertain`) when its confidence is under this, or when the moonlit gate was unsure.
-WEAK_CONFIDENCE = 0.15
+WEAK_CONFIDENCE = 0.2
 # Never certain; never under an even spread's 1/9 either (no distribution over 9 octas has a lower top, and
 # the octas must still show): broken skies, right 5-24 % of the time, sit at this floor.
 CONFIDENCE_RANGE = (0.115, 0.98)

@@ -17,7 +17,7 @@ class Frame:
     brightness: float  # mean of max(R, G, B), 0..1
     lens: lens.Lens | None = None  # the lens ellipse found in this frame (None: not looked for)
     stars: np.ndarray | None = None  # float16 [H, W]: star density (lens.star_density), for night frames
-    stop: np.ndarray | None = None  # bool [H, W]: lens.not_sky, found once for the lens fit and the octa area
+    stop: np.ndarray | None = None  # bool [H, W]: lens.not_sky, found once for the lens fit
     bright: np.ndarray | None = None  # uint8 [h, w]: max(R, G, B) at the decoded size (night.py looks for stars)
     grey: np.ndarray | None = None  # uint8 [h, w]: a monochrome frame at mono.MONO_SIZE (its stars survive)
 

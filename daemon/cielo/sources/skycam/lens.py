@@ -23,6 +23,10 @@ DARK_REL = 0.25  # a pixel darker than this share of the sky's level ends a ray 
 DARK_ABS = 0.03  # ... or darker than this (0..1)
 GREEN = 0.04  # ... or green over both red and blue by this much: grass and trees, never sky ...
 GREEN_CHROMA = 0.1  # ... and by this share of its brightness (a whitish cloud with a green cast is sky)
+# TINTED_SKY: in the octa area a green pixel is ground only with its blue under its red. Foliage reflects less
+# blue than red; a mirror's or dome's green tint keeps sky and cloud blue-green (ARM TSI's cloud reads (185, 218,
+# 191): 6 % of its octa area, nearly all cloud, went as ground, and broken cloud read 1-2.5 octas low). Rays still
+# stop at any green: a mirror's teal edge is what ends them on a clear day (tried: TSI clear <= 2 97 -> 92 %).
 MIN_EDGE_RAYS = 0.3  # fewer rays than this share ending inside the frame: no surround, all sky
 MIN_SUPPORT = 0.4  # a fit kept alone needs this share of the rays ending on it (within 0.93..1.1 of it)
 SATURATED = 0.94  # min(R, G, B) over this: the sun or its glare
@@ -84,8 +88,9 @@ def all_sky(width: int, height: int) -> Lens:
     return Lens((width - 1) / 2, (height - 1) / 2, width / 2, height / 2, width, height, False)
 
 
-def not_sky(px: np.ndarray, dark_too: bool = True) -> np.ndarray:
-    """bool [H, W]: pixels that end a ray (dark or green; green only with `dark_too` False)."""
+def not_sky(px: np.ndarray, dark_too: bool = True, tinted_sky: bool = False) -> np.ndarray:
+    """bool [H, W]: pixels that end a ray (dark or green; green only with `dark_too` False). `tinted_sky` (the
+    octa area): a green pixel as bright as cloud, with its blue at least its red, is sky (TINTED_LIGHT)."""
     # Integer arithmetic on the uint8 planes: this runs twice per frame on every capture and backfill image.
     r, g, b = px[0], px[1], px[2]
     bright = np.maximum(np.maximum(r, g), b)
@@ -93,6 +98,8 @@ def not_sky(px: np.ndarray, dark_too: bool = True) -> np.ndarray:
     # sky. (g - max(r, b)) / 255 > max(GREEN, GREEN_CHROMA * bright / 255), times 255 / GREEN_CHROMA = 10:
     lead = (g.astype(np.int16) - np.maximum(r, b)) * np.int16(round(1 / GREEN_CHROMA))
     green = lead > np.maximum(np.int16(round(GREEN * 255 / GREEN_CHROMA)), bright)
+    if tinted_sky:
+        green &= b < r
     if not dark_too:
         return green
     h, w = bright.shape
@@ -301,12 +308,13 @@ class Maps:
 
 
 def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = None,
-         stars: np.ndarray | None = None, own_sky: bool = True, stop: np.ndarray | None = None,
+         stars: np.ndarray | None = None, own_sky: bool = True,
          daylit: bool = False, star_bar: np.ndarray | None = None, starry_share: float | None = None) -> Maps:
     """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
-    fixed obstructions) and the clear-sky threshold there: the reference's, lowered to just under the frame's
-    own clear-sky surface where it has one (`own_sky`, clear_sky_surface). In a night frame with stars
-    (`stars`: the star density at this size), a pixel among stars is clear whatever its colour (threshold -1);
+    fixed obstructions; a green-tinted sky counts, TINTED_SKY) and the clear-sky threshold there: the
+    reference's, lowered to just under the frame's own clear-sky surface where it has one (`own_sky`,
+    clear_sky_surface). In a night frame with stars (`stars`: the star density at this size), a pixel among
+    stars is clear whatever its colour (threshold -1);
     among stars: over STARS_CLEAR, or over the site's bar at that pixel (`star_bar`, calibrated); a night with
     stars: over `starry_share` of star pixels (STARRY_FRAME, or the site's)."""
     rho = geom.rho()
@@ -319,7 +327,7 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     # own brightness test decides, as in the hybrid rule
     valid = area & unsat
     if geom.found:
-        valid &= ~(not_sky(px) if stop is None else stop)
+        valid &= ~not_sky(px, tinted_sky=True)
     if site is not None:
         valid &= site
     sun = find_sun(darkest, lens_area) if geom.found else None

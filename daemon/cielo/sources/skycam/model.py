@@ -194,7 +194,7 @@ class OctaModel:
         if site_night is not None and stars is not None:
             bar = self._site_bar if geom is self._site_lens and self._site_bar is not None \
                 else site_night.bar_map(geom.rho())
-        out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, stop=frame.stop, daylit=daylit, star_bar=bar,
+        out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, daylit=daylit, star_bar=bar,
                         starry_share=None if site_night is None else site_night.starry_share)
         if light is not None and self._overcast_by_light(frame, geom, light, out.valid):
             out = lens.Maps(out.valid, np.full_like(out.threshold, 2.0), out.sun)
