@@ -16,13 +16,15 @@ import sys
 from datetime import datetime, timedelta
 from importlib import import_module
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from cielo import __version__, logs
-from cielo.config import Settings
 from cielo.errors import CieloError, UsageError, unexpected
-from cielo.sources import registry
+from cielo.sources import registry  # cheap: the sources themselves load when a command first asks
 from cielo.timeutil import cli_range, glue_relative, iso, utcnow
+
+if TYPE_CHECKING:  # pydantic and the config models load with the settings, not for `--help` or `--version`
+    from cielo.config import Settings
 
 log = logging.getLogger("cielo")
 

@@ -16,18 +16,22 @@ _CLI_TIME = re.compile(
 
 
 def _fake_offset() -> timedelta:
-    """CIELO_FAKE_NOW (tests only): the process's clock starts at that instant and runs on from there."""
+    """CIELO_FAKE_NOW (tests only): the process's clock reads that instant when first asked and runs on from
+    there (first asked, not imported: the imports of a start, pydantic's and the config's, would age it)."""
     fake = os.environ.get("CIELO_FAKE_NOW")
     if not fake:
         return timedelta(0)
     return datetime.fromisoformat(fake.replace("Z", "+00:00")).astimezone(UTC) - datetime.now(UTC)
 
 
-_OFFSET = _fake_offset()
+_offset: timedelta | None = None
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC) + _OFFSET
+    global _offset
+    if _offset is None:
+        _offset = _fake_offset()
+    return datetime.now(UTC) + _offset
 
 
 def iso(ts: datetime) -> str:

@@ -184,6 +184,36 @@ def test_fresh_install_defaults(tmp_path: Path):
     assert {n for n, c in REGISTRY.items() if c.enabled(keyed)} == on | {"aemet", "aemet_daily"}
 
 
+def test_registry_lists_what_its_sources_declare():
+    """The registry names command modules and the CSV table without importing the sources (for `--help`):
+    the names must be what the sources themselves say."""
+    from cielo.sources import csv, registry
+
+    declared = [cls.extras.commands for cls in registry.SOURCES if cls.extras.commands]
+    assert list(registry.COMMAND_MODULES) == [*dict.fromkeys(declared), "cielo.sources.csv_commands"]
+    assert registry.CSV == csv.SOURCE
+    assert len(registry.REGISTRY) == len(registry.SOURCES)
+
+
+def test_help_and_version_load_no_source(tmp_path: Path):
+    """`cielo --help` and `--version` build the parser only: no source, config model or pydantic."""
+    import subprocess
+    import sys
+
+    from tests.conftest import clean_env
+
+    probe = ("import runpy, sys\nsys.argv = ['cielo', *sys.argv[1:]]\ntry:\n    runpy.run_module('cielo', "
+             "run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in sys.modules if m == 'pydantic' or m.startswith('cielo.sources.') "
+             "and m not in ('cielo.sources.registry', 'cielo.sources.csv_commands', "
+             "'cielo.sources.skycam', 'cielo.sources.skycam.commands')), file=sys.stderr)")
+    for argv in (["--help"], ["--version"]):
+        out = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, env=clean_env(),
+                             cwd=tmp_path, timeout=60)
+        assert "cielo" in out.stdout, out.stderr
+        assert out.stderr.strip().splitlines()[-1] == "[]", (argv, out.stderr)
+
+
 def test_daemon_runs_the_source_jobs(cfg, api: ApiServer, tmp_path: Path):
     import signal
     import subprocess

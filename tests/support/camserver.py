@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import io
 import random
 import re
@@ -30,6 +31,9 @@ NAME = re.compile(r"^/image/(?:(?P<dir>\d{4})/)?(?P<name>(?P<year>\d{4})-\d{8}\.
 HTML_PAGE = b"<!DOCTYPE html><html><head><title>Error</title></head><body><h1>Camera offline</h1></body></html>"
 
 
+# Kept: each frame takes ~30 ms of CPU to draw, every CameraServer draws eight, and the same seeded arguments
+# always give the same bytes (hundreds of tests each start a camera).
+@functools.lru_cache(maxsize=128)
 def sky_jpeg(cover: float, seed: int, size: tuple[int, int] = (640, 480), dark: bool = False, dim: bool = False,
              mast: bool = False) -> bytes:
     """A fisheye-like frame: black surround, blue sky disc, `cover` of it under white/grey cloud blobs.

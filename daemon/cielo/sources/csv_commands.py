@@ -6,9 +6,10 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cielo.config import Settings
-from cielo.sources.csv import SOURCE, CsvConfig, import_file
+if TYPE_CHECKING:  # the importer and its config model load when the command runs, not for `cielo --help`
+    from cielo.config import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
@@ -22,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Na
 
 def command(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.service.runtime import open_store
+    from cielo.sources.csv import SOURCE, CsvConfig, import_file
     from cielo.sources.registry import priorities
 
     cfg = settings.source_config(SOURCE, CsvConfig)

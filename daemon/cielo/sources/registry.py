@@ -1,4 +1,4 @@
-"""Every source cielo knows. Adding one is a module (or folder) under sources/ and one line in SOURCES;
+"""Every source cielo knows. Adding one is a module (or folder) under sources/ and one line in _CLASSES;
 nothing outside sources/ names a source: the CLI, the daemon, MQTT discovery and the config validation
 all ask this module."""
 
@@ -6,48 +6,83 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
-from cielo import config
-from cielo.config import Settings
-from cielo.sources.aemet import AemetDailySource, AemetSource
-from cielo.sources.base import SeriesSpec, Source
-from cielo.sources.csv import SOURCE as CSV
-from cielo.sources.csv import CsvConfig
-from cielo.sources.openmeteo import OpenMeteoSource
-from cielo.sources.openweather import OpenWeatherSource
-from cielo.sources.ree import ReeSource
-from cielo.sources.ree_demand import ReeDemandSource
-from cielo.sources.skycam.source import SkycamSource
+    from cielo.config import Settings
+    from cielo.sources.base import SeriesSpec, Source
 
-SOURCES: tuple[type[Source], ...] = (
-    SkycamSource,
-    ReeSource,
-    ReeDemandSource,
-    AemetSource,
-    AemetDailySource,
-    OpenWeatherSource,
-    OpenMeteoSource,
+# Each source's class, by module and name, in SOURCES order. They are imported on first use of SOURCES or
+# REGISTRY, not with this module: `cielo --help` and `--version` need none of them (nor pydantic).
+_CLASSES = (
+    ("cielo.sources.skycam.source", "SkycamSource"),
+    ("cielo.sources.ree", "ReeSource"),
+    ("cielo.sources.ree_demand", "ReeDemandSource"),
+    ("cielo.sources.aemet", "AemetSource"),
+    ("cielo.sources.aemet", "AemetDailySource"),
+    ("cielo.sources.openweather", "OpenWeatherSource"),
+    ("cielo.sources.openmeteo", "OpenMeteoSource"),
 )
-REGISTRY: dict[str, type[Source]] = {cls.name: cls for cls in SOURCES}
+# The modules that add CLI commands of a source's own (each source's `extras.commands`, and import-csv): the
+# parser is built from these without importing the sources (tests/sources/test_common.py checks the list).
+COMMAND_MODULES = ("cielo.sources.skycam.commands", "cielo.sources.csv_commands")
+CSV = "csv"  # the importer's `[sources.csv]` table (cielo.sources.csv.SOURCE)
+
+SOURCES: tuple[type[Source], ...]
+REGISTRY: dict[str, type[Source]]
+
+
+def _load() -> tuple[type[Source], ...]:
+    sources = tuple(getattr(import_module(module), name) for module, name in _CLASSES)
+    globals().update(SOURCES=sources, REGISTRY={cls.name: cls for cls in sources})
+    return sources
+
+
+def __getattr__(name: str) -> Any:
+    """SOURCES and REGISTRY, imported on first use."""
+    if name in ("SOURCES", "REGISTRY"):
+        _load()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _sources() -> tuple[type[Source], ...]:
+    return globals().get("SOURCES") or _load()
+
+
+def _registry() -> dict[str, type[Source]]:
+    _sources()
+    return globals()["REGISTRY"]
+
+
+def _csv_config() -> type[BaseModel]:
+    from cielo.sources.csv import CsvConfig
+
+    return CsvConfig
 
 
 def tables() -> dict[tuple[str, ...], type[BaseModel]]:
     """Every source table config.toml may hold, with the model that validates it."""
-    return {cls.where(): cls.config_model for cls in SOURCES} | {("sources", CSV): CsvConfig}
+    return {cls.where(): cls.config_model for cls in _sources()} | {("sources", CSV): _csv_config()}
 
 
 def load_settings(explicit: str | None = None) -> Settings:
     """config.toml validated with every source's table; the device time zone defaults to a source's own."""
-    secrets = {(*cls.where(), key): var for cls in SOURCES for key, var in cls.secrets}
+    from cielo import config
+
+    secrets = {(*cls.where(), key): var for cls in _sources() for key, var in cls.secrets}
     return check(config.load_settings(explicit, tables(), secrets))
 
 
 def check(settings: Settings) -> Settings:
     """Validate settings made in code (tests, benches) as load_settings does a file's."""
+    from cielo import config
+
     config.check_tables(settings, tables(), settings.path)
-    for cls in SOURCES:
+    for cls in _sources():
         if cls.extras.timezone is not None and (tz := cls.extras.timezone(settings)):
             settings.set_default_timezone(tz)
             break
@@ -56,8 +91,8 @@ def check(settings: Settings) -> Settings:
 
 def priorities(settings: Settings) -> dict[str, int]:
     """Configured priority of every source (higher wins a slot that two sources fill)."""
-    out = {name: cls.priority(settings) for name, cls in REGISTRY.items()}
-    out[CSV] = settings.source_config(CSV, CsvConfig).priority
+    out = {name: cls.priority(settings) for name, cls in _registry().items()}
+    out[CSV] = settings.source_config(CSV, _csv_config()).priority
     return out
 
 
@@ -71,7 +106,7 @@ class Declared:
 def series(settings: Settings) -> list[Declared]:
     """Each series once, however many sources fill it (weather comes from three)."""
     out: dict[str, Declared] = {}
-    for cls in SOURCES:
+    for cls in _sources():
         on = cls.enabled(settings)
         for spec in cls.declared_series(settings):
             held = out.get(spec.name)
@@ -82,8 +117,7 @@ def series(settings: Settings) -> list[Declared]:
 
 def command_modules() -> Iterator[str]:
     """Modules that add CLI commands of a source's own (the camera's classify and calibrate, import-csv)."""
-    yield from dict.fromkeys(cls.extras.commands for cls in SOURCES if cls.extras.commands)
-    yield "cielo.sources.csv_commands"
+    yield from COMMAND_MODULES
 
 
 def select(names: list[str] | None, settings: Settings, command: str) -> list[str]:
@@ -91,30 +125,31 @@ def select(names: list[str] | None, settings: Settings, command: str) -> list[st
     enabled source. A bad name is a usage error naming the command."""
     from cielo.errors import UsageError
 
+    registry = _registry()
     if not names:
-        enabled = [n for n, cls in REGISTRY.items() if cls.enabled(settings)]
+        enabled = [n for n, cls in registry.items() if cls.enabled(settings)]
         if not enabled:
             raise UsageError(f"{command}: every source is disabled in the configuration")
         return enabled
     wanted = [n.strip() for name in names for n in name.split(",") if n.strip()]
     for name in wanted:
-        if name not in REGISTRY:
-            raise UsageError(f"{command}: unknown source {name!r} (known: {', '.join(REGISTRY)})")
-        if not REGISTRY[name].enabled(settings):
+        if name not in registry:
+            raise UsageError(f"{command}: unknown source {name!r} (known: {', '.join(registry)})")
+        if not registry[name].enabled(settings):
             raise UsageError(f"{command}: source {name!r} is disabled in the configuration")
     return list(dict.fromkeys(wanted))
 
 
 def preflight(settings: Settings) -> None:
     """The checks of every enabled source that has some, before the daemon starts (raise ConfigError)."""
-    for cls in SOURCES:
+    for cls in _sources():
         if cls.extras.preflight is not None:
             cls.extras.preflight(settings)
 
 
 def doctor_lines(settings: Settings) -> Iterator[tuple[bool, str]]:
     """The extra `cielo doctor` lines of the enabled sources that bring some (the camera's model)."""
-    for cls in SOURCES:
+    for cls in _sources():
         if cls.enabled(settings) and cls.extras.doctor is not None:
             yield from cls.extras.doctor(settings)
 

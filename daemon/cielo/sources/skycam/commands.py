@@ -1,5 +1,6 @@
 """The camera's own commands: `cielo classify` (local images) and `cielo calibrate` (the site, from its own
-unlabelled frames). The CLI adds them through the registry; numpy and onnxruntime load only when they run."""
+unlabelled frames). The CLI adds them through the registry; numpy and onnxruntime load only when they run,
+and the config model (pydantic) only when one does: `cielo --help` builds this parser."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from cielo.config import Settings
 from cielo.errors import CieloError, UsageError
-from cielo.sources.skycam.config import SkycamConfig, calibration_path
 from cielo.timeutil import parse_cli_time
 
-Handler = Callable[[argparse.Namespace, Settings], int]
+if TYPE_CHECKING:
+    from cielo.config import Settings
+    from cielo.sources.skycam.config import SkycamConfig
+
+Handler = Callable[[argparse.Namespace, "Settings"], int]
 
 
 def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
@@ -44,12 +47,15 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
 
 
 def _cfg(settings: Settings) -> SkycamConfig:
+    from cielo.sources.skycam.config import SkycamConfig
+
     return settings.table(("skycam",), SkycamConfig)
 
 
 def classify(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.sources.skycam import sectors
     from cielo.sources.skycam.calibration import load_site
+    from cielo.sources.skycam.config import calibration_path
     from cielo.sources.skycam.model import ImageError, OctaModel, Verdict
 
     cfg = _cfg(settings)
@@ -107,6 +113,7 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
 
 def calibrate(args: argparse.Namespace, settings: Settings) -> int:
     from cielo.sources.skycam import calibration, samples
+    from cielo.sources.skycam.config import calibration_path
     from cielo.sources.skycam.model import OctaModel
 
     cfg = _cfg(settings)
@@ -153,6 +160,7 @@ def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model
     from datetime import UTC
 
     from cielo.sources.skycam import calibration, samples
+    from cielo.sources.skycam.config import calibration_path
     from cielo.sources.skycam.source import SkycamSource
     from cielo.store import Store
     from cielo.timeutil import utcnow
