@@ -41,6 +41,12 @@ def frame(clouds: list[tuple[int, int, int]] = (), sun: tuple[int, int] | None =
         x, y = x + shift[0], y + shift[1]
         md.ellipse((x - r, y - r, x + r, y + r), fill=255)
     sky.paste(Image.new("RGB", (W, H), (205, 205, 210)), (0, 0), mask.filter(ImageFilter.GaussianBlur(2)))
+    return _through_the_lens(sky)
+
+
+def _through_the_lens(sky: Image.Image) -> bytes:
+    """The sky inside the lens circle, black around it, with a sensor's noise, as a JPEG."""
+    cx, cy = W // 2, H // 2
     lens = Image.new("L", (W, H))
     ImageDraw.Draw(lens).ellipse((cx - R, cy - R, cx + R, cy + R), fill=255)
     out = Image.composite(sky, Image.new("RGB", (W, H)), lens)
@@ -95,20 +101,12 @@ def _model_views(*jpegs: bytes):
 
 def plain_sky(rgb: tuple[int, int, int]) -> bytes:
     """The fisheye of frame() with one flat sky colour (no zenith-to-horizon gradient) and the sun's disc."""
-    cx, cy = W // 2, H // 2
     sky = Image.new("RGB", (W, H), rgb)
     glow = Image.new("L", (W, H))
     ImageDraw.Draw(glow).ellipse((SUN[0] - 30, SUN[1] - 30, SUN[0] + 30, SUN[1] + 30), fill=160)
     sky.paste(Image.new("RGB", (W, H), (235, 240, 250)), (0, 0), glow.filter(ImageFilter.GaussianBlur(12)))
     ImageDraw.Draw(sky).ellipse((SUN[0] - 14, SUN[1] - 14, SUN[0] + 14, SUN[1] + 14), fill=(255, 255, 255))
-    lens = Image.new("L", (W, H))
-    ImageDraw.Draw(lens).ellipse((cx - R, cy - R, cx + R, cy + R), fill=255)
-    out = Image.composite(sky, Image.new("RGB", (W, H)), lens)
-    noise = np.random.default_rng(7).integers(-6, 7, (H, W, 3))
-    out = Image.fromarray(np.clip(np.asarray(out, dtype=np.int16) + noise, 0, 255).astype(np.uint8))
-    buf = io.BytesIO()
-    out.save(buf, "JPEG", quality=92)
-    return buf.getvalue()
+    return _through_the_lens(sky)
 
 
 def test_the_disc_against_the_sky_decides_thin():
