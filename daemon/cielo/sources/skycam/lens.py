@@ -90,7 +90,7 @@ def all_sky(width: int, height: int) -> Lens:
 
 def not_sky(px: np.ndarray, dark_too: bool = True, tinted_sky: bool = False) -> np.ndarray:
     """bool [H, W]: pixels that end a ray (dark or green; green only with `dark_too` False). `tinted_sky` (the
-    octa area): a green pixel as bright as cloud, with its blue at least its red, is sky (TINTED_LIGHT)."""
+    octa area): a green pixel with its blue at least its red is sky (TINTED_SKY)."""
     # Integer arithmetic on the uint8 planes: this runs twice per frame on every capture and backfill image.
     r, g, b = px[0], px[1], px[2]
     bright = np.maximum(np.maximum(r, g), b)
