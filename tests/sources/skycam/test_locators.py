@@ -140,7 +140,10 @@ def test_latest_url_stores_a_fresh_frame_in_its_slot_and_nothing_from_a_stopped_
                                                        "skycam": {"timezone": "Europe/Madrid", "delay_s": 0}}))
         slot = source.live_range(datetime.now(UTC))[0]
         assert ts == slot.strftime("%Y-%m-%dT%H:%M:%SZ")  # the current slot
-        assert observed == (now - timedelta(seconds=20)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        taken = (now - timedelta(seconds=20)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # observed_at is kept where the instant differs from the slot's start (a frame taken on the slot's
+        # second has none: one CI run in a few hundred)
+        assert observed == (None if taken == ts else taken)
 
         # The next capture (another database: this slot is held in the first) finds a two-hour-old frame.
         write(latest, with_exif(BODIES[3], now - timedelta(hours=2)), age_s=7200)
