@@ -32,6 +32,7 @@ MIN_CONFIDENCE = 0.25  # an ETA is given only from a motion this sure
 ETA_HORIZON_MIN = 60.0  # no ETA beyond this
 DISC_DEG = 3.0  # cloud within this of the sun's centre covers it (its disc and the brightest aureole)
 MIN_OVERLAP = 0.4  # a shift is weighed only where the two skies overlap by this share of the smaller
+ETA_CHUNK = 256  # upwind points weighed at once (bounds the memory however fast the cloud)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,31 +157,53 @@ def eta(view: SunView, motion: Motion) -> float | None:
     if masks is None:
         return None
     cloud, sky = masks
-    h, w = cloud.shape
     vx, vy = motion.dx / motion.minutes, motion.dy / motion.minutes  # pixels a minute
     if math.hypot(vx, vy) < 1e-3:
         return None
     covered = view.state != "visible"
     disc = max(1.0, DISC_DEG / view.deg_per_px)
     step = min(0.5, 1.0 / math.hypot(vx, vy))  # a pixel of travel at a time (the disc is wider)
+    times: list[float] = []
     t = step
     while t <= ETA_HORIZON_MIN:
-        # what is now at sun - v t reaches the sun after t minutes
-        x, y = view.x - vx * t, view.y - vy * t
-        x0, x1 = int(max(0, math.floor(x - disc))), int(min(w, math.ceil(x + disc) + 1))
-        y0, y1 = int(max(0, math.floor(y - disc))), int(min(h, math.ceil(y + disc) + 1))
-        if x0 >= x1 or y0 >= y1:
-            return None  # upwind of the sun lies outside the frame: nothing seen coming
-        yy, xx = np.mgrid[y0:y1, x0:x1]
-        near = (xx - x) ** 2 + (yy - y) ** 2 <= disc * disc
-        ok = sky[y0:y1, x0:x1] & near
-        # where no sky shows (the sun's glare, a mast) nothing is known: look farther upwind
-        if ok.sum() >= max(2, near.sum() // 3):
-            share = float(cloud[y0:y1, x0:x1][ok].mean())
-            if (share >= 0.5) != covered:
-                return round(t, 1)
+        times.append(t)
         t += step
+    # every upwind point at once, a chunk of steps at a time (a fast cloud takes thousands of small steps)
+    for start in range(0, len(times), ETA_CHUNK):
+        ended, minutes = _first_change(np.array(times[start : start + ETA_CHUNK]), view.x, view.y, vx, vy, disc,
+                                       cloud, sky, covered)
+        if ended:
+            return minutes
     return None
+
+
+def _first_change(t: np.ndarray, sx: float, sy: float, vx: float, vy: float, disc: float, cloud: np.ndarray,
+                  sky: np.ndarray, covered: bool) -> tuple[bool, float | None]:
+    """eta's search over the times `t`: what is now at sun - v t reaches the sun after t minutes. (True, the
+    first t whose disc there is cloud, or clear for a covered sun, rounded); (True, None) when upwind leaves
+    the frame first: nothing seen coming; (False, None) when no t of these gets there."""
+    h, w = cloud.shape
+    x, y = sx - vx * t, sy - vy * t
+    left, top = np.floor(x - disc), np.floor(y - disc)
+    outside = (np.maximum(0, left) >= np.minimum(w, np.ceil(x + disc) + 1)) | (
+        np.maximum(0, top) >= np.minimum(h, np.ceil(y + disc) + 1))
+    span = np.arange(math.ceil(2 * disc) + 2)
+    px = left[:, None].astype(np.int64) + span  # [n, k]: the columns (rows) each disc may touch
+    py = top[:, None].astype(np.int64) + span
+    near = (((px - x[:, None]) ** 2)[:, None, :] + ((py - y[:, None]) ** 2)[:, :, None] <= disc * disc) & (
+        ((py >= 0) & (py < h))[:, :, None] & ((px >= 0) & (px < w))[:, None, :])
+    rows, cols = np.clip(py, 0, h - 1)[:, :, None], np.clip(px, 0, w - 1)[:, None, :]
+    # where no sky shows (the sun's glare, a mast) nothing is known: look farther upwind
+    ok = near & sky[rows, cols]
+    seen = ok.sum(axis=(1, 2))
+    judged = seen >= np.maximum(2, near.sum(axis=(1, 2)) // 3)
+    share = (ok & cloud[rows, cols]).sum(axis=(1, 2)) / np.maximum(seen, 1)
+    hit = judged & ((share >= 0.5) != covered)
+    first_out = int(np.argmax(outside)) if outside.any() else len(t)
+    first_hit = int(np.argmax(hit)) if hit.any() else len(t)
+    if first_hit < first_out:
+        return True, round(float(t[first_hit]), 1)
+    return first_out < len(t), None
 
 
 class Tracker:
