@@ -191,9 +191,7 @@ def _saturated(px: np.ndarray, darkest: np.ndarray, sun: tuple[float, float]) ->
     """The blob is a clipped disc: saturated (min(R, G, B) over SUN_LEVEL), or clipped below full scale
     (lens.find_sun's plateau) with its channels equal, as clipping leaves them. A bright cloud that a
     plateau search takes for the sun keeps its colour noise."""
-    _, h, w = px.shape
-    x, y = round(sun[0]), round(sun[1])
-    ys, xs = slice(max(0, y - 1), min(h, y + 2)), slice(max(0, x - 1), min(w, x + 2))
+    ys, xs = _disc(sun, darkest.shape)
     if int(darkest[ys, xs].max()) >= int(lens.SUN_LEVEL * 255):
         return True
     patch = px[:, ys, xs].astype(np.int16)
@@ -206,10 +204,15 @@ def _standout(darkest: np.ndarray, sun: tuple[float, float], far: np.ndarray) ->
     camera caps the disc), mostly 1.5-2.5. None without enough sky there."""
     if int(np.count_nonzero(far)) < MIN_NEAR_PIXELS:
         return None
-    h, w = darkest.shape
-    x, y = round(sun[0]), round(sun[1])
-    disc = int(darkest[max(0, y - 1) : min(h, y + 2), max(0, x - 1) : min(w, x + 2)].max())
+    disc = int(darkest[_disc(sun, darkest.shape)].max())
     return disc / max(float(np.median(darkest[far])), 1.0)
+
+
+def _disc(sun: tuple[float, float], shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """The 3x3 pixels at the blob's centre (clipped to the frame): where the disc is read."""
+    h, w = shape[-2:]
+    x, y = round(sun[0]), round(sun[1])
+    return slice(max(0, y - 1), min(h, y + 2)), slice(max(0, x - 1), min(w, x + 2))
 
 
 def _in_lens(p: tuple[float, float], geom: lens.Lens) -> bool:
