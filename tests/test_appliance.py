@@ -64,7 +64,8 @@ def test_daemon_ready_watchdog_status_stopping(camera: CameraServer, config, tmp
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         got = datagrams(sock, "READY=1")
-        assert time.monotonic() - t0 < 3.0  # start to READY=1 on this machine, interpreter start included
+        # start to READY=1, interpreter start included: ~1 s here, quiet; a bound a loaded runner still meets
+        assert time.monotonic() - t0 < 6.0
         got += datagrams(sock, "octas=")  # STATUS= after the first capture
         got += datagrams(sock, "WATCHDOG=1")
         proc.send_signal(signal.SIGTERM)
