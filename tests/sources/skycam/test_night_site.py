@@ -199,3 +199,14 @@ def test_calibrate_images_learns_the_night_side_from_exif_times(tmp_path: Path):
     assert "dark nights: 10 dark-night frames" in result.stdout, result.stdout
     saved = json.loads((tmp_path / "cal.json").read_text())
     assert len(saved["night"]["star_bars"]) == len(night.BANDS) and saved["night"]["gate_mean"] is None
+
+
+def test_twilight_evidence_says_how_near_the_horizon_rule_sat_to_its_bar(model: OctaModel):
+    """The confidence sees the twilight rule's margin: a sky whose rise sits at the bar is near 1, a strongly
+    glowing one and a dimming one far from it; a frame of unknown time has no light rule at all."""
+    at_bar = model.decode(_twilight_sky(0.3, rise=night.HORIZON_RISE))
+    glow, dim = model.decode(_twilight_sky(0.6, rise=1.5)), model.decode(_twilight_sky(0.6, rise=-0.6))
+    near, far_glow, far_dim = (v.evidence.rule_near for v in model.judge([at_bar, glow, dim], [DUSK_AT] * 3, *MADRID))
+    assert near > 0.6 and far_glow < 0.3 and far_dim < 0.4, (near, far_glow, far_dim)
+    (blind,) = model.judge([at_bar], [None], *MADRID)
+    assert blind.evidence.rule_near == 0.0

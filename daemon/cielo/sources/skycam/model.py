@@ -321,19 +321,23 @@ class OctaModel:
             return frame.starry
         return float(frame.stars.mean(dtype=np.float32)) > site_night.starry / 2
 
-    def _moonlit(self, frame: Frame, light: regime.Light, probs: np.ndarray) -> tuple[np.ndarray, bool]:
-        """A moonlit frame that looks clear is read by its stars (night.moonlit_octas): only ever fewer octas
-        than the colour reading, whose distribution moves down by the difference. True: the gate was unsure."""
+    def _moonlit(self, frame: Frame, light: regime.Light, probs: np.ndarray) -> tuple[np.ndarray, bool, float]:
+        """A moonlit frame that looks clear is read by its stars (night.moonlit_read): only ever fewer octas
+        than the colour reading, whose distribution moves down by the difference. Also: whether the gate was
+        unsure, and how near its bar it sat (confidence.Evidence.rule_near)."""
         geom = self.geometry(frame)
         site_night = None if self.calibration is None else self.calibration.night
-        starred, unsure = night.moonlit_octas(frame, geom, self.maps(frame, geom, light).valid, site_night)
+        starred, p = night.moonlit_read(frame, geom, self.maps(frame, geom, light).valid, site_night)
+        unsure = night.GATE_UNSURE[0] < p < night.GATE_UNSURE[1]
+        near = confidence.near_bar(confidence.gate_log_odds(p), confidence.gate_log_odds(night.GATE_CLEAR),
+                                   confidence.GATE_SPAN)
         shift = int(probs.argmax()) - (starred if starred is not None else 9)
         if shift <= 0:
-            return probs, unsure
+            return probs, unsure, near
         moved = np.zeros_like(probs)
         moved[: probs.size - shift] = probs[shift:]
         moved[0] += probs[:shift].sum()
-        return moved, unsure
+        return moved, unsure, near
 
     def _monochrome(self, frame: Frame, elev: float | None, light: regime.Light | None) -> Verdict:
         """Octas of a monochrome frame from its point sources (mono.py), always weak; `night` without any, or
@@ -377,11 +381,14 @@ class OctaModel:
             for row, i, (geom, maps) in zip(probs, to_run, seen, strict=True):
                 name = None if lights[i] is None else lights[i].regime
                 row = row.astype(np.float64)
-                unsure, colour_octas = False, int(row.argmax())
+                unsure, colour_octas, near = False, int(row.argmax()), 0.0
                 if name == regime.MOONLIT:
-                    row, unsure = self._moonlit(frames[i], lights[i], row)
+                    row, unsure, near = self._moonlit(frames[i], lights[i], row)
+                elif name == regime.TWILIGHT:  # the horizon's rise decided between clear and overcast
+                    near = confidence.near_bar(night.horizon_rise(frames[i].pixels, maps.valid, geom),
+                                               night.HORIZON_RISE, confidence.RISE_SPAN)
                 evidence = confidence.Evidence.of(row, maps, unsure, int(row.argmax()) < colour_octas,
-                                                  self.calibration is not None)
+                                                  self.calibration is not None, near)
                 p, weak = confidence.shaped(row, name, evidence)
                 octas = int(p.argmax())
                 flag = "uncertain" if weak else None

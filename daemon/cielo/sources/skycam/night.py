@@ -181,18 +181,24 @@ def open_sky(faint: np.ndarray, height: int, width: int) -> np.ndarray:
     return density
 
 
-def moonlit_octas(frame: Frame, geom: lens.Lens, valid: np.ndarray, site: NightSite | None = None
-                  ) -> tuple[int | None, bool]:
+def moonlit_read(frame: Frame, geom: lens.Lens, valid: np.ndarray, site: NightSite | None = None
+                 ) -> tuple[int | None, float]:
     """(octas read by the stars when the frame looks like a clear moonlit sky, None: keep the colour reading;
-    whether the gate was unsure either way: the answer is weak)."""
+    the gate's probability, which decided it)."""
     p, faint = gate(frame, geom, site)
-    unsure = GATE_UNSURE[0] < p < GATE_UNSURE[1]
     sel = valid > 0
     if p <= GATE_CLEAR or faint is None or not sel.any():
-        return None, unsure
+        return None, p
     density = open_sky(faint, *valid.shape)
     cloud = float((density[sel] <= OPEN_SKY).mean())
-    return math.floor(cloud * 8 + 0.5), unsure
+    return math.floor(cloud * 8 + 0.5), p
+
+
+def moonlit_octas(frame: Frame, geom: lens.Lens, valid: np.ndarray, site: NightSite | None = None
+                  ) -> tuple[int | None, bool]:
+    """(moonlit_read's octas, whether the gate was unsure either way: the answer is weak)."""
+    octas, p = moonlit_read(frame, geom, valid, site)
+    return octas, GATE_UNSURE[0] < p < GATE_UNSURE[1]
 
 
 def site_gate(xs: Sequence[tuple[float, float, float]]) -> tuple[tuple[float, float, float] | None, str]:
