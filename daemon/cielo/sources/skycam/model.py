@@ -49,6 +49,9 @@ MONOCHROME_CHROMA = 2
 # 14-day backfill peaks ~8 MB under 4 for ~0.1 ms more per image (bench/backfill_process.py).
 INFER_BATCH = 1
 
+# Frames whose horizon fits (night.rises) one OctaModel keeps while judging a batch; judge() empties it.
+RISE_MEMO = 64
+
 # Pillow refuses bigger images by default (decompression bombs); a sky camera is far below this.
 Image.MAX_IMAGE_PIXELS = 64_000_000
 
@@ -143,6 +146,7 @@ class OctaModel:
         self._site_mask: np.ndarray | None = None
         self._site_bar: np.ndarray | None = None
         self.orientation: orientation.Orientation | None = None
+        self._rise_memo: dict[tuple[int, int, int], tuple[Any, ...]] = {}
         if calibration is not None:
             self.calibrate(calibration)
 
@@ -206,9 +210,21 @@ class OctaModel:
         dims toward the horizon and is just as blue (its colour reads clear); early and late in the night
         (night.SUN_GLOW) a starless frame by the horizon's light alone."""
         if light.regime == regime.TWILIGHT:
-            return lens.uniform_sky(frame.pixels, valid) or night.twilight_overcast(frame.pixels, valid, geom)
+            return lens.uniform_sky(frame.pixels, valid) or night.rises_overcast(self._rises(frame, valid, geom))
         return (light.regime in (regime.DARK, regime.MOONLIT) and light.sun_altitude >= night.SUN_GLOW
-                and not self._starry(frame) and night.twilight_overcast(frame.pixels, valid, geom))
+                and not self._starry(frame) and night.rises_overcast(self._rises(frame, valid, geom)))
+
+    def _rises(self, frame: Frame, valid: np.ndarray, geom: lens.Lens) -> tuple[float | None, float | None]:
+        """night.rises, once per frame within a judge() call: its twilight rule and its confidence both read them
+        (the memo holds the arrays it was keyed on, so their ids cannot be reused while it lives)."""
+        key = (id(frame.pixels), id(valid), id(geom))
+        hit = self._rise_memo.get(key)
+        if hit is None:
+            if len(self._rise_memo) >= RISE_MEMO:  # maps() called outside judge() (tools): never grows
+                self._rise_memo.clear()
+            hit = (frame.pixels, valid, geom, night.rises(frame.pixels, valid, geom))
+            self._rise_memo[key] = hit
+        return hit[3]
 
     @staticmethod
     def _daylike(frame: Frame, geom: lens.Lens) -> bool:
@@ -385,8 +401,8 @@ class OctaModel:
                 if name == regime.MOONLIT:
                     row, unsure, near = self._moonlit(frames[i], lights[i], row)
                 elif name == regime.TWILIGHT:  # the horizon's rise decided between clear and overcast
-                    near = confidence.near_bar(night.horizon_rise(frames[i].pixels, maps.valid, geom),
-                                               night.HORIZON_RISE, confidence.RISE_SPAN)
+                    near = confidence.near_bar(self._rises(frames[i], maps.valid, geom)[0], night.HORIZON_RISE,
+                                               confidence.RISE_SPAN)
                 evidence = confidence.Evidence.of(row, maps, unsure, int(row.argmax()) < colour_octas,
                                                   self.calibration is not None, near)
                 p, weak = confidence.shaped(row, name, evidence)
@@ -404,4 +420,5 @@ class OctaModel:
                                        expected, quarters=quarters, bearing=bearing, path=path)
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness, name,
                                       view, evidence)
+        self._rise_memo.clear()
         return [v for v in verdicts if v is not None]
