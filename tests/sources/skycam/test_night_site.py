@@ -241,3 +241,20 @@ def test_twilight_calls_a_sky_lit_at_one_rim_but_dimming_elsewhere_overcast(mode
     monkeypatch.setattr(night, "AWAY_RISE", -np.inf)  # the rise over the whole sky alone calls the deck clear
     (before,) = model.judge([deck], [DUSK_AT], *MADRID)
     assert before.octas is not None and before.octas <= 2, before.octas
+
+
+def test_judge_fits_a_twilight_frames_horizon_once(model: OctaModel, monkeypatch: pytest.MonkeyPatch):
+    """The twilight rule and the confidence's rule_near read the same fits: one night.rises per frame, and
+    nothing is kept once the batch is judged."""
+    calls = []
+    real = night.rises
+
+    def counted(*args: object) -> tuple[float | None, float | None]:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(night, "rises", counted)
+    frames = [model.decode(_glowing_sky(0.6, 3.0, 2)), model.decode(_glowing_sky(-0.3, 4.0, 1))]
+    verdicts = model.judge(frames, [DUSK_AT, DUSK_AT], *MADRID)
+    assert len(calls) == 2 and all(v.evidence.rule_near >= 0 for v in verdicts)
+    assert not model._rise_memo
