@@ -426,6 +426,7 @@ def model_card(evaluation: dict | None) -> dict:
             "twilight_uniform_spread": lens.UNIFORM_SPREAD,
             "twilight_uniform_light": lens.UNIFORM_LIGHT,
             "twilight_horizon_rise": night.HORIZON_RISE,
+            "twilight_away_rise": night.AWAY_RISE,
             "night_sun_glow": night.SUN_GLOW,
             "night_per_site": {"rings": list(night.BANDS), "clear_night_percentile": night.CLEAR_NIGHT_Q,
                                "star_bar_share": night.SITE_BAR, "starry_share": night.STARRY_SHARE,

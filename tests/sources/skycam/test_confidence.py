@@ -95,3 +95,28 @@ def test_the_fit_recovers_a_known_logistic():
     truth = np.array([-0.5, 1.5, -1.0])
     y = (rng.random(4000) < 1 / (1 + np.exp(-(x @ truth)))).astype(float)
     assert np.allclose(fit_logistic(x, y, kinds=0), truth, atol=0.2)
+
+
+def test_rule_near_is_one_at_the_bar_and_zero_far_from_it_or_unmeasured():
+    assert confidence.near_bar(0.3, 0.3, 1.0) == 1.0
+    assert confidence.near_bar(0.8, 0.3, 1.0) == pytest.approx(0.5)
+    assert confidence.near_bar(-0.2, 0.3, 1.0) == pytest.approx(0.5)
+    assert confidence.near_bar(2.0, 0.3, 1.0) == 0.0
+    assert confidence.near_bar(None, 0.3, 1.0) == 0.0
+    assert confidence.near_bar(float("nan"), 0.3, 1.0) == 0.0
+    assert confidence.gate_log_odds(0.5) == pytest.approx(0.0) and confidence.gate_log_odds(0.0) < -10
+
+
+def test_rule_near_is_a_feature_of_every_light_and_moves_nothing_until_refitted():
+    """Each light's weights cover every feature; rule_near is the last and weighs 0 until
+    models/fit_confidence.py is re-run, so a frame near its rule's bar keeps the confidence it had."""
+    p = gaussian(8.0, 0.6)
+    assert len(confidence.features(evidence(p))) == 1 + len(confidence.KINDS) + len(confidence.FEATURES)
+    assert confidence.FEATURES[-1] == "rule_near"
+    for w in (*confidence.WEIGHTS.values(), *confidence.SITE_WEIGHTS.values()):
+        assert len(w) == len(confidence.features(evidence(p)))
+    for light in LIGHTS:
+        far = confidence.probability_right(evidence(p), light)
+        near = confidence.probability_right(confidence.Evidence(tuple(p), False, False, False, False, 1.0), light)
+        assert near == pytest.approx(far), light
+    assert confidence.features(confidence.Evidence(tuple(p), False, False, False, False, 0.7))[-1] == 0.7

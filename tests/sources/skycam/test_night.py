@@ -96,3 +96,21 @@ def test_a_star_must_stand_over_the_frames_own_noise():
     quiet[ys, xs] = 200
     stars = lens.star_density(quiet)
     assert stars is not None and float(stars.mean()) > lens.STARRY_FRAME
+
+
+def test_moonlit_read_gives_the_gate_that_decided():
+    """night.moonlit_read hands back the gate's probability with its octas (the confidence's rule_near reads it):
+    the clear starry look passes GATE_CLEAR and is read by its stars, the bright starless one does not."""
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    got = {}
+    for name, rgb in {"clear": _sky((85, 92, 100), 1500, 25), "overcast": _sky((130, 132, 134), 0, 0)}.items():
+        frame = model.frame(Image.fromarray(rgb).resize((model.width, model.height)), rgb.max(axis=2))
+        geom = model.geometry(frame)
+        valid = model.maps(frame, geom).valid
+        got[name] = night.moonlit_read(frame, geom, valid)
+        assert night.moonlit_octas(frame, geom, valid)[0] == got[name][0]
+    (clear_octas, clear_p), (overcast_octas, overcast_p) = got["clear"], got["overcast"]
+    assert clear_p > night.GATE_CLEAR and clear_octas is not None and clear_octas <= 2, got
+    assert overcast_p < night.GATE_CLEAR and overcast_octas is None, got

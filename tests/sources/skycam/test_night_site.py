@@ -199,3 +199,62 @@ def test_calibrate_images_learns_the_night_side_from_exif_times(tmp_path: Path):
     assert "dark nights: 10 dark-night frames" in result.stdout, result.stdout
     saved = json.loads((tmp_path / "cal.json").read_text())
     assert len(saved["night"]["star_bars"]) == len(night.BANDS) and saved["night"]["gate_mean"] is None
+
+
+def test_twilight_evidence_says_how_near_the_horizon_rule_sat_to_its_bar(model: OctaModel):
+    """The confidence sees the twilight rule's margin: a sky whose rise sits at the bar is near 1, a strongly
+    glowing one and a dimming one far from it; a frame of unknown time has no light rule at all."""
+    at_bar = model.decode(_twilight_sky(0.3, rise=night.HORIZON_RISE))
+    glow, dim = model.decode(_twilight_sky(0.6, rise=1.5)), model.decode(_twilight_sky(0.6, rise=-0.6))
+    near, far_glow, far_dim = (v.evidence.rule_near for v in model.judge([at_bar, glow, dim], [DUSK_AT] * 3, *MADRID))
+    assert near > 0.6 and far_glow < 0.3 and far_dim < 0.4, (near, far_glow, far_dim)
+    (blind,) = model.judge([at_bar], [None], *MADRID)
+    assert blind.evidence.rule_near == 0.0
+
+
+def _glowing_sky(rise: float, glow: float, power: float) -> bytes:
+    """A one-colour twilight sky lit brighter on one side (0.6 across the lens), `rise` brighter at the rim all
+    round, and a glow band on one side of the rim (`glow` at the rim, cos(azimuth) ** `power` wide): light under
+    the edge of a deck, or the sun's glow."""
+    w, h = 640, 480
+    yy, xx = np.mgrid[0:h, 0:w]
+    r2 = ((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / 230**2
+    side = np.clip((xx - w / 2) / np.sqrt(np.maximum(r2, 1e-9) * 230**2), 0, 1) ** power
+    light = 1.0 + 0.6 * (xx - w / 2) / 230 + rise * r2 + glow * side * r2**2
+    rgb = np.zeros((h, w, 3)) + np.random.default_rng(3).normal(0, 1.5, (h, w, 1))
+    rgb += np.array([60.0, 78.0, 118.0]) * light[..., None]
+    rgb[r2 > 1] = 0
+    return _png(rgb)
+
+
+def test_twilight_calls_a_sky_lit_at_one_rim_but_dimming_elsewhere_overcast(model: OctaModel,
+                                                                            monkeypatch: pytest.MonkeyPatch):
+    """A deck lit through a gap at one rim: the glow band lifts the rise over the whole sky past HORIZON_RISE, but
+    away from it the sky dims toward the horizon (away_rise): overcast. The same glow on a sky that brightens all
+    round stays clear."""
+    deck, clear = model.decode(_glowing_sky(-0.3, 4.0, 1)), model.decode(_glowing_sky(0.6, 3.0, 2))
+    valid = model.maps(deck, model.geometry(deck)).valid
+    assert night.horizon_rise(deck.pixels, valid, model.geometry(deck)) > night.HORIZON_RISE
+    assert night.away_rise(deck.pixels, valid, model.geometry(deck)) < night.AWAY_RISE
+    v_deck, v_clear = model.judge([deck, clear], [DUSK_AT, DUSK_AT], *MADRID)
+    assert v_deck.octas == 8 and v_clear.octas is not None and v_clear.octas <= 2, (v_deck.octas, v_clear.octas)
+    monkeypatch.setattr(night, "AWAY_RISE", -np.inf)  # the rise over the whole sky alone calls the deck clear
+    (before,) = model.judge([deck], [DUSK_AT], *MADRID)
+    assert before.octas is not None and before.octas <= 2, before.octas
+
+
+def test_judge_fits_a_twilight_frames_horizon_once(model: OctaModel, monkeypatch: pytest.MonkeyPatch):
+    """The twilight rule and the confidence's rule_near read the same fits: one night.rises per frame, and
+    nothing is kept once the batch is judged."""
+    calls = []
+    real = night.rises
+
+    def counted(*args: object) -> tuple[float | None, float | None]:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(night, "rises", counted)
+    frames = [model.decode(_glowing_sky(0.6, 3.0, 2)), model.decode(_glowing_sky(-0.3, 4.0, 1))]
+    verdicts = model.judge(frames, [DUSK_AT, DUSK_AT], *MADRID)
+    assert len(calls) == 2 and all(v.evidence.rule_near >= 0 for v in verdicts)
+    assert not model._rise_memo

@@ -28,28 +28,35 @@ KINDS = ((0,), (1,), (2, 3, 4, 5, 6), (7,), (8,))
 # The evidence, in the order of each light's weights (after 1 and the five kinds): the logit of the graph's
 # top probability; the distribution's standard deviation (octas) for a clear, one-octa, broken and overcast
 # answer; its mean less the octas (lopsided towards more cloud: > 0); a site calibration behind a 0-1 octa
-# answer; the moonlit star reading lowered the octas; the moonlit gate was unsure; the dark-night star rule acted.
+# answer; the moonlit star reading lowered the octas; the moonlit gate was unsure; the dark-night star rule acted;
+# how near the light's deciding rule sat to its bar (rule_near).
 FEATURES = ("logit_top", "sd_clear", "sd_one", "sd_broken", "sd_overcast", "skew", "site_clear", "star_read",
-            "gate_unsure", "star_rule")
+            "gate_unsure", "star_rule", "rule_near")
 
 # fitted: python -m models.fit_confidence (see above)
 WEIGHTS: dict[str | None, tuple[float, ...]] = {
     None: (-0.195, 1.257, -0.161, -1.189, -2.582, 2.676,
-        -0.102, 0.479, -0.532, -0.642, -2.236, -0.863, 0.000, 0.000, 0.000, 0.227),
+        -0.102, 0.479, -0.532, -0.642, -2.236, -0.863, 0.000, 0.000, 0.000, 0.227, 0.000),
     regime.DAY: (-0.276, 0.601, -0.030, -1.195, -1.528, 2.152,
-        0.807, 0.912, -0.170, -0.081, -0.344, -1.023, 0.000, 0.000, 0.000, 0.000),
+        0.807, 0.912, -0.170, -0.081, -0.344, -1.023, 0.000, 0.000, 0.000, 0.000, 0.000),
     regime.TWILIGHT: (-0.059, 0.767, -1.828, -0.870, 0.000, 1.931,
-        0.047, 0.396, -0.552, -0.137, 0.074, -0.031, 0.037, 0.000, 0.000, 0.000),
+        0.047, 0.396, -0.552, -0.137, 0.074, -0.031, 0.037, 0.000, 0.000, 0.000, 0.000),
     regime.MOONLIT: (-0.449, 0.462, -0.026, -0.473, -2.000, 2.037,
-        0.104, -0.186, -0.381, -0.835, -0.086, 0.324, -0.053, -0.509, -0.441, 1.182),
+        0.104, -0.186, -0.381, -0.835, -0.086, 0.324, -0.053, -0.509, -0.441, 1.182, 0.000),
     regime.DARK: (-0.280, 2.940, -3.106, -1.996, -0.790, 2.952,
-        -0.137, 0.574, -0.428, -0.132, 0.200, 1.169, -0.409, 0.000, 0.000, 0.712),
+        -0.137, 0.574, -0.428, -0.132, 0.200, 1.169, -0.409, 0.000, 0.000, 0.712, 0.000),
 }
+# rule_near: 1 at the bar of the rule that decided a twilight or moonlit answer, falling to 0 this far from it (in
+# the rule's own measure): twilight, night.horizon_rise against night.HORIZON_RISE (clear twilight skies sit at
+# 0.4-2.4, overcast ones at -0.6-0.3 on LenghuSky 2018-2019); moonlit, the gate's log-odds against night.GATE_CLEAR's.
+# Its weights stay 0 until models/fit_confidence.py is re-run and pasted (the frames near a bar are the misses).
+RISE_SPAN = 1.0
+GATE_SPAN = 2.0
 # A light whose answers change most under a site calibration has weights of its own for them (by day: TSI's
 # 1-octa answers are right 39 % of the time without one, 81 % with); WEIGHTS then holds those without.
 SITE_WEIGHTS: dict[str | None, tuple[float, ...]] = {
     regime.DAY: (0.663, -0.220, 0.792, 0.687, -1.275, 0.017,
-        1.716, 1.412, -0.632, -0.199, -0.391, -0.907, 0.172, 0.000, 0.000, 0.000),
+        1.716, 1.412, -0.632, -0.199, -0.391, -0.907, 0.172, 0.000, 0.000, 0.000, 0.000),
 }
 # An answer is weak (`uncertain`) when its confidence is under this, or when the moonlit gate was unsure.
 WEAK_CONFIDENCE = 0.2
@@ -67,11 +74,25 @@ class Evidence:
     star_read: bool  # moonlit: the stars lowered the colour reading (night.py)
     gate_unsure: bool  # moonlit: the star gate could not tell a clear look from an overcast one
     site: bool  # a site calibration was in use
+    rule_near: float = 0.0  # 0..1: how near the light's deciding rule sat to its bar (near_bar); 0: none decided
 
     @classmethod
-    def of(cls, probs: np.ndarray, maps: lens.Maps, gate_unsure: bool, star_read: bool, site: bool) -> Evidence:
+    def of(cls, probs: np.ndarray, maps: lens.Maps, gate_unsure: bool, star_read: bool, site: bool,
+           rule_near: float = 0.0) -> Evidence:
         return cls(tuple(float(x) for x in probs), bool((maps.threshold < -0.5).any()), star_read, gate_unsure,
-                   site)
+                   site, rule_near)
+
+
+def near_bar(value: float | None, bar: float, span: float) -> float:
+    """1 at the bar, falling linearly to 0 at `span` from it; 0 when the rule measured nothing."""
+    if value is None or not math.isfinite(value):
+        return 0.0
+    return max(0.0, 1.0 - abs(value - bar) / span)
+
+
+def gate_log_odds(p: float) -> float:
+    q = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(q / (1 - q))
 
 
 def features(ev: Evidence) -> np.ndarray:
@@ -87,7 +108,7 @@ def features(ev: Evidence) -> np.ndarray:
     clear, one, broken, _, overcast = kind
     return np.array([1.0, *kind, math.log(top / (1 - top)), sd * clear, sd * one, sd * broken, sd * overcast,
                      mean - octas, float(ev.site) * (clear or one), float(ev.star_read), float(ev.gate_unsure),
-                     float(ev.star_rule)])
+                     float(ev.star_rule), ev.rule_near])
 
 
 def probability_right(ev: Evidence, light: str | None) -> float:

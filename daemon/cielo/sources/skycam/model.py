@@ -49,6 +49,9 @@ MONOCHROME_CHROMA = 2
 # 14-day backfill peaks ~8 MB under 4 for ~0.1 ms more per image (bench/backfill_process.py).
 INFER_BATCH = 1
 
+# Frames whose horizon fits (night.rises) one OctaModel keeps while judging a batch; judge() empties it.
+RISE_MEMO = 64
+
 # Pillow refuses bigger images by default (decompression bombs); a sky camera is far below this.
 Image.MAX_IMAGE_PIXELS = 64_000_000
 
@@ -143,6 +146,7 @@ class OctaModel:
         self._site_mask: np.ndarray | None = None
         self._site_bar: np.ndarray | None = None
         self.orientation: orientation.Orientation | None = None
+        self._rise_memo: dict[tuple[int, int, int], tuple[Any, ...]] = {}
         if calibration is not None:
             self.calibrate(calibration)
 
@@ -206,9 +210,21 @@ class OctaModel:
         dims toward the horizon and is just as blue (its colour reads clear); early and late in the night
         (night.SUN_GLOW) a starless frame by the horizon's light alone."""
         if light.regime == regime.TWILIGHT:
-            return lens.uniform_sky(frame.pixels, valid) or night.twilight_overcast(frame.pixels, valid, geom)
+            return lens.uniform_sky(frame.pixels, valid) or night.rises_overcast(self._rises(frame, valid, geom))
         return (light.regime in (regime.DARK, regime.MOONLIT) and light.sun_altitude >= night.SUN_GLOW
-                and not self._starry(frame) and night.twilight_overcast(frame.pixels, valid, geom))
+                and not self._starry(frame) and night.rises_overcast(self._rises(frame, valid, geom)))
+
+    def _rises(self, frame: Frame, valid: np.ndarray, geom: lens.Lens) -> tuple[float | None, float | None]:
+        """night.rises, once per frame within a judge() call: its twilight rule and its confidence both read them
+        (the memo holds the arrays it was keyed on, so their ids cannot be reused while it lives)."""
+        key = (id(frame.pixels), id(valid), id(geom))
+        hit = self._rise_memo.get(key)
+        if hit is None:
+            if len(self._rise_memo) >= RISE_MEMO:  # maps() called outside judge() (tools): never grows
+                self._rise_memo.clear()
+            hit = (frame.pixels, valid, geom, night.rises(frame.pixels, valid, geom))
+            self._rise_memo[key] = hit
+        return hit[3]
 
     @staticmethod
     def _daylike(frame: Frame, geom: lens.Lens) -> bool:
@@ -321,19 +337,23 @@ class OctaModel:
             return frame.starry
         return float(frame.stars.mean(dtype=np.float32)) > site_night.starry / 2
 
-    def _moonlit(self, frame: Frame, light: regime.Light, probs: np.ndarray) -> tuple[np.ndarray, bool]:
-        """A moonlit frame that looks clear is read by its stars (night.moonlit_octas): only ever fewer octas
-        than the colour reading, whose distribution moves down by the difference. True: the gate was unsure."""
+    def _moonlit(self, frame: Frame, light: regime.Light, probs: np.ndarray) -> tuple[np.ndarray, bool, float]:
+        """A moonlit frame that looks clear is read by its stars (night.moonlit_read): only ever fewer octas
+        than the colour reading, whose distribution moves down by the difference. Also: whether the gate was
+        unsure, and how near its bar it sat (confidence.Evidence.rule_near)."""
         geom = self.geometry(frame)
         site_night = None if self.calibration is None else self.calibration.night
-        starred, unsure = night.moonlit_octas(frame, geom, self.maps(frame, geom, light).valid, site_night)
+        starred, p = night.moonlit_read(frame, geom, self.maps(frame, geom, light).valid, site_night)
+        unsure = night.GATE_UNSURE[0] < p < night.GATE_UNSURE[1]
+        near = confidence.near_bar(confidence.gate_log_odds(p), confidence.gate_log_odds(night.GATE_CLEAR),
+                                   confidence.GATE_SPAN)
         shift = int(probs.argmax()) - (starred if starred is not None else 9)
         if shift <= 0:
-            return probs, unsure
+            return probs, unsure, near
         moved = np.zeros_like(probs)
         moved[: probs.size - shift] = probs[shift:]
         moved[0] += probs[:shift].sum()
-        return moved, unsure
+        return moved, unsure, near
 
     def _monochrome(self, frame: Frame, elev: float | None, light: regime.Light | None) -> Verdict:
         """Octas of a monochrome frame from its point sources (mono.py), always weak; `night` without any, or
@@ -377,11 +397,14 @@ class OctaModel:
             for row, i, (geom, maps) in zip(probs, to_run, seen, strict=True):
                 name = None if lights[i] is None else lights[i].regime
                 row = row.astype(np.float64)
-                unsure, colour_octas = False, int(row.argmax())
+                unsure, colour_octas, near = False, int(row.argmax()), 0.0
                 if name == regime.MOONLIT:
-                    row, unsure = self._moonlit(frames[i], lights[i], row)
+                    row, unsure, near = self._moonlit(frames[i], lights[i], row)
+                elif name == regime.TWILIGHT:  # the horizon's rise decided between clear and overcast
+                    near = confidence.near_bar(self._rises(frames[i], maps.valid, geom)[0], night.HORIZON_RISE,
+                                               confidence.RISE_SPAN)
                 evidence = confidence.Evidence.of(row, maps, unsure, int(row.argmax()) < colour_octas,
-                                                  self.calibration is not None)
+                                                  self.calibration is not None, near)
                 p, weak = confidence.shaped(row, name, evidence)
                 octas = int(p.argmax())
                 flag = "uncertain" if weak else None
@@ -397,4 +420,5 @@ class OctaModel:
                                        expected, quarters=quarters, bearing=bearing, path=path)
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness, name,
                                       view, evidence)
+        self._rise_memo.clear()
         return [v for v in verdicts if v is not None]

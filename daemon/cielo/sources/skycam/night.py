@@ -181,18 +181,24 @@ def open_sky(faint: np.ndarray, height: int, width: int) -> np.ndarray:
     return density
 
 
-def moonlit_octas(frame: Frame, geom: lens.Lens, valid: np.ndarray, site: NightSite | None = None
-                  ) -> tuple[int | None, bool]:
+def moonlit_read(frame: Frame, geom: lens.Lens, valid: np.ndarray, site: NightSite | None = None
+                 ) -> tuple[int | None, float]:
     """(octas read by the stars when the frame looks like a clear moonlit sky, None: keep the colour reading;
-    whether the gate was unsure either way: the answer is weak)."""
+    the gate's probability, which decided it)."""
     p, faint = gate(frame, geom, site)
-    unsure = GATE_UNSURE[0] < p < GATE_UNSURE[1]
     sel = valid > 0
     if p <= GATE_CLEAR or faint is None or not sel.any():
-        return None, unsure
+        return None, p
     density = open_sky(faint, *valid.shape)
     cloud = float((density[sel] <= OPEN_SKY).mean())
-    return math.floor(cloud * 8 + 0.5), unsure
+    return math.floor(cloud * 8 + 0.5), p
+
+
+def moonlit_octas(frame: Frame, geom: lens.Lens, valid: np.ndarray, site: NightSite | None = None
+                  ) -> tuple[int | None, bool]:
+    """(moonlit_read's octas, whether the gate was unsure either way: the answer is weak)."""
+    octas, p = moonlit_read(frame, geom, valid, site)
+    return octas, GATE_UNSURE[0] < p < GATE_UNSURE[1]
 
 
 def site_gate(xs: Sequence[tuple[float, float, float]]) -> tuple[tuple[float, float, float] | None, str]:
@@ -261,28 +267,64 @@ HORIZON_RISE = 0.3  # d / a under this: the sky does not brighten toward the hor
 SUN_GLOW = -14.0
 
 
-def horizon_rise(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> float | None:
-    """d / a of the brightness fit above, over the valid pixels (every 2nd row and column: a smooth surface);
-    None without a lens circle or with too little sky."""
-    if not geom.found:
-        return None
-    sel = np.zeros(valid.shape, dtype=bool)
-    sel[::2, ::2] = valid[::2, ::2] > 0
-    yy, xx = np.nonzero(sel)
-    if len(yy) < 50:
-        return None
-    x = (xx.astype(np.float64) - geom.cx) / geom.rx
-    y = (yy.astype(np.float64) - geom.cy) / geom.ry
-    top = np.maximum(np.maximum(px[0], px[1]), px[2])[sel].astype(np.float64)
-    a = np.stack([np.ones_like(x), x, y, x * x + y * y], axis=1)
+# The rise away from the glow: a glow is concentrated toward its side of the rim, not linear, so on an overcast deck
+# lit through a gap at one rim (light from under the deck's edge) the x, y terms cannot take it all up and the rise over
+# the whole sky reads clear. A clear sky brightens toward the horizon all round, on the side away from the glow too; an
+# overcast one does not. The fit is redone on the half of the sky away from the glow (opposite the first fit's x, y
+# slope). AWAY_RISE chosen on LenghuSky 2018-2019 twilight frames (docs/design.md).
+AWAY_RISE = 0.05  # d / a there under this: overcast
+
+
+def _rise_fit(a: np.ndarray, top: np.ndarray) -> np.ndarray | None:
+    """The coefficients of top ~ a + b x + c y + d (x^2 + y^2), `a` its design matrix; None when it cannot be
+    fitted or the sky is black."""
     try:
         coef = np.linalg.solve(a.T @ a, a.T @ top)
     except np.linalg.LinAlgError:
         return None
-    return float(coef[3] / coef[0]) if coef[0] > 1.0 else None
+    return coef if coef[0] > 1.0 else None
+
+
+def rises(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> tuple[float | None, float | None]:
+    """(d / a of the brightness fit above over the valid pixels, d / a of the same fit on the half of the sky
+    away from the glow), every 2nd row and column (a smooth surface); None without a lens circle or with too
+    little sky."""
+    if not geom.found:
+        return None, None
+    sel = np.zeros(valid.shape, dtype=bool)
+    sel[::2, ::2] = valid[::2, ::2] > 0
+    yy, xx = np.nonzero(sel)
+    if len(yy) < 50:
+        return None, None
+    x = (xx.astype(np.float64) - geom.cx) / geom.rx
+    y = (yy.astype(np.float64) - geom.cy) / geom.ry
+    top = np.maximum(np.maximum(px[0], px[1]), px[2])[sel].astype(np.float64)
+    a = np.stack([np.ones_like(x), x, y, x * x + y * y], axis=1)
+    whole = _rise_fit(a, top)
+    if whole is None:
+        return None, None
+    away = x * whole[1] + y * whole[2] < 0
+    part = _rise_fit(a[away], top[away]) if away.sum() >= 50 else None
+    return float(whole[3] / whole[0]), None if part is None else float(part[3] / part[0])
+
+
+def horizon_rise(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> float | None:
+    """d / a of the brightness fit above over the whole sky (rises)."""
+    return rises(px, valid, geom)[0]
+
+
+def away_rise(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> float | None:
+    """d / a of the brightness fit on the half of the sky away from the glow (rises)."""
+    return rises(px, valid, geom)[1]
+
+
+def rises_overcast(measured: tuple[float | None, float | None]) -> bool:
+    """A twilight sky that does not brighten toward the horizon (horizon_rise under HORIZON_RISE), or not on the
+    side away from its glow (away_rise under AWAY_RISE): overcast. `measured`: rises()."""
+    rise, away = measured
+    return (rise is not None and rise < HORIZON_RISE) or (away is not None and away < AWAY_RISE)
 
 
 def twilight_overcast(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> bool:
-    """A twilight sky that does not brighten toward the horizon (horizon_rise under HORIZON_RISE): overcast."""
-    rise = horizon_rise(px, valid, geom)
-    return rise is not None and rise < HORIZON_RISE
+    """rises_overcast of the frame's own rises."""
+    return rises_overcast(rises(px, valid, geom))
