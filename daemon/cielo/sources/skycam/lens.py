@@ -27,6 +27,9 @@ GREEN_CHROMA = 0.1  # ... and by this share of its brightness (a whitish cloud w
 # blue than red; a mirror's or dome's green tint keeps sky and cloud blue-green (ARM TSI's cloud reads (185, 218,
 # 191): 6 % of its octa area, nearly all cloud, went as ground, and broken cloud read 1-2.5 octas low). Rays still
 # stop at any green: a mirror's teal edge is what ends them on a clear day (tried: TSI clear <= 2 97 -> 92 %).
+# ... and a frame with this share of it tinted sky has its lens fitted a second time, through the tint (find_lens):
+# TSI's clear frames show 2-3 % (the mirror's teal rim), its cloudy ones up to 27 %; LenghuSky's nights under 2 %
+RETRY_TINTED = 0.03
 MIN_EDGE_RAYS = 0.3  # fewer rays than this share ending inside the frame: no surround, all sky
 MIN_SUPPORT = 0.4  # a fit kept alone needs this share of the rays ending on it (within 0.93..1.1 of it)
 SATURATED = 0.94  # min(R, G, B) over this: the sun or its glare
@@ -201,7 +204,7 @@ def find_lens(px: np.ndarray, stop: np.ndarray | None = None, tinted_retry: bool
     if not tinted_retry:
         return found
     tinted = not_sky(px, tinted_sky=True)
-    if np.array_equal(tinted, stop):  # no tinted pixel: one fit (most cameras)
+    if np.count_nonzero(stop & ~tinted) < RETRY_TINTED * stop.size:  # (almost) no tinted sky: one fit
         return found
     other = _fit_lens(px, tinted)
     if not other.found:
