@@ -274,7 +274,7 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
     nrbr = (b - r) / (b + r + 1e-3)
 
     # The lens: the median of the ellipses the frames show (a frame that sees no surround votes all-sky).
-    fits = [f.lens if f.lens is not None else lenses.find_lens(f.pixels) for f in frames]
+    fits = [lenses.find_lens(f.pixels, f.stop, tinted_retry=False) for f in frames]
     found = [g for g in fits if g.found]
     if len(found) >= max(3, len(fits) // 2):
         med = np.median(np.array([[g.cx, g.cy, g.rx, g.ry] for g in found]), axis=0)

@@ -27,6 +27,9 @@ GREEN_CHROMA = 0.1  # ... and by this share of its brightness (a whitish cloud w
 # blue than red; a mirror's or dome's green tint keeps sky and cloud blue-green (ARM TSI's cloud reads (185, 218,
 # 191): 6 % of its octa area, nearly all cloud, went as ground, and broken cloud read 1-2.5 octas low). Rays still
 # stop at any green: a mirror's teal edge is what ends them on a clear day (tried: TSI clear <= 2 97 -> 92 %).
+# ... and a frame with this share of it tinted sky has its lens fitted a second time, through the tint (find_lens):
+# TSI's clear frames show 2-3 % (the mirror's teal rim), its cloudy ones up to 27 %; LenghuSky's nights under 2 %
+RETRY_TINTED = 0.03
 MIN_EDGE_RAYS = 0.3  # fewer rays than this share ending inside the frame: no surround, all sky
 MIN_SUPPORT = 0.4  # a fit kept alone needs this share of the rays ending on it (within 0.93..1.1 of it)
 SATURATED = 0.94  # min(R, G, B) over this: the sun or its glare
@@ -185,14 +188,45 @@ def robust_fit(pts: np.ndarray, rounds: int = 4) -> tuple[float, float, float, f
     return fit
 
 
-def find_lens(px: np.ndarray, stop: np.ndarray | None = None) -> Lens:
+def find_lens(px: np.ndarray, stop: np.ndarray | None = None, tinted_retry: bool = True) -> Lens:
     """The lens ellipse of one frame (uint8 [3, H, W]), or all-sky when the frame has no surround.
 
     The rays start from the frame's centre, then again from the first fit's centre; of the two fits the one
     more ray ends agree with wins: a second start inside a mount at the centre (TSI's camera arm) stops half
-    the rays at once and would pull the ellipse off the mirror."""
-    _, h, w = px.shape
+    the rays at once and would pull the ellipse off the mirror.
+
+    A frame with green-tinted sky (TINTED_SKY) is fitted twice, with rays that stop at any green and with rays
+    that run through the tinted pixels, and the fit more ray ends of the second kind agree with wins: a
+    mirror's tinted cloud ends rays short of its edge (ARM TSI cloudy frames: semi-axes off by a fifth), while
+    on a clear day its tinted horizon is what ends them. `tinted_retry` False: the first fit only."""
     stop = not_sky(px) if stop is None else stop
+    found = _fit_lens(px, stop)
+    if not tinted_retry:
+        return found
+    tinted = not_sky(px, tinted_sky=True)
+    if np.count_nonzero(stop & ~tinted) < RETRY_TINTED * stop.size:  # (almost) no tinted sky: one fit
+        return found
+    other = _fit_lens(px, tinted)
+    if not other.found:
+        return found
+    if not found.found:
+        # the first fit failed outright when tinted cloud ended most rays near the centre (ARM TSI broken
+        # cloud: an ellipse a fifth of the frame wide, refused, and the whole frame, ground ring too, read as
+        # sky): the second stands only when most of its rays agree with it, as a lone fit must (MIN_SUPPORT)
+        return other if _support(tinted, other) >= MIN_SUPPORT * RAYS else found
+    return other if _support(tinted, other) > _support(tinted, found) else found
+
+
+def _support(stop: np.ndarray, geom: Lens) -> int:
+    """How many rays from the ellipse's centre end on it (within 0.93..1.1 of it)."""
+    pts, left = ray_ends(stop, geom.cx, geom.cy)
+    ends = pts[~left]
+    rho = np.hypot((ends[:, 0] - geom.cx) / geom.rx, (ends[:, 1] - geom.cy) / geom.ry)
+    return int(((rho > 0.93) & (rho < 1.1)).sum())
+
+
+def _fit_lens(px: np.ndarray, stop: np.ndarray) -> Lens:
+    _, h, w = px.shape
     cx, cy = (w - 1) / 2, (h - 1) / 2
     best, best_support = None, -1
     for _ in range(2):
