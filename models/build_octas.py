@@ -45,7 +45,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-VERSION = "skyref-3.6.0"
+VERSION = "skyref-3.7.0"
 HEIGHT, WIDTH = 120, 160  # 4:3 like most cameras; a 640x480 JPEG decodes straight to this in draft mode
 OPSET = 17
 IR_VERSION = 8  # readable by onnxruntime >= 1.10

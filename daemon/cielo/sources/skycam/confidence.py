@@ -35,16 +35,16 @@ FEATURES = ("logit_top", "sd_clear", "sd_one", "sd_broken", "sd_overcast", "skew
 
 # fitted: python -m models.fit_confidence (see above)
 WEIGHTS: dict[str | None, tuple[float, ...]] = {
-    None: (-0.195, 1.257, -0.161, -1.189, -2.582, 2.676,
-        -0.102, 0.479, -0.532, -0.642, -2.236, -0.863, 0.000, 0.000, 0.000, 0.227, 0.000),
-    regime.DAY: (-0.276, 0.601, -0.030, -1.195, -1.528, 2.152,
-        0.807, 0.912, -0.170, -0.081, -0.344, -1.023, 0.000, 0.000, 0.000, 0.000, 0.000),
-    regime.TWILIGHT: (-0.059, 0.767, -1.828, -0.870, 0.000, 1.931,
-        0.047, 0.396, -0.552, -0.137, 0.074, -0.031, 0.037, 0.000, 0.000, 0.000, 0.000),
-    regime.MOONLIT: (-0.449, 0.462, -0.026, -0.473, -2.000, 2.037,
-        0.104, -0.186, -0.381, -0.835, -0.086, 0.324, -0.053, -0.509, -0.441, 1.182, 0.000),
-    regime.DARK: (-0.280, 2.940, -3.106, -1.996, -0.790, 2.952,
-        -0.137, 0.574, -0.428, -0.132, 0.200, 1.169, -0.409, 0.000, 0.000, 0.712, 0.000),
+    None: (-0.023, 0.974, -0.065, -0.853, -2.282, 2.227,
+        -0.039, 0.742, -0.853, -0.791, -2.093, -0.856, 0.000, 0.000, 0.000, -0.051, 0.000),
+    regime.DAY: (-0.213, 0.571, -0.212, -0.696, -1.494, 1.831,
+        0.837, 0.624, -0.318, -0.310, -0.209, -1.178, 0.000, 0.000, 0.000, 0.000, 0.000),
+    regime.TWILIGHT: (-0.078, 0.874, -1.766, -0.716, 0.000, 1.608,
+        0.167, 0.321, -0.449, -0.054, 0.062, -0.112, -0.017, 0.000, 0.000, 0.000, -0.896),
+    regime.MOONLIT: (-0.418, 0.466, -0.118, -0.427, -1.944, 2.024,
+        0.141, 0.084, -0.643, -0.727, -0.102, -0.058, -0.079, -0.540, -0.143, 1.256, -1.001),
+    regime.DARK: (-0.249, 2.959, -3.095, -1.935, -0.881, 2.952,
+        -0.143, 0.554, -0.355, -0.189, 0.195, 1.331, -0.406, 0.000, 0.000, 0.666, 0.000),
 }
 # rule_near: 1 at the bar of the rule that decided a twilight or moonlit answer, falling to 0 this far from it (in
 # the rule's own measure): twilight, night.horizon_rise against night.HORIZON_RISE (clear twilight skies sit at
@@ -55,8 +55,8 @@ GATE_SPAN = 2.0
 # A light whose answers change most under a site calibration has weights of its own for them (by day: TSI's
 # 1-octa answers are right 39 % of the time without one, 81 % with); WEIGHTS then holds those without.
 SITE_WEIGHTS: dict[str | None, tuple[float, ...]] = {
-    regime.DAY: (0.663, -0.220, 0.792, 0.687, -1.275, 0.017,
-        1.716, 1.412, -0.632, -0.199, -0.391, -0.907, 0.172, 0.000, 0.000, 0.000, 0.000),
+    regime.DAY: (0.221, 0.034, 0.790, 0.423, -1.148, -0.098,
+        1.659, 1.165, -1.050, -0.176, -0.249, -1.056, 0.247, 0.000, 0.000, 0.000, 0.000),
 }
 # An answer is weak (`uncertain`) when its confidence is under this, or when the moonlit gate was unsure.
 WEAK_CONFIDENCE = 0.2
