@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from cielo import __version__, logs
 from cielo.errors import CieloError, UsageError, unexpected
+from cielo.service.child import follow_parent
 from cielo.sources import registry  # cheap: the sources themselves load when a command first asks
 from cielo.timeutil import cli_range, glue_relative, iso, utcnow
 
@@ -128,6 +129,7 @@ def _verbose_anywhere(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    follow_parent()
     try:
         args = build_parser().parse_args(glue_relative(sys.argv[1:] if argv is None else argv, TIME_FLAGS))
     except UsageError as exc:

@@ -55,8 +55,20 @@ class Site:
             if cond(st):
                 return st, time.monotonic() - start
             if time.monotonic() - start > timeout:
-                raise AssertionError(f"{what}: not within {timeout} s: {st}\n{self.box.journal('cielo')[-4000:]}")
+                raise AssertionError(f"{what}: not within {timeout} s: {st}\n{self.box.journal('cielo')[-4000:]}"
+                                     f"\nthe unit's processes:\n{self.processes()}")
             time.sleep(0.2)
+
+    def processes(self) -> str:
+        """Every process left in the unit's control group, with what it waits on (for a failure's message)."""
+        # the unified hierarchy, or systemd's own on a hybrid (cgroup v1) host
+        script = ('cg=$(systemctl show -p ControlGroup --value cielo); '
+                  'for p in $(cat /sys/fs/cgroup/unified$cg/cgroup.procs 2>/dev/null '
+                  '|| cat /sys/fs/cgroup/systemd$cg/cgroup.procs 2>/dev/null || cat /sys/fs/cgroup$cg/cgroup.procs); '
+                  'do echo "$p $(grep -E \'^(PPid|State|SigCgt|SigIgn|Threads):\' /proc/$p/status '
+                  '| tr -s \'\\t\\n\' \' \')'
+                  ' wchan=$(cat /proc/$p/wchan) $(tr \'\\0\' \' \' < /proc/$p/cmdline)"; done')
+        return self.box.sh(script, check=False).stdout
 
     def status_messages(self) -> list[str]:
         return [payload for topic, payload, _ in list(self.sub.messages) if topic == f"cielo/{DEVICE}/status"]
@@ -167,6 +179,7 @@ def test_operator_command_works_for_a_non_root_sudoer(site: Site):
 
 def test_kill_9_restarts_within_restartsec_and_loses_nothing(site: Site):
     before_state = site.state()
+    print(f"the unit's processes before kill -9:\n{site.processes()}")  # shown with a failure
     before = site.query("SELECT series, ts, value FROM readings")
     assert before
     site.box.sh(f"kill -9 {before_state['MainPID']}")

@@ -22,12 +22,17 @@ from cielo.backfill.ranges import PlanTotals, has_slots, plan_totals
 from cielo.backfill.runner import Runner, run_summaries
 from cielo.config import Settings
 from cielo.errors import UsageError
+from cielo.service.child import exit_after
 from cielo.service.runtime import open_store
 from cielo.sources import registry
 from cielo.sources.base import Source, estimate_s, summary_line
 from cielo.sources.listing import span_text
 from cielo.store import Store
 from cielo.timeutil import iso, utcnow
+
+# A job child told to stop (the daemon stopping or gone, or a live run waiting) ends within this, whatever it
+# waits on: systemd's TimeoutStopSec is 30 s, and a restart after kill -9 waits for the unit's every process.
+STOP_DEADLINE_S = 10.0
 
 Say = Callable[[str], None]
 
@@ -215,7 +220,16 @@ def run_job(settings: Settings, store: Store, job: int, out: Say) -> int:
         tracker = Tracker.for_job(store, job, sources, settings.backfill.progress_minutes * 60)
         runner = Runner(store, sources, settings.backfill.workers, fetch, tracker.update,
                         settings.backfill.max_attempts)
-        signal.signal(signal.SIGTERM, lambda *_: runner.stop.set())
+
+        told: list[int] = []
+
+        def on_term(signum: int, _frame: object) -> None:
+            runner.stop.set()
+            if not told:  # the first SIGTERM starts the clock; a second one does not restart it
+                told.append(signum)
+                exit_after(STOP_DEADLINE_S, f"job {job}")
+
+        signal.signal(signal.SIGTERM, on_term)
         tracker.start()
         status = runner.run(job)
         if runner.stop.is_set() and jobs.mark_interrupted(store, job):

@@ -34,6 +34,7 @@ from apscheduler.triggers.cron import CronTrigger
 from cielo.config import Settings
 from cielo.errors import CieloError
 from cielo.service import clock, clockstep
+from cielo.service.child import parent_env
 from cielo.service.memory import CHILD_ENV
 from cielo.service.notify import Notifier, watchdog_interval_s
 from cielo.service.runtime import open_store
@@ -47,17 +48,6 @@ log = logging.getLogger("cielo")
 JOB_TIMEOUT_S = 600  # a live run that takes longer than this is stuck
 JOBS_POLL_S = 30  # how soon a job queued with `cielo backfill --detach` starts
 CHECKPOINT_EVERY_S = 3600  # keep the WAL file from growing between SQLite's automatic checkpoints
-
-
-def _die_with_parent() -> None:
-    """In a child, before exec: SIGTERM it when the daemon dies, even by kill -9 (Linux PR_SET_PDEATHSIG), so
-    a restarted daemon never finds its predecessor's `jobs run` still working on the same job."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):
-        pass
 
 
 def cielo_command(config: Path | None, *args: str) -> list[str]:
@@ -187,8 +177,9 @@ class Daemon:
                 return True
             try:
                 # The children's allocator favours memory over a few percent of CPU (cielo.service.memory says why).
+                # It follows the daemon out, even after kill -9 (cielo.service.child says why not by preexec_fn).
                 child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                                         env={**os.environ, **CHILD_ENV}, preexec_fn=_die_with_parent)
+                                         env={**os.environ, **CHILD_ENV, **parent_env()})
             except OSError as exc:
                 log.error("%s: cannot start: %s", what, exc)
                 return True
@@ -348,8 +339,10 @@ class Daemon:
         for child, _ in children:
             try:
                 child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.terminate()
+            except subprocess.TimeoutExpired:  # systemd would SIGKILL the whole unit at TimeoutStopSec
+                child.kill()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout=5)
         if self.alpaca is not None:
             self.alpaca.stop()
         self.safety.stop()
