@@ -45,6 +45,7 @@ class Entity:
     icon: str | None = None
     platform: str = "sensor"  # or "binary_sensor"
     device_class: str | None = None
+    options: tuple[str, ...] = ()  # a sensor whose state is one of these words (device_class "enum")
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,7 +71,10 @@ def _entity(device_id: str, key: str, name: str, state_topic: str, template: str
 
 def _extra(device_id: str, entity: Entity, topic: str, expire_after: int) -> dict:
     """An entity drawn from a series' JSON by its template; a binary_sensor's renders ON/OFF (or 'None':
-    unknown), a sensor's a number."""
+    unknown), a sensor's a number, or one of its `options` (an enum: no unit, no state class)."""
+    if entity.options:
+        return _entity(device_id, entity.key, entity.name, topic, entity.template, device_class="enum",
+                       options=list(entity.options), icon=entity.icon, expire_after=expire_after)
     if entity.platform == "binary_sensor":
         return _entity(device_id, entity.key, entity.name, topic, entity.template, platform="binary_sensor",
                        payload_on="ON", payload_off="OFF", device_class=entity.device_class, icon=entity.icon,

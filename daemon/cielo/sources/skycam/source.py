@@ -72,9 +72,13 @@ def _from_attrs(key: str) -> str:
     return f"{{{{ value_json.{key} | default(none) }}}}"
 
 
+SUN_STATES = ("visible", "thin", "covered")  # sunstate.SunView.state, when known
+
 # What the sun does, read off the same frame (sunstate.py, motion.py) and carried in the octas reading's attrs,
 # so one frame stays one reading; the entities keep the keys the sun had as series of its own.
 SUN_ENTITIES = (
+    # the state itself, for automations that tell thin cloud from a covered sun ('None': unknown, at night)
+    Entity("skycam_sun", "Sun", _from_attrs("sun"), icon="mdi:white-balance-sunny", options=SUN_STATES),
     Entity("skycam_sun_covered", "Sun covered",
            "{{ 'ON' if value_json.sun_covered == 1 else ('OFF' if value_json.sun_covered == 0 else 'None') }}",
            icon="mdi:weather-sunny-off", platform="binary_sensor"),
