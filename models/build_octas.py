@@ -573,6 +573,13 @@ def model_card(evaluation: dict | None) -> dict:
             "sky does not brighten toward the horizon (LenghuSky dev timed: dark night 1.12 -> 0.83, overcast "
             "read >= 6 72 -> 86 %; twilight 1.58 -> 1.28, 64 -> 82 %; calibrated dark 0.94 -> 0.57); confidence "
             "refitted. Still short: LenghuSky's pale clear and bluish-stratus days, moonlit nights (79-85 %)",
+            "cielo 3.7 (skyref-3.7.0, graph unchanged but for the version): a frame with green-tinted sky on 3 % "
+            "or more of it gets a second lens fit through the tint, which stands when its ray ends agree more "
+            "(calibration keeps the first fits: its median lens was moved by the second); twilight is overcast "
+            "too when the sky does not brighten toward the horizon on the side away from the glow; the "
+            "confidence reads how near the deciding night rule was to its bar. TSI dev blind 0.62 -> 0.54 "
+            "(within 1: 92 -> 95 %), calibrated unchanged at 0.19; LenghuSky dev twilight timed 1.28 -> 1.13. "
+            "Still short: LenghuSky's bluish-stratus days (overcast read >= 6: 87 %), moonlit clear nights (79 %)",
         ],
     }
     if evaluation is None:

@@ -81,8 +81,12 @@ def test_judge_marks_a_broken_sky_uncertain_and_keeps_its_octas():
     m = OctaModel()
     frames = [m.decode(sky_jpeg(c, seed=3)) for c in (0.0, 0.5, 1.0)]
     clear, broken, overcast = m.judge(frames, [None] * 3, 0.0, 0.0)
-    assert broken.flag == "uncertain" and broken.octas is not None and 2 <= broken.octas <= 6
-    assert clear.flag is None and overcast.flag is None and clear.confidence > broken.confidence
+    # synthetic broken skies judge 0.16-0.29 sure by the fitted weights: a weak answer, flagged exactly when
+    # under the bar, octas kept either way
+    assert broken.octas is not None and 2 <= broken.octas <= 6 and broken.confidence < 0.3
+    assert (broken.flag == "uncertain") == (broken.confidence < confidence.WEAK_CONFIDENCE)
+    assert clear.flag is None and overcast.flag is None
+    assert clear.confidence > broken.confidence and overcast.confidence > broken.confidence
     for v in (clear, broken, overcast):
         assert v.probs is not None and math.isclose(sum(v.probs), 1.0, abs_tol=1e-9)
         assert v.confidence == max(v.probs) and v.octas == v.probs.index(max(v.probs))
@@ -107,9 +111,10 @@ def test_rule_near_is_one_at_the_bar_and_zero_far_from_it_or_unmeasured():
     assert confidence.gate_log_odds(0.5) == pytest.approx(0.0) and confidence.gate_log_odds(0.0) < -10
 
 
-def test_rule_near_is_a_feature_of_every_light_and_moves_nothing_until_refitted():
-    """Each light's weights cover every feature; rule_near is the last and weighs 0 until
-    models/fit_confidence.py is re-run, so a frame near its rule's bar keeps the confidence it had."""
+def test_rule_near_is_a_feature_of_every_light_and_near_the_bar_an_answer_is_less_sure():
+    """Each light's weights cover every feature; rule_near is the last. Fitted on development frames, a frame
+    whose deciding night rule sat at its bar (twilight's horizon rise, the moonlit gate) is less sure; a light
+    without such a rule gives it no weight."""
     p = gaussian(8.0, 0.6)
     assert len(confidence.features(evidence(p))) == 1 + len(confidence.KINDS) + len(confidence.FEATURES)
     assert confidence.FEATURES[-1] == "rule_near"
@@ -118,5 +123,8 @@ def test_rule_near_is_a_feature_of_every_light_and_moves_nothing_until_refitted(
     for light in LIGHTS:
         far = confidence.probability_right(evidence(p), light)
         near = confidence.probability_right(confidence.Evidence(tuple(p), False, False, False, False, 1.0), light)
-        assert near == pytest.approx(far), light
+        if light in (regime.TWILIGHT, regime.MOONLIT):
+            assert near < far - 0.05, light
+        else:
+            assert near == pytest.approx(far), light
     assert confidence.features(confidence.Evidence(tuple(p), False, False, False, False, 0.7))[-1] == 0.7
