@@ -16,20 +16,13 @@ from pathlib import Path
 import pytest
 
 from cielo.backfill.manual import STOP_DEADLINE_S
+from tests.backfill.test_processes import alive
 from tests.conftest import cielo, clean_env, rows
 from tests.support.camserver import CameraServer
 from tests.test_daemon import read_until
 from tests.test_daemon_children import children
 
 ONE_DAY = ("--from", "2024-06-01T00:00Z", "--to", "2024-06-01T23:59Z")
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def wait_gone(pid: int, timeout: float) -> float:
