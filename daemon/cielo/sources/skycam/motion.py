@@ -151,11 +151,11 @@ def _at(surface: np.ndarray, y: int, x: int) -> float:
 
 def _summits(surface: np.ndarray, most: int) -> list[tuple[int, int]]:
     """The `most` highest local maxima of a correlation surface (finite ones), highest first."""
+    # the 3x3 neighbourhood's maximum, rows then columns (4 maxima, not 8)
     padded = np.pad(surface, 1, constant_values=-np.inf)
     h, w = surface.shape
-    top = surface.copy()
-    for i, j in ((0, 0), (0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1), (2, 2)):
-        np.maximum(top, padded[i : i + h, j : j + w], out=top)
+    across = np.maximum(np.maximum(padded[:, 0:w], padded[:, 1 : w + 1]), padded[:, 2 : w + 2])
+    top = np.maximum(np.maximum(across[0:h], across[1 : h + 1]), across[2 : h + 2])
     ys, xs = np.nonzero((surface >= top) & np.isfinite(surface))
     order = np.argsort(-surface[ys, xs])[:most]
     return [(int(ys[k]), int(xs[k])) for k in order]
@@ -187,6 +187,7 @@ class _Direct:
         self.two[:, :, :w] = (m2, f2, f2 * f2)
         self.one, self.two = self.one.reshape(3, -1), self.two.reshape(3, -1)
         self.need = MIN_OVERLAP * min(float(m1.sum()), float(m2.sum()))
+        self.done: dict[tuple[int, int], np.ndarray] = {}  # a climb's next 3x3 shares 3-6 shifts with the last
 
     def around(self, dy: int, dx: int) -> np.ndarray:
         """[3, 3]: the correlation at (dy + i - 1, dx + j - 1); -inf beyond `limit` or where masked_ncc has
@@ -196,8 +197,11 @@ class _Direct:
         within = np.array([max(abs(y), abs(x)) <= self.limit for y, x in shifts])
         sums = np.zeros((9, 3, 3))
         for k in np.flatnonzero(within):
-            off = start - shifts[k][0] * self.width - shifts[k][1]  # b(y) meets a(y - d)
-            sums[k] = self.one[:, off : off + n] @ self.two.T  # [m1 f1 f1^2] x [m2 f2 f2^2]: every sum
+            got = self.done.get(shifts[k])
+            if got is None:
+                off = start - shifts[k][0] * self.width - shifts[k][1]  # b(y) meets a(y - d)
+                got = self.done[shifts[k]] = self.one[:, off : off + n] @ self.two.T  # [m1 f1 f1^2] x [m2 f2 f2^2]
+            sums[k] = got
         n_ = sums[:, 0, 0]
         k_ = np.maximum(n_, 1)
         s1, s2 = sums[:, 1, 0], sums[:, 0, 1]
@@ -218,7 +222,8 @@ def masked_ncc(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray
     cols = np.r_[size[1] - limit : size[1], 0 : limit + 1]
 
     # the 2-D transforms one axis at a time: the padding rows are never transformed along the other axis,
-    # and of the inverse only the rows of shifts within `limit` are (a third less work than np.fft.*rfft2)
+    # and of the inverse only the rows of shifts within `limit` are (a third less work than np.fft.*rfft2).
+    # One call per field, not one on the six stacked: at these sizes numpy's stacked transforms are slower
     def forward(x: np.ndarray) -> np.ndarray:
         return np.fft.fft(np.fft.rfft(x, n=size[1], axis=1), n=size[0], axis=0)
 

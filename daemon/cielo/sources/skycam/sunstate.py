@@ -22,6 +22,7 @@ otherwise. Figures and the rules' choice: docs/sun.md.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,14 +115,15 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
     _, h, w = px.shape
     rx = geom.rx
     deg_per_px = deg_per_radius / rx
-    rho = geom.rho()
+    lens_disc, octa_disc = _discs(geom)
     darkest = np.minimum(np.minimum(px[0], px[1]), px[2])
     unsat = darkest < int(lens.SATURATED * 255)
-    sky = (rho <= 1.0) & ~stop
+    sky = lens_disc & ~stop
     ratio = lens.nrbr(px)
-    cloud = (ratio < maps.threshold) & sky & unsat
+    below = ratio < maps.threshold
     near_sky = sky & unsat
-    motion_sky = near_sky & (rho <= MOTION_RHO)
+    cloud = below & near_sky
+    motion_sky = near_sky & octa_disc
     # the motion field: how far below the clear-sky threshold each pixel is, 0..1 over SOFT of NRBR (a
     # binary mask's edges alone carry too little to follow; the grading inside a cloud helps), without the
     # sun's glare, which stays put while the cloud moves
@@ -133,7 +135,7 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
     if quarters is not None:
         # the octas' own pixels and rule, split by compass quarter; known at night too, where the octas are
         counted = maps.valid > 0
-        octa_cloud = counted & (ratio < maps.threshold)
+        octa_cloud = counted & below
         cover = sectors.quarters(octa_cloud, counted, quarters)
         cover[sectors.PATH_KEY] = None if not path or bearing is None else sectors.along(octa_cloud, counted,
                                                                                         bearing, path)
@@ -178,6 +180,18 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
     return SunView(state, near[0], near[1], None if where is None else float(where[0]),
                    None if where is None else float(where[1]), sun is not None, deg_per_px, overcast, *packed, cover,
                    standout)
+
+
+@functools.lru_cache(maxsize=2)
+def _discs(geom: lens.Lens) -> tuple[np.ndarray, np.ndarray]:
+    """Read-only bool [H, W]: within the lens circle, and within MOTION_RHO of it. A camera's lens fit is the
+    same frame after frame (the model keeps it): two entries of two bool maps at the model's size (160x120:
+    ~38 KB in all) spare every frame the distances and comparisons."""
+    rho = geom.rho()
+    out = rho <= 1.0, rho <= MOTION_RHO
+    for m in out:
+        m.flags.writeable = False
+    return out
 
 
 def _night_without_time(brightness: float, starry: bool) -> bool:
