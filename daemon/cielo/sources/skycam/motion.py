@@ -33,7 +33,8 @@ MIN_CONFIDENCE = 0.25  # an ETA is given only from a motion this sure
 ETA_HORIZON_MIN = 60.0  # no ETA beyond this
 DISC_DEG = 3.0  # cloud within this of the sun's centre covers it (its disc and the brightest aureole)
 MIN_OVERLAP = 0.4  # a shift is weighed only where the two skies overlap by this share of the smaller
-ETA_CHUNK = 256  # upwind points weighed at once (bounds the memory however fast the cloud)
+ETA_CHUNK = 256  # upwind points weighed at once (bounds the memory however fast the cloud) ...
+ETA_FIRST_CHUNK = 32  # ... after the first this many (a quarter hour at the slowest step)
 CLIMB = 2  # 3x3 steps from each coarse summit toward the full-size peak (a third gained nothing on TSI)
 CANDIDATES = 2  # coarse summits climbed: the second is the full-size peak's basin in ~1 pair of 15 ...
 RIVAL = 0.85  # ... always one this close to the highest in coarse height (TSI 2017-05-24: 26 of 107 such)
@@ -287,13 +288,31 @@ def eta(view: SunView, motion: Motion) -> float | None:
     while t <= ETA_HORIZON_MIN:
         times.append(t)
         t += step
-    # every upwind point at once, a chunk of steps at a time (a fast cloud takes thousands of small steps)
-    for start in range(0, len(times), ETA_CHUNK):
-        ended, minutes = _first_change(np.array(times[start : start + ETA_CHUNK]), view.x, view.y, vx, vy, disc,
+    if not times or not _anything_upwind(view.x, view.y, vx * times[-1], vy * times[-1], disc, cloud, sky, covered):
+        return None
+    # every upwind point at once, a chunk of steps at a time (a fast cloud takes thousands of small steps); the
+    # first chunk small, as what comes mostly comes soon
+    start, size = 0, ETA_FIRST_CHUNK
+    while start < len(times):
+        ended, minutes = _first_change(np.array(times[start : start + size]), view.x, view.y, vx, vy, disc,
                                        cloud, sky, covered)
         if ended:
             return minutes
+        start, size = start + size, ETA_CHUNK
     return None
+
+
+def _anything_upwind(sx: float, sy: float, ux: float, uy: float, disc: float, cloud: np.ndarray, sky: np.ndarray,
+                     covered: bool) -> bool:
+    """Whether the box about every disc eta weighs (the sun's to the farthest upwind, `ux`, `uy` pixels
+    away) holds a sky pixel that would change the sun's state: cloud for a visible sun, clear for a covered
+    one. Without one _first_change finds nothing (its discs read no cloud, or all cloud): eta is None."""
+    h, w = cloud.shape
+    x0, x1 = math.floor(min(sx, sx - ux) - disc), math.ceil(max(sx, sx - ux) + disc) + 1
+    y0, y1 = math.floor(min(sy, sy - uy) - disc), math.ceil(max(sy, sy - uy) + disc) + 1
+    box = np.s_[max(0, y0) : min(h, y1 + 1), max(0, x0) : min(w, x1 + 1)]
+    changes = sky[box] & (cloud[box] != covered)
+    return bool(changes.any())
 
 
 def _first_change(t: np.ndarray, sx: float, sy: float, vx: float, vy: float, disc: float, cloud: np.ndarray,
