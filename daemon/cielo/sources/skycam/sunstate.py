@@ -168,8 +168,8 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
             overcast = float(np.count_nonzero(cloud & away)) / n if n else 0.0
             pale = False
             if n >= MIN_NEAR_PIXELS:
-                whitest, bluest = np.percentile(ratio[away], (20, 80))
-                pale = float(bluest) < PALE and float(whitest) < GREY
+                values = ratio[away]
+                pale = _percentile_below(values, 80, PALE) and _percentile_below(values, 20, GREY)
             standout = _standout(darkest, sun, motion_sky & (deg > STANDOUT_DEG))
             # the disc itself first: one that hardly stands out from the sky is dimmed whatever the colours;
             # one that stands out as a clear sky's is not, however pale the sky reads
@@ -219,7 +219,31 @@ def _standout(darkest: np.ndarray, sun: tuple[float, float], far: np.ndarray) ->
     if int(np.count_nonzero(far)) < MIN_NEAR_PIXELS:
         return None
     disc = int(darkest[_disc(sun, darkest.shape)].max())
-    return disc / max(float(np.median(darkest[far])), 1.0)
+    return disc / max(_median_u8(darkest[far]), 1.0)
+
+
+def _median_u8(values: np.ndarray) -> float:
+    """np.median of uint8 values, exactly, from their histogram (a sort of the far sky cost ~0.2 ms a frame)."""
+    n = values.size
+    below = np.cumsum(np.bincount(values, minlength=256))
+    upper = float(np.searchsorted(below, n // 2, side="right"))  # the value at sorted index n // 2
+    if n % 2:
+        return upper
+    return (float(np.searchsorted(below, n // 2 - 1, side="right")) + upper) / 2
+
+
+def _percentile_below(values: np.ndarray, q: float, bar: float) -> bool:
+    """float(np.percentile(values, q)) < bar, mostly from a count: the order statistics it interpolates
+    between both under the bar, or both not; only where the bar falls between them is it computed (a
+    percentile's sort cost ~0.3 ms a frame)."""
+    n = values.size
+    lo = int(np.floor((n - 1) * (q / 100)))
+    under = int(np.count_nonzero(values < np.float64(bar)))  # as float(percentile) compares: in float64
+    if under > min(lo + 1, n - 1):
+        return True
+    if under <= lo:
+        return False
+    return float(np.percentile(values, q)) < bar
 
 
 def _disc(sun: tuple[float, float], shape: tuple[int, ...]) -> tuple[slice, slice]:
