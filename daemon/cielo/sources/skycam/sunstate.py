@@ -184,9 +184,10 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
 
 @functools.lru_cache(maxsize=2)
 def _discs(geom: lens.Lens) -> tuple[np.ndarray, np.ndarray]:
-    """Read-only bool [H, W]: within the lens circle, and within MOTION_RHO of it. A camera's lens fit is the
-    same frame after frame (the model keeps it): two entries of two bool maps at the model's size (160x120:
-    ~38 KB in all) spare every frame the distances and comparisons."""
+    """Read-only bool [H, W]: within the lens circle, and within MOTION_RHO of it. With a calibrated site lens
+    the fit is the same Lens frame after frame, and this spares each frame the distances and comparisons (a
+    lens fitted per frame differs in its last digits: a miss, the cost as before). Two entries of two bool
+    maps at the model's size (160x120: 38 KB an entry, 77 KB at most)."""
     rho = geom.rho()
     out = rho <= 1.0, rho <= MOTION_RHO
     for m in out:
