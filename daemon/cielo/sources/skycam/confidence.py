@@ -49,7 +49,7 @@ WEIGHTS: dict[str | None, tuple[float, ...]] = {
 # rule_near: 1 at the bar of the rule that decided a twilight or moonlit answer, falling to 0 this far from it (in
 # the rule's own measure): twilight, night.horizon_rise against night.HORIZON_RISE (clear twilight skies sit at
 # 0.4-2.4, overcast ones at -0.6-0.3 on LenghuSky 2018-2019); moonlit, the gate's log-odds against night.GATE_CLEAR's.
-# Its weights stay 0 until models/fit_confidence.py is re-run and pasted (the frames near a bar are the misses).
+# Fitted with the rest: about -0.9 at twilight and -1.0 moonlit (the frames near a bar are the misses).
 RISE_SPAN = 1.0
 GATE_SPAN = 2.0
 # A light whose answers change most under a site calibration has weights of its own for them (by day: TSI's
