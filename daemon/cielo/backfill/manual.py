@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +23,6 @@ from cielo.backfill.ranges import PlanTotals, has_slots, plan_totals
 from cielo.backfill.runner import Runner, run_summaries
 from cielo.config import Settings
 from cielo.errors import UsageError
-from cielo.service.child import exit_after
 from cielo.service.runtime import open_store
 from cielo.sources import registry
 from cielo.sources.base import Source, estimate_s, summary_line
@@ -176,6 +176,20 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
+def _exit_within(seconds: float, what: str, out: Say) -> None:
+    """From now on, end this process in `seconds` unless it has ended by itself (systemd's TimeoutStopSec, and
+    its restart after kill -9, wait for every process of the unit), whatever it waits on: a database lock
+    another process holds, a request. What was stored is committed; tasks in hand resume on the next start."""
+    def expire() -> None:
+        out(f"{what}: still stopping after {seconds:g} s; exiting now (what is left resumes on the next start)")
+        _exit_now(1)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.name = "stop-deadline"
+    timer.start()
+
+
 def _sigterm_like_ctrl_c() -> list[int]:
     """SIGTERM stops a backfill the way Ctrl-C does: tasks stay resumable, the summary is printed, analysis
     processes end. The list it returns fills when it came."""
@@ -221,13 +235,10 @@ def run_job(settings: Settings, store: Store, job: int, out: Say) -> int:
         runner = Runner(store, sources, settings.backfill.workers, fetch, tracker.update,
                         settings.backfill.max_attempts)
 
-        told: list[int] = []
-
-        def on_term(signum: int, _frame: object) -> None:
+        def on_term(*_: object) -> None:
             runner.stop.set()
-            if not told:  # the first SIGTERM starts the clock; a second one does not restart it
-                told.append(signum)
-                exit_after(STOP_DEADLINE_S, f"job {job}")
+            signal.signal(signal.SIGTERM, lambda *_: runner.stop.set())  # a second SIGTERM keeps the first's clock
+            _exit_within(STOP_DEADLINE_S, f"job {job}", out)
 
         signal.signal(signal.SIGTERM, on_term)
         tracker.start()

@@ -5,18 +5,12 @@ restarted daemon never finds its predecessor's `jobs run` still at the same job.
 itself, first thing after exec: a `preexec_fn` would run Python between fork and exec in a process with
 threads (the daemon has several), where a lock another thread held at the fork can never be released, and
 such a child neither execs nor dies of SIGTERM (Python's own handler only sets a flag it never reads).
-
-A child told to stop has a deadline (`exit_after`): systemd's TimeoutStopSec and a restart after kill -9 wait
-for every process of the unit, so none may take longer than that to go, whatever it waits on (a database lock
-held by another process, a request).
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import sys
-import threading
 
 PARENT_ENV = "CIELO_DAEMON_PID"
 PR_SET_PDEATHSIG = 1
@@ -41,17 +35,3 @@ def follow_parent() -> None:
     if os.getppid() != int(parent):  # the daemon died before the prctl: nothing will read this process's work
         os.kill(os.getpid(), signal.SIGTERM)
 
-
-def exit_after(seconds: float, what: str) -> None:
-    """From now on, end this process in `seconds` unless it has ended by itself: a stop that is waited for by
-    systemd must not wait forever. What was stored is committed; tasks in hand resume on the next start."""
-    def expire() -> None:
-        print(f"{what}: still stopping after {seconds:g} s; exiting now (what is left resumes on the next start)",
-              flush=True)
-        sys.stderr.flush()
-        os._exit(1)
-
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
-    timer.name = "stop-deadline"
-    timer.start()
