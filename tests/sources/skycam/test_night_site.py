@@ -173,7 +173,7 @@ def test_twilight_calls_a_sky_dimming_toward_the_horizon_overcast_whatever_its_g
     dim = model.decode(_twilight_sky(0.6, rise=-0.3))
     (v,) = model.judge([dim], [DUSK_AT], *MADRID)
     assert v.octas == 8, v.octas
-    assert night.horizon_rise(dim.pixels, np.ones(dim.pixels.shape[1:], np.float32), model.geometry(dim)) < 0
+    assert night.rises(dim.pixels, np.ones(dim.pixels.shape[1:], np.float32), model.geometry(dim))[0] < 0
 
 
 def test_calibrate_images_learns_the_night_side_from_exif_times(tmp_path: Path):
@@ -230,12 +230,13 @@ def _glowing_sky(rise: float, glow: float, power: float) -> bytes:
 def test_twilight_calls_a_sky_lit_at_one_rim_but_dimming_elsewhere_overcast(model: OctaModel,
                                                                             monkeypatch: pytest.MonkeyPatch):
     """A deck lit through a gap at one rim: the glow band lifts the rise over the whole sky past HORIZON_RISE, but
-    away from it the sky dims toward the horizon (away_rise): overcast. The same glow on a sky that brightens all
-    round stays clear."""
+    away from it the sky dims toward the horizon (rises, its second value): overcast. The same glow on a sky that
+    brightens all round stays clear."""
     deck, clear = model.decode(_glowing_sky(-0.3, 4.0, 1)), model.decode(_glowing_sky(0.6, 3.0, 2))
     valid = model.maps(deck, model.geometry(deck)).valid
-    assert night.horizon_rise(deck.pixels, valid, model.geometry(deck)) > night.HORIZON_RISE
-    assert night.away_rise(deck.pixels, valid, model.geometry(deck)) < night.AWAY_RISE
+    whole, away = night.rises(deck.pixels, valid, model.geometry(deck))
+    assert whole > night.HORIZON_RISE
+    assert away < night.AWAY_RISE
     v_deck, v_clear = model.judge([deck, clear], [DUSK_AT, DUSK_AT], *MADRID)
     assert v_deck.octas == 8 and v_clear.octas is not None and v_clear.octas <= 2, (v_deck.octas, v_clear.octas)
     monkeypatch.setattr(night, "AWAY_RISE", -np.inf)  # the rise over the whole sky alone calls the deck clear

@@ -47,7 +47,7 @@ WEIGHTS: dict[str | None, tuple[float, ...]] = {
         -0.143, 0.554, -0.355, -0.189, 0.195, 1.331, -0.406, 0.000, 0.000, 0.666, 0.000),
 }
 # rule_near: 1 at the bar of the rule that decided a twilight or moonlit answer, falling to 0 this far from it (in
-# the rule's own measure): twilight, night.horizon_rise against night.HORIZON_RISE (clear twilight skies sit at
+# the rule's own measure): twilight, night.rises' whole-sky rise against night.HORIZON_RISE (clear twilight skies sit at
 # 0.4-2.4, overcast ones at -0.6-0.3 on LenghuSky 2018-2019); moonlit, the gate's log-odds against night.GATE_CLEAR's.
 # Fitted with the rest: about -0.9 at twilight and -1.0 moonlit (the frames near a bar are the misses).
 RISE_SPAN = 1.0

@@ -344,7 +344,7 @@ class OctaModel:
         geom = self.geometry(frame)
         site_night = None if self.calibration is None else self.calibration.night
         starred, p = night.moonlit_read(frame, geom, self.maps(frame, geom, light).valid, site_night)
-        unsure = night.GATE_UNSURE[0] < p < night.GATE_UNSURE[1]
+        unsure = night.gate_unsure(p)
         near = confidence.near_bar(confidence.gate_log_odds(p), confidence.gate_log_odds(night.GATE_CLEAR),
                                    confidence.GATE_SPAN)
         shift = int(probs.argmax()) - (starred if starred is not None else 9)

@@ -194,11 +194,9 @@ def moonlit_read(frame: Frame, geom: lens.Lens, valid: np.ndarray, site: NightSi
     return math.floor(cloud * 8 + 0.5), p
 
 
-def moonlit_octas(frame: Frame, geom: lens.Lens, valid: np.ndarray, site: NightSite | None = None
-                  ) -> tuple[int | None, bool]:
-    """(moonlit_read's octas, whether the gate was unsure either way: the answer is weak)."""
-    octas, p = moonlit_read(frame, geom, valid, site)
-    return octas, GATE_UNSURE[0] < p < GATE_UNSURE[1]
+def gate_unsure(p: float) -> bool:
+    """The moonlit gate could not tell a clear look from an overcast one: the answer is weak."""
+    return GATE_UNSURE[0] < p < GATE_UNSURE[1]
 
 
 def site_gate(xs: Sequence[tuple[float, float, float]]) -> tuple[tuple[float, float, float] | None, str]:
@@ -308,23 +306,8 @@ def rises(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> tuple[float | N
     return float(whole[3] / whole[0]), None if part is None else float(part[3] / part[0])
 
 
-def horizon_rise(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> float | None:
-    """d / a of the brightness fit above over the whole sky (rises)."""
-    return rises(px, valid, geom)[0]
-
-
-def away_rise(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> float | None:
-    """d / a of the brightness fit on the half of the sky away from the glow (rises)."""
-    return rises(px, valid, geom)[1]
-
-
 def rises_overcast(measured: tuple[float | None, float | None]) -> bool:
-    """A twilight sky that does not brighten toward the horizon (horizon_rise under HORIZON_RISE), or not on the
-    side away from its glow (away_rise under AWAY_RISE): overcast. `measured`: rises()."""
+    """A twilight sky that does not brighten toward the horizon (the whole sky's rise under HORIZON_RISE), or not on
+    the side away from its glow (that half's rise under AWAY_RISE): overcast. `measured`: rises()."""
     rise, away = measured
     return (rise is not None and rise < HORIZON_RISE) or (away is not None and away < AWAY_RISE)
-
-
-def twilight_overcast(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> bool:
-    """rises_overcast of the frame's own rises."""
-    return rises_overcast(rises(px, valid, geom))
