@@ -218,10 +218,14 @@ def find_lens(px: np.ndarray, stop: np.ndarray | None = None, tinted_retry: bool
 
 
 def _support(stop: np.ndarray, geom: Lens) -> int:
-    """How many rays from the ellipse's centre end on it (within 0.93..1.1 of it)."""
+    """How many rays from the ellipse's centre end on it."""
     pts, left = ray_ends(stop, geom.cx, geom.cy)
-    ends = pts[~left]
-    rho = np.hypot((ends[:, 0] - geom.cx) / geom.rx, (ends[:, 1] - geom.cy) / geom.ry)
+    return _on_ellipse(pts[~left], geom.cx, geom.cy, geom.rx, geom.ry)
+
+
+def _on_ellipse(ends: np.ndarray, cx: float, cy: float, rx: float, ry: float) -> int:
+    """How many ray ends lie on the ellipse (within 0.93..1.1 of it)."""
+    rho = np.hypot((ends[:, 0] - cx) / rx, (ends[:, 1] - cy) / ry)
     return int(((rho > 0.93) & (rho < 1.1)).sum())
 
 
@@ -242,9 +246,7 @@ def _fit_lens(px: np.ndarray, stop: np.ndarray) -> Lens:
             if best is None or best_support < MIN_SUPPORT * RAYS:
                 return all_sky(w, h)
             break
-        ends = pts[~left]
-        rho = np.hypot((ends[:, 0] - fit[0]) / fit[2], (ends[:, 1] - fit[1]) / fit[3])
-        support = int(((rho > 0.93) & (rho < 1.1)).sum())
+        support = _on_ellipse(pts[~left], *fit)
         if support > best_support:
             best, best_support = fit, support
         cx, cy = fit[0], fit[1]
