@@ -1,0 +1,32 @@
+"""decided.shift: the bar moves to where the most frames read clear or overcast."""
+
+import numpy as np
+
+from cielo.sources.skycam import decided
+
+
+def _frames(seed: int) -> tuple[list[np.ndarray], list[int]]:
+    # per frame, its pixels' NRBR less the unmoved bar: 15 clear skies from just over the bar to well over it,
+    # 20 overcast decks from grey cloud to a pale deck just over the bar (the unmoved bar reads the palest clear
+    # or broken), 5 broken skies (half clear sky, half grey cloud)
+    rng = np.random.default_rng(seed)
+    clear = [rng.normal(level, 0.03, 500) for level in np.linspace(0.1, 0.2, 15)]
+    decks = [rng.normal(level, 0.02, 500) for level in np.linspace(-0.12, 0.03, 20)]
+    broken = [np.concatenate([rng.normal(0.15, 0.03, 250), rng.normal(-0.1, 0.03, 250)]) for _ in range(5)]
+    excess = clear + decks + broken
+    return excess, [e.size for e in excess]
+
+
+def test_pale_overcast_decks_move_the_bar_up_over_them_and_under_the_palest_clear_sky():
+    for seed in range(3):
+        excess, counted = _frames(seed)
+        moved, read, before = decided.shift(excess, counted, -0.05, 0.075)
+        assert 0.04 <= moved <= 0.07
+        assert read == 35 and before < read  # every clear and overcast frame reads so; the broken ones stay broken
+
+
+def test_too_few_frames_or_no_room_leave_the_bar():
+    excess, counted = _frames(3)
+    few = decided.MIN_FRAMES - 1
+    assert decided.shift(excess[:few], counted[:few], -0.05, 0.075)[0] == 0.0
+    assert decided.shift(excess, counted, 0.01, 0.075)[0] == 0.0  # the range must hold the unmoved bar
