@@ -284,13 +284,15 @@ def _decided_shift(ref: Reference, nrbr: np.ndarray, valid: np.ndarray, rho: np.
     # the frames move the bar at most half way from the split to either class's mean: at a class's mean most
     # skies of the other kind read all one way too (every broken sky clear at the cloud's mean)
     lo, hi = (float(below.mean()) - ref.zenith) / 2, (float(above.mean()) - ref.zenith) / 2
-    moved, read, before = decided.shift(excess, counted, lo, hi)
+    moved, read, before, chance = decided.shift(excess, counted, lo, hi)
+    if len(counted) < decided.MIN_FRAMES:
+        return ref, ""
     if moved == 0.0:
-        return ref, (f"; {len(counted)} day frames: no shift reads more of them clear or overcast"
-                     if len(counted) >= decided.MIN_FRAMES else "")
+        return ref, (f"; not moved: at best {read} of its {len(counted)} day frames read clear or overcast, "
+                     f"against {before} unmoved (a gain chance gives {chance:.0%} of the time)")
     table = None if ref.table is None else tuple(tuple(round(v + moved, 4) for v in row) for row in ref.table)
     note = (f"; moved by {moved:+.3f}, where the most of its {len(counted)} day frames read clear or overcast "
-            f"({read}, against {before} unmoved)")
+            f"({read}, against {before} unmoved; chance {chance:.1%})")
     return Reference(zenith=round(ref.zenith + moved, 4), table=table, own_sky=ref.own_sky), note
 
 
