@@ -8,7 +8,8 @@ Two things differ from camera to camera and can be read off many frames without 
 - the sky/cloud threshold on the normalised blue/red ratio NRBR = (B - R) / (B + R): its value where the
   pooled distribution of all valid pixels of all frames separates into clear sky and cloud (Otsu on the
   pooled histogram). Cameras differ in white balance and in how their sky renders, so one threshold does not
-  fit every camera.
+  fit every camera. On a pale camera, whose pale clear sky and pale cloud fill that valley, the frames then
+  place it: where the most of them read clear or overcast (decided.py).
 
 The result is a small JSON file (the mask bit-packed, base64). The classifier feeds it to the model through
 the model's overridable initializers `site_mask` and `sky_threshold` (models/build_octas.py); a dropped-in
