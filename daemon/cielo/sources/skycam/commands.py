@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from cielo.errors import CieloError, UsageError
-from cielo.sources.skycam import exif
 from cielo.timeutil import parse_cli_time
 
 if TYPE_CHECKING:
@@ -76,7 +75,7 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
         try:
             data = path.read_bytes()
             frame = model.decode(data)
-            when = at or _utc(exif.taken(data, settings.device_tz))
+            when = at or _exif_time(data, settings.device_tz)
             verdict = model.judge([frame], [when], settings.device.latitude, settings.device.longitude)[0]
             error = None
             if overlays is not None:
@@ -279,5 +278,8 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _utc(when: datetime | None) -> datetime | None:
-    return None if when is None else when.astimezone(UTC)
+def _exif_time(data: bytes, tz: ZoneInfo) -> datetime | None:
+    from cielo.sources.skycam import exif  # here: `cielo --help` imports this module and no source
+
+    taken = exif.taken(data, tz)
+    return None if taken is None else taken.astimezone(UTC)
