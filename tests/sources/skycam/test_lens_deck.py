@@ -51,3 +51,14 @@ def test_a_daylit_clear_sky_keeps_its_own_surface():
     day = lens.maps(px, geom, ref, daylit=True)
     assert _cloud(px, day) < 0.05
     assert day.threshold.max() <= ref.zenith + 1e-6
+
+
+def test_a_site_calibrated_paler_keeps_its_pale_clear_sky_clear():
+    """A camera whose clear sky is paler than the model's default (its calibrated zenith threshold 0.06) shows
+    no clear sky by the absolute bar on its clear days: the deck's bar follows the site's threshold down, so its
+    clear frames stay clear; at the model's defaults the same frame is a deck."""
+    px, geom = _fisheye((185.0, 212.0), sun=True)  # NRBR ~0.10 .. 0.17
+    pale_site = lens.Reference(zenith=0.06, table=((0.06, 0.06), (0.06, 0.06)))
+    assert lens.deck_bar(pale_site) < 0.11 and lens.deck_bar(lens.Reference()) == lens.SURFACE_CLEAR
+    assert _cloud(px, lens.maps(px, geom, pale_site, daylit=True)) < 0.05
+    assert _cloud(px, lens.maps(px, geom, lens.Reference(), daylit=True)) > 0.95

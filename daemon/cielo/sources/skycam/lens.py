@@ -394,7 +394,7 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
             # the reference is the blue side of a deck (LenghuSky's grey stratus spreads over NRBR 0.01-0.19,
             # across the 0.14 reference: half an overcast read 4-5 octas), so a pixel is sky only as blue as
             # a clear sky's envelope has to be
-            threshold = np.maximum(threshold, np.float32(SURFACE_CLEAR)).astype(np.float32)
+            threshold = np.maximum(threshold, np.float32(deck_bar(ref))).astype(np.float32)
         elif surface is not None and gam is not None:
             # never under the colour of grey or sunlit cloud: a surface fitted through cloud on the sun's
             # side would otherwise call that cloud clear
@@ -445,6 +445,14 @@ SURFACE_CLEAR = 0.18  # ... when that surface is a clear sky: its bluest tenth r
 SURFACE_REACH = 1.0  # ... and only on the sun's side of the sky: within this distance of it (lens radii)
 SURFACE_SUN_SCALE = 0.8  # the surface's circumsolar term decays over this distance (lens radii)
 SURFACE_ROUNDS = 4
+DECK_ABOVE = 0.04  # a deck's bar over the reference's zenith: SURFACE_CLEAR over the model's default 0.14
+
+
+def deck_bar(ref: Reference) -> float:
+    """The NRBR a daylit frame's sky must reach to count as clear once the frame shows no clear sky at all
+    (a deck): SURFACE_CLEAR, or less at a site whose calibrated clear sky is paler than the model's default
+    (its zenith threshold lower): an absolute bar would read every clear frame of such a camera overcast."""
+    return min(SURFACE_CLEAR, ref.zenith + DECK_ABOVE)
 
 
 def clear_sky_surface(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam: np.ndarray | None
