@@ -349,7 +349,8 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
     fixed obstructions; a green-tinted sky counts, TINTED_SKY) and the clear-sky threshold there: the
     reference's, lowered to just under the frame's own clear-sky surface where it has one (`own_sky`,
-    clear_sky_surface). In a night frame with stars (`stars`: the star density at this size), a pixel among
+    clear_sky_surface), and raised to that surface's bar for clear sky (SURFACE_CLEAR) in a `daylit` frame
+    without one (a deck). In a night frame with stars (`stars`: the star density at this size), a pixel among
     stars is clear whatever its colour (threshold -1);
     among stars: over STARS_CLEAR, or over the site's bar at that pixel (`star_bar`, calibrated); a night with
     stars: over `starry_share` of star pixels (STARRY_FRAME, or the site's)."""
@@ -378,15 +379,23 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
               and float(stars[valid].mean()) > (STARRY_FRAME if starry_share is None else starry_share)
               and not _sunlit(px, sun))
     surface_due = own_sky and gam is not None and geom.found and valid.any()
-    if not (starry or surface_due):  # most frames of calibration, and sunless day frames: no colour needed
+    # by day (the time known) a frame whose sun a deck hides is asked the same question: any clear sky in it?
+    deck_due = own_sky and daylit and gam is None and geom.found and valid.any()
+    if not (starry or surface_due or deck_due):  # most frames of calibration: no colour needed
         return Maps(valid.astype(np.float32), threshold, sun)
     ratio = nrbr(px)
     if starry and float(np.median(ratio[valid])) < STARRY_MAX_NRBR:  # not a blue day sky: a night with stars
         bar = STARS_CLEAR if star_bar is None else star_bar
         threshold = np.where(stars > bar, np.float32(-1.0), threshold).astype(np.float32)
-    elif surface_due:
+    elif surface_due or deck_due:
         surface = clear_sky_surface(ratio, valid, rho, gam)
-        if surface is not None:
+        if surface is None and daylit:
+            # no clear sky anywhere in a daylit frame (its bluest tenth under SURFACE_CLEAR): what is bluer than
+            # the reference is the blue side of a deck (LenghuSky's grey stratus spreads over NRBR 0.01-0.19,
+            # across the 0.14 reference: half an overcast read 4-5 octas), so a pixel is sky only as blue as
+            # a clear sky's envelope has to be
+            threshold = np.maximum(threshold, np.float32(deck_bar(ref))).astype(np.float32)
+        elif surface is not None and gam is not None:
             # never under the colour of grey or sunlit cloud: a surface fitted through cloud on the sun's
             # side would otherwise call that cloud clear
             low = np.maximum(np.minimum(threshold, surface - np.float32(SURFACE_MARGIN)), np.float32(SURFACE_FLOOR))
@@ -436,6 +445,14 @@ SURFACE_CLEAR = 0.18  # ... when that surface is a clear sky: its bluest tenth r
 SURFACE_REACH = 1.0  # ... and only on the sun's side of the sky: within this distance of it (lens radii)
 SURFACE_SUN_SCALE = 0.8  # the surface's circumsolar term decays over this distance (lens radii)
 SURFACE_ROUNDS = 4
+DECK_ABOVE = 0.04  # a deck's bar over the reference's zenith: SURFACE_CLEAR over the model's default 0.14
+
+
+def deck_bar(ref: Reference) -> float:
+    """The NRBR a daylit frame's sky must reach to count as clear once the frame shows no clear sky at all
+    (a deck): SURFACE_CLEAR, or less at a site whose calibrated clear sky is paler than the model's default
+    (its zenith threshold lower): an absolute bar would read every clear frame of such a camera overcast."""
+    return min(SURFACE_CLEAR, ref.zenith + DECK_ABOVE)
 
 
 def clear_sky_surface(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam: np.ndarray | None
