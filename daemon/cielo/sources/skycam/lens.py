@@ -382,7 +382,7 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
         return Maps(valid.astype(np.float32), threshold, sun)
     ratio = nrbr(px)
     if starry and float(np.median(ratio[valid])) < STARRY_MAX_NRBR:  # not a blue day sky: a night with stars
-        bar = STARS_CLEAR if star_bar is None else star_bar
+        bar = horizon_bar(rho) if star_bar is None else star_bar
         threshold = np.where(stars > bar, np.float32(-1.0), threshold).astype(np.float32)
     elif surface_due:
         surface = clear_sky_surface(ratio, valid, rho, gam)
@@ -394,6 +394,14 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
             threshold = np.where((gam < SURFACE_REACH) & ref.own_sky_allowed(rho, gam), low, threshold)
             threshold = threshold.astype(np.float32)
     return Maps(valid.astype(np.float32), threshold, sun)
+
+
+def horizon_bar(rho: np.ndarray) -> np.ndarray:
+    """float32 [H, W]: STARS_CLEAR at the zenith, falling with the airmass toward the horizon (STAR_EXTINCTION)."""
+    cos_z = np.cos(np.minimum(rho, np.float32(1.0)) * np.float32(np.pi / 2))
+    airmass = np.minimum(np.float32(1.0) / np.maximum(cos_z, np.float32(1.0 / MAX_AIRMASS)), np.float32(MAX_AIRMASS))
+    return (np.float32(STARS_CLEAR) * np.exp(np.float32(-STAR_EXTINCTION) * (airmass - np.float32(1.0)))).astype(
+        np.float32)
 
 
 def uniform_sky(px: np.ndarray, valid: np.ndarray) -> bool:
@@ -486,6 +494,13 @@ NOISE_LIT = 12  # pixels over this level (0..255) measure the noise
 STARRY_FRAME = 0.006  # a frame with more star pixels than this share of its area ...
 STARRY_MAX_NRBR = 0.2  # ... and a sky less blue than this (median NRBR) is a night sky with stars
 STARS_CLEAR = 0.0075  # ... and there, a window with more than this share of star pixels is clear sky
+# ... at the zenith: toward the horizon the air a star's light crosses grows (airmass X = sec z; z = rho x 90 deg on
+# an equidistant fisheye) and dims every star, so fewer pass STAR_PROMINENCE on a clear night (LenghuSky 2018-2019
+# clear dark nights, per ring from the zenith to rho 0.75-0.85: 1, 0.92, 0.78, 0.66, 0.52 of the zenith's density,
+# about exp(-0.35 (X - 1)) in every ring). The window bar follows the same fall, so a clear sky's star-poor rim
+# (extinction, all round) is not read as cloud; calibrated sites learn their own bar per ring (night.site_bars).
+STAR_EXTINCTION = 0.35
+MAX_AIRMASS = 5.0  # 78 deg from the zenith; beyond the octa area (76.5 deg) anyway
 # Under this share of star pixels over the whole frame no rule can use them: a starry frame needs STARRY_FRAME
 # / 2 over the frame and STARRY_FRAME over its octa area, which would have to be under an eighth of the frame
 STARLESS = STARRY_FRAME / 8
