@@ -87,7 +87,7 @@ BANDS = (0.0, 0.3, 0.5, 0.65, 0.75)
 CLEAR_NIGHT_Q = 80
 SITE_BAR = 0.15
 MIN_DARK = 8  # fewer dark-night frames with stars say nothing about the site's clear nights
-# A night frame is starry (the star rule applies) over lens.STARRY_FRAME of star pixels: 0.3 of the reference's
+# A night frame is starry (the star rule applies) over lens.STARRY_FRAME of star pixels: 0.22 of the reference's
 # clear-night density (LenghuSky 2018-2020, the rings' mean of their 80th percentiles: about 27 per mille). A
 # site whose clear nights show fewer stars (a smaller sensor, a softer lens) gets the same share of its own.
 STARRY_SHARE = 0.3
