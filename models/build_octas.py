@@ -342,7 +342,11 @@ def model_card(evaluation: dict | None) -> dict:
             f"{lens.SURFACE_MARGIN} below the fit); when that surface is a clear sky (its bluest tenth reaches "
             f"{lens.SURFACE_CLEAR}) the reference within {lens.SURFACE_REACH} lens radii of the sun becomes "
             f"min(reference, surface - {lens.SURFACE_MARGIN}): a low sun pales half of a clear sky smoothly, "
-            "cloud sits below the surface the clear sky around it draws. At night a frame with stars (point "
+            "cloud sits below the surface the clear sky around it draws. A frame known to be in daylight whose "
+            f"envelope is no clear sky (its bluest tenth under {lens.SURFACE_CLEAR}, the sun in view or not) is "
+            f"a deck: the reference rises to {lens.SURFACE_CLEAR} (less at a site calibrated paler: its zenith "
+            f"threshold + {lens.DECK_ABOVE}), so the blue side of grey stratus no longer reads clear. "
+            "At night a frame with stars (point "
             "sources over much of the lens, a sky less blue than NRBR 0.2) is judged by them: a pixel among "
             "stars is clear whatever its colour. "
             "On a moonlit night (known time; sources/skycam/night.py) a gate on the share of sharp point sources "
@@ -421,7 +425,9 @@ def model_card(evaluation: dict | None) -> dict:
                         "gate_clear": night.GATE_CLEAR, "gate_unsure": list(night.GATE_UNSURE)},
             "stars": {"prominence": lens.STAR_PROMINENCE, "window": lens.STAR_WINDOW,
                       "starry_frame": lens.STARRY_FRAME, "starry_max_nrbr": lens.STARRY_MAX_NRBR,
-                      "clear_density": lens.STARS_CLEAR, "noise_k": lens.STAR_NOISE_K, "noise_lit": lens.NOISE_LIT},
+                      "clear_density": lens.STARS_CLEAR, "extinction": lens.STAR_EXTINCTION,
+                      "thin_veil": lens.THIN_VEIL, "veil_bar": lens.VEIL_BAR,
+                      "noise_k": lens.STAR_NOISE_K, "noise_lit": lens.NOISE_LIT},
             "daylit_mean": lens.SUNLIT_MEAN,
             "twilight_uniform_spread": lens.UNIFORM_SPREAD,
             "twilight_uniform_light": lens.UNIFORM_LIGHT,

@@ -49,7 +49,9 @@ def test_a_job_child_follows_a_daemon_killed_9(config, tmp_path: Path):
             took = wait_gone(child, STOP_DEADLINE_S + 5)
         finally:
             daemon.kill()
-        assert took < 3, took  # SIGTERM from the kernel, then the chunk in hand: not the deadline
+        # SIGTERM from the kernel, then the chunk in hand (~1-3 s; 3.5 s with the machine's cores busy): well
+        # under the stop deadline, which only a child that missed the signal waits out
+        assert took < STOP_DEADLINE_S - 3, took
         stored = rows(tmp_path / "cielo.db", "SELECT count(*) FROM readings")[0][0]
         assert 0 < stored < 144
         # what it left resumes: every slot once

@@ -98,6 +98,23 @@ def test_exif_time_enables_the_night_rule(tmp_path: Path):
     assert json.loads(result.stdout)["flag"] == "night"
 
 
+def test_exif_date_in_ifd0_is_the_frame_time(tmp_path: Path):
+    """Pillow's own `Image.Exif` (tags set without `get_ifd`) and some cameras put DateTimeOriginal in IFD0, not in
+    the Exif sub-IFD: it is still the frame's time (the night rule fires for the same dim frame as above)."""
+    imgs = _images(tmp_path)
+    exif = Image.Exif()
+    exif[36867] = "2024:06:01 02:02:00"
+    exif[36881] = "+02:00"
+    tagged = tmp_path / "ifd0.jpg"
+    Image.open(imgs["dim"]).save(tagged, exif=exif)
+    assert not Image.open(tagged).getexif().get_ifd(0x8769)  # really not in the sub-IFD
+    cfg = write_config(tmp_path / "c.toml", {"device": {"latitude": 40.4, "longitude": -3.7}})
+    result = cielo("classify", "--json", str(tagged), str(imgs["dim"]), config=cfg)
+    assert result.returncode == 0, result.stderr
+    tagged_flag, untagged_flag = (json.loads(line)["flag"] for line in result.stdout.splitlines())
+    assert tagged_flag == "night" and untagged_flag != "night"  # the untagged copy has no time
+
+
 def test_bad_at_is_usage_error(tmp_path: Path):
     imgs = _images(tmp_path)
     result = cielo("classify", "--at", "tomorrow", str(imgs["clear"]))

@@ -113,3 +113,43 @@ def test_moonlit_read_gives_the_gate_that_decided():
     (clear_octas, clear_p), (overcast_octas, overcast_p) = got["clear"], got["overcast"]
     assert clear_p > night.GATE_CLEAR and clear_octas is not None and clear_octas <= 2, got
     assert overcast_p < night.GATE_CLEAR and overcast_octas is None, got
+
+
+def _night_maps(stars: np.ndarray) -> float:
+    """The share of the octa area read clear by the star rule on a grey night frame with this star density."""
+    h, w = stars.shape
+    px = np.full((3, h, w), 110, dtype=np.uint8)  # grey: cloud by colour everywhere
+    out = lens.maps(px, _GEOM, lens.Reference(), stars=stars.astype(np.float32))
+    sel = out.valid > 0
+    return float((out.threshold[sel] < -0.5).mean())
+
+
+_GEOM = lens.Lens(79.5, 59.5, 55.0, 55.0, 160, 120, True)
+
+
+def _in_octa_area(stars: np.ndarray) -> float:
+    return float(stars[_GEOM.rho() <= lens.OCTA_RADIUS].mean())
+
+
+def test_the_window_bar_falls_toward_the_horizon_with_the_airmass():
+    bar = lens.horizon_bar(np.array([0.0, 0.5, 0.8, 0.85], dtype=np.float32))
+    assert bar[0] == np.float32(lens.STARS_CLEAR) and bool(np.all(np.diff(bar) < 0))
+    # LenghuSky's clear dark nights keep about half the zenith's star density at rho 0.75-0.85
+    assert 0.4 < bar[2] / bar[0] < 0.6
+
+
+def test_a_clear_night_whose_stars_thin_toward_the_horizon_reads_clear():
+    stars = 1.6 * lens.horizon_bar(_GEOM.rho())
+    assert _in_octa_area(stars) > lens.THIN_VEIL * lens.STARRY_FRAME
+    assert float(stars[_GEOM.rho() > 0.75].min()) < lens.STARS_CLEAR  # one bar for the whole sky: the rim was cloud
+    assert _night_maps(stars) == 1.0
+
+
+def test_a_veil_that_lets_a_few_stars_through_everywhere_reads_cloud_and_a_gap_stays_clear():
+    veil = 1.2 * lens.horizon_bar(_GEOM.rho())  # every star dimmed alike: fewer everywhere
+    assert lens.STARRY_FRAME < _in_octa_area(veil) < lens.THIN_VEIL * lens.STARRY_FRAME
+    assert _night_maps(veil) == 0.0
+    broken = np.full((120, 160), lens.STARRY_FRAME / 2)
+    broken[:, 100:] = lens.STARS_CLEAR * 2.2  # a gap with a clear night's stars
+    assert lens.STARRY_FRAME < _in_octa_area(broken) < lens.THIN_VEIL * lens.STARRY_FRAME
+    assert 0.2 < _night_maps(broken) < 0.6

@@ -8,7 +8,7 @@ import argparse
 import io
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -75,7 +75,7 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
         try:
             data = path.read_bytes()
             frame = model.decode(data)
-            when = at or _exif_time(data, settings)
+            when = at or _exif_time(data, settings.device_tz)
             verdict = model.judge([frame], [when], settings.device.latitude, settings.device.longitude)[0]
             error = None
             if overlays is not None:
@@ -278,26 +278,8 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _exif_time(data: bytes, settings: Settings) -> datetime | None:
-    """EXIF DateTimeOriginal (with OffsetTimeOriginal if present, else the device's time zone)."""
-    from PIL import Image
+def _exif_time(data: bytes, tz: ZoneInfo) -> datetime | None:
+    from cielo.sources.skycam import exif  # here: `cielo --help` imports this module and no source
 
-    try:
-        exif = Image.open(io.BytesIO(data)).getexif().get_ifd(0x8769)
-        stamp = _exif_text(exif.get(36867))  # DateTimeOriginal
-        if not stamp:
-            return None
-        text = stamp.replace(":", "-", 2).replace(" ", "T")
-        offset = _exif_text(exif.get(36881))  # OffsetTimeOriginal, e.g. "+02:00"
-        return parse_cli_time(text[:16] + offset, settings.device_tz)
-    except (CieloError, OSError, ValueError, AttributeError, TypeError, SyntaxError):
-        return None  # a date that cannot be read is a frame without a time, never a failed run
-
-
-def _exif_text(value: object) -> str:
-    """An EXIF ASCII field as text: some cameras store it as bytes (or as a one-item tuple), NUL-padded."""
-    if isinstance(value, tuple | list) and len(value) == 1:
-        value = value[0]
-    if isinstance(value, bytes):
-        value = value.decode("ascii", "replace")
-    return value.strip().strip("\x00").strip() if isinstance(value, str) else ""
+    taken = exif.taken(data, tz)
+    return None if taken is None else taken.astimezone(UTC)

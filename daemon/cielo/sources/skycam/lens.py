@@ -349,7 +349,8 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
     fixed obstructions; a green-tinted sky counts, TINTED_SKY) and the clear-sky threshold there: the
     reference's, lowered to just under the frame's own clear-sky surface where it has one (`own_sky`,
-    clear_sky_surface). In a night frame with stars (`stars`: the star density at this size), a pixel among
+    clear_sky_surface), and raised to that surface's bar for clear sky (SURFACE_CLEAR) in a `daylit` frame
+    without one (a deck). In a night frame with stars (`stars`: the star density at this size), a pixel among
     stars is clear whatever its colour (threshold -1);
     among stars: over STARS_CLEAR, or over the site's bar at that pixel (`star_bar`, calibrated); a night with
     stars: over `starry_share` of star pixels (STARRY_FRAME, or the site's)."""
@@ -374,19 +375,29 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     threshold = ref.threshold(rho, gam, geom.found)
     # the star rule never acts on a daylit frame (the sun above the horizon at its known time, or in view):
     # sunlit cloud texture at a small scale looks like stars there
-    starry = (stars is not None and geom.found and not daylit and valid.any()
-              and float(stars[valid].mean()) > (STARRY_FRAME if starry_share is None else starry_share)
-              and not _sunlit(px, sun))
+    starry_at = STARRY_FRAME if starry_share is None else starry_share
+    share = float(stars[valid].mean()) if stars is not None and valid.any() else 0.0
+    starry = stars is not None and geom.found and not daylit and share > starry_at and not _sunlit(px, sun)
     surface_due = own_sky and gam is not None and geom.found and valid.any()
-    if not (starry or surface_due):  # most frames of calibration, and sunless day frames: no colour needed
+    # by day (the time known) a frame whose sun a deck hides is asked the same question: any clear sky in it?
+    deck_due = own_sky and daylit and gam is None and geom.found and valid.any()
+    if not (starry or surface_due or deck_due):  # most frames of calibration: no colour needed
         return Maps(valid.astype(np.float32), threshold, sun)
     ratio = nrbr(px)
     if starry and float(np.median(ratio[valid])) < STARRY_MAX_NRBR:  # not a blue day sky: a night with stars
-        bar = STARS_CLEAR if star_bar is None else star_bar
+        bar = horizon_bar(rho) if star_bar is None else star_bar
+        if share < THIN_VEIL * starry_at:  # a veil or a broken sky: only a gap's full star density is clear
+            bar = bar * np.float32(VEIL_BAR)
         threshold = np.where(stars > bar, np.float32(-1.0), threshold).astype(np.float32)
-    elif surface_due:
+    elif surface_due or deck_due:
         surface = clear_sky_surface(ratio, valid, rho, gam)
-        if surface is not None:
+        if surface is None and daylit:
+            # no clear sky anywhere in a daylit frame (its bluest tenth under SURFACE_CLEAR): what is bluer than
+            # the reference is the blue side of a deck (LenghuSky's grey stratus spreads over NRBR 0.01-0.19,
+            # across the 0.14 reference: half an overcast read 4-5 octas), so a pixel is sky only as blue as
+            # a clear sky's envelope has to be
+            threshold = np.maximum(threshold, np.float32(deck_bar(ref))).astype(np.float32)
+        elif surface is not None and gam is not None:
             # never under the colour of grey or sunlit cloud: a surface fitted through cloud on the sun's
             # side would otherwise call that cloud clear
             low = np.maximum(np.minimum(threshold, surface - np.float32(SURFACE_MARGIN)), np.float32(SURFACE_FLOOR))
@@ -394,6 +405,14 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
             threshold = np.where((gam < SURFACE_REACH) & ref.own_sky_allowed(rho, gam), low, threshold)
             threshold = threshold.astype(np.float32)
     return Maps(valid.astype(np.float32), threshold, sun)
+
+
+def horizon_bar(rho: np.ndarray) -> np.ndarray:
+    """float32 [H, W]: STARS_CLEAR at the zenith, falling with the airmass toward the horizon (STAR_EXTINCTION)."""
+    cos_z = np.cos(np.minimum(rho, np.float32(1.0)) * np.float32(np.pi / 2))
+    airmass = np.minimum(np.float32(1.0) / np.maximum(cos_z, np.float32(1.0 / MAX_AIRMASS)), np.float32(MAX_AIRMASS))
+    return (np.float32(STARS_CLEAR) * np.exp(np.float32(-STAR_EXTINCTION) * (airmass - np.float32(1.0)))).astype(
+        np.float32)
 
 
 def uniform_sky(px: np.ndarray, valid: np.ndarray) -> bool:
@@ -436,6 +455,14 @@ SURFACE_CLEAR = 0.18  # ... when that surface is a clear sky: its bluest tenth r
 SURFACE_REACH = 1.0  # ... and only on the sun's side of the sky: within this distance of it (lens radii)
 SURFACE_SUN_SCALE = 0.8  # the surface's circumsolar term decays over this distance (lens radii)
 SURFACE_ROUNDS = 4
+DECK_ABOVE = 0.04  # a deck's bar over the reference's zenith: SURFACE_CLEAR over the model's default 0.14
+
+
+def deck_bar(ref: Reference) -> float:
+    """The NRBR a daylit frame's sky must reach to count as clear once the frame shows no clear sky at all
+    (a deck): SURFACE_CLEAR, or less at a site whose calibrated clear sky is paler than the model's default
+    (its zenith threshold lower): an absolute bar would read every clear frame of such a camera overcast."""
+    return min(SURFACE_CLEAR, ref.zenith + DECK_ABOVE)
 
 
 def clear_sky_surface(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam: np.ndarray | None
@@ -484,8 +511,25 @@ STAR_WINDOW = 15  # stars are counted in windows this wide (pixels of the decode
 STAR_NOISE_K = 6.0
 NOISE_LIT = 12  # pixels over this level (0..255) measure the noise
 STARRY_FRAME = 0.006  # a frame with more star pixels than this share of its area ...
+# ... but under THIN_VEIL times that share (0.008, 0.3 of the reference's clear-night density of about 27 per mille:
+# the share night.STARRY_SHARE gives a calibrated site) it is seen through a veil or broken: thin cloud over the
+# whole sky dims every star and lets a few through everywhere (LenghuSky 2018-2019 overcast dark nights read 4-5
+# octas at 6.1-8.4 per mille; clear ones show 9 or more), while a broken sky's gaps show a clear night's density.
+# There a window is clear only over VEIL_BAR times the bar. LenghuSky 2018-2019 dark nights, overcast read >= 6 /
+# clear read <= 2 / MAE at VEIL_BAR 1 / 1.5 / 2 / 3 / no window clear: 25 / 27 / 29 / 29 / 29 of 30, 57 of 59 each,
+# 0.755 / 0.706 / 0.696 / 0.667 / 0.647; the smallest that wins them all is kept (3 and over, scored on 2020 too,
+# turned a 2020 clear frame: docs/design.md)
+THIN_VEIL = 4 / 3
+VEIL_BAR = 2.0
 STARRY_MAX_NRBR = 0.2  # ... and a sky less blue than this (median NRBR) is a night sky with stars
 STARS_CLEAR = 0.0075  # ... and there, a window with more than this share of star pixels is clear sky
+# ... at the zenith: toward the horizon the air a star's light crosses grows (airmass X = sec z; z = rho x 90 deg on
+# an equidistant fisheye) and dims every star, so fewer pass STAR_PROMINENCE on a clear night (LenghuSky 2018-2019
+# clear dark nights, per ring from the zenith to rho 0.75-0.85: 1, 0.92, 0.78, 0.66, 0.52 of the zenith's density,
+# about exp(-0.35 (X - 1)) in every ring). The window bar follows the same fall, so a clear sky's star-poor rim
+# (extinction, all round) is not read as cloud; calibrated sites learn their own bar per ring (night.site_bars).
+STAR_EXTINCTION = 0.35
+MAX_AIRMASS = 5.0  # 78 deg from the zenith; beyond the octa area (76.5 deg) anyway
 # Under this share of star pixels over the whole frame no rule can use them: a starry frame needs STARRY_FRAME
 # / 2 over the frame and STARRY_FRAME over its octa area, which would have to be under an eighth of the frame
 STARLESS = STARRY_FRAME / 8

@@ -8,13 +8,13 @@ look like a clear sky). Such a camera keeps no archive, so there is nothing to b
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
 from cielo.http import FetchError
+from cielo.sources.skycam import exif
 from cielo.sources.skycam.located import Found, Getter
 from cielo.timeutil import human_duration, iso
 
@@ -28,27 +28,9 @@ class CameraStopped(FetchError):
         super().__init__(message, transient=False, kind="camera stopped")
 
 
-def exif_taken(body: bytes, tz: ZoneInfo) -> datetime | None:
-    """EXIF DateTimeOriginal, with OffsetTimeOriginal when present, else in `tz`; None when absent or odd."""
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(body)) as im:
-            exif = im.getexif().get_ifd(0x8769)
-        stamp, offset = exif.get(36867), exif.get(36881)  # DateTimeOriginal, OffsetTimeOriginal ("+02:00")
-        taken = datetime.strptime(str(stamp).strip().rstrip("\x00"), "%Y:%m:%d %H:%M:%S")
-        if isinstance(offset, str) and offset.strip().rstrip("\x00"):
-            sign, hh, mm = offset.strip()[0], int(offset.strip()[1:3]), int(offset.strip()[4:6])
-            delta = timedelta(hours=hh, minutes=mm)
-            return taken.replace(tzinfo=timezone(delta if sign == "+" else -delta))
-        return taken.replace(tzinfo=tz)
-    except (OSError, ValueError, TypeError, IndexError, SyntaxError):
-        return None
-
-
 def stamp(body: bytes, headers: Mapping[str, str], now: datetime, tz: ZoneInfo) -> tuple[datetime, str]:
     """(when the frame was taken, how that is known)."""
-    taken = exif_taken(body, tz)
+    taken = exif.taken(body, tz)
     if taken is not None:
         return taken, "exif"
     modified = next((v for k, v in headers.items() if k.lower() == "last-modified"), None)

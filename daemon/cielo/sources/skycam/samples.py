@@ -13,10 +13,9 @@ from cielo.astro import sun
 from cielo.config import Settings
 from cielo.http import FetchError
 from cielo.sources.base import Window
-from cielo.sources.skycam import orientation, regime
+from cielo.sources.skycam import exif, orientation, regime
 from cielo.sources.skycam.calibration import CalibrationError
 from cielo.sources.skycam.frame import Frame
-from cielo.sources.skycam.locate_latest import exif_taken
 from cielo.sources.skycam.model import DARK_MEAN, ImageError, OctaModel
 from cielo.sources.skycam.source import SkycamSource
 from cielo.store import Store
@@ -58,7 +57,7 @@ def frames_from_folder(model: OctaModel, folder: Path, most: int, times: list[da
             frames.append(frame)
             if times is not None:
                 tz = zone or ZoneInfo("UTC")
-                times.append(exif_taken(data, tz) or orientation.time_from_name(path.name, tz))
+                times.append(exif.taken(data, tz) or orientation.time_from_name(path.name, tz))
         else:
             skipped += 1
     return frames, f"{len(frames)} of {len(files)} images in {folder}, {skipped} skipped (unreadable or dark)"
