@@ -8,8 +8,7 @@ Two things differ from camera to camera and can be read off many frames without 
 - the sky/cloud threshold on the normalised blue/red ratio NRBR = (B - R) / (B + R): its value where the
   pooled distribution of all valid pixels of all frames separates into clear sky and cloud (Otsu on the
   pooled histogram). Cameras differ in white balance and in how their sky renders, so one threshold does not
-  fit every camera. On a pale camera, whose pale clear sky and pale cloud fill that valley, the frames then
-  place it: where the most of them read clear or overcast (decided.py).
+  fit every camera.
 
 The result is a small JSON file (the mask bit-packed, base64). The classifier feeds it to the model through
 the model's overridable initializers `site_mask` and `sky_threshold` (models/build_octas.py); a dropped-in
@@ -29,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cielo.errors import CieloError
-from cielo.sources.skycam import decided, regime
 from cielo.sources.skycam import lens as lenses
 from cielo.sources.skycam import night as nights
+from cielo.sources.skycam import regime
 from cielo.sources.skycam.lens import Reference
 
 if TYPE_CHECKING:
@@ -256,47 +255,6 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
     return threshold, tuple(rows), own, note
 
 
-def _decided_shift(ref: Reference, nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_seen: list[bool],
-                   sun_dist: np.ndarray) -> tuple[Reference, str]:
-    """The site's reference moved, all bands alike, to where the most of its day frames read clear or overcast
-    (decided.shift), and a note. Each frame is read as the model reads it: on the sun's side its own clear-sky
-    surface caps the bar (lens.maps), which no shift moves."""
-    pooled = nrbr[valid]
-    split, _ = otsu_threshold(pooled)
-    below, above = pooled[pooled < split], pooled[pooled >= split]
-    if below.size == 0 or above.size == 0:
-        return ref, ""
-    excess, counted = [], []
-    for i in range(len(nrbr)):
-        sel = valid[i]
-        if not sel.any():
-            continue
-        gam = sun_dist[i] if sun_seen[i] else None
-        bar = ref.threshold(rho, gam)
-        cap = np.full(bar.shape, np.inf, dtype=np.float32)
-        if gam is not None:
-            surface = lenses.clear_sky_surface(nrbr[i], sel, rho, gam)
-            if surface is not None:
-                near = (gam < lenses.SURFACE_REACH) & ref.own_sky_allowed(rho, gam)
-                cap = np.where(near, np.maximum(surface - lenses.SURFACE_MARGIN, lenses.SURFACE_FLOOR), cap)
-        can = sel & (nrbr[i] < cap)
-        excess.append((nrbr[i] - bar)[can])
-        counted.append(int(sel.sum()))
-    # the frames move the bar at most half way from the split to either class's mean: at a class's mean most
-    # skies of the other kind read all one way too (every broken sky clear at the cloud's mean)
-    lo, hi = (float(below.mean()) - ref.zenith) / 2, (float(above.mean()) - ref.zenith) / 2
-    moved, read, before, chance = decided.shift(excess, counted, lo, hi)
-    if len(counted) < decided.MIN_FRAMES:
-        return ref, ""
-    if moved == 0.0:
-        return ref, (f"; not moved: at best {read} of its {len(counted)} day frames read clear or overcast, "
-                     f"against {before} unmoved (a gain chance gives {chance:.0%} of the time)")
-    table = None if ref.table is None else tuple(tuple(round(v + moved, 4) for v in row) for row in ref.table)
-    note = (f"; moved by {moved:+.3f}, where the most of its {len(counted)} day frames read clear or overcast "
-            f"({read}, against {before} unmoved; chance {chance:.1%})")
-    return Reference(zenith=round(ref.zenith + moved, 4), table=table, own_sky=ref.own_sky), note
-
-
 def fit(frames: list[Frame], source: str, default_threshold: float,
         daylit: list[bool | None] | None = None) -> Calibration:
     """Fit the site from unlabelled frames (model input size): the lens ellipse (the median of the frames'
@@ -384,15 +342,6 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
         threshold, table, own, threshold_note = _site_split(nrbr, valid, rho, sun_dist, default_threshold)
         if table is not None:
             reference = Reference(zenith=threshold, table=table, own_sky=own)
-            if own is not None and any(map(any, own)):
-                # a pale camera (its clear sky near the sun within SURFACE_MARGIN of the split): pale clear sky
-                # and pale cloud fill the pooled pixels' valley, so the frames place the bar (decided.py). A
-                # camera whose clear sky stands far above its cloud keeps the valley: its broken skies would
-                # be pushed to overcast (ARM TSI dev calibrated MAE 0.187 -> 0.521)
-                reference, shift_note = _decided_shift(reference, nrbr, valid, rho,
-                                                       [m.sun is not None for m in per], sun_dist)
-                threshold, table = reference.zenith, reference.table
-                threshold_note += shift_note
     found_info = {
         "lens": lens_note,
         "lens_share": round(float(lens.mean()), 4),
