@@ -45,7 +45,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-VERSION = "skyref-3.7.0"
+VERSION = "skyref-3.8.0"
 HEIGHT, WIDTH = 120, 160  # 4:3 like most cameras; a 640x480 JPEG decodes straight to this in draft mode
 OPSET = 17
 IR_VERSION = 8  # readable by onnxruntime >= 1.10
@@ -586,6 +586,12 @@ def model_card(evaluation: dict | None) -> dict:
             "confidence reads how near the deciding night rule was to its bar. TSI dev blind 0.62 -> 0.54 "
             "(within 1: 92 -> 95 %), calibrated unchanged at 0.19; LenghuSky dev twilight timed 1.28 -> 1.13. "
             "Still short: LenghuSky's bluish-stratus days (overcast read >= 6: 87 %), moonlit clear nights (79 %)",
+            "cielo 3.8 (skyref-3.8.0, graph unchanged but for the version): a daylit frame (time known) with no "
+            "clear sky in its own envelope is a deck, read against the clear sky's bar (0.18, the site's when "
+            "calibrated paler); on dark nights the star window bar falls with the airmass toward the horizon and "
+            "a frame with few stars (a veil) reads a window clear only at twice the bar; confidence refitted. "
+            "LenghuSky dev, clear or overcast read right, time known 88.9 -> 92.3 %, calibrated 90.6 -> 92.5 %; "
+            "TSI unchanged. Still short: calibrated 95 %, moonlit nights (clear 79-83 %, overcast 85 %)",
         ],
     }
     if evaluation is None:

@@ -35,16 +35,16 @@ FEATURES = ("logit_top", "sd_clear", "sd_one", "sd_broken", "sd_overcast", "skew
 
 # fitted: python -m models.fit_confidence (see above)
 WEIGHTS: dict[str | None, tuple[float, ...]] = {
-    None: (-0.023, 0.974, -0.065, -0.853, -2.282, 2.227,
-        -0.039, 0.742, -0.853, -0.791, -2.093, -0.856, 0.000, 0.000, 0.000, -0.051, 0.000),
-    regime.DAY: (-0.213, 0.571, -0.212, -0.696, -1.494, 1.831,
-        0.837, 0.624, -0.318, -0.310, -0.209, -1.178, 0.000, 0.000, 0.000, 0.000, 0.000),
-    regime.TWILIGHT: (-0.078, 0.874, -1.766, -0.716, 0.000, 1.608,
-        0.167, 0.321, -0.449, -0.054, 0.062, -0.112, -0.017, 0.000, 0.000, 0.000, -0.896),
-    regime.MOONLIT: (-0.418, 0.466, -0.118, -0.427, -1.944, 2.024,
-        0.141, 0.084, -0.643, -0.727, -0.102, -0.058, -0.079, -0.540, -0.143, 1.256, -1.001),
-    regime.DARK: (-0.249, 2.959, -3.095, -1.935, -0.881, 2.952,
-        -0.143, 0.554, -0.355, -0.189, 0.195, 1.331, -0.406, 0.000, 0.000, 0.666, 0.000),
+    None: (-0.285, 0.783, 0.197, -0.899, -1.693, 1.611,
+        0.155, 0.986, -1.285, -0.781, -1.115, -0.878, 0.000, 0.000, 0.000, 0.351, 0.000),
+    regime.DAY: (-0.836, 0.689, 0.059, -0.674, -1.036, 0.962,
+        0.926, 0.315, -0.674, -0.337, -0.339, -0.526, 0.000, 0.000, 0.000, 0.000, 0.000),
+    regime.TWILIGHT: (-0.210, 0.921, -1.850, -0.727, 0.000, 1.656,
+        0.187, 0.244, -0.350, -0.042, 0.063, -0.157, -0.018, 0.000, 0.000, 0.000, -0.901),
+    regime.MOONLIT: (-0.687, 0.355, -0.289, -0.471, -1.816, 2.222,
+        0.144, 0.705, -0.823, -0.563, 0.206, 0.558, -0.063, -0.413, -0.076, 1.211, -1.053),
+    regime.DARK: (-1.197, 3.000, -1.580, -1.887, -1.563, 2.029,
+        0.332, 0.576, -0.265, -0.654, 0.313, 0.676, -0.244, 0.000, 0.000, 0.910, 0.000),
 }
 # rule_near: 1 at the bar of the rule that decided a twilight or moonlit answer, falling to 0 this far from it (in
 # the rule's own measure): twilight, night.rises' whole-sky rise against night.HORIZON_RISE (clear twilight skies sit at
@@ -55,8 +55,8 @@ GATE_SPAN = 2.0
 # A light whose answers change most under a site calibration has weights of its own for them (by day: TSI's
 # 1-octa answers are right 39 % of the time without one, 81 % with); WEIGHTS then holds those without.
 SITE_WEIGHTS: dict[str | None, tuple[float, ...]] = {
-    regime.DAY: (0.221, 0.034, 0.790, 0.423, -1.148, -0.098,
-        1.659, 1.165, -1.050, -0.176, -0.249, -1.056, 0.247, 0.000, 0.000, 0.000, 0.000),
+    regime.DAY: (-0.524, 0.634, 0.783, 0.418, -1.338, -0.496,
+        1.416, 0.740, -1.627, -0.543, 0.142, -1.436, 0.425, 0.000, 0.000, 0.000, 0.000),
 }
 # An answer is weak (`uncertain`) when its confidence is under this, or when the moonlit gate was unsure.
 WEAK_CONFIDENCE = 0.2
