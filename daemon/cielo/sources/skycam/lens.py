@@ -349,8 +349,8 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
     fixed obstructions; a green-tinted sky counts, TINTED_SKY) and the clear-sky threshold there: the
     reference's, lowered to just under the frame's own clear-sky surface where it has one (`own_sky`,
-    clear_sky_surface), and raised to that surface's bar for clear sky (SURFACE_CLEAR) in a `daylit` frame
-    without one (a deck). In a night frame with stars (`stars`: the star density at this size), a pixel among
+    clear_sky_surface), and raised to the clear sky's bar (deck_bar) in a `daylit` frame without one
+    (a deck). In a night frame with stars (`stars`: the star density at this size), a pixel among
     stars is clear whatever its colour (threshold -1);
     among stars: over STARS_CLEAR, or over the site's bar at that pixel (`star_bar`, calibrated); a night with
     stars: over `starry_share` of star pixels (STARRY_FRAME, or the site's)."""
