@@ -31,6 +31,9 @@ GREEN_CHROMA = 0.1  # ... and by this share of its brightness (a whitish cloud w
 # TSI's clear frames show 2-3 % (the mirror's teal rim), its cloudy ones up to 27 %; LenghuSky's nights under 2 %
 RETRY_TINTED = 0.03
 MIN_EDGE_RAYS = 0.3  # fewer rays than this share ending inside the frame: no surround, all sky
+FAR_ENDS = 0.4  # the second start of a fit: the ray ends beyond this quantile of their distance from the start
+RESCUE_SUPPORT = 0.15  # ... and one the farther ends gave, this share (TSI's rescued rings: 14-28 of 72 rays; a
+# crop's tinted patches, tests/sources/skycam/test_lens_tinted.py: 8)
 MIN_SUPPORT = 0.4  # a fit kept alone needs this share of the rays ending on it (within 0.93..1.1 of it)
 SATURATED = 0.94  # min(R, G, B) over this: the sun or its glare
 SUN_LEVEL = 0.94  # the sun: the densest blob of pixels with min(R, G, B) over this
@@ -198,9 +201,11 @@ def find_lens(px: np.ndarray, stop: np.ndarray | None = None, tinted_retry: bool
     A frame with green-tinted sky (TINTED_SKY) is fitted twice, with rays that stop at any green and with rays
     that run through the tinted pixels, and the fit more ray ends of the second kind agree with wins: a
     mirror's tinted cloud ends rays short of its edge (ARM TSI cloudy frames: semi-axes off by a fifth), while
-    on a clear day its tinted horizon is what ends them. `tinted_retry` False: the first fit only."""
+    on a clear day its tinted horizon is what ends them. `tinted_retry` False: the first fit only, of every
+    ray end (no second fit of the farther ends, _best_fit): calibration's median over many frames needs no
+    rescue of a hard frame, and the rescued fits moved it (TSI 2018-04-18 calibrated 0.24 -> 0.38 octas)."""
     stop = not_sky(px) if stop is None else stop
-    found = _fit_lens(px, stop)
+    found = _fit_lens(px, stop, far_start=tinted_retry)
     if not tinted_retry:
         return found
     tinted = not_sky(px, tinted_sky=True)
@@ -229,29 +234,52 @@ def _on_ellipse(ends: np.ndarray, cx: float, cy: float, rx: float, ry: float) ->
     return int(((rho > 0.93) & (rho < 1.1)).sum())
 
 
-def _fit_lens(px: np.ndarray, stop: np.ndarray) -> Lens:
+def _fit_lens(px: np.ndarray, stop: np.ndarray, far_start: bool = True) -> Lens:
     _, h, w = px.shape
     cx, cy = (w - 1) / 2, (h - 1) / 2
-    best, best_support = None, -1
+    best, best_support, rescued = None, -1, False
     for _ in range(2):
         pts, left = ray_ends(stop, cx, cy)
-        fit = robust_fit(pts[~left]) if (~left).mean() >= MIN_EDGE_RAYS else None
-        if fit is not None:
-            ncx, ncy, rx, ry = fit
-            if not (0 <= ncx < w and 0 <= ncy < h) or min(rx / w, ry / h) < 0.2 or max(rx / w, ry / h) > 0.75:
-                fit = None
+        fit, farther = _best_fit(pts[~left], cx, cy, w, h, far_start) if (~left).mean() >= MIN_EDGE_RAYS \
+            else (None, False)
         if fit is None:
             # the second start failing keeps the first fit only when most rays agreed with it: a dark
             # crop's patches stop rays too, and give a loose fit
             if best is None or best_support < MIN_SUPPORT * RAYS:
                 return all_sky(w, h)
             break
+        rescued |= farther
         support = _on_ellipse(pts[~left], *fit)
         if support > best_support:
             best, best_support = fit, support
         cx, cy = fit[0], fit[1]
     assert best is not None
+    if rescued and best_support < RESCUE_SUPPORT * RAYS:
+        # a crop's patches (no surround) would otherwise lend their farthest ends an ellipse
+        return all_sky(w, h)
     return Lens(best[0], best[1], best[2], best[3], w, h, True)
+
+
+def _best_fit(ends: np.ndarray, cx: float, cy: float, w: int, h: int, far_start: bool = True
+              ) -> tuple[tuple[float, float, float, float] | None, bool]:
+    """The robust fit of the ray ends, or of the farther of them when more ends agree with that one (then True):
+    a mount across the lens (TSI's shadow band from the centre to the rim, with the sun at its end) stops a run of
+    rays short, and a first fit through all of them can land far off the ring, where the trimming never recovers
+    it (8 of 325 TSI frames had no lens, the ground ring read as sky: 2-4 octas off)."""
+    dist = np.hypot(ends[:, 0] - cx, ends[:, 1] - cy)
+    best, best_support, farther = None, -1, False
+    subsets = [ends, ends[dist >= np.quantile(dist, FAR_ENDS)]] if far_start and len(ends) else [ends]
+    for i, subset in enumerate(subsets):
+        fit = robust_fit(subset)
+        if fit is None:
+            continue
+        ncx, ncy, rx, ry = fit
+        if not (0 <= ncx < w and 0 <= ncy < h) or min(rx / w, ry / h) < 0.2 or max(rx / w, ry / h) > 0.75:
+            continue
+        support = _on_ellipse(ends, *fit)
+        if support > best_support:
+            best, best_support, farther = fit, support, i > 0
+    return best, farther
 
 
 def find_sun(darkest: np.ndarray, valid: np.ndarray) -> tuple[float, float] | None:
