@@ -25,13 +25,15 @@ def test_a_run_of_short_rays_still_gives_the_ring():
     ends = _ends(30)
     off = lens.robust_fit(ends)
     assert off is not None and abs(off[1] - 60) > 10  # the old way: the centre pulled 17 px off
-    fit, farther = lens._best_fit(ends, 80, 60, 160, 120)
-    assert fit is not None and farther
+    fit, support, farther = lens._best_fit(ends, 80, 60, 160, 120)
+    assert fit is not None and farther and support == lens._on_ellipse(ends, *fit)
     assert np.allclose(fit, (80, 60, 62, 50), atol=0.5)
 
 
 def test_a_clean_ring_is_fitted_as_before():
     ends = _ends(0)
-    fit, farther = lens._best_fit(ends, 80, 60, 160, 120)
+    fit, _, farther = lens._best_fit(ends, 80, 60, 160, 120)
     assert not farther and np.allclose(fit, lens.robust_fit(ends), atol=1e-6)
-    assert lens._best_fit(_ends(30), 80, 60, 160, 120, far_start=False) == (lens.robust_fit(_ends(30)), False)
+    plain = lens.robust_fit(_ends(30))
+    assert lens._best_fit(_ends(30), 80, 60, 160, 120, far_start=False) == (plain, lens._on_ellipse(_ends(30), *plain),
+                                                                        False)

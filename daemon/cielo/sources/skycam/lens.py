@@ -240,8 +240,8 @@ def _fit_lens(px: np.ndarray, stop: np.ndarray, far_start: bool = True) -> Lens:
     best, best_support, rescued = None, -1, False
     for _ in range(2):
         pts, left = ray_ends(stop, cx, cy)
-        fit, farther = _best_fit(pts[~left], cx, cy, w, h, far_start) if (~left).mean() >= MIN_EDGE_RAYS \
-            else (None, False)
+        fit, support, farther = _best_fit(pts[~left], cx, cy, w, h, far_start) \
+            if (~left).mean() >= MIN_EDGE_RAYS else (None, -1, False)
         if fit is None:
             # the second start failing keeps the first fit only when most rays agreed with it: a dark
             # crop's patches stop rays too, and give a loose fit
@@ -249,7 +249,6 @@ def _fit_lens(px: np.ndarray, stop: np.ndarray, far_start: bool = True) -> Lens:
                 return all_sky(w, h)
             break
         rescued |= farther
-        support = _on_ellipse(pts[~left], *fit)
         if support > best_support:
             best, best_support = fit, support
         cx, cy = fit[0], fit[1]
@@ -261,8 +260,9 @@ def _fit_lens(px: np.ndarray, stop: np.ndarray, far_start: bool = True) -> Lens:
 
 
 def _best_fit(ends: np.ndarray, cx: float, cy: float, w: int, h: int, far_start: bool = True
-              ) -> tuple[tuple[float, float, float, float] | None, bool]:
-    """The robust fit of the ray ends, or of the farther of them when more ends agree with that one (then True):
+              ) -> tuple[tuple[float, float, float, float] | None, int, bool]:
+    """(fit, how many ends lie on it, whether the farther ends gave it): the robust fit of the ray ends, or of
+    the farther of them when more ends agree with that one:
     a mount across the lens (TSI's shadow band from the centre to the rim, with the sun at its end) stops a run of
     rays short, and a first fit through all of them can land far off the ring, where the trimming never recovers
     it (8 of 325 TSI frames had no lens, the ground ring read as sky: 2-4 octas off)."""
@@ -279,7 +279,7 @@ def _best_fit(ends: np.ndarray, cx: float, cy: float, w: int, h: int, far_start:
         support = _on_ellipse(ends, *fit)
         if support > best_support:
             best, best_support, farther = fit, support, i > 0
-    return best, farther
+    return best, best_support, farther
 
 
 def find_sun(darkest: np.ndarray, valid: np.ndarray) -> tuple[float, float] | None:
@@ -404,8 +404,10 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     # the star rule never acts on a daylit frame (the sun above the horizon at its known time, or in view):
     # sunlit cloud texture at a small scale looks like stars there
     starry_at = STARRY_FRAME if starry_share is None else starry_share
-    share = float(stars[valid].mean()) if stars is not None and valid.any() else 0.0
-    starry = stars is not None and geom.found and not daylit and share > starry_at and not _sunlit(px, sun)
+    starry, share = False, 0.0
+    if stars is not None and geom.found and not daylit and valid.any():  # a day frame's share is never read
+        share = float(stars[valid].mean())
+        starry = share > starry_at and not _sunlit(px, sun)
     surface_due = own_sky and gam is not None and geom.found and valid.any()
     # by day (the time known) a frame whose sun a deck hides is asked the same question: any clear sky in it?
     deck_due = own_sky and daylit and gam is None and geom.found and valid.any()
