@@ -125,6 +125,7 @@ def test_broker_outage_loses_nothing(camera: CameraServer, broker: Broker, mqtt_
     sub.close()
 
 
+@pytest.mark.slow  # about a minute of subprocesses; .ci/run's slow step runs it
 def test_kill_9_then_restart_delivers_what_was_queued(camera: CameraServer, broker: Broker, mqtt_config,
                                                       tmp_path: Path):
     cfg = mqtt_config()

@@ -39,6 +39,7 @@ def run_until_catch_up_completes(proc: subprocess.Popen[str], db: Path, timeout:
     return out
 
 
+@pytest.mark.slow  # about a minute of subprocesses; .ci/run's slow step runs it
 def test_jobs_list_show_cancel_retry(camera: CameraServer, config, tmp_path: Path):
     cfg = config()
     cielo("backfill", "--from", "2024-06-01T00:00Z", "--to", "2024-06-02T23:59Z", config=cfg)

@@ -216,6 +216,7 @@ def test_calibrate_usage_errors(tmp_path: Path):
     assert result.returncode == 1 and result.stderr.count("\n") == 1 and "at least" in result.stderr
 
 
+@pytest.mark.slow  # about a minute of subprocesses; .ci/run's slow step runs it
 def test_calibrate_from_the_camera_end_to_end(tmp_path: Path):
     """--from/--to against the loopback camera: first with no database (the daytime slots and some night ones
     are downloaded), then from stored readings (their URLs downloaded again); the next backfill records the
