@@ -41,6 +41,7 @@ CLIPPED_SUN = 0.7  # no saturated blob: the brightest plateau is the sun when mi
 CLIPPED_RATIO = 1.8  # ... and this many times the sky's median
 BLOWN_OUT = 0.97  # ... in a frame without a lens circle (a crop: no sun to look for)
 OCTA_RADIUS = 0.85  # octas are counted within this share of the lens radius
+FAINT_GREEN = 0.5  # a frame without a surround at the green bar is fitted again at this share of it (find_lens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +95,18 @@ def all_sky(width: int, height: int) -> Lens:
     return Lens((width - 1) / 2, (height - 1) / 2, width / 2, height / 2, width, height, False)
 
 
-def not_sky(px: np.ndarray, dark_too: bool = True, tinted_sky: bool = False) -> np.ndarray:
+def not_sky(px: np.ndarray, dark_too: bool = True, tinted_sky: bool = False, faint: bool = False) -> np.ndarray:
     """bool [H, W]: pixels that end a ray (dark or green; green only with `dark_too` False). `tinted_sky` (the
-    octa area): a green pixel with its blue at least its red is sky (TINTED_SKY)."""
+    octa area): a green pixel with its blue at least its red is sky (TINTED_SKY). `faint`: green by FAINT_GREEN
+    of the margins (a camera with less colour, find_lens)."""
     # Integer arithmetic on the uint8 planes: this runs twice per frame on every capture and backfill image.
     r, g, b = px[0], px[1], px[2]
     bright = np.maximum(np.maximum(r, g), b)
     # green over red and blue, by a margin that grows with brightness: a whitish cloud in a greenish JPEG is
     # sky. (g - max(r, b)) / 255 > max(GREEN, GREEN_CHROMA * bright / 255), times 255 / GREEN_CHROMA = 10:
     lead = (g.astype(np.int16) - np.maximum(r, b)) * np.int16(round(1 / GREEN_CHROMA))
+    if faint:  # (the same margins times FAINT_GREEN: the lead counted 1 / FAINT_GREEN times over)
+        lead = lead * np.int16(round(1 / FAINT_GREEN))
     green = lead > np.maximum(np.int16(round(GREEN * 255 / GREEN_CHROMA)), bright)
     if tinted_sky:
         green &= b < r
@@ -208,7 +212,23 @@ def find_lens(px: np.ndarray, stop: np.ndarray | None = None, tinted_retry: bool
     found = _fit_lens(px, stop, far_start=tinted_retry)
     if not tinted_retry:
         return found
-    tinted = not_sky(px, tinted_sky=True)
+    found = _tinted_fit(px, stop, found)
+    if found.found:
+        return found
+    # No surround at the full green bar: either none (a crop) or one whose colour this camera renders faintly.
+    # A camera with less colour than ours (a flatter picture style: saturation 0.7, gamma 0.8) shows ARM TSI's
+    # teal mirror rim under the bar, every ray runs through the ground ring to the border, and the ring is
+    # read as sky (research/camera_shift.py: 138 of 151 TSI frames of 2018-04-18 lost their lens, MAE 0.7 ->
+    # 2.6). Saturation scales every colour difference alike, so the rim stands out at a fraction of the bar;
+    # such a fit stands only when MIN_SUPPORT of its rays agree with it, as any lone fit must.
+    faint = not_sky(px, faint=True)
+    other = _tinted_fit(px, faint, _fit_lens(px, faint), faint=True)
+    return other if other.found and _support(faint, other) >= MIN_SUPPORT * RAYS else found
+
+
+def _tinted_fit(px: np.ndarray, stop: np.ndarray, found: Lens, faint: bool = False) -> Lens:
+    """`found`, or the fit through the tinted sky when more ray ends agree with it (find_lens)."""
+    tinted = not_sky(px, tinted_sky=True, faint=faint)
     if np.count_nonzero(stop & ~tinted) < RETRY_TINTED * stop.size:  # (almost) no tinted sky: one fit
         return found
     other = _fit_lens(px, tinted)
