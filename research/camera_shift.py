@@ -11,7 +11,8 @@ LenghuSky-8 2018-2019, check = TSI 2018-04-18 and LenghuSky-8 2020):
 - LenghuSky-8, time known: the share of clear (0 octas) and overcast (8) frames read <= 2 / >= 6,
   all light and by light (day; night = twilight, moonlit and dark).
 
-    python research/camera_shift.py --tsi DIR --lenghu DIR [--part fit|check|both] [--only NAME,NAME]
+    python research/camera_shift.py --tsi DIR --lenghu DIR [--part fit|check|both] [--only NAME,NAME] [--moved]
+    python research/camera_shift.py --tsi DIR --lenghu DIR --calibrated [--only NAME,NAME]
 
 Figures are printed against `none` (the same re-encode, no change) and `original` (the camera's own bytes, as
 bench/classify_regimes.py judges them). A research tool: nothing imports it.
@@ -167,6 +168,36 @@ def lenghu_cell(t: np.ndarray, o: np.ndarray, day: np.ndarray) -> str:
     return "  ".join(cells)
 
 
+def calibrated(args: argparse.Namespace) -> None:
+    """Per transform: the development frames judged after `cielo calibrate` learned the site from the transformed
+    frames' other time blocks (TSI: hours; LenghuSky-8: days, every frame of 2018-2020 with its time), as
+    bench/classify_regimes.py scores them: does a site calibration take a camera's change away?"""
+    import dataclasses
+
+    from bench import classify_regimes
+    from cielo.sources.skycam.model import OctaModel
+
+    names = list(TRANSFORMS) if not args.only else ["none", *[n for n in args.only.split(",") if n != "none"]]
+    model = OctaModel()
+    tsi = [s for s in skydata.load_tsi(args.tsi, step=10) if part(s.name) in ("fit", "check")]
+    lenghu = [s for s in skydata.load_lenghu(args.lenghu, twilight=True) if part(s.name) in ("fit", "check")]
+    print(f"model {model.version}; calibrated, time known: TSI dev (MAE, within 1), LenghuSky-8 clear (0) read <= 2 "
+          "and overcast (8) read >= 6, 2018-2019 and 2020")
+    for name in names:
+        t, q = TRANSFORMS[name]
+        ts = [dataclasses.replace(s, jpeg=shifted(s.jpeg, t, q, TSI_CIRCLE)) for s in tsi]
+        ls = [dataclasses.replace(s, jpeg=shifted(s.jpeg, t, q, LENGHU_CIRCLE)) for s in lenghu]
+        tr = classify_regimes.evaluate(model, ts, skydata.TSI_SITE, "hour")["calibrated"]["all"]
+        lr = classify_regimes.evaluate(model, ls, skydata.LENGHU_SITE, "group", "2020")["calibrated"]
+        cells = []
+        for key in ("all < 2020", "all >= 2020"):
+            r = lr[key]
+            k = round(r["clear"] * r["n_clear"] + r["overcast"] * r["n_over"])
+            n = r["n_clear"] + r["n_over"]
+            cells.append(f"{k / n:6.1%} {k:>3}/{n:<3}")
+        print(f"{name:<15} TSI {tr['mae']:5.3f} {tr['within1']:6.1%}   LenghuSky {'  '.join(cells)}", flush=True)
+
+
 def main() -> None:
     from cielo.sources.skycam import regime
     from cielo.sources.skycam.model import OctaModel
@@ -177,7 +208,12 @@ def main() -> None:
     p.add_argument("--part", choices=("fit", "check", "both"), default="both")
     p.add_argument("--only", help="comma-separated transform names (default: all); `none` is always run")
     p.add_argument("--moved", action="store_true", help="list each frame whose answer a transform moved")
+    p.add_argument("--calibrated", action="store_true",
+                   help="instead: calibrated on the set's other time blocks, as bench/classify_regimes.py does")
     args = p.parse_args()
+    if args.calibrated:
+        calibrated(args)
+        return
     names = list(TRANSFORMS) if not args.only else ["none", *[n for n in args.only.split(",") if n != "none"]]
     parts = ("fit", "check") if args.part == "both" else (args.part,)
     model = OctaModel()
