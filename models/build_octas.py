@@ -445,7 +445,9 @@ def model_card(evaluation: dict | None) -> dict:
                                     *confidence.FEATURES],
             "confidence_weights": {str(k): list(v) for k, v in confidence.WEIGHTS.items()},
             "confidence_weights_with_site_calibration": {str(k): list(v) for k, v in confidence.SITE_WEIGHTS.items()},
-            "uncertain": {"below_confidence": confidence.WEAK_CONFIDENCE, "moonlit_gate_unsure": True},
+            "uncertain": {"below_confidence": confidence.WEAK_CONFIDENCE,
+                          "below_confidence_with_site_calibration": confidence.SITE_WEAK_CONFIDENCE,
+                          "moonlit_gate_unsure": True},
             "all_sky_threshold": ALL_SKY_THRESHOLD,
             "unimodal_std": UNIMODAL_STD,
             "otsu_cap": OTSU_CAP,
@@ -460,7 +462,8 @@ def model_card(evaluation: dict | None) -> dict:
             "(sources/skycam/confidence.py; fitted 2-fold by time on the development frames by "
             "models/fit_confidence.py) gives the probability that the octas are exactly right, and one "
             "temperature per frame makes it the top of the distribution; `flag: uncertain` (octas kept) under "
-            f"{confidence.WEAK_CONFIDENCE} confidence, and on moonlit nights whose star gate is unsure (0.2..0.7). "
+            f"{confidence.WEAK_CONFIDENCE} confidence ({confidence.SITE_WEAK_CONFIDENCE} under a site calibration, "
+            "which sharpens the answers), and on moonlit nights whose star gate is unsure (0.2..0.7). "
             "Per light, with the held-out frames: "
             "accuracy_per_light"
         ),

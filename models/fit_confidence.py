@@ -33,8 +33,9 @@ from models import skydata
 
 LAMBDA = 1.0  # ridge on the evidence's weights
 LAMBDA_KIND = 0.3  # ridge on the answer kinds' offsets (a kind seldom seen falls back to the light's rate)
-WEAK_GRID = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35)
-UNCERTAIN_BAND = (0.06, 0.30)  # aim inside 5-35 % per camera, with room for the held-out frames
+WEAK_GRID = tuple(round(0.1 + 0.025 * i, 3) for i in range(17))  # 0.1 .. 0.5
+UNCERTAIN_BAND = (0.05, 0.35)  # the share `uncertain` should mark, per camera
+RATIO_MIN = 1.5  # ... its answers carrying at least this times the error of the rest
 SPLIT_MIN = 300  # a light with this many answers with and without a site calibration gets weights for each
 MODES = ("blind", "timed", "calibrated")
 
@@ -142,11 +143,13 @@ def noise(c: np.ndarray, draws: int = 200) -> float:
                           for _ in range(draws)]))
 
 
-def weak_mask(recs: list[dict], c: np.ndarray, weak: float) -> np.ndarray:
-    return (c < weak) | np.array([bool(r["ev"].gate_unsure) for r in recs])
+def weak_mask(recs: list[dict], c: np.ndarray, weak: tuple[float, float]) -> np.ndarray:
+    """weak: (the bar without a site calibration, the bar with one)."""
+    bars = np.array([weak[1] if r["ev"].site else weak[0] for r in recs])
+    return (c < bars) | np.array([bool(r["ev"].gate_unsure) for r in recs])
 
 
-def table(recs: list[dict], c: np.ndarray, weak: float) -> list[tuple[str, dict]]:
+def table(recs: list[dict], c: np.ndarray, weak: tuple[float, float]) -> list[tuple[str, dict]]:
     from cielo.sources.skycam import regime
 
     rows = []
@@ -180,21 +183,25 @@ def show(rows: list[tuple[str, dict]]) -> None:
               f"{r['noise']:>6.3f} {r['uncertain']:>6.1%} {r['ratio']:>5.2f}")
 
 
-def choose_weak(recs: list[dict], c: np.ndarray) -> float:
-    """The threshold whose worst error ratio (per camera, timed and calibrated, all lights) is highest while
-    every such share stays in UNCERTAIN_BAND; prints the grid."""
-    best, best_ratio = None, -1.0
-    print("uncertain per camera (timed / calibrated, all lights; 2-fold) by threshold:")
+def choose_weak(recs: list[dict], c: np.ndarray, modes: tuple[str, ...]) -> float:
+    """For the modes one bar serves (blind and timed: the bar without a site calibration; calibrated: with one),
+    the threshold whose nearest share (per camera and mode, all lights) sits farthest inside UNCERTAIN_BAND, the
+    flagged answers carrying RATIO_MIN times the rest's error in each: an unseen camera's share moves, so the
+    middle of the band is the safe place. Prints the grid."""
+    best, best_margin = 0.2, -1.0
+    print(f"uncertain per camera ({' / '.join(modes)}, all lights; 2-fold) by threshold:")
     for weak in WEAK_GRID:
-        rows = [r for name, r in table(recs, c, weak) if name.endswith(", all") and " blind" not in name]
+        rows = [r for name, r in table(recs, c, (weak, weak))
+                if name.endswith(", all") and name.split(",")[0].split()[-1] in modes]
         shares = [r["uncertain"] for r in rows]
         ratios = [r["ratio"] for r in rows]
-        inside = all(UNCERTAIN_BAND[0] <= s <= UNCERTAIN_BAND[1] for s in shares)
-        print(f"  {weak:.2f}: " + "  ".join(f"{s:.1%} x{q:.2f}" for s, q in zip(shares, ratios, strict=True))
-              + ("" if inside else "  (outside the band)"))
-        if inside and min(ratios) > best_ratio:
-            best, best_ratio = weak, min(ratios)
-    return best if best is not None else 0.2
+        margin = min(min(s - UNCERTAIN_BAND[0], UNCERTAIN_BAND[1] - s) for s in shares)
+        fair = all(q >= RATIO_MIN for q in ratios)
+        print(f"  {weak:.3f}: " + "  ".join(f"{s:.1%} x{q:.2f}" for s, q in zip(shares, ratios, strict=True))
+              + f"  margin {margin:+.1%}" + ("" if fair else "  (a ratio under the aim)"))
+        if fair and margin > best_margin:
+            best, best_margin = weak, margin
+    return best
 
 
 def main() -> None:
@@ -226,8 +233,9 @@ def main() -> None:
         for i, r in enumerate(dev):
             if r["fold"] == f:
                 c[i] = predict(weights, r)
-    weak = choose_weak(dev, c)
-    print(f"WEAK_CONFIDENCE {weak}; lights with weights of their own under a site calibration: {split}")
+    weak = (choose_weak(dev, c, ("blind", "timed")), choose_weak(dev, c, ("calibrated",)))
+    print(f"WEAK_CONFIDENCE {weak[0]}, SITE_WEAK_CONFIDENCE {weak[1]}; lights with weights of their own under a "
+          f"site calibration: {split}")
     print("per light (2-fold, each fold scored by the other's fit):")
     show(table(dev, c, weak))
     final = fit_all(dev, split)
@@ -242,7 +250,8 @@ def main() -> None:
                 print(f"    {names[light]}: ({', '.join(f'{v:.3f}' for v in w[:kinds])},")
                 print(f"        {', '.join(f'{v:.3f}' for v in w[kinds:])}),")
         print("}")
-    print(f"WEAK_CONFIDENCE = {weak}")
+    print(f"WEAK_CONFIDENCE = {weak[0]}")
+    print(f"SITE_WEAK_CONFIDENCE = {weak[1]}")
     if args.heldout:
         c = np.array([predict(final, r) for r in held])
         print("\nheld out (TSI 2018-04-19, LenghuSky 2021), the weights above:")

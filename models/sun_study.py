@@ -421,7 +421,7 @@ def disc_measures(px: np.ndarray, geom, maps, stop: np.ndarray) -> dict[str, flo
     aureole = sky & (deg >= 15) & (deg < 30)
     plateau = (darkest >= top - 0.03) & (deg <= 30) & (rho <= 1.0)
     area = float(plateau.sum()) * (sunstate.DEG_PER_RADIUS / geom.rx) * (sunstate.DEG_PER_RADIUS / geom.ry)
-    standout = sunstate._standout((darkest * 255).round(), sun, sky & (deg > sunstate.STANDOUT_DEG)
+    standout = sunstate._standout((darkest * 255).round().astype(np.uint8), sun, sky & (deg > sunstate.STANDOUT_DEG)
                                   & (rho <= sunstate.MOTION_RHO) & (darkest < lens.SATURATED))
     return {"area_deg2": area, "edge75_deg": fall(0.75), "edge50_deg": fall(0.5),
             "aureole": (float(np.median(darkest[aureole])) - level) / max(top - level, 1e-3),

@@ -67,6 +67,23 @@ def test_a_site_calibration_uses_its_own_weights_where_the_fit_gave_some():
         confidence.probability_right(evidence(p), regime.DAY))
 
 
+def test_a_site_calibration_flags_by_its_own_bar():
+    """A calibrated camera's answers are sharper, so its weak ones are flagged under a bar of its own."""
+    assert confidence.SITE_WEAK_CONFIDENCE > confidence.WEAK_CONFIDENCE
+    seen = set()
+    for centre in np.linspace(0.0, 8.0, 33):
+        for sigma in (0.35, 0.7, 1.2, 1.8):
+            p = gaussian(float(centre), sigma)
+            for site in (False, True):
+                ev = evidence(p, site=site)
+                c = confidence.probability_right(ev, regime.DAY)
+                _, weak = confidence.shaped(p, regime.DAY, ev)
+                assert weak == (c < confidence.weak_bar(site)), (centre, sigma, site, c)
+                if site:
+                    seen.add((c < confidence.WEAK_CONFIDENCE, weak))
+    assert (False, True) in seen  # some calibrated answer is weak only by the site's bar
+
+
 def test_with_top_reaches_its_target_from_one_hot_and_zero_filled_distributions():
     moved = np.zeros(9)
     moved[0], moved[1] = 0.9, 0.1  # a moonlit reading moved down leaves zeros at the top
