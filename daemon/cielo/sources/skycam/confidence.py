@@ -35,10 +35,10 @@ FEATURES = ("logit_top", "sd_clear", "sd_one", "sd_broken", "sd_overcast", "skew
 
 # fitted: python -m models.fit_confidence (see above)
 WEIGHTS: dict[str | None, tuple[float, ...]] = {
-    None: (-0.203, 0.737, 0.239, -0.827, -1.758, 1.610,
-        0.139, 1.130, -1.386, -0.951, -1.291, -1.012, 0.000, 0.000, 0.000, 0.331, 0.000),
-    regime.DAY: (-0.715, 0.612, 0.237, -0.524, -1.152, 0.828,
-        0.919, 0.521, -0.981, -0.647, -0.433, -0.746, 0.000, 0.000, 0.000, 0.000, 0.000),
+    None: (-0.182, 0.725, 0.227, -0.757, -1.772, 1.578,
+        0.142, 1.131, -1.398, -1.018, -1.267, -0.990, 0.000, 0.000, 0.000, 0.299, 0.000),
+    regime.DAY: (-0.684, 0.548, 0.181, -0.296, -1.180, 0.746,
+        0.949, 0.535, -0.959, -0.851, -0.364, -0.690, 0.000, 0.000, 0.000, 0.000, 0.000),
     regime.TWILIGHT: (-0.210, 0.921, -1.850, -0.727, 0.000, 1.656,
         0.187, 0.244, -0.350, -0.042, 0.063, -0.157, -0.018, 0.000, 0.000, 0.000, -0.901),
     regime.MOONLIT: (-0.689, 0.354, -0.286, -0.472, -1.818, 2.221,
@@ -59,7 +59,7 @@ SITE_WEIGHTS: dict[str | None, tuple[float, ...]] = {
         1.416, 0.740, -1.627, -0.543, 0.142, -1.436, 0.425, 0.000, 0.000, 0.000, 0.000),
 }
 # An answer is weak (`uncertain`) when its confidence is under this, or when the moonlit gate was unsure.
-WEAK_CONFIDENCE = 0.275
+WEAK_CONFIDENCE = 0.3
 # ... under a site calibration, under this: a calibration sharpens the answers (TSI's exact share 57 -> 82 %), so
 # the same bar would flag almost nothing on a camera it fits well (TSI: 2-4 %) while its few weak answers still
 # carry several times the error of the rest. Both chosen by models/fit_confidence.py: the flagged share per camera
