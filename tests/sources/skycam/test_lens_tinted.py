@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from cielo.sources.skycam import calibration, lens
 from cielo.sources.skycam.frame import Frame
@@ -12,6 +13,7 @@ CX, CY, RX, RY = 80.0, 60.0, 70.0, 50.0
 SKY = (70, 120, 200)
 TINTED_CLOUD = (185, 218, 191)  # ARM TSI's cloud on its mirror: green leads, blue over red
 GROUND = (60, 120, 50)  # the mirror's surround: green with blue under red
+FAINT_GREEN = (150, 165, 150)  # green under lens.not_sky's bar, over half of it (test_lens_faint.py)
 
 
 def _mirror(cloud_from: float | None, clear_from: float = -np.pi / 2) -> np.ndarray:
@@ -47,14 +49,16 @@ def test_tinted_cloud_near_the_centre_does_not_make_the_frame_all_sky():
     assert abs(g.rx - RX) < 4 and abs(g.ry - RY) < 4, g
 
 
-def test_a_tinted_crop_without_a_surround_stays_all_sky():
-    # a lone second fit must be agreed by most of its rays: tinted patches in a crop do not make a lens
-    rng = np.random.default_rng(0)
+@pytest.mark.parametrize(("patch", "seed"), [(TINTED_CLOUD, 0), (FAINT_GREEN, 1)])
+def test_a_crop_with_green_patches_stays_all_sky(patch: tuple[int, int, int], seed: int):
+    # a lone second fit (through the tint, or at half the green bar) must be agreed by most of its rays:
+    # patches in a crop do not make a lens
+    rng = np.random.default_rng(seed)
     img = np.empty((H, W, 3), dtype=np.uint8)
     img[:] = SKY
     for _ in range(12):
         x, y = rng.integers(0, W), rng.integers(0, H)
-        img[max(y - 6, 0) : y + 6, max(x - 9, 0) : x + 9] = TINTED_CLOUD
+        img[max(y - 6, 0) : y + 6, max(x - 9, 0) : x + 9] = patch
     px = np.ascontiguousarray(img.transpose(2, 0, 1))
     assert not lens.find_lens(px).found
 
