@@ -164,7 +164,7 @@ class Calibration:
                 geom = {"found": bool(geom["found"]), **{k: float(geom[k]) for k in ("cx", "cy", "rx", "ry")}}
             # absent in files of cielo before skyref-3.5: the reference's night constants
             site_night = nights.NightSite.from_dict(raw.get("night"))
-            # absent in files of cielo before skyref-3.9: no cast taken off, as those cielos did
+            # absent in files of older cielos: no cast taken off, as they did
             cast = float(raw.get("cast") or 0.0)
             return cls(h, w, mask, float(raw["sky_threshold"]), int(raw["frames"]), str(raw["fitted_at"]),
                        str(raw.get("source", "")), dict(raw.get("found", {})), path, geom, ref, site_night, cast)

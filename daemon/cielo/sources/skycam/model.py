@@ -330,6 +330,11 @@ class OctaModel:
             raise ModelError(f"{self.path}: 'probs' has shape {probs.shape}, expected ({len(frames)}, 9)")
         return probs
 
+    def as_judged(self, frame: Frame) -> Frame:
+        """The frame with the site's colour cast taken off (calibration.site_cast), as every rule and the graph
+        read it; the frame itself without a calibration or a cast."""
+        return frame if self.calibration is None else uncast_frame(frame, self.calibration.cast)
+
     def _starry(self, frame: Frame) -> bool:
         """Frame.starry, at the site's own share of star pixels when the calibration learned one."""
         site_night = None if self.calibration is None else self.calibration.night
@@ -392,10 +397,7 @@ class OctaModel:
             else:
                 to_run.append(i)
         if to_run:
-            # the site's colour cast off first (calibration.site_cast): every rule and the graph then see the
-            # reference camera's colours
-            cast = 0.0 if self.calibration is None else self.calibration.cast
-            run = {i: uncast_frame(frames[i], cast) for i in to_run}
+            run = {i: self.as_judged(frames[i]) for i in to_run}
             seen: list[tuple[lens.Lens, lens.Maps]] = []
             probs = self.predict([run[i] for i in to_run], [lights[i] for i in to_run], seen)
             for row, i, (geom, maps) in zip(probs, to_run, seen, strict=True):
