@@ -345,7 +345,12 @@ def test_a_calibration_takes_a_cameras_colour_cast_off(model: OctaModel, tmp_pat
 
 
 def test_a_camera_without_a_cast_is_left_as_it_is(model: OctaModel):
-    """The reference camera's own colours (grey cloud, clear sky NRBR 0.23): no cast read, nothing changed."""
+    """The reference camera's own colours (grey cloud, clear sky NRBR 0.23): no cast read, nothing changed; nor
+    from cloudless days (no white in them: their palest sky is no cast), nor with the frames' times unknown."""
     frames = [_site(model, i, SITE_COVERS[i % 6], (110, 175), (160, 195)) for i in range(12)]
     cal = fit(frames, "test", 0.14, [True] * len(frames))
     assert cal.cast == 0.0 and "no cast" in cal.found["cast"]
+    blue = [_site(model, i, 0.0, (90, 200), (120, 200)) for i in range(12)]
+    assert fit(blue, "test", 0.14, [True] * len(blue)).cast == 0.0
+    warm = [_cast(model, f, 1.1, 0.9) for f in frames]
+    assert fit(warm, "test", 0.14).cast == 0.0

@@ -62,10 +62,13 @@ NRBR_LO, NRBR_HI, BINS = -0.3, 0.7, 100
 # (2017-05-24, 2018-04-18: nearly all clear, the sun's and the horizon's white still there). A red x1.1, blue
 # x0.9 white balance moves it to -0.11 (TSI -0.12), the reverse to +0.08 (TSI +0.06). Within CAST_BAND of the
 # reference the camera is taken as the reference's (the spread of our two cameras and years: the rules were
-# fitted there); beyond it, the whole offset is taken off.
+# fitted there); beyond it, the whole offset is taken off. Read only where the pixels hold cloud (they split into
+# cloud and clear sky, site_split) and the offset stays within CAST_MAX (a white balance off by some 1500 K): a
+# run of cloudless frames has no white in it, and its palest sky would read as a blue cast.
 CAST_Q = 2
 NEUTRAL_NRBR = -0.013
 CAST_BAND = 0.02
+CAST_MAX = 0.15
 CAST_UNSATURATED = 250  # max(R, G, B) at or over this: a clipped channel, its ratio no colour
 # Frames darker than this (mean of max(R, G, B), 0..1; the model's DARK_MEAN) say nothing about the day sky:
 # the lens, obstruction and colour fit leaves them out. Dark nights with stars still teach the night side.
@@ -174,11 +177,17 @@ class Calibration:
 
 def site_cast(values: np.ndarray) -> tuple[float, str]:
     """The camera's cast from the NRBR of its unsaturated day pixels: how far its greyest (CAST_Q-th percentile)
-    sit from the reference camera's (0 within CAST_BAND, or with fewer than SPLIT_PIXELS values), and a note."""
+    sit from the reference camera's (0 within CAST_BAND, beyond CAST_MAX, without cloud, or with fewer than
+    SPLIT_PIXELS values), and a note."""
     if values.size < SPLIT_PIXELS:
         return 0.0, f"{values.size} day pixels (needs {SPLIT_PIXELS}): no cast read"
+    if site_split(values) is None:
+        return 0.0, "the day pixels do not split into cloud and clear sky: no white to read a cast from"
     grey = float(np.percentile(values, CAST_Q))
     off = grey - NEUTRAL_NRBR
+    if abs(off) > CAST_MAX:
+        return 0.0, (f"the greyest day pixels at NRBR {grey:.3f}, {off:+.3f} off the reference camera's: no white "
+                     f"among them (over {CAST_MAX}), no cast read")
     if abs(off) <= CAST_BAND:
         return 0.0, (f"the greyest day pixels at NRBR {grey:.3f}, within {CAST_BAND} of the reference camera's "
                      f"{NEUTRAL_NRBR}: no cast")
