@@ -6,6 +6,7 @@ shows them the same), never real datasets: models/octas.json has the figures mea
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -304,3 +305,52 @@ def test_daemon_refreshes_the_calibration_by_itself(tmp_path: Path, monkeypatch,
                                                "skycam": {"auto_calibrate": False}})
     settings = registry.load_settings(str(off))
     assert registry.maintenance(registry.REGISTRY["skycam"], settings) is None
+
+
+def _cast(model: OctaModel, frame, red: float, blue: float):
+    """The frame as a camera whose white balance is off would show it: red and blue scaled."""
+    px = frame.pixels.astype(np.float32) * np.array([red, 1.0, blue], np.float32)[:, None, None]
+    return model.frame(Image.fromarray(px.clip(0, 255).round().astype(np.uint8).transpose(1, 2, 0)))
+
+
+NOON = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)  # the sun high over (0, 0): the frames are known to be daylit
+
+
+@pytest.mark.parametrize(("red", "blue"), [(1.1, 0.9), (0.9, 1.1)])
+def test_a_calibration_takes_a_cameras_colour_cast_off(model: OctaModel, tmp_path: Path, red: float,
+                                                        blue: float):
+    """A pale camera (clear sky NRBR 0.2, paler by the sun, as LenghuSky-8's) whose white balance is off by a
+    tenth either way: the calibration reads the cast off its greyest day pixels and the model takes it off every
+    frame, so the absolute rules (the own-sky surface's clear test, the night and yellow-cast tests) see the
+    reference camera's colours and a clear and an overcast sky read right (without it the warm camera's clear
+    sky read 5 octas). A file without a cast (older cielo) loads as none."""
+    pale = ((110, 175), (160, 195))
+    frames = [_cast(model, _site(model, i, SITE_COVERS[i % 6], *pale), red, blue) for i in range(12)]
+    cal = fit(frames, "test", 0.14, [True] * len(frames))
+    assert (cal.cast < -0.05) if red > 1 else (cal.cast > 0.05), cal.found["cast"]
+    clear = _cast(model, _site(model, 90, 0.0, *pale), red, blue)
+    overcast = _cast(model, _site(model, 91, 1.0, *pale), red, blue)
+    model.calibrate(cal)
+    try:
+        got = [v.octas for v in model.judge([clear, overcast], [NOON, NOON], 0.0, 0.0)]
+    finally:
+        model.calibrate(None)
+    assert got[0] is not None and got[0] <= 2 and got[1] is not None and got[1] >= 6, got
+    cal.save(tmp_path / "cal.json")
+    raw = json.loads((tmp_path / "cal.json").read_text())
+    assert Calibration.load(tmp_path / "cal.json").cast == pytest.approx(cal.cast, abs=1e-4)
+    del raw["cast"]
+    (tmp_path / "old.json").write_text(json.dumps(raw))
+    assert Calibration.load(tmp_path / "old.json").cast == 0.0
+
+
+def test_a_camera_without_a_cast_is_left_as_it_is(model: OctaModel):
+    """The reference camera's own colours (grey cloud, clear sky NRBR 0.23): no cast read, nothing changed; nor
+    from cloudless days (no white in them: their palest sky is no cast), nor with the frames' times unknown."""
+    frames = [_site(model, i, SITE_COVERS[i % 6], (110, 175), (160, 195)) for i in range(12)]
+    cal = fit(frames, "test", 0.14, [True] * len(frames))
+    assert cal.cast == 0.0 and "no cast" in cal.found["cast"]
+    blue = [_site(model, i, 0.0, (90, 200), (120, 200)) for i in range(12)]
+    assert fit(blue, "test", 0.14, [True] * len(blue)).cast == 0.0
+    warm = [_cast(model, f, 1.1, 0.9) for f in frames]
+    assert fit(warm, "test", 0.14).cast == 0.0

@@ -5,10 +5,14 @@ Two things differ from camera to camera and can be read off many frames without 
 - the valid area: the lens circle (pixels that are dark in nearly every frame are outside it) and fixed
   obstructions such as masts, walls or trees (pixels whose colour hardly changes from frame to frame while
   the sky above changes from blue to cloud);
-- the sky/cloud threshold on the normalised blue/red ratio NRBR = (B - R) / (B + R): its value where the
-  pooled distribution of all valid pixels of all frames separates into clear sky and cloud (Otsu on the
-  pooled histogram). Cameras differ in white balance and in how their sky renders, so one threshold does not
-  fit every camera.
+- the camera's colour cast (site_cast): its white balance moves every NRBR = (B - R) / (B + R) alike, the
+  greyest pixels of its day frames (cloud, haze, the pale sky by the sun and the horizon) as much as the clear
+  sky; where they sit off the reference camera's, the model takes the cast off each frame's pixels before any
+  rule reads them (uncast), so every NRBR constant of the rules (the own-sky surface, the deck bar, the night
+  rules, the yellow-cast test) sees the reference camera's colours;
+- the sky/cloud threshold on NRBR: its value where the pooled distribution of all valid pixels of all frames
+  separates into clear sky and cloud (Otsu on the pooled histogram). Cameras differ in how their sky renders,
+  so one threshold does not fit every camera.
 
 The result is a small JSON file (the mask bit-packed, base64). The classifier feeds it to the model through
 the model's overridable initializers `site_mask` and `sky_threshold` (models/build_octas.py); a dropped-in
@@ -18,6 +22,7 @@ model without them still gets the mask, as black (out-of-area) pixels.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -51,6 +56,20 @@ TABLE_RHO, TABLE_SUN = 4, 4  # the site's table: bands of rho (within 0.85) x di
 SURFACE_NEAR = 0.6  # the sky near the sun, for the surface test: out to this distance (lens radii)
 MIN_JUDGED = 0.01  # a frame whose judged area (octa area, less glare, ground, obstructions) is under this share
 NRBR_LO, NRBR_HI, BINS = -0.3, 0.7, 100
+# The cast (site_cast): the CAST_Q-th percentile of the NRBR of the site's unsaturated day pixels (octa area,
+# less ground and obstructions) is where its greyest pixels sit, white on any camera but for its white balance.
+# The reference camera's (LenghuSky-8 2018-2019 day frames): -0.013; its 2020 frames -0.021, ARM TSI -0.006
+# (2017-05-24, 2018-04-18: nearly all clear, the sun's and the horizon's white still there). A red x1.1, blue
+# x0.9 white balance moves it to -0.11 (TSI -0.12), the reverse to +0.08 (TSI +0.06). Within CAST_BAND of the
+# reference the camera is taken as the reference's (the spread of our two cameras and years: the rules were
+# fitted there); beyond it, the whole offset is taken off. Read only where the pixels hold cloud (they split into
+# cloud and clear sky, site_split) and the offset stays within CAST_MAX (a white balance off by some 1500 K): a
+# run of cloudless frames has no white in it, and its palest sky would read as a blue cast.
+CAST_Q = 2
+NEUTRAL_NRBR = -0.013
+CAST_BAND = 0.02
+CAST_MAX = 0.15
+CAST_UNSATURATED = 250  # max(R, G, B) at or over this: a clipped channel, its ratio no colour
 # Frames darker than this (mean of max(R, G, B), 0..1; the model's DARK_MEAN) say nothing about the day sky:
 # the lens, obstruction and colour fit leaves them out. Dark nights with stars still teach the night side.
 DAY_FIT_MEAN = 0.08
@@ -74,6 +93,7 @@ class Calibration:
     lens: dict[str, Any] | None = None  # the site's lens ellipse (lens.Lens.as_dict), None: per frame
     reference: Reference | None = None  # the site's clear-sky reference, None: the model's
     night: nights.NightSite | None = None  # the site's night side (learn_nights), None: the reference's
+    cast: float = 0.0  # the site's greyest NRBR over the reference's (site_cast); 0: none taken off
 
     @property
     def ident(self) -> str:
@@ -83,6 +103,8 @@ class Calibration:
                            sort_keys=True)
         if self.night is not None:  # files without a night side keep their id
             extra += json.dumps(self.night.as_dict(), sort_keys=True)
+        if self.cast:  # files without a cast keep their id
+            extra += f"cast {self.cast:.4f}"
         h = hashlib.sha256(np.packbits(self.mask).tobytes() + f"{self.sky_threshold:.4f}".encode()
                            + extra.encode())
         return h.hexdigest()[:10]
@@ -114,6 +136,7 @@ class Calibration:
             "own_sky_bands": None if self.reference is None or self.reference.own_sky is None
             else [list(r) for r in self.reference.own_sky],
             "night": None if self.night is None else self.night.as_dict(),
+            "cast": round(self.cast, 4),
             "mask_packbits_b64": base64.b64encode(np.packbits(self.mask.ravel())).decode("ascii"),
         }
 
@@ -144,10 +167,50 @@ class Calibration:
                 geom = {"found": bool(geom["found"]), **{k: float(geom[k]) for k in ("cx", "cy", "rx", "ry")}}
             # absent in files of cielo before skyref-3.5: the reference's night constants
             site_night = nights.NightSite.from_dict(raw.get("night"))
+            # absent in files of older cielos: no cast taken off, as they did
+            cast = float(raw.get("cast") or 0.0)
             return cls(h, w, mask, float(raw["sky_threshold"]), int(raw["frames"]), str(raw["fitted_at"]),
-                       str(raw.get("source", "")), dict(raw.get("found", {})), path, geom, ref, site_night)
+                       str(raw.get("source", "")), dict(raw.get("found", {})), path, geom, ref, site_night, cast)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CalibrationError(f"{path}: not a usable calibration file: {exc}") from None
+
+
+def site_cast(values: np.ndarray) -> tuple[float, str]:
+    """The camera's cast from the NRBR of its unsaturated day pixels: how far its greyest (CAST_Q-th percentile)
+    sit from the reference camera's (0 within CAST_BAND, beyond CAST_MAX, without cloud, or with fewer than
+    SPLIT_PIXELS values), and a note."""
+    if values.size < SPLIT_PIXELS:
+        return 0.0, f"{values.size} day pixels (needs {SPLIT_PIXELS}): no cast read"
+    if site_split(values) is None:
+        return 0.0, "the day pixels do not split into cloud and clear sky: no white to read a cast from"
+    grey = float(np.percentile(values, CAST_Q))
+    off = grey - NEUTRAL_NRBR
+    if abs(off) > CAST_MAX:
+        return 0.0, (f"the greyest day pixels at NRBR {grey:.3f}, {off:+.3f} off the reference camera's: no white "
+                     f"among them (over {CAST_MAX}), no cast read")
+    if abs(off) <= CAST_BAND:
+        return 0.0, (f"the greyest day pixels at NRBR {grey:.3f}, within {CAST_BAND} of the reference camera's "
+                     f"{NEUTRAL_NRBR}: no cast")
+    return off, (f"the greyest day pixels at NRBR {grey:.3f}, {off:+.3f} off the reference camera's "
+                 f"{NEUTRAL_NRBR}: a {'blue' if off > 0 else 'red'} cast, taken off every frame")
+
+
+def uncast(px: np.ndarray, cast: float) -> np.ndarray:
+    """uint8 [3, H, W]: the pixels with the site's cast taken off: blue and red scaled in opposite ways (a white
+    balance) so that a pixel at the site's neutral NRBR (NEUTRAL_NRBR + cast) lands on the reference's."""
+    if not cast:
+        return px
+    site, ref = NEUTRAL_NRBR + cast, NEUTRAL_NRBR
+    gain = float(np.sqrt((1 + ref) / (1 - ref) * (1 - site) / (1 + site)))  # B / R must move by gain^2
+    out = px.astype(np.float32)
+    out[0] /= np.float32(gain)
+    out[2] *= np.float32(gain)
+    return np.clip(out + np.float32(0.5), 0, 255).astype(np.uint8)
+
+
+def uncast_frame(frame: Frame, cast: float) -> Frame:
+    """The frame with the site's cast taken off its pixels (its stars, lens and brightness as decoded)."""
+    return frame if not cast else dataclasses.replace(frame, pixels=uncast(frame.pixels, cast))
 
 
 def otsu_threshold(values: np.ndarray) -> tuple[float, float]:
@@ -305,6 +368,20 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
     if mask.sum() < 0.05 * h * w:
         raise CalibrationError("no sky area found: the frames are dark or identical")
 
+    # The cast, from frames known to be daylit only (a contrast-stretched night's yellow is no white balance);
+    # taken off every frame before the site's sky is learned, as the model takes it off every frame it judges.
+    cast, cast_note = 0.0, "not read (frame times unknown)"
+    if daylit is not None and sum(d is True for d in daylit) >= MIN_FRAMES:
+        area = mask & (rho <= lenses.OCTA_RADIUS)
+        greys = [nrbr[i][area & ~frames[i].not_sky() & (brightest[i] < CAST_UNSATURATED / 255)]
+                 for i in range(n) if daylit[i] is True]
+        cast, cast_note = site_cast(np.concatenate(greys))
+        if cast:
+            frames = [uncast_frame(f, cast) for f in frames]
+            px = np.stack([f.pixels for f in frames]).astype(np.float32) / 255.0
+            r, b = px[:, 0], px[:, 2]
+            nrbr = (b - r) / (b + r + 1e-3)
+
     # The site's clear-sky reference: the pooled NRBR of every valid pixel of every frame splits into
     # cloud and clear sky (Otsu); the clear sky's own level per band of rho and of distance to the sun then
     # moves the threshold where this camera's clear sky is paler (horizon, around the sun).
@@ -347,12 +424,13 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
         "lens_share": round(float(lens.mean()), 4),
         "sky_share": round(float(mask.mean()), 4),
         "obstructions": obstruction_note,
+        "cast": cast_note,
         "threshold": threshold_note,
         "pooled_clear_share": round(float((pooled >= threshold).mean()), 3) if pooled.size else 0.0,
         "clear_sky_table": None if table is None else [list(r) for r in table],
     }
     return Calibration(h, w, mask, threshold, n, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), source,
-                       found_info, None, geom.as_dict(), reference)
+                       found_info, None, geom.as_dict(), reference, cast=cast)
 
 
 def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | None], latitude: float,
@@ -374,7 +452,7 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
             if ring is not None:
                 dark.append(ring)
         elif name == regime.MOONLIT and geom is not None:
-            x, _ = nights.features(f, geom)
+            x, _ = nights.features(uncast_frame(f, cal.cast), geom)  # as the model sees it
             if x is not None:
                 moonlit.append(x)
     bars, starry, bar_note = (nights.site_bars(dark) if rho is not None
@@ -396,6 +474,7 @@ def describe(cal: Calibration) -> list[str]:
         f"the sun): {_own_bands(cal)}",
         f"lens area: {f.get('lens_share', 0):.1%} of the frame; sky area used: {f.get('sky_share', 0):.1%}",
         f"obstructions: {f.get('obstructions')}",
+        f"colour cast: {f.get('cast', 'not read')}",
         f"sky/cloud threshold (NRBR): {cal.sky_threshold:.3f}, {f.get('threshold')}",
         f"pooled pixels on the clear side: {f.get('pooled_clear_share', 0):.0%}",
         f"dark nights: {f.get('night', {}).get('dark', 'not learned (no frame times)')}",

@@ -24,7 +24,7 @@ from PIL import Image, UnidentifiedImageError
 from cielo.astro import sun
 from cielo.errors import CieloError
 from cielo.sources.skycam import confidence, lens, mono, night, orientation, regime, sectors, sunstate
-from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration
+from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration, uncast_frame
 from cielo.sources.skycam.frame import Frame
 
 # A frame whose brightest channel averages under this (0..1) is too dark to judge: a night frame, a closed
@@ -330,6 +330,11 @@ class OctaModel:
             raise ModelError(f"{self.path}: 'probs' has shape {probs.shape}, expected ({len(frames)}, 9)")
         return probs
 
+    def as_judged(self, frame: Frame) -> Frame:
+        """The frame with the site's colour cast taken off (calibration.site_cast), as every rule and the graph
+        read it; the frame itself without a calibration or a cast."""
+        return frame if self.calibration is None else uncast_frame(frame, self.calibration.cast)
+
     def _starry(self, frame: Frame) -> bool:
         """Frame.starry, at the site's own share of star pixels when the calibration learned one."""
         site_night = None if self.calibration is None else self.calibration.night
@@ -392,23 +397,24 @@ class OctaModel:
             else:
                 to_run.append(i)
         if to_run:
+            run = {i: self.as_judged(frames[i]) for i in to_run}
             seen: list[tuple[lens.Lens, lens.Maps]] = []
-            probs = self.predict([frames[i] for i in to_run], [lights[i] for i in to_run], seen)
+            probs = self.predict([run[i] for i in to_run], [lights[i] for i in to_run], seen)
             for row, i, (geom, maps) in zip(probs, to_run, seen, strict=True):
                 name = None if lights[i] is None else lights[i].regime
                 row = row.astype(np.float64)
                 unsure, colour_octas, near = False, int(row.argmax()), 0.0
                 if name == regime.MOONLIT:
-                    row, unsure, near = self._moonlit(frames[i], lights[i], row)
+                    row, unsure, near = self._moonlit(run[i], lights[i], row)
                 elif name == regime.TWILIGHT:  # the horizon's rise decided between clear and overcast
-                    near = confidence.near_bar(self._rises(frames[i], maps.valid, geom)[0], night.HORIZON_RISE,
+                    near = confidence.near_bar(self._rises(run[i], maps.valid, geom)[0], night.HORIZON_RISE,
                                                confidence.RISE_SPAN)
                 evidence = confidence.Evidence.of(row, maps, unsure, int(row.argmax()) < colour_octas,
                                                   self.calibration is not None, near)
                 p, weak = confidence.shaped(row, name, evidence)
                 octas = int(p.argmax())
                 flag = "uncertain" if weak else None
-                f, t = frames[i], times[i]
+                f, t = run[i], times[i]
                 o = self.orientation
                 expected = None if o is None or t is None else o.sun_at(t, latitude, longitude, self.width,
                                                                          self.height)
