@@ -446,7 +446,7 @@ def model_card(evaluation: dict | None) -> dict:
             "confidence_weights": {str(k): list(v) for k, v in confidence.WEIGHTS.items()},
             "confidence_weights_with_site_calibration": {str(k): list(v) for k, v in confidence.SITE_WEIGHTS.items()},
             "uncertain": {"below_confidence": confidence.WEAK_CONFIDENCE,
-                          "below_confidence_with_site_calibration": confidence.SITE_WEAK_CONFIDENCE,
+                          "below_confidence_by_day_with_site_calibration": confidence.SITE_WEAK_CONFIDENCE,
                           "moonlit_gate_unsure": True},
             "all_sky_threshold": ALL_SKY_THRESHOLD,
             "unimodal_std": UNIMODAL_STD,
@@ -462,8 +462,9 @@ def model_card(evaluation: dict | None) -> dict:
             "(sources/skycam/confidence.py; fitted 2-fold by time on the development frames by "
             "models/fit_confidence.py) gives the probability that the octas are exactly right, and one "
             "temperature per frame makes it the top of the distribution; `flag: uncertain` (octas kept) under "
-            f"{confidence.WEAK_CONFIDENCE} confidence ({confidence.SITE_WEAK_CONFIDENCE} under a site calibration, "
-            "which sharpens the answers), and on moonlit nights whose star gate is unsure (0.2..0.7). "
+            f"{confidence.WEAK_CONFIDENCE} confidence ({confidence.SITE_WEAK_CONFIDENCE} by day under a site "
+            "calibration, which sharpens those answers), and on moonlit nights whose star gate is unsure "
+            "(0.2..0.7). "
             "Per light, with the held-out frames: "
             "accuracy_per_light"
         ),
@@ -600,8 +601,9 @@ def model_card(evaluation: dict | None) -> dict:
             "cielo 3.9 (skyref-3.9.0, graph unchanged but for the version): a frame whose lens fit finds no "
             "surround at the green bar is fitted again at half of it (a camera with less colour hid TSI's teal "
             "mirror rim: at saturation 0.7, 13 of 151 check-day frames kept a lens, 88 now); `uncertain` has a "
-            "bar of its own under a site calibration (0.425; 0.275 without), each chosen to sit in the middle of "
-            "the 5-35 % band (TSI calibrated flagged 3.8 -> 8.3 %). TSI dev blind 0.49 -> 0.45 (within 1: 95 -> "
+            "bar of its own for calibrated day answers (0.375; 0.225 for the rest), the lowest bars a point "
+            "inside the 5-35 % band (TSI calibrated flagged 3.8 -> 6.3 %); a site calibration with frame times "
+            "takes the camera's colour cast off. TSI dev blind 0.49 -> 0.45 (within 1: 95 -> "
             "97 %), LenghuSky unchanged. Still short: calibrated 95 % on LenghuSky, a camera's white balance",
         ],
     }

@@ -67,21 +67,26 @@ def test_a_site_calibration_uses_its_own_weights_where_the_fit_gave_some():
         confidence.probability_right(evidence(p), regime.DAY))
 
 
-def test_a_site_calibration_flags_by_its_own_bar():
-    """A calibrated camera's answers are sharper, so its weak ones are flagged under a bar of its own."""
+def test_a_site_calibration_flags_by_its_own_bar_where_it_has_its_own_weights():
+    """A calibrated camera's day answers are sharper, so their weak ones are flagged under a bar of their own;
+    at night (no site weights) the bar stays the plain one."""
     assert confidence.SITE_WEAK_CONFIDENCE > confidence.WEAK_CONFIDENCE
+    assert set(confidence.SITE_WEIGHTS) == {regime.DAY}
     seen = set()
-    for centre in np.linspace(0.0, 8.0, 33):
-        for sigma in (0.35, 0.7, 1.2, 1.8):
-            p = gaussian(float(centre), sigma)
-            for site in (False, True):
-                ev = evidence(p, site=site)
-                c = confidence.probability_right(ev, regime.DAY)
-                _, weak = confidence.shaped(p, regime.DAY, ev)
-                assert weak == (c < confidence.weak_bar(site)), (centre, sigma, site, c)
-                if site:
-                    seen.add((c < confidence.WEAK_CONFIDENCE, weak))
-    assert (False, True) in seen  # some calibrated answer is weak only by the site's bar
+    for light in LIGHTS:
+        for centre in np.linspace(0.0, 8.0, 33):
+            for sigma in (0.35, 0.7, 1.2, 1.8):
+                p = gaussian(float(centre), sigma)
+                for site in (False, True):
+                    ev = evidence(p, site=site)
+                    c = confidence.probability_right(ev, light)
+                    _, weak = confidence.shaped(p, light, ev)
+                    bar = confidence.SITE_WEAK_CONFIDENCE if site and light == regime.DAY \
+                        else confidence.WEAK_CONFIDENCE
+                    assert weak == (c < bar), (light, centre, sigma, site, c)
+                    if site and light == regime.DAY:
+                        seen.add((c < confidence.WEAK_CONFIDENCE, weak))
+    assert (False, True) in seen  # some calibrated day answer is weak only by the site's bar
 
 
 def test_with_top_reaches_its_target_from_one_hot_and_zero_filled_distributions():

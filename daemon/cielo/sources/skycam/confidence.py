@@ -59,12 +59,14 @@ SITE_WEIGHTS: dict[str | None, tuple[float, ...]] = {
         1.416, 0.740, -1.627, -0.543, 0.142, -1.436, 0.425, 0.000, 0.000, 0.000, 0.000),
 }
 # An answer is weak (`uncertain`) when its confidence is under this, or when the moonlit gate was unsure.
-WEAK_CONFIDENCE = 0.3
-# ... under a site calibration, under this: a calibration sharpens the answers (TSI's exact share 57 -> 82 %), so
-# the same bar would flag almost nothing on a camera it fits well (TSI: 2-4 %) while its few weak answers still
-# carry several times the error of the rest. Both chosen by models/fit_confidence.py: the flagged share per camera
-# as far inside 5-35 % as it gets, the flagged answers' error at least 1.5 times the rest's.
-SITE_WEAK_CONFIDENCE = 0.425
+WEAK_CONFIDENCE = 0.225
+# ... an answer scored by a site calibration's own weights (SITE_WEIGHTS: by day), under this: a calibration
+# sharpens those answers (TSI's exact share 60 -> 82 %), so the same bar would flag almost nothing on a camera
+# it fits well (TSI: 4 %) while its few weak answers still carry several times the error of the rest. Both chosen
+# by models/fit_confidence.py: the lowest bars that keep the flagged share per camera a point inside 5-35 %,
+# the flagged answers' error at least 1.5 times the rest's (the lowest: the safety monitor closes the roof on
+# an uncertain frame, clear nights' too).
+SITE_WEAK_CONFIDENCE = 0.375
 # Never certain; never under an even spread's 1/9 either (no distribution over 9 octas has a lower top, and
 # the octas must still show): broken skies, right 5-24 % of the time, sit at this floor.
 CONFIDENCE_RANGE = (0.115, 0.98)
@@ -150,8 +152,8 @@ def with_top(p: np.ndarray, target: float) -> np.ndarray:
 def shaped(p: np.ndarray, light: str | None, evidence: Evidence) -> tuple[np.ndarray, bool]:
     """(the distribution whose top probability is the calibrated confidence, whether the answer is weak)."""
     c = probability_right(evidence, light)
-    return with_top(np.asarray(p, dtype=np.float64), c), c < weak_bar(evidence.site) or evidence.gate_unsure
+    return with_top(np.asarray(p, dtype=np.float64), c), c < weak_bar(evidence.site, light) or evidence.gate_unsure
 
 
-def weak_bar(site: bool) -> float:
-    return SITE_WEAK_CONFIDENCE if site else WEAK_CONFIDENCE
+def weak_bar(site: bool, light: str | None) -> float:
+    return SITE_WEAK_CONFIDENCE if site and light in SITE_WEIGHTS else WEAK_CONFIDENCE
