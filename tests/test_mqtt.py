@@ -100,6 +100,7 @@ def test_backfill_goes_to_history_topics_in_order(camera: CameraServer, broker: 
     sub.close()
 
 
+@pytest.mark.slow  # about 45 s of subprocesses; .ci/run's slow step runs it
 def test_broker_outage_loses_nothing(camera: CameraServer, broker: Broker, mqtt_config, tmp_path: Path):
     cfg = mqtt_config()
     sub = Subscriber(broker.port, f"{BASE}/skycam/octas/backfill")

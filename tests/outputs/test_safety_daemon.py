@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from tests.outputs.conftest import Daemon, client_for, wait_for
 from tests.outputs.test_alpaca import up
 from tests.support.broker import Broker, Subscriber, retained
@@ -25,6 +27,7 @@ def reason(client) -> str:
     return answer.json["roof_status"]["reasons"] if answer else ""
 
 
+@pytest.mark.slow  # about 45 s of subprocesses; .ci/run's slow step runs it
 def test_overcast_clear_clear_then_the_camera_stops_then_a_restart(observatory, sky: CameraServer,
                                                                    broker: Broker):
     cfg = observatory(safety={"daylight_safe": True, "safe_after_min": 10, "max_age_min": 0.5},
