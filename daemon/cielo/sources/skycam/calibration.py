@@ -213,6 +213,14 @@ def uncast_frame(frame: Frame, cast: float) -> Frame:
     return frame if not cast else dataclasses.replace(frame, pixels=uncast(frame.pixels, cast))
 
 
+def _planes(frames: list[Frame]) -> tuple[np.ndarray, np.ndarray]:
+    """(NRBR, max(R, G, B) on 0..1) of every pixel of every frame, float32 [n, H, W]. The frames' float copy
+    lives only in here (400 frames at the model's size: 90 MB, more than a Pi Zero 2 W should hold for long)."""
+    px = np.stack([f.pixels for f in frames]).astype(np.float32) / 255.0  # [n, 3, H, W]
+    r, b = px[:, 0], px[:, 2]
+    return (b - r) / (b + r + 1e-3), px.max(axis=1)
+
+
 def otsu_threshold(values: np.ndarray) -> tuple[float, float]:
     """Otsu's threshold of `values` on a fixed histogram, and the separability (between / total variance)."""
     hist, edges = np.histogram(np.clip(values, NRBR_LO, NRBR_HI - 1e-6), bins=BINS, range=(NRBR_LO, NRBR_HI))
@@ -330,11 +338,8 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
     frames = [frames[i] for i in keep]
     if len(frames) < MIN_FRAMES:
         raise CalibrationError(f"{len(frames)} usable daytime frames; calibration needs at least {MIN_FRAMES}")
-    px = np.stack([f.pixels for f in frames]).astype(np.float32) / 255.0  # [n, 3, H, W]
-    n, _, h, w = px.shape
-    r, b = px[:, 0], px[:, 2]
-    brightest = px.max(axis=1)  # [n, H, W]
-    nrbr = (b - r) / (b + r + 1e-3)
+    nrbr, brightest = _planes(frames)
+    n, h, w = nrbr.shape
 
     # The lens: the median of the ellipses the frames show (a frame that sees no surround votes all-sky).
     fits = [lenses.find_lens(f.pixels, f.stop, tinted_retry=False) for f in frames]
@@ -378,10 +383,8 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
         cast, cast_note = site_cast(np.concatenate(greys))
         if cast:
             frames = [uncast_frame(f, cast) for f in frames]
-            del px, r, b, nrbr  # (400 frames: 90 MB of floats; a Pi Zero 2 W holds one copy, not two)
-            px = np.stack([f.pixels for f in frames]).astype(np.float32) / 255.0
-            r, b = px[:, 0], px[:, 2]
-            nrbr = (b - r) / (b + r + 1e-3)
+            del nrbr
+            nrbr = _planes(frames)[0]
 
     # The site's clear-sky reference: the pooled NRBR of every valid pixel of every frame splits into
     # cloud and clear sky (Otsu); the clear sky's own level per band of rho and of distance to the sun then
