@@ -376,3 +376,39 @@ def test_no_time_a_starry_frame_as_bright_as_day_keeps_its_sun():
     assert state(0.3, starry=True) is None
     assert state(0.6, starry=False) == "visible"
     assert state(sunstate.DAYLIGHT_MEAN - 0.01, starry=False) is None
+
+
+def aureole_sky(amplitude: float, scale: float) -> bytes:
+    """A pale blue-grey sky (every pixel under the clear-sky colour: read overcast) with the sun's saturated disc
+    and a glow around it of `amplitude` levels falling off over `scale` pixels of the 640x480 frame."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    glow = amplitude * np.exp(-np.hypot(xx - SUN[0], yy - SUN[1]) / scale)
+    px = np.array([80, 86, 96], np.float32)[:, None, None] + glow[None]
+    sky = Image.fromarray(np.clip(px, 0, 255).astype(np.uint8).transpose(1, 2, 0))
+    ImageDraw.Draw(sky).ellipse((SUN[0] - 14, SUN[1] - 14, SUN[0] + 14, SUN[1] + 14), fill=(255, 255, 255))
+    return _through_the_lens(sky)
+
+
+def test_a_hazy_sky_under_a_strong_beam_is_read_by_its_own_sky():
+    from cielo.sources.skycam import haze
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    noon, morning = datetime(2024, 6, 1, 11, 0, tzinfo=UTC), datetime(2024, 6, 1, 6, 30, tzinfo=UTC)  # Madrid: 66°, 17°
+
+    def judged(jpeg: bytes, when: datetime):
+        return model.judge([model.decode(jpeg)], [when], 40.4, -3.7)[0]
+
+    # dust haze: the direct beam scattered forward once, a steep aureole round a disc that stands out; the colour
+    # alone reads it overcast, its own smooth sky clear, and the answer says it is weak
+    haze_sky = aureole_sky(300, 50)
+    assert model.predict([model.decode(haze_sky)])[0].argmax() == 8
+    hazy = judged(haze_sky, noon)
+    assert hazy.sky.falloff >= haze.FALLOFF and hazy.sky.standout >= haze.STANDOUT
+    assert hazy.octas <= 2 and hazy.flag == "uncertain"
+    # a veil: the light scattered many times over, the glow spread wide and flat: overcast, and sure of it
+    veil = judged(aureole_sky(100, 200), noon)
+    assert veil.sky.falloff < haze.FALLOFF
+    assert veil.octas == 8 and veil.flag is None
+    # the same haze under a low sun: the aureole's bands run along the horizon, and it stays overcast
+    assert judged(haze_sky, morning).octas == 8

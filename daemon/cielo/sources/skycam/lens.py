@@ -393,7 +393,8 @@ class Maps:
 
 def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = None,
          stars: np.ndarray | None = None, own_sky: bool = True,
-         daylit: bool = False, star_bar: np.ndarray | None = None, starry_share: float | None = None) -> Maps:
+         daylit: bool = False, star_bar: np.ndarray | None = None, starry_share: float | None = None,
+         hazy: bool = False) -> Maps:
     """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
     fixed obstructions; a green-tinted sky counts, TINTED_SKY) and the clear-sky threshold there: the
     reference's, lowered to just under the frame's own clear-sky surface where it has one (`own_sky`,
@@ -401,7 +402,8 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     (a deck). In a night frame with stars (`stars`: the star density at this size), a pixel among
     stars is clear whatever its colour (threshold -1);
     among stars: over STARS_CLEAR, or over the site's bar at that pixel (`star_bar`, calibrated); a night with
-    stars: over `starry_share` of star pixels (STARRY_FRAME, or the site's)."""
+    stars: over `starry_share` of star pixels (STARRY_FRAME, or the site's). `hazy` (haze.py: a clear sky
+    under dust haze): the frame's own surface is its clear sky however pale, over the whole sky."""
     rho = geom.rho()
     area = rho <= OCTA_RADIUS
     lens_area = rho <= 1.0
@@ -440,7 +442,7 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
             bar = bar * np.float32(VEIL_BAR)
         threshold = np.where(stars > bar, np.float32(-1.0), threshold).astype(np.float32)
     elif surface_due or deck_due:
-        surface = clear_sky_surface(ratio, valid, rho, gam)
+        surface = clear_sky_surface(ratio, valid, rho, gam, -np.inf if hazy else SURFACE_CLEAR)
         if surface is None and daylit:
             # no clear sky anywhere in a daylit frame (its bluest tenth under SURFACE_CLEAR): what is bluer than
             # the reference is the blue side of a deck (LenghuSky's grey stratus spreads over NRBR 0.01-0.19,
@@ -452,7 +454,8 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
             # side would otherwise call that cloud clear
             low = np.maximum(np.minimum(threshold, surface - np.float32(SURFACE_MARGIN)), np.float32(SURFACE_FLOOR))
             low = np.minimum(low, threshold)
-            threshold = np.where((gam < SURFACE_REACH) & ref.own_sky_allowed(rho, gam), low, threshold)
+            reach = np.inf if hazy else SURFACE_REACH  # haze pales the whole sky, not only the sun's side
+            threshold = np.where((gam < reach) & ref.own_sky_allowed(rho, gam), low, threshold)
             threshold = threshold.astype(np.float32)
     return Maps(valid.astype(np.float32), threshold, sun)
 
@@ -515,8 +518,8 @@ def deck_bar(ref: Reference) -> float:
     return min(SURFACE_CLEAR, ref.zenith + DECK_ABOVE)
 
 
-def clear_sky_surface(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam: np.ndarray | None
-                      ) -> np.ndarray | None:
+def clear_sky_surface(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam: np.ndarray | None,
+                      clear_bar: float = SURFACE_CLEAR) -> np.ndarray | None:
     """The frame's own clear sky, NRBR = a + b rho^2 (+ c exp(-gam / scale) with the sun in view), fitted to
     its upper envelope (pixels far below the fit, cloud, are dropped and the fit redone), or None when that
     surface is not a clear sky (an overcast frame's envelope is grey cloud).
@@ -542,7 +545,7 @@ def clear_sky_surface(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam:
             return None
         fit = a @ coef
         keep = y > fit - SURFACE_MARGIN
-    if float(np.quantile(fit, 0.9)) < SURFACE_CLEAR:
+    if float(np.quantile(fit, 0.9)) < clear_bar:
         return None
     out = np.zeros(rho.shape, dtype=np.float32)
     for c, k in zip(cols, coef, strict=True):

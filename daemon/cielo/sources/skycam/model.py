@@ -23,7 +23,7 @@ from PIL import Image, UnidentifiedImageError
 
 from cielo.astro import sun
 from cielo.errors import CieloError
-from cielo.sources.skycam import confidence, lens, mono, night, orientation, regime, sectors, sunstate
+from cielo.sources.skycam import confidence, haze, lens, mono, night, orientation, regime, sectors, sunstate
 from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration, uncast_frame
 from cielo.sources.skycam.frame import Frame
 
@@ -182,7 +182,8 @@ class OctaModel:
             return self._site_lens
         return frame.lens if frame.lens is not None else lens.find_lens(frame.pixels)
 
-    def maps(self, frame: Frame, geom: lens.Lens | None = None, light: regime.Light | None = None) -> lens.Maps:
+    def maps(self, frame: Frame, geom: lens.Lens | None = None, light: regime.Light | None = None,
+             hazy: bool = False) -> lens.Maps:
         stars = None if frame.stars is None else frame.stars.astype(np.float32)
         geom = geom or self.geometry(frame)
         ref = self.reference
@@ -199,7 +200,7 @@ class OctaModel:
             bar = self._site_bar if geom is self._site_lens and self._site_bar is not None \
                 else site_night.bar_map(geom.rho())
         out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, daylit=daylit, star_bar=bar,
-                        starry_share=None if site_night is None else site_night.starry_share)
+                        starry_share=None if site_night is None else site_night.starry_share, hazy=hazy)
         if light is not None and self._overcast_by_light(frame, geom, light, out.valid):
             out = lens.Maps(out.valid, np.full_like(out.threshold, 2.0), out.sun)
         return out
@@ -296,9 +297,9 @@ class OctaModel:
         return density.astype(np.float16)
 
     def predict(self, frames: list[Frame], lights: list[regime.Light | None] | None = None,
-                maps_out: list[tuple[lens.Lens, lens.Maps]] | None = None) -> np.ndarray:
+                maps_out: list[tuple[lens.Lens, lens.Maps]] | None = None, hazy: bool = False) -> np.ndarray:
         """probs [N, 9] for a batch of frames (`lights`: each frame's regime, when its time is known);
-        `maps_out` gets each frame's lens and maps."""
+        `maps_out` gets each frame's lens and maps; `hazy`: read by their own sky (haze.py)."""
         if not frames:
             return np.zeros((0, 9), dtype=np.float32)
         lights = lights or [None] * len(frames)
@@ -308,8 +309,8 @@ class OctaModel:
             batch = np.stack([f.pixels for f in chunk]).astype(np.float32)
             batch *= np.float32(1.0 / 255.0)
             geoms = [self.geometry(f) for f in chunk]
-            per_frame = [self.maps(f, g, li) for f, g, li in zip(chunk, geoms, lights[i : i + INFER_BATCH],
-                                                                  strict=True)]
+            per_frame = [self.maps(f, g, li, hazy) for f, g, li in zip(chunk, geoms, lights[i : i + INFER_BATCH],
+                                                                        strict=True)]
             if maps_out is not None:
                 maps_out.extend(zip(geoms, per_frame, strict=True))
             valid = np.stack([m.valid for m in per_frame])[:, None]
@@ -424,6 +425,15 @@ class OctaModel:
                 path = None if o is None or t is None else sectors.sun_path(t, latitude, longitude)
                 view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
                                        expected, quarters=quarters, bearing=bearing, path=path)
+                if haze.hazy(name, octas, view, elevations[i]):  # read again by its own sky: always weak
+                    again: list[tuple[lens.Lens, lens.Maps]] = []
+                    row = self.predict([f], [lights[i]], again, hazy=True)[0].astype(np.float64)
+                    geom, maps = again[0]
+                    evidence = confidence.Evidence.of(row, maps, False, False, self.calibration is not None, 0.0)
+                    p, _ = confidence.shaped(row, name, evidence)
+                    octas, flag = int(p.argmax()), "uncertain"
+                    view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
+                                           expected, quarters=quarters, bearing=bearing, path=path)
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness, name,
                                       view, evidence)
         self._rise_memo.clear()

@@ -42,6 +42,7 @@ FAINT = 2.3  # a disc less than this many times as bright (min(R, G, B)) as that
 STANDS_OUT = 3.1  # a disc this many times as bright as the sky or more is a clear sky's, even where the cloud
 # share or the milky test above says "thin" (LenghuSky-8 2018-2019 and TSI 2017-05-24: clear discs 2.36 or more;
 # the overcast discs the colour rules missed 2.08 and 2.22, those they caught 3.04 or less; docs/sun.md)
+AUREOLE_DEG = (20.0, 35.0, 60.0)  # the aureole's fall-off: the sky's brightness 20-35 deg from a seen disc over 35-60
 MIN_NEAR_PIXELS = 8  # fewer sky pixels than this within an angle of the sun: no fraction there
 CLIPPED_CHROMA = 4  # a plateau below full scale is a clipped disc when max - min of R, G, B there is this small
 FAR_FROM_EXPECTED_DEG = 12.0  # a saturated blob farther than this from where the sun must be is a reflection
@@ -68,6 +69,7 @@ class SunView:
     shape: tuple[int, int] | None = None
     cover: dict[str, float | None] | None = None  # sectors.KEYS: cloud by compass quarter, in the sun's sector
     standout: float | None = None  # how many times brighter the seen disc is than the sky far from it
+    falloff: float | None = None  # the aureole's fall-off around a seen disc (aureole_falloff)
 
     @property
     def covered(self) -> int | None:
@@ -152,7 +154,7 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
     if where is not None and not _in_lens(where, geom):
         return SunView(None, None, None, None, None, False, deg_per_px, None, *packed, cover)
     near: list[float | None] = [None, None]
-    state, overcast, standout = "covered", None, None
+    state, overcast, standout, falloff = "covered", None, None, None
     if where is not None:
         deg = lens.sun_distance(geom, where) * np.float32(deg_per_radius)
         for i, limit in enumerate(NEAR_DEG):
@@ -171,6 +173,7 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
                 values = ratio[away]
                 pale = _percentile_below(values, 80, PALE) and _percentile_below(values, 20, GREY)
             standout = _standout(darkest, sun, motion_sky & (deg > STANDOUT_DEG))
+            falloff = aureole_falloff(px, motion_sky, deg)
             # the disc itself first: one that hardly stands out from the sky is dimmed whatever the colours;
             # one that stands out as a clear sky's is not, however pale the sky reads
             milky = overcast >= OVERCAST or pale
@@ -179,7 +182,7 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
             state = "thin" if faint or (milky and not bright) else "visible"
     return SunView(state, near[0], near[1], None if where is None else float(where[0]),
                    None if where is None else float(where[1]), sun is not None, deg_per_px, overcast, *packed, cover,
-                   standout)
+                   standout, falloff)
 
 
 @functools.lru_cache(maxsize=2)
@@ -221,6 +224,19 @@ def _standout(darkest: np.ndarray, sun: tuple[float, float], far: np.ndarray) ->
         return None
     disc = int(darkest[_disc(sun, darkest.shape)].max())
     return disc / max(_median_u8(darkest[far]), 1.0)
+
+
+def aureole_falloff(px: np.ndarray, sky: np.ndarray, deg: np.ndarray) -> float | None:
+    """The sky's median brightness (mean of R, G, B) 20-35 degrees from the sun over that 35-60 degrees from it
+    (AUREOLE_DEG; `sky`: unsaturated sky pixels, `deg`: each pixel's angle to the sun). The aureole is the direct
+    beam scattered forward once: a strong beam through dust haze keeps it steep, a veil thick enough to be
+    overcast scatters the light many times over and flattens it. None without enough sky in either band."""
+    a, b, c = AUREOLE_DEG
+    inner, outer = sky & (deg >= a) & (deg < b), sky & (deg >= b) & (deg < c)
+    if int(np.count_nonzero(inner)) < MIN_NEAR_PIXELS or int(np.count_nonzero(outer)) < MIN_NEAR_PIXELS:
+        return None
+    light = px[0].astype(np.uint16) + px[1] + px[2]
+    return float(np.median(light[inner])) / max(float(np.median(light[outer])), 1.0)
 
 
 def _median_u8(values: np.ndarray) -> float:

@@ -1,0 +1,38 @@
+"""A clear day sky under dust haze (or behind a hazed dome), read overcast by its colour: read again by its own sky.
+
+Haze pales a clear sky to a uniform blue-grey that the clear-sky colour threshold calls cloud everywhere, as it does a
+veil of cirrostratus with the sun showing through. Colour cannot tell them (LenghuSky-8 2020 clear frames are as
+pale as the 2018-2019 veils); the light around the sun can, a little. Haze is small dust scattering the direct beam
+forward once: the beam stays strong (the disc stands out far above the sky, sunstate.STANDS_OUT's measure) and the
+aureole falls off steeply (sunstate.aureole_falloff). A veil thick enough to be overcast scatters the light many
+times over: a dimmer disc over a brighter sky, and a flatter aureole. Such a frame is read again with its own smooth
+sky as the clear sky everywhere (lens.maps `hazy`): cloud must sit well below it, as cumulus under haze does.
+The answer is always marked uncertain: a veil can pass (LenghuSky-8 2020: one 6-octa frame, 2021: one of 8).
+
+Constants chosen on LenghuSky-8 2018-2019 (one clear frame read >= 6 there with the sun seen that high: few to choose
+by) and checked on 2020; figures: docs/design.md (Hazy clear days).
+"""
+
+from __future__ import annotations
+
+from cielo.sources.skycam import regime
+from cielo.sources.skycam.sunstate import SunView
+
+# With the sun lower the aureole's bands (20-60 degrees from it) run along the horizon, whose own brightening
+# lifts overcast frames to the clear skies' fall-off (2018-2019 overcast with the sun under 30 degrees: up to 1.43).
+SUN_ALTITUDE = 30.0
+# The 5th percentile of the 2018-2019 clear day frames with the sun this high (1.318; overcast ones: median 1.21).
+FALLOFF = 1.31
+# Their discs stand out 2.57 or more in 19 of 20 (5th percentile); the one overcast frame read >= 6 that passes
+# the fall-off stands out 2.39.
+STANDOUT = 2.5
+OVERCAST_READ = 6  # only answers of this many octas or more are read again
+
+
+def hazy(light: str | None, octas: int, view: SunView | None, sun_altitude: float | None) -> bool:
+    """A day answer of overcast that a clear sky under haze gives: the sun up SUN_ALTITUDE or more at the frame's
+    known time, its disc seen, standing out STANDOUT times over the far sky, the aureole falling off FALLOFF."""
+    return (light == regime.DAY and octas >= OVERCAST_READ and view is not None and view.seen
+            and view.state in ("thin", "visible") and sun_altitude is not None and sun_altitude >= SUN_ALTITUDE
+            and view.standout is not None and view.standout >= STANDOUT
+            and view.falloff is not None and view.falloff >= FALLOFF)
