@@ -425,15 +425,17 @@ class OctaModel:
                 path = None if o is None or t is None else sectors.sun_path(t, latitude, longitude)
                 view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
                                        expected, quarters=quarters, bearing=bearing, path=path)
-                if haze.hazy(name, octas, view, elevations[i]):  # read again by its own sky: always weak
+                if haze.hazy(name, octas, view, elevations[i]):
+                    # read again by its own sky; kept only where that sky says it is not overcast, and then weak
                     again: list[tuple[lens.Lens, lens.Maps]] = []
                     row = self.predict([f], [lights[i]], again, hazy=True)[0].astype(np.float64)
-                    geom, maps = again[0]
-                    evidence = confidence.Evidence.of(row, maps, False, False, self.calibration is not None, 0.0)
-                    p, _ = confidence.shaped(row, name, evidence)
-                    octas, flag = int(p.argmax()), "uncertain"
-                    view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
-                                           expected, quarters=quarters, bearing=bearing, path=path)
+                    hazy_ev = confidence.Evidence.of(row, again[0][1], False, False, self.calibration is not None, 0.0)
+                    hazy_p, _ = confidence.shaped(row, name, hazy_ev)
+                    if int(hazy_p.argmax()) < haze.OVERCAST_READ:
+                        (geom, maps), evidence, p = again[0], hazy_ev, hazy_p
+                        octas, flag = int(p.argmax()), "uncertain"
+                        view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness,
+                                               f.starry, expected, quarters=quarters, bearing=bearing, path=path)
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness, name,
                                       view, evidence)
         self._rise_memo.clear()
