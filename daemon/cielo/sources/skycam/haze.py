@@ -7,7 +7,7 @@ forward once: the beam stays strong (the disc stands out far above the sky, suns
 aureole falls off steeply (sunstate.aureole_falloff). A veil thick enough to be overcast scatters the light many
 times over: a dimmer disc over a brighter sky, and a flatter aureole. Such a frame is read again with its own smooth
 sky as the clear sky everywhere (lens.maps `hazy`): cloud must sit well below it, as cumulus under haze does.
-The answer is always marked uncertain: a veil can pass (LenghuSky-8 2020: one 6-octa frame, 2021: one of 8).
+The answer is always marked uncertain: a veil can pass (LenghuSky-8 2020: a 6-octa frame, 2021: an 8-octa one).
 
 Constants chosen on LenghuSky-8 2018-2019 (one clear frame read >= 6 there with the sun seen that high: few to choose
 by) and checked on 2020; figures: docs/design.md (Hazy clear days).
