@@ -64,6 +64,13 @@ def gamma(g: float) -> Transform:
     return f
 
 
+def exposure(k: float) -> Transform:
+    """Every level times k (a longer or shorter exposure, or more or less gain), clipped at 255."""
+    def f(im: Image.Image, _circle: tuple[float, float, float]) -> Image.Image:
+        return _image(_array(im) * np.float32(k))
+    return f
+
+
 def saturation(k: float) -> Transform:
     def f(im: Image.Image, _circle: tuple[float, float, float]) -> Image.Image:
         return ImageEnhance.Color(im).enhance(k)
@@ -113,6 +120,8 @@ TRANSFORMS: dict[str, tuple[Transform, int]] = {
     "wb cool": (white_balance(1 - WB_SHIFT, 1 + WB_SHIFT), REENCODE_QUALITY),
     "gamma 0.8": (gamma(0.8), REENCODE_QUALITY),
     "gamma 1.25": (gamma(1.25), REENCODE_QUALITY),
+    "exposure x0.6": (exposure(0.6), REENCODE_QUALITY),
+    "exposure x1.5": (exposure(1.5), REENCODE_QUALITY),
     "saturation 0.7": (saturation(0.7), REENCODE_QUALITY),
     "saturation 1.3": (saturation(1.3), REENCODE_QUALITY),
     "auto levels": (stretch, REENCODE_QUALITY),
