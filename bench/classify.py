@@ -34,7 +34,9 @@ def whole_table(whole: dict) -> str:
         lines.append(name)
         for method, s in r["rows"].items():
             lines.append(f"  {method:<44} {s['n']:>4} {s['octa_mae']:>6.3f} {s['exact']:>6.1%} {s['within1']:>6.1%} "
-                         f"{s['clear_overcast_right']:>8.1%} (of {s['clear_overcast_n']}; bias {s['bias']:+.2f}; "
+                         f"{s['clear_overcast_right']:>8.1%} (of {s['clear_overcast_n']}; <=2/>=6 classes "
+                         f"{s.get('classes_right', float('nan')):.1%} of {s.get('classes_n', 0)}; "
+                         f"bias {s['bias']:+.2f}; "
                          f"flagged {s['flagged']})")
         lines.append(f"  ECE (no calibration) {r['confidence_calibration']['ece']:.3f}; calibrations: "
                      + ", ".join(f"t={c['sky_threshold']:.2f} on {c['frames']} frames" for c in r["calibrations"]))

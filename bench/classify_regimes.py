@@ -10,7 +10,8 @@ a calibration fitted without labels on the part's other time blocks (TSI: hours,
 night frames together, with their times: the night side is learned too), scored on the rest, both ways round,
 timed.
 
-Per row: frames, octa MAE, exact, within one, clear (0 octas) read <= 2, overcast (8) read >= 6, flagged
+Per row: frames, octa MAE, exact, within one, clear (0 octas) read <= 2, overcast (8) read >= 6, the frames
+that are clear (<= 2) or overcast (>= 6) read in their class ("<=2|>=6": the second-fisheye bar's terms), flagged
 (no octas: counted as an error of 8), the share marked uncertain and the error of those against the rest,
 and the ECE of the confidence (5 equal-count bins).
 
@@ -40,6 +41,7 @@ def row(t: np.ndarray, o: np.ndarray, conf: np.ndarray, unc: np.ndarray) -> dict
     judged = o >= 0
     err = np.where(judged, np.abs(o - t), 8)
     clear, over = t == 0, t == 8
+    cls, n_cls = skydata.classes_right(t, np.where(judged, o, -99))
     ece = float("nan")
     if judged.sum() >= 5:
         ece = skydata.calibration_table(conf[judged], o[judged] == t[judged], bins=5)["ece"]
@@ -51,18 +53,20 @@ def row(t: np.ndarray, o: np.ndarray, conf: np.ndarray, unc: np.ndarray) -> dict
             "clear": (float((o[clear] <= 2)[judged[clear]].sum() / clear.sum()) if clear.any() else float("nan")),
             "n_clear": int(clear.sum()),
             "overcast": (float((o[over] >= 6).sum() / over.sum()) if over.any() else float("nan")),
-            "n_over": int(over.sum()), "flagged": int((~judged).sum()), "uncertain": float(unc.mean()),
+            "n_over": int(over.sum()), "classes": cls, "n_classes": n_cls,
+            "flagged": int((~judged).sum()), "uncertain": float(unc.mean()),
             "err_ratio": u_err / r_err if r_err > 0 else float("nan"), "ece": ece}
 
 
 def fmt(name: str, r: dict) -> str:
     return (f"  {name:<34} {r['n']:>4} {r['mae']:>6.3f} {r['exact']:>6.1%} {r['within1']:>6.1%} "
-            f"{r['clear']:>6.1%}/{r['n_clear']:<3} {r['overcast']:>6.1%}/{r['n_over']:<3} {r['flagged']:>4} "
+            f"{r['clear']:>6.1%}/{r['n_clear']:<3} {r['overcast']:>6.1%}/{r['n_over']:<3} "
+            f"{r['classes']:>6.1%}/{r['n_classes']:<3} {r['flagged']:>4} "
             f"{r['uncertain']:>6.1%} {r['err_ratio']:>5.2f} {r['ece']:>6.3f}")
 
 
 HEADER = (f"  {'regime / mode':<34} {'n':>4} {'MAE':>6} {'exact':>6} {'<=1':>6} {'clear<=2':>10} "
-          f"{'ovc>=6':>10} {'flag':>4} {'uncert':>6} {'x err':>5} {'ECE':>6}")
+          f"{'ovc>=6':>10} {'<=2|>=6':>10} {'flag':>4} {'uncert':>6} {'x err':>5} {'ECE':>6}")
 
 
 def judge(model, frames, whens, site) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -549,6 +549,15 @@ def clear_overcast(true_octas, pred_octas) -> tuple[float, int]:
     return (round(float(ok[sel].mean()), 3) if sel.any() else float("nan")), int(sel.sum())
 
 
+def classes_right(true_octas, pred_octas) -> tuple[float, int]:
+    """Share of the frames that are clear (true <= 2 octas) or overcast (>= 6) read in the same class (<= 2 / >= 6):
+    the second-fisheye bar's own terms. Stricter than clear_overcast, which scores only true 0 and 8."""
+    t, p = np.asarray(true_octas), np.asarray(pred_octas)
+    sel = (t <= 2) | (t >= 6)
+    ok = ((t <= 2) & (p >= 0) & (p <= 2)) | ((t >= 6) & (p >= 6))
+    return (round(float(ok[sel].mean()), 3) if sel.any() else float("nan")), int(sel.sum())
+
+
 def time_halves(samples: list[Sample], key: str) -> tuple[list[Sample], list[Sample]]:
     """Two halves by time block (hour for TSI, day for LenghuSky), blocks alternating in time order."""
     blocks = sorted({s.extra.get(key, s.group) for s in samples})
@@ -601,8 +610,10 @@ def evaluate_whole(model, samples: list[Sample], block: str, default_threshold: 
         judged = o >= 0
         err = np.where(judged, np.abs(o - t), 8)
         co, nco = clear_overcast(t, np.where(judged, o, -99))
+        cls, ncls = classes_right(t, np.where(judged, o, -99))
         return {"n": len(idx), "octa_mae": round(float(err.mean()), 3), "exact": round(float((err == 0).mean()), 3),
                 "within1": round(float((err <= 1).mean()), 3), "clear_overcast_right": co, "clear_overcast_n": nco,
+                "classes_right": cls, "classes_n": ncls,
                 "flagged": int((~judged).sum()), "bias": round(float(np.where(judged, o - t, 0).mean()), 3)}
 
     out = {}

@@ -33,6 +33,7 @@ def wait_gone(pid: int, timeout: float) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.slow  # a long subprocess run: .ci/run's slow step runs it
 def test_a_job_child_follows_a_daemon_killed_9(config, tmp_path: Path):
     with CameraServer(latency_s=0.05) as slow:
         # the catch-up on start: a day of gaps, in a `jobs run` child

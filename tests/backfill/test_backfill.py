@@ -22,6 +22,7 @@ def summary(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.slow  # a long subprocess run: .ci/run's slow step runs it
 def test_two_days_then_again_with_nothing_new(camera: CameraServer, config, tmp_path: Path):
     cfg = config()
     first = cielo("backfill", *TWO_DAYS, config=cfg)
@@ -176,6 +177,7 @@ def test_two_backfills_at_once_store_each_slot_once(camera: CameraServer, config
     assert rows(tmp_path / "cielo.db", "SELECT count(*), count(DISTINCT ts) FROM readings") == [(288, 288)]
 
 
+@pytest.mark.slow  # a long subprocess run: .ci/run's slow step runs it
 def test_ctrl_c_keeps_what_was_committed(config, tmp_path: Path):
     with CameraServer(latency_s=0.05) as slow:
         cfg = config(skycam={"base_url": slow.base_url, "workers": 2})

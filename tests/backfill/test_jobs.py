@@ -108,6 +108,7 @@ def test_kill_9_at_random_moments_loses_and_doubles_nothing(config, tmp_path: Pa
     assert rows(db, "SELECT status FROM backfill_jobs") == [("completed",)]  # one job, resumed each time
 
 
+@pytest.mark.slow  # a long subprocess run: .ci/run's slow step runs it
 def test_two_processes_never_run_the_same_task(camera: CameraServer, config, tmp_path: Path):
     cfg = config(backfill={"workers": 1})
     cmd = [sys.executable, "-m", "cielo", "--config", str(cfg), "backfill", *FOUR_DAYS]

@@ -48,6 +48,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow  # a long subprocess run: .ci/run's slow step runs it
 def test_worker_processes_store_what_one_process_stores(camera: CameraServer, config, tmp_path: Path):
     # Night frames (Madrid, June: 00:xx UTC), a dark one, a truncated JPEG and an HTML page among day frames.
     camera.behaviours.update({"2024-05312102.jpg": "dim", "2024-06011022.jpg": "dark",

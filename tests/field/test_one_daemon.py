@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import cielo, clean_env, rows
 from tests.support.camserver import CameraServer
 from tests.support.daemon import start_daemon, stop
@@ -33,6 +35,7 @@ def rows_ready(db: Path) -> bool:
         return False
 
 
+@pytest.mark.slow  # a long subprocess run: .ci/run's slow step runs it
 def test_a_second_daemon_is_refused_and_the_cli_works_beside_the_first(camera: CameraServer, config,
                                                                        tmp_path: Path):
     db = tmp_path / "cielo.db"
