@@ -39,8 +39,9 @@ STAR_SHARP = 16  # levels over the ring: a star cloud would hide (the gate count
 STAR_WINDOW = 15  # faint stars are counted in windows this wide (pixels of the decoded frame)
 OPEN_SKY = 0.001  # a window with more than this share of faint-star pixels is open sky
 SATURATED = 250  # the moon and its glare are no stars
-# The steps above are the reference fisheye's levels; on a darker camera, or toward a vignetted rim, a star's step
-# shrinks with the sky's background around it and so do the bars (lens.star_gain: the physical reason there). The
+# The steps above are the reference fisheye's levels; on a darker camera (or a rim vignetted under the reference's
+# sky) a star's step shrinks with the sky's background around it and so do the bars (lens.star_gain: the physical
+# reason there). The
 # reference's darkest moonlit sky: LenghuSky 2018-2019 clear moonlit nights, the 10th percentile of each ring's
 # median 74-93 levels (its moonlit frames are shorter exposures than its dark ones, so this is not lens.STAR_SKY_REF).
 MOONLIT_SKY_REF = 72.0
