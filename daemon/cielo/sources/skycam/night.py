@@ -41,9 +41,9 @@ OPEN_SKY = 0.001  # a window with more than this share of faint-star pixels is o
 SATURATED = 250  # the moon and its glare are no stars
 # The steps above are the reference fisheye's levels; on a darker camera (or a rim vignetted under the reference's
 # sky) a star's step shrinks with the sky's background around it and so do the bars (lens.star_gain: the physical
-# reason there). The
-# reference's darkest moonlit sky: LenghuSky 2018-2019 clear moonlit nights, the 10th percentile of each ring's
-# median 74-93 levels (its moonlit frames are shorter exposures than its dark ones, so this is not lens.STAR_SKY_REF).
+# reason there). The reference's darkest moonlit sky: LenghuSky 2018-2019 clear moonlit nights, the 10th percentile
+# of each ring's median 74-93 levels (its moonlit frames are shorter exposures than its dark ones, so this is not
+# lens.STAR_SKY_REF).
 MOONLIT_SKY_REF = 72.0
 # Gate: log-odds of a clear-looking frame = sum of w * (x - mean) / sd + bias, x = (ln(share of sharp-star
 # pixels over the octa area at the decoded size + 1e-4), median brightness 0..1, median NRBR). Fitted on
