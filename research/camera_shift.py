@@ -9,7 +9,8 @@ LenghuSky-8 2018-2019, check = TSI 2018-04-18 and LenghuSky-8 2020):
 
 - ARM TSI, blind (no time, as the independent checks run): MAE and the share within one octa;
 - LenghuSky-8, time known: the share of clear (0 octas) and overcast (8) frames read <= 2 / >= 6,
-  all light and by light (day; night = twilight, moonlit and dark).
+  all light and by light (day; night = twilight, moonlit and dark), and the nights judged blind (no time: no
+  moonlit gate or horizon rule; colour and the dark-night star rule).
 
     python research/camera_shift.py --tsi DIR --lenghu DIR [--part fit|check|both] [--only NAME,NAME] [--moved]
     python research/camera_shift.py --tsi DIR --lenghu DIR --calibrated [--only NAME,NAME]
@@ -64,6 +65,13 @@ def gamma(g: float) -> Transform:
     return f
 
 
+def exposure(k: float) -> Transform:
+    """Every level times k (a longer or shorter exposure, or more or less gain), clipped at 255."""
+    def f(im: Image.Image, _circle: tuple[float, float, float]) -> Image.Image:
+        return _image(_array(im) * np.float32(k))
+    return f
+
+
 def saturation(k: float) -> Transform:
     def f(im: Image.Image, _circle: tuple[float, float, float]) -> Image.Image:
         return ImageEnhance.Color(im).enhance(k)
@@ -113,6 +121,8 @@ TRANSFORMS: dict[str, tuple[Transform, int]] = {
     "wb cool": (white_balance(1 - WB_SHIFT, 1 + WB_SHIFT), REENCODE_QUALITY),
     "gamma 0.8": (gamma(0.8), REENCODE_QUALITY),
     "gamma 1.25": (gamma(1.25), REENCODE_QUALITY),
+    "exposure x0.6": (exposure(0.6), REENCODE_QUALITY),
+    "exposure x1.5": (exposure(1.5), REENCODE_QUALITY),
     "saturation 0.7": (saturation(0.7), REENCODE_QUALITY),
     "saturation 1.3": (saturation(1.3), REENCODE_QUALITY),
     "auto levels": (stretch, REENCODE_QUALITY),
@@ -144,10 +154,13 @@ def shifted(jpeg: bytes, t: Transform, quality: int, circle: tuple[float, float,
 
 
 def octas(model, samples: list[skydata.Sample], t: Transform, quality: int, circle: tuple[float, float, float],
-          site: tuple[float, float], timed: bool) -> np.ndarray:
+          site: tuple[float, float], timed: bool, blind_too: bool = False) -> np.ndarray:
+    """The octas read (-9: flagged); with `blind_too`, [timed, blind] from one decode."""
     frames = [model.decode(shifted(s.jpeg, t, quality, circle)) for s in samples]
-    whens = [s.extra["when"] if timed else None for s in samples]
-    return np.array([-9 if v.octas is None else v.octas for v in model.judge(frames, whens, *site)])
+    runs = [timed, False] if blind_too else [timed]
+    out = [np.array([-9 if v.octas is None else v.octas for v in model.judge(
+        frames, [s.extra["when"] if tm else None for s in samples], *site)]) for tm in runs]
+    return np.stack(out) if blind_too else out[0]
 
 
 def tsi_cell(t: np.ndarray, o: np.ndarray) -> str:
@@ -175,6 +188,7 @@ def calibrated(args: argparse.Namespace) -> None:
     import dataclasses
 
     from bench import classify_regimes
+    from cielo.sources.skycam import regime
     from cielo.sources.skycam.model import OctaModel
 
     names = list(TRANSFORMS) if not args.only else ["none", *[n for n in args.only.split(",") if n != "none"]]
@@ -182,7 +196,7 @@ def calibrated(args: argparse.Namespace) -> None:
     tsi = [s for s in skydata.load_tsi(args.tsi, step=10) if part(s.name) in ("fit", "check")]
     lenghu = [s for s in skydata.load_lenghu(args.lenghu, twilight=True) if part(s.name) in ("fit", "check")]
     print(f"model {model.version}; calibrated, time known: TSI dev (MAE, within 1), LenghuSky-8 clear (0) read <= 2 "
-          "and overcast (8) read >= 6, 2018-2019 and 2020")
+          "and overcast (8) read >= 6 (all, day, night), 2018-2019 and 2020")
     for name in names:
         t, q = TRANSFORMS[name]
         ts = [dataclasses.replace(s, jpeg=shifted(s.jpeg, t, q, TSI_CIRCLE)) for s in tsi]
@@ -190,12 +204,15 @@ def calibrated(args: argparse.Namespace) -> None:
         tr = classify_regimes.evaluate(model, ts, skydata.TSI_SITE, "hour")["calibrated"]["all"]
         lr = classify_regimes.evaluate(model, ls, skydata.LENGHU_SITE, "group", "2020")["calibrated"]
         cells = []
-        for key in ("all < 2020", "all >= 2020"):
-            r = lr[key]
-            k = round(r["clear"] * r["n_clear"] + r["overcast"] * r["n_over"])
-            n = r["n_clear"] + r["n_over"]
-            cells.append(f"{k / n:6.1%} {k:>3}/{n:<3}")
-        print(f"{name:<15} TSI {tr['mae']:5.3f} {tr['within1']:6.1%}   LenghuSky {'  '.join(cells)}", flush=True)
+        for year in ("< 2020", ">= 2020"):
+            for lights in (regime.REGIMES, (regime.DAY,), regime.REGIMES[1:]):  # all, day, night
+                rows = [lr[f"{li} {year}"] for li in lights if f"{li} {year}" in lr]
+                k = sum(round(r["clear"] * r["n_clear"] + r["overcast"] * r["n_over"]) for r in rows
+                        if r["n_clear"] + r["n_over"])
+                n = sum(r["n_clear"] + r["n_over"] for r in rows)
+                cells.append(f"{k / max(n, 1):6.1%} {k:>3}/{n:<3}")
+        print(f"{name:<15} TSI {tr['mae']:5.3f} {tr['within1']:6.1%}   LenghuSky <2020 {'  '.join(cells[:3])}   "
+              f"2020 {'  '.join(cells[3:])}", flush=True)
 
 
 def main() -> None:
@@ -228,18 +245,19 @@ def main() -> None:
     print(f"model {model.version}; TSI blind (MAE, within 1); LenghuSky-8 timed, clear (0) read <= 2 or overcast (8) "
           "read >= 6 (all, day, night)")
     print(f"{'transform':<15} {'part':<5} {'TSI MAE':>7} {'<=1':>6}   {'LenghuSky all':<17} {'day':<17} "
-          f"{'night':<17}")
+          f"{'night':<17}  {'night blind':<17}")
     base: dict[str, np.ndarray] = {}
     for name in names:
         t, q = TRANSFORMS[name]
         to = octas(model, tsi, t, q, TSI_CIRCLE, skydata.TSI_SITE, timed=False)
-        lo = octas(model, lenghu, t, q, LENGHU_CIRCLE, skydata.LENGHU_SITE, timed=True)
+        lo, lb = octas(model, lenghu, t, q, LENGHU_CIRCLE, skydata.LENGHU_SITE, timed=True, blind_too=True)
         if name == "none":
             base = {"tsi": to, "lenghu": lo}
         for pt in parts:
             ts, ls = tpart == pt, lpart == pt
-            print(f"{name:<15} {pt:<5} {tsi_cell(tt[ts], to[ts])}   {lenghu_cell(lt[ls], lo[ls], lday[ls])}",
-                  flush=True)
+            k, n = right(lt[ls & ~lday], lb[ls & ~lday])
+            print(f"{name:<15} {pt:<5} {tsi_cell(tt[ts], to[ts])}   {lenghu_cell(lt[ls], lo[ls], lday[ls])}   "
+                  f"{k / max(n, 1):6.1%} {k:>3}/{n:<3}", flush=True)
         if args.moved and name != "none":
             for s, a, b in zip(tsi, base["tsi"], to, strict=True):
                 if a != b:

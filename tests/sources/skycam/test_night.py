@@ -153,3 +153,44 @@ def test_a_veil_that_lets_a_few_stars_through_everywhere_reads_cloud_and_a_gap_s
     broken[:, 100:] = lens.STARS_CLEAR * 2.2  # a gap with a clear night's stars
     assert lens.STARRY_FRAME < _in_octa_area(broken) < lens.THIN_VEIL * lens.STARRY_FRAME
     assert 0.2 < _night_maps(broken) < 0.6
+
+
+def _vignetted_night(level: float, step: float, rim: float, seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A starry night through a cheap lens: sky `level` at the centre, single-pixel stars `step` levels over it,
+    both falling as 1 - rim x rho^2 (a vignette); (brightness uint8, inner disc, outer ring) at 256 x 256."""
+    rng = np.random.default_rng(seed)
+    n = 256
+    yy, xx = np.mgrid[0:n, 0:n]
+    rho2 = ((xx - n / 2) ** 2 + (yy - n / 2) ** 2) / 120.0**2
+    sky = np.full((n, n), level) + rng.normal(0, 1.0, (n, n))
+    ys, xs = rng.integers(3, n - 3, 1500), rng.integers(3, n - 3, 1500)
+    sky[ys, xs] += step
+    img = sky * (1.0 - rim * np.minimum(rho2, 1.0))
+    img[rho2 > 1.0] = 0
+    return img.clip(0, 255).astype(np.uint8), rho2 <= 0.3**2, (rho2 >= 0.7**2) & (rho2 <= 0.9**2)
+
+
+def test_stars_at_a_vignetted_rim_are_still_found():
+    """A lens that loses 40 % of its light at the rim dims the stars there with the sky: the fixed step lost them
+    (the rim's stars stand 18-21 levels over a sky of 88-104, about the dark-night bar's 20). The sky there is
+    darker than the reference camera's darkest night sky, so the bar follows it down and they count as at the
+    centre, where the bar is the reference camera's."""
+    bright, inner, outer = _vignetted_night(130, 26, 0.4)
+    stars = lens.star_density(bright)
+    assert stars is not None
+    centre, rim = float(stars[inner].mean()), float(stars[outer].mean())
+    assert centre > 0.01 and rim > 0.7 * centre, (centre, rim)
+    # the same for the moonlit detector: faint stars at the rim of a darker, moonlit sky
+    bright, inner, outer = _vignetted_night(80, 8, 0.4)
+    faint, _ = night.point_sources(bright)
+    centre, rim = float(faint[inner].mean()), float(faint[outer].mean())
+    assert centre > 0.01 and rim > 0.7 * centre, (centre, rim)
+
+
+def test_a_bright_sky_keeps_the_reference_bars():
+    """The bars only ever fall: a sky as bright as the reference camera's nights keeps its steps, so speckles
+    under them stay no stars."""
+    bright, inner, _ = _vignetted_night(140, 15, 0.0)
+    assert lens.star_gain(bright, lens.STAR_SKY_REF) is None
+    stars = lens.star_density(bright)
+    assert stars is None or float(stars[inner].mean()) < 0.001

@@ -588,6 +588,46 @@ MAX_AIRMASS = 5.0  # 78 deg from the zenith; beyond the octa area (76.5 deg) any
 STARLESS = STARRY_FRAME / 8
 
 
+# Another camera's stars: the step a star makes over its ring is its light times the camera's response at that spot
+# (gain and exposure, the lens's vignette, the tone curve's slope), and the bars above are steps in levels of the
+# reference fisheye. The night sky's own light changes far less between sites than that response does, so the sky's
+# background around a star measures it: where the background is darker than the reference camera's darkest night
+# sky (STAR_SKY_REF, levels), a star's step shrinks in proportion and so does its bar, down to STAR_GAIN_FLOOR of it
+# (below that JPEG quantisation makes peaks). A brighter background never raises a bar (a brighter night, a moonlit
+# or lit cloud deck: the reference's own bars held there), so the reference camera's nights keep their stars.
+# LenghuSky 2018-2019 clear dark nights: the 10th percentile of each ring's median sky 117-122 levels. Tried and not
+# kept: the bar also following the sky down from 0.85-1 of the frame's own central sky (a vignetted rim on a bright
+# camera): untransformed calibrated dark overcast nights read >= 6 fell 30 -> 28 of 32 (2018-2019), and through
+# gamma 1.25 or exposure x1.5 a clipped or steepened centre lowered the rim's bar onto cloud (docs/design.md).
+STAR_SKY_REF = 115.0
+STAR_GAIN_FLOOR = 0.5
+SKY_BLOCK = 16  # pixels of the decoded frame: the background is the mean of a block's lit pixels (stars are few)
+
+
+def star_gain(bright: np.ndarray, reference: float) -> np.ndarray | None:
+    """float32 [h / SKY_BLOCK, w / SKY_BLOCK] (rounded up): the share of the reference camera's star step expected in
+    each block of a brightness image (uint8): its sky background over `reference`, within STAR_GAIN_FLOOR..1; None
+    where it is 1 everywhere (the reference camera's nights, every daylit frame: no per-pixel bar to pay for)."""
+    h, w = bright.shape
+    k = SKY_BLOCK
+    hb, wb = -(-h // k), -(-w // k)
+    # every 2nd row and column: the background is smooth, and this runs on every frame
+    padded = np.pad(bright, ((0, hb * k - h), (0, wb * k - w)))[::2, ::2]  # zeros are unlit: left out
+    lit = padded > NOISE_LIT
+    half = k // 2
+    total = (padded * lit).reshape(hb, half, wb, half).sum(axis=3, dtype=np.uint32).sum(axis=1)
+    count = lit.reshape(hb, half, wb, half).sum(axis=3, dtype=np.uint32).sum(axis=1)
+    # a block without lit pixels (the lens surround) keeps the reference's bar: no sky, no stars to find there
+    sky = np.where(count > 0, total.astype(np.float32) / np.maximum(count, 1), np.float32(reference))
+    gain = np.clip(sky / np.float32(reference), STAR_GAIN_FLOOR, 1.0).astype(np.float32)
+    return None if float(gain.min()) >= 1.0 else gain
+
+
+def per_pixel(blocks: np.ndarray, h: int, w: int) -> np.ndarray:
+    """A per-block map (star_gain's shape) at [h, w]."""
+    return np.repeat(np.repeat(blocks, SKY_BLOCK, axis=0), SKY_BLOCK, axis=1)[:h, :w]
+
+
 def _noise(lead: np.ndarray, bright: np.ndarray) -> float:
     """The frame's own pixel noise, 8x (as `lead`): the median |lead| over its lit pixels (every 2nd row and column;
     the lens surround's black would pull it to 0)."""
@@ -617,7 +657,14 @@ def star_density(bright: np.ndarray) -> np.ndarray | None:
     # Integer arithmetic (this runs on every frame): brighter than the mean of its 8 neighbours by
     # STAR_PROMINENCE of full scale <=> 8 bright - their sum > STAR_PROMINENCE * 8 * 255 (163.2)
     lead = bright.astype(np.int16) * np.int16(8) - total
-    stars = (bright > top) & (lead > np.int16(max(STAR_PROMINENCE * 8 * 255, STAR_NOISE_K * _noise(lead, bright))))
+    floor = STAR_NOISE_K * _noise(lead, bright)
+    gain = star_gain(bright, STAR_SKY_REF)
+    if gain is None:
+        bar: np.ndarray | np.int16 = np.int16(max(STAR_PROMINENCE * 8 * 255, floor))
+    else:  # a darker camera (or the vignetted rim): the bar follows its response down, never under the noise
+        bar = per_pixel(np.maximum(gain * np.float32(STAR_PROMINENCE * 8 * 255), np.float32(floor)).astype(np.int16),
+                        h, w)
+    stars = (bright > top) & (lead > bar)
     if np.count_nonzero(stars) <= STARLESS * h * w:
         return None
     k = STAR_WINDOW

@@ -39,6 +39,12 @@ STAR_SHARP = 16  # levels over the ring: a star cloud would hide (the gate count
 STAR_WINDOW = 15  # faint stars are counted in windows this wide (pixels of the decoded frame)
 OPEN_SKY = 0.001  # a window with more than this share of faint-star pixels is open sky
 SATURATED = 250  # the moon and its glare are no stars
+# The steps above are the reference fisheye's levels; on a darker camera (or a rim vignetted under the reference's
+# sky) a star's step shrinks with the sky's background around it and so do the bars (lens.star_gain: the physical
+# reason there). The reference's darkest moonlit sky: LenghuSky 2018-2019 clear moonlit nights, the 10th percentile
+# of each ring's median 74-93 levels (its moonlit frames are shorter exposures than its dark ones, so this is not
+# lens.STAR_SKY_REF).
+MOONLIT_SKY_REF = 72.0
 # Gate: log-odds of a clear-looking frame = sum of w * (x - mean) / sd + bias, x = (ln(share of sharp-star
 # pixels over the octa area at the decoded size + 1e-4), median brightness 0..1, median NRBR). Fitted on
 # LenghuSky 2018-2020 moonlit frames read clear (<= 2 octas, 36) against overcast (>= 6, 67): 3000 steps of
@@ -63,7 +69,8 @@ def _box(a: np.ndarray, k: int) -> np.ndarray:
 
 def point_sources(bright: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(faint, sharp) bool maps of stars in a brightness image (uint8 max(R, G, B)): local maxima of the 3x3
-    neighbourhood standing STAR_FAINT / STAR_SHARP over the mean of the ring around them."""
+    neighbourhood standing STAR_FAINT / STAR_SHARP (times lens.star_gain where the sky is darker than the
+    reference camera's) over the mean of the ring around them."""
     b = bright.astype(np.float32)
     h, w = b.shape
     p = np.pad(b, 1, mode="edge")
@@ -73,7 +80,11 @@ def point_sources(bright: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ring = (_box(b, 5) - _box(b, 3)) / np.float32(16.0)
     lead = b - ring
     peak = (b >= top) & (bright < SATURATED)
-    return peak & (lead >= STAR_FAINT), peak & (lead >= STAR_SHARP)
+    gain = lens.star_gain(bright, MOONLIT_SKY_REF)
+    if gain is None:
+        return peak & (lead >= STAR_FAINT), peak & (lead >= STAR_SHARP)
+    gain = lens.per_pixel(gain, h, w)
+    return peak & (lead >= gain * np.float32(STAR_FAINT)), peak & (lead >= gain * np.float32(STAR_SHARP))
 
 
 # The site's night side (site_bars, site_gate). Dark nights: a window is clear when its star share passes SITE_BAR of
