@@ -35,16 +35,16 @@ FEATURES = ("logit_top", "sd_clear", "sd_one", "sd_broken", "sd_overcast", "skew
 
 # fitted: python -m models.fit_confidence (see above)
 WEIGHTS: dict[str | None, tuple[float, ...]] = {
-    None: (-0.182, 0.725, 0.227, -0.757, -1.772, 1.578,
-        0.142, 1.131, -1.398, -1.018, -1.267, -0.990, 0.000, 0.000, 0.000, 0.299, 0.000),
-    regime.DAY: (-0.684, 0.548, 0.181, -0.296, -1.180, 0.746,
-        0.949, 0.535, -0.959, -0.851, -0.364, -0.690, 0.000, 0.000, 0.000, 0.000, 0.000),
+    None: (-0.181, 0.740, 0.227, -0.778, -1.780, 1.591,
+        0.138, 1.134, -1.395, -0.999, -1.299, -1.020, 0.000, 0.000, 0.000, 0.290, 0.000),
+    regime.DAY: (-0.603, 0.545, 0.121, -0.319, -1.169, 0.821,
+        0.893, 0.581, -0.883, -0.926, -0.144, -0.700, 0.000, 0.000, 0.000, 0.000, 0.000),
     regime.TWILIGHT: (-0.210, 0.921, -1.850, -0.727, 0.000, 1.656,
         0.187, 0.244, -0.350, -0.042, 0.063, -0.157, -0.018, 0.000, 0.000, 0.000, -0.901),
-    regime.MOONLIT: (-0.689, 0.354, -0.286, -0.472, -1.818, 2.221,
-        0.145, 0.705, -0.827, -0.563, 0.206, 0.561, -0.064, -0.413, -0.086, 1.211, -1.036),
-    regime.DARK: (-1.124, 2.907, -1.683, -1.991, -1.196, 1.963,
-        0.337, 0.572, -0.271, -0.649, 0.309, 0.683, -0.254, 0.000, 0.000, 0.939, 0.000),
+    regime.MOONLIT: (-0.784, 0.247, -0.366, -0.344, -1.782, 2.245,
+        0.165, 0.805, -0.782, -0.495, 0.328, 0.759, -0.032, -0.386, -0.155, 0.500, -0.925),
+    regime.DARK: (-0.927, 2.911, -1.713, -1.956, -1.274, 2.032,
+        0.269, 0.543, -0.449, -0.474, 0.276, 0.670, -0.281, 0.000, 0.000, 0.936, 0.000),
 }
 # rule_near: 1 at the bar of the rule that decided a twilight or moonlit answer, falling to 0 this far from it (in
 # the rule's own measure): twilight, night.rises' whole-sky rise against night.HORIZON_RISE (clear twilight skies sit at
@@ -55,8 +55,8 @@ GATE_SPAN = 2.0
 # A light whose answers change most under a site calibration has weights of its own for them (by day: TSI's
 # 1-octa answers are right 39 % of the time without one, 81 % with); WEIGHTS then holds those without.
 SITE_WEIGHTS: dict[str | None, tuple[float, ...]] = {
-    regime.DAY: (-0.524, 0.634, 0.783, 0.418, -1.338, -0.496,
-        1.416, 0.740, -1.627, -0.543, 0.142, -1.436, 0.425, 0.000, 0.000, 0.000, 0.000),
+    regime.DAY: (-0.444, 0.640, 0.720, 0.393, -1.321, -0.433,
+        1.365, 0.748, -1.554, -0.637, 0.329, -1.459, 0.408, 0.000, 0.000, 0.000, 0.000),
 }
 # An answer is weak (`uncertain`) when its confidence is under this, or when the moonlit gate was unsure.
 WEAK_CONFIDENCE = 0.225
