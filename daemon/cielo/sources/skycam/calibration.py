@@ -70,6 +70,22 @@ NEUTRAL_NRBR = -0.013
 CAST_BAND = 0.02
 CAST_MAX = 0.15
 CAST_UNSATURATED = 250  # max(R, G, B) at or over this: a clipped channel, its ratio no colour
+# A frame's own cast, blind (frame_cast: no calibration, no time needed). One frame cannot tell a cast from its
+# sky's colour (a clear TSI frame's greyest pixels sit at NRBR 0.11, its sun behind the shadow band), except where
+# its colour is outside anything the reference cameras show by day: a frame whose greyest lit pixels (the
+# FRAME_CAST_Q-th percentile of NRBR over unclipped pixels with max(R, G, B) >= FRAME_CAST_LIT) are bluer than
+# FRAME_CAST_BLUE while its median sits within FRAME_CAST_SPREAD of them. Physically: a clear sky always spans
+# its Rayleigh gradient (deep zenith, pale horizon and sun: median over greyest 0.27 on TSI 2017-05-24, 0.15 on
+# LenghuSky-8 2018-2019 day frames, 5th percentiles), so a frame mostly within 0.08 of its greyest is a cloud
+# cover (LenghuSky overcast: 0.03), and cloud is white on any camera but for its white balance: greyest at 0.00
+# on LenghuSky overcast (5th-95th -0.04..0.01), -0.01 on TSI's cloudy frames, +0.08..0.09 through a cool white
+# balance (blue x1.1, red x0.9). None of the 330 fit and 192 check day frames of our cameras passes both bars.
+# Only the blue side: a frame's greyest pixels redder than white are as often a low sun's light (TSI 2017-05-24
+# at sunset, -0.05..-0.09, clouds read 2-4 octas fewer when taken off) as a warm white balance.
+FRAME_CAST_Q = 2
+FRAME_CAST_LIT = 0.25
+FRAME_CAST_BLUE = 0.06
+FRAME_CAST_SPREAD = 0.08
 # Frames darker than this (mean of max(R, G, B), 0..1; the model's DARK_MEAN) say nothing about the day sky:
 # the lens, obstruction and colour fit leaves them out. Dark nights with stars still teach the night side.
 DAY_FIT_MEAN = 0.08
@@ -206,6 +222,25 @@ def uncast(px: np.ndarray, cast: float) -> np.ndarray:
     out[0] /= np.float32(gain)
     out[2] *= np.float32(gain)
     return np.clip(out + np.float32(0.5), 0, 255).astype(np.uint8)
+
+
+def frame_cast(px: np.ndarray, geom: lenses.Lens, stop: np.ndarray) -> float:
+    """A frame's own cast (FRAME_CAST_*): its greyest lit pixels' NRBR over the reference's white where a cloud
+    cover in it is bluer than any day frame of the reference cameras, else 0 (nothing told; within CAST_MAX).
+    Whole-sky frames only: a crop (no lens circle) shows no zenith-to-horizon gradient, its clear sky can be even."""
+    if not geom.found:
+        return 0.0
+    bright = np.maximum(np.maximum(px[0], px[1]), px[2])[::2, ::2]  # a colour statistic: every 4th pixel will do
+    area = (geom.rho()[::2, ::2] <= lenses.OCTA_RADIUS) & ~stop[::2, ::2]
+    area &= (bright >= int(FRAME_CAST_LIT * 255)) & (bright < CAST_UNSATURATED)
+    if int(area.sum()) < SPLIT_PIXELS // 8:
+        return 0.0
+    values = lenses.nrbr(px[:, ::2, ::2])[area]
+    grey, median = (float(v) for v in np.percentile(values, (FRAME_CAST_Q, 50)))
+    off = grey - NEUTRAL_NRBR
+    if grey <= FRAME_CAST_BLUE or median - grey >= FRAME_CAST_SPREAD or off > CAST_MAX:
+        return 0.0
+    return off
 
 
 def uncast_frame(frame: Frame, cast: float) -> Frame:

@@ -24,7 +24,7 @@ from PIL import Image, UnidentifiedImageError
 from cielo.astro import sun
 from cielo.errors import CieloError
 from cielo.sources.skycam import confidence, haze, lens, mono, night, orientation, regime, sectors, sunstate
-from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration, uncast_frame
+from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration, frame_cast, uncast_frame
 from cielo.sources.skycam.frame import Frame
 
 # A frame whose brightest channel averages under this (0..1) is too dark to judge: a night frame, a closed
@@ -336,6 +336,17 @@ class OctaModel:
         read it; the frame itself without a calibration or a cast."""
         return frame if self.calibration is None else uncast_frame(frame, self.calibration.cast)
 
+    def as_read(self, frame: Frame, light: regime.Light | None) -> Frame:
+        """as_judged, and without a calibration a cast the frame shows by itself taken off (calibration.frame_cast:
+        a cloud cover bluer than any of the reference cameras'), by day or at an unknown time; never a starry
+        night (a dark frame with stars; TSI's sunlit day frames look starry, lens.SUNLIT_MEAN)."""
+        if self.calibration is not None:
+            return self.as_judged(frame)
+        if (light is not None and light.regime != regime.DAY) or (frame.starry and
+                                                                    frame.brightness < lens.SUNLIT_MEAN):
+            return frame
+        return uncast_frame(frame, frame_cast(frame.pixels, self.geometry(frame), frame.not_sky()))
+
     def _starry(self, frame: Frame) -> bool:
         """Frame.starry, at the site's own share of star pixels when the calibration learned one."""
         site_night = None if self.calibration is None else self.calibration.night
@@ -398,7 +409,7 @@ class OctaModel:
             else:
                 to_run.append(i)
         if to_run:
-            run = {i: self.as_judged(frames[i]) for i in to_run}
+            run = {i: self.as_read(frames[i], lights[i]) for i in to_run}
             seen: list[tuple[lens.Lens, lens.Maps]] = []
             probs = self.predict([run[i] for i in to_run], [lights[i] for i in to_run], seen)
             for row, i, (geom, maps) in zip(probs, to_run, seen, strict=True):

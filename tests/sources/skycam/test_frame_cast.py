@@ -1,0 +1,72 @@
+"""A camera's white balance read off a single frame, blind (calibration.frame_cast): a cloud cover bluer than any
+of the reference cameras' is a cast, taken off before the frame is judged; a clear sky never is."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from cielo.sources.skycam import calibration
+from cielo.sources.skycam import model as model_module
+from cielo.sources.skycam.model import OctaModel
+from tests.sources.skycam.test_model import _whole_frame
+
+COOL = (0.9, 1.1)  # red and blue gains: a white balance some 1000 K too cool (research/camera_shift.py)
+
+
+def _deck(seed: int = 0) -> bytes:
+    """A fisheye frame under a grey deck (textured, a faint blue, NRBR 0.02-0.06, as on TSI's overcast frames),
+    black surround, no sun in view."""
+    rng = np.random.default_rng(seed)
+    h, w = 480, 640
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    rho = np.hypot((xx - 320) / 225, (yy - 240) / 225)
+    level = 200 + 25 * np.sin(xx / 23 + 3 * np.sin(yy / 31)) * np.cos(yy / 17) + rng.normal(0, 3, (h, w))
+    tint = 0.02 + 0.04 * np.clip((225 - level) / 50, 0, 1)  # NRBR 0.02..0.06: the darker bases lit by the sky
+    img = level[..., None] * np.stack([1 - tint, np.ones_like(tint), 1 + tint], axis=-1)
+    img[rho > 1] = 0.0
+    buf = io.BytesIO()
+    Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+def _through(jpeg: bytes, gains: tuple[float, float]) -> bytes:
+    a = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"), dtype=np.float32)
+    a = a * np.array([gains[0], 1.0, gains[1]], dtype=np.float32)
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=95)
+    return buf.getvalue()
+
+
+def _cast(m: OctaModel, jpeg: bytes) -> float:
+    f = m.decode(jpeg)
+    return calibration.frame_cast(f.pixels, m.geometry(f), f.not_sky())
+
+
+def test_a_deck_through_a_cool_white_balance_reads_overcast(monkeypatch):
+    """The cool camera's deck reads bluer than the clear-sky reference (cloud as clear sky, TSI's worst shift);
+    its greyest pixels tell the cast and the deck reads overcast again, as it does untransformed."""
+    m = OctaModel()
+    plain, cool = _deck(), _through(_deck(), COOL)
+    assert _cast(m, plain) == 0.0
+    assert 0.07 < _cast(m, cool) <= calibration.CAST_MAX
+    (v,) = m.judge([m.decode(cool)], [None], 0.0, 0.0)
+    (v0,) = m.judge([m.decode(plain)], [None], 0.0, 0.0)
+    assert v0.octas >= 7 and v.octas >= 7, (v0.octas, v.octas)
+    monkeypatch.setattr(model_module, "frame_cast", lambda *a: 0.0)  # what it read without
+    (before,) = m.judge([m.decode(cool)], [None], 0.0, 0.0)
+    assert before.octas <= 5, before.octas
+
+
+def test_clear_skies_and_a_calibrated_camera_keep_their_colours():
+    """A clear sky's gradient (deep zenith, pale horizon and sun) is never a cover, however blue its camera; a
+    calibrated camera's cast is the site's (site_cast), never the frame's."""
+    m = OctaModel()
+    for seed, sun in enumerate([(0.45, -0.3), (0.0, 0.0)]):
+        for gains in ((1.0, 1.0), COOL):
+            assert _cast(m, _through(_whole_frame(sun=sun, seed=seed), gains)) == 0.0
+    frame = m.decode(_through(_deck(), COOL))
+    m.calibration = calibration.Calibration(120, 160, np.ones((120, 160), dtype=bool), 0.14, 10, "", "test")
+    assert m.as_read(frame, None) is frame
