@@ -230,13 +230,18 @@ def frame_cast(px: np.ndarray, geom: lenses.Lens, stop: np.ndarray) -> float:
     Whole-sky frames only: a crop (no lens circle) shows no zenith-to-horizon gradient, its clear sky can be even."""
     if not geom.found:
         return 0.0
-    bright = np.maximum(np.maximum(px[0], px[1]), px[2])[::2, ::2]  # a colour statistic: every 4th pixel will do
-    area = (geom.rho()[::2, ::2] <= lenses.OCTA_RADIUS) & ~stop[::2, ::2]
+    sub = px[:, ::2, ::2]  # a colour statistic: every 4th pixel will do (~0.2 ms a frame)
+    yy, xx = lenses.pixel_grid(geom.height, geom.width)
+    rho2 = ((xx[::2, ::2] - geom.cx) / geom.rx) ** 2 + ((yy[::2, ::2] - geom.cy) / geom.ry) ** 2
+    bright = np.maximum(np.maximum(sub[0], sub[1]), sub[2])
+    area = (rho2 <= lenses.OCTA_RADIUS**2) & ~stop[::2, ::2]
     area &= (bright >= int(FRAME_CAST_LIT * 255)) & (bright < CAST_UNSATURATED)
-    if int(area.sum()) < SPLIT_PIXELS // 8:
+    n = int(area.sum())
+    if n < SPLIT_PIXELS // 8:
         return 0.0
-    values = lenses.nrbr(px[:, ::2, ::2])[area]
-    grey, median = (float(v) for v in np.percentile(values, (FRAME_CAST_Q, 50)))
+    values = lenses.nrbr(sub)[area]
+    at = (n * FRAME_CAST_Q // 100, n // 2)
+    grey, median = (float(v) for v in np.partition(values, at)[list(at)])  # np.percentile: 3x slower
     off = grey - NEUTRAL_NRBR
     if grey <= FRAME_CAST_BLUE or median - grey >= FRAME_CAST_SPREAD or off > CAST_MAX:
         return 0.0
