@@ -264,7 +264,7 @@ def _write_overlay(model: Any, data: bytes, frame: Any, when: datetime | None, v
     width, height = Image.open(io.BytesIO(data)).size
     light = None if when is None else regime.light(when, settings.device.latitude, settings.device.longitude)
     geom = model.geometry(frame)
-    maps = model.maps(model.as_judged(frame), geom, light)  # the cloud the verdict counted
+    maps = model.maps(model.as_read(frame, light), geom, light)  # the cloud the verdict counted
     image = overlay.render(frame, geom, maps, overlay.caption(verdict.octas, verdict.flag, light), width / height)
     tmp = out.with_name(f".{out.name}.part")
     image.save(tmp, "PNG")
