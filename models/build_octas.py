@@ -609,7 +609,9 @@ def model_card(evaluation: dict | None) -> dict:
             "overcast whose sun disc stands out 2.5x over the far sky with an aureole falling off 1.31x (dust "
             "haze scatters the beam forward once; a veil many times) is read again by its own sky, kept under 6 "
             "octas and marked uncertain; the star bars follow a darker camera's sky down (exposure x0.6 nights "
-            "155 -> 170 of 210); confidence refitted. LenghuSky dev, clear (<= 2) or overcast (>= 6) read in "
+            "155 -> 170 of 210); a whole-sky frame's own cool cast is taken off blind (a cloud cover bluer than "
+            "any reference camera's: TSI blind through a cool white balance 1.14 -> 0.77); confidence "
+            "refitted. LenghuSky dev, clear (<= 2) or overcast (>= 6) read in "
             "their class, time known 90.0 -> 90.7 %, day 89.6 -> 91.1 %; sun state 2020 94.1 -> 96.6 %; TSI "
             "unchanged. Still short: calibrated 95 %, thin veils by day, moonlit nights",
         ],
