@@ -81,10 +81,8 @@ def point_sources(bright: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lead = b - ring
     peak = (b >= top) & (bright < SATURATED)
     gain = lens.star_gain(bright, MOONLIT_SKY_REF)
-    if gain is None:
-        return peak & (lead >= STAR_FAINT), peak & (lead >= STAR_SHARP)
-    gain = lens.per_pixel(gain, h, w)
-    return peak & (lead >= gain * np.float32(STAR_FAINT)), peak & (lead >= gain * np.float32(STAR_SHARP))
+    scale = np.float32(1.0) if gain is None else lens.per_pixel(gain, h, w)
+    return peak & (lead >= scale * np.float32(STAR_FAINT)), peak & (lead >= scale * np.float32(STAR_SHARP))
 
 
 # The site's night side (site_bars, site_gate). Dark nights: a window is clear when its star share passes SITE_BAR of
