@@ -162,15 +162,22 @@ class Analysts:
                 return pending.result(timeout=POLL_S)
             except TimeoutError:
                 self._check_progress()
+                if getattr(pending, "pool_id", None) in self._stalled:
+                    # its processes were ended, and the pool may never fail it: a result half-written by a
+                    # stopped process leaves the pool's own thread reading it forever
+                    raise self._stalled_error() from None
             except (BrokenProcessPool, CancelledError) as exc:
                 if getattr(pending, "pool_id", None) in self._stalled:
-                    raise FetchError(f"no verdict from the analysis processes for {self.stall_s:g} s; they were "
-                                     "ended", transient=False, kind="analysis stalled") from None
+                    raise self._stalled_error() from None
                 if self._interrupted:
                     raise FetchError("the backfill is stopping", kind="interrupted") from None
                 _say_died(exc)
                 raise FetchError("the image's analysis process died (see the warning 'an analysis process died' "
                                  "logged with it)", transient=False, kind="analysis process died") from None
+
+    def _stalled_error(self) -> FetchError:
+        return FetchError(f"no verdict from the analysis processes for {self.stall_s:g} s; they were ended",
+                          transient=False, kind="analysis stalled")
 
     def _check_progress(self) -> None:
         now = time.monotonic()
@@ -214,10 +221,14 @@ class Analysts:
         for pool in pools:
             processes = _processes(pool)  # before shutdown, which forgets them
             pool.shutdown(wait=False, cancel_futures=True)
+            killed = False
             for process in processes:
                 process.join(max(deadline - time.monotonic(), 0))
                 if process.is_alive():
                     process.kill()  # SIGKILL ends a stopped process too
+                    killed = True
+            if killed:
+                _unblock_results(pool)
             pool.shutdown(wait=True)
 
 
@@ -232,6 +243,16 @@ def _kill(pool: ProcessPoolExecutor) -> None:
     for process in _processes(pool):
         if process.is_alive():
             process.kill()
+    _unblock_results(pool)
+
+
+def _unblock_results(pool: ProcessPoolExecutor) -> None:
+    """A process killed mid-way through writing its result leaves the pool's thread blocked reading the rest,
+    and this process holds the result pipe's write end too: closing it (the other writers are dead) ends that
+    read with EOF, so the pool breaks and shutdown(wait=True), or the interpreter's exit, never waits on it."""
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        writer.close()
 
 
 _died_said = 0.0
