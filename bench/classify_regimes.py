@@ -80,7 +80,7 @@ def judge(model, frames, whens, site) -> tuple[np.ndarray, np.ndarray, np.ndarra
 def evaluate(model, samples, site, block: str, split: str | None = None) -> dict[str, dict[str, dict]]:
     """{mode: {regime: row}} for one part of one set; `split` (a name prefix, e.g. "2020"): each regime's frames
     before and from it get rows of their own too (constants chosen on the earlier frames, checked on the later)."""
-    from cielo.sources.skycam import calibration, regime
+    from cielo.sources.skycam import calibration, regime, veil
     from cielo.sources.skycam.model import DARK_MEAN
 
     frames = [model.decode(s.jpeg) for s in samples]
@@ -107,6 +107,7 @@ def evaluate(model, samples, site, block: str, split: str | None = None) -> dict
         daylit: list[bool | None] = [bool(regimes[i] == regime.DAY) for i in keep]  # the daemon knows the time too
         cal = calibration.fit(usable, "half", default, daylit)
         calibration.learn_nights(cal, usable, [whens[i] for i in keep], *site)
+        veil.learn(cal, model, usable, [whens[i] for i in keep], *site)
         model.calibrate(cal)
         idx = [index[id(s)] for s in score_half]
         o[idx], c[idx], u[idx] = judge(model, [frames[i] for i in idx], [whens[i] for i in idx], site)

@@ -42,7 +42,7 @@ def judge(model, frames: list, whens: list, site: tuple[float, float], idx: list
 
 
 def main() -> None:
-    from cielo.sources.skycam import calibration, regime
+    from cielo.sources.skycam import calibration, regime, veil
     from cielo.sources.skycam.model import DARK_MEAN, OctaModel
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -80,6 +80,7 @@ def main() -> None:
             c = calibration.fit([frames[i] for i in keep], "half", float(model.reference.zenith),
                                 [bool(day[i]) for i in keep])
             calibration.learn_nights(c, [frames[i] for i in keep], [whens[i] for i in keep], *site)
+            veil.learn(c, model, [frames[i] for i in keep], [whens[i] for i in keep], *site)
             model.calibrate(c)
             idx = [index[id(s)] for s in score_half]
             cal[idx] = judge(model, frames, whens, site, idx, True)

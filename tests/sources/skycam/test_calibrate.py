@@ -175,6 +175,23 @@ def test_file_round_trip_and_other_model_sizes(model: OctaModel, tmp_path: Path)
         Calibration.load(tmp_path / "bad.json")
 
 
+def test_a_sites_glow_bar_round_trips_and_older_files_have_none(model: OctaModel, tmp_path: Path):
+    """The veil rule's bar (veil.learn) is stored with the calibration; a file written before it (no `veil_glow`)
+    loads without one, keeps its id, and so leaves the veil rule off as it was."""
+    frames = [model.decode(sky_jpeg(COVERS[i % 6], seed=i, mast=True)) for i in range(8)]
+    cal = fit(frames, "test", 0.25)
+    plain = cal.ident
+    cal.glow = 1.31
+    cal.save(tmp_path / "cal.json")
+    back = Calibration.load(tmp_path / "cal.json")
+    assert back.glow == pytest.approx(1.31) and back.ident == cal.ident != plain
+    raw = json.loads((tmp_path / "cal.json").read_text())
+    del raw["veil_glow"]
+    (tmp_path / "old.json").write_text(json.dumps(raw))
+    old = Calibration.load(tmp_path / "old.json")
+    assert old.glow is None and old.ident == plain
+
+
 def test_calibration_removes_the_mast_from_the_count(model: OctaModel):
     frames = [model.decode(sky_jpeg(COVERS[i % 6], seed=i, mast=True)) for i in range(12)]
     clear = model.decode(sky_jpeg(0.0, seed=50, mast=True))

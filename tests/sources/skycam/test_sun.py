@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from tests.conftest import cielo, clean_env, write_config
@@ -412,3 +413,73 @@ def test_a_hazy_sky_under_a_strong_beam_is_read_by_its_own_sky():
     assert veil.octas == 8 and veil.flag is None
     # the same haze under a low sun: the aureole's bands run along the horizon, and it stays overcast
     assert judged(haze_sky, morning).octas == 8
+
+
+def blue_sky(amplitude: float, scale: float, disc: int = 14) -> bytes:
+    """A deep blue sky (read clear by its colour) with the sun's saturated disc of `disc` pixels' radius and an
+    aureole of `amplitude` levels falling off over `scale` pixels of the 640x480 frame."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    t = np.clip(np.hypot(xx - W // 2, yy - H // 2) / R, 0, 1)
+    px = 0.6 * np.stack([60 + 60 * t, 110 + 60 * t, 210 + 30 * t])
+    px += amplitude * np.exp(-np.hypot(xx - SUN[0], yy - SUN[1]) / scale)[None]
+    sky = Image.fromarray(np.clip(px, 0, 255).astype(np.uint8).transpose(1, 2, 0))
+    ImageDraw.Draw(sky).ellipse((SUN[0] - disc, SUN[1] - disc, SUN[0] + disc, SUN[1] + disc), fill=(255, 255, 255))
+    return _through_the_lens(sky)
+
+
+def test_a_veil_is_read_by_the_sites_own_glow_bar_and_only_once_calibrated():
+    from cielo.sources.skycam import calibration, veil
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    noon = datetime(2024, 6, 1, 11, 0, tzinfo=UTC)  # Madrid: the sun 66° up
+
+    def judged(jpeg: bytes, when: datetime | None = noon):
+        return model.judge([model.decode(jpeg)], [when], 40.4, -3.7)[0]
+
+    # the daemon's own clear frame: a small glow round the disc, flatter than any clear sky of the reference camera
+    # (a flatter tone curve, a small aureole in pixels), and the sun through a veil: no glow at all. Both as blue
+    # as a clear sky. Uncalibrated no bar is known for this camera: the colour's answer stands for both
+    clear, flat = frame(), blue_sky(0, 1)
+    assert judged(clear).sky.glow < veil.GLOW
+    assert judged(clear).octas == 0 and judged(flat).octas == 0 and judged(flat).flag is None
+
+    # `cielo calibrate` on the camera's own unlabelled day frames (the sun 14° up or more) learns its bar from the
+    # clear ones: under its clear sky's glow, over the veil's
+    times = [datetime(2024, 6, 1, 8, 0, tzinfo=UTC) + timedelta(minutes=30 * k) for k in range(18)]
+    frames = [model.decode(frame() if k % 6 else frame(grey=True)) for k in range(len(times))]
+    cal = calibration.fit(frames, "test", 0.25, [True] * len(frames))
+    veil.learn(cal, model, frames, times, 40.4, -3.7)
+    assert model.calibration is None  # put back as it was
+    assert cal.glow is not None and judged(flat).sky.glow < cal.glow < judged(clear).sky.glow
+    assert any(line.startswith("veiled days: 15 clear day frames") for line in calibration.describe(cal))
+    model.calibrate(cal)
+    try:
+        assert judged(clear).octas == 0 and judged(clear).flag is None  # its own clear sky stays clear, and sure
+        veiled = judged(flat)
+        assert veiled.octas == veil.OVERCAST_READ and veiled.flag == "uncertain"  # the veil: overcast, and weak
+        assert judged(flat, None).octas == 0  # without the frame's time: no day known, the colour's answer kept
+        # glare clipped past 8 degrees (a mirror, a clipping camera): no glow read, the colour's answer kept
+        glare = judged(blue_sky(0, 1, disc=40))
+        assert glare.sky.seen and glare.sky.glow is None and glare.octas == 0
+    finally:
+        model.calibrate(None)
+
+    # too few clear days seen: no bar, and calibrate says so
+    few = calibration.fit(frames[:8], "test", 0.25, [True] * 8)
+    veil.learn(few, model, frames[:8], times[:8], 40.4, -3.7)
+    assert few.glow is None and "(needs 15): no veil rule" in few.found["veil"]
+    # nor without the frames' times
+    veil.learn(few, model, frames[:8], [None] * 8, 40.4, -3.7)
+    assert few.glow is None
+
+
+def test_a_sites_glow_bar_follows_its_clear_sky_but_never_past_the_references():
+    from cielo.sources.skycam import veil
+
+    flatter, _ = veil.site_bar([1.1, 1.2, 1.3] * 5)  # a flatter tone curve: every log glow scaled down alike
+    assert flatter == pytest.approx(1.2 ** veil.SHARE)
+    steeper, note = veil.site_bar([2.0, 2.2, 2.4] * 5)
+    assert steeper == veil.GLOW and "capped" in note
+    assert veil.site_bar([1.5] * (veil.MIN_CLEAR - 1))[0] is None
+    assert veil.site_bar([0.98] * 40)[0] is None  # no glow round the sun at all: nothing to part a veil from

@@ -110,6 +110,7 @@ class Calibration:
     reference: Reference | None = None  # the site's clear-sky reference, None: the model's
     night: nights.NightSite | None = None  # the site's night side (learn_nights), None: the reference's
     cast: float = 0.0  # the site's greyest NRBR over the reference's (site_cast); 0: none taken off
+    glow: float | None = None  # the site's glow bar for veiled days (veil.learn); None: no veil rule
 
     @property
     def ident(self) -> str:
@@ -121,6 +122,8 @@ class Calibration:
             extra += json.dumps(self.night.as_dict(), sort_keys=True)
         if self.cast:  # files without a cast keep their id
             extra += f"cast {self.cast:.4f}"
+        if self.glow is not None:  # files without a glow bar keep their id
+            extra += f"glow {self.glow:.4f}"
         h = hashlib.sha256(np.packbits(self.mask).tobytes() + f"{self.sky_threshold:.4f}".encode()
                            + extra.encode())
         return h.hexdigest()[:10]
@@ -153,6 +156,7 @@ class Calibration:
             else [list(r) for r in self.reference.own_sky],
             "night": None if self.night is None else self.night.as_dict(),
             "cast": round(self.cast, 4),
+            "veil_glow": None if self.glow is None else round(self.glow, 4),
             "mask_packbits_b64": base64.b64encode(np.packbits(self.mask.ravel())).decode("ascii"),
         }
 
@@ -185,8 +189,11 @@ class Calibration:
             site_night = nights.NightSite.from_dict(raw.get("night"))
             # absent in files of older cielos: no cast taken off, as they did
             cast = float(raw.get("cast") or 0.0)
+            # absent in files of older cielos: no veil rule, as they had none
+            glow = None if raw.get("veil_glow") is None else float(raw["veil_glow"])
             return cls(h, w, mask, float(raw["sky_threshold"]), int(raw["frames"]), str(raw["fitted_at"]),
-                       str(raw.get("source", "")), dict(raw.get("found", {})), path, geom, ref, site_night, cast)
+                       str(raw.get("source", "")), dict(raw.get("found", {})), path, geom, ref, site_night, cast,
+                       glow)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CalibrationError(f"{path}: not a usable calibration file: {exc}") from None
 
@@ -523,6 +530,7 @@ def describe(cal: Calibration) -> list[str]:
         f"pooled pixels on the clear side: {f.get('pooled_clear_share', 0):.0%}",
         f"dark nights: {f.get('night', {}).get('dark', 'not learned (no frame times)')}",
         f"moonlit nights: {f.get('night', {}).get('moonlit', 'not learned (no frame times)')}",
+        f"veiled days: {f.get('veil', 'not learned (no frame times): no veil rule')}",
     ]
 
 

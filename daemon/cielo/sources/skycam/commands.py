@@ -112,7 +112,7 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def calibrate(args: argparse.Namespace, settings: Settings) -> int:
-    from cielo.sources.skycam import calibration, samples
+    from cielo.sources.skycam import calibration, samples, veil
     from cielo.sources.skycam.config import calibration_path
     from cielo.sources.skycam.model import OctaModel
 
@@ -136,6 +136,7 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
     threshold = float(model.defaults.get("sky_threshold", 0.25))
     cal = calibration.fit(frames, source, threshold, _daylit(times, settings))
     calibration.learn_nights(cal, frames, times, settings.device.latitude, settings.device.longitude)
+    veil.learn(cal, model, frames, times, settings.device.latitude, settings.device.longitude)
     used = calibration_path(settings, cfg)
     out = Path(args.out) if args.out else used
     cal.save(out)
@@ -159,7 +160,7 @@ def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model
     when it is due, enough judged frames are stored and the fit is sane; records an event when it acts."""
     from datetime import UTC
 
-    from cielo.sources.skycam import calibration, samples
+    from cielo.sources.skycam import calibration, samples, veil
     from cielo.sources.skycam.config import calibration_path
     from cielo.sources.skycam.source import SkycamSource
     from cielo.store import Store
@@ -203,6 +204,7 @@ def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model
             cal = calibration.fit(frames, f"auto: {source}", float(model.defaults.get("sky_threshold", 0.25)),
                                   _daylit(times, settings))
             calibration.learn_nights(cal, frames, times, settings.device.latitude, settings.device.longitude)
+            veil.learn(cal, model, frames, times, settings.device.latitude, settings.device.longitude)
         except CieloError as exc:
             problem = str(exc)
         if cal is not None and cal.found.get("sky_share", 0) < AUTO_MIN_SKY:

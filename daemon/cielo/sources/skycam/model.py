@@ -23,7 +23,7 @@ from PIL import Image, UnidentifiedImageError
 
 from cielo.astro import sun
 from cielo.errors import CieloError
-from cielo.sources.skycam import confidence, haze, lens, mono, night, orientation, regime, sectors, sunstate
+from cielo.sources.skycam import confidence, haze, lens, mono, night, orientation, regime, sectors, sunstate, veil
 from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration, frame_cast, uncast_frame
 from cielo.sources.skycam.frame import Frame
 
@@ -447,6 +447,11 @@ class OctaModel:
                         octas, flag = int(p.argmax()), "uncertain"
                         view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness,
                                                f.starry, expected, quarters=quarters, bearing=bearing, path=path)
+                elif veil.veiled(name, octas, view, elevations[i],
+                                 None if self.calibration is None else self.calibration.glow):
+                    # the light round the disc says a veil the colour missed (the site's bar): overcast, and weak
+                    p = veil.moved_up(p)
+                    octas, flag = int(p.argmax()), "uncertain"
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness, name,
                                       view, evidence)
         self._rise_memo.clear()

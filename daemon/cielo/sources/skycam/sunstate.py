@@ -43,6 +43,11 @@ STANDS_OUT = 3.1  # a disc this many times as bright as the sky or more is a cle
 # share or the milky test above says "thin" (LenghuSky-8 2018-2019 and TSI 2017-05-24: clear discs 2.36 or more;
 # the overcast discs the colour rules missed 2.08 and 2.22, those they caught 3.04 or less; docs/sun.md)
 AUREOLE_DEG = (20.0, 35.0, 60.0)  # the aureole's fall-off: the sky's brightness 20-35 deg from a seen disc over 35-60
+GLOW_DEG = (8.0, 14.0)  # the aureole's near glow: the sky's brightness 8-14 deg from a seen disc over 35-60 (veil.py)
+GLOW_OPEN = 0.8  # ... measured only where this share of that ring (within the lens) is unclipped sky: glare clipped
+# past 8 degrees (ARM TSI's mirror) or a shadow band leaves the ring its dimmer pixels, and a clear sky's glow reads
+# flat (TSI 2017-05-24 clear frames whose glow reads under veil.GLOW: 47-65 % open; LenghuSky-8 2018-2019 frames with
+# a glow that flat: 91 % open or more)
 MIN_NEAR_PIXELS = 8  # fewer sky pixels than this within an angle of the sun: no fraction there
 CLIPPED_CHROMA = 4  # a plateau below full scale is a clipped disc when max - min of R, G, B there is this small
 FAR_FROM_EXPECTED_DEG = 12.0  # a saturated blob farther than this from where the sun must be is a reflection
@@ -70,6 +75,7 @@ class SunView:
     cover: dict[str, float | None] | None = None  # sectors.KEYS: cloud by compass quarter, in the sun's sector
     standout: float | None = None  # how many times brighter the seen disc is than the sky far from it
     falloff: float | None = None  # the aureole's fall-off around a seen disc (aureole_falloff)
+    glow: float | None = None  # the aureole's near glow over the same outer band (aureole_falloff, GLOW_DEG)
 
     @property
     def covered(self) -> int | None:
@@ -154,7 +160,7 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
     if where is not None and not _in_lens(where, geom):
         return SunView(None, None, None, None, None, False, deg_per_px, None, *packed, cover)
     near: list[float | None] = [None, None]
-    state, overcast, standout, falloff = "covered", None, None, None
+    state, overcast, standout, falloff, glow = "covered", None, None, None, None
     if where is not None:
         deg = lens.sun_distance(geom, where) * np.float32(deg_per_radius)
         for i, limit in enumerate(NEAR_DEG):
@@ -174,6 +180,9 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
                 pale = _percentile_below(values, 80, PALE) and _percentile_below(values, 20, GREY)
             standout = _standout(darkest, sun, motion_sky & (deg > STANDOUT_DEG))
             falloff = aureole_falloff(px, motion_sky, deg)
+            ring = lens_disc & (deg >= GLOW_DEG[0]) & (deg < GLOW_DEG[1])
+            if np.count_nonzero(near_sky & ring) >= GLOW_OPEN * np.count_nonzero(ring):
+                glow = aureole_falloff(px, motion_sky, deg, GLOW_DEG)
             # the disc itself first: one that hardly stands out from the sky is dimmed whatever the colours;
             # one that stands out as a clear sky's is not, however pale the sky reads
             milky = overcast >= OVERCAST or pale
@@ -182,7 +191,7 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
             state = "thin" if faint or (milky and not bright) else "visible"
     return SunView(state, near[0], near[1], None if where is None else float(where[0]),
                    None if where is None else float(where[1]), sun is not None, deg_per_px, overcast, *packed, cover,
-                   standout, falloff)
+                   standout, falloff, glow)
 
 
 @functools.lru_cache(maxsize=2)
@@ -226,13 +235,15 @@ def _standout(darkest: np.ndarray, sun: tuple[float, float], far: np.ndarray) ->
     return disc / max(_median_u8(darkest[far]), 1.0)
 
 
-def aureole_falloff(px: np.ndarray, sky: np.ndarray, deg: np.ndarray) -> float | None:
-    """The sky's median brightness (mean of R, G, B) 20-35 degrees from the sun over that 35-60 degrees from it
-    (AUREOLE_DEG; `sky`: unsaturated sky pixels, `deg`: each pixel's angle to the sun). The aureole is the direct
-    beam scattered forward once: a strong beam through dust haze keeps it steep, a veil thick enough to be
-    overcast scatters the light many times over and flattens it. None without enough sky in either band."""
-    a, b, c = AUREOLE_DEG
-    inner, outer = sky & (deg >= a) & (deg < b), sky & (deg >= b) & (deg < c)
+def aureole_falloff(px: np.ndarray, sky: np.ndarray, deg: np.ndarray,
+                    near: tuple[float, float] = AUREOLE_DEG[:2]) -> float | None:
+    """The sky's median brightness (mean of R, G, B) 20-35 degrees from the sun (`near`: another band) over that
+    35-60 degrees from it (AUREOLE_DEG; `sky`: unsaturated sky pixels, `deg`: each pixel's angle to the sun). The
+    aureole is the direct beam scattered forward once: a strong beam through dust haze keeps it steep, a veil thick
+    enough to be overcast scatters the light many times over and flattens it. None without enough sky in either
+    band."""
+    (a, b), (c, d) = near, AUREOLE_DEG[1:]
+    inner, outer = sky & (deg >= a) & (deg < b), sky & (deg >= c) & (deg < d)
     if int(np.count_nonzero(inner)) < MIN_NEAR_PIXELS or int(np.count_nonzero(outer)) < MIN_NEAR_PIXELS:
         return None
     light = px[0].astype(np.uint16) + px[1] + px[2]

@@ -1,0 +1,121 @@
+"""An overcast day sky under a veil, the sun showing through it, read clear by its colour: read overcast, weakly,
+on a calibrated site only.
+
+A veil of cirrostratus thick enough to be labelled overcast leaves the sky as blue as a clear one (LenghuSky-8
+2018-2020: 21 of 149 overcast day frames read under 6 octas, most with the disc seen), and no colour statistic
+tried parts them. The light round the sun does, for about half of them. Under a clear or hazy sky the aureole is
+the direct beam scattered forward once, by air and dust: the sky a few degrees from the disc glows well above the
+sky farther off. A veil scatters the light many times over and spreads it across the whole sky: the sky 8-14 degrees
+from the disc hardly outshines that 35-60 degrees from it (sunstate.GLOW_DEG, SunView.glow). A day answer under 6
+octas with the disc seen and such a flat glow has its distribution shifted up to 6 (as night.moonlit_read shifts
+one down) and is marked uncertain: the colour and the light disagree.
+
+How flat is flat depends on the camera: its tone curve raises every ratio of brightness to a power (a flatter curve
+flattens a clear sky's glow as a veil does), its glare and JPEG clip the ring differently. One bar for every camera
+read the daemon's own synthetic clear frame 6 octas and turned clear days overcast through a flatter tone curve, and
+nothing unlabelled told it so. So the bar is the site's, learned by `cielo calibrate` from its own day frames read
+clear (learn, site_bar; stored in the calibration as `glow`), and without one the rule does not act.
+
+Constants chosen on LenghuSky-8 2018-2019, checked on 2020; figures: docs/design.md (Veiled overcast days).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cielo.sources.skycam import regime
+from cielo.sources.skycam.sunstate import GLOW_DEG, SunView
+
+if TYPE_CHECKING:
+    from cielo.sources.skycam.calibration import Calibration
+    from cielo.sources.skycam.frame import Frame
+    from cielo.sources.skycam.model import OctaModel
+
+# The reference camera's bar, chosen with labels: LenghuSky-8 2018-2019 day frames with the disc seen and a glow
+# read: the clear ones read clear 1.56 or more, 6 of the 11 overcast ones read under 6 1.25-1.49 (the other 5
+# 1.56-1.94); the bar sits between. No site's bar is set above it (site_bar).
+GLOW = 1.52
+OVERCAST_READ = 6  # what such a frame is moved up to, at least
+# The sun this high or more at the frame's known time: the glow's ring all sky, none of it the horizon's haze or the
+# ground (ARM TSI 2018-04-18 00:41, a clear frame with the sun 4 degrees up, read 6 by its calibrated lens without)
+SUN_ALTITUDE = GLOW_DEG[1]
+# What a site learns its bar from: its day frames read clear (CLEAR_READ octas or fewer) with the disc seen, the sun
+# SUN_ALTITUDE up and a glow read. A tone curve raises every ratio of brightness to one power, so every log glow
+# scales alike: the bar is the site's median clear glow raised to SHARE, the reference's bar over its own median
+# (LenghuSky-8 2018-2019, timed: 58 such frames, median 1.788; ln 1.52 / ln 1.788 = 0.72). The median, not a low
+# quantile: the frames read clear hold the veils the rule is for (2018-2019: 12 of 58 are 3 octas or more, glow
+# 1.40-1.85), a low quantile learns their glow. MIN_CLEAR frames at least: the median's error (clear log glows
+# spread ~0.1) then moves the bar ~0.03, within the reference's gap (1.49-1.56).
+CLEAR_READ = 2
+SHARE = 0.72
+MIN_CLEAR = 15
+
+
+def veiled(light: str | None, octas: int, view: SunView | None, sun_altitude: float | None,
+           bar: float | None) -> bool:
+    """A day answer under OVERCAST_READ with the sun SUN_ALTITUDE or more up at the frame's known time, its disc
+    seen (thin or visible) and a near glow under the site's `bar` (None: no bar learned, never)."""
+    return (bar is not None and light == regime.DAY and octas < OVERCAST_READ and view is not None and view.seen
+            and view.state in ("thin", "visible") and sun_altitude is not None and sun_altitude >= SUN_ALTITUDE
+            and view.glow is not None and view.glow < bar)
+
+
+def moved_up(p: np.ndarray) -> np.ndarray:
+    """The octa distribution shifted up until its most likely value is OVERCAST_READ, the mass shifted past 8
+    dropped and the rest renormalised: the colour reading's shape kept, its level taken from the light. Not piled
+    at 8: a veil is the least cloud an overcast answer holds (LenghuSky-8 2018-2019, the frames the bar moves:
+    true 4-8 octas, 6.3 on average; piled at 8 most went to 8, 2.0 octas off on average, 1.4 at 6)."""
+    shift = OVERCAST_READ - int(p.argmax())
+    if shift <= 0:
+        return p
+    out = np.zeros_like(p)
+    out[shift:] = p[: p.size - shift]
+    return out / out.sum()
+
+
+def site_bar(glows: Sequence[float]) -> tuple[float | None, str]:
+    """The site's glow bar from the glows of its day frames read clear (learn), and a note; None: too few frames,
+    or a clear sky with no glow to part a veil from.
+
+    Capped at the reference's GLOW: a site whose clear sky glows more than the reference's by its sky (dust, altitude)
+    rather than by its tone curve does not see its clear days' low tail rise with the median (LenghuSky-8 2020: median
+    1.89 against 2018-2019's 1.79, lowest clear frame 1.59 in both), and a bar raised with the median nears it."""
+    if len(glows) < MIN_CLEAR:
+        return None, (f"{len(glows)} clear day frames with the sun {SUN_ALTITUDE:g} degrees up and seen (needs "
+                      f"{MIN_CLEAR}): no veil rule")
+    median = float(np.median(np.asarray(glows, dtype=np.float64)))
+    if median <= 1.0:
+        return None, f"{len(glows)} clear day frames, median glow {median:.2f}: no glow round the sun, no veil rule"
+    bar = min(GLOW, math.exp(SHARE * math.log(median)))
+    capped = " (capped at the reference's)" if bar == GLOW else ""
+    return bar, (f"{len(glows)} clear day frames, median glow {median:.2f} (8-14 over 35-60 degrees from the sun): "
+                 f"a glow under {bar:.3f}{capped} round a seen sun reads a veil, at least {OVERCAST_READ} octas")
+
+
+def learn(cal: Calibration, model: OctaModel, frames: Sequence[Frame], times: Sequence[datetime | None],
+          latitude: float, longitude: float) -> None:
+    """The site's glow bar from its own frames whose time is known (site_bar): the model judges the day frames
+    with the sun SUN_ALTITUDE up under `cal` (no bar yet: the rule idle), the glows of those read clear with the
+    disc seen are pooled. Sets `cal.glow` and notes what was found; the model's own calibration is put back."""
+    cal.glow = None
+    day = [i for i, t in enumerate(times)
+           if t is not None and (li := regime.light(t, latitude, longitude)).regime == regime.DAY
+           and li.sun_altitude >= SUN_ALTITUDE and frames[i].pixels.shape[1:] == (cal.height, cal.width)]
+    glows: list[float] = []
+    if day:
+        previous = model.calibration
+        model.calibrate(cal)
+        try:
+            verdicts = model.judge([frames[i] for i in day], [times[i] for i in day], latitude, longitude)
+        finally:
+            model.calibrate(previous)
+        glows = [v.sky.glow for v in verdicts
+                 if v.octas is not None and v.octas <= CLEAR_READ and v.light == regime.DAY and v.sky is not None
+                 and v.sky.seen and v.sky.state in ("thin", "visible") and v.sky.glow is not None]
+    cal.glow, note = site_bar(glows)
+    cal.found["veil"] = note
