@@ -86,8 +86,8 @@ def site_bar(glows: Sequence[float]) -> tuple[float | None, str]:
     rather than by its tone curve does not see its clear days' low tail rise with the median (LenghuSky-8 2020: median
     1.89 against 2018-2019's 1.79, lowest clear frame 1.59 in both), and a bar raised with the median nears it."""
     if len(glows) < MIN_CLEAR:
-        return None, (f"{len(glows)} clear day frames with the sun {SUN_ALTITUDE:g} degrees up and seen (needs "
-                      f"{MIN_CLEAR}): no veil rule")
+        return None, (f"{len(glows)} clear day frames with the sun {SUN_ALTITUDE:g} degrees up, seen, and the sky "
+                      f"round it unclipped (needs {MIN_CLEAR}): no veil rule")
     median = float(np.median(np.asarray(glows, dtype=np.float64)))
     if median <= 1.0:
         return None, f"{len(glows)} clear day frames, median glow {median:.2f}: no glow round the sun, no veil rule"
