@@ -211,6 +211,7 @@ def test_calibrate_images_then_classify_says_so(tmp_path: Path):
     assert result.returncode == 0, result.stderr
     assert "frames used: 12" in result.stdout and "obstructions:" in result.stdout
     assert "sky/cloud threshold (NRBR): " in result.stdout
+    assert "veiled days: frame times unknown: no veil rule" in result.stdout  # no times in these file names
     assert "lens: ellipse centre (0.4" in result.stdout and "clear-sky reference" in result.stdout
     saved = json.loads((tmp_path / "site" / "cal.json").read_text())  # relative to the config file
     assert saved["format"] == "cielo-calibration/1" and saved["frames"] == 12
