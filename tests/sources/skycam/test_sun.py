@@ -412,3 +412,18 @@ def test_a_hazy_sky_under_a_strong_beam_is_read_by_its_own_sky():
     assert veil.octas == 8 and veil.flag is None
     # the same haze under a low sun: the aureole's bands run along the horizon, and it stays overcast
     assert judged(haze_sky, morning).octas == 8
+
+
+def test_a_camera_that_clips_the_sun_at_six_tenths_still_finds_it():
+    # a darker camera (or one whose JPEG white sits lower): the whole frame x0.6, the disc a flat top at 153.
+    # Lost, the glare round it reads as cloud and a clear sky comes out a few octas, the sun "covered"
+    from cielo.sources.skycam.model import OctaModel
+
+    im = np.asarray(Image.open(io.BytesIO(frame())).convert("RGB"), dtype=np.float32) * 0.6
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(im + 0.5, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=92)
+    model = OctaModel()
+    noon = datetime(2024, 6, 1, 11, 0, tzinfo=UTC)
+    v = model.judge([model.decode(buf.getvalue())], [noon], 40.4, -3.7)[0]
+    assert v.sky.seen and v.sun_state == "visible"
+    assert v.octas <= 1
