@@ -198,9 +198,57 @@ def moonlit_read(frame: Frame, geom: lens.Lens, valid: np.ndarray, site: NightSi
     sel = valid > 0
     if p <= GATE_CLEAR or faint is None or not sel.any():
         return None, p
+    tex = texture(frame, geom)
+    if tex is not None and tex > TEXTURE_BAR:  # lit, lumpy cloud: its bright cells are no stars
+        return None, p
     density = open_sky(faint, *valid.shape)
     cloud = float((density[sel] <= OPEN_SKY).mean())
     return math.floor(cloud * 8 + 0.5), p
+
+
+# Moonlit cloud is lit and lumpy: the moon's light scattered by a deck's cells and billows makes a brightness texture
+# at a few pixels' to a window's scale, and its bright cells throw local maxima over STAR_FAINT that pass as faint
+# stars (a broken or cirrocumulus sky read 0-1 octas by its "stars"). A clear moonlit sky is smooth at that scale (the
+# moon's glow spreads over tens of degrees) but for its point stars, which a 3x3 opening takes out. TEXTURE: the
+# TEXTURE_Q-th percentile, over the sky within TEXTURE_RHO of the lens radius (unlit and glare pixels left out), of
+# |opened - its STAR_WINDOW box mean| / that mean. A frame the gate calls clear-looking but textured over TEXTURE_BAR is
+# not read by its stars. LenghuSky 2018-2019 moonlit frames the gate passes: clear (<= 2 octas) 0.8-4.4 %, the
+# overcast (>= 6) it read 0-2 octas 2.3-6.6 % (four of them 5-6.6 %); the bar sits between (docs/design.md).
+TEXTURE_Q = 75
+TEXTURE_RHO = 0.7
+TEXTURE_LIT = (12, 200)  # levels: darker is no sky (the surround), brighter the moon's glare
+TEXTURE_BAR = 0.047
+
+
+def _opened(b: np.ndarray) -> np.ndarray:
+    """3x3 grey opening (min, then max, over each neighbourhood): point sources taken out, broader light kept."""
+    h, w = b.shape
+    p = np.pad(b, 1, mode="edge")
+    low = p[0:h, 0:w].copy()
+    for i, j in ((0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)):
+        np.minimum(low, p[i : i + h, j : j + w], out=low)
+    q = np.pad(low, 1, mode="edge")
+    out = q[0:h, 0:w].copy()
+    for i, j in ((0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)):
+        np.maximum(out, q[i : i + h, j : j + w], out=out)
+    return out
+
+
+def texture(frame: Frame, geom: lens.Lens) -> float | None:
+    """The moonlit sky's texture (TEXTURE above) at the decoded size; None without brightness or with too little sky."""
+    if frame.bright is None:
+        return None
+    bright = frame.bright
+    h, w = bright.shape
+    smooth = _opened(bright.astype(np.float32))
+    mean = _box(smooth, STAR_WINDOW) / np.float32(STAR_WINDOW * STAR_WINDOW)
+    sel = (bright > TEXTURE_LIT[0]) & (bright < TEXTURE_LIT[1])
+    if geom.found:
+        sel &= geom.scaled(w, h).rho() <= TEXTURE_RHO
+    if sel.sum() < 100:
+        return None
+    rel = np.abs(smooth - mean)[sel] / np.maximum(mean[sel], np.float32(1.0))
+    return float(np.percentile(rel, TEXTURE_Q))
 
 
 def gate_unsure(p: float) -> bool:
