@@ -117,11 +117,20 @@ class NightSite:
     star_bars: tuple[float, ...] | None = None  # dark-night window bar per ring (BANDS)
     gate_mean: tuple[float, float, float] | None = None  # the moonlit gate's centre on this camera
     starry: float | None = None  # share of star pixels that makes a night frame starry (lens.STARRY_FRAME)
+    texture: float | None = None  # the moonlit texture bar on this camera (TEXTURE_BAR)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"star_bars": None if self.star_bars is None else [round(v, 6) for v in self.star_bars],
-                "gate_mean": None if self.gate_mean is None else [round(v, 4) for v in self.gate_mean],
-                "starry": None if self.starry is None else round(self.starry, 6)}
+        out: dict[str, Any] = {
+            "star_bars": None if self.star_bars is None else [round(v, 6) for v in self.star_bars],
+            "gate_mean": None if self.gate_mean is None else [round(v, 4) for v in self.gate_mean],
+            "starry": None if self.starry is None else round(self.starry, 6)}
+        if self.texture is not None:  # written only when learned: a calibration without it keeps its id
+            out["texture"] = round(self.texture, 5)
+        return out
+
+    @property
+    def texture_bar(self) -> float:
+        return TEXTURE_BAR if self.texture is None else self.texture
 
     @property
     def starry_share(self) -> float:
@@ -136,10 +145,10 @@ class NightSite:
             raise ValueError(f"night.star_bars: {len(bars)} values, expected {len(BANDS)}")
         if mean is not None and len(mean) != 3:
             raise ValueError("night.gate_mean: expected 3 values")
-        starry = raw.get("starry")
+        starry, texture = raw.get("starry"), raw.get("texture")
         return cls(None if bars is None else tuple(float(v) for v in bars),
                    None if mean is None else (float(mean[0]), float(mean[1]), float(mean[2])),
-                   None if starry is None else float(starry))
+                   None if starry is None else float(starry), None if texture is None else float(texture))
 
     def bar_map(self, rho: np.ndarray) -> np.ndarray | None:
         """float32 [H, W]: the star bar at each pixel (None: the reference's one bar)."""
@@ -199,8 +208,8 @@ def moonlit_read(frame: Frame, geom: lens.Lens, valid: np.ndarray, site: NightSi
     if p <= GATE_CLEAR or faint is None or not sel.any():
         return None, p
     tex = texture(frame, geom)
-    if tex is not None and tex > TEXTURE_BAR:  # lit, lumpy cloud: its bright cells are no stars
-        return None, p
+    if tex is not None and tex > (TEXTURE_BAR if site is None else site.texture_bar):
+        return None, p  # lit, lumpy cloud: its bright cells are no stars
     density = open_sky(faint, *valid.shape)
     cloud = float((density[sel] <= OPEN_SKY).mean())
     return math.floor(cloud * 8 + 0.5), p
@@ -218,6 +227,14 @@ TEXTURE_Q = 75
 TEXTURE_RHO = 0.7
 TEXTURE_LIT = (12, 200)  # levels: darker is no sky (the surround), brighter the moon's glare
 TEXTURE_BAR = 0.047
+# The texture is a camera's as much as its sky's: sharpening, JPEG blocks, noise and a steeper tone curve roughen a
+# smooth sky (research/camera_shift.py: through gamma 1.25 the reference's clear moonlit frames reach 5.4 %). A site
+# learns it from its own moonlit frames (site_texture): their TEXTURE_FLOOR_Q-th percentile is its smooth skies, the
+# camera's floor (LenghuSky 2018-2019: REF_TEXTURE; its time halves and 2020 read 1.9-2.4 %, the weather's spread).
+# A floor over TEXTURE_SPAN times the reference's raises the bar in proportion; a smoother camera keeps it.
+TEXTURE_FLOOR_Q = 25
+REF_TEXTURE = 0.0221
+TEXTURE_SPAN = 1.15
 
 
 def _opened(b: np.ndarray) -> np.ndarray:
@@ -274,6 +291,21 @@ def site_gate(xs: Sequence[tuple[float, float, float]]) -> tuple[tuple[float, fl
     return (mean[0], mean[1], mean[2]), (f"{len(xs)} moonlit frames; medians {' '.join(f'{v:.3g}' for v in med)} "
                                          f"(ln star share, brightness, NRBR): gate centre moved by "
                                          f"{' '.join(f'{d:+.3g}' for d in shift)}")
+
+
+def site_texture(textures: Sequence[float]) -> tuple[float | None, str]:
+    """The moonlit texture bar for a site from its moonlit frames' texture (TEXTURE_FLOOR_Q), and a note; None: the
+    reference's bar."""
+    if len(textures) < MIN_MOONLIT:
+        return None, f"{len(textures)} moonlit frames (needs {MIN_MOONLIT}): the reference's texture bar"
+    floor = float(np.percentile(np.asarray(textures, dtype=np.float64), TEXTURE_FLOOR_Q))
+    ratio = floor / REF_TEXTURE
+    if ratio <= TEXTURE_SPAN:
+        return None, (f"smooth moonlit skies at {floor * 100:.2f} % texture ({ratio:.2f} of the reference's): the "
+                      f"reference's texture bar")
+    bar = TEXTURE_BAR * ratio
+    return bar, (f"smooth moonlit skies at {floor * 100:.2f} % texture ({ratio:.2f} of the reference's): a lumpy sky "
+                 f"over {bar * 100:.2f} % is not read by its stars")
 
 
 def site_bars(densities: Sequence[Sequence[float]]) -> tuple[tuple[float, ...] | None, float | None, str]:
