@@ -11,13 +11,16 @@
 A frame whose gate (a logistic on the share of sharp stars, the median brightness and the median cast,
 fitted on LenghuSky 2018-2020 moonlit frames: clear <= 2 octas against overcast >= 6) says "clear-looking"
 is read by its stars: a pixel with no faint star within its window is cloud. The colour reading stays the
-upper bound, so this rule only ever lowers octas. It never runs by day or at a frame of unknown time.
+upper bound, so this rule only ever lowers octas. It never runs by day or at a frame of unknown time. A frame the
+gate passes whose sky is lit and lumpy (texture: moonlit cloud cells, whose bright peaks pass as faint stars) keeps
+its colour reading.
 
 The constants are one fisheye's; `cielo calibrate` re-learns the night side per site from the camera's own
 unlabelled night frames whose time is known (calibration.learn_nights, stored in the calibration as `night`):
 the dark-night star bar per ring of the lens and the share that makes a frame starry, from the site's own
 clear-night star density (site_bars), and the moonlit gate's centre when the site's moonlit frames look unlike
-the reference camera's (site_gate).
+the reference camera's (site_gate), and the texture bar when its own smooth moonlit skies are rougher than the
+reference's (site_texture).
 """
 
 from __future__ import annotations
@@ -222,11 +225,13 @@ def moonlit_read(frame: Frame, geom: lens.Lens, valid: np.ndarray, site: NightSi
 # TEXTURE_Q-th percentile, over the sky within TEXTURE_RHO of the lens radius (unlit and glare pixels left out), of
 # |opened - its STAR_WINDOW box mean| / that mean. A frame the gate calls clear-looking but textured over TEXTURE_BAR is
 # not read by its stars. LenghuSky 2018-2019 moonlit frames the gate passes: clear (<= 2 octas) 0.8-4.4 %, the
-# overcast (>= 6) it read 0-2 octas 2.3-6.6 % (four of them 5-6.6 %); the bar sits between (docs/design.md).
+# overcast (>= 6) it read 0-2 octas 2.3-6.6 % (four of them 5.0-6.6 %). The bar sits over the clear ones through
+# research/camera_shift.py's changes too (2018-2019: auto levels lifts them to 4.85 %, white balance to 4.3 %;
+# gamma 1.25 to 5.4 %, which the site's own floor takes up below) and under the four (docs/design.md).
 TEXTURE_Q = 75
 TEXTURE_RHO = 0.7
 TEXTURE_LIT = (12, 200)  # levels: darker is no sky (the surround), brighter the moon's glare
-TEXTURE_BAR = 0.047
+TEXTURE_BAR = 0.049
 # The texture is a camera's as much as its sky's: sharpening, JPEG blocks, noise and a steeper tone curve roughen a
 # smooth sky (research/camera_shift.py: through gamma 1.25 the reference's clear moonlit frames reach 5.4 %). A site
 # learns it from its own moonlit frames (site_texture): their TEXTURE_FLOOR_Q-th percentile is its smooth skies, the
