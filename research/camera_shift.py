@@ -8,7 +8,7 @@ its own size, the frame re-encoded as a JPEG (quality 95, or the transform's own
 LenghuSky-8 2018-2019, check = TSI 2018-04-18 and LenghuSky-8 2020):
 
 - ARM TSI, blind (no time, as the independent checks run): MAE and the share within one octa;
-- LenghuSky-8, time known: the share of clear (0 octas) and overcast (8) frames read <= 2 / >= 6,
+- LenghuSky-8, time known: the share of clear (<= 2 octas) and overcast (>= 6) frames read in their class,
   all light and by light (day; night = twilight, moonlit and dark), and the nights judged blind (no time: no
   moonlit gate or horizon rule; colour and the dark-night star rule).
 
@@ -169,7 +169,7 @@ def tsi_cell(t: np.ndarray, o: np.ndarray) -> str:
 
 
 def right(t: np.ndarray, o: np.ndarray) -> tuple[int, int]:
-    ok = np.where(t == 0, (o >= 0) & (o <= 2), o >= 6)  # as the bench counts: clear is 0 octas, overcast 8
+    ok = np.where(t <= 2, (o >= 0) & (o <= 2), o >= 6)  # the bench's '<=2|>=6' column
     return int(ok.sum()), len(t)
 
 
@@ -195,8 +195,8 @@ def calibrated(args: argparse.Namespace) -> None:
     model = OctaModel()
     tsi = [s for s in skydata.load_tsi(args.tsi, step=10) if part(s.name) in ("fit", "check")]
     lenghu = [s for s in skydata.load_lenghu(args.lenghu, twilight=True) if part(s.name) in ("fit", "check")]
-    print(f"model {model.version}; calibrated, time known: TSI dev (MAE, within 1), LenghuSky-8 clear (0) read <= 2 "
-          "and overcast (8) read >= 6 (all, day, night), 2018-2019 and 2020")
+    print(f"model {model.version}; calibrated, time known: TSI dev (MAE, within 1), LenghuSky-8 clear (<= 2) and "
+          "overcast (>= 6) read in their class (all, day, night), 2018-2019 and 2020")
     for name in names:
         t, q = TRANSFORMS[name]
         ts = [dataclasses.replace(s, jpeg=shifted(s.jpeg, t, q, TSI_CIRCLE)) for s in tsi]
@@ -207,9 +207,8 @@ def calibrated(args: argparse.Namespace) -> None:
         for year in ("< 2020", ">= 2020"):
             for lights in (regime.REGIMES, (regime.DAY,), regime.REGIMES[1:]):  # all, day, night
                 rows = [lr[f"{li} {year}"] for li in lights if f"{li} {year}" in lr]
-                k = sum(round(r["clear"] * r["n_clear"] + r["overcast"] * r["n_over"]) for r in rows
-                        if r["n_clear"] + r["n_over"])
-                n = sum(r["n_clear"] + r["n_over"] for r in rows)
+                k = sum(round(r["classes"] * r["n_classes"]) for r in rows if r["n_classes"])
+                n = sum(r["n_classes"] for r in rows)
                 cells.append(f"{k / max(n, 1):6.1%} {k:>3}/{n:<3}")
         print(f"{name:<15} TSI {tr['mae']:5.3f} {tr['within1']:6.1%}   LenghuSky <2020 {'  '.join(cells[:3])}   "
               f"2020 {'  '.join(cells[3:])}", flush=True)
@@ -236,14 +235,14 @@ def main() -> None:
     model = OctaModel()
     tsi = [s for s in skydata.load_tsi(args.tsi, step=10) if part(s.name) in parts]
     lenghu = [s for s in skydata.load_lenghu(args.lenghu, twilight=True)
-              if part(s.name) in parts and s.octas in (0, 8)]
+              if part(s.name) in parts and (s.octas <= 2 or s.octas >= 6)]
     lday = np.array([regime.light(s.extra["when"], *skydata.LENGHU_SITE).regime == regime.DAY for s in lenghu])
     tt = np.array([s.octas for s in tsi])
     lt = np.array([s.octas for s in lenghu])
     tpart = np.array([part(s.name) for s in tsi])
     lpart = np.array([part(s.name) for s in lenghu])
-    print(f"model {model.version}; TSI blind (MAE, within 1); LenghuSky-8 timed, clear (0) read <= 2 or overcast (8) "
-          "read >= 6 (all, day, night)")
+    print(f"model {model.version}; TSI blind (MAE, within 1); LenghuSky-8 timed, clear (<= 2) or overcast (>= 6) "
+          "read in their class (all, day, night)")
     print(f"{'transform':<15} {'part':<5} {'TSI MAE':>7} {'<=1':>6}   {'LenghuSky all':<17} {'day':<17} "
           f"{'night':<17}  {'night blind':<17}")
     base: dict[str, np.ndarray] = {}
