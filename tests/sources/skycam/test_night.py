@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from cielo.sources.skycam import lens, night
@@ -194,3 +195,60 @@ def test_a_bright_sky_keeps_the_reference_bars():
     assert lens.star_gain(bright, lens.STAR_SKY_REF) is None
     stars = lens.star_density(bright)
     assert stars is None or float(stars[inner].mean()) < 0.001
+
+
+def _lumpy(rgb: np.ndarray, amplitude: float, cells: int = 400, seed: int = 3) -> np.ndarray:
+    """Moonlit cloud cells over a lens disc: Gaussian billows (sigma 3 px) `amplitude` levels brighter at their
+    centres, the stars left where they were."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:H, 0:W]
+    lit = np.zeros((H, W))
+    for _ in range(cells):
+        x, y = rng.uniform(0, W), rng.uniform(0, H)
+        win = (slice(max(int(y) - 9, 0), int(y) + 10), slice(max(int(x) - 9, 0), int(x) + 10))
+        lit[win] += amplitude * np.exp(-((xx[win] - x) ** 2 + (yy[win] - y) ** 2) / (2 * 3.0**2))
+    out = rgb.astype(np.float64) + lit[..., None] * (rgb.max(axis=2, keepdims=True) > 0)
+    return out.clip(0, 255).astype(np.uint8)
+
+
+def test_lit_lumpy_cloud_that_looks_clear_to_the_gate_is_not_read_by_its_stars(monkeypatch: pytest.MonkeyPatch):
+    """A broken or cirrocumulus deck under the moon: its lit cells throw local maxima that pass as faint stars, so
+    the star read called it 1 octa. The gate cannot see it (stars, a dark median, a blue cast); its texture after
+    the point sources are opened away can, and the colour reading stands. A smooth starry sky still reads clear."""
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    got = {}
+    for name, rgb in {"clear": _sky((85, 92, 100), 1500, 25), "lumpy": _lumpy(_sky((85, 92, 100), 1500, 25), 80)
+                      }.items():
+        frame = model.frame(Image.fromarray(rgb).resize((model.width, model.height)), rgb.max(axis=2))
+        geom = model.geometry(frame)
+        tex = night.texture(frame, geom)
+        octas, p = night.moonlit_read(frame, geom, model.maps(frame, geom).valid)
+        got[name] = (tex, octas, p)
+    (clear_tex, clear_octas, clear_p), (lumpy_tex, lumpy_octas, lumpy_p) = got["clear"], got["lumpy"]
+    assert clear_p > night.GATE_CLEAR and lumpy_p > night.GATE_CLEAR, got  # both look clear to the gate
+    assert clear_tex is not None and clear_tex < night.TEXTURE_BAR and clear_octas is not None and clear_octas <= 2
+    assert lumpy_tex is not None and lumpy_tex > night.TEXTURE_BAR and lumpy_octas is None, got
+    # without the texture bar the same frame is read by its cells as if they were stars
+    monkeypatch.setattr(night, "TEXTURE_BAR", float("inf"))
+    lumpy = _lumpy(_sky((85, 92, 100), 1500, 25), 80)
+    frame = model.frame(Image.fromarray(lumpy).resize((model.width, model.height)), lumpy.max(axis=2))
+    geom = model.geometry(frame)
+    assert night.moonlit_read(frame, geom, model.maps(frame, geom).valid)[0] is not None
+
+
+def test_texture_takes_out_point_stars_and_reads_none_without_sky():
+    """Stars alone (single bright points) leave a smooth sky smooth; a frame with no lit sky has no texture."""
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    plain, starry = _sky((85, 92, 100), 0, 0), _sky((85, 92, 100), 3000, 60)
+    tex = []
+    for rgb in (plain, starry):
+        frame = model.frame(Image.fromarray(rgb).resize((model.width, model.height)), rgb.max(axis=2))
+        tex.append(night.texture(frame, model.geometry(frame)))
+    assert tex[0] is not None and tex[1] is not None and tex[1] < night.TEXTURE_BAR / 3, tex
+    black = np.zeros((H, W, 3), dtype=np.uint8)
+    frame = model.frame(Image.fromarray(black).resize((model.width, model.height)), black.max(axis=2))
+    assert night.texture(frame, model.geometry(frame)) is None

@@ -259,3 +259,45 @@ def test_judge_fits_a_twilight_frames_horizon_once(model: OctaModel, monkeypatch
     verdicts = model.judge(frames, [DUSK_AT, DUSK_AT], *MADRID)
     assert len(calls) == 2 and all(v.evidence.rule_near >= 0 for v in verdicts)
     assert not model._rise_memo
+
+
+def test_the_moonlit_texture_bar_rises_only_for_a_rougher_camera():
+    """A site's smooth moonlit skies (the floor of its moonlit frames' texture) say how rough the camera makes any sky:
+    within the weather's spread of the reference's the bar stays; a rougher camera (sharpening, a steeper tone curve)
+    raises it in proportion, so its clear skies keep their star read; a smoother one never lowers it."""
+    ref = [night.REF_TEXTURE * f for f in np.linspace(0.8, 1.6, 12)]  # the 25th percentile near the reference's
+    assert night.site_texture(ref)[0] is None
+    rough = [t * 1.4 for t in ref]
+    bar, note = night.site_texture(rough)
+    assert bar == pytest.approx(night.TEXTURE_BAR * float(np.percentile(rough, night.TEXTURE_FLOOR_Q))
+                                / night.REF_TEXTURE) and bar > night.TEXTURE_BAR and "not read by its stars" in note
+    assert night.site_texture([t * 0.6 for t in ref])[0] is None  # smoother: the reference's bar
+    assert night.site_texture(rough[:5])[0] is None  # too few moonlit frames
+
+
+def test_the_texture_bar_is_additive_in_the_calibration_file():
+    """A night side without a learned texture bar writes no `texture` key (its file and id unchanged) and reads the
+    reference's bar; one with it round-trips; a file written before it loads."""
+    plain = night.NightSite(gate_mean=(-6.6, 0.30, 0.01))
+    assert "texture" not in plain.as_dict() and plain.texture_bar == night.TEXTURE_BAR
+    assert night.NightSite.from_dict(plain.as_dict()) == plain
+    rough = night.NightSite(gate_mean=(-6.6, 0.30, 0.01), texture=0.061)
+    assert night.NightSite.from_dict(json.loads(json.dumps(rough.as_dict()))) == rough and rough.texture_bar == 0.061
+    assert night.NightSite.from_dict({"star_bars": None, "gate_mean": None, "starry": None}) == night.NightSite()
+
+
+def test_a_site_with_a_raised_texture_bar_reads_a_rough_clear_sky_by_its_stars(model: OctaModel):
+    """The same lumpy-looking frame: past the reference's bar it keeps its colour reading; on a site whose own smooth
+    skies are that rough it is read by its stars."""
+    from tests.sources.skycam.test_night import _lumpy, _sky
+
+    rgb = _lumpy(_sky((85, 92, 100), 1500, 25), 80)
+    frame = model.frame(Image.fromarray(rgb).resize((model.width, model.height)), rgb.max(axis=2))
+    geom = model.geometry(frame)
+    valid = model.maps(frame, geom).valid
+    tex = night.texture(frame, geom)
+    assert tex is not None and tex > night.TEXTURE_BAR
+    assert night.moonlit_read(frame, geom, valid)[0] is None
+    rough = night.NightSite(texture=tex * 1.2)
+    octas = night.moonlit_read(frame, geom, valid, rough)[0]
+    assert octas is not None and octas <= 2

@@ -486,3 +486,18 @@ def test_a_sites_glow_bar_follows_its_clear_sky_but_never_past_the_references():
     # a mirror's band or glare clips the ring in most clear frames: the few left open are no site's clear sky
     clipped, note = veil.site_bar([1.3] * 20 + [None] * 60)
     assert clipped is None and "unclipped in 20 of 80" in note
+
+
+def test_a_camera_that_clips_the_sun_at_six_tenths_still_finds_it():
+    # a darker camera (or one whose JPEG white sits lower): the whole frame x0.6, the disc a flat top at 153.
+    # Lost, the glare round it reads as cloud and a clear sky comes out a few octas, the sun "covered"
+    from cielo.sources.skycam.model import OctaModel
+
+    im = np.asarray(Image.open(io.BytesIO(frame())).convert("RGB"), dtype=np.float32) * 0.6
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(im + 0.5, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=92)
+    model = OctaModel()
+    noon = datetime(2024, 6, 1, 11, 0, tzinfo=UTC)
+    v = model.judge([model.decode(buf.getvalue())], [noon], 40.4, -3.7)[0]
+    assert v.sky.seen and v.sun_state == "visible"
+    assert v.octas <= 1

@@ -494,6 +494,7 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
     sky = cal.mask
     dark: list[list[float]] = []
     moonlit: list[tuple[float, float, float]] = []
+    textures: list[float] = []
     for f, t in zip(frames, times, strict=True):
         if t is None or f.pixels.shape[1:] != (cal.height, cal.width):
             continue
@@ -503,14 +504,20 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
             if ring is not None:
                 dark.append(ring)
         elif name == regime.MOONLIT and geom is not None:
-            x, _ = nights.features(uncast_frame(f, cal.cast), geom)  # as the model sees it
+            seen = uncast_frame(f, cal.cast)  # as the model sees it
+            x, _ = nights.features(seen, geom)
             if x is not None:
                 moonlit.append(x)
+            tex = nights.texture(seen, geom)
+            if tex is not None:
+                textures.append(tex)
     bars, starry, bar_note = (nights.site_bars(dark) if rho is not None
                               else (None, None, "no lens circle: the reference's star bar"))
     mean, gate_note = nights.site_gate(moonlit)
-    cal.night = None if bars is None and mean is None else nights.NightSite(bars, mean, starry)
-    cal.found["night"] = {"dark": bar_note, "moonlit": gate_note}
+    texture, texture_note = nights.site_texture(textures)
+    cal.night = (None if bars is None and mean is None and texture is None
+                 else nights.NightSite(bars, mean, starry, texture))
+    cal.found["night"] = {"dark": bar_note, "moonlit": gate_note, "texture": texture_note}
 
 
 def describe(cal: Calibration) -> list[str]:
@@ -530,6 +537,7 @@ def describe(cal: Calibration) -> list[str]:
         f"pooled pixels on the clear side: {f.get('pooled_clear_share', 0):.0%}",
         f"dark nights: {f.get('night', {}).get('dark', 'not learned (no frame times)')}",
         f"moonlit nights: {f.get('night', {}).get('moonlit', 'not learned (no frame times)')}",
+        f"moonlit cloud texture: {f.get('night', {}).get('texture', 'not learned')}",
         f"veiled days: {f.get('veil', 'not learned (no frame times): no veil rule')}",
     ]
 

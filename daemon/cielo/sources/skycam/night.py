@@ -11,13 +11,16 @@
 A frame whose gate (a logistic on the share of sharp stars, the median brightness and the median cast,
 fitted on LenghuSky 2018-2020 moonlit frames: clear <= 2 octas against overcast >= 6) says "clear-looking"
 is read by its stars: a pixel with no faint star within its window is cloud. The colour reading stays the
-upper bound, so this rule only ever lowers octas. It never runs by day or at a frame of unknown time.
+upper bound, so this rule only ever lowers octas. It never runs by day or at a frame of unknown time. A frame the
+gate passes whose sky is lit and lumpy (texture: moonlit cloud cells, whose bright peaks pass as faint stars) keeps
+its colour reading.
 
 The constants are one fisheye's; `cielo calibrate` re-learns the night side per site from the camera's own
 unlabelled night frames whose time is known (calibration.learn_nights, stored in the calibration as `night`):
 the dark-night star bar per ring of the lens and the share that makes a frame starry, from the site's own
 clear-night star density (site_bars), and the moonlit gate's centre when the site's moonlit frames look unlike
-the reference camera's (site_gate).
+the reference camera's (site_gate), and the texture bar when its own smooth moonlit skies are rougher than the
+reference's (site_texture).
 """
 
 from __future__ import annotations
@@ -117,11 +120,20 @@ class NightSite:
     star_bars: tuple[float, ...] | None = None  # dark-night window bar per ring (BANDS)
     gate_mean: tuple[float, float, float] | None = None  # the moonlit gate's centre on this camera
     starry: float | None = None  # share of star pixels that makes a night frame starry (lens.STARRY_FRAME)
+    texture: float | None = None  # the moonlit texture bar on this camera (TEXTURE_BAR)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"star_bars": None if self.star_bars is None else [round(v, 6) for v in self.star_bars],
-                "gate_mean": None if self.gate_mean is None else [round(v, 4) for v in self.gate_mean],
-                "starry": None if self.starry is None else round(self.starry, 6)}
+        out: dict[str, Any] = {
+            "star_bars": None if self.star_bars is None else [round(v, 6) for v in self.star_bars],
+            "gate_mean": None if self.gate_mean is None else [round(v, 4) for v in self.gate_mean],
+            "starry": None if self.starry is None else round(self.starry, 6)}
+        if self.texture is not None:  # written only when learned: a calibration without it keeps its id
+            out["texture"] = round(self.texture, 5)
+        return out
+
+    @property
+    def texture_bar(self) -> float:
+        return TEXTURE_BAR if self.texture is None else self.texture
 
     @property
     def starry_share(self) -> float:
@@ -136,10 +148,10 @@ class NightSite:
             raise ValueError(f"night.star_bars: {len(bars)} values, expected {len(BANDS)}")
         if mean is not None and len(mean) != 3:
             raise ValueError("night.gate_mean: expected 3 values")
-        starry = raw.get("starry")
+        starry, texture = raw.get("starry"), raw.get("texture")
         return cls(None if bars is None else tuple(float(v) for v in bars),
                    None if mean is None else (float(mean[0]), float(mean[1]), float(mean[2])),
-                   None if starry is None else float(starry))
+                   None if starry is None else float(starry), None if texture is None else float(texture))
 
     def bar_map(self, rho: np.ndarray) -> np.ndarray | None:
         """float32 [H, W]: the star bar at each pixel (None: the reference's one bar)."""
@@ -198,9 +210,68 @@ def moonlit_read(frame: Frame, geom: lens.Lens, valid: np.ndarray, site: NightSi
     sel = valid > 0
     if p <= GATE_CLEAR or faint is None or not sel.any():
         return None, p
+    tex = texture(frame, geom)
+    if tex is not None and tex > (TEXTURE_BAR if site is None else site.texture_bar):
+        return None, p  # lit, lumpy cloud: its bright cells are no stars
     density = open_sky(faint, *valid.shape)
     cloud = float((density[sel] <= OPEN_SKY).mean())
     return math.floor(cloud * 8 + 0.5), p
+
+
+# Moonlit cloud is lit and lumpy: the moon's light scattered by a deck's cells and billows makes a brightness texture
+# at a few pixels' to a window's scale, and its bright cells throw local maxima over STAR_FAINT that pass as faint
+# stars (a broken or cirrocumulus sky read 0-1 octas by its "stars"). A clear moonlit sky is smooth at that scale (the
+# moon's glow spreads over tens of degrees) but for its point stars, which a 3x3 opening takes out. TEXTURE: the
+# TEXTURE_Q-th percentile, over the sky within TEXTURE_RHO of the lens radius (unlit and glare pixels left out), of
+# |opened - its STAR_WINDOW box mean| / that mean. A frame the gate calls clear-looking but textured over TEXTURE_BAR is
+# not read by its stars. LenghuSky 2018-2019 moonlit frames the gate passes: clear (<= 2 octas) 0.8-4.4 %, the
+# overcast (>= 6) it read 0-2 octas 2.3-6.6 % (four of them 5.0-6.6 %). The bar sits over the clear ones through
+# research/camera_shift.py's changes too (2018-2019: auto levels lifts them to 4.85 %, white balance to 4.3 %;
+# gamma 1.25 to 5.4 %, which the site's own floor takes up below) and under the four (docs/design.md).
+TEXTURE_Q = 75
+TEXTURE_RHO = 0.7
+TEXTURE_LIT = (12, 200)  # levels: darker is no sky (the surround), brighter the moon's glare
+TEXTURE_BAR = 0.049
+# The texture is a camera's as much as its sky's: sharpening, JPEG blocks, noise and a steeper tone curve roughen a
+# smooth sky (research/camera_shift.py: through gamma 1.25 the reference's clear moonlit frames reach 5.4 %). A site
+# learns it from its own moonlit frames (site_texture): their TEXTURE_FLOOR_Q-th percentile is its smooth skies, the
+# camera's floor (LenghuSky 2018-2019: REF_TEXTURE). The weather moves it too: the reference's two time halves of
+# 2018-2020 (unlabelled, as `calibrate` sees them) read 1.94 and 2.41 %, at most 1.09 times REF_TEXTURE, so only a
+# floor over TEXTURE_SPAN times the reference's raises the bar, in proportion; a smoother camera keeps it.
+TEXTURE_FLOOR_Q = 25
+REF_TEXTURE = 0.0221
+TEXTURE_SPAN = 1.1
+
+
+def _opened(b: np.ndarray) -> np.ndarray:
+    """3x3 grey opening (min, then max, over each neighbourhood): point sources taken out, broader light kept."""
+    h, w = b.shape
+    p = np.pad(b, 1, mode="edge")
+    low = p[0:h, 0:w].copy()
+    for i, j in ((0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)):
+        np.minimum(low, p[i : i + h, j : j + w], out=low)
+    q = np.pad(low, 1, mode="edge")
+    out = q[0:h, 0:w].copy()
+    for i, j in ((0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)):
+        np.maximum(out, q[i : i + h, j : j + w], out=out)
+    return out
+
+
+def texture(frame: Frame, geom: lens.Lens) -> float | None:
+    """The moonlit sky's texture (TEXTURE above) at the decoded size; None without brightness or with too little sky."""
+    if frame.bright is None:
+        return None
+    bright = frame.bright
+    h, w = bright.shape
+    smooth = _opened(bright.astype(np.float32))
+    mean = _box(smooth, STAR_WINDOW) / np.float32(STAR_WINDOW * STAR_WINDOW)
+    sel = (bright > TEXTURE_LIT[0]) & (bright < TEXTURE_LIT[1])
+    if geom.found:
+        sel &= geom.scaled(w, h).rho() <= TEXTURE_RHO
+    if sel.sum() < 100:
+        return None
+    rel = np.abs(smooth - mean)[sel] / np.maximum(mean[sel], np.float32(1.0))
+    return float(np.percentile(rel, TEXTURE_Q))
 
 
 def gate_unsure(p: float) -> bool:
@@ -226,6 +297,21 @@ def site_gate(xs: Sequence[tuple[float, float, float]]) -> tuple[tuple[float, fl
     return (mean[0], mean[1], mean[2]), (f"{len(xs)} moonlit frames; medians {' '.join(f'{v:.3g}' for v in med)} "
                                          f"(ln star share, brightness, NRBR): gate centre moved by "
                                          f"{' '.join(f'{d:+.3g}' for d in shift)}")
+
+
+def site_texture(textures: Sequence[float]) -> tuple[float | None, str]:
+    """The moonlit texture bar for a site from its moonlit frames' texture (TEXTURE_FLOOR_Q), and a note; None: the
+    reference's bar."""
+    if len(textures) < MIN_MOONLIT:
+        return None, f"{len(textures)} moonlit frames (needs {MIN_MOONLIT}): the reference's texture bar"
+    floor = float(np.percentile(np.asarray(textures, dtype=np.float64), TEXTURE_FLOOR_Q))
+    ratio = floor / REF_TEXTURE
+    if ratio <= TEXTURE_SPAN:
+        return None, (f"smooth moonlit skies at {floor * 100:.2f} % texture ({ratio:.2f} of the reference's): the "
+                      f"reference's texture bar")
+    bar = TEXTURE_BAR * ratio
+    return bar, (f"smooth moonlit skies at {floor * 100:.2f} % texture ({ratio:.2f} of the reference's): a lumpy sky "
+                 f"over {bar * 100:.2f} % is not read by its stars")
 
 
 def site_bars(densities: Sequence[Sequence[float]]) -> tuple[tuple[float, ...] | None, float | None, str]:
