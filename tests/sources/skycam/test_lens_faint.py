@@ -43,3 +43,44 @@ def test_without_any_rim_the_frame_stays_all_sky():
     # faint green patches in a crop: test_lens_tinted.py)
     assert not lens.find_lens(_mirror(OLIVE)).found
 
+
+
+TEAL_RIM = (140, 160, 150)  # the rim at less colour: green under the bar, over half of it, blue over red
+TREES = (138, 150, 120)  # trees on the ground ring, half way round: as faint, blue under red (not tinted sky)
+
+
+def test_a_faint_rim_keeps_its_fit_when_the_tinted_one_fails():
+    # At half the green bar the fit through the tinted sky (the teal rim let through) can win on its own ray
+    # ends, trees beyond the rim on one side, and still fail the lone-fit bar on the faint ends, where the plain
+    # faint fit passes it: the frame kept no lens and its ground ring was read as cloud (TSI 2018-04-18 at
+    # saturation 0.7, 3-4 octas on a clear afternoon)
+    px = _mirror(TEAL_RIM)
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float64)
+    rho = np.hypot((xx - CX) / RX, (yy - CY) / RY)
+    trees = (rho >= 1.12) & (rho <= 1.2) & (yy > CY)
+    px[:, trees] = np.array(TREES, dtype=np.uint8)[:, None]
+    faint = lens.not_sky(px, faint=True)
+    tinted = lens._tinted_fit(px, faint, lens._fit_lens(px, faint), faint=True)
+    assert tinted.found and tinted.rx > 1.08 * RX, tinted  # the trees' fit won ...
+    assert lens._support(faint, tinted) < lens.MIN_SUPPORT * lens.RAYS  # ... and cannot stand alone
+    g = lens.find_lens(px)
+    assert g.found, g
+    assert abs(g.cx - CX) < 3 and abs(g.cy - CY) < 3, g
+    assert abs(g.rx - RX) < 4 and abs(g.ry - RY) < 4, g
+
+
+def test_a_thin_broken_faint_rim_still_ends_the_rays():
+    # at half the bar only the rim's most coloured pixels pass: a line a pixel wide with gaps, which rays (ended
+    # by a run of 2) crossed to the olive ring's edge with the housing, their ends split between the two rings
+    img = _mirror(FAINT_RIM).transpose(1, 2, 0).copy()
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float64)
+    rho = np.hypot((xx - CX) / RX, (yy - CY) / RY)
+    img[(rho > 1.0) & (rho <= 1.04)] = OLIVE
+    line = (np.abs(rho - 1.02) < 0.5 / min(RX, RY) + 0.003) & ((np.rint(xx) + np.rint(yy)) % 3 != 0)
+    img[line] = FAINT_RIM
+    img[(rho > 1.25) & (rho <= 1.28)] = FAINT_RIM  # the ring's edge with the housing, as faint
+    px = np.ascontiguousarray(img.transpose(2, 0, 1))
+    g = lens.find_lens(px)
+    assert g.found, g
+    assert abs(g.cx - CX) < 3 and abs(g.cy - CY) < 3, g
+    assert abs(g.rx - RX) < 4 and abs(g.ry - RY) < 4, g

@@ -415,6 +415,34 @@ def test_a_hazy_sky_under_a_strong_beam_is_read_by_its_own_sky():
     assert judged(haze_sky, morning).octas == 8
 
 
+def test_a_hazy_sky_through_a_flatter_tone_curve_is_read_once_the_site_knows_its_curve():
+    # A tone curve raises every ratio of brightness to one power: through gamma 0.8 the haze's disc and aureole
+    # fall under the reference camera's bars and the colour's overcast stands. The site's glow bar, learned by
+    # `cielo calibrate` from its clear days (veil.site_bar: lower by the same power), gives that power back
+    from cielo.sources.skycam import calibration, haze, veil
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    noon = datetime(2024, 6, 1, 11, 0, tzinfo=UTC)  # Madrid: the sun 66° up
+    im = np.asarray(Image.open(io.BytesIO(aureole_sky(300, 50))).convert("RGB"), dtype=np.float32)
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(255 * (im / 255) ** 0.8 + 0.5, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=95)
+    flat_haze = model.decode(buf.getvalue())
+    seen = model.judge([flat_haze], [noon], 40.4, -3.7)[0]
+    assert seen.sky.standout < haze.STANDOUT or seen.sky.falloff < haze.FALLOFF
+    assert seen.octas == 8
+    assert veil.tone(None) == 1.0 and veil.tone(veil.GLOW) == pytest.approx(1.0)
+    cal = calibration.fit([flat_haze] * 6, "test", 0.25, [True] * 6)
+    cal.glow = veil.GLOW ** 0.8  # what a site bar learned through gamma 0.8 comes to (every log glow x0.8)
+    assert veil.tone(cal.glow) == pytest.approx(0.8)
+    model.calibrate(cal)
+    try:
+        again = model.judge([flat_haze], [noon], 40.4, -3.7)[0]
+        assert again.octas <= 2 and again.flag == "uncertain"
+    finally:
+        model.calibrate(None)
+
+
 def blue_sky(amplitude: float, scale: float, disc: int = 14) -> bytes:
     """A deep blue sky (read clear by its colour) with the sun's saturated disc of `disc` pixels' radius and an
     aureole of `amplitude` levels falling off over `scale` pixels of the 640x480 frame."""

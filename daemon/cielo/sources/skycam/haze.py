@@ -29,10 +29,15 @@ STANDOUT = 2.5
 OVERCAST_READ = 6  # only answers of this many octas or more are read again
 
 
-def hazy(light: str | None, octas: int, view: SunView | None, sun_altitude: float | None) -> bool:
+def hazy(light: str | None, octas: int, view: SunView | None, sun_altitude: float | None, tone: float = 1.0
+          ) -> bool:
     """A day answer of overcast that a clear sky under haze gives: the sun up SUN_ALTITUDE or more at the frame's
-    known time, its disc seen, standing out STANDOUT times over the far sky, the aureole falling off FALLOFF."""
+    known time, its disc seen, standing out STANDOUT times over the far sky, the aureole falling off FALLOFF.
+
+    `tone`: the site's tone curve against the reference camera's, as a power (veil.tone; 1 without a
+    calibration). Both measures are ratios of brightness, which a camera's tone curve raises to that power: a
+    flatter curve (gamma 0.8) takes a clear hazy sky's 2.57 / 1.32 to 2.13 / 1.25, under both bars."""
     return (light == regime.DAY and octas >= OVERCAST_READ and view is not None and view.seen
             and view.state in ("thin", "visible") and sun_altitude is not None and sun_altitude >= SUN_ALTITUDE
-            and view.standout is not None and view.standout >= STANDOUT
-            and view.falloff is not None and view.falloff >= FALLOFF)
+            and view.standout is not None and view.standout >= STANDOUT ** tone
+            and view.falloff is not None and view.falloff >= FALLOFF ** tone)

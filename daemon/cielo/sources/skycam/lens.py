@@ -225,9 +225,30 @@ def find_lens(px: np.ndarray, stop: np.ndarray | None = None, tinted_retry: bool
     # read as sky (research/camera_shift.py: 138 of 151 TSI frames of 2018-04-18 lost their lens, MAE 0.7 ->
     # 2.6). Saturation scales every colour difference alike, so the rim stands out at a fraction of the bar;
     # such a fit stands only when MIN_SUPPORT of its rays agree with it, as any lone fit must.
-    faint = not_sky(px, faint=True)
-    other = _tinted_fit(px, faint, _fit_lens(px, faint), faint=True)
-    return other if other.found and _support(faint, other) >= MIN_SUPPORT * RAYS else found
+    # The fit through the tinted sky can win on tinted ray ends and still fail the lone-fit bar, where the plain
+    # faint fit passes it (the clear afternoon of TSI 2018-04-18 at saturation 0.7: 47-55 of 72 rays on the
+    # plain fit, 11-19 on the tinted one; the ring was read as cloud, 3-4 octas for 0-1): either stands alone.
+    # At half the bar only the rim's most coloured pixels count: a line one pixel wide with gaps (JPEG keeps colour
+    # at half resolution, smeared over the rim's neighbours), which a ray, stopping at a run of 2 such pixels, runs
+    # through to the ground ring's far edge; the ends split between the two rings, and no fit stands (23 of 23
+    # such TSI 2018-04-18 frames at saturation 0.7 tried: 15-28 rays on the plain fit; on the rim grown by a
+    # pixel, 53-65).
+    faint = _grown(not_sky(px, faint=True))
+    plain = _fit_lens(px, faint)
+    for other in (_tinted_fit(px, faint, plain, faint=True), plain):
+        if other.found and _support(faint, other) >= MIN_SUPPORT * RAYS:
+            return other
+    return found
+
+
+def _grown(mask: np.ndarray) -> np.ndarray:
+    """`mask` grown by one pixel to each side (4-neighbours)."""
+    out = mask.copy()
+    out[1:] |= mask[:-1]
+    out[:-1] |= mask[1:]
+    out[:, 1:] |= mask[:, :-1]
+    out[:, :-1] |= mask[:, 1:]
+    return out
 
 
 def _tinted_fit(px: np.ndarray, stop: np.ndarray, found: Lens, faint: bool = False) -> Lens:

@@ -436,7 +436,8 @@ class OctaModel:
                 path = None if o is None or t is None else sectors.sun_path(t, latitude, longitude)
                 view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
                                        expected, quarters=quarters, bearing=bearing, path=path)
-                if haze.hazy(name, octas, view, elevations[i]):
+                glow_bar = None if self.calibration is None else self.calibration.glow
+                if haze.hazy(name, octas, view, elevations[i], veil.tone(glow_bar)):
                     # read again by its own sky; kept only where that sky says it is not overcast, and then weak
                     again: list[tuple[lens.Lens, lens.Maps]] = []
                     row = self.predict([f], [lights[i]], again, hazy=True)[0].astype(np.float64)
@@ -447,8 +448,7 @@ class OctaModel:
                         octas, flag = int(p.argmax()), "uncertain"
                         view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness,
                                                f.starry, expected, quarters=quarters, bearing=bearing, path=path)
-                elif veil.veiled(name, octas, view, elevations[i],
-                                 None if self.calibration is None else self.calibration.glow):
+                elif veil.veiled(name, octas, view, elevations[i], glow_bar):
                     # the light round the disc says a veil the colour missed (the site's bar): overcast, and weak
                     p = veil.moved_up(p)
                     octas, flag = int(p.argmax()), "uncertain"

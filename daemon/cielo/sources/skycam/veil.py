@@ -70,6 +70,13 @@ def veiled(light: str | None, octas: int, view: SunView | None, sun_altitude: fl
             and view.glow is not None and view.glow < bar)
 
 
+def tone(bar: float | None) -> float:
+    """The site's tone curve against the reference camera's, as the power it raises ratios of brightness to: the
+    site's glow bar (site_bar: its clear days' median glow to SHARE) over the reference's, in logs; 1 without a
+    bar. Capped at 1 with the bar: a clear sky that glows more than the reference's may be its dust, not its curve."""
+    return 1.0 if bar is None else min(1.0, math.log(bar) / math.log(GLOW))
+
+
 def moved_up(p: np.ndarray) -> np.ndarray:
     """The octa distribution shifted up until its most likely value is OVERCAST_READ, the mass shifted past 8
     dropped and the rest renormalised: the colour reading's shape kept, its level taken from the light. Not piled
