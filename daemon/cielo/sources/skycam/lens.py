@@ -46,6 +46,7 @@ CLIPPED_RATIO = 1.8  # ... and this many times the sky's median
 BLOWN_OUT = 0.97  # ... in a frame without a lens circle (a crop: no sun to look for)
 OCTA_RADIUS = 0.85  # octas are counted within this share of the lens radius
 FAINT_GREEN = 0.5  # a frame without a surround at the green bar is fitted again at this share of it (find_lens)
+FAINT_TONE = 0.5  # ... and with the dark bar's share of the sky's level raised to this power (find_lens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +121,7 @@ def not_sky(px: np.ndarray, dark_too: bool = True, tinted_sky: bool = False, fai
     centre = bright[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4].ravel()
     k = (centre.size - 1) * 3 // 4
     level = float(np.partition(centre, k)[k])  # the 75th percentile (0..255), without np.percentile's cost
-    return green | (bright < max(DARK_ABS * 255, DARK_REL * level))
+    return green | (bright < max(DARK_ABS * 255, (DARK_REL ** FAINT_TONE if faint else DARK_REL) * level))
 
 
 @functools.lru_cache(maxsize=4)
