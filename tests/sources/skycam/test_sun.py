@@ -529,3 +529,11 @@ def test_a_camera_that_clips_the_sun_at_six_tenths_still_finds_it():
     v = model.judge([model.decode(buf.getvalue())], [noon], 40.4, -3.7)[0]
     assert v.sky.seen and v.sun_state == "visible"
     assert v.octas <= 1
+
+
+def test_a_site_bar_near_the_references_is_the_reference_tone_curve():
+    # the reference camera's own halves read bars a median's error off GLOW: no tone curve is read into them
+    from cielo.sources.skycam import veil
+
+    assert veil.tone(veil.GLOW ** 0.95) == 1.0
+    assert veil.tone(veil.GLOW ** 0.85) == pytest.approx(0.85)

@@ -58,6 +58,10 @@ SUN_ALTITUDE = GLOW_DEG[1]
 CLEAR_READ = 2
 SHARE = 0.72
 MIN_CLEAR = 15
+# A bar off the reference's by its median's error (about 0.03, above) is the reference's tone curve read with noise:
+# ln 1.49 / ln 1.52 = 0.95, twice that 0.9. A site bar read on the reference camera's own halves lowered its haze bars
+# by as much and turned 2 overcast 2020 day frames (calibrated) clear; gamma 0.8 reads about 0.8.
+TONE_BAND = 0.1
 OPEN_SHARE = 1 / 3
 
 
@@ -73,8 +77,12 @@ def veiled(light: str | None, octas: int, view: SunView | None, sun_altitude: fl
 def tone(bar: float | None) -> float:
     """The site's tone curve against the reference camera's, as the power it raises ratios of brightness to: the
     site's glow bar (site_bar: its clear days' median glow to SHARE) over the reference's, in logs; 1 without a
-    bar. Capped at 1 with the bar: a clear sky that glows more than the reference's may be its dust, not its curve."""
-    return 1.0 if bar is None else min(1.0, math.log(bar) / math.log(GLOW))
+    bar, or within TONE_BAND of 1 (the reference camera's own halves: its median's error). Never over 1: the bar is
+    capped at the reference's (a clear sky that glows more may be its dust, not its curve)."""
+    if bar is None:
+        return 1.0
+    k = math.log(bar) / math.log(GLOW)
+    return 1.0 if k > 1.0 - TONE_BAND else k
 
 
 def moved_up(p: np.ndarray) -> np.ndarray:
