@@ -233,12 +233,14 @@ def find_lens(px: np.ndarray, stop: np.ndarray | None = None, tinted_retry: bool
     # at half resolution, smeared over the rim's neighbours), which a ray, stopping at a run of 2 such pixels, runs
     # through to the ground ring's far edge; the ends split between the two rings, and no fit stands (23 of 23
     # such TSI 2018-04-18 frames at saturation 0.7 tried: 15-28 rays on the plain fit; on the rim grown by a
-    # pixel, 53-65).
-    faint = _grown(not_sky(px, faint=True))
-    plain = _fit_lens(px, faint)
-    for other in (_tinted_fit(px, faint, plain, faint=True), plain):
-        if other.found and _support(faint, other) >= MIN_SUPPORT * RAYS:
-            return other
+    # pixel, 53-65). Grown only when the thin rim gave nothing: grown, a night frame's dark specks end rays short
+    # too (a LenghuSky-8 2020 clear night through a cool white balance lost its lens, read 7).
+    faint = not_sky(px, faint=True)
+    for mask in (faint, _grown(faint)):
+        plain = _fit_lens(px, mask)
+        for other in (_tinted_fit(px, mask, plain, faint=True), plain):
+            if other.found and _support(mask, other) >= MIN_SUPPORT * RAYS:
+                return other
     return found
 
 
