@@ -449,6 +449,8 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     gam = None
     if sun is not None:
         gam = sun_distance(geom, sun)
+        if daylit or _sunlit(px, sun):
+            valid |= white_cloud(area & ~unsat, gam) & (site if site is not None else True)
         valid &= gam > SUN_GLARE
     threshold = ref.threshold(rho, gam, geom.found)
     # the star rule never acts on a daylit frame (the sun above the horizon at its known time, or in view):
@@ -486,6 +488,31 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
             threshold = np.where((gam < reach) & ref.own_sky_allowed(rho, gam), low, threshold)
             threshold = threshold.astype(np.float32)
     return Maps(valid.astype(np.float32), threshold, sun)
+
+
+# By daylight a white-clipped pixel (every channel over SATURATED) is the sun's glare only while the clipped light
+# runs on from the sun's disc: elsewhere it is sunlit cloud (a clear sky away from the sun is blue; a brighter camera,
+# research/camera_shift.py "exposure x1.5", clips the cloud's every channel). Left out as glare, a cloud deck's lit
+# side was not counted at all (TSI 2017-05-24 through exposure x1.5: a third of the octa area, read 1-3 octas low);
+# counted, its NRBR (0) reads cloud. The glare is the clipped blob that touches the disc's SUN_GLARE circle, however
+# far it runs (a bright camera's bloom spreads past that circle on a clear day: 2018-04-18's clear frames read 3).
+
+
+def white_cloud(white: np.ndarray, gam: np.ndarray) -> np.ndarray:
+    """bool [H, W]: the white-clipped pixels (`white`) that are no part of the sun's glare blob: those outside
+    SUN_GLARE of the sun (`gam`, lens radii) not joined to it through other white pixels (4-neighbours)."""
+    reach = white & (gam <= SUN_GLARE)
+    while True:
+        grown = reach.copy()
+        grown[1:] |= reach[:-1]
+        grown[:-1] |= reach[1:]
+        grown[:, 1:] |= reach[:, :-1]
+        grown[:, :-1] |= reach[:, 1:]
+        grown &= white
+        if np.array_equal(grown, reach):
+            break
+        reach = grown
+    return white & ~reach & (gam > SUN_GLARE)
 
 
 def horizon_bar(rho: np.ndarray) -> np.ndarray:
