@@ -501,7 +501,15 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
 def white_cloud(white: np.ndarray, gam: np.ndarray) -> np.ndarray:
     """bool [H, W]: the white-clipped pixels (`white`) that are no part of the sun's glare blob: those outside
     SUN_GLARE of the sun (`gam`, lens radii) not joined to it through other white pixels (4-neighbours)."""
+    outside = white & (gam > SUN_GLARE)
+    if not outside.any():  # most frames: nothing clipped but the disc's own glare, no fill to pay for
+        return outside
+    ys, xs = np.nonzero(white)  # the fill runs over the clipped pixels' box only
+    box = (slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1))
+    white, gam = white[box], gam[box]
     reach = white & (gam <= SUN_GLARE)
+    if not reach.any():
+        return outside
     while True:
         grown = reach.copy()
         grown[1:] |= reach[:-1]
@@ -512,7 +520,8 @@ def white_cloud(white: np.ndarray, gam: np.ndarray) -> np.ndarray:
         if np.array_equal(grown, reach):
             break
         reach = grown
-    return white & ~reach & (gam > SUN_GLARE)
+    outside[box] &= ~reach
+    return outside
 
 
 def horizon_bar(rho: np.ndarray) -> np.ndarray:
