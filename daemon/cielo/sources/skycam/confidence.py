@@ -35,16 +35,16 @@ FEATURES = ("logit_top", "sd_clear", "sd_one", "sd_broken", "sd_overcast", "skew
 
 # fitted: python -m models.fit_confidence (see above)
 WEIGHTS: dict[str | None, tuple[float, ...]] = {
-    None: (-0.189, 0.744, 0.228, -0.799, -1.777, 1.604,
-        0.139, 1.152, -1.387, -0.947, -1.319, -1.043, 0.000, 0.000, 0.000, 0.298, 0.000),
-    regime.DAY: (-0.603, 0.545, 0.121, -0.319, -1.169, 0.821,
-        0.893, 0.581, -0.883, -0.926, -0.144, -0.700, 0.000, 0.000, 0.000, 0.000, 0.000),
-    regime.TWILIGHT: (-0.210, 0.921, -1.850, -0.727, 0.000, 1.656,
-        0.187, 0.244, -0.350, -0.042, 0.063, -0.157, -0.018, 0.000, 0.000, 0.000, -0.901),
-    regime.MOONLIT: (-0.784, 0.247, -0.366, -0.344, -1.782, 2.245,
-        0.165, 0.805, -0.782, -0.495, 0.328, 0.759, -0.032, -0.386, -0.155, 0.500, -0.925),
-    regime.DARK: (-0.927, 2.911, -1.713, -1.956, -1.274, 2.032,
-        0.269, 0.543, -0.449, -0.474, 0.276, 0.670, -0.281, 0.000, 0.000, 0.936, 0.000),
+    None: (-0.088, 0.671, 0.186, -0.536, -1.837, 1.515,
+        0.136, 1.063, -1.448, -1.175, -1.264, -0.997, 0.000, 0.000, 0.000, 0.205, 0.000),
+    regime.DAY: (-0.492, 0.394, 0.040, 0.122, -1.268, 0.713,
+        0.901, 0.576, -0.903, -1.272, -0.123, -0.632, 0.000, 0.000, 0.000, 0.000, 0.000),
+    regime.TWILIGHT: (-0.211, 0.922, -1.851, -0.727, 0.000, 1.656,
+        0.186, 0.244, -0.350, -0.042, 0.063, -0.156, -0.018, 0.000, 0.000, 0.000, -0.896),
+    regime.MOONLIT: (-0.015, 0.396, -0.810, -0.686, -0.424, 1.525,
+        0.118, 0.906, -0.877, -0.354, -0.051, -0.069, -0.028, -0.661, 0.250, 0.451, -1.085),
+    regime.DARK: (-0.829, 2.870, -1.747, -1.991, -1.104, 1.971,
+        0.264, 0.538, -0.455, -0.485, 0.269, 0.682, -0.285, 0.000, 0.000, 0.890, 0.000),
 }
 # rule_near: 1 at the bar of the rule that decided a twilight or moonlit answer, falling to 0 this far from it (in
 # the rule's own measure): twilight, night.rises' whole-sky rise against night.HORIZON_RISE (clear twilight skies sit at
@@ -55,11 +55,11 @@ GATE_SPAN = 2.0
 # A light whose answers change most under a site calibration has weights of its own for them (by day: TSI's
 # 1-octa answers are right 39 % of the time without one, 81 % with); WEIGHTS then holds those without.
 SITE_WEIGHTS: dict[str | None, tuple[float, ...]] = {
-    regime.DAY: (-0.444, 0.640, 0.720, 0.393, -1.321, -0.433,
-        1.365, 0.748, -1.554, -0.637, 0.329, -1.459, 0.408, 0.000, 0.000, 0.000, 0.000),
+    regime.DAY: (-0.482, 0.569, 0.764, 0.349, -1.313, -0.369,
+        1.422, 0.746, -1.546, -0.564, 0.381, -1.257, 0.400, 0.000, 0.000, 0.000, 0.000),
 }
 # An answer is weak (`uncertain`) when its confidence is under this, or when the moonlit gate was unsure.
-WEAK_CONFIDENCE = 0.225
+WEAK_CONFIDENCE = 0.275
 # ... an answer scored by a site calibration's own weights (SITE_WEIGHTS: by day), under this: a calibration
 # sharpens those answers (TSI's exact share 60 -> 82 %), so the same bar would flag almost nothing on a camera
 # it fits well (TSI: 4 %) while its few weak answers still carry several times the error of the rest. Both chosen
