@@ -511,12 +511,7 @@ def white_cloud(white: np.ndarray, gam: np.ndarray) -> np.ndarray:
     if not reach.any():
         return outside
     while True:
-        grown = reach.copy()
-        grown[1:] |= reach[:-1]
-        grown[:-1] |= reach[1:]
-        grown[:, 1:] |= reach[:, :-1]
-        grown[:, :-1] |= reach[:, 1:]
-        grown &= white
+        grown = _grown(reach) & white
         if np.array_equal(grown, reach):
             break
         reach = grown

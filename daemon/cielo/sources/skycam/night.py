@@ -70,16 +70,23 @@ def _box(a: np.ndarray, k: int) -> np.ndarray:
     return c[k : k + h, k : k + w] - c[:h, k : k + w] - c[k : k + h, :w] + c[:h, :w]
 
 
+def _around(b: np.ndarray, reduce: np.ufunc) -> np.ndarray:
+    """`reduce` (np.maximum, np.minimum) over the 3x3 neighbourhood of each pixel, itself included (edges repeated)."""
+    h, w = b.shape
+    p = np.pad(b, 1, mode="edge")
+    out = b.copy()
+    for i, j in ((0, 0), (0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1), (2, 2)):
+        reduce(out, p[i : i + h, j : j + w], out=out)
+    return out
+
+
 def point_sources(bright: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(faint, sharp) bool maps of stars in a brightness image (uint8 max(R, G, B)): local maxima of the 3x3
     neighbourhood standing STAR_FAINT / STAR_SHARP (times lens.star_gain where the sky is darker than the
     reference camera's) over the mean of the ring around them."""
     b = bright.astype(np.float32)
     h, w = b.shape
-    p = np.pad(b, 1, mode="edge")
-    top = p[0:h, 0:w].copy()
-    for i, j in ((0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1), (2, 2)):
-        np.maximum(top, p[i : i + h, j : j + w], out=top)
+    top = _around(b, np.maximum)
     ring = (_box(b, 5) - _box(b, 3)) / np.float32(16.0)
     lead = b - ring
     peak = (b >= top) & (bright < SATURATED)
@@ -245,16 +252,7 @@ TEXTURE_SPAN = 1.1
 
 def _opened(b: np.ndarray) -> np.ndarray:
     """3x3 grey opening (min, then max, over each neighbourhood): point sources taken out, broader light kept."""
-    h, w = b.shape
-    p = np.pad(b, 1, mode="edge")
-    low = p[0:h, 0:w].copy()
-    for i, j in ((0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)):
-        np.minimum(low, p[i : i + h, j : j + w], out=low)
-    q = np.pad(low, 1, mode="edge")
-    out = q[0:h, 0:w].copy()
-    for i, j in ((0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)):
-        np.maximum(out, q[i : i + h, j : j + w], out=out)
-    return out
+    return _around(_around(b, np.minimum), np.maximum)
 
 
 def texture(frame: Frame, geom: lens.Lens) -> float | None:

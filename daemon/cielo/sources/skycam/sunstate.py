@@ -23,6 +23,7 @@ otherwise. Figures and the rules' choice: docs/sun.md.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,10 +180,9 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
                 values = ratio[away]
                 pale = _percentile_below(values, 80, PALE) and _percentile_below(values, 20, GREY)
             standout = _standout(darkest, sun, motion_sky & (deg > STANDOUT_DEG))
-            falloff = aureole_falloff(px, motion_sky, deg)
             ring = lens_disc & (deg >= GLOW_DEG[0]) & (deg < GLOW_DEG[1])
-            if np.count_nonzero(near_sky & ring) >= GLOW_OPEN * np.count_nonzero(ring):
-                glow = aureole_falloff(px, motion_sky, deg, GLOW_DEG)
+            glow_open = np.count_nonzero(near_sky & ring) >= GLOW_OPEN * np.count_nonzero(ring)
+            falloff, glow = aureole_falloff(px, motion_sky, deg, (AUREOLE_DEG[:2], GLOW_DEG if glow_open else None))
             # the disc itself first: one that hardly stands out from the sky is dimmed whatever the colours;
             # one that stands out as a clear sky's is not, however pale the sky reads
             milky = overcast >= OVERCAST or pale
@@ -236,18 +236,24 @@ def _standout(darkest: np.ndarray, sun: tuple[float, float], far: np.ndarray) ->
 
 
 def aureole_falloff(px: np.ndarray, sky: np.ndarray, deg: np.ndarray,
-                    near: tuple[float, float] = AUREOLE_DEG[:2]) -> float | None:
-    """The sky's median brightness (mean of R, G, B) 20-35 degrees from the sun (`near`: another band) over that
-    35-60 degrees from it (AUREOLE_DEG; `sky`: unsaturated sky pixels, `deg`: each pixel's angle to the sun). The
-    aureole is the direct beam scattered forward once: a strong beam through dust haze keeps it steep, a veil thick
-    enough to be overcast scatters the light many times over and flattens it. None without enough sky in either
-    band."""
-    (a, b), (c, d) = near, AUREOLE_DEG[1:]
-    inner, outer = sky & (deg >= a) & (deg < b), sky & (deg >= c) & (deg < d)
-    if int(np.count_nonzero(inner)) < MIN_NEAR_PIXELS or int(np.count_nonzero(outer)) < MIN_NEAR_PIXELS:
-        return None
+                    nears: Sequence[tuple[float, float] | None] = (AUREOLE_DEG[:2],)) -> list[float | None]:
+    """Per band of `nears` (degrees from the sun; None: not read), the sky's median brightness (mean of R, G, B)
+    there over that 35-60 degrees from the sun (AUREOLE_DEG; `sky`: unsaturated sky pixels, `deg`: each pixel's
+    angle to the sun); by default 20-35 degrees, the fall-off. The aureole is the direct beam scattered forward
+    once: a strong beam through dust haze keeps it steep, a veil thick enough to be overcast scatters the light
+    many times over and flattens it. None for a band without enough sky in it or in the outer band."""
+    c, d = AUREOLE_DEG[1:]
+    outer = sky & (deg >= c) & (deg < d)
+    if int(np.count_nonzero(outer)) < MIN_NEAR_PIXELS:
+        return [None] * len(nears)
     light = px[0].astype(np.uint16) + px[1] + px[2]
-    return float(np.median(light[inner])) / max(float(np.median(light[outer])), 1.0)
+    far = max(float(np.median(light[outer])), 1.0)
+    out: list[float | None] = []
+    for band in nears:
+        inner = None if band is None else sky & (deg >= band[0]) & (deg < band[1])
+        out.append(None if inner is None or int(np.count_nonzero(inner)) < MIN_NEAR_PIXELS
+                   else float(np.median(light[inner])) / far)
+    return out
 
 
 def _median_u8(values: np.ndarray) -> float:
