@@ -581,3 +581,22 @@ def test_a_milky_sky_with_a_hazy_clear_aureole_keeps_its_sun_visible():
     veiled = view(milky_sky(50, 250, (70, 73, 80)), 66.0)
     assert veiled.falloff is not None and veiled.falloff < sunstate.HAZE_FALLOFF
     assert veiled.state == "thin"
+
+
+def test_a_disc_tinted_by_a_white_balance_after_the_clip_is_still_the_sun():
+    # A white balance applied to the clipped frame (red x1.1, blue x0.9, or the reverse) leaves the disc flat in each
+    # channel but neither grey nor saturated in min(R, G, B): it was refused, a clear sky's sun said "covered"
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    noon = datetime(2024, 6, 1, 11, 0, tzinfo=UTC)
+    clear = np.asarray(Image.open(io.BytesIO(frame())).convert("RGB"), dtype=np.float32).copy()
+    yy, xx = np.mgrid[0:H, 0:W]
+    clear[np.hypot(xx - SUN[0], yy - SUN[1]) <= 16] = 255  # clipped by the sensor: no noise left on the disc
+    for gains in ((1.1, 1.0, 0.9), (0.9, 1.0, 1.1)):
+        buf = io.BytesIO()
+        Image.fromarray(np.clip(clear * np.array(gains, np.float32) + 0.5, 0, 255).astype(np.uint8)).save(
+            buf, "JPEG", quality=95)
+        v = model.judge([model.decode(buf.getvalue())], [noon], 40.4, -3.7)[0]
+        # found; whether it then stands out enough is the standout's business (min(R, G, B): the tint lowers it)
+        assert v.sky.seen and v.sun_state in ("visible", "thin"), gains

@@ -231,13 +231,20 @@ def _night_without_time(brightness: float, starry: bool) -> bool:
 
 def _saturated(px: np.ndarray, darkest: np.ndarray, sun: tuple[float, float]) -> bool:
     """The blob is a clipped disc: saturated (min(R, G, B) over SUN_LEVEL), or clipped below full scale
-    (lens.find_sun's plateau) with its channels equal, as clipping leaves them. A bright cloud that a
+    (lens.find_sun's plateau) with its channels equal, as clipping leaves them, or tinted by a white balance
+    applied after the clip: every channel flat over the 3x3, the brightest over SUN_LEVEL. A bright cloud that a
     plateau search takes for the sun keeps its colour noise."""
     ys, xs = _disc(sun, darkest.shape)
     if int(darkest[ys, xs].max()) >= int(lens.SUN_LEVEL * 255):
         return True
     patch = px[:, ys, xs].astype(np.int16)
-    return float(np.median(patch.max(axis=0) - patch.min(axis=0))) <= CLIPPED_CHROMA
+    if float(np.median(patch.max(axis=0) - patch.min(axis=0))) <= CLIPPED_CHROMA:
+        return True
+    # a white balance applied after the sensor clipped tints the disc, (255, 255, 229) or (204, 226, 249), but leaves
+    # each channel as flat as clipping made it, one of them near full scale
+    per = patch.reshape(3, -1)
+    flat = int((per.max(axis=1) - per.min(axis=1)).max()) <= CLIPPED_CHROMA
+    return flat and int(per.max()) >= int(lens.SUN_LEVEL * 255)
 
 
 def _standout(darkest: np.ndarray, sun: tuple[float, float], far: np.ndarray) -> float | None:
