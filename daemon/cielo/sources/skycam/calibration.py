@@ -95,7 +95,7 @@ FRAME_CAST_SPREAD = 0.08
 # one's at least, a ratio: a weaker camera draws both nearer grey; cloud cover's frequency is U-shaped), and the
 # median of the clear class over the reference camera's (CLEAR_BLUE_REF, the same measure on
 # LenghuSky-8 2018-2019 development frames) scales the bars. Within CLEAR_BAND of 1 the camera is taken as the
-# reference's (its own years, each calibrated on itself: 2018-2019 1.00, 2020 1.08, 2021 0.92). The bars only follow
+# reference's (its own years, each calibrated on itself: 2018-2019 1.00, 2020 no split, 2021 0.92). The bars only follow
 # a paler camera down, to CLEAR_FLOOR of the reference's at most: a bluer one keeps them (the blue side of its decks
 # sits under its own pooled threshold already; raised, they took ARM TSI's clear frames with the sun behind the
 # shadow band for decks: through saturation 0.7, 1.15 on one half, calibrated MAE 0.343 -> 0.356).
