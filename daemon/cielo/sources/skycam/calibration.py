@@ -526,6 +526,8 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
         scale, scale_note = clear_scale([v for v in levels if v is not None])
         if table is not None:
             reference = Reference(zenith=threshold, table=table, own_sky=own)
+        elif scale != 1.0:
+            scale, scale_note = 1.0, scale_note + " (not applied: the model's reference, no site threshold)"
     found_info = {
         "lens": lens_note,
         "lens_share": round(float(lens.mean()), 4),
@@ -539,7 +541,7 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
     }
     return Calibration(h, w, mask, threshold, n, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), source,
                        found_info, None, geom.as_dict(), reference, cast=cast,
-                       clear_scale=scale if reference is not None else 1.0)
+                       clear_scale=scale)
 
 
 def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | None], latitude: float,
