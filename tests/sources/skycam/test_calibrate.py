@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cielo.sources.skycam.calibration import Calibration, CalibrationError, fit
+from cielo.sources.skycam.calibration import CLEAR_BLUE_REF, Calibration, CalibrationError, clear_scale, fit
 from cielo.sources.skycam.model import OctaModel
 from tests.conftest import cielo, rows, write_config
 from tests.support.camserver import CameraServer, sky_jpeg
@@ -190,6 +190,46 @@ def test_a_sites_glow_bar_round_trips_and_older_files_have_none(model: OctaModel
     (tmp_path / "old.json").write_text(json.dumps(raw))
     old = Calibration.load(tmp_path / "old.json")
     assert old.glow is None and old.ident == plain
+
+
+def test_the_sites_clear_sky_blue_round_trips_and_older_files_have_the_reference_bars(model: OctaModel,
+                                                                                        tmp_path: Path):
+    """The scale of the day bars (calibration.clear_scale) is stored with the calibration and reaches the model's
+    reference; a file written before it (no `clear_sky_scale`) loads with the reference camera's bars and keeps its
+    id."""
+    frames = [model.decode(sky_jpeg(COVERS[i % 6], seed=i, mast=True)) for i in range(8)]
+    cal = fit(frames, "test", 0.25)
+    assert cal.clear_scale == 1.0  # too few frames to tell
+    plain = cal.ident
+    cal.clear_scale = 0.7
+    cal.save(tmp_path / "cal.json")
+    back = Calibration.load(tmp_path / "cal.json")
+    assert back.clear_scale == pytest.approx(0.7) and back.ident == cal.ident != plain
+    raw = json.loads((tmp_path / "cal.json").read_text())
+    del raw["clear_sky_scale"]
+    (tmp_path / "old.json").write_text(json.dumps(raw))
+    old = Calibration.load(tmp_path / "old.json")
+    assert old.clear_scale == 1.0 and old.ident == plain
+    m = OctaModel(calibration=back)
+    if back.reference is not None:
+        assert m.reference.clear_scale == pytest.approx(0.7)
+    m.calibrate(None)
+    assert m.reference.clear_scale == 1.0
+
+
+def test_clear_scale_reads_a_paler_camera_and_leaves_the_reference_alone():
+    """Daylit frames' surface levels split into decks and clear skies: clear ones at the reference's blue keep the
+    bars; 0.7 as blue (the same sky through less colour) scales them by 0.7; bluer ones, levels that do not split,
+    or too few keep them."""
+    rng = np.random.default_rng(0)
+    decks = list(rng.uniform(0.0, 0.12, 40))
+    clear = list(rng.normal(CLEAR_BLUE_REF, 0.03, 40))
+    assert clear_scale(decks + clear)[0] == 1.0
+    scale, note = clear_scale([0.7 * v for v in decks + clear])
+    assert scale == pytest.approx(0.7, abs=0.04) and "scaled" in note
+    assert clear_scale(decks + [1.3 * v for v in clear])[0] == 1.0  # a bluer camera keeps the reference's bars
+    assert clear_scale(clear)[0] == 1.0  # no decks: no split
+    assert clear_scale(decks[:5] + clear[:5])[0] == 1.0  # too few
 
 
 def test_calibration_removes_the_mast_from_the_count(model: OctaModel):

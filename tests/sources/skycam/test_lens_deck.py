@@ -62,3 +62,18 @@ def test_a_site_calibrated_paler_keeps_its_pale_clear_sky_clear():
     assert lens.deck_bar(pale_site) < 0.11 and lens.deck_bar(lens.Reference()) == lens.SURFACE_CLEAR
     assert _cloud(px, lens.maps(px, geom, pale_site, daylit=True)) < 0.05
     assert _cloud(px, lens.maps(px, geom, lens.Reference(), daylit=True)) > 0.95
+
+
+def test_a_site_whose_clear_sky_is_paler_keeps_its_clear_days_clear():
+    """A camera with weaker colour (less saturation, a dusty dome) draws its clear sky toward grey: at the reference
+    camera's bars its pale clear day (bluest tenth NRBR ~0.15, under SURFACE_CLEAR) is taken for a deck and read
+    overcast. Calibrated with its clear sky's blue at 0.7 of the reference's (calibration.clear_scale) the bars
+    scale with it: the frame shows a clear sky again. A real deck of that camera (NRBR ~0.03 .. 0.08) stays one."""
+    px, geom = _fisheye((195.0, 218.0), sun=True)  # NRBR ~0.13 .. 0.18: a clear sky 0.7 as blue as the reference's
+    site = lens.Reference(zenith=0.14, table=((0.14, 0.14), (0.14, 0.14)))
+    assert _cloud(px, lens.maps(px, geom, site, daylit=True)) > 0.95
+    paler = lens.Reference(zenith=0.14, table=((0.14, 0.14), (0.14, 0.14)), clear_scale=0.7)
+    assert lens.deck_bar(paler) < lens.deck_bar(site)
+    assert _cloud(px, lens.maps(px, geom, paler, daylit=True)) < 0.05
+    deck, _ = _fisheye((160.0, 176.0), sun=False)  # NRBR ~0.03 .. 0.08
+    assert _cloud(deck, lens.maps(deck, geom, paler, daylit=True)) > 0.95

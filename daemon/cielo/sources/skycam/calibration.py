@@ -86,6 +86,24 @@ FRAME_CAST_Q = 2
 FRAME_CAST_LIT = 0.25
 FRAME_CAST_BLUE = 0.06
 FRAME_CAST_SPREAD = 0.08
+# How blue the site's clear sky is (clear_scale): the day rules hold NRBR bars chosen on the reference camera (a frame
+# shows a clear sky when its clear-sky surface's bluest tenth reaches lens.SURFACE_CLEAR; lens.deck_bar; the surface's
+# floor). A camera whose colour is weaker (less saturation, scattered light in a dusty dome or lens, a flatter tone
+# curve) draws every blue nearer grey by one factor, its clear sky and its decks alike, and those bars then read its
+# clear days as decks. Each daylit frame with the sun in view gives its surface's bluest tenth (lens.surface_level);
+# over a site's frames these split into decks and clear skies (the classes' means apart by CLEAR_SPLIT of the clear
+# one's at least, a ratio: a weaker camera draws both nearer grey; cloud cover's frequency is U-shaped), and the
+# median of the clear class over the reference camera's (CLEAR_BLUE_REF, the same measure on
+# LenghuSky-8 2018-2019 development frames) scales the bars. Within CLEAR_BAND of 1 the camera is taken as the
+# reference's (its own years, each calibrated on itself: 2018-2019 1.00, 2020 no split, 2021 0.92). The bars only follow
+# a paler camera down, to CLEAR_FLOOR of the reference's at most: a bluer one keeps them (the blue side of its decks
+# sits under its own pooled threshold already; raised, they took ARM TSI's clear frames with the sun behind the
+# shadow band for decks: through saturation 0.7, 1.15 on one half, calibrated MAE 0.343 -> 0.356).
+CLEAR_BLUE_REF = 0.26
+CLEAR_SPLIT = 0.5
+CLEAR_BAND = 0.15
+CLEAR_FLOOR = 0.5
+CLEAR_MIN_FRAMES = 10  # frames in each class at least
 # Frames darker than this (mean of max(R, G, B), 0..1; the model's DARK_MEAN) say nothing about the day sky:
 # the lens, obstruction and colour fit leaves them out. Dark nights with stars still teach the night side.
 DAY_FIT_MEAN = 0.08
@@ -111,6 +129,7 @@ class Calibration:
     night: nights.NightSite | None = None  # the site's night side (learn_nights), None: the reference's
     cast: float = 0.0  # the site's greyest NRBR over the reference's (site_cast); 0: none taken off
     glow: float | None = None  # the site's glow bar for veiled days (veil.learn); None: no veil rule
+    clear_scale: float = 1.0  # the site's clear sky's blue over the reference camera's (clear_scale); 1: the same
 
     @property
     def ident(self) -> str:
@@ -124,6 +143,8 @@ class Calibration:
             extra += f"cast {self.cast:.4f}"
         if self.glow is not None:  # files without a glow bar keep their id
             extra += f"glow {self.glow:.4f}"
+        if self.clear_scale != 1.0:  # files without a scale keep their id
+            extra += f"clear {self.clear_scale:.4f}"
         h = hashlib.sha256(np.packbits(self.mask).tobytes() + f"{self.sky_threshold:.4f}".encode()
                            + extra.encode())
         return h.hexdigest()[:10]
@@ -157,6 +178,7 @@ class Calibration:
             "night": None if self.night is None else self.night.as_dict(),
             "cast": round(self.cast, 4),
             "veil_glow": None if self.glow is None else round(self.glow, 4),
+            "clear_sky_scale": round(self.clear_scale, 4),
             "mask_packbits_b64": base64.b64encode(np.packbits(self.mask.ravel())).decode("ascii"),
         }
 
@@ -178,6 +200,8 @@ class Calibration:
             mask = np.unpackbits(bits)[: h * w].reshape(h, w).astype(bool)
             table = raw.get("clear_sky_reference")
             own = raw.get("own_sky_bands")  # absent in files of cielo 3.1: the surface applies everywhere
+            # absent in files of older cielos: the reference camera's day bars, as they had
+            clear = float(raw.get("clear_sky_scale") or 1.0)
             ref = Reference(zenith=float(raw["sky_threshold"]),
                             table=tuple(tuple(float(v) for v in row) for row in table),
                             own_sky=tuple(tuple(bool(v) for v in row) for row in own) if own else None
@@ -193,9 +217,35 @@ class Calibration:
             glow = None if raw.get("veil_glow") is None else float(raw["veil_glow"])
             return cls(h, w, mask, float(raw["sky_threshold"]), int(raw["frames"]), str(raw["fitted_at"]),
                        str(raw.get("source", "")), dict(raw.get("found", {})), path, geom, ref, site_night, cast,
-                       glow)
+                       glow, clear)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CalibrationError(f"{path}: not a usable calibration file: {exc}") from None
+
+
+def clear_scale(levels: list[float]) -> tuple[float, str]:
+    """The site's clear sky's blue over the reference camera's (CLEAR_*), from its daylit frames' surface levels
+    (lens.surface_level), and a note: 1 where the levels do not split into decks and clear skies or the clear ones
+    are no paler than CLEAR_BAND under the reference's."""
+    v = np.sort(np.asarray(levels, dtype=np.float64))
+    if v.size < 2 * CLEAR_MIN_FRAMES:
+        return 1.0, f"{v.size} daylit frames with the sun in view (needs {2 * CLEAR_MIN_FRAMES}): the reference's bars"
+    # Otsu's split of the levels (a few hundred at most: every cut tried)
+    k = np.arange(1, v.size)
+    c = np.cumsum(v)
+    lo_mean, hi_mean = c[:-1] / k, (c[-1] - c[:-1]) / (v.size - k)
+    cut = int(k[np.argmax(k * (v.size - k) * (hi_mean - lo_mean) ** 2)])
+    low, high = v[:cut], v[cut:]
+    if min(low.size, high.size) < CLEAR_MIN_FRAMES or float(high.mean() - low.mean()) < CLEAR_SPLIT * float(
+            high.mean()):
+        return 1.0, (f"{v.size} daylit frames' skies do not split into decks and clear skies: the reference's bars")
+    level = float(np.median(high))
+    ratio = level / CLEAR_BLUE_REF
+    note = (f"{high.size} of {v.size} daylit frames' skies clear, their bluest tenth NRBR {level:.3f} "
+            f"({ratio:.2f} of the reference camera's {CLEAR_BLUE_REF})")
+    if ratio >= 1.0 - CLEAR_BAND:
+        return 1.0, note + ": the reference's day bars"
+    scale = max(ratio, CLEAR_FLOOR)
+    return scale, note + f": the day bars scaled by {scale:.2f}"
 
 
 def site_cast(values: np.ndarray) -> tuple[float, str]:
@@ -468,8 +518,16 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
         threshold_note = "an all-sky camera (no lens circle): the model's per-frame rule, no site reference"
     else:
         threshold, table, own, threshold_note = _site_split(nrbr, valid, rho, sun_dist, default_threshold)
+    scale, scale_note = 1.0, "no lens circle: the reference's day bars"
+    if geom.found:
+        # frames known to be daylit where the times are known, else every day-like frame: each with the sun in view
+        levels = [lenses.surface_level(nrbr[i], valid[i], rho, sun_dist[i]) for i in range(n)
+                  if per[i].sun is not None and valid[i].any()]
+        scale, scale_note = clear_scale([v for v in levels if v is not None])
         if table is not None:
             reference = Reference(zenith=threshold, table=table, own_sky=own)
+        elif scale != 1.0:
+            scale, scale_note = 1.0, scale_note + " (not applied: the model's reference, no site threshold)"
     found_info = {
         "lens": lens_note,
         "lens_share": round(float(lens.mean()), 4),
@@ -479,9 +537,11 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
         "threshold": threshold_note,
         "pooled_clear_share": round(float((pooled >= threshold).mean()), 3) if pooled.size else 0.0,
         "clear_sky_table": None if table is None else [list(r) for r in table],
+        "clear_sky_blue": scale_note,
     }
     return Calibration(h, w, mask, threshold, n, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), source,
-                       found_info, None, geom.as_dict(), reference, cast=cast)
+                       found_info, None, geom.as_dict(), reference, cast=cast,
+                       clear_scale=scale)
 
 
 def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | None], latitude: float,
@@ -535,6 +595,7 @@ def describe(cal: Calibration) -> list[str]:
         f"colour cast: {f.get('cast', 'not read')}",
         f"sky/cloud threshold (NRBR): {cal.sky_threshold:.3f}, {f.get('threshold')}",
         f"pooled pixels on the clear side: {f.get('pooled_clear_share', 0):.0%}",
+        f"clear sky's blue: {f.get('clear_sky_blue', 'not measured (an older calibration): the reference day bars')}",
         f"dark nights: {f.get('night', {}).get('dark', 'not learned (no frame times)')}",
         f"moonlit nights: {f.get('night', {}).get('moonlit', 'not learned (no frame times)')}",
         f"moonlit cloud texture: {f.get('night', {}).get('texture', 'not learned')}",

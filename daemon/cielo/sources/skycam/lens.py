@@ -371,6 +371,9 @@ class Reference:
     table: tuple[tuple[float, ...], ...] | None = None  # [rho band][sun band] thresholds, from calibration
     own_sky: tuple[tuple[bool, ...], ...] | None = None  # [rho band][sun band]: the frame's surface may lower it
     all_sky: float = 0.25  # a frame without a lens circle (a crop, a plain camera): the hybrid rule's base
+    # the site's clear sky, as blue as the reference camera's times this (calibration.clear_scale): the day bars
+    # that hold an absolute NRBR (SURFACE_CLEAR, the deck bar's step, SURFACE_FLOOR) scale with it
+    clear_scale: float = 1.0
 
     def threshold(self, rho: np.ndarray, gam: np.ndarray | None, found: bool = True) -> np.ndarray:
         if self.table is not None:
@@ -472,7 +475,7 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
             bar = bar * np.float32(VEIL_BAR)
         threshold = np.where(stars > bar, np.float32(-1.0), threshold).astype(np.float32)
     elif surface_due or deck_due:
-        surface = clear_sky_surface(ratio, valid, rho, gam, -np.inf if hazy else SURFACE_CLEAR)
+        surface = clear_sky_surface(ratio, valid, rho, gam, -np.inf if hazy else SURFACE_CLEAR * ref.clear_scale)
         if surface is None and daylit:
             # no clear sky anywhere in a daylit frame (its bluest tenth under SURFACE_CLEAR): what is bluer than
             # the reference is the blue side of a deck (LenghuSky's grey stratus spreads over NRBR 0.01-0.19,
@@ -482,7 +485,8 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
         elif surface is not None and gam is not None:
             # never under the colour of grey or sunlit cloud: a surface fitted through cloud on the sun's
             # side would otherwise call that cloud clear
-            low = np.maximum(np.minimum(threshold, surface - np.float32(SURFACE_MARGIN)), np.float32(SURFACE_FLOOR))
+            low = np.maximum(np.minimum(threshold, surface - np.float32(SURFACE_MARGIN)),
+                             np.float32(SURFACE_FLOOR * ref.clear_scale))
             low = np.minimum(low, threshold)
             reach = np.inf if hazy else SURFACE_REACH  # haze pales the whole sky, not only the sun's side
             threshold = np.where((gam < reach) & ref.own_sky_allowed(rho, gam), low, threshold)
@@ -574,7 +578,7 @@ def deck_bar(ref: Reference) -> float:
     """The NRBR a daylit frame's sky must reach to count as clear once the frame shows no clear sky at all
     (a deck): SURFACE_CLEAR, or less at a site whose calibrated clear sky is paler than the model's default
     (its zenith threshold lower): an absolute bar would read every clear frame of such a camera overcast."""
-    return min(SURFACE_CLEAR, ref.zenith + DECK_ABOVE)
+    return min(SURFACE_CLEAR * ref.clear_scale, ref.zenith + DECK_ABOVE * ref.clear_scale)
 
 
 def clear_sky_surface(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam: np.ndarray | None,
@@ -586,6 +590,26 @@ def clear_sky_surface(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam:
     A low sun pales half a clear sky smoothly, far beyond its glare (LenghuSky-8 mornings: NRBR under 0.1 over
     the sun's half of the lens), which one threshold reads as cloud; cloud sits below the smooth surface that
     the clear sky around it draws."""
+    found = _envelope(nrbr, valid, rho, gam)
+    if found is None or found[2] < clear_bar:
+        return None
+    cols, coef, _ = found
+    out = np.zeros(rho.shape, dtype=np.float32)
+    for c, k in zip(cols, coef, strict=True):
+        out += np.float32(k) * c
+    return out
+
+
+def surface_level(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam: np.ndarray | None) -> float | None:
+    """The bluest tenth of the frame's clear-sky surface (what SURFACE_CLEAR is held against), None: no fit."""
+    found = _envelope(nrbr, valid, rho, gam)
+    return None if found is None else found[2]
+
+
+def _envelope(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam: np.ndarray | None
+              ) -> tuple[list[np.ndarray], np.ndarray, float] | None:
+    """clear_sky_surface's fit: its columns, coefficients and the bluest tenth of the fit over the pixels it was
+    fitted on; None when too few pixels or a degenerate fit."""
     cols = [np.ones_like(rho), rho * rho]
     if gam is not None:
         cols.append(np.exp(-gam / np.float32(SURFACE_SUN_SCALE)))
@@ -604,12 +628,7 @@ def clear_sky_surface(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam:
             return None
         fit = a @ coef
         keep = y > fit - SURFACE_MARGIN
-    if float(np.quantile(fit, 0.9)) < clear_bar:
-        return None
-    out = np.zeros(rho.shape, dtype=np.float32)
-    for c, k in zip(cols, coef, strict=True):
-        out += np.float32(k) * c
-    return out
+    return cols, coef, float(np.quantile(fit, 0.9))
 
 
 STAR_PROMINENCE = 0.08  # a star: a pixel brighter than each of its 8 neighbours, by this over their mean (0..1);

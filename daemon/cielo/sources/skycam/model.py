@@ -173,8 +173,8 @@ class OctaModel:
             self._site_lens = lens.Lens.from_dict(cal.lens, self.width, self.height)
             if cal.night is not None:  # the site's star bar per pixel: its lens is fixed, so once
                 self._site_bar = cal.night.bar_map(self._site_lens.rho())
-        if cal.reference is not None:
-            self.reference = cal.reference
+        if cal.reference is not None:  # with the site's clear sky's blue for the day bars (calibration.clear_scale)
+            self.reference = dataclasses.replace(cal.reference, clear_scale=cal.clear_scale)
 
     def geometry(self, frame: Frame) -> lens.Lens:
         """The lens ellipse used for a frame: the site's when calibrated, else the frame's own."""
