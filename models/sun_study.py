@@ -2,7 +2,7 @@
 
     .venv/bin/python models/sun_study.py state TSI_DIR [--days 20180418,20180419] [--step 4]
     .venv/bin/python models/sun_study.py motion TSI_DIR [--days 20180418,20180419] [--step 1]
-    .venv/bin/python models/sun_study.py lenghu LENGHU_DIR [--years 2020,2021]
+    .venv/bin/python models/sun_study.py lenghu LENGHU_DIR [--years 2020,2021] [--transform "saturation 0.7"]
     .venv/bin/python models/sun_study.py orientation TSI_DIR [--train 20170524 --test 20180418,20180419]
     .venv/bin/python models/sun_study.py orientation LENGHU_DIR --train 201907,201908 --test 201909,201910
     .venv/bin/python models/sun_study.py epochs LENGHU_DIR
@@ -84,6 +84,19 @@ def when(key: str) -> datetime:
     return datetime.strptime(key, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
 
 
+def through(args: argparse.Namespace, jpeg: bytes, camera: str) -> bytes:
+    """`--transform NAME`: the frame as another camera would give it (research/camera_shift.py's TRANSFORMS, at its
+    own size, re-encoded); `camera`: "tsi" or "lenghu", whose lens circle a vignette needs."""
+    if not args.transform:
+        return jpeg
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "research"))
+    import camera_shift
+
+    t, quality = camera_shift.TRANSFORMS[args.transform]
+    circle = camera_shift.TSI_CIRCLE if camera == "tsi" else camera_shift.LENGHU_CIRCLE
+    return camera_shift.shifted(jpeg, t, quality, circle)
+
+
 def view(model: OctaModel, jpeg: bytes, ts: datetime):
     frame = model.decode(jpeg)
     verdict = model.judge([frame], [ts], *SGP)[0]
@@ -97,7 +110,7 @@ def state_table(args: argparse.Namespace) -> None:
         t = truth(msk)
         if t is None:
             continue
-        frame, v = view(model, img.read_bytes(), when(key))
+        frame, v = view(model, through(args, img.read_bytes(), "tsi"), when(key))
         sv = v.sky
         # as `cielo classify` without --at judges it: the sun's state from the frame's light alone
         blind = model.judge([frame], [None], *SGP)[0].sun_state
@@ -264,7 +277,7 @@ def lenghu_table(args: argparse.Namespace) -> None:
             else:
                 continue
             ts = datetime.strptime(smp.name, "%Y-%m-%d-%H-%M-%S").replace(tzinfo=UTC) - timedelta(hours=8)
-            frame = model.decode(smp.jpeg)
+            frame = model.decode(through(args, smp.jpeg, "lenghu"))
             v = model.judge([frame], [ts if timed else None], *LENGHU_SITE)[0]
             tab[kind][v.sun_state] += 1
         print(f"\n{'with the frame time' if timed else 'no time given (classify without --at)'}")
@@ -483,6 +496,8 @@ def main() -> None:
     p.add_argument("--train", default="20170524", help="orientation: fit on these date prefixes (YYYYMM...)")
     p.add_argument("--test", default="20180418,20180419", help="orientation: check on these")
     p.add_argument("--tsi-dir", default="", help="disc: TSI_DIR as well, its --days")
+    p.add_argument("--transform", default="", help="state, lenghu: the frames through research/camera_shift.py's "
+                   "transform of this name (another camera: \"saturation 0.7\", \"gamma 0.8\", ...)")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args()
     {"state": state_table, "motion": motion_table, "lenghu": lenghu_table,

@@ -537,3 +537,66 @@ def test_a_site_bar_near_the_references_is_the_reference_tone_curve():
 
     assert veil.tone(veil.GLOW ** 0.95) == 1.0
     assert veil.tone(veil.GLOW ** 0.85) == pytest.approx(0.85)
+
+
+def milky_sky(amplitude: float, scale: float, base: tuple[int, int, int]) -> bytes:
+    """A flat pale blue-grey sky (NRBR `base` about 0.06-0.07: milky by colour, no blue left) with the sun's saturated
+    disc and a glow of `amplitude` levels falling off over `scale` pixels of the 640x480 frame."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    glow = amplitude * np.exp(-np.hypot(xx - SUN[0], yy - SUN[1]) / scale)
+    px = np.array(base, np.float32)[:, None, None] + glow[None]
+    sky = Image.fromarray(np.clip(px, 0, 255).astype(np.uint8).transpose(1, 2, 0))
+    ImageDraw.Draw(sky).ellipse((SUN[0] - 14, SUN[1] - 14, SUN[0] + 14, SUN[1] + 14), fill=(255, 255, 255))
+    return _through_the_lens(sky)
+
+
+def test_a_milky_sky_with_a_hazy_clear_aureole_keeps_its_sun_visible():
+    # A paler camera's clear sky passes the milky colour test while the octa mask calls it clear (LenghuSky-8 2021);
+    # the disc stands out between FAINT and STANDS_OUT, so the colour alone would say "thin". A steep aureole (dust
+    # haze scattering the beam forward once) keeps it "visible"; a flat one (a veil) and a low sun do not
+    import dataclasses
+
+    from cielo.sources.skycam import haze, sunstate
+    from cielo.sources.skycam.model import OctaModel
+
+    assert (sunstate.HAZE_FALLOFF, sunstate.HAZE_ALTITUDE) == (haze.FALLOFF, haze.SUN_ALTITUDE)
+    model = OctaModel()
+
+    def view(jpeg: bytes, elevation: float) -> sunstate.SunView:
+        f = model.decode(jpeg)
+        geom = model.geometry(f)
+        maps = model.maps(f, geom)
+        # the octa mask calling the pale sky clear, as it does on those frames: only the colour test says milky
+        clear = dataclasses.replace(maps, threshold=np.full_like(maps.threshold, -1.0))
+        v = sunstate.assess(f.pixels, geom, clear, f.not_sky(), elevation, f.brightness)
+        assert v is not None and v.seen and v.overcast is not None and v.overcast < sunstate.OVERCAST
+        assert v.standout is not None and sunstate.FAINT <= v.standout < sunstate.STANDS_OUT
+        return v
+
+    hazy = milky_sky(300, 50, (90, 94, 102))
+    high = view(hazy, 66.0)
+    assert high.falloff is not None and high.falloff >= sunstate.HAZE_FALLOFF
+    assert high.state == "visible"
+    assert view(hazy, 17.0).state == "thin"  # the sun low: the aureole's bands on the horizon's glow, not trusted
+    veiled = view(milky_sky(50, 250, (70, 73, 80)), 66.0)
+    assert veiled.falloff is not None and veiled.falloff < sunstate.HAZE_FALLOFF
+    assert veiled.state == "thin"
+
+
+def test_a_disc_tinted_by_a_white_balance_after_the_clip_is_still_the_sun():
+    # A white balance applied to the clipped frame (red x1.1, blue x0.9, or the reverse) leaves the disc flat in each
+    # channel but neither grey nor saturated in min(R, G, B): it was refused, a clear sky's sun said "covered"
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    noon = datetime(2024, 6, 1, 11, 0, tzinfo=UTC)
+    clear = np.asarray(Image.open(io.BytesIO(frame())).convert("RGB"), dtype=np.float32).copy()
+    yy, xx = np.mgrid[0:H, 0:W]
+    clear[np.hypot(xx - SUN[0], yy - SUN[1]) <= 16] = 255  # clipped by the sensor: no noise left on the disc
+    for gains in ((1.1, 1.0, 0.9), (0.9, 1.0, 1.1)):
+        buf = io.BytesIO()
+        Image.fromarray(np.clip(clear * np.array(gains, np.float32) + 0.5, 0, 255).astype(np.uint8)).save(
+            buf, "JPEG", quality=95)
+        v = model.judge([model.decode(buf.getvalue())], [noon], 40.4, -3.7)[0]
+        # found; whether it then stands out enough is the standout's business (min(R, G, B): the tint lowers it)
+        assert v.sky.seen and v.sun_state in ("visible", "thin"), gains

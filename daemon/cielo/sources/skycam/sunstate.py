@@ -5,9 +5,9 @@ blob, the clear-sky threshold per pixel):
 
 - the sun's state: "visible" (a saturated disc), "thin" (a saturated disc that hardly stands out from the sky
   far from it, or one that does not stand out as a clear sky's under a sky that is cloud nearly everywhere
-  else, or milky, no blue left and grey in it: the sun shows through thin cloud), "covered" (no saturated disc
-  where the sun is, or anywhere with the sun up), or None (the sun down, out of the lens, or nothing to judge
-  by);
+  else, or milky, no blue left and grey in it, unless the aureole falls off as a hazy clear sky's: the sun shows
+  through thin cloud), "covered" (no saturated disc where the sun is, or anywhere with the sun up), or None (the
+  sun down, out of the lens, or nothing to judge by);
 - the cloud fraction within 15 and 30 degrees of the sun (sky and cloud pixels only: saturated glare, masts
   and the surround left out), where the sun is known: the blob, else its computed position once the camera's
   orientation is calibrated (orientation.py);
@@ -38,6 +38,11 @@ PALE = 0.16  # ... or with that area's 80th-percentile NRBR under this: a milky 
 GREY = 0.065  # ... but milky only with grey in it, its 20th percentile under this: a pale, hazy clear sky stays blue
 # everywhere (LenghuSky-8 2018-2020 clear frames: 20th percentile 0.053 or more, 0.069-0.078 where the 80th was
 # under PALE; the milky overcast ones under PALE 0.059 or less)
+HAZE_FALLOFF = 1.31  # a sky milky by colour alone (the octa mask calling it clear away from the disc) is haze, not a
+HAZE_ALTITUDE = 30.0  # veil, where the aureole falls off this steeply (AUREOLE_DEG) with the sun this high or higher:
+# dust scatters the direct beam forward once and keeps a clear sky's steep aureole, a veil that dims the sun scatters
+# it many times and flattens it (haze.FALLOFF, haze.SUN_ALTITUDE: the same bars for the same reason, chosen on
+# LenghuSky-8 2018-2019 clear days; on a paler camera a clear sky passes the milky test, docs/sun.md)
 STANDOUT_DEG = 45.0  # the sky the disc is measured against: farther than this from it, within the octa area
 FAINT = 2.3  # a disc less than this many times as bright (min(R, G, B)) as that sky: "thin" whatever the colours
 STANDS_OUT = 3.1  # a disc this many times as bright as the sky or more is a clear sky's, even where the cloud
@@ -183,6 +188,8 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
             ring = lens_disc & (deg >= GLOW_DEG[0]) & (deg < GLOW_DEG[1])
             glow_open = np.count_nonzero(near_sky & ring) >= GLOW_OPEN * np.count_nonzero(ring)
             falloff, glow = aureole_falloff(px, motion_sky, deg, (AUREOLE_DEG[:2], GLOW_DEG if glow_open else None))
+            if pale and overcast < OVERCAST and _hazy_aureole(falloff, elevation):
+                pale = False  # a pale, hazy clear sky: the colour alone says milky, the aureole says haze
             # the disc itself first: one that hardly stands out from the sky is dimmed whatever the colours;
             # one that stands out as a clear sky's is not, however pale the sky reads
             milky = overcast >= OVERCAST or pale
@@ -207,6 +214,14 @@ def _discs(geom: lens.Lens) -> tuple[np.ndarray, np.ndarray]:
     return out
 
 
+def _hazy_aureole(falloff: float | None, elevation: float | None) -> bool:
+    """The aureole of a clear sky under dust haze, not of a veil: falling off HAZE_FALLOFF or more with the sun
+    HAZE_ALTITUDE or more up (lower, the aureole's bands run along the horizon, whose own glow steepens an
+    overcast sky's too). A paler camera's clear sky passes the milky colour test; its aureole is still steep."""
+    return (falloff is not None and falloff >= HAZE_FALLOFF and elevation is not None
+            and elevation >= HAZE_ALTITUDE)
+
+
 def _night_without_time(brightness: float, starry: bool) -> bool:
     """No time known: the frame's light alone says night. A starry frame is night unless it is as bright as
     no night sky is (STARRY_DAYLIGHT). A bright night without stars is not told from day by this: LenghuSky-8
@@ -216,13 +231,20 @@ def _night_without_time(brightness: float, starry: bool) -> bool:
 
 def _saturated(px: np.ndarray, darkest: np.ndarray, sun: tuple[float, float]) -> bool:
     """The blob is a clipped disc: saturated (min(R, G, B) over SUN_LEVEL), or clipped below full scale
-    (lens.find_sun's plateau) with its channels equal, as clipping leaves them. A bright cloud that a
+    (lens.find_sun's plateau) with its channels equal, as clipping leaves them, or tinted by a white balance
+    applied after the clip: every channel flat over the 3x3, the brightest over SUN_LEVEL. A bright cloud that a
     plateau search takes for the sun keeps its colour noise."""
     ys, xs = _disc(sun, darkest.shape)
     if int(darkest[ys, xs].max()) >= int(lens.SUN_LEVEL * 255):
         return True
     patch = px[:, ys, xs].astype(np.int16)
-    return float(np.median(patch.max(axis=0) - patch.min(axis=0))) <= CLIPPED_CHROMA
+    if float(np.median(patch.max(axis=0) - patch.min(axis=0))) <= CLIPPED_CHROMA:
+        return True
+    # a white balance applied after the sensor clipped tints the disc, (255, 255, 229) or (204, 226, 249), but leaves
+    # each channel as flat as clipping made it, one of them near full scale
+    per = patch.reshape(3, -1)
+    flat = int((per.max(axis=1) - per.min(axis=1)).max()) <= CLIPPED_CHROMA
+    return flat and int(per.max()) >= int(lens.SUN_LEVEL * 255)
 
 
 def _standout(darkest: np.ndarray, sun: tuple[float, float], far: np.ndarray) -> float | None:
