@@ -239,17 +239,22 @@ def _night_without_time(brightness: float, starry: bool) -> bool:
 def _saturated(px: np.ndarray, darkest: np.ndarray, sun: tuple[float, float]) -> bool:
     """The blob is a clipped disc: saturated (min(R, G, B) over SUN_LEVEL), or clipped below full scale
     (lens.find_sun's plateau) with its channels equal, as clipping leaves them, or tinted by a white balance
-    applied after the clip: every channel flat over the 3x3, at whatever level the clip and the gain left it (the
-    blob's searches ask it to stand out). A bright cloud that a plateau search takes for the sun keeps its colour
-    noise."""
+    applied after the clip: every channel flat over the 3x3, the brightest over SUN_LEVEL. A bright cloud that a
+    plateau search takes for the sun keeps its colour noise (or, at the model's size, is not every channel's top:
+    _tinted_sun)."""
     ys, xs = _disc(sun, darkest.shape)
     if int(darkest[ys, xs].max()) >= int(lens.SUN_LEVEL * 255):
         return True
     patch = px[:, ys, xs].astype(np.int16)
     if float(np.median(patch.max(axis=0) - patch.min(axis=0))) <= CLIPPED_CHROMA:
         return True
-    # a white balance applied after the sensor clipped tints the disc, (255, 255, 229) or (204, 226, 249), or a disc
-    # clipped below full scale, (235, 214, 193), but leaves each channel as flat as clipping made it
+    # a white balance applied after the sensor clipped tints the disc, (255, 255, 229) or (204, 226, 249), but leaves
+    # each channel as flat as clipping made it, one of them near full scale
+    return _flat(patch) and int(patch.max()) >= int(lens.SUN_LEVEL * 255)
+
+
+def _flat(patch: np.ndarray) -> bool:
+    """Every channel of the [3, 3, 3] patch as flat as a clip leaves it (max - min CLIPPED_CHROMA or less)."""
     per = patch.reshape(3, -1)
     return int((per.max(axis=1) - per.min(axis=1)).max()) <= CLIPPED_CHROMA
 
@@ -257,7 +262,7 @@ def _saturated(px: np.ndarray, darkest: np.ndarray, sun: tuple[float, float]) ->
 def _tinted_sun(px: np.ndarray, area: np.ndarray) -> tuple[float, float] | None:
     """A clipped disc tinted after the clip, which the plateau search in min(R, G, B) misses or places off its core:
     where every channel is at its own top at once (the tint moves each channel's clip to its own level), then flat
-    in every channel (_saturated). Looked for only where the blob of lens.find_sun (which the octas' glare mask keeps)
+    in every channel. Looked for only where the blob of lens.find_sun (which the octas' glare mask keeps)
     is missing or refused: the octa maps are not touched."""
     if not area.any():
         return None
@@ -278,7 +283,10 @@ def _tinted_sun(px: np.ndarray, area: np.ndarray) -> tuple[float, float] | None:
     sun = lens.find_sun(np.where(plateau, 255, 0).astype(np.uint8), area)
     if sun is None:
         return None
-    return sun if _saturated(px, darkest, sun) else None
+    # every channel's top at once and flat there, at whatever level the clip and the gain left it ((235, 214, 193) on
+    # a camera clipping at 0.84): a cloud flat at the model's size is not the top of a clear sky's blue
+    ys, xs = _disc(sun, darkest.shape)
+    return sun if _flat(px[:, ys, xs].astype(np.int16)) else None
 
 
 def _whitened(px: np.ndarray, darkest: np.ndarray, sun: tuple[float, float]) -> np.ndarray:
