@@ -628,7 +628,7 @@ def test_a_low_sun_sky_lit_from_above_reads_overcast_and_weak():
         geom = model.geometry(f)
         return lowsun.zenith_ratio(f.pixels, model.maps(f, geom).valid, geom)
 
-    deck, clear = lit_from_above(0.45), frame()
+    deck, clear = lit_from_above(0.6), frame()
     assert ratio(clear) < lowsun.ZENITH_BAR <= ratio(deck)
     veiled = judged(deck, low)
     assert veiled.octas == lowsun.OVERCAST_READ and veiled.flag == "uncertain"
