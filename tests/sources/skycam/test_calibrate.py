@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from cielo.sources.skycam.calibration import CLEAR_BLUE_REF, Calibration, CalibrationError, clear_scale, fit
+from cielo.sources.skycam.lens import Reference
 from cielo.sources.skycam.model import OctaModel
 from tests.conftest import cielo, rows, write_config
 from tests.support.camserver import CameraServer, sky_jpeg
@@ -175,21 +176,30 @@ def test_file_round_trip_and_other_model_sizes(model: OctaModel, tmp_path: Path)
         Calibration.load(tmp_path / "bad.json")
 
 
-def test_a_sites_glow_bar_round_trips_and_older_files_have_none(model: OctaModel, tmp_path: Path):
-    """The veil rule's bar (veil.learn) is stored with the calibration; a file written before it (no `veil_glow`)
-    loads without one, keeps its id, and so leaves the veil rule off as it was."""
+def _round_trip(model: OctaModel, tmp_path: Path, field: str, key: str, value: float
+                ) -> tuple[Calibration, Calibration]:
+    """A calibration with `field` set to `value`, saved and loaded back, and the same file written before `key`
+    existed (the key deleted), loaded; each checked to keep its id: the new one's moves, the old one's does not."""
     frames = [model.decode(sky_jpeg(COVERS[i % 6], seed=i, mast=True)) for i in range(8)]
     cal = fit(frames, "test", 0.25)
     plain = cal.ident
-    cal.glow = 1.31
+    setattr(cal, field, value)
     cal.save(tmp_path / "cal.json")
     back = Calibration.load(tmp_path / "cal.json")
-    assert back.glow == pytest.approx(1.31) and back.ident == cal.ident != plain
+    assert getattr(back, field) == pytest.approx(value) and back.ident == cal.ident != plain
     raw = json.loads((tmp_path / "cal.json").read_text())
-    del raw["veil_glow"]
+    del raw[key]
     (tmp_path / "old.json").write_text(json.dumps(raw))
     old = Calibration.load(tmp_path / "old.json")
-    assert old.glow is None and old.ident == plain
+    assert old.ident == plain
+    return back, old
+
+
+def test_a_sites_glow_bar_round_trips_and_older_files_have_none(model: OctaModel, tmp_path: Path):
+    """The veil rule's bar (veil.learn) is stored with the calibration; a file written before it (no `veil_glow`)
+    loads without one, keeps its id, and so leaves the veil rule off as it was."""
+    _, old = _round_trip(model, tmp_path, "glow", "veil_glow", 1.31)
+    assert old.glow is None
 
 
 def test_the_sites_clear_sky_blue_round_trips_and_older_files_have_the_reference_bars(model: OctaModel,
@@ -198,21 +208,12 @@ def test_the_sites_clear_sky_blue_round_trips_and_older_files_have_the_reference
     reference; a file written before it (no `clear_sky_scale`) loads with the reference camera's bars and keeps its
     id."""
     frames = [model.decode(sky_jpeg(COVERS[i % 6], seed=i, mast=True)) for i in range(8)]
-    cal = fit(frames, "test", 0.25)
-    assert cal.clear_scale == 1.0  # too few frames to tell
-    plain = cal.ident
-    cal.clear_scale = 0.7
-    cal.save(tmp_path / "cal.json")
-    back = Calibration.load(tmp_path / "cal.json")
-    assert back.clear_scale == pytest.approx(0.7) and back.ident == cal.ident != plain
-    raw = json.loads((tmp_path / "cal.json").read_text())
-    del raw["clear_sky_scale"]
-    (tmp_path / "old.json").write_text(json.dumps(raw))
-    old = Calibration.load(tmp_path / "old.json")
-    assert old.clear_scale == 1.0 and old.ident == plain
+    assert fit(frames, "test", 0.25).clear_scale == 1.0  # too few frames to tell
+    back, old = _round_trip(model, tmp_path, "clear_scale", "clear_sky_scale", 0.7)
+    assert old.clear_scale == 1.0
+    back.reference = Reference(zenith=0.2, table=((0.2,) * 4,) * 4)  # a site threshold: the scale applies there
     m = OctaModel(calibration=back)
-    if back.reference is not None:
-        assert m.reference.clear_scale == pytest.approx(0.7)
+    assert m.reference.clear_scale == pytest.approx(0.7)
     m.calibrate(None)
     assert m.reference.clear_scale == 1.0
 
