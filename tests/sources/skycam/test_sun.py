@@ -602,6 +602,7 @@ def test_a_disc_tinted_by_a_white_balance_after_the_clip_is_still_the_sun():
         assert v.sky.seen and v.sun_state in ("visible", "thin"), gains
 
 
+<<<<<<< HEAD
 def test_a_clear_disc_through_a_flatter_tone_curve_is_visible_once_the_site_knows_its_curve():
     # The disc's standout is a ratio of brightness: gamma 0.8 raises it to 0.8 and a clear sky's disc falls under
     # FAINT (the reference cameras' curve). The site's tone, learned by `cielo calibrate` (veil.tone), raises the
@@ -657,3 +658,38 @@ def test_a_disc_clipped_below_full_scale_and_tinted_is_the_sun_and_stands_out_as
         assert v.sky.seen and v.sun_state == "visible"
         assert v.sky.standout == pytest.approx(own.sky.standout, rel=0.05)
         assert v.octas == own.octas
+=======
+def lit_from_above(dim: float) -> bytes:
+    """The blue of `frame()`'s clear sky (read clear by its colour), its light falling toward the horizon by `dim`
+    of the zenith's at the rim: an even deck lit from above, as blue as a clear sky."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    t = np.clip(np.hypot(xx - W // 2, yy - H // 2) / R, 0, 1)
+    px = np.stack([60 + 60 * t, 110 + 60 * t, 210 + 30 * t]) * (1.0 - dim * t * t)[None]
+    return _through_the_lens(Image.fromarray(np.clip(px, 0, 255).astype(np.uint8).transpose(1, 2, 0)))
+
+
+def test_a_low_sun_sky_lit_from_above_reads_overcast_and_weak():
+    # With the sun low a clear sky's zenith is its darkest part and it brightens toward the horizon; a deck lit from
+    # above dims toward it. Both blue by colour: the light's shape decides, with the frame's time, sun under 13.5°
+    from cielo.sources.skycam import lowsun
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    low, noon = datetime(2024, 6, 1, 5, 15, tzinfo=UTC), datetime(2024, 6, 1, 11, 0, tzinfo=UTC)  # Madrid: 4°, 66°
+
+    def judged(jpeg: bytes, when: datetime | None):
+        return model.judge([model.decode(jpeg)], [when], 40.4, -3.7)[0]
+
+    def ratio(jpeg: bytes) -> float | None:
+        f = model.decode(jpeg)
+        geom = model.geometry(f)
+        return lowsun.zenith_ratio(f.pixels, model.maps(f, geom).valid, geom)
+
+    deck, clear = lit_from_above(0.6), frame()
+    assert ratio(clear) < lowsun.ZENITH_BAR <= ratio(deck)
+    veiled = judged(deck, low)
+    assert veiled.octas == lowsun.OVERCAST_READ and veiled.flag == "uncertain"
+    assert judged(deck, noon).octas <= 2  # the sun high: its aureole may light the zenith, the colour's answer
+    assert judged(deck, None).octas <= 2  # no time known: no sun's altitude, the colour's answer
+    assert judged(clear, low).octas == 0 and judged(clear, low).flag is None  # the daemon's own clear sky stays
+>>>>>>> main

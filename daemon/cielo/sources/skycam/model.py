@@ -23,7 +23,19 @@ from PIL import Image, UnidentifiedImageError
 
 from cielo.astro import sun
 from cielo.errors import CieloError
-from cielo.sources.skycam import confidence, haze, lens, mono, night, orientation, regime, sectors, sunstate, veil
+from cielo.sources.skycam import (
+    confidence,
+    haze,
+    lens,
+    lowsun,
+    mono,
+    night,
+    orientation,
+    regime,
+    sectors,
+    sunstate,
+    veil,
+)
 from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration, frame_cast, uncast_frame
 from cielo.sources.skycam.frame import Frame
 
@@ -452,6 +464,11 @@ class OctaModel:
                                                tone=tone)
                 elif veil.veiled(name, octas, view, elevations[i], glow_bar):
                     # the light round the disc says a veil the colour missed (the site's bar): overcast, and weak
+                    p = veil.moved_up(p)
+                    octas, flag = int(p.argmax()), "uncertain"
+                elif lowsun.applies(name, octas, elevations[i]) and lowsun.overcast(
+                        lowsun.zenith_ratio(f.pixels, maps.valid, geom)):
+                    # the sun low, the sky dimming toward the horizon as a lit deck does: overcast, and weak
                     p = veil.moved_up(p)
                     octas, flag = int(p.argmax()), "uncertain"
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness, name,

@@ -1,0 +1,72 @@
+"""An overcast day sky with the sun low, read clear by its colour: read by where its light comes from.
+
+With the sun a few degrees up, a veil of altostratus or cirrostratus over the whole sky keeps a clear sky's blue by
+colour (LenghuSky-8 2018-2019: 6 of the 9 overcast day frames read under 6 octas, calibrated, had the sun under 14
+degrees), and the glow round the disc (veil.py) is not read there: its ring reaches the horizon. The light's shape
+over the sky parts them. With the sun low a clear sky's zenith lies near its darkest band, 90 degrees from the sun
+(Rayleigh), and the sky brightens toward the horizon all round (the longer air path): the zenith is darker than the
+horizon band. A deck lit from above is brightest overhead and dims toward the horizon (the CIE overcast sky: the
+horizon about a third of the zenith). So: the median light (mean R, G, B) of the sky within ZENITH_RHO of the lens
+radius over that of the octa area's outer band (HORIZON_RHO out), ZENITH_BAR or more: lit from above, overcast.
+
+Only while the sun is under the octa area's rim (RIM_ALTITUDE): higher, the zenith nears the sun and its aureole
+lights it (LenghuSky-8 2018-2019 clear day frames: the ratio 0.50-0.89 with the sun under 14 degrees, up to about 1.0
+at 25-35, 1.2-1.5 over 50).
+
+Not the twilight rule's fitted rise (night.rises): by day it read ARM TSI's hazy clear evenings (2018-04-18, the
+check day, the sun 3-6 degrees up) as flat as the veils (0.17-0.38 against the veils' -0.46-0.18); the ratio reads
+them 0.71-0.83, a clear sky's.
+
+A day answer under 6 octas with the ratio at the bar has its distribution shifted up to 6 (veil.moved_up) and is
+marked uncertain. Needs the frame's time (the sun's altitude), not a calibration: a ratio of light at one exposure,
+it does not move with exposure or white balance, and a tone curve moves it little near the bar (x^0.8 moves 1.1 to
+1.08); a lens that vignettes raises it (ZENITH_BAR). Constants chosen on LenghuSky-8 2018-2019, checked on 2020 and
+ARM TSI; figures: docs/design.md (Low-sun overcast days).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cielo.sources.skycam import lens, regime
+from cielo.sources.skycam.sunstate import DEG_PER_RADIUS
+
+# The sun under the octa area's rim (an equidistant fisheye: 90 degrees over the lens radius): 13.5 degrees
+RIM_ALTITUDE = DEG_PER_RADIUS * (1.0 - lens.OCTA_RADIUS)
+OVERCAST_READ = 6  # an answer under this is the one the rule re-reads
+ZENITH_RHO = 0.35  # the zenith: within this share of the lens radius (31 degrees of zenith angle) ...
+HORIZON_RHO = 0.6  # ... over the horizon band: from this share out to the octa area's rim (54-76 degrees)
+# LenghuSky-8 2018-2019 day frames with the sun under RIM_ALTITUDE: clear (true <= 2) 0.50-0.89; the overcast ones
+# read under 6, 1.01, 1.17, 1.29, a broken sky 0.58 and two with the zenith open 0.80, 0.83. A lens that vignettes
+# darkens the horizon band and raises every ratio: through a 30 % fall-off at the rim (research/camera_shift.py) the
+# clear frames read up to 1.05 and a bar of 0.95 turned three of them overcast. The bar sits over that: the zenith
+# a tenth brighter than the horizon band, more than such a lens makes of a clear sky.
+ZENITH_BAR = 1.1
+MIN_PIXELS = 20  # fewer sky pixels than this in either band (at the model's size): no ratio
+
+
+def applies(light: str | None, octas: int, sun_altitude: float | None) -> bool:
+    """A day answer under OVERCAST_READ with the sun under RIM_ALTITUDE at the frame's known time: the frame whose
+    zenith_ratio is read."""
+    return (light == regime.DAY and octas < OVERCAST_READ and sun_altitude is not None
+            and sun_altitude < RIM_ALTITUDE)
+
+
+def zenith_ratio(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> float | None:
+    """The median light (mean R, G, B) of the unsaturated octa-area sky within ZENITH_RHO of the lens centre over
+    that beyond HORIZON_RHO; None without a lens circle or with too little sky in either band."""
+    if not geom.found:
+        return None
+    rho = geom.rho()
+    darkest = np.minimum(np.minimum(px[0], px[1]), px[2])
+    sky = (valid > 0) & (darkest < int(lens.SATURATED * 255))
+    top, rim = sky & (rho < ZENITH_RHO), sky & (rho >= HORIZON_RHO)
+    if int(np.count_nonzero(top)) < MIN_PIXELS or int(np.count_nonzero(rim)) < MIN_PIXELS:
+        return None
+    light = px[0].astype(np.uint16) + px[1] + px[2]
+    return float(np.median(light[top])) / max(float(np.median(light[rim])), 1.0)
+
+
+def overcast(ratio: float | None) -> bool:
+    """The sky lit from above: its zenith at least ZENITH_BAR of its horizon band's light."""
+    return ratio is not None and ratio >= ZENITH_BAR
