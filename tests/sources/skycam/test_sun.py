@@ -602,7 +602,6 @@ def test_a_disc_tinted_by_a_white_balance_after_the_clip_is_still_the_sun():
         assert v.sky.seen and v.sun_state in ("visible", "thin"), gains
 
 
-<<<<<<< HEAD
 def test_a_clear_disc_through_a_flatter_tone_curve_is_visible_once_the_site_knows_its_curve():
     # The disc's standout is a ratio of brightness: gamma 0.8 raises it to 0.8 and a clear sky's disc falls under
     # FAINT (the reference cameras' curve). The site's tone, learned by `cielo calibrate` (veil.tone), raises the
@@ -658,7 +657,8 @@ def test_a_disc_clipped_below_full_scale_and_tinted_is_the_sun_and_stands_out_as
         assert v.sky.seen and v.sun_state == "visible"
         assert v.sky.standout == pytest.approx(own.sky.standout, rel=0.05)
         assert v.octas == own.octas
-=======
+
+
 def lit_from_above(dim: float) -> bytes:
     """The blue of `frame()`'s clear sky (read clear by its colour), its light falling toward the horizon by `dim`
     of the zenith's at the rim: an even deck lit from above, as blue as a clear sky."""
@@ -692,4 +692,3 @@ def test_a_low_sun_sky_lit_from_above_reads_overcast_and_weak():
     assert judged(deck, noon).octas <= 2  # the sun high: its aureole may light the zenith, the colour's answer
     assert judged(deck, None).octas <= 2  # no time known: no sun's altitude, the colour's answer
     assert judged(clear, low).octas == 0 and judged(clear, low).flag is None  # the daemon's own clear sky stays
->>>>>>> main
