@@ -602,6 +602,63 @@ def test_a_disc_tinted_by_a_white_balance_after_the_clip_is_still_the_sun():
         assert v.sky.seen and v.sun_state in ("visible", "thin"), gains
 
 
+def test_a_clear_disc_through_a_flatter_tone_curve_is_visible_once_the_site_knows_its_curve():
+    # The disc's standout is a ratio of brightness: gamma 0.8 raises it to 0.8 and a clear sky's disc falls under
+    # FAINT (the reference cameras' curve). The site's tone, learned by `cielo calibrate` (veil.tone), raises the
+    # standout's bars by the same power: the disc is in full view again
+    from cielo.sources.skycam import calibration, sunstate, veil
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    noon = datetime(2024, 6, 1, 11, 0, tzinfo=UTC)
+    im = np.asarray(Image.open(io.BytesIO(plain_sky((98, 140, 250)))).convert("RGB"), dtype=np.float32)
+    own = model.judge([model.decode(plain_sky((98, 140, 250)))], [noon], 40.4, -3.7)[0]
+    assert sunstate.FAINT <= own.sky.standout < sunstate.STANDS_OUT and own.sun_state == "visible"
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(255 * (im / 255) ** 0.8 + 0.5, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=95)
+    flat = model.decode(buf.getvalue())
+    blind = model.judge([flat], [noon], 40.4, -3.7)[0]
+    assert blind.sky.standout < sunstate.FAINT and blind.sun_state == "thin"
+    cal = calibration.fit([flat] * 6, "test", 0.25, [True] * 6)
+    cal.cast = 0.0  # a cloudless run has no white in it: its blue is no cast (calibration's CAST notes)
+    model.calibrate(cal)
+    try:
+        untoned = model.judge([flat], [noon], 40.4, -3.7)[0]
+        cal.glow = veil.GLOW ** 0.8  # the bar a site learns through gamma 0.8: its tone 0.8
+        toned = model.judge([flat], [noon], 40.4, -3.7)[0]
+    finally:
+        model.calibrate(None)
+    assert untoned.sun_state == "thin"
+    assert toned.sun_state == "visible"
+
+
+def test_a_disc_clipped_below_full_scale_and_tinted_is_the_sun_and_stands_out_as_it_did():
+    # A camera that clips at 0.84 (LenghuSky-8's plateau) and a white balance applied after the clip: the disc reads
+    # (235, 214, 193), flat in every channel but under SUN_LEVEL in all of them: it was refused (or the plateau search
+    # in min(R, G, B), which the tint spreads over the blue glare, missed it) and a clear sky's sun said "covered".
+    # Taking the disc's tint off the sky (each channel scaled so the disc reads white) gives back its standout
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    noon = datetime(2024, 6, 1, 11, 0, tzinfo=UTC)
+    clear = 0.75 * np.asarray(Image.open(io.BytesIO(frame())).convert("RGB"), dtype=np.float32)
+    yy, xx = np.mgrid[0:H, 0:W]
+    clear[np.hypot(xx - SUN[0], yy - SUN[1]) <= 24] = 255
+    clear = np.minimum(clear, 214)  # the sensor's clip
+    views = []
+    for gains in ((1.0, 1.0, 1.0), (1.1, 1.0, 0.9), (0.9, 1.0, 1.1)):
+        buf = io.BytesIO()
+        Image.fromarray(np.clip(clear * np.array(gains, np.float32) + 0.5, 0, 255).astype(np.uint8)).save(
+            buf, "JPEG", quality=95)
+        views.append(model.judge([model.decode(buf.getvalue())], [noon], 40.4, -3.7)[0])
+    own = views[0]
+    assert own.sun_state == "visible"
+    for v in views[1:]:
+        assert v.sky.seen and v.sun_state == "visible"
+        assert v.sky.standout == pytest.approx(own.sky.standout, rel=0.05)
+        assert v.octas == own.octas
+
+
 def lit_from_above(dim: float) -> bytes:
     """The blue of `frame()`'s clear sky (read clear by its colour), its light falling toward the horizon by `dim`
     of the zenith's at the rim: an even deck lit from above, as blue as a clear sky."""

@@ -446,10 +446,11 @@ class OctaModel:
                 quarters = None if o is None else sectors.quarter_masks(o, self.width, self.height)
                 bearing = None if o is None else sectors.bearings(o, self.width, self.height)
                 path = None if o is None or t is None else sectors.sun_path(t, latitude, longitude)
-                view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
-                                       expected, quarters=quarters, bearing=bearing, path=path)
                 glow_bar = None if self.calibration is None else self.calibration.glow
-                if haze.hazy(name, octas, view, elevations[i], veil.tone(glow_bar)):
+                tone = veil.tone(glow_bar)
+                view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
+                                       expected, quarters=quarters, bearing=bearing, path=path, tone=tone)
+                if haze.hazy(name, octas, view, elevations[i], tone):
                     # read again by its own sky; kept only where that sky says it is not overcast, and then weak
                     again: list[tuple[lens.Lens, lens.Maps]] = []
                     row = self.predict([f], [lights[i]], again, hazy=True)[0].astype(np.float64)
@@ -459,7 +460,8 @@ class OctaModel:
                         (geom, maps), evidence, p = again[0], hazy_ev, hazy_p
                         octas, flag = int(p.argmax()), "uncertain"
                         view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness,
-                                               f.starry, expected, quarters=quarters, bearing=bearing, path=path)
+                                               f.starry, expected, quarters=quarters, bearing=bearing, path=path,
+                                               tone=tone)
                 elif veil.veiled(name, octas, view, elevations[i], glow_bar):
                     # the light round the disc says a veil the colour missed (the site's bar): overcast, and weak
                     p = veil.moved_up(p)

@@ -117,13 +117,15 @@ class SunView:
 def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, elevation: float | None,
            brightness: float, starry: bool = False, expected: tuple[float, float] | None = None,
            deg_per_radius: float = DEG_PER_RADIUS, quarters: tuple[np.ndarray, ...] | None = None,
-           bearing: np.ndarray | None = None, path: list[float] | None = None) -> SunView | None:
+           bearing: np.ndarray | None = None, path: list[float] | None = None, tone: float = 1.0) -> SunView | None:
     """The sun's state and the cloud around it in one frame (uint8 [3, H, W]) with its maps; None when the
     frame has no lens circle (a crop: no sky geometry to speak of). `expected`: where the sun must be
     (pixels), from the camera's calibrated orientation; `elevation`: the sun's, when the frame's time is
     known. With the orientation, `quarters` (sectors.quarter_masks), `bearing` (sectors.bearings) and `path`
     (sectors.sun_path, the frame's time known) give the cloud per compass quarter and in the sector the sun
-    crosses in the next hour."""
+    crosses in the next hour. `tone`: the site's tone curve against the reference camera's, as the power it
+    raises ratios of brightness to (veil.tone; 1 without a calibration): the standout's and the aureole's bars,
+    ratios of brightness, are raised to it."""
     if not geom.found:
         return None
     _, h, w = px.shape
@@ -158,6 +160,8 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
     sun = maps.sun
     if sun is not None and not _saturated(px, darkest, sun):
         sun = None
+    if sun is None:
+        sun = _tinted_sun(px, lens_disc)
     if sun is not None and expected is not None:
         off = float(np.hypot(sun[0] - expected[0], (sun[1] - expected[1]) * geom.rx / geom.ry)) * deg_per_px
         if off > FAR_FROM_EXPECTED_DEG:
@@ -184,17 +188,20 @@ def assess(px: np.ndarray, geom: lens.Lens, maps: lens.Maps, stop: np.ndarray, e
             if n >= MIN_NEAR_PIXELS:
                 values = ratio[away]
                 pale = _percentile_below(values, 80, PALE) and _percentile_below(values, 20, GREY)
-            standout = _standout(darkest, sun, motion_sky & (deg > STANDOUT_DEG))
+            standout = _standout(_whitened(px, darkest, sun), sun,
+                                 motion_sky & (deg > STANDOUT_DEG))
             ring = lens_disc & (deg >= GLOW_DEG[0]) & (deg < GLOW_DEG[1])
             glow_open = np.count_nonzero(near_sky & ring) >= GLOW_OPEN * np.count_nonzero(ring)
             falloff, glow = aureole_falloff(px, motion_sky, deg, (AUREOLE_DEG[:2], GLOW_DEG if glow_open else None))
-            if pale and overcast < OVERCAST and _hazy_aureole(falloff, elevation):
+            if pale and overcast < OVERCAST and _hazy_aureole(falloff, elevation, tone):
                 pale = False  # a pale, hazy clear sky: the colour alone says milky, the aureole says haze
             # the disc itself first: one that hardly stands out from the sky is dimmed whatever the colours;
             # one that stands out as a clear sky's is not, however pale the sky reads
             milky = overcast >= OVERCAST or pale
-            faint = standout is not None and standout < FAINT
-            bright = standout is not None and standout >= STANDS_OUT
+            # a flatter tone curve raises every ratio of brightness to a power under 1: a clear disc's standout with
+            # it, and the bars chosen on the reference cameras' curves with it (the site's tone, once calibrated)
+            faint = standout is not None and standout < FAINT ** tone
+            bright = standout is not None and standout >= STANDS_OUT ** tone
             state = "thin" if faint or (milky and not bright) else "visible"
     return SunView(state, near[0], near[1], None if where is None else float(where[0]),
                    None if where is None else float(where[1]), sun is not None, deg_per_px, overcast, *packed, cover,
@@ -214,11 +221,11 @@ def _discs(geom: lens.Lens) -> tuple[np.ndarray, np.ndarray]:
     return out
 
 
-def _hazy_aureole(falloff: float | None, elevation: float | None) -> bool:
+def _hazy_aureole(falloff: float | None, elevation: float | None, tone: float = 1.0) -> bool:
     """The aureole of a clear sky under dust haze, not of a veil: falling off HAZE_FALLOFF or more with the sun
     HAZE_ALTITUDE or more up (lower, the aureole's bands run along the horizon, whose own glow steepens an
     overcast sky's too). A paler camera's clear sky passes the milky colour test; its aureole is still steep."""
-    return (falloff is not None and falloff >= HAZE_FALLOFF and elevation is not None
+    return (falloff is not None and falloff >= HAZE_FALLOFF ** tone and elevation is not None
             and elevation >= HAZE_ALTITUDE)
 
 
@@ -233,7 +240,8 @@ def _saturated(px: np.ndarray, darkest: np.ndarray, sun: tuple[float, float]) ->
     """The blob is a clipped disc: saturated (min(R, G, B) over SUN_LEVEL), or clipped below full scale
     (lens.find_sun's plateau) with its channels equal, as clipping leaves them, or tinted by a white balance
     applied after the clip: every channel flat over the 3x3, the brightest over SUN_LEVEL. A bright cloud that a
-    plateau search takes for the sun keeps its colour noise."""
+    plateau search takes for the sun keeps its colour noise (or, at the model's size, is not every channel's top:
+    _tinted_sun)."""
     ys, xs = _disc(sun, darkest.shape)
     if int(darkest[ys, xs].max()) >= int(lens.SUN_LEVEL * 255):
         return True
@@ -242,9 +250,56 @@ def _saturated(px: np.ndarray, darkest: np.ndarray, sun: tuple[float, float]) ->
         return True
     # a white balance applied after the sensor clipped tints the disc, (255, 255, 229) or (204, 226, 249), but leaves
     # each channel as flat as clipping made it, one of them near full scale
+    return _flat(patch) and int(patch.max()) >= int(lens.SUN_LEVEL * 255)
+
+
+def _flat(patch: np.ndarray) -> bool:
+    """Every channel of the [3, 3, 3] patch as flat as a clip leaves it (max - min CLIPPED_CHROMA or less)."""
     per = patch.reshape(3, -1)
-    flat = int((per.max(axis=1) - per.min(axis=1)).max()) <= CLIPPED_CHROMA
-    return flat and int(per.max()) >= int(lens.SUN_LEVEL * 255)
+    return int((per.max(axis=1) - per.min(axis=1)).max()) <= CLIPPED_CHROMA
+
+
+def _tinted_sun(px: np.ndarray, area: np.ndarray) -> tuple[float, float] | None:
+    """A clipped disc tinted after the clip, which the plateau search in min(R, G, B) misses or places off its core:
+    where every channel is at its own top at once (the tint moves each channel's clip to its own level), then flat
+    in every channel. Looked for only where the blob of lens.find_sun (which the octas' glare mask keeps)
+    is missing or refused: the octa maps are not touched."""
+    if not area.any():
+        return None
+    tops = [int(px[c][area].max()) for c in range(3)]
+    if min(tops) < lens.CLIPPED_SUN * 255:
+        return None
+    # as the plateau search in min(R, G, B): a clipped channel is the sun's (the saturated blob, each channel within
+    # SUN_LEVEL of its own top), a top below full scale (within 2 levels of it) only where its min(R, G, B) stands far
+    # above the sky's
+    clipped = max(tops) >= int(lens.SUN_LEVEL * 255)
+    floor = [int(lens.SUN_LEVEL * t) if clipped else t - 2 for t in tops]
+    plateau = area & (px[0] >= floor[0]) & (px[1] >= floor[1]) & (px[2] >= floor[2])
+    if int(np.count_nonzero(plateau)) < 3:
+        return None
+    darkest = np.minimum(np.minimum(px[0], px[1]), px[2])
+    if not clipped and min(tops) < lens.CLIPPED_RATIO * _median_u8(darkest[area]):
+        return None
+    sun = lens.find_sun(np.where(plateau, 255, 0).astype(np.uint8), area)
+    if sun is None:
+        return None
+    # every channel's top at once and flat there, at whatever level the clip and the gain left it ((235, 214, 193) on
+    # a camera clipping at 0.84): a cloud flat at the model's size is not the top of a clear sky's blue
+    ys, xs = _disc(sun, darkest.shape)
+    return sun if _flat(px[:, ys, xs].astype(np.int16)) else None
+
+
+def _whitened(px: np.ndarray, darkest: np.ndarray, sun: tuple[float, float]) -> np.ndarray:
+    """min(R, G, B) with each channel scaled so the disc reads white: a white balance applied after the clip tints
+    the disc by its gains, and the sky by the same. A disc saturated in min(R, G, B) or grey (as the reference
+    cameras give it) is read as it is."""
+    ys, xs = _disc(sun, darkest.shape)
+    disc = px[:, ys, xs].reshape(3, -1).max(axis=1).astype(np.float32)
+    if int(darkest[ys, xs].max()) >= int(lens.SUN_LEVEL * 255) or disc.max() - disc.min() <= CLIPPED_CHROMA:
+        return darkest
+    gain = disc.max() / np.maximum(disc, 1)
+    out = np.minimum(np.minimum(px[0] * gain[0], px[1] * gain[1]), px[2] * gain[2])
+    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def _standout(darkest: np.ndarray, sun: tuple[float, float], far: np.ndarray) -> float | None:
