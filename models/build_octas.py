@@ -45,7 +45,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-VERSION = "skyref-3.11.0"
+VERSION = "skyref-3.12.0"
 HEIGHT, WIDTH = 120, 160  # 4:3 like most cameras; a 640x480 JPEG decodes straight to this in draft mode
 OPSET = 17
 IR_VERSION = 8  # readable by onnxruntime >= 1.10
@@ -622,6 +622,13 @@ def model_card(evaluation: dict | None) -> dict:
             "flatter tone curve keeps its lens (the faint fit, grown rim) and its haze bars follow the site's "
             "tone; confidence refitted (bar 0.275). LenghuSky dev strict, time known 90.7 -> 91.4 %, "
             "calibrated 90.7 -> 92.6 %; TSI dev blind 0.454 -> 0.432. Still short: calibrated 95 %",
+            "cielo 3.12 (skyref-3.12.0, graph unchanged but for the version): a day frame with the sun under "
+            "13.5 deg whose zenith outshines its horizon band 1.1x (a deck lit from above) is moved up to 6 "
+            "octas, uncertain; a calibrated site learns how blue its clear sky is and a paler camera's day bars "
+            "follow it down (LenghuSky through saturation 0.7, calibrated day 176 -> 195 of 206); the sun's "
+            "standout bars follow the site's tone, a hazy clear sky with a steep aureole keeps its sun visible, "
+            "a disc tinted after the clip is still the sun. LenghuSky dev strict, time known 91.4 -> 91.7 %, "
+            "calibrated 92.6 -> 93.0 %; TSI unchanged. Still short: calibrated 95 %",
         ],
     }
     if evaluation is None:
