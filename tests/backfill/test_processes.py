@@ -128,20 +128,22 @@ def test_interrupted_backfill_leaves_no_process_and_no_traceback(config, tmp_pat
 
 
 def test_an_analysis_process_killed_mid_run_costs_only_its_images(config, tmp_path: Path):
+    # A process killed while writing a result can leave the pool's reader waiting on it for good (analysts.py):
+    # the stall deadline ends that pool, so it is set well inside the time this test waits (one CI run of 30+
+    # hit it: the backfill still waiting at 60 s under the default 120 s)
     with CameraServer(latency_s=0.02) as slow:
-        cfg = config(skycam={"base_url": slow.base_url, "workers": 4})
+        cfg = config(skycam={"base_url": slow.base_url, "workers": 4, "analysis_stall_s": 15})
         proc = start(cfg)
         analysts = [p for p in wait_for(slow, 60, proc)
                     if b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()]
         os.kill(analysts[0], signal.SIGKILL)
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=90)
         assert "Traceback" not in err, err
         line = out.strip().splitlines()[-1]
         new, failed = (int(line.split(f"{k}=")[1].split()[0]) for k in ("new", "failed"))
         assert new + failed == 288 and new > 200, line  # the images it and its sibling held, no more
-        assert failed == 0 or "analysis process died" in err, err
-        # the failed images' error points at a warning that is there
-        assert failed == 0 or "WARNING an analysis process died (" in err, err
+        # the failed images' error points at a warning that is there: the death seen, or the pool ended as stalled
+        assert failed == 0 or "WARNING an analysis process died (" in err or "no verdict from the" in err, err
         rest = cielo("backfill", "--processes", "2", "--from", "2024-06-01T00:00Z", "--to", "2024-06-02T23:59Z",
                      config=cfg)
         assert summary(rest) == f"skycam: total=288 new={failed} duplicates={new} failed=0"
