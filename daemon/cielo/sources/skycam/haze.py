@@ -16,13 +16,13 @@ by) and checked on 2020; figures: docs/design.md (Hazy clear days).
 from __future__ import annotations
 
 from cielo.sources.skycam import regime
-from cielo.sources.skycam.sunstate import SunView
+from cielo.sources.skycam.sunstate import HAZE_ALTITUDE, HAZE_FALLOFF, SunView
 
 # With the sun lower the aureole's bands (20-60 degrees from it) run along the horizon, whose own brightening
 # lifts overcast frames to the clear skies' fall-off (2018-2019 overcast with the sun under 30 degrees: up to 1.43).
-SUN_ALTITUDE = 30.0
+SUN_ALTITUDE = HAZE_ALTITUDE  # one bar with the sun state's haze test (sunstate.HAZE_ALTITUDE)
 # The 5th percentile of the 2018-2019 clear day frames with the sun this high (1.318; overcast ones: median 1.21).
-FALLOFF = 1.31
+FALLOFF = HAZE_FALLOFF  # one bar with the sun state's (sunstate.HAZE_FALLOFF)
 # Their discs stand out 2.57 or more in 19 of 20 (5th percentile); the one overcast frame read >= 6 that passes
 # the fall-off stands out 2.39.
 STANDOUT = 2.5

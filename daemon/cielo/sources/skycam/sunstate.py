@@ -41,7 +41,7 @@ GREY = 0.065  # ... but milky only with grey in it, its 20th percentile under th
 HAZE_FALLOFF = 1.31  # a sky milky by colour alone (the octa mask calling it clear away from the disc) is haze, not a
 HAZE_ALTITUDE = 30.0  # veil, where the aureole falls off this steeply (AUREOLE_DEG) with the sun this high or higher:
 # dust scatters the direct beam forward once and keeps a clear sky's steep aureole, a veil that dims the sun scatters
-# it many times and flattens it (haze.FALLOFF, haze.SUN_ALTITUDE: the same bars for the same reason, chosen on
+# it many times and flattens it (haze.FALLOFF and haze.SUN_ALTITUDE are these; chosen on
 # LenghuSky-8 2018-2019 clear days; on a paler camera a clear sky passes the milky test, docs/sun.md)
 STANDOUT_DEG = 45.0  # the sky the disc is measured against: farther than this from it, within the octa area
 FAINT = 2.3  # a disc less than this many times as bright (min(R, G, B)) as that sky: "thin" whatever the colours
