@@ -301,3 +301,55 @@ def test_a_site_with_a_raised_texture_bar_reads_a_rough_clear_sky_by_its_stars(m
     rough = night.NightSite(texture=tex * 1.2)
     octas = night.moonlit_read(frame, geom, valid, rough)[0]
     assert octas is not None and octas <= 2
+
+
+def _cloudlet_sky(lift: float, tint: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> bytes:
+    """A clear twilight sky (brighter on one side, brightening toward the rim all round: the horizon rule reads it
+    clear) with, when `lift` or `tint` is set, a field of small cells of cloud (10 px at 640x480) `lift` brighter
+    and shifted by `tint` in colour: a broken deck lit from under the horizon."""
+    w, h = 640, 480
+    yy, xx = np.mgrid[0:h, 0:w]
+    r2 = ((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / 230**2
+    light = 1.0 + 0.6 * (xx - w / 2) / 230 + 0.6 * r2
+    rgb = np.zeros((h, w, 3)) + np.random.default_rng(3).normal(0, 1.5, (h, w, 1))
+    rgb += np.array([70.0, 90.0, 135.0]) * light[..., None]
+    if lift or any(tint):
+        rng = np.random.default_rng(5)
+        for cy in range(60, 430, 44):
+            for cx in range(110, 540, 44):
+                x, y = cx + rng.integers(-8, 9), cy + rng.integers(-8, 9)
+                cell = (xx - x) ** 2 + (yy - y) ** 2 <= 100
+                rgb[cell] = rgb[cell] * (1 + lift) + np.array(tint)
+    rgb[r2 > 1] = 0
+    return _png(rgb)
+
+
+def test_twilight_reads_a_sky_of_lit_cells_cloudy_and_weak(model: OctaModel, monkeypatch: pytest.MonkeyPatch):
+    """Lit cloud in cells on a sky that otherwise glows and brightens toward the horizon like a clear twilight: the
+    horizon rule reads it clear; its roughness in light (white cells) or in colour (pink ones) moves it to
+    twilight.OVERCAST_READ, marked uncertain. The smooth clear sky, and a frame of unknown time, are not moved."""
+    from cielo.sources.skycam import twilight
+
+    clear = model.decode(_cloudlet_sky(0.0))
+    white, pink = model.decode(_cloudlet_sky(0.25)), model.decode(_cloudlet_sky(0.0, (40.0, 10.0, -20.0)))
+
+    def rough(f):
+        geom = model.geometry(f)
+        return twilight.roughness(f.pixels, model.maps(f, geom).valid, geom)
+
+    assert not twilight.lumpy(rough(clear))
+    assert rough(white)[0] > twilight.LIGHT_BAR and rough(pink)[1] > twilight.COLOUR_BAR
+    assert rough(pink)[0] < twilight.LIGHT_BAR
+    for f in (clear, white, pink):
+        geom = model.geometry(f)
+        assert not night.rises_overcast(night.rises(f.pixels, model.maps(f, geom).valid, geom))
+    v_clear, v_white, v_pink = model.judge([clear, white, pink], [DUSK_AT] * 3, *MADRID)
+    assert v_clear.octas == 0 and v_clear.flag is None
+    for v in (v_white, v_pink):
+        assert v.octas == twilight.OVERCAST_READ and v.flag == "uncertain", (v.octas, v.flag)
+    (blind,) = model.judge([white], [None], *MADRID)
+    assert blind.octas is None or blind.octas < twilight.OVERCAST_READ
+    monkeypatch.setattr(twilight, "LIGHT_BAR", np.inf)
+    monkeypatch.setattr(twilight, "COLOUR_BAR", np.inf)
+    for v in model.judge([white, pink], [DUSK_AT] * 2, *MADRID):  # without the rule: read clear by colour and light
+        assert v.octas is not None and v.octas <= 2, v.octas

@@ -34,6 +34,7 @@ from cielo.sources.skycam import (
     regime,
     sectors,
     sunstate,
+    twilight,
     veil,
 )
 from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration, frame_cast, uncast_frame
@@ -469,6 +470,10 @@ class OctaModel:
                 elif lowsun.applies(name, octas, elevations[i]) and lowsun.overcast(
                         lowsun.zenith_ratio(f.pixels, maps.valid, geom)):
                     # the sun low, the sky dimming toward the horizon as a lit deck does: overcast, and weak
+                    p = veil.moved_up(p)
+                    octas, flag = int(p.argmax()), "uncertain"
+                elif twilight.applies(name, octas) and twilight.lumpy(twilight.roughness(f.pixels, maps.valid, geom)):
+                    # twilight cloud lit in cells (rough in light or colour) that the horizon's rise read clear
                     p = veil.moved_up(p)
                     octas, flag = int(p.argmax()), "uncertain"
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness, name,
