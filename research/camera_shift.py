@@ -201,8 +201,8 @@ def calibrated(args: argparse.Namespace) -> None:
         t, q = TRANSFORMS[name]
         ts = [dataclasses.replace(s, jpeg=shifted(s.jpeg, t, q, TSI_CIRCLE)) for s in tsi]
         ls = [dataclasses.replace(s, jpeg=shifted(s.jpeg, t, q, LENGHU_CIRCLE)) for s in lenghu]
-        tr = classify_regimes.evaluate(model, ts, skydata.TSI_SITE, "hour")["calibrated"]["all"]
-        lr = classify_regimes.evaluate(model, ls, skydata.LENGHU_SITE, "group", "2020")["calibrated"]
+        tr = classify_regimes.evaluate(model, ts, skydata.TSI_SITE, "hour", None, args.cal_frames)["calibrated"]["all"]
+        lr = classify_regimes.evaluate(model, ls, skydata.LENGHU_SITE, "group", "2020", args.cal_frames)["calibrated"]
         cells = []
         for year in ("< 2020", ">= 2020"):
             for lights in (regime.REGIMES, (regime.DAY,), regime.REGIMES[1:]):  # all, day, night
@@ -226,6 +226,8 @@ def main() -> None:
     p.add_argument("--moved", action="store_true", help="list each frame whose answer a transform moved")
     p.add_argument("--calibrated", action="store_true",
                    help="instead: calibrated on the set's other time blocks, as bench/classify_regimes.py does")
+    p.add_argument("--cal-frames", type=int, help="with --calibrated: calibrate on this many frames of each half, "
+                   "spread evenly in time (as classify_regimes --cal-frames)")
     args = p.parse_args()
     if args.calibrated:
         calibrated(args)

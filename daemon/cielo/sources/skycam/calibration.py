@@ -53,6 +53,20 @@ NIGHT_CAST = -0.03  # frames whose median NRBR is under this are not used for th
 MIN_CONTRAST = 0.12  # pooled pixels whose two classes' means are closer (NRBR) are one population: no split
 SPLIT_PIXELS = 2000  # fewer pooled pixels (of a band, at the model's size) keep the site's threshold
 TABLE_RHO, TABLE_SUN = 4, 4  # the site's table: bands of rho (within 0.85) x distance to the sun
+# A split is the site's only where its own frames pin it (pinned): each of SPLIT_HALVES halves of the day frames
+# (drawn with a fixed seed) splits within SPLIT_WOBBLE of the whole; else the model's threshold, the site's surface
+# decision kept (the median frame's level: steady). A half strays from the whole by about the whole's own error
+# (var(half - whole) = var(half) - var(whole) = var(whole) for a mean-like estimate), so the halves bound what the
+# whole may be off. SPLIT_WOBBLE: one bin of valley's histogram (0.02), not two (0.04: 0.11 against 0.15 is what
+# turned 3 overcast days 4-5 octas). LenghuSky-8's valley is shallow: 2018-2019 day frames, 8 random draws of
+# 15-60 split anywhere from 0.07 to 0.17, and a half's 22 day frames (50 frames, as the independent check
+# calibrates on) put it at 0.11; halves of them stray 0.04. ARM TSI's is deep: 2017-05-24 draws of 20-60 frames
+# 0.21-0.23. From SPLIT_MANY day frames on every split found is the site's, as before: there a band's valley that
+# halves disagree on is the camera's own two-sided sky (ARM TSI's halves of ~157: bands at 0.01 and 0.25 that
+# halves put 0.06-0.12 off; pinned, its MAE went 0.187 -> 0.273), and LenghuSky-8's whole halves pin theirs.
+SPLIT_HALVES = 6
+SPLIT_WOBBLE = 0.03
+SPLIT_MANY = 100  # day frames
 SURFACE_NEAR = 0.6  # the sky near the sun, for the surface test: out to this distance (lens radii)
 MIN_JUDGED = 0.01  # a frame whose judged area (octa area, less glare, ground, obstructions) is under this share
 NRBR_LO, NRBR_HI, BINS = -0.3, 0.7, 100
@@ -368,6 +382,26 @@ def site_split(values: np.ndarray) -> tuple[float, float] | None:
     return split, contrast
 
 
+def halves(n: int) -> list[np.ndarray]:
+    """SPLIT_HALVES halves of n frames' indices, drawn with a fixed seed (a calibration is repeatable)."""
+    rng = np.random.default_rng(0)
+    return [np.sort(rng.permutation(n)[: n // 2]) for _ in range(SPLIT_HALVES)]
+
+
+def pinned(nrbr: np.ndarray, where: np.ndarray, parts: list[np.ndarray]) -> tuple[float, float] | None:
+    """site_split of the pixels `where` (per frame, [n, H, W]) where every half of the frames (`parts`) splits
+    within SPLIT_WOBBLE of it too, else None: a valley that moves when half the frames are left out is theirs,
+    not the camera's."""
+    found = site_split(nrbr[where])
+    if found is None:
+        return None
+    for part in parts:
+        half = site_split(nrbr[part][where[part]])
+        if half is None or abs(half[0] - found[0]) > SPLIT_WOBBLE:
+            return None
+    return found
+
+
 def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: np.ndarray, default: float
                 ) -> tuple[float, tuple[tuple[float, ...], ...] | None, tuple[tuple[bool, ...], ...] | None, str]:
     """The site's threshold (pooled over every valid pixel of its day frames), its table per band of rho and
@@ -389,13 +423,20 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
     levels = [float(np.percentile(nrbr[k][near[k]], 90)) for k in range(len(nrbr)) if near[k].sum() >= 30]
     level = float(np.median(levels)) if len(levels) >= MIN_FRAMES else None
     surface = level is not None and level < threshold + lenses.SURFACE_MARGIN
-    rows = []
+    used = np.flatnonzero(valid.reshape(len(valid), -1).any(axis=1))
+    parts = [used[h] for h in halves(used.size)] if used.size < SPLIT_MANY else []
+    where = valid
     if surface:
         # the sun's side is the surface's, frame by frame: one threshold, learned where it does not reach
         # (a table by distance to the sun as well counts the same paleness twice: LenghuSky-8 dev day 1.14
         # with the table, 1.11 with one threshold over all pixels, 1.09 with it learned beyond the reach)
-        beyond = site_split(nrbr[valid & (sun_dist >= lenses.SURFACE_REACH)])
-        threshold = threshold if beyond is None else beyond[0]
+        beyond = valid & (sun_dist >= lenses.SURFACE_REACH)
+        where = valid if site_split(nrbr[beyond]) is None else beyond
+    site = pinned(nrbr, where, parts)
+    # not pinned: the model's threshold, the site's surface decision kept (the median frame's level: steady)
+    threshold = default if site is None else site[0]
+    rows = []
+    if surface:
         rows = [tuple(round(threshold, 4) for _ in range(TABLE_SUN)) for _ in range(TABLE_RHO)]
     for i in range(0 if surface else TABLE_RHO):
         lo, hi = lenses.OCTA_RADIUS * i / TABLE_RHO, lenses.OCTA_RADIUS * (i + 1) / TABLE_RHO
@@ -404,7 +445,7 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
         for j in range(TABLE_SUN):
             glo = lenses.SUN_BAND * j
             ghi = lenses.SUN_BAND * (j + 1) if j < TABLE_SUN - 1 else 99.0
-            band = site_split(nrbr[in_rho & (sun_dist >= glo) & (sun_dist < ghi)])
+            band = None if site is None else pinned(nrbr, in_rho & (sun_dist >= glo) & (sun_dist < ghi), parts)
             row.append(round(threshold if band is None else band[0], 4))
         rows.append(tuple(row))
     own = tuple(tuple(surface for _ in range(TABLE_SUN)) for _ in range(TABLE_RHO))
@@ -420,6 +461,9 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
         note += (f"; the sky near the sun reaches NRBR {level:.3f}, within {lenses.SURFACE_MARGIN} of it: "
                  f"each frame's own clear-sky surface is on, and the site's threshold is {threshold:.3f}, "
                  f"learned beyond {lenses.SURFACE_REACH} lens radii of the sun where the surface does not reach")
+    if site is None:
+        note += (f"; not pinned (halves of the {used.size} frames split over {SPLIT_WOBBLE} off it): the model's "
+                 f"threshold {default} instead")
     return threshold, tuple(rows), own, note
 
 

@@ -58,6 +58,14 @@ SUN_ALTITUDE = GLOW_DEG[1]
 CLEAR_READ = 2
 SHARE = 0.72
 MIN_CLEAR = 15
+# From MIN_VEIL frames the bar is learned where it reads no tone curve (within TONE_BAND of the reference's): the
+# median of 5 log glows spread ~0.1 is off by ~0.056 (1.25 sd / sqrt 5), the bar by 0.72 x that, ~0.04 in logs
+# (1.46-1.58 about 1.52); the cap takes the upper side, the lower side makes the rule act on fewer veils, and the
+# tone, which moves the haze bars, stays the reference's. A flatter bar than that from under MIN_CLEAR frames is as
+# likely the median's noise as the camera's curve: no rule (LenghuSky-8 2018-2019, 50 frames a half, as the
+# independent check calibrates on: 5 and 8-9 such frames; bars 1.52 and 1.427, the latter's tone 0.85 turned 2
+# overcast days 1 octa; refused, day 238 -> 242 of 259, timed 238).
+MIN_VEIL = 5
 # A bar off the reference's by its median's error (about 0.03, above) is the reference's tone curve read with noise:
 # ln 1.49 / ln 1.52 = 0.95, twice that 0.9. A site bar read on the reference camera's own halves lowered its haze bars
 # by as much and turned 2 overcast 2020 day frames (calibrated) clear; gamma 0.8 reads about 0.8.
@@ -100,16 +108,16 @@ def moved_up(p: np.ndarray) -> np.ndarray:
 
 def site_bar(glows: Sequence[float | None]) -> tuple[float | None, str]:
     """The site's glow bar from the glows of its day frames read clear with the disc seen (learn; None: the ring
-    clipped, no glow read), and a note; None: too few glows read, too few of those frames with one, or a clear sky
-    with no glow to part a veil from.
+    clipped, no glow read), and a note; None: too few glows read (MIN_VEIL; MIN_CLEAR for a bar that reads a
+    flatter tone curve), too few of those frames with one, or a clear sky with no glow to part a veil from.
 
     Capped at the reference's GLOW: a site whose clear sky glows more than the reference's by its sky (dust, altitude)
     rather than by its tone curve does not see its clear days' low tail rise with the median (LenghuSky-8 2020: median
     1.89 against 2018-2019's 1.79, lowest clear frame 1.59 in both), and a bar raised with the median nears it."""
     read = [g for g in glows if g is not None]
-    if len(read) < MIN_CLEAR:
+    if len(read) < MIN_VEIL:
         return None, (f"{len(read)} clear day frames with the sun {SUN_ALTITUDE:g} degrees up, seen, and the sky "
-                      f"round it unclipped (needs {MIN_CLEAR}): no veil rule")
+                      f"round it unclipped (needs {MIN_VEIL}): no veil rule")
     if len(read) < OPEN_SHARE * len(glows):
         return None, (f"the sky round the sun unclipped in {len(read)} of {len(glows)} clear day frames with it seen "
                       f"(glare, a mirror's band; needs {OPEN_SHARE:.0%}): no veil rule")
@@ -117,6 +125,10 @@ def site_bar(glows: Sequence[float | None]) -> tuple[float | None, str]:
     if median <= 1.0:
         return None, f"{len(read)} clear day frames, median glow {median:.2f}: no glow round the sun, no veil rule"
     bar = min(GLOW, math.exp(SHARE * math.log(median)))
+    if len(read) < MIN_CLEAR and tone(bar) != 1.0:
+        return None, (f"{len(read)} clear day frames, median glow {median:.2f}: a bar of {bar:.3f} would read a tone "
+                      f"curve flatter than the reference camera's, which takes {MIN_CLEAR} frames to tell from "
+                      f"their noise: no veil rule")
     capped = " (capped at the reference's)" if bar == GLOW else ""
     return bar, (f"{len(read)} clear day frames, median glow {median:.2f} (8-14 over 35-60 degrees from the sun): "
                  f"a glow under {bar:.3f}{capped} round a seen sun reads a veil, at least {OVERCAST_READ} octas")
