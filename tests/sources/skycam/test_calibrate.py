@@ -413,3 +413,42 @@ def test_a_camera_without_a_cast_is_left_as_it_is(model: OctaModel):
     assert fit(blue, "test", 0.14, [True] * len(blue)).cast == 0.0
     warm = [_cast(model, f, 1.1, 0.9) for f in frames]
     assert fit(warm, "test", 0.14).cast == 0.0
+
+
+def _wandering(n: int, spread: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """n frames' NRBR planes (32 x 32, a lens of radius 16), each mostly cloud (NRBR ~0) or mostly clear sky (~0.3),
+    both levels wandering by `spread` from frame to frame (a shallow valley: few frames place it by chance); the
+    valid mask, rho, and a sun out of view."""
+    rng = np.random.default_rng(1)
+    planes = []
+    for _ in range(n):
+        share = 0.8 if rng.random() < 0.5 else 0.2
+        lo, hi = spread * rng.standard_normal(), 0.30 + spread * rng.standard_normal()
+        cloud = rng.random((32, 32)) < share
+        low, high = lo + 0.03 * rng.standard_normal((32, 32)), hi + 0.03 * rng.standard_normal((32, 32))
+        planes.append(np.where(cloud, low, high))
+    nrbr = np.stack(planes).astype(np.float32)
+    yy, xx = np.mgrid[0:32, 0:32]
+    rho = (np.hypot(xx - 15.5, yy - 15.5) / 16).astype(np.float32)
+    valid = np.broadcast_to(rho <= 0.85, nrbr.shape).copy()
+    return nrbr, valid, rho, np.full_like(nrbr, 9.0)
+
+
+def test_a_split_that_halves_of_few_frames_move_is_not_the_sites():
+    """20 frames whose levels wander 0.08: halves of them split over SPLIT_WOBBLE off the whole, so the model's
+    threshold stays (the site's surface decision kept); levels that hold still pin the site's own; from SPLIT_MANY
+    day frames on, the split found is the site's, as before."""
+    from cielo.sources.skycam import calibration
+
+    nrbr, valid, rho, sun = _wandering(20, 0.08)
+    whole = calibration.site_split(nrbr[valid])
+    assert whole is not None and abs(whole[0] - 0.14) > 0.005
+    threshold, table, _, note = calibration._site_split(nrbr, valid, rho, sun, 0.14)
+    assert threshold == 0.14 and "not pinned" in note
+    assert table is not None and {v for row in table for v in row} == {0.14}  # a reference: own_sky still the site's
+    nrbr, valid, rho, sun = _wandering(20, 0.0)
+    threshold, _, _, note = calibration._site_split(nrbr, valid, rho, sun, 0.14)
+    assert abs(threshold - 0.14) > 0.005 and "not pinned" not in note
+    nrbr, valid, rho, sun = _wandering(calibration.SPLIT_MANY, 0.08)
+    threshold, _, _, note = calibration._site_split(nrbr, valid, rho, sun, 0.14)
+    assert threshold == pytest.approx(calibration.site_split(nrbr[valid])[0]) and "not pinned" not in note

@@ -494,9 +494,13 @@ def test_a_veil_is_read_by_the_sites_own_glow_bar_and_only_once_calibrated():
         model.calibrate(None)
 
     # too few clear days seen: no bar, and calibrate says so
+    few = calibration.fit(frames[:5], "test", 0.25, [True] * 5)
+    veil.learn(few, model, frames[:5], times[:5], 40.4, -3.7)
+    assert few.glow is None and "(needs 5): no veil rule" in few.found["veil"]
+    # enough for a bar near the reference's, not for one that reads this camera's flatter curve (veil.MIN_CLEAR)
     few = calibration.fit(frames[:8], "test", 0.25, [True] * 8)
     veil.learn(few, model, frames[:8], times[:8], 40.4, -3.7)
-    assert few.glow is None and "(needs 15): no veil rule" in few.found["veil"]
+    assert few.glow is None and "tone curve" in few.found["veil"] and "takes 15 frames" in few.found["veil"]
     # nor without the frames' times
     veil.learn(few, model, frames[:8], [None] * 8, 40.4, -3.7)
     assert few.glow is None and few.found["veil"] == "frame times unknown: no veil rule"
@@ -692,3 +696,18 @@ def test_a_low_sun_sky_lit_from_above_reads_overcast_and_weak():
     assert judged(deck, noon).octas <= 2  # the sun high: its aureole may light the zenith, the colour's answer
     assert judged(deck, None).octas <= 2  # no time known: no sun's altitude, the colour's answer
     assert judged(clear, low).octas == 0 and judged(clear, low).flag is None  # the daemon's own clear sky stays
+
+
+def test_a_glow_bar_from_few_clear_frames_is_kept_only_where_it_reads_no_tone_curve():
+    # from MIN_VEIL frames a bar near the reference's (its median's noise) gives the veil rule; a flatter one needs
+    # MIN_CLEAR frames to be told from that noise (it would lower the haze bars through tone())
+    from cielo.sources.skycam import veil
+
+    assert veil.MIN_VEIL < veil.MIN_CLEAR
+    assert veil.site_bar([1.79] * (veil.MIN_VEIL - 1))[0] is None
+    assert veil.site_bar([1.79] * veil.MIN_VEIL)[0] == veil.GLOW  # the reference camera's clear median, capped
+    near, _ = veil.site_bar([1.72] * veil.MIN_VEIL)
+    assert near == pytest.approx(1.72 ** veil.SHARE) and veil.tone(near) == 1.0
+    flat, note = veil.site_bar([1.64] * (veil.MIN_CLEAR - 1))
+    assert flat is None and "tone curve" in note
+    assert veil.site_bar([1.64] * veil.MIN_CLEAR)[0] == pytest.approx(1.64 ** veil.SHARE)
