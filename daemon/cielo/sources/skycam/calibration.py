@@ -413,27 +413,30 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
         return default, None, None, (f"{int(valid.sum())} pooled pixels do not split into cloud and clear sky "
                                      f"(class means under {MIN_CONTRAST} NRBR apart, or fewer than "
                                      f"{SPLIT_PIXELS} pixels): kept the model's reference {default}")
-    threshold, contrast = found
+    contrast = found[1]
+    used = np.flatnonzero(valid.reshape(len(valid), -1).any(axis=1))
+    parts = [used[h] for h in halves(used.size)] if used.size < SPLIT_MANY else []
+    pooled = pinned(nrbr, valid, parts)
     # Each frame's own clear-sky surface lowers the threshold only to SURFACE_MARGIN under its clear sky: it
     # can act on clear sky only where that sits within SURFACE_MARGIN of the threshold. A site whose sky near
     # the sun (the bluest tenth of each frame there; the median frame) stays farther above gets nothing from
     # it but sunlit cloud turned clear (ARM TSI: 0.33 over a threshold of 0.17, surface off; LenghuSky-8:
-    # 0.16 over 0.14, on).
+    # 0.16 over 0.14, on). Against the threshold the site will use: an unpinned split of few frames (LenghuSky-8,
+    # 50 re-encoded frames a half: 0.05) turned the surface off and 2020's clear days 3-8 octas.
     near = valid & (sun_dist >= lenses.SUN_GLARE) & (sun_dist < SURFACE_NEAR)
     levels = [float(np.percentile(nrbr[k][near[k]], 90)) for k in range(len(nrbr)) if near[k].sum() >= 30]
     level = float(np.median(levels)) if len(levels) >= MIN_FRAMES else None
+    threshold = default if pooled is None else pooled[0]
     surface = level is not None and level < threshold + lenses.SURFACE_MARGIN
-    used = np.flatnonzero(valid.reshape(len(valid), -1).any(axis=1))
-    parts = [used[h] for h in halves(used.size)] if used.size < SPLIT_MANY else []
-    where = valid
+    site = pooled
     if surface:
         # the sun's side is the surface's, frame by frame: one threshold, learned where it does not reach
         # (a table by distance to the sun as well counts the same paleness twice: LenghuSky-8 dev day 1.14
         # with the table, 1.11 with one threshold over all pixels, 1.09 with it learned beyond the reach)
         beyond = valid & (sun_dist >= lenses.SURFACE_REACH)
-        where = valid if site_split(nrbr[beyond]) is None else beyond
-    site = pinned(nrbr, where, parts)
-    # not pinned: the model's threshold, the site's surface decision kept (the median frame's level: steady)
+        if site_split(nrbr[beyond]) is not None:
+            site = pinned(nrbr, beyond, parts)
+    # not pinned: the model's threshold
     threshold = default if site is None else site[0]
     rows = []
     if surface:
