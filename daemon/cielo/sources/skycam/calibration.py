@@ -55,7 +55,7 @@ SPLIT_PIXELS = 2000  # fewer pooled pixels (of a band, at the model's size) keep
 TABLE_RHO, TABLE_SUN = 4, 4  # the site's table: bands of rho (within 0.85) x distance to the sun
 # A split is the site's only where its own frames pin it (pinned): each of SPLIT_HALVES halves of the day frames
 # (drawn with a fixed seed) splits within SPLIT_WOBBLE of the whole; else the model's threshold, the site's surface
-# decision kept (the median frame's level: steady). A half strays from the whole by about the whole's own error
+# decision kept, taken against the threshold used. A half strays from the whole by about the whole's own error
 # (var(half - whole) = var(half) - var(whole) = var(whole) for a mean-like estimate), so the halves bound what the
 # whole may be off. SPLIT_WOBBLE: one bin of valley's histogram (0.02), not two (0.04: 0.11 against 0.15 is what
 # turned 3 overcast days 4-5 octas). LenghuSky-8's valley is shallow: 2018-2019 day frames, 8 random draws of
