@@ -77,9 +77,12 @@ def judge(model, frames, whens, site) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return o, c, u
 
 
-def evaluate(model, samples, site, block: str, split: str | None = None) -> dict[str, dict[str, dict]]:
+def evaluate(model, samples, site, block: str, split: str | None = None, cal_frames: int | None = None
+             ) -> dict[str, dict[str, dict]]:
     """{mode: {regime: row}} for one part of one set; `split` (a name prefix, e.g. "2020"): each regime's frames
-    before and from it get rows of their own too (constants chosen on the earlier frames, checked on the later)."""
+    before and from it get rows of their own too (constants chosen on the earlier frames, checked on the later).
+    `cal_frames`: each calibration sees only this many of its half's frames, spread evenly over it in time (the
+    independent check calibrates on ~50), instead of all of them."""
     from cielo.sources.skycam import calibration, regime, veil
     from cielo.sources.skycam.model import DARK_MEAN
 
@@ -98,6 +101,9 @@ def evaluate(model, samples, site, block: str, split: str | None = None) -> dict
     u = np.zeros(len(samples), dtype=bool)
     default = float(model.reference.zenith)  # the model's: each half is fitted from the same start
     for fit_half, score_half in ((a, b), (b, a)):
+        if cal_frames and len(fit_half) > cal_frames:
+            ordered = sorted(fit_half, key=lambda s: s.name)
+            fit_half = [ordered[int(j)] for j in np.linspace(0, len(ordered) - 1, cal_frames).round()]
         # what `cielo calibrate --images` keeps: frames bright enough, or dark with stars
         keep = [index[id(s)] for s in fit_half if frames[index[id(s)]].brightness >= DARK_MEAN
                 or frames[index[id(s)]].stars is not None]
@@ -161,6 +167,8 @@ def main() -> None:
     p.add_argument("--model", type=Path)
     p.add_argument("--json", type=Path, help="write the tables here as JSON")
     p.add_argument("--split", help="also score LenghuSky frames before / from this name prefix apart (e.g. 2020)")
+    p.add_argument("--cal-frames", type=int, help="calibrate on this many frames of each half, spread evenly in "
+                   "time (the independent check's ~50), instead of all")
     args = p.parse_args()
     model = OctaModel(args.model)
     sets = {"ARM TSI": (skydata.load_tsi(args.tsi, step=10), skydata.TSI_SITE, "hour"),
@@ -177,7 +185,8 @@ def main() -> None:
                 continue
             print(f"{name}, {part}: {len(samples)} frames")
             print(HEADER)
-            result = evaluate(model, samples, site, block, args.split if block == "group" else None)
+            result = evaluate(model, samples, site, block, args.split if block == "group" else None,
+                              args.cal_frames)
             tables["parts"].setdefault(part, {})[name] = {
                 mode: {reg: {k: (None if isinstance(v, float) and v != v else round(v, 3)) for k, v in r.items()}
                        for reg, r in per.items()} for mode, per in result.items()}
