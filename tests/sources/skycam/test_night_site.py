@@ -353,3 +353,4 @@ def test_a_dark_night_is_read_and_learned_on_its_own_lens_fit(model: OctaModel):
     rings = [night.ring_density(f.stars.astype(np.float32), f.lens.rho(), cal.mask) for f in frames]
     clear = np.percentile(np.asarray(rings), night.CLEAR_NIGHT_Q, axis=0)
     assert f"{clear[-1] * 1000:.1f} per mille" in cal.found["night"]["dark"], cal.found["night"]["dark"]
+    assert any(line.startswith("lens: ") and calibration.NIGHT_LENS_NOTE in line for line in calibration.describe(cal))

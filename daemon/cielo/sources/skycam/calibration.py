@@ -560,6 +560,9 @@ def frame_lens(site: lenses.Lens, frame: Frame, light: str | None) -> lenses.Len
     return site
 
 
+NIGHT_LENS_NOTE = "; dark nights are read on each frame's own fit where it finds one (frame_lens: a dark rim)"
+
+
 def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | None], latitude: float,
                  longitude: float) -> None:
     """The site's night side from its own frames whose time is known (night.site_bars, night.site_gate): the dark-night
@@ -603,7 +606,7 @@ def describe(cal: Calibration) -> list[str]:
     rows = ("; ".join(" ".join(f"{v:.2f}" for v in row) for row in table)) if table else "the model's"
     return [
         f"frames used: {cal.frames} ({cal.source})",
-        f"lens: {f.get('lens')}",
+        f"lens: {f.get('lens')}" + (NIGHT_LENS_NOTE if cal.lens and cal.lens.get("found") else ""),
         f"clear-sky reference (NRBR threshold per rho band, zenith first; per sun-distance band): {rows}",
         f"bands where each frame's own clear-sky surface may lower the threshold (the site's sky pales near "
         f"the sun): {_own_bands(cal)}",
