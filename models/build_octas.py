@@ -437,6 +437,7 @@ def model_card(evaluation: dict | None) -> dict:
             "night_per_site": {"rings": list(night.BANDS), "clear_night_percentile": night.CLEAR_NIGHT_Q,
                                "star_bar_share": night.SITE_BAR, "starry_share": night.STARRY_SHARE,
                                "min_dark_frames": night.MIN_DARK, "min_clear_night": night.MIN_CLEAR_NIGHT,
+                               "ref_clear_night": night.REF_CLEAR_NIGHT, "ref_clear_span": night.REF_CLEAR_SPAN,
                                "min_moonlit_frames": night.MIN_MOONLIT, "gate_ref_clear": list(night.REF_CLEAR),
                                "gate_ref_overcast": list(night.REF_OVERCAST), "gate_max_shift_sd": night.MAX_SHIFT},
             "lights": {"day_sun": regime.DAY_SUN, "night_sun": regime.NIGHT_SUN, "moon_up": regime.MOON_UP,

@@ -3,7 +3,9 @@ unlabelled night frames) and the twilight rule. Synthetic frames only."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,22 +49,40 @@ def _dark_sky(share: float, seed: int) -> bytes:
     return _png(img)
 
 
-def test_the_star_bar_follows_the_sites_clear_nights():
-    clear = [[0.030, 0.028, 0.024, 0.018, 0.012]] * 6
+def test_the_star_bar_is_the_sites_own_only_for_another_camera():
+    """The reference camera's clear-night density, under any weather mix, keeps the reference's bar (a bar learned at
+    0.15 of it made overcast reference nights read 4-5); a camera with a quarter or four times its stars gets its
+    own, SITE_BAR of its density ring by ring."""
+    ref = [night.REF_CLEAR_NIGHT * v for v in (1.3, 1.2, 1.0, 0.85, 0.65)]
     cloudy = [[0.002, 0.001, 0.001, 0.0, 0.0]] * 4
-    bars, starry, note = night.site_bars(clear + cloudy)
-    assert bars is not None and starry is not None
-    # the bar is SITE_BAR of the clear nights' density ring by ring: lower toward the horizon
-    assert bars == pytest.approx(tuple(night.SITE_BAR * v for v in clear[0]), rel=1e-6)
-    assert starry == pytest.approx(min(lens.STARRY_FRAME, night.STARRY_SHARE * float(np.mean(clear[0]))))
-    assert "10 dark-night frames" in note
-    # a camera whose clear nights show fewer stars gets a lower share for "starry", never a higher one
-    _, sparse, _ = night.site_bars([[v / 4 for v in clear[0]]] * 10)
-    assert sparse is not None and sparse < lens.STARRY_FRAME / 2
-    _, rich, _ = night.site_bars([[v * 4 for v in clear[0]]] * 10)
+    bars, starry, note = night.site_bars([ref] * 8 + cloudy)
+    assert bars is None and starry is None and "1.00 of the reference camera's" in note and "reference's star" in note
+    # a run of mostly cloudy nights lowers the percentile: still the reference camera, within the span
+    half = [[v * 0.6 for v in ref]] * 3 + [ref] * 2
+    assert night.site_bars(half + [[0.0] * 5] * 4 + cloudy)[0] is None
+    sparse_nights = [[v / 4 for v in ref]] * 8 + cloudy
+    bars, sparse, note = night.site_bars(sparse_nights)
+    assert bars is not None and sparse is not None
+    assert bars == pytest.approx(tuple(night.SITE_BAR * v / 4 for v in ref), rel=1e-6)
+    assert "12 dark-night frames" in note and "0.25 of the reference camera's" in note
+    assert sparse < lens.STARRY_FRAME / 2  # fewer stars: a lower share for "starry", never a higher one
+    bars, rich, _ = night.site_bars([[v * 4 for v in ref]] * 12)
+    assert bars == pytest.approx(tuple(night.SITE_BAR * v * 4 for v in ref), rel=1e-6)
     assert rich == lens.STARRY_FRAME
-    assert night.site_bars(clear[:3])[0] is None  # too few frames
-    assert night.site_bars([[0.001] * 5] * 10)[0] is None  # nights that never show a starry sky
+    assert night.site_bars(sparse_nights[: night.MIN_DARK - 1])[0] is None  # too few frames
+    assert night.site_bars([[0.001] * 5] * 12)[0] is None  # nights that never show a starry sky
+
+
+def test_the_reference_bar_is_site_bar_of_the_reference_density():
+    """SITE_BAR x REF_CLEAR_NIGHT is the reference's own bar (lens.horizon_bar) over the octa area: a site learned
+    as the reference camera gets the reference's bars back."""
+    rho = np.linspace(0, lens.OCTA_RADIUS, 4000, dtype=np.float32)
+    per_ring = []
+    for lo, hi in itertools.pairwise((*night.BANDS, lens.OCTA_RADIUS)):
+        r = rho[(rho >= lo) & (rho < hi)]  # each ring's bar weighted by its area (rho dr)
+        per_ring.append(float((lens.horizon_bar(r) * r).sum() / r.sum()))
+    learned = night.SITE_BAR * night.REF_CLEAR_NIGHT
+    assert learned == pytest.approx(float(np.mean(per_ring)), rel=0.05)
 
 
 def test_the_moonlit_gate_moves_only_for_another_camera():
@@ -94,24 +114,27 @@ def _day_calibration(model: OctaModel) -> Calibration:
 
 def test_calibrate_learns_the_star_bar_from_timed_dark_nights(model: OctaModel):
     assert regime.light(DARK_AT, *MADRID).regime == regime.DARK
-    nights_ = [model.decode(_dark_sky(0.004, seed=i)) for i in range(10)]
-    times = [DARK_AT + timedelta(minutes=10 * i) for i in range(10)]
+    nights_ = [model.decode(_dark_sky(0.004, seed=i)) for i in range(12)]
+    times = [DARK_AT + timedelta(minutes=10 * i) for i in range(12)]
     cal = _day_calibration(model)
-    calibration.learn_nights(cal, nights_, [None] * 10, *MADRID)
+    calibration.learn_nights(cal, nights_, [None] * 12, *MADRID)
     assert cal.night is None  # no times: no night side
     calibration.learn_nights(cal, nights_, times, *MADRID)
     assert cal.night is not None and cal.night.star_bars is not None and cal.night.gate_mean is None
     assert cal.night.starry is not None and cal.night.starry < lens.STARRY_FRAME
-    assert "10 dark-night frames" in cal.found["night"]["dark"]
-    assert any("dark nights: 10 dark-night frames" in line for line in calibration.describe(cal))
+    assert "12 dark-night frames" in cal.found["night"]["dark"]
+    assert any("dark nights: 12 dark-night frames" in line for line in calibration.describe(cal))
+    # fewer than MIN_DARK say nothing of the site's clear nights, and the note says so
+    calibration.learn_nights(cal, nights_[: night.MIN_DARK - 1], times[: night.MIN_DARK - 1], *MADRID)
+    assert cal.night is None and f"needs {night.MIN_DARK}" in cal.found["night"]["dark"]
 
 
 def test_a_camera_with_fewer_stars_gets_octas_after_calibrate(model: OctaModel):
     """A sparse star field (under the reference's starry share) is flagged `night` before; with the site's own
     clear-night density learned it is judged, and judged clear."""
     cal = _day_calibration(model)
-    calibration.learn_nights(cal, [model.decode(_dark_sky(0.004, seed=i)) for i in range(10)],
-                             [DARK_AT + timedelta(minutes=10 * i) for i in range(10)], *MADRID)
+    calibration.learn_nights(cal, [model.decode(_dark_sky(0.004, seed=i)) for i in range(12)],
+                             [DARK_AT + timedelta(minutes=10 * i) for i in range(12)], *MADRID)
     frame = model.decode(_dark_sky(0.004, seed=99))
     before = model.judge([frame], [DARK_AT], *MADRID)[0]
     model.calibrate(cal)
@@ -185,7 +208,7 @@ def test_calibrate_images_learns_the_night_side_from_exif_times(tmp_path: Path):
     folder.mkdir()
     for i, cover in enumerate([0.0, 0.2, 0.5, 0.8, 1.0, 0.1, 0.4, 0.9]):
         (folder / f"day{i}.jpg").write_bytes(sky_jpeg(cover, seed=i))
-    for i in range(10):
+    for i in range(12):
         exif = Image.Exif()
         exif.get_ifd(0x8769)[36867] = (DARK_AT + timedelta(minutes=10 * i)).strftime("%Y:%m:%d %H:%M:%S")
         exif.get_ifd(0x8769)[36881] = "+00:00"
@@ -194,9 +217,9 @@ def test_calibrate_images_learns_the_night_side_from_exif_times(tmp_path: Path):
                                              "skycam": {"calibration": "cal.json"}})
     result = cielo("calibrate", "--images", str(folder), config=cfg)
     assert result.returncode == 0, result.stderr
-    # the day fit uses the 8 bright frames; all 18 were read
-    assert "frames used: 8 (18 of 18 images" in result.stdout, result.stdout
-    assert "dark nights: 10 dark-night frames" in result.stdout, result.stdout
+    # the day fit uses the 8 bright frames; all 20 were read
+    assert "frames used: 8 (20 of 20 images" in result.stdout, result.stdout
+    assert "dark nights: 12 dark-night frames" in result.stdout, result.stdout
     saved = json.loads((tmp_path / "cal.json").read_text())
     assert len(saved["night"]["star_bars"]) == len(night.BANDS) and saved["night"]["gate_mean"] is None
 
@@ -353,3 +376,33 @@ def test_twilight_reads_a_sky_of_lit_cells_cloudy_and_weak(model: OctaModel, mon
     monkeypatch.setattr(twilight, "COLOUR_BAR", np.inf)
     for v in model.judge([white, pink], [DUSK_AT] * 2, *MADRID):  # without the rule: read clear by colour and light
         assert v.octas is not None and v.octas <= 2, v.octas
+
+
+def test_a_dark_night_is_read_and_learned_on_its_own_lens_fit(model: OctaModel):
+    """A calibrated model reads a dark night on the frame's own ellipse (its lit sky: on a moonless night the lens's
+    vignetted rim falls outside it, and the night rules were chosen there), any other frame, a frame of unknown time
+    and a dark night whose own fit failed on the site's; learn_nights measures the star density on the same ellipse."""
+    frames = [model.decode(_dark_sky(0.02, seed=i)) for i in range(night.MIN_DARK)]
+    own = frames[0].lens
+    assert own is not None and own.found
+    cal = _day_calibration(model)
+    # the site's ellipse a tenth wider than the night frames' own, as a day fit reaching into the rim
+    cal.lens = lens.Lens(own.cx, own.cy, own.rx * 1.1, own.ry * 1.1, own.width, own.height, True).as_dict()
+    dark = regime.light(DARK_AT, *MADRID)
+    model.calibrate(cal)
+    try:
+        site = model.geometry(frames[0])
+        assert site.rx == pytest.approx(own.rx * 1.1, rel=0.01)
+        assert model.geometry(frames[0], dark) is own
+        assert model.geometry(frames[0], regime.light(DUSK_AT, *MADRID)).rx == site.rx
+        failed = dataclasses.replace(frames[0], lens=lens.Lens(own.cx, own.cy, own.rx, own.ry, own.width, own.height,
+                                                               False))
+        assert model.geometry(failed, dark).rx == site.rx
+    finally:
+        model.calibrate(None)
+    times = [DARK_AT + timedelta(minutes=10 * i) for i in range(len(frames))]
+    calibration.learn_nights(cal, frames, times, *MADRID)
+    rings = [night.ring_density(f.stars.astype(np.float32), f.lens.rho(), cal.mask) for f in frames]
+    clear = np.percentile(np.asarray(rings), night.CLEAR_NIGHT_Q, axis=0)
+    assert f"{clear[-1] * 1000:.1f} per mille" in cal.found["night"]["dark"], cal.found["night"]["dark"]
+    assert any(line.startswith("lens: ") and calibration.NIGHT_LENS_NOTE in line for line in calibration.describe(cal))

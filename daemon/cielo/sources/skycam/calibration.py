@@ -591,13 +591,32 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
                        clear_scale=scale)
 
 
+def frame_lens(site: lenses.Lens, frame: Frame, light: str | None) -> lenses.Lens:
+    """The lens ellipse a frame is read with under a calibration: the site's, but a dark night's own (`light`: the
+    frame's regime at its known time) where it found one.
+
+    A frame's own fit ends where its light falls under LENS_REL of its sky's; on a moonless night the lens's
+    vignetted rim does (LenghuSky-8 2018-2019 dark nights: own fits 0.94 of the site's radius, 5th percentile 0.84,
+    whatever the frame's mean light: the camera stretches its nights; day, twilight and moonlit frames 1.00), and the
+    night rules' star bars, the horizon's fall-off and the octa area were chosen on those own fits. On the site's
+    ellipse the octa area reaches into that star-poor rim and clear dark nights read 3 octas (five 2018-2020 frames,
+    calibrated on 50 frames or on all). A dark night whose own fit failed, and a frame of unknown time, keep the
+    site's (what the site lens is for)."""
+    if light == regime.DARK and frame.lens is not None and frame.lens.found:
+        return frame.lens
+    return site
+
+
+NIGHT_LENS_NOTE = "; dark nights are read on each frame's own fit where it finds one (frame_lens: a dark rim)"
+
+
 def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | None], latitude: float,
                  longitude: float) -> None:
     """The site's night side from its own frames whose time is known (night.site_bars, night.site_gate): the dark-night
     star bar per ring of the lens and the moonlit gate's centre. Sets `cal.night` (None when neither could be
     learned) and notes what was found."""
     geom = lenses.Lens.from_dict(cal.lens, cal.width, cal.height) if cal.lens is not None else None
-    rho = geom.rho() if geom is not None and geom.found else None
+    found = geom is not None and geom.found
     sky = cal.mask
     dark: list[list[float]] = []
     moonlit: list[tuple[float, float, float]] = []
@@ -606,8 +625,9 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
         if t is None or f.pixels.shape[1:] != (cal.height, cal.width):
             continue
         name = regime.light(t, latitude, longitude).regime
-        if name == regime.DARK and rho is not None and f.stars is not None:
-            ring = nights.ring_density(f.stars.astype(np.float32), rho, sky)
+        if name == regime.DARK and found and f.stars is not None:
+            # on the ellipse the model reads the frame with (frame_lens): the bar is learned where it acts
+            ring = nights.ring_density(f.stars.astype(np.float32), frame_lens(geom, f, name).rho(), sky)
             if ring is not None:
                 dark.append(ring)
         elif name == regime.MOONLIT and geom is not None:
@@ -618,7 +638,7 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
             tex = nights.texture(seen, geom)
             if tex is not None:
                 textures.append(tex)
-    bars, starry, bar_note = (nights.site_bars(dark) if rho is not None
+    bars, starry, bar_note = (nights.site_bars(dark) if found
                               else (None, None, "no lens circle: the reference's star bar"))
     mean, gate_note = nights.site_gate(moonlit)
     texture, texture_note = nights.site_texture(textures)
@@ -633,7 +653,7 @@ def describe(cal: Calibration) -> list[str]:
     rows = ("; ".join(" ".join(f"{v:.2f}" for v in row) for row in table)) if table else "the model's"
     return [
         f"frames used: {cal.frames} ({cal.source})",
-        f"lens: {f.get('lens')}",
+        f"lens: {f.get('lens')}" + (NIGHT_LENS_NOTE if cal.lens and cal.lens.get("found") else ""),
         f"clear-sky reference (NRBR threshold per rho band, zenith first; per sun-distance band): {rows}",
         f"bands where each frame's own clear-sky surface may lower the threshold (the site's sky pales near "
         f"the sun): {_own_bands(cal)}",

@@ -37,7 +37,7 @@ from cielo.sources.skycam import (
     twilight,
     veil,
 )
-from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration, frame_cast, uncast_frame
+from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration, frame_cast, frame_lens, uncast_frame
 from cielo.sources.skycam.frame import Frame
 
 # A frame whose brightest channel averages under this (0..1) is too dark to judge: a night frame, a closed
@@ -189,16 +189,17 @@ class OctaModel:
         if cal.reference is not None:  # with the site's clear sky's blue for the day bars (calibration.clear_scale)
             self.reference = dataclasses.replace(cal.reference, clear_scale=cal.clear_scale)
 
-    def geometry(self, frame: Frame) -> lens.Lens:
-        """The lens ellipse used for a frame: the site's when calibrated, else the frame's own."""
+    def geometry(self, frame: Frame, light: regime.Light | None = None) -> lens.Lens:
+        """The lens ellipse used for a frame: the site's when calibrated (a dark night's own where it found one,
+        calibration.frame_lens; `light`: the frame's regime when its time is known), else the frame's own."""
         if self._site_lens is not None:
-            return self._site_lens
+            return frame_lens(self._site_lens, frame, None if light is None else light.regime)
         return frame.lens if frame.lens is not None else lens.find_lens(frame.pixels)
 
     def maps(self, frame: Frame, geom: lens.Lens | None = None, light: regime.Light | None = None,
              hazy: bool = False) -> lens.Maps:
         stars = None if frame.stars is None else frame.stars.astype(np.float32)
-        geom = geom or self.geometry(frame)
+        geom = geom or self.geometry(frame, light)
         ref = self.reference
         if self.calibration is not None and ref is not self._model_reference and (
                 not self._daylike(frame, geom) or (light is not None and light.regime != regime.DAY)):
@@ -321,7 +322,7 @@ class OctaModel:
             chunk = frames[i : i + INFER_BATCH]
             batch = np.stack([f.pixels for f in chunk]).astype(np.float32)
             batch *= np.float32(1.0 / 255.0)
-            geoms = [self.geometry(f) for f in chunk]
+            geoms = [self.geometry(f, li) for f, li in zip(chunk, lights[i : i + INFER_BATCH], strict=True)]
             per_frame = [self.maps(f, g, li, hazy) for f, g, li in zip(chunk, geoms, lights[i : i + INFER_BATCH],
                                                                         strict=True)]
             if maps_out is not None:
@@ -358,7 +359,7 @@ class OctaModel:
         if (light is not None and light.regime != regime.DAY) or (frame.starry and
                                                                     frame.brightness < lens.SUNLIT_MEAN):
             return frame
-        return uncast_frame(frame, frame_cast(frame.pixels, self.geometry(frame), frame.not_sky()))
+        return uncast_frame(frame, frame_cast(frame.pixels, self.geometry(frame, light), frame.not_sky()))
 
     def _starry(self, frame: Frame) -> bool:
         """Frame.starry, at the site's own share of star pixels when the calibration learned one."""
@@ -371,7 +372,7 @@ class OctaModel:
         """A moonlit frame that looks clear is read by its stars (night.moonlit_read): only ever fewer octas
         than the colour reading, whose distribution moves down by the difference. Also: whether the gate was
         unsure, and how near its bar it sat (confidence.Evidence.rule_near)."""
-        geom = self.geometry(frame)
+        geom = self.geometry(frame, light)
         site_night = None if self.calibration is None else self.calibration.night
         starred, p = night.moonlit_read(frame, geom, self.maps(frame, geom, light).valid, site_night)
         unsure = night.gate_unsure(p)
@@ -393,7 +394,7 @@ class OctaModel:
         grey = frame.grey
         if grey is None:  # a frame not decoded from bytes: its stars at the size it has
             grey = frame.bright if frame.bright is not None else _brightest(frame.pixels.transpose(1, 2, 0))
-        share = mono.cloud_share(grey, self.geometry(frame))
+        share = mono.cloud_share(grey, self.geometry(frame, light))
         if share is None:
             return Verdict(None, None, None, "night", elev, frame.brightness)
         p = mono.probs(share)
