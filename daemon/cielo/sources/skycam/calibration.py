@@ -462,8 +462,10 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
                  f"{lenses.SURFACE_MARGIN} over it: no per-frame clear-sky surface")
     else:
         note += (f"; the sky near the sun reaches NRBR {level:.3f}, within {lenses.SURFACE_MARGIN} of it: "
-                 f"each frame's own clear-sky surface is on, and the site's threshold is {threshold:.3f}, "
-                 f"learned beyond {lenses.SURFACE_REACH} lens radii of the sun where the surface does not reach")
+                 f"each frame's own clear-sky surface is on")
+        if site is not None:
+            note += (f", and the site's threshold is {threshold:.3f}, learned beyond {lenses.SURFACE_REACH} lens "
+                     f"radii of the sun where the surface does not reach")
     if site is None:
         note += (f"; not pinned (halves of the {used.size} frames split over {SPLIT_WOBBLE} off it): the model's "
                  f"threshold {default} instead")
