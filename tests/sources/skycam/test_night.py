@@ -99,6 +99,30 @@ def test_a_star_must_stand_over_the_frames_own_noise():
     assert stars is not None and float(stars.mean()) > lens.STARRY_FRAME
 
 
+def test_a_star_clipped_at_white_still_counts():
+    """A brighter camera: the sky at 200 levels with the noise of a gain turned up, stars clipped at white with a
+    near-white wing. Their step (8 x 25) is all the headroom white leaves, under 6x the noise but over half that
+    headroom (lens.HEADROOM_SHARE): they count; the noise between them does not."""
+    rng = np.random.default_rng(7)
+    sky = np.clip(rng.normal(200, 7, (256, 256)), 0, 255).astype(np.uint8)
+    ys, xs = np.mgrid[8:248:12, 8:248:12]
+    ys, xs = ys.ravel(), xs.ravel()
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            sky[ys + dy, xs + dx] = 230
+    sky[ys, xs] = 255
+    lead = 8 * 255 - 8 * 230
+    noise = sky.astype(np.int16) * 8 - sum(np.roll(np.roll(sky.astype(np.int16), i, 0), j, 1)
+                                           for i in (-1, 0, 1) for j in (-1, 0, 1) if (i, j) != (0, 0))
+    floor = lens.STAR_NOISE_K * float(np.median(np.abs(noise[::2, ::2])))
+    assert lens.STAR_PROMINENCE * 8 * 255 < lead < floor  # the noise floor alone would lose every star
+    density = lens.star_density(sky)
+    assert density is not None and float(density.mean()) > lens.STARRY_FRAME
+    between = np.clip(rng.normal(200, 7, (256, 256)), 0, 255).astype(np.uint8)
+    quiet = lens.star_density(between)
+    assert quiet is None or float(quiet.mean()) < lens.STARRY_FRAME / 4
+
+
 def test_moonlit_read_gives_the_gate_that_decided():
     """night.moonlit_read hands back the gate's probability with its octas (the confidence's rule_near reads it):
     the clear starry look passes GATE_CLEAR and is read by its stars, the bright starless one does not."""

@@ -641,6 +641,14 @@ STAR_WINDOW = 15  # stars are counted in windows this wide (pixels of the decode
 # far above the noise. LenghuSky 2018-2019 dark nights: see docs/design.md
 STAR_NOISE_K = 6.0
 NOISE_LIT = 12  # pixels over this level (0..255) measure the noise
+# ... but for a pixel at white (WHITE: a clipped star) never over HEADROOM_SHARE of its headroom, 8 x 255 less its
+# neighbours' sum: a brighter camera clips its stars (LenghuSky's contrast-stretched clear nights through
+# research/camera_shift.py "exposure x1.5": sky 190-225 levels, star steps down from a median 276 to 229 while the
+# noise, and so the floor above, grew 1.3x: a third of the stars lost, clear nights read 3-8). A clipped star's
+# step is all the headroom white leaves it. Chosen on LenghuSky 2018-2019 dark nights (docs/design.md, Clipped
+# stars): the cap on every pixel near white too won two more x1.5 frames but moved an untransformed overcast night.
+HEADROOM_SHARE = 0.5
+WHITE = 250
 STARRY_FRAME = 0.006  # a frame with more star pixels than this share of its area ...
 # ... but under THIN_VEIL times that share (0.008, 0.3 of the reference's clear-night density of about 27 per mille:
 # the share night.STARRY_SHARE gives a calibrated site) it is seen through a veil or broken: thin cloud over the
@@ -737,11 +745,18 @@ def star_density(bright: np.ndarray) -> np.ndarray | None:
     lead = bright.astype(np.int16) * np.int16(8) - total
     floor = STAR_NOISE_K * _noise(lead, bright)
     gain = star_gain(bright, STAR_SKY_REF)
+    least: np.ndarray | np.int16 = np.int16(STAR_PROMINENCE * 8 * 255)
     if gain is None:
         bar: np.ndarray | np.int16 = np.int16(max(STAR_PROMINENCE * 8 * 255, floor))
     else:  # a darker camera (or the vignetted rim): the bar follows its response down, never under the noise
+        least = per_pixel((gain * np.float32(STAR_PROMINENCE * 8 * 255)).astype(np.int16), h, w)
         bar = per_pixel(np.maximum(gain * np.float32(STAR_PROMINENCE * 8 * 255), np.float32(floor)).astype(np.int16),
                         h, w)
+    if floor > STAR_PROMINENCE * 8 * 255 * (1.0 if gain is None else float(gain.min())):  # (else: nothing to cap)
+        # a star clipped at white stands no further over its neighbours than white lets it: over HEADROOM_SHARE of
+        # that headroom it counts under the noise floor too, never under the least bar
+        headroom = np.where(bright >= WHITE, np.int16(8 * 255) - total, np.int16(8 * 255))
+        bar = np.maximum(np.minimum(bar, (headroom * np.float32(HEADROOM_SHARE)).astype(np.int16)), least)
     stars = (bright > top) & (lead > bar)
     if np.count_nonzero(stars) <= STARLESS * h * w:
         return None
