@@ -4,11 +4,12 @@ of the reference cameras' is a cast, taken off before the frame is judged; a cle
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 import numpy as np
 from PIL import Image
 
-from cielo.sources.skycam import calibration
+from cielo.sources.skycam import calibration, regime
 from cielo.sources.skycam import model as model_module
 from cielo.sources.skycam.model import OctaModel
 from tests.sources.skycam.test_model import _whole_frame
@@ -70,3 +71,60 @@ def test_clear_skies_and_a_calibrated_camera_keep_their_colours():
     frame = m.decode(_through(_deck(), COOL))
     m.calibration = calibration.Calibration(120, 160, np.ones((120, 160), dtype=bool), 0.14, 10, "", "test")
     assert m.as_read(frame, None) is frame
+
+
+WARM = (1.1, 0.9)  # the reverse: some 1000 K too warm
+
+
+def _warm_cast(m: OctaModel, jpeg: bytes, sun_up: bool) -> float:
+    f = m.decode(jpeg)
+    return calibration.frame_cast(f.pixels, m.geometry(f), f.not_sky(), sun_up)
+
+
+def test_a_warm_camera_is_read_only_with_the_sun_well_up():
+    """White cloud at a high sun is neutral: through a warm white balance its greyest pixels sit red and the cast
+    is taken back to the reference's white; without the time (a low sun's light is as red) nothing is read, and the
+    camera's own frames read no cast either way."""
+    m = OctaModel()
+    for seed in (0, 1):
+        plain = _whole_frame(cloud=0.1, seed=seed)
+        warm = _through(plain, WARM)
+        assert _warm_cast(m, plain, True) == 0.0
+        assert _warm_cast(m, warm, False) == 0.0
+        assert -calibration.CAST_MAX <= _warm_cast(m, warm, True) < -0.07
+        noon = datetime(2020, 3, 20, 12, 0, tzinfo=UTC)  # the sun near the zenith at (0, 0)
+        dusk = datetime(2020, 3, 20, 17, 0, tzinfo=UTC)  # some 15 degrees up: not well up
+        f = m.decode(warm)
+        assert m.as_read(f, regime.light(noon, 0.0, 0.0)) is not f
+        assert m.as_read(f, regime.light(dusk, 0.0, 0.0)) is f
+        assert m.as_read(f, None) is f
+
+
+def test_a_small_red_object_is_no_warm_cast():
+    """A red mast or roof in view holds the reddest few pixels, not the bulk of the greyest: no cast."""
+    m = OctaModel()
+    a = np.asarray(Image.open(io.BytesIO(_whole_frame(cloud=0.1))).convert("RGB"), dtype=np.float32).copy()
+    a[240:290, 190:270] = (222.0, 205.0, 182.0)  # some 3 % of the lens: a tan roof, NRBR -0.10 (a cast's own)
+    buf = io.BytesIO()
+    Image.fromarray(a.astype(np.uint8)).save(buf, "JPEG", quality=95)
+    f = m.decode(buf.getvalue())
+    lens = m.geometry(f)
+    values = calibration.lenses.nrbr(f.pixels[:, f.pixels.max(axis=0) >= 64])
+    assert np.percentile(values, 2) < calibration.FRAME_WARM_RED  # the patch is there, among the greyest
+    assert calibration.frame_cast(f.pixels, lens, f.not_sky(), True) == 0.0
+
+
+def test_a_warm_frames_clipped_disc_goes_back_to_grey():
+    """A disc clipped at 217 and tinted after the clip, (239, 217, 196): the frame's own red cast takes it back to
+    grey at its green, flat and equal as lens.find_sun and sunstate know a disc; scaled, it is not. A site's
+    cast (calibrated) scales it as before."""
+    px = np.full((3, 8, 8), 120, dtype=np.uint8)
+    px[:, 2:5, 2:5] = np.array([239, 217, 196], dtype=np.uint8)[:, None, None]
+    out = calibration.uncast(px, -0.09, clipped_white=True)
+    assert (out[:, 2:5, 2:5] == 217).all()
+    full = px.copy()
+    full[:, 6, 6] = (255, 230, 200)  # a red channel at full scale: white before the balance too
+    assert (calibration.uncast(full, -0.09, clipped_white=True)[:, 6, 6] == 230).all()
+    assert (out[:, 0, 0] != 120).any()  # the rest of the frame is taken back as before
+    scaled = calibration.uncast(px, -0.09)
+    assert (scaled[:, 3, 3] != 217).any()

@@ -100,6 +100,17 @@ FRAME_CAST_Q = 2
 FRAME_CAST_LIT = 0.25
 FRAME_CAST_BLUE = 0.06
 FRAME_CAST_SPREAD = 0.08
+# The red side, with the sun well up at the frame's known time (frame_cast's `sun_up`). A low sun's light is as red
+# as a warm white balance, a high sun's is not: white cloud and the sun's aureole are then neutral, so a frame whose
+# greyest lit pixels (2nd percentile) are redder than FRAME_WARM_RED, and its 5th percentile redder than
+# FRAME_WARM_BULK (a cast moves every neutral pixel; a small red object, the ground or a mast, only the reddest few),
+# is seen through a warm white balance. With the sun FRAME_WARM_SUN degrees up: LenghuSky-8 2018-2019 day frames'
+# greyest -0.048 at the reddest (TSI 2017-05-24 -0.026), their 5th percentile never under -0.03; through red x1.1,
+# blue x0.9 the greyest sit at -0.05..-0.13, 5th percentile alike. Chosen on LenghuSky-8 2018-2019 and TSI 2017-05-24.
+FRAME_WARM_SUN = 20.0  # degrees
+FRAME_WARM_RED = -0.05
+FRAME_WARM_BULK = -0.03
+FRAME_WARM_Q = 5
 # How blue the site's clear sky is (clear_scale): the day rules hold NRBR bars chosen on the reference camera (a frame
 # shows a clear sky when its clear-sky surface's bluest tenth reaches lens.SURFACE_CLEAR; lens.deck_bar; the surface's
 # floor). A camera whose colour is weaker (less saturation, scattered light in a dusty dome or lens, a flatter tone
@@ -282,9 +293,15 @@ def site_cast(values: np.ndarray) -> tuple[float, str]:
                  f"{NEUTRAL_NRBR}: a {'blue' if off > 0 else 'red'} cast, taken off every frame")
 
 
-def uncast(px: np.ndarray, cast: float) -> np.ndarray:
+def uncast(px: np.ndarray, cast: float, clipped_white: bool = False) -> np.ndarray:
     """uint8 [3, H, W]: the pixels with the site's cast taken off: blue and red scaled in opposite ways (a white
-    balance) so that a pixel at the site's neutral NRBR (NEUTRAL_NRBR + cast) lands on the reference's."""
+    balance) so that a pixel at the site's neutral NRBR (NEUTRAL_NRBR + cast) lands on the reference's. A red
+    cast's clipped pixels go grey at their green (the disc of a camera clipping at 217 is (239, 217, 196) through
+    a warm balance): scaled, their channels no longer sit flat and equal, and lens.find_sun and sunstate no longer
+    take the disc for the sun (clear LenghuSky-8 2018-2019 frames through "wb warm" read "covered": 5 -> 11 of 65,
+    grey at green: 7). Only with `clipped_white` (a frame's own red cast, frame_cast): a site's cast keeps its
+    clipped pixels scaled (grey there cost calibrated "wb warm" LenghuSky-8 2018-2019 416 -> 414 of 443, 2020 114 ->
+    113 of 125), and the blue side (frame_cast's cool rule) keeps every real frame's answer as it was."""
     if not cast:
         return px
     site, ref = NEUTRAL_NRBR + cast, NEUTRAL_NRBR
@@ -292,13 +309,23 @@ def uncast(px: np.ndarray, cast: float) -> np.ndarray:
     out = px.astype(np.float32)
     out[0] /= np.float32(gain)
     out[2] *= np.float32(gain)
+    if clipped_white and cast < 0:
+        # a clipped pixel was white before the balance (a channel at full scale, or every channel at its own top at
+        # once: a disc clipped below full scale and tinted after the clip, sunstate._tinted_sun): its green, which
+        # no balance moves, on all three
+        tops = px.reshape(3, -1).max(axis=1).astype(np.int16) - 2
+        clipped = (px.max(axis=0) >= CAST_UNSATURATED) | ((px[0] >= tops[0]) & (px[1] >= tops[1]) &
+                                                           (px[2] >= tops[2]))
+        out[:, clipped] = px[1][clipped]
     return np.clip(out + np.float32(0.5), 0, 255).astype(np.uint8)
 
 
-def frame_cast(px: np.ndarray, geom: lenses.Lens, stop: np.ndarray) -> float:
+def frame_cast(px: np.ndarray, geom: lenses.Lens, stop: np.ndarray, sun_up: bool = False) -> float:
     """A frame's own cast (FRAME_CAST_*): its greyest lit pixels' NRBR over the reference's white where a cloud
-    cover in it is bluer than any day frame of the reference cameras, else 0 (nothing told; within CAST_MAX).
-    Whole-sky frames only: a crop (no lens circle) shows no zenith-to-horizon gradient, its clear sky can be even."""
+    cover in it is bluer than any day frame of the reference cameras, or (`sun_up`: the sun FRAME_WARM_SUN degrees
+    up at the frame's known time) where its greyest lit pixels are redder than a high sun's light (FRAME_WARM_*);
+    else 0 (nothing told; within CAST_MAX). Whole-sky frames only: a crop (no lens circle) shows no
+    zenith-to-horizon gradient, its clear sky can be even."""
     if not geom.found:
         return 0.0
     sub = px[:, ::2, ::2]  # a colour statistic: every 4th pixel will do (~0.2 ms a frame)
@@ -311,17 +338,19 @@ def frame_cast(px: np.ndarray, geom: lenses.Lens, stop: np.ndarray) -> float:
     if n < SPLIT_PIXELS // 8:
         return 0.0
     values = lenses.nrbr(sub[:, area])  # only the pixels it reads: this runs on every frame
-    at = (n * FRAME_CAST_Q // 100, n // 2)
-    grey, median = (float(v) for v in np.partition(values, at)[list(at)])  # np.percentile: 3x slower
+    at = (n * FRAME_CAST_Q // 100, n * FRAME_WARM_Q // 100, n // 2)
+    grey, bulk, median = (float(v) for v in np.partition(values, at)[list(at)])  # np.percentile: 3x slower
     off = grey - NEUTRAL_NRBR
+    if sun_up and grey < FRAME_WARM_RED and bulk < FRAME_WARM_BULK and off >= -CAST_MAX:
+        return off
     if grey <= FRAME_CAST_BLUE or median - grey >= FRAME_CAST_SPREAD or off > CAST_MAX:
         return 0.0
     return off
 
 
-def uncast_frame(frame: Frame, cast: float) -> Frame:
+def uncast_frame(frame: Frame, cast: float, clipped_white: bool = False) -> Frame:
     """The frame with the site's cast taken off its pixels (its stars, lens and brightness as decoded)."""
-    return frame if not cast else dataclasses.replace(frame, pixels=uncast(frame.pixels, cast))
+    return frame if not cast else dataclasses.replace(frame, pixels=uncast(frame.pixels, cast, clipped_white))
 
 
 def _planes(frames: list[Frame]) -> tuple[np.ndarray, np.ndarray]:

@@ -37,7 +37,14 @@ from cielo.sources.skycam import (
     twilight,
     veil,
 )
-from cielo.sources.skycam.calibration import NIGHT_CAST, Calibration, frame_cast, frame_lens, uncast_frame
+from cielo.sources.skycam.calibration import (
+    FRAME_WARM_SUN,
+    NIGHT_CAST,
+    Calibration,
+    frame_cast,
+    frame_lens,
+    uncast_frame,
+)
 from cielo.sources.skycam.frame import Frame
 
 # A frame whose brightest channel averages under this (0..1) is too dark to judge: a night frame, a closed
@@ -352,14 +359,17 @@ class OctaModel:
 
     def as_read(self, frame: Frame, light: regime.Light | None) -> Frame:
         """as_judged, and without a calibration a cast the frame shows by itself taken off (calibration.frame_cast:
-        a cloud cover bluer than any of the reference cameras'), by day or at an unknown time; never a starry
+        a cloud cover bluer than any of the reference cameras', or with the sun well up at the frame's known time
+        greyest pixels redder than its light), by day or at an unknown time; never a starry
         night (a dark frame with stars; TSI's sunlit day frames look starry, lens.SUNLIT_MEAN)."""
         if self.calibration is not None:
             return self.as_judged(frame)
         if (light is not None and light.regime != regime.DAY) or (frame.starry and
                                                                     frame.brightness < lens.SUNLIT_MEAN):
             return frame
-        return uncast_frame(frame, frame_cast(frame.pixels, self.geometry(frame, light), frame.not_sky()))
+        sun_up = light is not None and light.sun_altitude >= FRAME_WARM_SUN
+        cast = frame_cast(frame.pixels, self.geometry(frame, light), frame.not_sky(), sun_up)
+        return uncast_frame(frame, cast, clipped_white=True)
 
     def _starry(self, frame: Frame) -> bool:
         """Frame.starry, at the site's own share of star pixels when the calibration learned one."""
