@@ -406,3 +406,26 @@ def test_a_dark_night_is_read_and_learned_on_its_own_lens_fit(model: OctaModel):
     clear = np.percentile(np.asarray(rings), night.CLEAR_NIGHT_Q, axis=0)
     assert f"{clear[-1] * 1000:.1f} per mille" in cal.found["night"]["dark"], cal.found["night"]["dark"]
     assert any(line.startswith("lens: ") and calibration.NIGHT_LENS_NOTE in line for line in calibration.describe(cal))
+
+
+def _brighter(png: bytes, k: float) -> bytes:
+    """The same frame through a longer exposure: every level times `k`, clipped at white."""
+    return _png(np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float64) * k)
+
+
+def test_twilight_reads_a_clear_sky_whose_rim_clips_by_its_unclipped_light(model: OctaModel,
+                                                                           monkeypatch: pytest.MonkeyPatch):
+    """A brighter exposure clips a clear twilight's glowing rim at white and flattens its rise toward the horizon:
+    with the clipped pixels censored (night.CLIPPED: their light is that or more) the sky still rises past
+    HORIZON_RISE and reads clear; fitted as they stand it reads overcast. A deck whose zenith clips still dims."""
+    clear = model.decode(_brighter(_twilight_sky(0.2, rise=0.6), 1.6))
+    deck = model.decode(_brighter(_twilight_sky(0.0, rise=-0.3), 2.0))
+    geom = model.geometry(clear)
+    valid = model.maps(clear, geom).valid
+    assert float((clear.pixels.max(axis=0)[valid > 0] >= night.CLIPPED).mean()) > 0.2  # the rim is white
+    assert night.rises(clear.pixels, valid, geom)[0] > night.HORIZON_RISE
+    assert night.rises(deck.pixels, model.maps(deck, model.geometry(deck)).valid, model.geometry(deck))[0] < 0
+    v_clear, v_deck = model.judge([clear, deck], [DUSK_AT, DUSK_AT], *MADRID)
+    assert v_clear.octas is not None and v_clear.octas <= 2 and v_deck.octas == 8, (v_clear.octas, v_deck.octas)
+    monkeypatch.setattr(night, "CLIPPED", np.inf)  # the clipped rim fitted as it stands
+    assert night.rises(clear.pixels, valid, geom)[0] < night.HORIZON_RISE

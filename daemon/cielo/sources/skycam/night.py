@@ -386,10 +386,48 @@ def _rise_fit(a: np.ndarray, top: np.ndarray) -> np.ndarray | None:
     return coef if coef[0] > 1.0 else None
 
 
+# A clipped rim (a brighter exposure or gain: a clear twilight's glowing horizon at white) flattens the rise it should
+# show: a clear sky read as a deck. A pixel whose brightest channel is at CLIPPED or over is censored: its light is that
+# or more. Its value is replaced by the fit's expectation above the clip (a normal with the unclipped pixels' scatter:
+# a Tobit fit by a few EM rounds) before the fit is redone. Frames without clipped pixels fit exactly as before.
+# Chosen on LenghuSky 2018-2019 twilight through exposure x1.5 (docs/design.md, "A clipped twilight rim").
+CLIPPED = 250.0  # levels: JPEG ringing spreads a white 255 down to about here
+CENSORED_ROUNDS = 5
+
+
+def _censored_fit(a: np.ndarray, top: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """_rise_fit with the clipped pixels censored (above), and the brightness it fitted (clipped pixels filled)."""
+    clip = top >= CLIPPED
+    if not clip.any() or int((~clip).sum()) < 50:
+        return _rise_fit(a, top), top
+    ar, rest, ac, tc = a[~clip], top[~clip], a[clip], top[clip]
+    coef = _rise_fit(ar, rest)
+    try:
+        inv = np.linalg.inv(a.T @ a)
+    except np.linalg.LinAlgError:
+        return None, top
+    base, lift = a.T @ top, np.zeros_like(tc)
+    for _ in range(CENSORED_ROUNDS):
+        if coef is None:
+            break
+        res = rest - ar @ coef
+        sd = max(math.sqrt(float(res @ res) / len(res)), 1.0)
+        mu = ac @ coef
+        z = (CLIPPED - mu) / sd
+        # the normal's mean above z in sd, the inverse Mills ratio, as (z + sqrt(z^2 + 8 / pi)) / 2: exact at 0, at
+        # most 0.22 sd off (over, where the fit is already above the clip); no scipy in the daemon
+        lift = np.maximum(mu + sd * (z + np.sqrt(z * z + 8.0 / np.pi)) / 2.0 - tc, 0.0)
+        coef = inv @ (base + ac.T @ lift)
+        coef = coef if coef[0] > 1.0 else None
+    filled = top.copy()
+    filled[clip] += lift
+    return coef, filled
+
+
 def rises(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> tuple[float | None, float | None]:
     """(d / a of the brightness fit above over the valid pixels, d / a of the same fit on the half of the sky
-    away from the glow), every 2nd row and column (a smooth surface); None without a lens circle or with too
-    little sky."""
+    away from the glow), every 2nd row and column (a smooth surface), clipped pixels censored (CLIPPED); None
+    without a lens circle or with too little sky."""
     if not geom.found:
         return None, None
     sel = np.zeros(valid.shape, dtype=bool)
@@ -401,7 +439,7 @@ def rises(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> tuple[float | N
     y = (yy.astype(np.float64) - geom.cy) / geom.ry
     top = np.maximum(np.maximum(px[0], px[1]), px[2])[sel].astype(np.float64)
     a = np.stack([np.ones_like(x), x, y, x * x + y * y], axis=1)
-    whole = _rise_fit(a, top)
+    whole, top = _censored_fit(a, top)
     if whole is None:
         return None, None
     away = x * whole[1] + y * whole[2] < 0
