@@ -93,8 +93,8 @@ def test_the_moonlit_gate_moves_only_for_another_camera():
     darker = [(x[0], x[1] - 0.15, x[2]) for x in mixed]  # a camera exposing its moonlit nights darker
     mean, _ = night.site_gate(darker)
     assert mean is not None
-    median = float(np.median([x[1] for x in darker]))
-    assert mean[1] == pytest.approx(night.GATE_MEAN[1] + median - lo[1], abs=1e-9)
+    low = float(np.percentile([x[1] for x in darker], night.LOW_Q))  # its clearest-looking skies
+    assert mean[1] == pytest.approx(night.GATE_MEAN[1] + low - night.REF_LOW, abs=1e-9)
     assert mean[0] == night.GATE_MEAN[0] and mean[2] == night.GATE_MEAN[2]
     assert night.site_gate(darker[:5])[0] is None  # too few moonlit frames
     # the gate reads a darker frame as the reference reads a frame that much brighter
@@ -429,3 +429,24 @@ def test_twilight_reads_a_clear_sky_whose_rim_clips_by_its_unclipped_light(model
     assert v_clear.octas is not None and v_clear.octas <= 2 and v_deck.octas == 8, (v_clear.octas, v_deck.octas)
     monkeypatch.setattr(night, "CLIPPED", np.inf)  # the clipped rim fitted as it stands
     assert night.rises(clear.pixels, valid, geom)[0] < night.HORIZON_RISE
+
+
+def test_a_darker_tone_curve_moves_the_gate_by_its_clearest_skies():
+    """A darker curve (gamma 1.25) darkens clear and overcast moonlit skies alike, by more than the median's excess
+    over the reference's clear centre: the gate's brightness centre moves by the site's clearest skies' shift, so a
+    frame reads as the reference read it before the curve. An overcast-only site (bright skies, median inside the
+    span) keeps the reference's gate."""
+    rng = np.random.default_rng(3)
+    ref = [(-6.0, float(b), 0.04) for b in np.concatenate([rng.normal(0.375, 0.03, 30), rng.normal(0.447, 0.03, 40)])]
+    assert night.site_gate(ref)[0] is None
+    dark = 0.08
+    site = [(x[0], x[1] - dark, x[2]) for x in ref]
+    mean, note = night.site_gate(site)
+    assert mean is not None and "moved" in note
+    median_excess = float(np.median([x[1] for x in site])) - min(night.REF_CLEAR[1], night.REF_OVERCAST[1])
+    assert abs(median_excess) < 0.06  # the old rule moved the centre by under three quarters of the curve's shift
+    moved = night.GATE_MEAN[1] - mean[1]
+    assert moved == pytest.approx(night.REF_LOW - float(np.percentile([x[1] for x in site], night.LOW_Q)))
+    assert moved > abs(median_excess) and abs(moved - dark) < 0.025
+    overcast = [(x[0], x[1], x[2]) for x in ref[30:]]
+    assert night.site_gate(overcast)[0] is None  # bright, but a weather, not a camera

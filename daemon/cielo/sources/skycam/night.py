@@ -125,6 +125,16 @@ REF_CLEAR = (-5.816, 0.3759, 0.0572)
 REF_OVERCAST = (-7.066, 0.4493, 0.0273)
 MIN_MOONLIT = 10
 MAX_SHIFT = 4.0  # the most the centre moves, in the gate's standard units per feature
+# The median brightness is the camera's tone curve as much as the moon's light (research/camera_shift.py: through
+# gamma 1.25 the reference's clear and overcast moonlit frames both darken by about 0.08), and a darker curve's site
+# median sits between its own clear and overcast, so the excess over the span above caught only 0.03 of it. The
+# site's clearest-looking moonlit skies, its LOW_Q-th percentile of brightness, follow the curve instead (given one
+# moonlit frame in ten clear): LenghuSky 2018-2019, all moonlit frames, REF_LOW (2018 / 2019 apart 0.356 / 0.343);
+# through gamma 1.25 0.271, gamma 0.8 0.435, exposure x1.5 0.504. The median still says whether the camera differs
+# (a site of overcast nights only has a bright percentile but a median inside the span); the percentile says by how
+# much, when it points the same way.
+LOW_Q = 10
+REF_LOW = 0.3504
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,12 +300,17 @@ def site_gate(xs: Sequence[tuple[float, float, float]]) -> tuple[tuple[float, fl
     The site's median of each feature depends on its weather as much as on its camera: any mix of clear and
     overcast nights puts it between the reference's clear and overcast centres (REF_CLEAR, REF_OVERCAST). Only
     a median outside that span says the camera differs (exposure, white balance, sharpness), and the gate's
-    centre moves by the excess."""
+    centre moves by the excess; the brightness's by the shift of the site's clearest skies (LOW_Q) when that
+    points the same way: a tone curve moves clear and overcast skies alike, further than the median's excess."""
     if len(xs) < MIN_MOONLIT:
         return None, f"{len(xs)} moonlit frames (needs {MIN_MOONLIT}): the reference's gate"
     med = np.median(np.asarray(xs, dtype=np.float64), axis=0)
     lo, hi = np.minimum(REF_CLEAR, REF_OVERCAST), np.maximum(REF_CLEAR, REF_OVERCAST)
-    shift = np.clip(med - np.clip(med, lo, hi), -MAX_SHIFT * np.asarray(GATE_SD), MAX_SHIFT * np.asarray(GATE_SD))
+    excess = med - np.clip(med, lo, hi)
+    low = float(np.percentile(np.asarray(xs, dtype=np.float64)[:, 1], LOW_Q)) - REF_LOW
+    if low * excess[1] > 0:
+        excess[1] = low
+    shift = np.clip(excess, -MAX_SHIFT * np.asarray(GATE_SD), MAX_SHIFT * np.asarray(GATE_SD))
     if not shift.any():
         return None, f"{len(xs)} moonlit frames look like the reference camera's: the reference's gate"
     mean = tuple(float(m + d) for m, d in zip(GATE_MEAN, shift, strict=True))
