@@ -633,7 +633,8 @@ def model_card(evaluation: dict | None) -> dict:
             "cielo 3.13 (skyref-3.13.0, graph unchanged but for the version): a twilight read clear whose sky is "
             "rough at a cell's scale (lit cloud) is moved up to 6, uncertain; a calibration from few frames keeps "
             "only the sky/cloud split its frames pin, learns the glow bar from 5 clear days, and reads dark "
-            "nights on their own lens with the reference's star bar; a star clipped at white still counts; a warm "
+            "nights on their own lens with the reference's star bar; a star clipped at white still counts, a "
+            "clipped twilight rim is fitted as censored, a calibrated moonlit gate follows the tone curve; a warm "
             "white balance is read off the frame with the sun 20 deg up; confidence refitted. LenghuSky dev "
             "strict, time known 91.7 -> 92.3 %, calibrated 93.0 -> 93.7 %, calibrated on 50 frames 90.7 -> "
             "93.1 %; TSI unchanged. Still short: calibrated 95 %",
