@@ -63,7 +63,7 @@ STAR_SHARE_FLOOR = 1e-4
 GATE_UNSURE = (0.2, 0.7)  # a gate between these: the moonlit answer is marked uncertain
 
 
-def _box(a: np.ndarray, k: int) -> np.ndarray:
+def box_sum(a: np.ndarray, k: int) -> np.ndarray:
     """Sum over the k x k window around each pixel (edges repeated)."""
     h, w = a.shape
     c = np.pad(np.pad(a, k // 2, mode="edge").cumsum(0).cumsum(1), ((1, 0), (1, 0)))
@@ -87,7 +87,7 @@ def point_sources(bright: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     b = bright.astype(np.float32)
     h, w = b.shape
     top = _around(b, np.maximum)
-    ring = (_box(b, 5) - _box(b, 3)) / np.float32(16.0)
+    ring = (box_sum(b, 5) - box_sum(b, 3)) / np.float32(16.0)
     lead = b - ring
     peak = (b >= top) & (bright < SATURATED)
     gain = lens.star_gain(bright, MOONLIT_SKY_REF)
@@ -220,7 +220,7 @@ def gate(frame: Frame, geom: lens.Lens, site: NightSite | None = None) -> tuple[
 
 def open_sky(faint: np.ndarray, height: int, width: int) -> np.ndarray:
     """Share of faint-star pixels in the STAR_WINDOW around each pixel, at the model's size."""
-    density = _box(faint.astype(np.float32), STAR_WINDOW) / np.float32(STAR_WINDOW * STAR_WINDOW)
+    density = box_sum(faint.astype(np.float32), STAR_WINDOW) / np.float32(STAR_WINDOW * STAR_WINDOW)
     if density.shape != (height, width):
         density = np.asarray(Image.fromarray(density, mode="F").resize((width, height), Image.Resampling.BOX))
     return density
@@ -267,7 +267,7 @@ REF_TEXTURE = 0.0221
 TEXTURE_SPAN = 1.1
 
 
-def _opened(b: np.ndarray) -> np.ndarray:
+def opened(b: np.ndarray) -> np.ndarray:
     """3x3 grey opening (min, then max, over each neighbourhood): point sources taken out, broader light kept."""
     return _around(_around(b, np.minimum), np.maximum)
 
@@ -278,8 +278,8 @@ def texture(frame: Frame, geom: lens.Lens) -> float | None:
         return None
     bright = frame.bright
     h, w = bright.shape
-    smooth = _opened(bright.astype(np.float32))
-    mean = _box(smooth, STAR_WINDOW) / np.float32(STAR_WINDOW * STAR_WINDOW)
+    smooth = opened(bright.astype(np.float32))
+    mean = box_sum(smooth, STAR_WINDOW) / np.float32(STAR_WINDOW * STAR_WINDOW)
     sel = (bright > TEXTURE_LIT[0]) & (bright < TEXTURE_LIT[1])
     if geom.found:
         sel &= geom.scaled(w, h).rho() <= TEXTURE_RHO

@@ -52,11 +52,11 @@ def roughness(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> tuple[float
     sel = (valid > 0) & (top > LIT[0]) & (top < LIT[1]) & (geom.rho() <= TEXTURE_RHO)
     if int(sel.sum()) < MIN_PIXELS:
         return None
-    smooth = night._opened(top.astype(np.float32))
-    mean = night._box(smooth, LIGHT_WINDOW) / np.float32(LIGHT_WINDOW * LIGHT_WINDOW)
+    smooth = night.opened(top.astype(np.float32))
+    mean = night.box_sum(smooth, LIGHT_WINDOW) / np.float32(LIGHT_WINDOW * LIGHT_WINDOW)
     light = np.abs(smooth - mean)[sel] / np.maximum(mean[sel], np.float32(1.0))
-    tint = night._opened(lens.nrbr(px))
-    around = night._box(tint, COLOUR_WINDOW) / np.float32(COLOUR_WINDOW * COLOUR_WINDOW)
+    tint = night.opened(lens.nrbr(px))
+    around = night.box_sum(tint, COLOUR_WINDOW) / np.float32(COLOUR_WINDOW * COLOUR_WINDOW)
     colour = np.abs(tint - around)[sel]
     return float(np.percentile(light, 75)), float(np.percentile(colour, 75))
 
