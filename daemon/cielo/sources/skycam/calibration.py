@@ -417,11 +417,11 @@ def halves(n: int) -> list[np.ndarray]:
     return [np.sort(rng.permutation(n)[: n // 2]) for _ in range(SPLIT_HALVES)]
 
 
-def pinned(nrbr: np.ndarray, where: np.ndarray, parts: list[np.ndarray]) -> tuple[float, float] | None:
-    """site_split of the pixels `where` (per frame, [n, H, W]) where every half of the frames (`parts`) splits
-    within SPLIT_WOBBLE of it too, else None: a valley that moves when half the frames are left out is theirs,
-    not the camera's."""
-    found = site_split(nrbr[where])
+def pinned(found: tuple[float, float] | None, nrbr: np.ndarray, where: np.ndarray, parts: list[np.ndarray]
+           ) -> tuple[float, float] | None:
+    """`found`, the site_split of the pixels `where` (per frame, [n, H, W]), where every half of the frames
+    (`parts`) splits within SPLIT_WOBBLE of it too, else None: a valley that moves when half the frames are left
+    out is theirs, not the camera's."""
     if found is None:
         return None
     for part in parts:
@@ -445,7 +445,7 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
     contrast = found[1]
     used = np.flatnonzero(valid.reshape(len(valid), -1).any(axis=1))
     parts = [used[h] for h in halves(used.size)] if used.size < SPLIT_MANY else []
-    pooled = pinned(nrbr, valid, parts)
+    pooled = pinned(found, nrbr, valid, parts)
     # Each frame's own clear-sky surface lowers the threshold only to SURFACE_MARGIN under its clear sky: it
     # can act on clear sky only where that sits within SURFACE_MARGIN of the threshold. A site whose sky near
     # the sun (the bluest tenth of each frame there; the median frame) stays farther above gets nothing from
@@ -462,9 +462,10 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
         # the sun's side is the surface's, frame by frame: one threshold, learned where it does not reach
         # (a table by distance to the sun as well counts the same paleness twice: LenghuSky-8 dev day 1.14
         # with the table, 1.11 with one threshold over all pixels, 1.09 with it learned beyond the reach)
-        beyond = valid & (sun_dist >= lenses.SURFACE_REACH)
-        if site_split(nrbr[beyond]) is not None:
-            site = pinned(nrbr, beyond, parts)
+        far = valid & (sun_dist >= lenses.SURFACE_REACH)
+        beyond = site_split(nrbr[far])
+        if beyond is not None:
+            site = pinned(beyond, nrbr, far, parts)
     # not pinned: the model's threshold
     threshold = default if site is None else site[0]
     rows = []
@@ -477,7 +478,8 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
         for j in range(TABLE_SUN):
             glo = lenses.SUN_BAND * j
             ghi = lenses.SUN_BAND * (j + 1) if j < TABLE_SUN - 1 else 99.0
-            band = None if site is None else pinned(nrbr, in_rho & (sun_dist >= glo) & (sun_dist < ghi), parts)
+            in_band = in_rho & (sun_dist >= glo) & (sun_dist < ghi)
+            band = None if site is None else pinned(site_split(nrbr[in_band]), nrbr, in_band, parts)
             row.append(round(threshold if band is None else band[0], 4))
         rows.append(tuple(row))
     own = tuple(tuple(surface for _ in range(TABLE_SUN)) for _ in range(TABLE_RHO))
