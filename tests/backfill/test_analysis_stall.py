@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.backfill.test_processes import alive, children
 from tests.conftest import cielo, clean_env
 from tests.support.camserver import CameraServer
@@ -70,12 +72,16 @@ def test_a_stopped_analysis_process_ends_by_the_deadline(config, tmp_path: Path)
         assert rest.stdout.strip().splitlines()[-1] == f"skycam: total=72 new={failed} duplicates={new} failed=0"
 
 
-def test_ctrl_c_ends_a_backfill_whose_analysis_processes_are_stopped(config, tmp_path: Path):
+@pytest.mark.parametrize("slow_unlink", [False, True], ids=["as_is", "slow_semaphore_unlink"])
+def test_ctrl_c_ends_a_backfill_whose_analysis_processes_are_stopped(config, tmp_path: Path, slow_unlink: bool):
+    env = clean_env()
+    if slow_unlink:  # no "leaked semaphore" warning even when a pool's thread frees its queues slowly
+        env["PYTHONPATH"] = f"{Path(__file__).parents[1] / 'support' / 'slow_unlink'}:{env['PYTHONPATH']}"
     with CameraServer(latency_s=0.02) as slow:
         # a deadline far away: what ends it here is Ctrl-C, not the deadline
         cfg = config(skycam={"base_url": slow.base_url, "workers": 2, "analysis_stall_s": 600})
         cmd = [sys.executable, "-m", "cielo", "--config", str(cfg), "backfill", "--processes", "2", *RANGE]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                 start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 60
         while slow.total_requests < 20 and time.monotonic() < deadline:

@@ -9,6 +9,7 @@ and are not waited for. SIGTERM (kill, a CI timeout, a service manager) does the
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -172,6 +173,7 @@ def _exit_now(code: int) -> None:
     if "multiprocessing" in sys.modules:  # its exit step unlinks the analysis queues' semaphores, which
         from multiprocessing import util  # os._exit skips: the resource tracker would warn of "leaked" ones
 
+        gc.disable()  # a collection on another thread must not be unlinking one when os._exit comes
         util._exit_function()
     os._exit(code)
 

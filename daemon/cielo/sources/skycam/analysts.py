@@ -43,6 +43,7 @@ log = logging.getLogger("cielo")
 
 STALL_S = 120.0  # default: far over a model load on a Pi Zero 2 W (the first verdict waits for it)
 POLL_S = 0.25  # how often a waiting thread looks at the deadline and for a Ctrl-C
+JOIN_S = 2.0  # how long `close` waits for a pool's own thread once its processes are gone
 GRACE_S = 2.0  # after Ctrl-C, how long verdicts in flight are awaited before their processes are killed
 
 _model: OctaModel | None = None  # in a worker process: its own model ...
@@ -76,6 +77,7 @@ class Analysts:
         self._stalled: set[int] = set()  # ids of pools killed for want of progress: their images say so
         self._interrupted: float | None = None  # monotonic time of a Ctrl-C
         self._ended: list[ProcessPoolExecutor] = []  # pools killed on the way: `close` still reaps them
+        self._held: list[tuple] = []  # what `_let_go` keeps of pools it shut down: see there
 
     def start(self) -> Analysts:
         """Make the pool now (its queues' semaphores need a writable /dev/shm: where there is none, the
@@ -151,7 +153,7 @@ class Analysts:
             if self._pool is pool:
                 self._pool = None
                 self._ended.append(pool)  # `close` reaps it
-        pool.shutdown(wait=False, cancel_futures=True)
+        self._let_go(pool)
 
     def result(self, pending: Future[Judged]) -> Judged:
         """A submitted image's verdict; ImageError when it is not a readable image, FetchError when its
@@ -204,6 +206,18 @@ class Analysts:
         if why is not None:
             log.warning("%s", why)
         _kill(pool)
+        self._let_go(pool)
+
+    def _let_go(self, pool: ProcessPoolExecutor) -> None:
+        """shutdown(wait=False): the pool forgets its queues at once, and its manager thread, on its way out,
+        drops the last reference to them. Their semaphores' finalizers would then run on that dying thread, and
+        the exit after Ctrl-C (os._exit) could cut one between unlinking a semaphore and telling the resource
+        tracker, which then warns of a "leaked" semaphore. So the thread and the queues are held here until
+        `close` has joined the thread, and let go on the thread that closes."""
+        held = tuple(getattr(pool, name, None) for name in ("_executor_manager_thread", "_call_queue",
+                                                             "_result_queue"))
+        with self._lock:
+            self._held.append(held)
         pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
@@ -220,7 +234,8 @@ class Analysts:
         deadline = time.monotonic() + (0.0 if not self._used or self._interrupted else 5.0)
         for pool in pools:
             processes = _processes(pool)  # before shutdown, which forgets them
-            pool.shutdown(wait=False, cancel_futures=True)
+            results = getattr(pool, "_result_queue", None)
+            self._let_go(pool)
             killed = False
             for process in processes:
                 process.join(max(deadline - time.monotonic(), 0))
@@ -228,8 +243,13 @@ class Analysts:
                     process.kill()  # SIGKILL ends a stopped process too
                     killed = True
             if killed:
-                _unblock_results(pool)
-            pool.shutdown(wait=True)
+                _unblock_results(results)
+        with self._lock:
+            held, self._held = self._held, []
+        for thread, *_ in held:
+            if thread is not None and thread.is_alive():
+                thread.join(max(deadline - time.monotonic(), 0) + JOIN_S)
+        held.clear()  # the queues' semaphores are unlinked here, on this thread
 
 
 
@@ -243,14 +263,14 @@ def _kill(pool: ProcessPoolExecutor) -> None:
     for process in _processes(pool):
         if process.is_alive():
             process.kill()
-    _unblock_results(pool)
+    _unblock_results(getattr(pool, "_result_queue", None))
 
 
-def _unblock_results(pool: ProcessPoolExecutor) -> None:
+def _unblock_results(results: object) -> None:
     """A process killed mid-way through writing its result leaves the pool's thread blocked reading the rest,
     and this process holds the result pipe's write end too: closing it (the other writers are dead) ends that
     read with EOF, so the pool breaks and shutdown(wait=True), or the interpreter's exit, never waits on it."""
-    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    writer = getattr(results, "_writer", None)
     if writer is not None:
         writer.close()
 
