@@ -263,6 +263,24 @@ def test_a_paler_cameras_frames_split_at_its_own_contrast(model: OctaModel):
     assert calibration.site_split(pooled) is None  # the reference's contrast: no split
 
 
+def test_a_paler_camera_falls_back_on_the_models_threshold_scaled(model: OctaModel, monkeypatch: pytest.MonkeyPatch):
+    """Where the site's split is not pinned (few frames), the model's threshold it keeps sits between clear sky and
+    cloud as the reference's did: scaled by the site's clear_scale, as the day bars are."""
+    from cielo.sources.skycam import calibration
+
+    seen: list[float] = []
+    real = calibration._site_split
+
+    def spy(nrbr, valid, rho, sun_dist, default, scale=1.0):
+        seen.append(default)
+        return real(nrbr, valid, rho, sun_dist, default, scale)
+
+    monkeypatch.setattr(calibration, "_site_split", spy)
+    frames = [_site(model, i, 1.0 if i % 2 else 0.0, (140, 172), (150, 180)) for i in range(24)]
+    cal = fit(frames, "test", 0.14, [True] * 24)
+    assert cal.clear_scale < 1.0 and seen == [pytest.approx(0.14 * cal.clear_scale)]
+
+
 def test_calibration_removes_the_mast_from_the_count(model: OctaModel):
     frames = [model.decode(sky_jpeg(COVERS[i % 6], seed=i, mast=True)) for i in range(12)]
     clear = model.decode(sky_jpeg(0.0, seed=50, mast=True))
