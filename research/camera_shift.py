@@ -40,6 +40,19 @@ WB_SHIFT = 0.10
 REENCODE_QUALITY = 95
 VIGNETTE_RIM = 0.30  # light lost at the lens circle's rim, falling off as rho^2 (a cheap lens)
 NOISE_SIGMA = 4.0  # levels of 255: a small sensor at night gain, before its JPEG
+# A dusty or aged dome: veiling glare. The dust scatters a share of all light reaching the lens forward into broad
+# wings; the sun, which clips at 255 far under its real brightness, dominates it (a wide white aureole), the rest of
+# the sky lifts every dark, blue pixel toward grey. DUST_GLARE: the share scattered; DUST_SUN: the energy a clipped
+# pixel is given over its 255; the PSF falls as 1 / (theta^2 + DUST_CORE^2) (degrees from the source) out to
+# DUST_REACH, convolved at DUST_STEP of the frame's size (cheap; the wings are smooth). DUST_SATURATION: the dome's
+# own film greys what it passes. Chosen by eye on LenghuSky-8 2018-2019 clear days against the look the 2021 clear
+# days were described with (pale grey sky, a bright white aureole tens of degrees wide).
+DUST_GLARE = 0.35
+DUST_SUN = 20.0
+DUST_CORE = 3.0
+DUST_REACH = 70.0
+DUST_STEP = 8
+DUST_SATURATION = 0.6
 
 Transform = Callable[[Image.Image, tuple[float, float, float]], Image.Image]
 
@@ -109,6 +122,37 @@ def noise(im: Image.Image, _circle: tuple[float, float, float]) -> Image.Image:
     return _image(a + rng.normal(0.0, NOISE_SIGMA, a.shape).astype(np.float32))
 
 
+def dusty_dome(glare: float = DUST_GLARE, sun_energy: float = DUST_SUN) -> Transform:
+    """The frame plus `glare` x its light (clipped pixels given `sun_energy` x) convolved with a heavy-winged PSF
+    over the lens circle, then desaturated (see DUST_GLARE)."""
+    def f(im: Image.Image, circle: tuple[float, float, float]) -> Image.Image:
+        a = _array(im)
+        h, w = a.shape[:2]
+        cx, cy, r = circle[0] * w, circle[1] * h, circle[2] * w
+        energy = a.copy()
+        energy[a.max(axis=2) >= 250] *= np.float32(sun_energy)
+        sw, sh = max(1, w // DUST_STEP), max(1, h // DUST_STEP)
+        small = np.stack([np.asarray(Image.fromarray(energy[..., c]).resize((sw, sh), Image.Resampling.BOX))
+                          for c in range(3)], axis=-1)
+        # the PSF on a grid twice the frame's (no wrap), degrees as the lens circle's 90 per radius
+        deg = 90.0 / (r / DUST_STEP)
+        yy, xx = np.mgrid[-sh:sh, -sw:sw]
+        theta = np.hypot(xx, yy) * deg
+        psf = np.where(theta <= DUST_REACH, 1.0 / (theta ** 2 + DUST_CORE ** 2), 0.0)
+        psf = np.fft.ifftshift(psf / psf.sum())
+        pad = np.zeros((2 * sh, 2 * sw, 3))
+        pad[:sh, :sw] = small
+        spread = np.fft.irfft2(np.fft.rfft2(pad, axes=(0, 1)) * np.fft.rfft2(psf)[..., None], s=(2 * sh, 2 * sw),
+                               axes=(0, 1))[:sh, :sw]
+        spread = np.stack([np.asarray(Image.fromarray(spread[..., c].astype(np.float32)).resize(
+            (w, h), Image.Resampling.BILINEAR)) for c in range(3)], axis=-1)
+        yy, xx = np.mgrid[0:h, 0:w]
+        inside = (((xx - cx) ** 2 + (yy - cy) ** 2) <= r * r)[..., None]
+        out = _image(np.where(inside, a + np.float32(glare) * spread, a))
+        return ImageEnhance.Color(out).enhance(DUST_SATURATION)
+    return f
+
+
 def identity(im: Image.Image, _circle: tuple[float, float, float]) -> Image.Image:
     return im
 
@@ -131,6 +175,7 @@ TRANSFORMS: dict[str, tuple[Transform, int]] = {
     "scale 0.5": (scale(0.5), REENCODE_QUALITY),
     "scale 2": (scale(2.0), REENCODE_QUALITY),
     "vignette 30%": (vignette, REENCODE_QUALITY),
+    "dusty dome": (dusty_dome(), REENCODE_QUALITY),
 }
 
 # lens circle per set as fractions of the frame: centre x / width, centre y / height, radius / width

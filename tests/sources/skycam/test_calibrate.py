@@ -229,8 +229,56 @@ def test_clear_scale_reads_a_paler_camera_and_leaves_the_reference_alone():
     scale, note = clear_scale([0.7 * v for v in decks + clear])
     assert scale == pytest.approx(0.7, abs=0.04) and "scaled" in note
     assert clear_scale(decks + [1.3 * v for v in clear])[0] == 1.0  # a bluer camera keeps the reference's bars
-    assert clear_scale(clear)[0] == 1.0  # no decks: no split
-    assert clear_scale(decks[:5] + clear[:5])[0] == 1.0  # too few
+    assert clear_scale(clear)[0] == 1.0  # no decks: no split, and clear skies at the reference's blue
+    assert clear_scale([0.7 * v for v in decks[:4] + clear[:4]])[0] == 1.0  # too few
+
+
+def test_levels_that_do_not_split_are_clear_skies_where_their_median_is_a_clear_skys():
+    """50 frames of a dusty dome (as the independent check calibrates on) may hold one deck: its 17 daylit levels
+    do not split, and their median (0.6 of the reference's blue) is a clear sky's: the bars scale. A run of decks
+    that does not split keeps the reference's bars."""
+    from cielo.sources.skycam.calibration import CLEAR_ALONE
+
+    rng = np.random.default_rng(1)
+    pale = [*rng.normal(0.6 * CLEAR_BLUE_REF, 0.02, 16), 0.05]
+    scale, note = clear_scale(pale)
+    assert scale == pytest.approx(0.6, abs=0.05) and "scaled" in note
+    decks = list(rng.normal(CLEAR_ALONE / 2, 0.02, 17))
+    assert clear_scale(decks)[0] == 1.0
+
+
+def test_a_paler_cameras_frames_split_at_its_own_contrast(model: OctaModel):
+    """A dusty dome greys the clear sky (NRBR 0.26 -> ~0.1), not the grey cloud: clear and cloud pixels pool
+    under MIN_CONTRAST apart. The site's clear sky, paler by its clear_scale, brings the classes' bar down
+    with it: the pooled pixels split and the day bars scale; read at the reference camera's contrast they did not."""
+    from cielo.sources.skycam import calibration
+
+    frames = [_site(model, i, 1.0 if i % 2 else 0.0, (140, 172), (150, 180)) for i in range(24)]
+    cal = fit(frames, "test", 0.14, [True] * 24)
+    assert cal.clear_scale < 1.0 and cal.reference is not None, cal.found
+    assert "do not split" not in cal.found["threshold"]
+    nrbr = np.stack([((f.pixels[2].astype(np.float32) - f.pixels[0]) / np.maximum(
+        f.pixels[2].astype(np.float32) + f.pixels[0], 1)) for f in frames])
+    pooled = nrbr[:, cal.mask].ravel()
+    assert calibration.site_split(pooled) is None  # the reference's contrast: no split
+
+
+def test_a_paler_camera_falls_back_on_the_models_threshold_scaled(model: OctaModel, monkeypatch: pytest.MonkeyPatch):
+    """Where the site's split is not pinned (few frames), the model's threshold it keeps sits between clear sky and
+    cloud as the reference's did: scaled by the site's clear_scale, as the day bars are."""
+    from cielo.sources.skycam import calibration
+
+    seen: list[float] = []
+    real = calibration._site_split
+
+    def spy(nrbr, valid, rho, sun_dist, default, scale=1.0):
+        seen.append(default)
+        return real(nrbr, valid, rho, sun_dist, default, scale)
+
+    monkeypatch.setattr(calibration, "_site_split", spy)
+    frames = [_site(model, i, 1.0 if i % 2 else 0.0, (140, 172), (150, 180)) for i in range(24)]
+    cal = fit(frames, "test", 0.14, [True] * 24)
+    assert cal.clear_scale < 1.0 and seen == [pytest.approx(0.14 * cal.clear_scale)]
 
 
 def test_calibration_removes_the_mast_from_the_count(model: OctaModel):

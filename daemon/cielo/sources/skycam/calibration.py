@@ -128,7 +128,12 @@ CLEAR_BLUE_REF = 0.26
 CLEAR_SPLIT = 0.5
 CLEAR_BAND = 0.15
 CLEAR_FLOOR = 0.5
-CLEAR_MIN_FRAMES = 10  # frames in each class at least
+CLEAR_MIN_FRAMES = 5  # frames in each class at least
+# Levels that do not split are one population: a run of clear days (50 frames, as the independent check calibrates
+# on, may hold one deck) or of decks. Clear skies where their median reaches CLEAR_ALONE: a quarter of the reference
+# camera's decks do (LenghuSky-8 2018-2019 day frames: decks' levels median 0.054, 75th percentile 0.116; clear ones
+# 5th percentile 0.211; through a dusty dome 0.034 / 0.066 and clear 0.117-0.225, median 0.16).
+CLEAR_ALONE = 0.12
 # Frames darker than this (mean of max(R, G, B), 0..1; the model's DARK_MEAN) say nothing about the day sky:
 # the lens, obstruction and colour fit leaves them out. Dark nights with stars still teach the night side.
 DAY_FIT_MEAN = 0.08
@@ -262,7 +267,10 @@ def clear_scale(levels: list[float]) -> tuple[float, str]:
     low, high = v[:cut], v[cut:]
     if min(low.size, high.size) < CLEAR_MIN_FRAMES or float(high.mean() - low.mean()) < CLEAR_SPLIT * float(
             high.mean()):
-        return 1.0, (f"{v.size} daylit frames' skies do not split into decks and clear skies: the reference's bars")
+        if float(np.median(v)) < CLEAR_ALONE:
+            return 1.0, (f"{v.size} daylit frames' skies do not split into decks and clear skies, their median "
+                         f"under {CLEAR_ALONE}: the reference's bars")
+        high = v  # one population of clear skies
     level = float(np.median(high))
     ratio = level / CLEAR_BLUE_REF
     note = (f"{high.size} of {v.size} daylit frames' skies clear, their bluest tenth NRBR {level:.3f} "
@@ -393,11 +401,13 @@ def valley(values: np.ndarray, split: float, lo_limit: float = NRBR_LO, hi_limit
     return float(centres[lo + int(smooth[lo : hi + 1].argmin())])
 
 
-def site_split(values: np.ndarray) -> tuple[float, float] | None:
+def site_split(values: np.ndarray, scale: float = 1.0) -> tuple[float, float] | None:
     """The sky/cloud split of pooled NRBR values: the least populated NRBR between the cloud's mean and Otsu's
     split (Otsu's split sits inside the wider mode, a blue camera's clear sky; where the histogram has no dip
     under it, as for a pale camera, the valley is Otsu's split itself), and the contrast between the two
-    classes' means; None when the values do not split into cloud and a clear sky."""
+    classes' means; None when the values do not split into cloud and a clear sky. `scale`: the site's clear sky's
+    blue over the reference camera's (clear_scale): a paler camera draws its clear sky nearer its grey cloud by that
+    factor, and the classes' means with it (MIN_CONTRAST scaled alike)."""
     if values.size < SPLIT_PIXELS:
         return None
     t, _ = otsu_threshold(values)
@@ -406,7 +416,7 @@ def site_split(values: np.ndarray) -> tuple[float, float] | None:
         return None
     contrast = float(above.mean() - below.mean())
     split = valley(values, t, hi_limit=t)
-    if contrast < MIN_CONTRAST or not THRESHOLD_RANGE[0] <= split <= THRESHOLD_RANGE[1]:
+    if contrast < MIN_CONTRAST * scale or not THRESHOLD_RANGE[0] <= split <= THRESHOLD_RANGE[1]:
         return None
     return split, contrast
 
@@ -417,35 +427,36 @@ def halves(n: int) -> list[np.ndarray]:
     return [np.sort(rng.permutation(n)[: n // 2]) for _ in range(SPLIT_HALVES)]
 
 
-def pinned(found: tuple[float, float] | None, nrbr: np.ndarray, where: np.ndarray, parts: list[np.ndarray]
-           ) -> tuple[float, float] | None:
+def pinned(found: tuple[float, float] | None, nrbr: np.ndarray, where: np.ndarray, parts: list[np.ndarray],
+           scale: float = 1.0) -> tuple[float, float] | None:
     """`found`, the site_split of the pixels `where` (per frame, [n, H, W]), where every half of the frames
     (`parts`) splits within SPLIT_WOBBLE of it too, else None: a valley that moves when half the frames are left
     out is theirs, not the camera's."""
     if found is None:
         return None
     for part in parts:
-        half = site_split(nrbr[part][where[part]])
+        half = site_split(nrbr[part][where[part]], scale)
         if half is None or abs(half[0] - found[0]) > SPLIT_WOBBLE:
             return None
     return found
 
 
-def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: np.ndarray, default: float
+def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: np.ndarray, default: float,
+                scale: float = 1.0
                 ) -> tuple[float, tuple[tuple[float, ...], ...] | None, tuple[tuple[bool, ...], ...] | None, str]:
     """The site's threshold (pooled over every valid pixel of its day frames), its table per band of rho and
     of distance to the sun (each band's own pooled split where it has one), whether each frame's own
     clear-sky surface may act (all bands or none), and a line saying what was found. The model's reference
-    (table None) when the pooled pixels do not split."""
-    found = site_split(nrbr[valid])
+    (table None) when the pooled pixels do not split. `scale`: the site's clear_scale (site_split)."""
+    found = site_split(nrbr[valid], scale)
     if found is None:
         return default, None, None, (f"{int(valid.sum())} pooled pixels do not split into cloud and clear sky "
-                                     f"(class means under {MIN_CONTRAST} NRBR apart, or fewer than "
+                                     f"(class means under {MIN_CONTRAST * scale:.3f} NRBR apart, or fewer than "
                                      f"{SPLIT_PIXELS} pixels): kept the model's reference {default}")
     contrast = found[1]
     used = np.flatnonzero(valid.reshape(len(valid), -1).any(axis=1))
     parts = [used[h] for h in halves(used.size)] if used.size < SPLIT_MANY else []
-    pooled = pinned(found, nrbr, valid, parts)
+    pooled = pinned(found, nrbr, valid, parts, scale)
     # Each frame's own clear-sky surface lowers the threshold only to SURFACE_MARGIN under its clear sky: it
     # can act on clear sky only where that sits within SURFACE_MARGIN of the threshold. A site whose sky near
     # the sun (the bluest tenth of each frame there; the median frame) stays farther above gets nothing from
@@ -463,9 +474,9 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
         # (a table by distance to the sun as well counts the same paleness twice: LenghuSky-8 dev day 1.14
         # with the table, 1.11 with one threshold over all pixels, 1.09 with it learned beyond the reach)
         far = valid & (sun_dist >= lenses.SURFACE_REACH)
-        beyond = site_split(nrbr[far])
+        beyond = site_split(nrbr[far], scale)
         if beyond is not None:
-            site = pinned(beyond, nrbr, far, parts)
+            site = pinned(beyond, nrbr, far, parts, scale)
     # not pinned: the model's threshold
     threshold = default if site is None else site[0]
     rows = []
@@ -479,7 +490,7 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
             glo = lenses.SUN_BAND * j
             ghi = lenses.SUN_BAND * (j + 1) if j < TABLE_SUN - 1 else 99.0
             in_band = in_rho & (sun_dist >= glo) & (sun_dist < ghi)
-            band = None if site is None else pinned(site_split(nrbr[in_band]), nrbr, in_band, parts)
+            band = None if site is None else pinned(site_split(nrbr[in_band], scale), nrbr, in_band, parts, scale)
             row.append(round(threshold if band is None else band[0], 4))
         rows.append(tuple(row))
     own = tuple(tuple(surface for _ in range(TABLE_SUN)) for _ in range(TABLE_RHO))
@@ -593,17 +604,21 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
     pooled = nrbr[valid]
     table = None
     reference = None
-    if not geom.found:
-        threshold = default_threshold
-        threshold_note = "an all-sky camera (no lens circle): the model's per-frame rule, no site reference"
-    else:
-        threshold, table, own, threshold_note = _site_split(nrbr, valid, rho, sun_dist, default_threshold)
     scale, scale_note = 1.0, "no lens circle: the reference's day bars"
     if geom.found:
         # frames known to be daylit where the times are known, else every day-like frame: each with the sun in view
         levels = [lenses.surface_level(nrbr[i], valid[i], rho, sun_dist[i]) for i in range(n)
                   if per[i].sun is not None and valid[i].any()]
         scale, scale_note = clear_scale([v for v in levels if v is not None])
+    if not geom.found:
+        threshold = default_threshold
+        threshold_note = "an all-sky camera (no lens circle): the model's per-frame rule, no site reference"
+    else:
+        # a paler camera's classes lie nearer by its scale (a dusty dome's veiling glare: site_split), and the
+        # model's threshold, where the site's split is not pinned, sits between them as the reference's did
+        threshold, table, own, threshold_note = _site_split(nrbr, valid, rho, sun_dist, default_threshold * scale,
+                                                            scale)
+    if geom.found:
         if table is not None:
             reference = Reference(zenith=threshold, table=table, own_sky=own)
         elif scale != 1.0:
