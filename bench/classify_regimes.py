@@ -155,7 +155,7 @@ def evaluate(model, samples, site, block: str, split: str | None = None, cal_fra
         if sum(f.brightness >= DARK_MEAN for f in usable) < calibration.MIN_FRAMES:
             continue
         daylit: list[bool | None] = [bool(regimes[i] == regime.DAY) for i in keep]  # the daemon knows the time too
-        cal = calibration.fit(usable, "half", default, daylit)
+        cal = calibration.fit(usable, "half", default, daylit, [whens[i] for i in keep])
         calibration.learn_nights(cal, usable, [whens[i] for i in keep], *site)
         veil.learn(cal, model, usable, [whens[i] for i in keep], *site)
         drop(cal, off, default)

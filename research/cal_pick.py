@@ -23,10 +23,14 @@ ROWS = (("lenghu", "all < 2020", "classes"), ("lenghu", "all >= 2020", "classes"
         ("tsi", "all < 20180418", "mae"), ("tsi", "all >= 20180418", "mae"),
         ("tsi", "all < 20180418", "within1"), ("tsi", "all >= 20180418", "within1"))
 HEAD = "LH18-19 <=2|>=6  LH20 <=2|>=6  TSI0524 MAE  TSI0418 MAE  TSI0524 <=1  TSI0418 <=1"
+# --within: calibrate and score inside one part only (chose: LenghuSky-8 2018-2019, TSI 2017-05-24; check: LenghuSky-8
+# 2020, TSI 2018-04-18), so that a rule chosen on the chose part never saw a check frame, even in its calibration
+WITHIN = {"chose": (lambda n: n < "2020", lambda n: n.startswith("20170524")),
+          "check": (lambda n: n.startswith("2020"), lambda n: n.startswith("20180418"))}
 
 
 def line(label: str, per: dict[str, dict]) -> tuple[str, list[float]]:
-    vals = [per[s][r][k] for s, r, k in ROWS]
+    vals = [per[s].get(r, per[s].get("all", {})).get(k, float("nan")) for s, r, k in ROWS]
     return f"  {label:<26} " + "  ".join(f"{v:>11.3f}" for v in vals), vals
 
 
@@ -40,12 +44,17 @@ def main() -> None:
     p.add_argument("--windows", type=int, default=8)
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--off", action="store_true", help="also each learned part switched off, per pick")
+    p.add_argument("--within", choices=tuple(WITHIN), help="calibrate and score within one part only")
     p.add_argument("--only", default="", help="picks to run, e.g. window:0.375,random:3 (default: all)")
     args = p.parse_args()
     model = OctaModel()
     sets = {"tsi": (skydata.load_tsi(args.tsi, step=10), skydata.TSI_SITE, "hour", "20180418"),
             "lenghu": (skydata.load_lenghu(args.lenghu, twilight=True), skydata.LENGHU_SITE, "group", "2020")}
     sets = {k: ([s for s in v[0] if not cr.held_out(s.name)], *v[1:]) for k, v in sets.items()}
+    if args.within:
+        lh, tsi = WITHIN[args.within]
+        sets["lenghu"] = ([s for s in sets["lenghu"][0] if lh(s.name)], *sets["lenghu"][1:])
+        sets["tsi"] = ([s for s in sets["tsi"][0] if tsi(s.name)], *sets["tsi"][1:])
     decoded = {k: [model.decode(s.jpeg) for s in v[0]] for k, v in sets.items()}
     picks = [("even", 0.0, 0)] + [("window", w / args.windows, 0) for w in range(args.windows)] + [
         ("random", 0.0, k) for k in range(args.seeds)]
