@@ -468,7 +468,11 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
         beyond = site_split(nrbr[far])
         if beyond is not None:
             site = pinned(beyond, nrbr, far, parts)
-    if spread is not None:  # a narrow sample (narrowness.day_spread): its split is its own, the surface decision kept
+    moved = 0.0 if site is None else site[0] - default
+    if spread is None and parts and abs(moved) > narrowness.SPLIT_MOVE:
+        spread = (f"{used.size} day frames (under {SPLIT_MANY}) put it {moved:+.3f} off the model's "
+                  f"(over {narrowness.SPLIT_MOVE}): their weather's")
+    if spread is not None:  # a narrow sample (narrowness): its split is its own, the surface decision kept
         site = None
     # not pinned: the model's threshold
     threshold = default if site is None else site[0]
@@ -609,9 +613,6 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
     if not geom.found:
         threshold = default_threshold
         threshold_note = "an all-sky camera (no lens circle): the model's per-frame rule, no site reference"
-    elif spread is not None and not narrowness.KEEP_SURFACE:
-        threshold = default_threshold
-        threshold_note = f"{spread}: the model's threshold {default_threshold}"
     else:
         threshold, table, own, threshold_note = _site_split(nrbr, valid, rho, sun_dist, default_threshold, spread)
     scale, scale_note = 1.0, "no lens circle: the reference's day bars"
