@@ -16,7 +16,8 @@ that are clear (<= 2) or overcast (>= 6) read in their class ("<=2|>=6": the sec
 and the ECE of the confidence (5 equal-count bins).
 
     python -m bench.classify_regimes --tsi DIR --lenghu DIR [--cloudynight DIR] [--part dev|heldout|all|both]
-                                     [--json FILE] [--split 2020]
+                                     [--json FILE] [--split 2020] [--cal-frames N] [--cal-pick even|window|random]
+                                     [--cal-start SHARE] [--cal-seed K] [--cal-off PART,...]
 
 `--json FILE` writes the tables (models/build_octas.py puts models/octas_regimes.json in the model card).
 """
@@ -77,23 +78,67 @@ def judge(model, frames, whens, site) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return o, c, u
 
 
-def evaluate(model, samples, site, block: str, split: str | None = None, cal_frames: int | None = None
+PICKS = ("even", "window", "random")
+PARTS = ("threshold", "blue", "cast", "glow", "bars", "gate", "texture", "lens")  # what a calibration learns
+
+
+def pick(half: list, n: int, how: str = "even", start: float = 0.0, seed: int = 0) -> list:
+    """n of a half's frames to calibrate on, in time order: spread evenly over it ("even"), n consecutive from
+    `start` (a share of the half, 0..1: one day and night of a 10-minute camera, a week of a sparse set), or a
+    seeded random n. The independent check's choice is unknown: a calibration must do no harm whatever it gets."""
+    ordered = sorted(half, key=lambda s: s.name)
+    if len(ordered) <= n:
+        return ordered
+    if how == "window":
+        first = min(round(start * len(ordered)), len(ordered) - n)
+        return ordered[first:first + n]
+    if how == "random":
+        return [ordered[int(j)] for j in np.sort(np.random.default_rng(seed).choice(len(ordered), n, replace=False))]
+    return [ordered[int(j)] for j in np.linspace(0, len(ordered) - 1, n).round()]
+
+
+def drop(cal, parts, default: float) -> None:
+    """Switch learned parts of a calibration off (PARTS; the model's own in their place): which part costs."""
+    import dataclasses
+
+    if "threshold" in parts:
+        cal.reference, cal.sky_threshold = None, default
+    if "blue" in parts:
+        cal.clear_scale = 1.0
+    if "cast" in parts:
+        cal.cast = 0.0
+    if "glow" in parts:
+        cal.glow = None
+    if "lens" in parts:
+        cal.lens = None
+    if cal.night is not None:
+        off = {"star_bars": None, "starry": None} if "bars" in parts else {}
+        off |= {"gate_mean": None} if "gate" in parts else {}
+        off |= {"texture": None} if "texture" in parts else {}
+        cal.night = dataclasses.replace(cal.night, **off)
+
+
+def evaluate(model, samples, site, block: str, split: str | None = None, cal_frames: int | None = None,
+             cal_pick: str = "even", cal_start: float = 0.0, cal_seed: int = 0, off: tuple[str, ...] = (),
+             frames: list | None = None, modes: tuple[str, ...] = ("blind", "timed")
              ) -> dict[str, dict[str, dict]]:
     """{mode: {regime: row}} for one part of one set; `split` (a name prefix, e.g. "2020"): each regime's frames
     before and from it get rows of their own too (constants chosen on the earlier frames, checked on the later).
     `cal_frames`: each calibration sees only this many of its half's frames, spread evenly over it in time (the
-    independent check calibrates on ~50), instead of all of them."""
+    independent check calibrates on ~50), instead of all of them; `cal_pick`, `cal_start`, `cal_seed`: which (pick);
+    `off`: learned parts switched off (drop). `frames`: the samples already decoded; `modes`: the uncalibrated
+    modes to score too."""
     from cielo.sources.skycam import calibration, regime, veil
     from cielo.sources.skycam.model import DARK_MEAN
 
-    frames = [model.decode(s.jpeg) for s in samples]
+    frames = frames if frames is not None else [model.decode(s.jpeg) for s in samples]
     whens = [s.extra["when"] for s in samples]
     regimes = np.array([regime.light(w, *site).regime for w in whens])
     t = np.array([s.octas for s in samples])
     out: dict[str, dict[str, dict]] = {}
     model.calibrate(None)
-    results = {"blind": judge(model, frames, [None] * len(frames), site),
-               "timed": judge(model, frames, whens, site)}
+    results = {mode: judge(model, frames, [None] * len(frames) if mode == "blind" else whens, site)
+               for mode in modes}
     a, b = skydata.time_halves(samples, block)
     index = {id(s): i for i, s in enumerate(samples)}
     o = np.full(len(samples), -9)
@@ -101,9 +146,8 @@ def evaluate(model, samples, site, block: str, split: str | None = None, cal_fra
     u = np.zeros(len(samples), dtype=bool)
     default = float(model.reference.zenith)  # the model's: each half is fitted from the same start
     for fit_half, score_half in ((a, b), (b, a)):
-        if cal_frames and len(fit_half) > cal_frames:
-            ordered = sorted(fit_half, key=lambda s: s.name)
-            fit_half = [ordered[int(j)] for j in np.linspace(0, len(ordered) - 1, cal_frames).round()]
+        if cal_frames:
+            fit_half = pick(fit_half, cal_frames, cal_pick, cal_start, cal_seed)
         # what `cielo calibrate --images` keeps: frames bright enough, or dark with stars
         keep = [index[id(s)] for s in fit_half if frames[index[id(s)]].brightness >= DARK_MEAN
                 or frames[index[id(s)]].stars is not None]
@@ -111,9 +155,10 @@ def evaluate(model, samples, site, block: str, split: str | None = None, cal_fra
         if sum(f.brightness >= DARK_MEAN for f in usable) < calibration.MIN_FRAMES:
             continue
         daylit: list[bool | None] = [bool(regimes[i] == regime.DAY) for i in keep]  # the daemon knows the time too
-        cal = calibration.fit(usable, "half", default, daylit)
+        cal = calibration.fit(usable, "half", default, daylit, [whens[i] for i in keep])
         calibration.learn_nights(cal, usable, [whens[i] for i in keep], *site)
         veil.learn(cal, model, usable, [whens[i] for i in keep], *site)
+        drop(cal, off, default)
         model.calibrate(cal)
         idx = [index[id(s)] for s in score_half]
         o[idx], c[idx], u[idx] = judge(model, [frames[i] for i in idx], [whens[i] for i in idx], site)
@@ -169,6 +214,11 @@ def main() -> None:
     p.add_argument("--split", help="also score LenghuSky frames before / from this name prefix apart (e.g. 2020)")
     p.add_argument("--cal-frames", type=int, help="calibrate on this many frames of each half, spread evenly in "
                    "time (the independent check's ~50), instead of all")
+    p.add_argument("--cal-pick", choices=PICKS, default="even", help="which --cal-frames: spread evenly in time, "
+                   "consecutive from --cal-start (a share of the half), or a --cal-seed random sample")
+    p.add_argument("--cal-start", type=float, default=0.0)
+    p.add_argument("--cal-seed", type=int, default=0)
+    p.add_argument("--cal-off", default="", help=f"learned parts switched off, comma-separated ({', '.join(PARTS)})")
     args = p.parse_args()
     model = OctaModel(args.model)
     sets = {"ARM TSI": (skydata.load_tsi(args.tsi, step=10), skydata.TSI_SITE, "hour"),
@@ -186,7 +236,8 @@ def main() -> None:
             print(f"{name}, {part}: {len(samples)} frames")
             print(HEADER)
             result = evaluate(model, samples, site, block, args.split if block == "group" else None,
-                              args.cal_frames)
+                              args.cal_frames, args.cal_pick, args.cal_start, args.cal_seed,
+                              tuple(x for x in args.cal_off.split(",") if x))
             tables["parts"].setdefault(part, {})[name] = {
                 mode: {reg: {k: (None if isinstance(v, float) and v != v else round(v, 3)) for k, v in r.items()}
                        for reg, r in per.items()} for mode, per in result.items()}

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cielo.sources.skycam import narrow
 from cielo.sources.skycam.calibration import CLEAR_BLUE_REF, Calibration, CalibrationError, clear_scale, fit
 from cielo.sources.skycam.lens import Reference
 from cielo.sources.skycam.model import OctaModel
@@ -87,9 +88,11 @@ def _fit_site(model: OctaModel, far: tuple[int, int], near: tuple[int, int], def
     return fit([_site(model, i, SITE_COVERS[i % 6], far, near) for i in range(12)], "test", default)
 
 
-def test_the_site_keeps_its_own_pooled_threshold_whatever_the_models(model: OctaModel):
+def test_the_site_keeps_its_own_pooled_threshold_whatever_the_models(model: OctaModel, monkeypatch):
     """The threshold is where the site's own pooled pixels split into cloud (grey, NRBR ~0) and its clear sky
-    (NRBR 0.28), the same from a model reference far over it or far under it, and kept as the site's."""
+    (NRBR 0.28), the same from a model reference far over it or far under it, and kept as the site's (as from
+    calibration.SPLIT_MANY day frames: how far 12 may move it from the model's is test_narrow_sample's)."""
+    monkeypatch.setattr(narrow, "SPLIT_MOVE", 1.0)
     high = _fit_site(model, (105, 187), (105, 187), 0.6)
     low = _fit_site(model, (105, 187), (105, 187), -0.05)
     assert high.reference is not None and high.reference.table is not None
@@ -425,12 +428,13 @@ NOON = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)  # the sun high over (0, 0): the
 
 @pytest.mark.parametrize(("red", "blue"), [(1.1, 0.9), (0.9, 1.1)])
 def test_a_calibration_takes_a_cameras_colour_cast_off(model: OctaModel, tmp_path: Path, red: float,
-                                                        blue: float):
+                                                        blue: float, monkeypatch):
     """A pale camera (clear sky NRBR 0.2, paler by the sun, as LenghuSky-8's) whose white balance is off by a
     tenth either way: the calibration reads the cast off its greyest day pixels and the model takes it off every
     frame, so the absolute rules (the own-sky surface's clear test, the night and yellow-cast tests) see the
     reference camera's colours and a clear and an overcast sky read right (without it the warm camera's clear
     sky read 5 octas). A file without a cast (older cielo) loads as none."""
+    monkeypatch.setattr(narrow, "SPLIT_MOVE", 1.0)  # this pale camera's own threshold, as from 100 day frames
     pale = ((110, 175), (160, 195))
     frames = [_cast(model, _site(model, i, SITE_COVERS[i % 6], *pale), red, blue) for i in range(12)]
     cal = fit(frames, "test", 0.14, [True] * len(frames))

@@ -34,6 +34,7 @@ import numpy as np
 
 from cielo.errors import CieloError
 from cielo.sources.skycam import lens as lenses
+from cielo.sources.skycam import narrow as narrowness
 from cielo.sources.skycam import night as nights
 from cielo.sources.skycam import regime
 from cielo.sources.skycam.lens import Reference
@@ -442,7 +443,7 @@ def pinned(found: tuple[float, float] | None, nrbr: np.ndarray, where: np.ndarra
 
 
 def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: np.ndarray, default: float,
-                scale: float = 1.0
+                scale: float = 1.0, spread: str | None = None
                 ) -> tuple[float, tuple[tuple[float, ...], ...] | None, tuple[tuple[bool, ...], ...] | None, str]:
     """The site's threshold (pooled over every valid pixel of its day frames), its table per band of rho and
     of distance to the sun (each band's own pooled split where it has one), whether each frame's own
@@ -477,6 +478,12 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
         beyond = site_split(nrbr[far], scale)
         if beyond is not None:
             site = pinned(beyond, nrbr, far, parts, scale)
+    moved = 0.0 if site is None else site[0] - default
+    if spread is None and parts and abs(moved) > narrowness.SPLIT_MOVE:
+        spread = (f"{used.size} day frames (under {SPLIT_MANY}) put it {moved:+.3f} off the model's "
+                  f"(over {narrowness.SPLIT_MOVE}): their weather's")
+    if spread is not None:  # a narrow sample (narrowness): its split is its own, the surface decision kept
+        site = None
     # not pinned: the model's threshold
     threshold = default if site is None else site[0]
     rows = []
@@ -508,19 +515,24 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
         if site is not None:
             note += (f", and the site's threshold is {threshold:.3f}, learned beyond {lenses.SURFACE_REACH} lens "
                      f"radii of the sun where the surface does not reach")
-    if site is None:
+    if spread is not None:
+        note += f"; but {spread}: the model's threshold {default} instead"
+    elif site is None:
         note += (f"; not pinned (halves of the {used.size} frames split over {SPLIT_WOBBLE} off it): the model's "
                  f"threshold {default} instead")
     return threshold, tuple(rows), own, note
 
 
 def fit(frames: list[Frame], source: str, default_threshold: float,
-        daylit: list[bool | None] | None = None) -> Calibration:
+        daylit: list[bool | None] | None = None, times: list[datetime | None] | None = None) -> Calibration:
     """Fit the site from unlabelled frames (model input size): the lens ellipse (the median of the frames'
     own fits), fixed obstructions, and the clear-sky reference (NRBR threshold per band of distance from the
     lens centre and of distance to the sun). Frames darker than DAY_FIT_MEAN are left out here
-    (learn_nights uses them)."""
+    (learn_nights uses them). `times` (one per frame, where known): a threshold and a cast only from a sample that
+    pins them (narrow)."""
     keep = [i for i, f in enumerate(frames) if f.brightness >= DAY_FIT_MEAN]
+    # the sample's spread, on every frame it was given (a day's frames darker than DAY_FIT_MEAN still date it)
+    spread = narrowness.day_spread(times, daylit if daylit is not None and len(daylit) == len(frames) else None)
     if daylit is not None:  # one per frame, in the frames' order
         daylit = [daylit[i] for i in keep] if len(daylit) == len(frames) else None
     frames = [frames[i] for i in keep]
@@ -569,6 +581,10 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
         greys = [nrbr[i][area & ~frames[i].not_sky() & (brightest[i] < CAST_UNSATURATED / 255)]
                  for i in range(n) if daylit[i] is True]
         cast, cast_note = site_cast(np.concatenate(greys))
+        if cast and (cover := narrowness.covered(greys, FRAME_CAST_SPREAD)) < narrowness.COVERED:
+            cast, cast_note = 0.0, (f"{cast_note}; but {cover} daylit frames show a cloud cover (needs "
+                                    f"{narrowness.COVERED}): their greyest pixels are a clear sky's palest, none "
+                                    f"taken off")
         if cast:
             frames = [uncast_frame(f, cast) for f in frames]
             del nrbr
@@ -617,7 +633,7 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
         # a paler camera's classes lie nearer by its scale (a dusty dome's veiling glare: site_split), and the
         # model's threshold, where the site's split is not pinned, sits between them as the reference's did
         threshold, table, own, threshold_note = _site_split(nrbr, valid, rho, sun_dist, default_threshold * scale,
-                                                            scale)
+                                                            scale, spread)
     if geom.found:
         if table is not None:
             reference = Reference(zenith=threshold, table=table, own_sky=own)
@@ -689,6 +705,8 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
     bars, starry, bar_note = (nights.site_bars(dark) if found
                               else (None, None, "no lens circle: the reference's star bar"))
     mean, gate_note = nights.site_gate(moonlit)
+    mean, unpinned = narrowness.gate_pinned(moonlit, mean)
+    gate_note += unpinned
     texture, texture_note = nights.site_texture(textures)
     cal.night = (None if bars is None and mean is None and texture is None
                  else nights.NightSite(bars, mean, starry, texture))

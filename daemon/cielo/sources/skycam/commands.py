@@ -134,7 +134,7 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
         frames, source = samples.frames_from_camera(model, settings, start, end + timedelta(minutes=1),
                                                         args.max_images, times)
     threshold = float(model.defaults.get("sky_threshold", 0.25))
-    cal = calibration.fit(frames, source, threshold, _daylit(times, settings))
+    cal = calibration.fit(frames, source, threshold, _daylit(times, settings), times)
     calibration.learn_nights(cal, frames, times, settings.device.latitude, settings.device.longitude)
     veil.learn(cal, model, frames, times, settings.device.latitude, settings.device.longitude)
     used = calibration_path(settings, cfg)
@@ -202,7 +202,7 @@ def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model
     else:
         try:
             cal = calibration.fit(frames, f"auto: {source}", float(model.defaults.get("sky_threshold", 0.25)),
-                                  _daylit(times, settings))
+                                  _daylit(times, settings), times)
             calibration.learn_nights(cal, frames, times, settings.device.latitude, settings.device.longitude)
             veil.learn(cal, model, frames, times, settings.device.latitude, settings.device.longitude)
         except CieloError as exc:

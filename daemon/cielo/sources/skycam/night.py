@@ -294,7 +294,8 @@ def gate_unsure(p: float) -> bool:
     return GATE_UNSURE[0] < p < GATE_UNSURE[1]
 
 
-def site_gate(xs: Sequence[tuple[float, float, float]]) -> tuple[tuple[float, float, float] | None, str]:
+def site_gate(xs: Sequence[tuple[float, float, float]], least: int = MIN_MOONLIT
+              ) -> tuple[tuple[float, float, float] | None, str]:
     """The moonlit gate's centre for a site from its moonlit frames' features, and a note; None: the reference's.
 
     The site's median of each feature depends on its weather as much as on its camera: any mix of clear and
@@ -302,8 +303,8 @@ def site_gate(xs: Sequence[tuple[float, float, float]]) -> tuple[tuple[float, fl
     a median outside that span says the camera differs (exposure, white balance, sharpness), and the gate's
     centre moves by the excess; the brightness's by the shift of the site's clearest skies (LOW_Q) when that
     points the same way: a tone curve moves clear and overcast skies alike, further than the median's excess."""
-    if len(xs) < MIN_MOONLIT:
-        return None, f"{len(xs)} moonlit frames (needs {MIN_MOONLIT}): the reference's gate"
+    if len(xs) < least:
+        return None, f"{len(xs)} moonlit frames (needs {least}): the reference's gate"
     med = np.median(np.asarray(xs, dtype=np.float64), axis=0)
     lo, hi = np.minimum(REF_CLEAR, REF_OVERCAST), np.maximum(REF_CLEAR, REF_OVERCAST)
     excess = med - np.clip(med, lo, hi)
