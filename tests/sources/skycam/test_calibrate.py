@@ -274,9 +274,9 @@ def test_a_paler_camera_falls_back_on_the_models_threshold_scaled(model: OctaMod
     seen: list[float] = []
     real = calibration._site_split
 
-    def spy(nrbr, valid, rho, sun_dist, default, scale=1.0):
+    def spy(nrbr, valid, rho, sun_dist, default, *rest):
         seen.append(default)
-        return real(nrbr, valid, rho, sun_dist, default, scale)
+        return real(nrbr, valid, rho, sun_dist, default, *rest)
 
     monkeypatch.setattr(calibration, "_site_split", spy)
     frames = [_site(model, i, 1.0 if i % 2 else 0.0, (140, 172), (150, 180)) for i in range(24)]
