@@ -453,7 +453,7 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
     if found is None:
         return default, None, None, (f"{int(valid.sum())} pooled pixels do not split into cloud and clear sky "
                                      f"(class means under {MIN_CONTRAST * scale:.3f} NRBR apart, or fewer than "
-                                     f"{SPLIT_PIXELS} pixels): kept the model's reference {default}")
+                                     f"{SPLIT_PIXELS} pixels): kept the model's reference {default:.3f}")
     contrast = found[1]
     used = np.flatnonzero(valid.reshape(len(valid), -1).any(axis=1))
     parts = [used[h] for h in halves(used.size)] if used.size < SPLIT_MANY else []
@@ -516,10 +516,10 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
             note += (f", and the site's threshold is {threshold:.3f}, learned beyond {lenses.SURFACE_REACH} lens "
                      f"radii of the sun where the surface does not reach")
     if spread is not None:
-        note += f"; but {spread}: the model's threshold {default} instead"
+        note += f"; but {spread}: the model's threshold {default:.3f} instead"
     elif site is None:
         note += (f"; not pinned (halves of the {used.size} frames split over {SPLIT_WOBBLE} off it): the model's "
-                 f"threshold {default} instead")
+                 f"threshold {default:.3f} instead")
     return threshold, tuple(rows), own, note
 
 
