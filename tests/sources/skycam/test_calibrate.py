@@ -236,18 +236,14 @@ def test_clear_scale_reads_a_paler_camera_and_leaves_the_reference_alone():
     assert clear_scale([0.7 * v for v in decks[:4] + clear[:4]])[0] == 1.0  # too few
 
 
-def test_levels_that_do_not_split_are_clear_skies_where_their_median_is_a_clear_skys():
-    """50 frames of a dusty dome (as the independent check calibrates on) may hold one deck: its 17 daylit levels
-    do not split, and their median (0.6 of the reference's blue) is a clear sky's: the bars scale. A run of decks
-    that does not split keeps the reference's bars."""
-    from cielo.sources.skycam.calibration import CLEAR_ALONE
-
+def test_levels_that_do_not_split_keep_the_reference_bars_whatever_their_median():
+    """18 daylit frames of 50 spread over a year: decks and clear skies whose levels do not split. Their median
+    says nothing of the camera (read as one clear population, it scaled a LenghuSky-8 year's bars by 0.74-0.79
+    and cost 5 frames through the CLI)."""
     rng = np.random.default_rng(1)
-    pale = [*rng.normal(0.6 * CLEAR_BLUE_REF, 0.02, 16), 0.05]
-    scale, note = clear_scale(pale)
-    assert scale == pytest.approx(0.6, abs=0.05) and "scaled" in note
-    decks = list(rng.normal(CLEAR_ALONE / 2, 0.02, 17))
-    assert clear_scale(decks)[0] == 1.0
+    mixed = [*rng.normal(0.6 * CLEAR_BLUE_REF, 0.02, 16), 0.05]
+    scale, note = clear_scale(mixed)
+    assert scale == 1.0 and "do not split" in note
 
 
 def test_a_paler_cameras_frames_split_at_its_own_contrast(model: OctaModel):

@@ -132,11 +132,6 @@ CLEAR_SPLIT = 0.5
 CLEAR_BAND = 0.15
 CLEAR_FLOOR = 0.5
 CLEAR_MIN_FRAMES = 5  # frames in each class at least
-# Levels that do not split are one population: a run of clear days (50 frames, as the independent check calibrates
-# on, may hold one deck) or of decks. Clear skies where their median reaches CLEAR_ALONE: a quarter of the reference
-# camera's decks do (LenghuSky-8 2018-2019 day frames: decks' levels median 0.054, 75th percentile 0.116; clear ones
-# 5th percentile 0.211; through a dusty dome 0.034 / 0.066 and clear 0.117-0.225, median 0.16).
-CLEAR_ALONE = 0.12
 # Frames darker than this (mean of max(R, G, B), 0..1; the model's DARK_MEAN) say nothing about the day sky:
 # the lens, obstruction and colour fit leaves them out. Dark nights with stars still teach the night side.
 DAY_FIT_MEAN = 0.08
@@ -270,10 +265,9 @@ def clear_scale(levels: list[float]) -> tuple[float, str]:
     low, high = v[:cut], v[cut:]
     if min(low.size, high.size) < CLEAR_MIN_FRAMES or float(high.mean() - low.mean()) < CLEAR_SPLIT * float(
             high.mean()):
-        if float(np.median(v)) < CLEAR_ALONE:
-            return 1.0, (f"{v.size} daylit frames' skies do not split into decks and clear skies, their median "
-                         f"under {CLEAR_ALONE}: the reference's bars")
-        high = v  # one population of clear skies
+        # Levels that do not split are the reference's bars, whatever their median: 50 frames of a year hold
+        # 18 daylit ones, decks and clear skies that do not split (docs/design.md, "A dusty dome": CLEAR_ALONE)
+        return 1.0, (f"{v.size} daylit frames' skies do not split into decks and clear skies: the reference's bars")
     level = float(np.median(high))
     ratio = level / CLEAR_BLUE_REF
     note = (f"{high.size} of {v.size} daylit frames' skies clear, their bluest tenth NRBR {level:.3f} "
