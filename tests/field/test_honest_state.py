@@ -92,8 +92,12 @@ def test_catch_up_progress_and_a_problem_sensor_reach_mqtt(camera: CameraServer,
     """The daemon's catch-up logs its progress with an ETA, `state` carries it while it runs, and Home
     Assistant gets a `problem` binary_sensor per source, on for the source whose live runs fail."""
     api.behaviours["ree"] = "api-error"
+    # a camera slow enough (144 slots, one worker: 7 s or more) that the catch-up outlives several of the
+    # 1 s `state` publications: the plain loopback camera let it end within one (135 slots/s), and no
+    # published state ever held its rate
+    slow = CameraServer(latency_s=0.05).start()
     cfg = mqtt_config(backfill={"on_startup": True, "lookback_days": 1, "progress_minutes": 0.005},
-                      **source_sections(api, "ree"))
+                      skycam={"base_url": slow.base_url, "workers": 1}, **source_sections(api, "ree"))
     sub = Subscriber(broker.port, f"{BASE}/state", f"homeassistant/device/{DEV}/config")
     proc = start_daemon(cfg)
     try:
@@ -108,6 +112,7 @@ def test_catch_up_progress_and_a_problem_sensor_reach_mqtt(camera: CameraServer,
                             timeout=60), states()[-1:]
     finally:
         out = stop(proc)
+        slow.stop()
     sub.close()
     running = next(s["progress"] for s in states() if s.get("progress"))
     assert running["job"] == 1 and running["trigger"] == "on_boot" and running["total"] >= 144
