@@ -9,6 +9,7 @@ and are not waited for. SIGTERM (kill, a CI timeout, a service manager) does the
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
@@ -168,8 +169,11 @@ def _run(settings: Settings, store: Store, req: Request, job: int, sources: dict
 def _exit_now(code: int) -> None:
     """End the process without joining the fetch threads: one may sit in a request for timeout_s, or wait for
     the shared request budget, long after the run was told to stop. What was stored is committed already."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        # nobody may read it any more (a daemon killed -9 held our stdout's pipe): raising here would leave
+        # the process running, for good when this is a deadline's thread
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
     if "multiprocessing" in sys.modules:  # its exit step unlinks the analysis queues' semaphores, which
         from multiprocessing import util  # os._exit skips: the resource tracker would warn of "leaked" ones
 
@@ -183,8 +187,10 @@ def _exit_within(seconds: float, what: str, out: Say) -> None:
     its restart after kill -9, wait for every process of the unit), whatever it waits on: a database lock
     another process holds, a request. What was stored is committed; tasks in hand resume on the next start."""
     def expire() -> None:
-        out(f"{what}: still stopping after {seconds:g} s; exiting now (what is left resumes on the next start)")
-        _exit_now(1)
+        try:
+            out(f"{what}: still stopping after {seconds:g} s; exiting now (what is left resumes on the next start)")
+        finally:  # whatever the line met (a broken pipe), the process ends
+            _exit_now(1)
 
     timer = threading.Timer(seconds, expire)
     timer.daemon = True
