@@ -215,6 +215,20 @@ def test_future_slots_are_not_asked(camera: CameraServer, config, tmp_path: Path
     assert summary(result) == f"skycam: total={stored[1]} new={stored[1]} duplicates=0 failed=0"
 
 
+def test_a_range_ending_now_keeps_the_slot_of_this_second(camera: CameraServer, config, tmp_path: Path):
+    """`--to` this minute, run within the first second of a slot: the range ends at now, and the slot that began
+    a fraction of a second ago is in it (the task's end was kept to the second, dropping it: a 90 for 91 in one
+    CI run)."""
+    camera.current_year = 2024  # this run's clock says 2024: its frames are at the root
+    fake = clean_env(CIELO_FAKE_NOW="2024-06-01T12:02:00.400Z")
+    result = cielo("backfill", "--from", "2024-06-01T11:50Z", "--to", "2024-06-01T12:02Z", config=config(),
+                   env=fake)
+    assert result.returncode == 0, result.stderr
+    assert summary(result) == "skycam: total=2 new=2 duplicates=0 failed=0"
+    assert rows(tmp_path / "cielo.db", "SELECT ts FROM readings ORDER BY ts") == [
+        ("2024-06-01T11:52:00Z",), ("2024-06-01T12:02:00Z",)]
+
+
 @pytest.mark.parametrize("table", ["skycam", "storage"])
 def test_images_are_saved_when_asked(camera: CameraServer, config, tmp_path: Path, table: str):
     """The keys are [skycam]'s; [storage]'s (where the published contract puts them) work the same, silently."""

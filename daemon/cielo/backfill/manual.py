@@ -59,7 +59,9 @@ def backfill(settings: Settings, req: Request, out: Say, err: Say) -> int:
     now = utcnow()
     start, end = req.start, req.end
     if end > now:
-        end = max(now, start)  # slots in the future cannot exist yet; asking would only fill `missing`
+        # slots in the future cannot exist yet; asking would only fill `missing`. Up to the next whole second:
+        # the job keeps its ends to the second, and a slot begun 0.4 s ago must not fall off the end
+        end = max(now.replace(microsecond=0) + timedelta(seconds=1 if now.microsecond else 0), start)
     sources, spans = _servable(settings, req, start, end, now, err)
     try:
         with open_store(settings) as store:
