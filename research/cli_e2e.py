@@ -12,7 +12,11 @@ the frame's EXIF time and the config's site; classify --json prints no regime).
 
 Picks (`--pick`): `cli` (default) hands the whole year's folder to `calibrate --images --max-images N`, which
 spreads its N evenly over the sorted files; those N (the same rule, recomputed here) are left out of the score.
-`kth`: every k-th file of the year (k = files // N), the first N, in a folder of their own (session 14's script).
+`kth`: every k-th file of the year (k = files // N), the first N, in a folder of their own (the session 14-15
+scripts). `stored`: what the daemon learns from: `backfill` replays the year from a folder camera into a
+database (the daemon's capture path: a slot a minute, each frame's time from its name), `calibrate --from
+--to --max-images N` spreads its N over the stored judged readings; `calibrate --auto` (the daily refit) is run
+too, on a calibration file of its own, and only says what it did. Slow: minutes a year (every minute's slot).
 
 Years 2018-2019 are the frames rules were chosen on, 2020 the check; 2021 is held out (`--heldout`, once).
 No network: the config's camera is a loopback address no command contacts.
@@ -74,7 +78,7 @@ def write_frames(lenghu: Path, years: list[str], out: Path) -> dict[str, dict]:
     return truth
 
 
-def config(path: Path, calibration: Path) -> Path:
+def config(path: Path, calibration: Path, camera: str = 'base_url = "http://127.0.0.1:9/never-contacted"') -> Path:
     path.write_text(f"""[device]
 latitude = {SITE[0]}
 longitude = {SITE[1]}
@@ -82,7 +86,7 @@ timezone = "{ZONE}"
 [storage]
 database = "{path.parent / 'cielo.db'}"
 [skycam]
-base_url = "http://127.0.0.1:9/never-contacted"
+{camera}
 timezone = "{ZONE}"
 calibration = "{calibration}"
 """)
@@ -128,6 +132,60 @@ def pick(files: list[Path], n: int, how: str) -> list[Path]:
     return _spread(files, n)
 
 
+def fit_year(y: str, files: list[Path], n: int, how: str, work: Path, env: dict[str, str]) -> set[str]:
+    """Runs the year's calibration (work/Y/cal.json, its output in calibrate.out); the names it learned from."""
+    ydir = work / y
+    if how != "stored":
+        cfg = config(ydir / "cielo.toml", ydir / "cal.json")
+        fit = pick(files, n, how)
+        folder = files[0].parent
+        if how == "kth":
+            folder = ydir / "fit"
+            folder.mkdir(exist_ok=True)
+            for f in fit:
+                if not (folder / f.name).exists():
+                    (folder / f.name).symlink_to(f)
+        out = cielo(["--config", str(cfg), "calibrate", "--images", str(folder), "--max-images", str(n)], env,
+                    ydir / "calibrate.err")
+        (ydir / "calibrate.out").write_text(out)
+        return {f.stem for f in fit}
+    # What the daemon itself would learn from: the year replayed into a database from a folder camera (the
+    # frames' names give their times, a slot a minute), then calibrate from its stored judged readings.
+    camera = (f'folder = "{files[0].parent.parent}"\npattern = "%Y/%Y-%m-%d-%H-%M-%S.jpg"\n'
+              f"minutes = [{', '.join(map(str, range(60)))}]")
+    cfg = config(ydir / "cielo.toml", ydir / "cal.json", camera)
+    (ydir / "cielo.db").unlink(missing_ok=True)
+    span = ["--from", files[0].stem[:10], "--to", f"{files[-1].stem[:10]}T23:59"]
+    cielo(["--config", str(cfg), "backfill", *span, "--source", "skycam", "--processes", "0"], env,
+          ydir / "backfill.err")
+    out = cielo(["--config", str(cfg), "calibrate", *span, "--max-images", str(n)], env, ydir / "calibrate.err")
+    # the daemon's daily refit, on a calibration path of its own: what it says (it learns from the last 30 days)
+    auto = config(ydir / "auto.toml", ydir / "auto-cal.json", camera)
+    out += cielo(["--config", str(auto), "calibrate", "--auto"], env, ydir / "auto.err")
+    (ydir / "calibrate.out").write_text(out)
+    import sqlite3
+
+    from cielo.sources.skycam.samples import _spread
+
+    with sqlite3.connect(ydir / "cielo.db") as db:  # Store.judged_slots' rule, with each slot's file
+        rows = db.execute("SELECT json_extract(attrs, '$.url') FROM readings WHERE value IS NOT NULL AND "
+                          "coalesce(json_extract(attrs, '$.flag'), 'uncertain') = 'uncertain' ORDER BY ts").fetchall()
+    return {Path(url).stem for (url,) in _spread(rows, n)}
+
+
+def stored_vs_classify(db: Path, timed: dict) -> str:
+    """The readings the backfill stored against `classify --json` (no calibration) on the same files."""
+    import sqlite3
+
+    with sqlite3.connect(db) as c:
+        rows = c.execute("SELECT value, json_extract(attrs, '$.url'), json_extract(attrs, '$.flag') "
+                         "FROM readings").fetchall()
+    off = [Path(u).stem for v, u, f in rows if (timed[Path(u).stem]["octas"], timed[Path(u).stem]["flag"])
+           != (None if v is None else round(v), f)]
+    return (f"{len(rows)} readings stored, {len(off)} differ from classify --json (no calibration)"
+            + (f", e.g. {off[0]}" if off else ""))
+
+
 def score(names: list[str], truth: dict, got: dict) -> dict:
     inclass = [n for n in names if truth[n]["octas"] <= 2 or truth[n]["octas"] >= 6]
 
@@ -163,7 +221,7 @@ def main() -> None:
     p.add_argument("--years", default="2018,2019,2020")
     p.add_argument("--heldout", action="store_true", help=f"allow {HELD_OUT} (held out: report it once)")
     p.add_argument("--cal-frames", type=int, default=50, help="frames each year's calibration sees (default 50)")
-    p.add_argument("--pick", choices=("cli", "kth"), default="cli")
+    p.add_argument("--pick", choices=("cli", "kth", "stored"), default="cli")
     p.add_argument("--work", type=Path, help="where frames, configs and outputs go (default: a temp folder)")
     p.add_argument("--processes", type=int, default=1, help="cielo commands run at once (default 1)")
     args = p.parse_args()
@@ -193,35 +251,14 @@ def main() -> None:
           f"pick {args.pick}, {args.cal_frames} frames a year; {args.processes} process(es)")
 
     plain = config(work / "plain.toml", work / "no-calibration.json")
-    fit_of, rest_of = {}, {}
+    files_of = {y: sorted((work / "frames" / y).glob("*.jpg")) for y in years}
     for y in years:
-        files = sorted((work / "frames" / y).glob("*.jpg"))
-        fit = pick(files, args.cal_frames, args.pick)
-        chosen = {f.name for f in fit}
-        rest_of[y] = [f for f in files if f.name not in chosen]
-        ydir = work / y
-        ydir.mkdir(exist_ok=True)
-        if args.pick == "kth":
-            folder = ydir / "fit"
-            folder.mkdir(exist_ok=True)
-            for f in fit:
-                if not (folder / f.name).exists():
-                    (folder / f.name).symlink_to(f)
-            fit_of[y] = (folder, len(fit))
-        else:
-            fit_of[y] = (files[0].parent, args.cal_frames)
+        (work / y).mkdir(exist_ok=True)
     with ThreadPoolExecutor(max_workers=max(1, args.processes)) as pool:
         t = time.monotonic()
-        calibrations = {}
-        for y in years:
-            cfg = config(work / y / "cielo.toml", work / y / "cal.json")
-            folder, most = fit_of[y]
-            calibrations[y] = pool.submit(cielo, ["--config", str(cfg), "calibrate", "--images", str(folder),
-                                                  "--max-images", str(most)], env, work / y / "calibrate.err")
-        everything = [f for y in years for f in rest_of[y]]
-        timed = classify(plain, everything, args.processes, env, "timed", pool)
-        for y in years:
-            (work / y / "calibrate.out").write_text(calibrations[y].result())
+        fits = {y: pool.submit(fit_year, y, files_of[y], args.cal_frames, args.pick, work, env) for y in years}
+        timed = classify(plain, [f for y in years for f in files_of[y]], args.processes, env, "timed", pool)
+        rest_of = {y: [f for f in files_of[y] if f.stem not in fits[y].result()] for y in years}
         t_timed = time.monotonic() - t
         t = time.monotonic()
         calibrated = {}
@@ -232,6 +269,11 @@ def main() -> None:
         used = next((ln for ln in (work / y / "calibrate.out").read_text().splitlines()
                      if ln.startswith("frames used")), "frames used: ?")
         print(f"{y} calibrate: {used}")
+        auto = [ln for ln in (work / y / "calibrate.out").read_text().splitlines() if ln.startswith("calibrate --auto")]
+        if auto:
+            print(f"{y} {auto[-1]}")
+        if args.pick == "stored":
+            print(f"{y} backfill: {stored_vs_classify(work / y / 'cielo.db', timed)}")
     bad = [j for j in (*timed.values(), *calibrated.values()) if j.get("error")]
     if bad:
         print(f"classify: {len(bad)} files invalid, e.g. {bad[0]['file']}: {bad[0]['error']}")
