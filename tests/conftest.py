@@ -53,7 +53,9 @@ def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
 
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIELO_")}
-    env["PYTHONPATH"] = str(ROOT)
+    # this checkout's own cielo first: the venv's editable install may point at another checkout (a git worktree
+    # run with the main checkout's venv), and its child processes would test that one's code
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "daemon"), str(ROOT)])
     env.update(extra)
     return env
 

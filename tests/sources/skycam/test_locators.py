@@ -28,13 +28,15 @@ from cielo.sources.skycam.source import SkycamSource
 from tests.conftest import cielo, clean_env, rows, write_config
 from tests.sources.helpers import summary
 from tests.support.camfolders import FolderServer, allsky_path, fill, frames, indi_path, listing_hash, with_exif, write
+from tests.support.camserver import sky_jpeg
 
 MADRID = ZoneInfo("Europe/Madrid")
 BODIES = frames()
 
 
-def make_config(tmp_path: Path, db: str = "cielo.db", **skycam) -> Path:
+def make_config(tmp_path: Path, db: str = "cielo.db", device: dict | None = None, **skycam) -> Path:
     return write_config(tmp_path / "config.toml", {
+        **({"device": device} if device else {}),
         "storage": {"database": str(tmp_path / db), "keep_images": True,
                     "images_dir": str(tmp_path / "kept")},
         "skycam": {"timezone": "Europe/Madrid", "requests_per_minute": 0, "timeout_s": 2, "retries": 0,
@@ -81,6 +83,43 @@ def test_allsky_folder_day_backfill_stores_each_frame_once_and_never_touches_the
                                 "FROM readings WHERE ts = '2025-06-14T22:02:00Z'")
     assert re.fullmatch(re.escape(str(images / "20250614" / "image-20250615")) + r"00[01]\d{3}\.jpg", url)
     assert abs(datetime.fromisoformat(observed) - datetime(2025, 6, 14, 22, 2, tzinfo=UTC)) <= timedelta(seconds=50)
+
+
+@pytest.mark.parametrize("processes", ["0", "1"])
+def test_a_frame_is_judged_at_its_own_time_not_at_its_slot(tmp_path: Path, processes: str):
+    # Dusk in Madrid: a dim frame taken at 22:17:30 fills the 22:22 slot (the nearer camera minute). The sun was at
+    # -5.6 deg when it was taken, -6.3 at the slot: judged at the slot it read `night` with no octas, while
+    # `cielo classify` on the same file reads it (a LenghuSky-8 frame read moonlit at its time, dark at its slot,
+    # went 0 -> 2 octas stored). Calibration learns from the frames' own times too (frames_from_camera).
+    from cielo.astro import sun
+    from cielo.sources.skycam import samples
+    from cielo.sources.skycam.model import OctaModel
+
+    place = {"latitude": 40.42, "longitude": -3.70}
+    dusk, noon = datetime(2025, 6, 15, 22, 17, 30, tzinfo=MADRID), datetime(2025, 6, 15, 12, 17, 30, tzinfo=MADRID)
+    slot = datetime(2025, 6, 15, 22, 22, tzinfo=MADRID)
+    assert sun.elevation(dusk, **place) > -6 > sun.elevation(slot, **place)
+    images = tmp_path / "allsky" / "images"
+    write(allsky_path(images, dusk), sky_jpeg(0.35, seed=2, size=(320, 240), dim=True))
+    write(allsky_path(images, noon), BODIES[1])
+    cfg = make_config(tmp_path, device=place, folder=str(images), layout="allsky")
+    out = cielo("backfill", "--from", "2025-06-15T22:22", "--to", "2025-06-15T22:22", "--processes", processes,
+                config=cfg)
+    assert summary(out.stdout)["skycam"] == (1, 1, 0, 0), out.stdout + out.stderr
+    (ts, value, flag, elevation, observed), = rows(
+        tmp_path / "cielo.db", "SELECT ts, value, json_extract(attrs, '$.flag'), json_extract(attrs, "
+        "'$.sun_elevation'), json_extract(attrs, '$.observed_at') FROM readings")
+    assert (ts, observed) == ("2025-06-15T20:22:00Z", "2025-06-15T20:17:30Z")
+    assert value is not None and flag != "night", (value, flag)
+    assert elevation == pytest.approx(sun.elevation(dusk, **place), abs=0.01)
+    if processes == "0":
+        settings = Settings.model_validate({"device": place, "storage": {"database": str(tmp_path / "cielo.db")},
+                                            "skycam": {"timezone": "Europe/Madrid", "folder": str(images),
+                                                       "layout": "allsky"}})
+        times: list = []
+        at = datetime(2025, 6, 15, 12, 22, tzinfo=MADRID)
+        frames, _ = samples.frames_from_camera(OctaModel(), settings, at, at + timedelta(minutes=1), 5, times)
+        assert len(frames) == 1 and times == [noon]
 
 
 def test_one_minute_indi_allsky_camera_live_backfill_and_gaps(tmp_path: Path):

@@ -67,7 +67,8 @@ def frames_from_camera(model: OctaModel, settings: Settings, start: datetime, en
                        times: list[datetime | None] | None = None) -> tuple[list[Frame], str]:
     """Frames of [start, end) from the camera: the URLs of stored judged readings (day and night) when the
     database holds some, else every slot with the sun above -6° and up to a quarter as many with it below
-    -12°, downloaded again (images are not kept by default); `times` gets each one's slot."""
+    -12°, downloaded again (images are not kept by default); `times` gets each one's time (its slot where
+    its locator does not know when it was taken)."""
     source = SkycamSource(settings)
     source.__dict__["model"] = model  # decode at this model's size; no second session
     slots: list[datetime] = []
@@ -92,21 +93,22 @@ def frames_from_camera(model: OctaModel, settings: Settings, start: datetime, en
             if night and most // NIGHT_SHARE else "")
     now = utcnow()
 
-    def get(slot: datetime) -> Frame | None:
+    def get(slot: datetime) -> tuple[Frame, datetime] | None:
         try:
-            return source.fetch(Window(slot, slot, (slot,)), now).frame
+            img = source.fetch(Window(slot, slot, (slot,)), now)
         except FetchError:
             return None
+        return (img.frame, img.taken or slot) if img.frame is not None else None
 
     try:
         with ThreadPoolExecutor(max_workers=source.workers) as pool:
             got = list(pool.map(get, picked))
     finally:
         source.close()
-    kept = [(slot, f) for slot, f in zip(picked, got, strict=True) if f is not None and _usable(f)]
-    frames = [f for _, f in kept]
-    if times is not None:
-        times.extend(slot for slot, _ in kept)
+    kept = [g for g in got if g is not None and _usable(g[0])]
+    frames = [f for f, _ in kept]
+    if times is not None:  # the frame's own time where its locator knows it, as the camera judges it
+        times.extend(t for _, t in kept)
     failed = sum(f is None for f in got)
     return frames, (f"{len(frames)} of {len(picked)} images from {origin}, {iso(start)}..{iso(end)}; "
                     f"{failed} could not be downloaded")

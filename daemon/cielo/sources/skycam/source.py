@@ -315,7 +315,8 @@ class SkycamSource(Source):
         digest = hashlib.sha256(body).hexdigest()
         taken = found.taken
         if self._analysts is not None:  # this thread goes on to its next request meanwhile
-            return SkyImage(slot, url, digest, len(body), None, keep, self._analysts.submit(body, slot), taken=taken)
+            return SkyImage(slot, url, digest, len(body), None, keep, self._analysts.submit(body, taken or slot),
+                            taken=taken)
         from cielo.sources.skycam.model import ImageError
 
         try:
@@ -342,8 +343,10 @@ class SkycamSource(Source):
         s = self.settings
         here = [f for f in fetched if f.judged is None]
         if here:
-            verdicts = iter(self.model.judge([f.frame for f in here], [f.slot for f in here], s.device.latitude,
-                                             s.device.longitude))
+            # judged at the frame's own time where its locator knows it: a frame up to half a cadence off its
+            # slot sees another sun and moon (a moonset, dusk's -6 deg), and `cielo classify` reads it at that time
+            verdicts = iter(self.model.judge([f.frame for f in here], [f.taken or f.slot for f in here],
+                                             s.device.latitude, s.device.longitude))
             cal = self.model.calibration
             ours = (self.model.version, None if cal is None else cal.ident)
         judged = []
