@@ -8,7 +8,7 @@ otherwise as stored; per year, `calibrate --images` on `--cal-frames` of them; `
 once with no calibration (time from EXIF: "timed") and once with the year's ("calibrated"). Scored on the same
 frames: in-class share (truth <= 2 read <= 2, truth >= 6 read >= 6; the bar) and MAE (a frame with no octas
 counts 8), per year and in total, split by regime (day / twilight / moonlit night / dark night: `regime.light` at
-the frame's EXIF time and the config's site; classify --json prints no regime).
+the frame's EXIF time and the config's site; the same regime classify --json prints as `light`).
 
 Picks (`--pick`): `cli` (default) hands the whole year's folder to `calibrate --images --max-images N`, which
 spreads its N evenly over the sorted files; those N (the same rule, recomputed here) are left out of the score.

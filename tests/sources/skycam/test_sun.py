@@ -90,6 +90,10 @@ def test_no_sun_at_night(tmp_path: Path):
     assert out["clear"]["sun"] is None
     day = _classify(tmp_path, {"clear": frame()}, "--at", "2024-06-01T13:00+02:00")
     assert day["clear"]["sun"] == "visible"
+    # the regime each was judged in (the stored readings' `light`); the moon was 5 % lit on 2024-06-05 at 01:00
+    dark = _classify(tmp_path, {"clear": frame()}, "--at", "2024-06-05T01:00+02:00")
+    assert (dark["clear"]["light"], day["clear"]["light"]) == ("dark night", "day")
+    assert _classify(tmp_path, {"clear": frame()})["clear"]["light"] is None  # no time: no regime
 
 
 def _model_views(*jpegs: bytes):
