@@ -205,6 +205,24 @@ def test_a_sites_glow_bar_round_trips_and_older_files_have_none(model: OctaModel
     assert old.glow is None
 
 
+def test_a_veil_only_glow_bar_round_trips_and_older_files_read_their_tone(model: OctaModel, tmp_path: Path):
+    """A glow bar from too few frames to read the camera's tone curve (veil.site_bar) is stored as for the veil
+    alone; a file written before that (no `veil_glow_tone`) reads its tone from its bar, as it did."""
+    frames = [model.decode(sky_jpeg(COVERS[i % 6], seed=i, mast=True)) for i in range(8)]
+    cal = fit(frames, "test", 0.25)
+    cal.glow = 1.37
+    toned = cal.ident
+    cal.glow_tone = False
+    cal.save(tmp_path / "cal.json")
+    back = Calibration.load(tmp_path / "cal.json")
+    assert back.glow == pytest.approx(1.37) and back.glow_tone is False and back.ident == cal.ident != toned
+    raw = json.loads((tmp_path / "cal.json").read_text())
+    del raw["veil_glow_tone"]
+    (tmp_path / "old.json").write_text(json.dumps(raw))
+    old = Calibration.load(tmp_path / "old.json")
+    assert old.glow_tone is True and old.ident == toned
+
+
 def test_the_sites_clear_sky_blue_round_trips_and_older_files_have_the_reference_bars(model: OctaModel,
                                                                                         tmp_path: Path):
     """The scale of the day bars (calibration.clear_scale) is stored with the calibration and reaches the model's

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -501,10 +502,18 @@ def test_a_veil_is_read_by_the_sites_own_glow_bar_and_only_once_calibrated():
     few = calibration.fit(frames[:5], "test", 0.25, [True] * 5)
     veil.learn(few, model, frames[:5], times[:5], 40.4, -3.7)
     assert few.glow is None and "(needs 5): no veil rule" in few.found["veil"]
-    # enough for a bar near the reference's, not for one that reads this camera's flatter curve (veil.MIN_CLEAR)
+    # enough for a bar near the reference's, not for one that reads this camera's flatter curve (veil.MIN_CLEAR):
+    # the flatter bar serves the veil alone, lowered by its median's noise, and the tone stays the reference's
     few = calibration.fit(frames[:8], "test", 0.25, [True] * 8)
     veil.learn(few, model, frames[:8], times[:8], 40.4, -3.7)
-    assert few.glow is None and "tone curve" in few.found["veil"] and "takes 15 frames" in few.found["veil"]
+    assert few.glow is not None and not few.glow_tone and "tone curve" in few.found["veil"]
+    assert few.glow == pytest.approx(cal.glow * math.exp(-veil.FEW_MARGIN), rel=0.05) and veil.tone(few.glow) < 1
+    model.calibrate(few)
+    try:
+        assert judged(clear).octas == 0 and judged(clear).flag is None  # its clear sky over the lowered bar
+        assert judged(flat).octas == veil.OVERCAST_READ  # the veil read by the few frames' bar
+    finally:
+        model.calibrate(None)
     # nor without the frames' times
     veil.learn(few, model, frames[:8], [None] * 8, 40.4, -3.7)
     assert few.glow is None and few.found["veil"] == "frame times unknown: no veil rule"
@@ -513,14 +522,13 @@ def test_a_veil_is_read_by_the_sites_own_glow_bar_and_only_once_calibrated():
 def test_a_sites_glow_bar_follows_its_clear_sky_but_never_past_the_references():
     from cielo.sources.skycam import veil
 
-    flatter, _ = veil.site_bar([1.1, 1.2, 1.3] * 5)  # a flatter tone curve: every log glow scaled down alike
-    assert flatter == pytest.approx(1.2 ** veil.SHARE)
-    steeper, note = veil.site_bar([2.0, 2.2, 2.4] * 5)
-    assert steeper == veil.GLOW and "capped" in note
-    assert veil.site_bar([1.5] * (veil.MIN_CLEAR - 1))[0] is None
+    flatter, toned, _ = veil.site_bar([1.1, 1.2, 1.3] * 5)  # a flatter tone curve: every log glow scaled down alike
+    assert flatter == pytest.approx(1.2 ** veil.SHARE) and toned
+    steeper, toned, note = veil.site_bar([2.0, 2.2, 2.4] * 5)
+    assert steeper == veil.GLOW and toned and "capped" in note
     assert veil.site_bar([0.98] * 40)[0] is None  # no glow round the sun at all: nothing to part a veil from
     # a mirror's band or glare clips the ring in most clear frames: the few left open are no site's clear sky
-    clipped, note = veil.site_bar([1.3] * 20 + [None] * 60)
+    clipped, _, note = veil.site_bar([1.3] * 20 + [None] * 60)
     assert clipped is None and "unclipped in 20 of 80" in note
 
 
@@ -702,16 +710,18 @@ def test_a_low_sun_sky_lit_from_above_reads_overcast_and_weak():
     assert judged(clear, low).octas == 0 and judged(clear, low).flag is None  # the daemon's own clear sky stays
 
 
-def test_a_glow_bar_from_few_clear_frames_is_kept_only_where_it_reads_no_tone_curve():
+def test_a_glow_bar_from_few_clear_frames_reads_a_tone_curve_only_from_many():
     # from MIN_VEIL frames a bar near the reference's (its median's noise) gives the veil rule; a flatter one needs
-    # MIN_CLEAR frames to be told from that noise (it would lower the haze bars through tone())
+    # MIN_CLEAR frames to be told from that noise (it would lower the haze bars through tone()): from fewer it serves
+    # the veil alone, lowered by that noise
     from cielo.sources.skycam import veil
 
     assert veil.MIN_VEIL < veil.MIN_CLEAR
     assert veil.site_bar([1.79] * (veil.MIN_VEIL - 1))[0] is None
     assert veil.site_bar([1.79] * veil.MIN_VEIL)[0] == veil.GLOW  # the reference camera's clear median, capped
-    near, _ = veil.site_bar([1.72] * veil.MIN_VEIL)
-    assert near == pytest.approx(1.72 ** veil.SHARE) and veil.tone(near) == 1.0
-    flat, note = veil.site_bar([1.64] * (veil.MIN_CLEAR - 1))
-    assert flat is None and "tone curve" in note
-    assert veil.site_bar([1.64] * veil.MIN_CLEAR)[0] == pytest.approx(1.64 ** veil.SHARE)
+    near, toned, _ = veil.site_bar([1.72] * veil.MIN_VEIL)
+    assert near == pytest.approx(1.72 ** veil.SHARE) and veil.tone(near) == 1.0 and toned
+    # a flatter one from fewer than MIN_CLEAR: the veil's bar alone, lowered by its median's noise, no tone read
+    flat, toned, note = veil.site_bar([1.64] * (veil.MIN_CLEAR - 1))
+    assert flat == pytest.approx(1.64 ** veil.SHARE * math.exp(-veil.FEW_MARGIN)) and not toned and "tone curve" in note
+    assert veil.site_bar([1.64] * veil.MIN_CLEAR)[:2] == (pytest.approx(1.64 ** veil.SHARE), True)

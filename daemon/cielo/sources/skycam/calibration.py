@@ -165,6 +165,7 @@ class Calibration:
     cast: float = 0.0  # the site's greyest NRBR over the reference's (site_cast); 0: none taken off
     glow: float | None = None  # the site's glow bar for veiled days (veil.learn); None: no veil rule
     clear_scale: float = 1.0  # the site's clear sky's blue over the reference camera's (clear_scale); 1: the same
+    glow_tone: bool = True  # the glow bar reads the camera's tone curve (veil.site_bar); False: for the veil alone
 
     @property
     def ident(self) -> str:
@@ -177,7 +178,7 @@ class Calibration:
         if self.cast:  # files without a cast keep their id
             extra += f"cast {self.cast:.4f}"
         if self.glow is not None:  # files without a glow bar keep their id
-            extra += f"glow {self.glow:.4f}"
+            extra += f"glow {self.glow:.4f}" + ("" if self.glow_tone else " veil only")
         if self.clear_scale != 1.0:  # files without a scale keep their id
             extra += f"clear {self.clear_scale:.4f}"
         h = hashlib.sha256(np.packbits(self.mask).tobytes() + f"{self.sky_threshold:.4f}".encode()
@@ -213,6 +214,7 @@ class Calibration:
             "night": None if self.night is None else self.night.as_dict(),
             "cast": round(self.cast, 4),
             "veil_glow": None if self.glow is None else round(self.glow, 4),
+            "veil_glow_tone": self.glow_tone,
             "clear_sky_scale": round(self.clear_scale, 4),
             "mask_packbits_b64": base64.b64encode(np.packbits(self.mask.ravel())).decode("ascii"),
         }
@@ -250,9 +252,11 @@ class Calibration:
             cast = float(raw.get("cast") or 0.0)
             # absent in files of older cielos: no veil rule, as they had none
             glow = None if raw.get("veil_glow") is None else float(raw["veil_glow"])
+            # absent in files of cielo before session 16: every bar they stored read the tone curve
+            glow_tone = bool(raw.get("veil_glow_tone", True))
             return cls(h, w, mask, float(raw["sky_threshold"]), int(raw["frames"]), str(raw["fitted_at"]),
                        str(raw.get("source", "")), dict(raw.get("found", {})), path, geom, ref, site_night, cast,
-                       glow, clear)
+                       glow, clear, glow_tone)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CalibrationError(f"{path}: not a usable calibration file: {exc}") from None
 

@@ -459,7 +459,7 @@ class OctaModel:
                 bearing = None if o is None else sectors.bearings(o, self.width, self.height)
                 path = None if o is None or t is None else sectors.sun_path(t, latitude, longitude)
                 glow_bar = None if self.calibration is None else self.calibration.glow
-                tone = veil.tone(glow_bar)
+                tone = veil.tone(glow_bar if self.calibration is not None and self.calibration.glow_tone else None)
                 view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
                                        expected, quarters=quarters, bearing=bearing, path=path, tone=tone)
                 if haze.hazy(name, octas, view, elevations[i], tone):
