@@ -560,7 +560,7 @@ def test_a_split_pinned_under_the_models_scales_the_day_bars_where_the_levels_co
         model: OctaModel, monkeypatch: pytest.MonkeyPatch):
     """A paler camera whose daylit levels gave no scale (here: said not to split, as 17 daylit frames of a 50-frame
     half did through saturation 0.7) but whose pooled split the site pins well under the model's threshold: that
-    split's ratio scales the day bars (CLEAR_BY_SPLIT). A split near the model's leaves the reference's bars."""
+    split's ratio scales the day bars (calibration.fit). A split near the model's leaves the reference's bars."""
     from cielo.sources.skycam import calibration
 
     monkeypatch.setattr(narrow, "SPLIT_MOVE", 1.0)

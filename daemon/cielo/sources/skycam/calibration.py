@@ -676,10 +676,10 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
         if table is not None:
             reference = Reference(zenith=threshold, table=table, own_sky=own)
             if scale == 1.0 and threshold < default_threshold * (1.0 - CLEAR_BAND):
-                # the site's pinned split says what its day levels could not (CLEAR_BY_SPLIT)
+                # the site's pinned split says what its day levels could not (the note under CLEAR_MIN_FRAMES)
                 scale = max(threshold / default_threshold, CLEAR_FLOOR)
                 scale_note += (f"; but the site's split {threshold:.3f} sits under the model's {default_threshold:.3f}"
-                               f" by over {CLEAR_BAND}: the day bars scaled by {scale:.2f}")
+                               f" by over {CLEAR_BAND:.0%}: the day bars scaled by {scale:.2f}")
         elif scale != 1.0:
             scale, scale_note = 1.0, scale_note + " (not applied: the model's reference, no site threshold)"
     found_info = {
