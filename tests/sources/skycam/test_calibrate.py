@@ -572,3 +572,20 @@ def test_a_narrow_samples_surface_is_decided_against_the_models_threshold_it_fal
     threshold, _, own, note = calibration._site_split(nrbr, valid, rho, np.broadcast_to(sun, nrbr.shape).copy(), 0.14)
     assert threshold == 0.14 and "their weather's" in note
     assert own is not None and all(map(all, own)) and "surface is on" in note
+
+
+def test_a_split_pinned_under_the_models_scales_the_day_bars_where_the_levels_could_not(
+        model: OctaModel, monkeypatch: pytest.MonkeyPatch):
+    """A paler camera whose daylit levels gave no scale (here: said not to split, as 17 daylit frames of a 50-frame
+    half did through saturation 0.7) but whose pooled split the site pins well under the model's threshold: that
+    split's ratio scales the day bars (calibration.fit). A split near the model's leaves the reference's bars."""
+    from cielo.sources.skycam import calibration
+
+    monkeypatch.setattr(narrow, "SPLIT_MOVE", 1.0)
+    monkeypatch.setattr(calibration, "clear_scale", lambda levels: (1.0, "do not split"))
+    pale = _fit_site(model, (130, 178), (130, 178), 0.14)
+    assert pale.reference is not None and pale.sky_threshold < 0.14 * (1 - calibration.CLEAR_BAND), pale.found
+    assert pale.clear_scale == pytest.approx(max(pale.sky_threshold / 0.14, calibration.CLEAR_FLOOR))
+    assert pale.clear_scale < 1.0 and "scaled by" in pale.found["clear_sky_blue"]
+    blue = _fit_site(model, (105, 187), (105, 187), 0.14)
+    assert blue.sky_threshold >= 0.14 * (1 - calibration.CLEAR_BAND) and blue.clear_scale == 1.0, blue.found

@@ -139,6 +139,12 @@ CLEAR_SPLIT = 0.5
 CLEAR_BAND = 0.15
 CLEAR_FLOOR = 0.5
 CLEAR_MIN_FRAMES = 5  # frames in each class at least
+# A paler camera's pooled sky/cloud split falls with its clear sky's blue (the classes drawn toward grey by one
+# factor). Where the frames' levels gave no scale (too few daylit frames with the sun in view, levels that do not
+# split, or a clear class within CLEAR_BAND: 9 clear frames of a 50-frame half scatter that much), a split that the
+# site pinned more than CLEAR_BAND under the model's threshold scales the day bars by their ratio, as the levels
+# would: through saturation 0.7, 50-frame halves pinned 0.11 and 0.09 while their levels said 0.86 and no split, and
+# 2018-2019 clear days whose bluest tenth sat at 0.15-0.17, under SURFACE_CLEAR, read as decks (5 octas).
 # Frames darker than this (mean of max(R, G, B), 0..1; the model's DARK_MEAN) say nothing about the day sky:
 # the lens, obstruction and colour fit leaves them out. Dark nights with stars still teach the night side.
 DAY_FIT_MEAN = 0.08
@@ -673,6 +679,11 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
     if geom.found:
         if table is not None:
             reference = Reference(zenith=threshold, table=table, own_sky=own)
+            if scale == 1.0 and threshold < default_threshold * (1.0 - CLEAR_BAND):
+                # the site's pinned split says what its day levels could not (the note under CLEAR_MIN_FRAMES)
+                scale = max(threshold / default_threshold, CLEAR_FLOOR)
+                scale_note += (f"; but the site's split {threshold:.3f} sits under the model's {default_threshold:.3f}"
+                               f" by over {CLEAR_BAND:.0%}: the day bars scaled by {scale:.2f}")
         elif scale != 1.0:
             scale, scale_note = 1.0, scale_note + " (not applied: the model's reference, no site threshold)"
     found_info = {
