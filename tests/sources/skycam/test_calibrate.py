@@ -520,11 +520,9 @@ def test_a_split_that_halves_of_few_frames_move_is_not_the_sites():
     assert threshold == pytest.approx(calibration.site_split(nrbr[valid])[0]) and "not pinned" not in note
 
 
-def test_the_surface_is_decided_against_the_threshold_the_site_will_use():
-    """An unpinned split of few frames (0.05) sits more than the surface's margin under the pale sky near the sun
-    (0.2), the model's threshold (0.14) within it: the site uses the model's, so the surface stays on."""
-    from cielo.sources.skycam import calibration, lens
-
+def _pale_near_the_sun(wander: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """20 NRBR planes of 32 x 32, cloud (-0.1) over 80 % or 20 % of each, clear sky 0.2, the sky 0.1-0.5 lens radii
+    from the sun pale (0.2); each frame's levels wander by `wander`. (nrbr, valid, rho, sun distance)."""
     rng = np.random.default_rng(3)
     yy, xx = np.mgrid[0:32, 0:32]
     rho = (np.hypot(xx - 15.5, yy - 15.5) / 16).astype(np.float32)
@@ -533,16 +531,27 @@ def test_the_surface_is_decided_against_the_threshold_the_site_will_use():
     planes = []
     for _ in range(20):
         share = 0.8 if rng.random() < 0.5 else 0.2
-        lo, hi = -0.1 + 0.08 * rng.standard_normal(), 0.2 + 0.08 * rng.standard_normal()
+        lo, hi = -0.1, 0.2
+        if wander:  # drawn only then: the frames of wander 0 keep their own draws
+            lo, hi = lo + wander * rng.standard_normal(), hi + wander * rng.standard_normal()
         cloud = rng.random((32, 32)) < share
         p = np.where(cloud, lo + 0.03 * rng.standard_normal((32, 32)), hi + 0.03 * rng.standard_normal((32, 32)))
         p[near] = 0.2 + 0.01 * rng.standard_normal(int(near.sum()))
         planes.append(p)
     nrbr = np.stack(planes).astype(np.float32)
     valid = np.broadcast_to(rho <= 0.85, nrbr.shape).copy()
+    return nrbr, valid, rho, np.broadcast_to(sun, nrbr.shape).copy()
+
+
+def test_the_surface_is_decided_against_the_threshold_the_site_will_use():
+    """An unpinned split of few frames (0.05) sits more than the surface's margin under the pale sky near the sun
+    (0.2), the model's threshold (0.14) within it: the site uses the model's, so the surface stays on."""
+    from cielo.sources.skycam import calibration, lens
+
+    nrbr, valid, rho, sun = _pale_near_the_sun(wander=0.08)
     split = calibration.site_split(nrbr[valid])
     assert split is not None and split[0] + lens.SURFACE_MARGIN < 0.19  # against it, the surface would be off
-    threshold, _, own, note = calibration._site_split(nrbr, valid, rho, np.broadcast_to(sun, nrbr.shape).copy(), 0.14)
+    threshold, _, own, note = calibration._site_split(nrbr, valid, rho, sun, 0.14)
     assert threshold == 0.14 and "not pinned" in note
     assert own is not None and all(map(all, own)) and "surface is on" in note
 
@@ -554,22 +563,10 @@ def test_a_narrow_samples_surface_is_decided_against_the_models_threshold_it_fal
     through the dusty dome, a 50-frame half splitting at 0.07: MAE 0.81 -> 0.60)."""
     from cielo.sources.skycam import calibration, lens, narrow
 
-    rng = np.random.default_rng(3)
-    yy, xx = np.mgrid[0:32, 0:32]
-    rho = (np.hypot(xx - 15.5, yy - 15.5) / 16).astype(np.float32)
-    sun = (np.hypot(xx - 8, yy - 8) / 16).astype(np.float32)
-    near = (sun >= 0.1) & (sun < 0.5)
-    planes = []
-    for _ in range(20):
-        cloud = rng.random((32, 32)) < (0.8 if rng.random() < 0.5 else 0.2)
-        p = np.where(cloud, -0.1 + 0.03 * rng.standard_normal((32, 32)), 0.2 + 0.03 * rng.standard_normal((32, 32)))
-        p[near] = 0.2 + 0.01 * rng.standard_normal(int(near.sum()))
-        planes.append(p)
-    nrbr = np.stack(planes).astype(np.float32)
-    valid = np.broadcast_to(rho <= 0.85, nrbr.shape).copy()
+    nrbr, valid, rho, sun = _pale_near_the_sun(wander=0.0)
     split = calibration.site_split(nrbr[valid])
     assert split is not None and split[0] + lens.SURFACE_MARGIN < 0.19 and 0.14 - split[0] > narrow.SPLIT_MOVE
-    threshold, _, own, note = calibration._site_split(nrbr, valid, rho, np.broadcast_to(sun, nrbr.shape).copy(), 0.14)
+    threshold, _, own, note = calibration._site_split(nrbr, valid, rho, sun, 0.14)
     assert threshold == 0.14 and "their weather's" in note
     assert own is not None and all(map(all, own)) and "surface is on" in note
 
