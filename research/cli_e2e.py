@@ -21,7 +21,7 @@ too, on a calibration file of its own, and only says what it did. Slow: minutes 
 Years 2018-2019 are the frames rules were chosen on, 2020 the check; 2021 is held out (`--heldout`, once).
 No network: the config's camera is a loopback address no command contacts.
 
-    PYTHONPATH=$PWD/daemon:$PWD nice python research/cli_e2e.py --lenghu /work/data/lenghu [--processes 2]
+    PYTHONPATH=$PWD/daemon:$PWD nice python research/cli_e2e.py --lenghu LENGHU_DIR [--processes 2]
 """
 
 from __future__ import annotations

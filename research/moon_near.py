@@ -11,7 +11,7 @@ gradient is tangential). Last, the same texture 20-100 px (of 512) from the moon
 model's valid map at the decoded size, eroded 4 px: no horizon, rim or obstruction edge in the window), with its
 pixel count. Class and reading are the daemon's, time known (docs/design.md, "The moon's neighbourhood", session 16).
 
-    python research/moon_near.py /work/data/lenghu --years 2018,2019
+    python research/moon_near.py LENGHU_DIR --years 2018,2019
 """
 
 from __future__ import annotations
