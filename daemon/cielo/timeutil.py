@@ -39,6 +39,12 @@ def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def whole_second(t: datetime) -> datetime:
+    """`t` rounded up to a whole second: the same slots (which are on whole seconds) fall before it, and `iso`
+    keeps it as it is."""
+    return t if not t.microsecond else t.replace(microsecond=0) + timedelta(seconds=1)
+
+
 def from_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 

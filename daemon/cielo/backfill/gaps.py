@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from cielo.config import Settings
 from cielo.sources.base import SeriesSpec, Source
 from cielo.store import Store
-from cielo.timeutil import from_iso, human_duration, iso
+from cielo.timeutil import from_iso, human_duration, iso, whole_second
 
 MINOR = timedelta(hours=2)
 MODERATE = timedelta(hours=12)
@@ -80,7 +80,7 @@ def holes(store: Store, series: str, start: datetime, end: datetime,
     out: list[tuple[datetime, datetime]] = []
     # Bounds on whole seconds, as stored text is: a bound with a fraction would count a slot on one side in
     # SQL (`iso` drops the fraction) and on the other in Python (a false one-slot gap).
-    start, end = _whole(start.astimezone(UTC)), _whole(end.astimezone(UTC))
+    start, end = whole_second(start.astimezone(UTC)), whole_second(end.astimezone(UTC))
     step = small * CHUNK
     level = []
     a = start
@@ -97,7 +97,7 @@ def holes(store: Store, series: str, start: datetime, end: datetime,
             if have == 0 or b - a <= small:
                 out.append((a, b))
                 continue
-            mid = _whole(a + (b - a) / 2)
+            mid = whole_second(a + (b - a) / 2)
             parts += [(x, y, n) for x, y in ((a, mid), (mid, b)) if (n := expected(x, y))]
         level = parts
     out.sort()
@@ -108,11 +108,6 @@ CHUNK = 64  # first-level chunks of `holes`, in units of its `small`
 
 def _counts(store: Store, series: str, ranges: list[tuple[datetime, datetime, int]]) -> list[int]:
     return store.counts(series, [(a, b) for a, b, _ in ranges])
-
-
-def _whole(t: datetime) -> datetime:
-    """`t` rounded up to a whole second: the same slots (which are on whole seconds) fall before it."""
-    return t if not t.microsecond else t.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def grid_count(anchor: datetime, cadence: timedelta) -> Callable[[datetime, datetime], int]:

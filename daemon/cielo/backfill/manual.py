@@ -30,7 +30,7 @@ from cielo.sources import registry
 from cielo.sources.base import Source, estimate_s, summary_line
 from cielo.sources.listing import span_text
 from cielo.store import Store
-from cielo.timeutil import iso, utcnow
+from cielo.timeutil import iso, utcnow, whole_second
 
 # A job child told to stop (the daemon stopping or gone, or a live run waiting) ends within this, whatever it
 # waits on: systemd's TimeoutStopSec is 30 s, and a restart after kill -9 waits for the unit's every process.
@@ -61,7 +61,7 @@ def backfill(settings: Settings, req: Request, out: Say, err: Say) -> int:
     if end > now:
         # slots in the future cannot exist yet; asking would only fill `missing`. Up to the next whole second:
         # the job keeps its ends to the second, and a slot begun 0.4 s ago must not fall off the end
-        end = max(now.replace(microsecond=0) + timedelta(seconds=1 if now.microsecond else 0), start)
+        end = max(whole_second(now), start)
     sources, spans = _servable(settings, req, start, end, now, err)
     try:
         with open_store(settings) as store:
