@@ -576,13 +576,14 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
     # lens is kept, each frame is read on its own fit, and nothing that needs the lens is learned (PER_FRAME_LENS).
     owns = [f.lens.scaled(w, h) for f in frames if f.lens is not None and f.lens.found]
     own = len(owns)
-    per_frame = not geom.found and own >= max(3, n // 2)
+    most = max(3, n // 2)
+    per_frame = not geom.found and own >= most
     if per_frame:
         ell = np.array([[g.cx, g.cy, g.rx, g.ry] for g in owns])
         med = np.median(ell, axis=0)
         off = np.abs(ell - med) / np.array([med[2], med[3], med[2], med[3]])
         agree = int((off.max(axis=1) <= OWN_LENS_AGREE).sum())
-        if agree >= max(3, n // 2):
+        if agree >= most:
             geom = lenses.Lens(float(med[0]), float(med[1]), float(med[2]), float(med[3]), w, h, True)
             lens_note += (f"; but {own} of {n} frames' own fits find a lens, {agree} of them within "
                           f"{OWN_LENS_AGREE:.0%} of their median: ellipse centre ({geom.cx / w:.3f}, "
@@ -662,21 +663,19 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
     table = None
     reference = None
     scale, scale_note = 1.0, "no lens circle: the reference's day bars"
-    if geom.found:
-        # frames known to be daylit where the times are known, else every day-like frame: each with the sun in view
-        levels = [lenses.surface_level(nrbr[i], valid[i], rho, sun_dist[i]) for i in range(n)
-                  if per[i].sun is not None and valid[i].any()]
-        scale, scale_note = clear_scale([v for v in levels if v is not None])
     if not geom.found:
         threshold = default_threshold
         threshold_note = ("the lens not pinned: the model's per-frame rule, no site reference" if per_frame else
                           "an all-sky camera (no lens circle): the model's per-frame rule, no site reference")
     else:
+        # frames known to be daylit where the times are known, else every day-like frame: each with the sun in view
+        levels = [lenses.surface_level(nrbr[i], valid[i], rho, sun_dist[i]) for i in range(n)
+                  if per[i].sun is not None and valid[i].any()]
+        scale, scale_note = clear_scale([v for v in levels if v is not None])
         # a paler camera's classes lie nearer by its scale (a dusty dome's veiling glare: site_split), and the
         # model's threshold, where the site's split is not pinned, sits between them as the reference's did
         threshold, table, own, threshold_note = _site_split(nrbr, valid, rho, sun_dist, default_threshold * scale,
                                                             scale, spread)
-    if geom.found:
         if table is not None:
             reference = Reference(zenith=threshold, table=table, own_sky=own)
             if scale == 1.0 and threshold < default_threshold * (1.0 - CLEAR_BAND):
