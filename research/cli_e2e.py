@@ -45,7 +45,6 @@ HELD_OUT = "2021"
 SITE = (38.61, 93.90)  # Lenghu, the config's [device]; frames are named in UTC+8
 ZONE = "Asia/Shanghai"
 UTC8 = timezone(timedelta(hours=8))
-REGIMES = ("day", "twilight", "moonlit night", "dark night")  # cielo.sources.skycam.regime.REGIMES
 
 
 def write_frames(lenghu: Path, years: list[str], out: Path) -> dict[str, dict]:
@@ -163,14 +162,18 @@ def fit_year(y: str, files: list[Path], n: int, how: str, work: Path, env: dict[
     auto = config(ydir / "auto.toml", ydir / "auto-cal.json", camera)
     out += cielo(["--config", str(auto), "calibrate", "--auto"], env, ydir / "auto.err")
     (ydir / "calibrate.out").write_text(out)
-    import sqlite3
-
     from cielo.sources.skycam.samples import _spread
+    from cielo.store import Store
+    from cielo.timeutil import EARLIEST, LATEST, iso
 
-    with sqlite3.connect(ydir / "cielo.db") as db:  # Store.judged_slots' rule, with each slot's file
-        rows = db.execute("SELECT json_extract(attrs, '$.url') FROM readings WHERE value IS NOT NULL AND "
-                          "coalesce(json_extract(attrs, '$.flag'), 'uncertain') = 'uncertain' ORDER BY ts").fetchall()
-    return {Path(url).stem for (url,) in _spread(rows, n)}
+    store = Store(ydir / "cielo.db")  # the slots `calibrate --from` picks among, each with its file
+    try:
+        slots = store.judged_slots("skycam.octas", EARLIEST, LATEST)
+        urls = dict(store.query("SELECT ts, json_extract(attrs, '$.url') FROM readings WHERE series = ?",
+                                ("skycam.octas",)))
+    finally:
+        store.close()
+    return {Path(urls[iso(t)]).stem for t in _spread(slots, n)}
 
 
 def stored_vs_classify(db: Path, timed: dict) -> str:
@@ -278,6 +281,8 @@ def main() -> None:
     if bad:
         print(f"classify: {len(bad)} files invalid, e.g. {bad[0]['file']}: {bad[0]['error']}")
     print()
+    from cielo.sources.skycam.regime import REGIMES
+
     rows = []
     dev = [y for y in years if y != HELD_OUT]
     for group in ([[y] for y in dev] + ([dev] if len(dev) > 1 else []) + ([[HELD_OUT]] if HELD_OUT in years else [])):
