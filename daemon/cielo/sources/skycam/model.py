@@ -436,6 +436,10 @@ class OctaModel:
             run = {i: self.as_read(frames[i], lights[i]) for i in to_run}
             seen: list[tuple[lens.Lens, lens.Maps]] = []
             probs = self.predict([run[i] for i in to_run], [lights[i] for i in to_run], seen)
+            # the site's veil bar and the tone curve it reads (a bar from few clear days serves the veil alone)
+            cal = self.calibration
+            glow_bar = None if cal is None else cal.glow
+            tone = veil.tone(glow_bar if cal is not None and cal.glow_tone else None)
             for row, i, (geom, maps) in zip(probs, to_run, seen, strict=True):
                 name = None if lights[i] is None else lights[i].regime
                 row = row.astype(np.float64)
@@ -458,8 +462,6 @@ class OctaModel:
                 quarters = None if o is None else sectors.quarter_masks(o, self.width, self.height)
                 bearing = None if o is None else sectors.bearings(o, self.width, self.height)
                 path = None if o is None or t is None else sectors.sun_path(t, latitude, longitude)
-                glow_bar = None if self.calibration is None else self.calibration.glow
-                tone = veil.tone(glow_bar if self.calibration is not None and self.calibration.glow_tone else None)
                 view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
                                        expected, quarters=quarters, bearing=bearing, path=path, tone=tone)
                 if haze.hazy(name, octas, view, elevations[i], tone):
