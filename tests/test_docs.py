@@ -3,6 +3,8 @@ keys that matter, Mosquitto loads the bridge config, and every CLI command is in
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import socket
 import subprocess
@@ -62,3 +64,10 @@ def test_every_command_is_documented():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     for name in sub.choices:
         assert f"`cielo {name}" in readme, f"README does not document `cielo {name}`"
+
+
+def test_the_readme_names_the_shipped_models_version():
+    card = json.loads((ROOT / "models/octas.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    named = set(re.findall(r"model version (skyref-[0-9.]+)", readme))
+    assert named == {card["version"]}, f"README says {named}, the card {card['version']}"
