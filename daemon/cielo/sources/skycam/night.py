@@ -397,11 +397,11 @@ AWAY_RISE = 0.05  # d / a there under this: overcast
 
 # A vignette (a cheap lens: light falling toward the rim) multiplies the sky's light by the same fall in every frame,
 # so every rise above reads low: 1 + rise times the rim's share of light. LenghuSky 2018-2020 through
-# research/camera_shift.py "vignette 30%": ln(1 + rise) falls by 0.29-0.34 in every light (twilight, moonlit, dark),
+# research/camera_shift.py "vignette 30%": ln(1 + rise) falls by 0.2-0.33 in every light (twilight, moonlit, dark),
 # clear twilights read as decks. The weather moves a site's rises more than that (clear-only against overcast-only
 # frames 0.53 apart), but its clear dark nights (frames with stars) show the camera alone: their median ln(1 + rise)
-# (rim_light), RIM_REF on the reference (LenghuSky 2018-2019, 60 frames: on the site's ellipse a calibration on all of
-# 2018-2019 fitted, as learn_nights measures them). A calibration whose own starry dark nights (MIN_DARK or more, as
+# (rim_light), RIM_REF on the reference (LenghuSky 2018-2019's starry dark frames on the ellipse a calibration on all
+# of 2018-2019 fitted, as learn_nights measures them). A calibration whose own starry dark nights (MIN_DARK or more, as
 # the star bar) read a rim dimmer than RIM_SPAN under it reads every rise on the reference's scale (site_rim,
 # unvignetted). Those nights vary by themselves (the Milky Way, a town's light): the reference's own samples of 12
 # read within 0.22 under RIM_REF (1st percentile), the vignette's 0.38 under it (median); a rim brighter than the
