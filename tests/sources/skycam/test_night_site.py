@@ -450,3 +450,38 @@ def test_a_darker_tone_curve_moves_the_gate_by_its_clearest_skies():
     assert moved > abs(median_excess) and abs(moved - dark) < 0.025
     overcast = [(x[0], x[1], x[2]) for x in ref[30:]]
     assert night.site_gate(overcast)[0] is None  # bright, but a weather, not a camera
+
+
+def _vignetted(png: bytes, fall: float) -> bytes:
+    """The same frame through a cheap lens: light falling to 1 - `fall` at the lens disc's rim (rho^2)."""
+    a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float64)
+    h, w = a.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w]
+    rho2 = np.minimum(((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / 230**2, 1.0)
+    return _png(a * (1.0 - fall * rho2)[..., None])
+
+
+def test_a_vignetted_camera_reads_its_twilight_rise_on_the_reference_scale(model: OctaModel):
+    """A vignette dims every frame's rim alike, so a clear twilight's rise toward the horizon reads as a deck's. The
+    site's starry dark nights show the lens's fall alone: learned from them (night.site_rim), the rise is read on the
+    reference's scale and the clear twilight is no deck; an unvignetted camera's nights teach nothing."""
+    times = [DARK_AT + timedelta(minutes=10 * i) for i in range(night.MIN_DARK)]
+    dusk = regime.light(DUSK_AT, *MADRID)
+    twilight = model.decode(_vignetted(_twilight_sky(0.6, rise=1.0), 0.5))
+    cal = _day_calibration(model)
+    calibration.learn_nights(cal, [model.decode(_dark_sky(0.02, seed=i)) for i in range(night.MIN_DARK)], times,
+                             *MADRID)
+    assert cal.night is None or cal.night.rim is None, cal.found["night"]["rim"]
+    calibration.learn_nights(cal, [model.decode(_vignetted(_dark_sky(0.02, seed=i), 0.5))
+                                   for i in range(night.MIN_DARK)], times, *MADRID)
+    assert cal.night is not None and cal.night.rim is not None and cal.night.rim < -night.RIM_SPAN
+    assert "(a vignette)" in cal.found["night"]["rim"]
+    assert night.NightSite.from_dict(cal.night.as_dict()).rim == pytest.approx(cal.night.rim, abs=1e-4)
+    try:
+        for rim, overcast in ((None, True), (cal.night.rim, False)):
+            model.calibrate(dataclasses.replace(cal, night=dataclasses.replace(cal.night, rim=rim)))
+            geom = model.geometry(twilight, dusk)
+            valid = model.maps(twilight, geom).valid
+            assert night.rises_overcast(model._rises(twilight, valid, geom)) is overcast
+    finally:
+        model.calibrate(None)

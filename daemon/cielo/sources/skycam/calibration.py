@@ -731,6 +731,7 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
     dark: list[list[float]] = []
     moonlit: list[tuple[float, float, float]] = []
     textures: list[float] = []
+    rims: list[float] = []
     for f, t in zip(frames, times, strict=True):
         if t is None or f.pixels.shape[1:] != (cal.height, cal.width):
             continue
@@ -740,6 +741,10 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
             ring = nights.ring_density(f.stars.astype(np.float32), frame_lens(geom, f, name).rho(), sky)
             if ring is not None:
                 dark.append(ring)
+            if f.starry:  # a clear dark night: its rim's light is the lens's, on the site's ellipse as twilights are
+                rim = nights.rim_light(uncast_frame(f, cal.cast).pixels, geom, sky)
+                if rim is not None:
+                    rims.append(rim)
         elif name == regime.MOONLIT and geom is not None:
             seen = uncast_frame(f, cal.cast)  # as the model sees it
             x, _ = nights.features(seen, geom)
@@ -754,9 +759,10 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
     mean, unpinned = narrowness.gate_pinned(moonlit, mean)
     gate_note += unpinned
     texture, texture_note = nights.site_texture(textures)
-    cal.night = (None if bars is None and mean is None and texture is None
-                 else nights.NightSite(bars, mean, starry, texture))
-    cal.found["night"] = {"dark": bar_note, "moonlit": gate_note, "texture": texture_note}
+    rim, rim_note = nights.site_rim(rims)
+    cal.night = (None if bars is None and mean is None and texture is None and rim is None
+                 else nights.NightSite(bars, mean, starry, texture, rim))
+    cal.found["night"] = {"dark": bar_note, "moonlit": gate_note, "texture": texture_note, "rim": rim_note}
 
 
 def describe(cal: Calibration) -> list[str]:
@@ -778,6 +784,7 @@ def describe(cal: Calibration) -> list[str]:
         f"dark nights: {f.get('night', {}).get('dark', 'not learned (no frame times)')}",
         f"moonlit nights: {f.get('night', {}).get('moonlit', 'not learned (no frame times)')}",
         f"moonlit cloud texture: {f.get('night', {}).get('texture', 'not learned')}",
+        f"lens's rim light (twilight rise): {f.get('night', {}).get('rim', 'not learned')}",
         f"veiled days: {f.get('veil', 'not learned (no frame times): no veil rule')}",
     ]
 

@@ -244,7 +244,10 @@ class OctaModel:
         if hit is None:
             if len(self._rise_memo) >= RISE_MEMO:  # maps() called outside judge() (tools): never grows
                 self._rise_memo.clear()
-            hit = (frame.pixels, valid, geom, night.rises(frame.pixels, valid, geom))
+            site_night = None if self.calibration is None else self.calibration.night
+            measured = night.rises(frame.pixels, valid, geom)
+            hit = (frame.pixels, valid, geom, night.unvignetted(measured, None if site_night is None
+                                                                else site_night.rim))
             self._rise_memo[key] = hit
         return hit[3]
 

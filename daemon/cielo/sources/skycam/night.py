@@ -145,6 +145,7 @@ class NightSite:
     gate_mean: tuple[float, float, float] | None = None  # the moonlit gate's centre on this camera
     starry: float | None = None  # share of star pixels that makes a night frame starry (lens.STARRY_FRAME)
     texture: float | None = None  # the moonlit texture bar on this camera (TEXTURE_BAR)
+    rim: float | None = None  # ln of the rim's light against the reference camera's (site_rim)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -153,6 +154,8 @@ class NightSite:
             "starry": None if self.starry is None else round(self.starry, 6)}
         if self.texture is not None:  # written only when learned: a calibration without it keeps its id
             out["texture"] = round(self.texture, 5)
+        if self.rim is not None:  # likewise
+            out["rim"] = round(self.rim, 4)
         return out
 
     @property
@@ -172,10 +175,11 @@ class NightSite:
             raise ValueError(f"night.star_bars: {len(bars)} values, expected {len(BANDS)}")
         if mean is not None and len(mean) != 3:
             raise ValueError("night.gate_mean: expected 3 values")
-        starry, texture = raw.get("starry"), raw.get("texture")
+        starry, texture, rim = raw.get("starry"), raw.get("texture"), raw.get("rim")
         return cls(None if bars is None else tuple(float(v) for v in bars),
                    None if mean is None else (float(mean[0]), float(mean[1]), float(mean[2])),
-                   None if starry is None else float(starry), None if texture is None else float(texture))
+                   None if starry is None else float(starry), None if texture is None else float(texture),
+                   None if rim is None else float(rim))
 
     def bar_map(self, rho: np.ndarray) -> np.ndarray | None:
         """float32 [H, W]: the star bar at each pixel (None: the reference's one bar)."""
@@ -391,6 +395,21 @@ SUN_GLOW = -14.0
 # slope). AWAY_RISE chosen on LenghuSky 2018-2019 twilight frames (docs/design.md).
 AWAY_RISE = 0.05  # d / a there under this: overcast
 
+# A vignette (a cheap lens: light falling toward the rim) multiplies the sky's light by the same fall in every frame,
+# so every rise above reads low: 1 + rise times the rim's share of light. LenghuSky 2018-2020 through
+# research/camera_shift.py "vignette 30%": ln(1 + rise) falls by 0.2-0.33 in every light (twilight, moonlit, dark),
+# clear twilights read as decks. The weather moves a site's rises more than that (clear-only against overcast-only
+# frames 0.53 apart), but its clear dark nights (frames with stars) show the camera alone: their median ln(1 + rise)
+# (rim_light), RIM_REF on the reference (LenghuSky 2018-2019's starry dark frames on the ellipse a calibration on all
+# of 2018-2019 fitted, as learn_nights measures them). A calibration whose own starry dark nights (MIN_DARK or more, as
+# the star bar) read a rim dimmer than RIM_SPAN under it reads every rise on the reference's scale (site_rim,
+# unvignetted). Those nights vary by themselves (the Milky Way, a town's light): the reference's own samples of 12
+# read within 0.22 under RIM_REF (1st percentile), the vignette's 0.38 under it (median); a rim brighter than the
+# reference's is never the lens's (see docs/design.md, "A vignetted camera's twilight rise").
+RIM_REF = -0.263
+RIM_SPAN = 0.2
+RIM_FLOOR = 0.05  # 1 + rise under this (a black rim): held here, no log of zero
+
 
 def _rise_fit(a: np.ndarray, top: np.ndarray) -> np.ndarray | None:
     """The coefficients of top ~ a + b x + c y + d (x^2 + y^2), `a` its design matrix; None when it cannot be
@@ -461,6 +480,40 @@ def rises(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> tuple[float | N
     away = x * whole[1] + y * whole[2] < 0
     part = _rise_fit(a[away], top[away]) if away.sum() >= 50 else None
     return float(whole[3] / whole[0]), None if part is None else float(part[3] / part[0])
+
+
+def rim_light(px: np.ndarray, geom: lens.Lens, sky: np.ndarray | None = None) -> float | None:
+    """ln(1 + the whole sky's rise) (rises) over the octa area of a frame (less `sky`'s obstructions and clipped
+    pixels): how much brighter its rim is than its zenith; None without a lens circle or with too little sky."""
+    if not geom.found:
+        return None
+    top = np.maximum(np.maximum(px[0], px[1]), px[2])
+    valid = (geom.rho() <= lens.OCTA_RADIUS) & (top < CLIPPED)
+    if sky is not None:
+        valid &= sky
+    rise, _ = rises(px, valid.astype(np.float32), geom)
+    return None if rise is None else math.log(max(1.0 + rise, RIM_FLOOR))
+
+
+def site_rim(rims: Sequence[float]) -> tuple[float | None, str]:
+    """The site's rim light against the reference camera's (ln, RIM_REF) from its clear dark nights' rim_light, and
+    a note; None: the reference's (too few frames, or within RIM_SPAN of it)."""
+    if len(rims) < MIN_DARK:
+        return None, f"{len(rims)} dark nights with stars (needs {MIN_DARK}): the reference's horizon rise"
+    shift = float(np.median(np.asarray(rims, dtype=np.float64))) - RIM_REF
+    ratio = f"the rim at {math.exp(shift):.2f} of the reference's light"
+    if shift >= -RIM_SPAN:  # a lens only dims its rim: a brighter one is the sky's (glow, town light)
+        return None, f"{len(rims)} dark nights with stars: {ratio}, within its span: the reference's horizon rise"
+    return shift, f"{len(rims)} dark nights with stars: {ratio} (a vignette): the horizon rise read on the reference's"
+
+
+def unvignetted(measured: tuple[float | None, float | None], rim: float | None
+                ) -> tuple[float | None, float | None]:
+    """rises() as the reference camera would measure them: 1 + each rise over the site's rim light (site_rim)."""
+    if rim is None:
+        return measured
+    k = math.exp(-rim)
+    return tuple(None if r is None else (1.0 + r) * k - 1.0 for r in measured)  # type: ignore[return-value]
 
 
 def rises_overcast(measured: tuple[float | None, float | None]) -> bool:
