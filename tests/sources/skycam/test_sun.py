@@ -460,7 +460,7 @@ def blue_sky(amplitude: float, scale: float, disc: int = 14) -> bytes:
     return _through_the_lens(sky)
 
 
-def test_a_veil_is_read_by_the_sites_own_glow_bar_and_only_once_calibrated():
+def test_a_veil_is_read_by_the_sites_own_glow_bar_or_uncalibrated_by_its_discs_standout():
     from cielo.sources.skycam import calibration, veil
     from cielo.sources.skycam.model import OctaModel
 
@@ -472,10 +472,18 @@ def test_a_veil_is_read_by_the_sites_own_glow_bar_and_only_once_calibrated():
 
     # the daemon's own clear frame: a small glow round the disc, flatter than any clear sky of the reference camera
     # (a flatter tone curve, a small aureole in pixels), and the sun through a veil: no glow at all. Both as blue
-    # as a clear sky. Uncalibrated no bar is known for this camera: the colour's answer stands for both
+    # as a clear sky. Uncalibrated no bar is known for this camera: the glow is held against the disc's own
+    # standout (veil.FLAT_FOR_DISC, which no tone curve moves): the veil reads overcast, weakly, a clear sky's broad
+    # aureole clear, and the daemon's frame, its glow as flat for its disc as a veil's, 6 until its site's bar is
+    # learned (the cost of reading veils blind: docs/design.md, "Other cameras by day")
     clear, flat = frame(), blue_sky(0, 1)
     assert judged(clear).sky.glow < veil.GLOW
-    assert judged(clear).octas == 0 and judged(flat).octas == 0 and judged(flat).flag is None
+    veiled = judged(flat)
+    assert veiled.octas == veil.OVERCAST_READ and veiled.flag == "uncertain"
+    assert judged(flat, None).octas == 0  # without the frame's time: no day known, the colour's answer kept
+    aureole = judged(blue_sky(250, 60))
+    assert aureole.sky.glow > veil.GLOW and aureole.octas == 0 and aureole.flag is None
+    assert judged(clear).octas == veil.OVERCAST_READ and judged(clear).flag == "uncertain"
 
     # `cielo calibrate` on the camera's own unlabelled day frames (the sun 14° up or more) learns its bar from the
     # clear ones: under its clear sky's glow, over the veil's
@@ -537,7 +545,8 @@ def test_a_camera_that_clips_the_sun_at_six_tenths_still_finds_it():
     # Lost, the glare round it reads as cloud and a clear sky comes out a few octas, the sun "covered"
     from cielo.sources.skycam.model import OctaModel
 
-    im = np.asarray(Image.open(io.BytesIO(frame())).convert("RGB"), dtype=np.float32) * 0.6
+    # (a clear sky's broad aureole round the disc: frame()'s narrow glow reads as a veil's, veil.FLAT_FOR_DISC)
+    im = np.asarray(Image.open(io.BytesIO(blue_sky(250, 60))).convert("RGB"), dtype=np.float32) * 0.6
     buf = io.BytesIO()
     Image.fromarray(np.clip(im + 0.5, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=92)
     model = OctaModel()
@@ -725,3 +734,25 @@ def test_a_glow_bar_from_few_clear_frames_reads_a_tone_curve_only_from_many():
     flat, toned, note = veil.site_bar([1.64] * (veil.MIN_CLEAR - 1))
     assert flat == pytest.approx(1.64 ** veil.SHARE * math.exp(-veil.FEW_MARGIN)) and not toned and "tone curve" in note
     assert veil.site_bar([1.64] * veil.MIN_CLEAR)[:2] == (pytest.approx(1.64 ** veil.SHARE), True)
+
+
+def test_a_veil_read_without_a_site_bar_is_read_alike_through_any_tone_curve():
+    # uncalibrated, the glow is held against the disc's standout: a tone curve raises both to one power, so a
+    # flatter or steeper camera reads the same sky alike, where one bar on the glow alone moves with the curve
+    from cielo.sources.skycam import regime, sunstate, veil
+
+    def view(glow: float, standout: float) -> sunstate.SunView:
+        return sunstate.SunView("visible", 0.0, 0.0, 10.0, 10.0, True, 1.0, standout=standout, glow=glow)
+
+    clear, flat = (1.8, 3.5), (1.4, 3.2)  # a clear sky's aureole, a veil's (LenghuSky-8: clear 0.42+, veils 0.27-0.39)
+    for power in (0.8, 1.0, 1.25):
+        assert not veil.veiled(regime.DAY, 0, view(*(v ** power for v in clear)), 40.0, None, uncalibrated=True)
+        assert veil.veiled(regime.DAY, 0, view(*(v ** power for v in flat)), 40.0, None, uncalibrated=True)
+    # one bar on the glow alone reads the clear sky through gamma 0.8 as the veil (1.8 ** 0.8 = 1.60, 1.4 = 1.31)
+    assert veil.veiled(regime.DAY, 0, view(*(v ** 0.8 for v in clear)), 40.0, 1.62)
+    # a site bar, where learned, decides alone; a calibration without one, the sun under SUN_ALTITUDE or an answer
+    # already overcast: never
+    assert not veil.veiled(regime.DAY, 0, view(*flat), 40.0, 1.3)
+    assert not veil.veiled(regime.DAY, 0, view(*flat), 40.0, None)
+    assert not veil.veiled(regime.DAY, 0, view(*flat), veil.SUN_ALTITUDE - 1, None, uncalibrated=True)
+    assert not veil.veiled(regime.DAY, veil.OVERCAST_READ, view(*flat), 40.0, None, uncalibrated=True)

@@ -439,7 +439,8 @@ class OctaModel:
             run = {i: self.as_read(frames[i], lights[i]) for i in to_run}
             seen: list[tuple[lens.Lens, lens.Maps]] = []
             probs = self.predict([run[i] for i in to_run], [lights[i] for i in to_run], seen)
-            # the site's veil bar and the tone curve it reads (a bar from few clear days serves the veil alone)
+            # the site's veil bar and the tone curve it reads (a bar from few clear days serves the veil alone);
+            # uncalibrated the glow is read against the disc's standout (veil.FLAT_FOR_DISC)
             cal = self.calibration
             glow_bar = None if cal is None else cal.glow
             tone = veil.tone(glow_bar if cal is not None and cal.glow_tone else None)
@@ -479,7 +480,7 @@ class OctaModel:
                         view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness,
                                                f.starry, expected, quarters=quarters, bearing=bearing, path=path,
                                                tone=tone)
-                elif veil.veiled(name, octas, view, elevations[i], glow_bar):
+                elif veil.veiled(name, octas, view, elevations[i], glow_bar, uncalibrated=cal is None):
                     # the light round the disc says a veil the colour missed (the site's bar): overcast, and weak
                     p = veil.moved_up(p)
                     octas, flag = int(p.argmax()), "uncertain"

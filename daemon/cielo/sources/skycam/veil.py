@@ -1,5 +1,4 @@
-"""An overcast day sky under a veil, the sun showing through it, read clear by its colour: read overcast, weakly,
-on a calibrated site only.
+"""An overcast day sky under a veil, the sun showing through it, read clear by its colour: read overcast, weakly.
 
 A veil of cirrostratus thick enough to be labelled overcast leaves the sky as blue as a clear one (LenghuSky-8
 2018-2020: 21 of 149 overcast day frames read under 6 octas, most with the disc seen), and no colour statistic
@@ -14,7 +13,8 @@ How flat is flat depends on the camera: its tone curve raises every ratio of bri
 flattens a clear sky's glow as a veil does), its glare and JPEG clip the ring differently. One bar for every camera
 read the daemon's own synthetic clear frame 6 octas and turned clear days overcast through a flatter tone curve, and
 nothing unlabelled told it so. So the bar is the site's, learned by `cielo calibrate` from its own day frames read
-clear (learn, site_bar; stored in the calibration as `glow`), and without one the rule does not act.
+clear (learn, site_bar; stored in the calibration as `glow`). Without one the glow is held against the disc's own
+standout (FLAT_FOR_DISC): a ratio of two ratios of brightness, which a tone curve leaves as it was.
 
 Constants chosen on LenghuSky-8 2018-2019, checked on 2020; figures: docs/design.md (Veiled overcast days).
 """
@@ -75,15 +75,32 @@ FEW_MARGIN = 0.04
 # by as much and turned 2 overcast 2020 day frames (calibrated) clear; gamma 0.8 reads about 0.8.
 TONE_BAND = 0.1
 OPEN_SHARE = 1 / 3
+# Without a calibration: the glow held against the disc's own standout
+# (sunstate.standout), ln glow under FLAT_FOR_DISC x ln standout. A tone curve raises both ratios to one power, so
+# their logs' ratio is the sky's, not the curve's, and no white balance or saturation moves either (a bluer
+# camera's veils, which the colour bars read clear: docs/design.md, "Other cameras by day"). LenghuSky-8 2018-2019
+# day frames read under 6 with the disc seen and the sun SUN_ALTITUDE up: the 47 clear 0.422 or more, 6 of the 7
+# overcast 0.27-0.39. Through research/camera_shift.py's changes the clear ones' lowest: gamma 0.8 0.419, saturation
+# 1.3 and wb warm 0.392, gamma 1.25 0.385, wb cool 0.343 (one frame, then 0.420). The bar sits under all but that one.
+FLAT_FOR_DISC = 0.38
 
 
 def veiled(light: str | None, octas: int, view: SunView | None, sun_altitude: float | None,
-           bar: float | None) -> bool:
+           bar: float | None, uncalibrated: bool = False) -> bool:
     """A day answer under OVERCAST_READ with the sun SUN_ALTITUDE or more up at the frame's known time, its disc
-    seen (thin or visible) and a near glow under the site's `bar` (None: no bar learned, never)."""
-    return (bar is not None and light == regime.DAY and octas < OVERCAST_READ and view is not None and view.seen
+    seen (thin or visible) and a near glow under the site's `bar`, or `uncalibrated` flat for the disc's standout
+    (FLAT_FOR_DISC). A calibrated site without a bar (too few clear days, times unknown): never (its clear
+    frames, read by the site's colour, are what `learn` needs)."""
+    if bar is None and not uncalibrated:
+        return False
+    if not (light == regime.DAY and octas < OVERCAST_READ and view is not None and view.seen
             and view.state in ("thin", "visible") and sun_altitude is not None and sun_altitude >= SUN_ALTITUDE
-            and view.glow is not None and view.glow < bar)
+            and view.glow is not None):
+        return False
+    if bar is not None:
+        return view.glow < bar
+    return (view.standout is not None and view.standout > 1.0
+            and math.log(view.glow) < FLAT_FOR_DISC * math.log(view.standout))
 
 
 def tone(bar: float | None) -> float:
