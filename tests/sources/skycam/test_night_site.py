@@ -485,3 +485,36 @@ def test_a_vignetted_camera_reads_its_twilight_rise_on_the_reference_scale(model
             assert night.rises_overcast(model._rises(twilight, valid, geom)) is overcast
     finally:
         model.calibrate(None)
+
+
+def _moonlit_deck(level: float, glow: float, exposure: float = 1.0) -> np.ndarray:
+    """A smooth grey moonlit cloud deck in a lens disc: the moon's glow (a clipped disc and a wide halo) over an
+    even base, through a camera `exposure` times the reference's; black outside."""
+    w, h = 640, 480
+    rng = np.random.default_rng(4)
+    yy, xx = np.mgrid[0:h, 0:w]
+    moon = np.hypot(xx - 400, yy - 170)
+    v = level * (1 + glow * np.exp(-moon / 120.0))
+    rgb = v[..., None] * np.array([0.92, 0.97, 1.0]) + rng.normal(0, 1.2, (h, w, 1))
+    rgb[moon < 12] = 255
+    rgb = rgb * exposure
+    rgb[(xx - w / 2) ** 2 + (yy - h / 2) ** 2 > 230**2] = 0
+    return rgb.clip(0, 255).astype(np.uint8)
+
+
+def test_a_shorter_exposure_does_not_open_the_moonlit_gate_to_an_overcast_sky(model: OctaModel):
+    """A camera exposing 0.6 of the reference's darkens an overcast moonlit deck under the reference's clear skies:
+    read by its median brightness the gate would call it clear. Outside the reference's own range the gate reads
+    the sky's middle against its bright end, which no gain moves, and the deck stays overcast; a median inside the
+    range is read as it stands."""
+    levels = []
+    for exposure in (1.0, 0.6):
+        rgb = _moonlit_deck(95, 0.8, exposure)
+        frame = model.frame(Image.fromarray(rgb).resize((model.width, model.height)), rgb.max(axis=2))
+        geom = model.geometry(frame)
+        x, _ = night.features(frame, geom)
+        assert x is not None
+        levels.append(x[1])
+        assert night.gate(frame, geom)[0] < night.GATE_CLEAR, exposure
+    assert night.TONE_SPAN[0] <= levels[0] <= night.TONE_SPAN[1]  # the reference's range: the median itself
+    assert levels[1] > night.REF_OVERCAST[1]  # the shorter exposure: on the reference's overcast side

@@ -747,7 +747,7 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
                     rims.append(rim)
         elif name == regime.MOONLIT and geom is not None:
             seen = uncast_frame(f, cal.cast)  # as the model sees it
-            x, _ = nights.features(seen, geom)
+            x, _ = nights.features(seen, geom, tone_free=False)  # the camera's tone is what site_gate learns
             if x is not None:
                 moonlit.append(x)
             tex = nights.texture(seen, geom)

@@ -60,6 +60,15 @@ GATE_CLEAR = 0.4  # gate probability over this: read by the stars. LenghuSky 201
 # 0.3 / 0.4 / 0.5 / 0.6: MAE 1.91 / 1.75 / 1.66 / 1.80, clear read <= 2 88 / 79 / 71 / 58 %,
 # overcast >= 6 75 / 83 / 86 / 88 %
 STAR_SHARE_FLOOR = 1e-4
+# The median brightness is the camera's tone as much as the moon's (research/camera_shift.py, LenghuSky 2018-2019
+# moonlit frames: exposure x0.6 puts clear / overcast at 0.22 / 0.27, x1.5 at 0.53 / 0.66, where the reference's sit
+# at 0.37 / 0.45), and the gate reads it against the reference's own. Outside the reference's own range of it
+# (TONE_SPAN: its moonlit frames' 5th-95th percentile) a median says more of the camera than of the sky, and the
+# gate reads instead ln(p50 / p90) of the same pixels on the brightness's scale (TONE_MAP: a + b x, through the
+# reference's clear and overcast medians of both, -0.593 -> 0.375 and -0.415 -> 0.447): a gain moves no ratio, and
+# cloud, which spreads the moon's light, lifts the sky's middle toward its bright end.
+TONE_SPAN = (0.330, 0.517)
+TONE_MAP = (0.616, 0.4075)
 GATE_UNSURE = (0.2, 0.7)  # a gate between these: the moonlit answer is marked uncertain
 
 
@@ -189,9 +198,12 @@ class NightSite:
         return np.asarray(self.star_bars, dtype=np.float32)[ring]
 
 
-def features(frame: Frame, geom: lens.Lens) -> tuple[tuple[float, float, float] | None, np.ndarray | None]:
+def features(frame: Frame, geom: lens.Lens, tone_free: bool = True
+             ) -> tuple[tuple[float, float, float] | None, np.ndarray | None]:
     """The gate's inputs (ln sharp-star share, median brightness, median NRBR over the octa area) and the
-    faint stars at the decoded size; (None, None) when the frame has too little sky."""
+    faint stars at the decoded size; (None, None) when the frame has too little sky. `tone_free`: a median outside
+    the reference's range (TONE_SPAN) read from the sky's own spread instead (TONE_MAP); without it the median as
+    it stands, which is what a calibration learns the camera's tone from (site_gate)."""
     if frame.bright is None:
         return None, None
     bright = frame.bright
@@ -205,19 +217,25 @@ def features(frame: Frame, geom: lens.Lens) -> tuple[tuple[float, float, float] 
     px = frame.pixels
     small = (geom.rho() <= lens.OCTA_RADIUS) if geom.found else np.ones(px.shape[1:], dtype=bool)
     top = np.maximum(np.maximum(px[0], px[1]), px[2])
+    sky = top[small]
     small &= top < SATURATED
     if not small.any():
         return None, None
-    return (math.log(share + STAR_SHARE_FLOOR), float(np.median(top[small])) / 255.0,
-            float(np.median(lens.nrbr(px)[small]))), faint
+    level = float(np.median(top[small])) / 255.0
+    if tone_free and not TONE_SPAN[0] <= level <= TONE_SPAN[1]:
+        mid, high = np.percentile(sky, (50, 90))  # the moon's clipped disc in: a gain clips no more of it
+        if high < SATURATED:  # (a clipped bright end is the white's, not the sky's: the median stays)
+            level = TONE_MAP[0] + TONE_MAP[1] * math.log(max(float(mid), 1.0) / float(high))
+    return (math.log(share + STAR_SHARE_FLOOR), level, float(np.median(lens.nrbr(px)[small]))), faint
 
 
 def gate(frame: Frame, geom: lens.Lens, site: NightSite | None = None) -> tuple[float, np.ndarray | None]:
     """(probability the frame is a clear moonlit sky, the faint stars at the decoded size or None)."""
-    x, faint = features(frame, geom)
+    learned = site is not None and site.gate_mean is not None  # (a site's own centre reads its own tone)
+    x, faint = features(frame, geom, tone_free=not learned)
     if x is None:
         return 0.0, None
-    mean = GATE_MEAN if site is None or site.gate_mean is None else site.gate_mean
+    mean = site.gate_mean if learned else GATE_MEAN
     z = GATE_BIAS + sum(wi * (xi - m) / s for wi, xi, m, s in zip(GATE_W, x, mean, GATE_SD, strict=True))
     return 1.0 / (1.0 + math.exp(-z)), faint
 
