@@ -99,6 +99,26 @@ def test_a_star_must_stand_over_the_frames_own_noise():
     assert stars is not None and float(stars.mean()) > lens.STARRY_FRAME
 
 
+def test_a_clipped_zenith_does_not_lower_the_noise_floor():
+    """A brighter camera clips an overcast night's zenith: the plateau at white stands 0 over its neighbours by the
+    clip, and counted in the frame's noise it pulled the floor under the sky's own noise, so the unclipped rim's
+    grain passed as stars. Measured on the sky alone it does not; stars over that sky still count."""
+    rng = np.random.default_rng(11)
+    yy, xx = np.mgrid[0:256, 0:256]
+    zenith = np.hypot(yy - 128, xx - 128) < 80  # about 31 % of the frame at white
+    overcast = np.clip(rng.normal(170, 10, (256, 256)), 0, 255).astype(np.uint8)
+    overcast[zenith] = 255
+    density = lens.star_density(overcast)
+    assert density is None or float(density.mean()) < lens.STARRY_FRAME / 4
+    clear = np.clip(rng.normal(170, 3, (256, 256)), 0, 255).astype(np.uint8)
+    clear[zenith] = 255
+    ys, xs = rng.integers(2, 254, 1500), rng.integers(2, 254, 1500)
+    keep = ~zenith[ys, xs]
+    clear[ys[keep], xs[keep]] = 230
+    stars = lens.star_density(clear)
+    assert stars is not None and float(stars.mean()) > lens.STARRY_FRAME
+
+
 def test_a_star_clipped_at_white_still_counts():
     """A brighter camera: the sky at 200 levels with the noise of a gain turned up, stars clipped at white with a
     near-white wing. Their step (8 x 25) is all the headroom white leaves, under 6x the noise but over half that

@@ -714,10 +714,15 @@ def per_pixel(blocks: np.ndarray, h: int, w: int) -> np.ndarray:
     return np.repeat(np.repeat(blocks, SKY_BLOCK, axis=0), SKY_BLOCK, axis=1)[:h, :w]
 
 
-def _noise(lead: np.ndarray, bright: np.ndarray) -> float:
+def _noise(lead: np.ndarray, bright: np.ndarray, total: np.ndarray) -> float:
     """The frame's own pixel noise, 8x (as `lead`): the median |lead| over its lit pixels (every 2nd row and column;
-    the lens surround's black would pull it to 0)."""
-    step = lead[::2, ::2][bright[::2, ::2] > NOISE_LIT]
+    the lens surround's black would pull it to 0), less a clipped plateau: a pixel at white among neighbours at
+    white on average (`total`, their sum) stands 0 over them by the clip, not by a smooth sky. A brighter camera
+    clips its zenith (LenghuSky's overcast dark nights through research/camera_shift.py "exposure x1.5": 11-15 % of
+    the lit pixels), the plateau's zeros pulled the median under the sky's own noise, and the unclipped rim's
+    texture, grown 1.5x, passed the floor as stars (docs/design.md, darkstar17)."""
+    b = bright[::2, ::2]
+    step = lead[::2, ::2][(b > NOISE_LIT) & ((b < WHITE) | (total[::2, ::2] < 8 * WHITE))]
     if step.size < 100:
         return 0.0
     a = np.abs(step)
@@ -743,7 +748,7 @@ def star_density(bright: np.ndarray) -> np.ndarray | None:
     # Integer arithmetic (this runs on every frame): brighter than the mean of its 8 neighbours by
     # STAR_PROMINENCE of full scale <=> 8 bright - their sum > STAR_PROMINENCE * 8 * 255 (163.2)
     lead = bright.astype(np.int16) * np.int16(8) - total
-    floor = STAR_NOISE_K * _noise(lead, bright)
+    floor = STAR_NOISE_K * _noise(lead, bright, total)
     gain = star_gain(bright, STAR_SKY_REF)
     least: np.ndarray | np.int16 = np.int16(STAR_PROMINENCE * 8 * 255)
     if gain is None:
