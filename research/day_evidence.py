@@ -6,7 +6,7 @@ the lens and that over the sky's median), the clear-sky surface's bluest tenth (
 SURFACE_CLEAR), the sun's state, its disc's standout, the glow and the aureole's fall-off, and frame_cast's greyest
 and 5th-percentile NRBR.
 
-    python research/day_evidence.py --lenghu DIR [--years 2018,2019] [--only "wb warm,gamma 0.8"] > out.tsv
+    python research/day_evidence.py --lenghu DIR [--years 2018,2019] [--only "wb warm,gamma 0.8"] [--broken] > out.tsv
 
 A research tool: nothing imports it.
 """
@@ -34,12 +34,13 @@ def main() -> None:
     p.add_argument("--lenghu", type=Path, required=True)
     p.add_argument("--years", default="2018,2019")
     p.add_argument("--only", default="wb warm,gamma 0.8,exposure x0.6")
+    p.add_argument("--broken", action="store_true", help="also the frames of 3-5 octas")
     args = p.parse_args()
     years = set(args.years.split(","))
     names = ["none", *[n for n in args.only.split(",") if n != "none"]]
     model = OctaModel()
     samples = [s for s in skydata.load_lenghu(args.lenghu, twilight=True)
-               if s.name[:4] in years and (s.octas <= 2 or s.octas >= 6)
+               if s.name[:4] in years and (args.broken or s.octas <= 2 or s.octas >= 6)
                and regime.light(s.extra["when"], *skydata.LENGHU_SITE).regime == regime.DAY]
     levels: list[float | None] = []
     envelope = lens._envelope

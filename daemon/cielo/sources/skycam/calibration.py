@@ -121,7 +121,8 @@ FRAME_CAST_SPREAD = 0.08
 # sun 5-20 degrees up none does (LenghuSky-8 2018-2019: 0 of 34, reddest -0.045 / -0.037, no redder than with the sun
 # higher; TSI 2017-05-24: none), under 5 degrees some do (LenghuSky-8 1 of 20, a deck lit red, -0.103 / -0.084; TSI
 # two cloudy frames, 5 and 7 octas, at 3-4 degrees: -0.08..-0.09 / -0.04..-0.06). At 20 degrees, as first set, a
-# warm camera's clear mornings and evenings read as decks (docs/design.md, "A warm camera's low sun").
+# warm camera's clear mornings and evenings read as decks (docs/design.md, "Other cameras by day: a darker camera's
+# disc, a warm camera's low sun").
 FRAME_WARM_SUN = 5.0  # degrees
 FRAME_WARM_RED = -0.05
 FRAME_WARM_BULK = -0.03

@@ -45,7 +45,7 @@ SUN_LEVEL = 0.94  # the sun: the densest blob of pixels with min(R, G, B) over t
 # camera's exposure, the ratio does not (LenghuSky-8 clips a high sun's disc at 0.76-0.89; through "exposure x0.6"
 # the 2018-2019 clear days it lost clipped at 0.46-0.49: no disc, no glare left out, no surface; read 3-7). By night
 # or at an unknown time the bar stays: a star or the moon in a dark frame stands as far over its sky (docs/design.md,
-# "A darker camera's disc by day").
+# "Other cameras by day: a darker camera's disc, a warm camera's low sun").
 CLIPPED_SUN = 0.5  # no saturated blob: the brightest plateau is the sun when min(R, G, B) is over this ...
 CLIPPED_RATIO = 1.8  # ... and this many times the sky's median
 BLOWN_OUT = 0.97  # ... in a frame without a lens circle (a crop: no sun to look for)
