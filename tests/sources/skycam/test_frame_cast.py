@@ -81,10 +81,11 @@ def _warm_cast(m: OctaModel, jpeg: bytes, sun_up: bool) -> float:
     return calibration.frame_cast(f.pixels, m.geometry(f), f.not_sky(), sun_up)
 
 
-def test_a_warm_camera_is_read_only_with_the_sun_well_up():
-    """White cloud at a high sun is neutral: through a warm white balance its greyest pixels sit red and the cast
-    is taken back to the reference's white; without the time (a low sun's light is as red) nothing is read, and the
-    camera's own frames read no cast either way."""
+def test_a_warm_camera_is_read_only_with_the_sun_up():
+    """White cloud with the sun up is neutral: through a warm white balance its greyest pixels sit red and the cast
+    is taken back to the reference's white, with the sun 17 degrees up too (a warm camera's clear evenings read as
+    decks while the rule waited for 20); with the sun under FRAME_WARM_SUN (its light as red as the cast) or without
+    the time nothing is read, and the camera's own frames read no cast either way."""
     m = OctaModel()
     for seed in (0, 1):
         plain = _whole_frame(cloud=0.1, seed=seed)
@@ -93,9 +94,12 @@ def test_a_warm_camera_is_read_only_with_the_sun_well_up():
         assert _warm_cast(m, warm, False) == 0.0
         assert -calibration.CAST_MAX <= _warm_cast(m, warm, True) < -0.07
         noon = datetime(2020, 3, 20, 12, 0, tzinfo=UTC)  # the sun near the zenith at (0, 0)
-        dusk = datetime(2020, 3, 20, 17, 0, tzinfo=UTC)  # some 15 degrees up: not well up
+        evening = datetime(2020, 3, 20, 17, 0, tzinfo=UTC)  # 16.8 degrees up
+        dusk = datetime(2020, 3, 20, 17, 50, tzinfo=UTC)  # 4.3 degrees up: the low sun's own red
+        assert regime.light(dusk, 0.0, 0.0).sun_altitude < calibration.FRAME_WARM_SUN
         f = m.decode(warm)
         assert m.as_read(f, regime.light(noon, 0.0, 0.0)) is not f
+        assert m.as_read(f, regime.light(evening, 0.0, 0.0)) is not f
         assert m.as_read(f, regime.light(dusk, 0.0, 0.0)) is f
         assert m.as_read(f, None) is f
 

@@ -556,6 +556,29 @@ def test_a_camera_that_clips_the_sun_at_six_tenths_still_finds_it():
     assert v.octas <= 1
 
 
+def test_a_darker_camera_whose_disc_clips_under_half_scale_finds_it_by_day():
+    # the whole frame x0.45: the disc a flat top at 115, under lens.CLIPPED_SUN. By day at a known time the plateau
+    # is held against the sky alone and the clear sky reads clear; blind (a star or the moon in a dark frame stands
+    # as far over its sky) the bar in levels stays and no disc is found
+    from cielo.sources.skycam import lens, regime
+    from cielo.sources.skycam.model import OctaModel
+
+    im = np.asarray(Image.open(io.BytesIO(blue_sky(250, 60))).convert("RGB"), dtype=np.float32) * 0.45
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(im + 0.5, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=92)
+    model = OctaModel()
+    f = model.decode(buf.getvalue())
+    darkest = f.pixels.min(axis=0)
+    assert int(darkest.max()) < lens.CLIPPED_SUN * 255
+    noon = datetime(2024, 6, 1, 11, 0, tzinfo=UTC)
+    light = regime.light(noon, 40.4, -3.7)
+    assert model.maps(f, light=light).sun is not None
+    assert model.maps(f).sun is None
+    v = model.judge([f], [noon], 40.4, -3.7)[0]
+    assert v.sky.seen and v.sun_state == "visible"
+    assert v.octas <= 1
+
+
 def test_a_site_bar_near_the_references_is_the_reference_tone_curve():
     # the reference camera's own halves read bars a median's error off GLOW: no tone curve is read into them
     from cielo.sources.skycam import veil

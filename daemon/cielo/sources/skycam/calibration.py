@@ -110,14 +110,20 @@ FRAME_CAST_Q = 2
 FRAME_CAST_LIT = 0.25
 FRAME_CAST_BLUE = 0.06
 FRAME_CAST_SPREAD = 0.08
-# The red side, with the sun well up at the frame's known time (frame_cast's `sun_up`). A low sun's light is as red
+# The red side, with the sun up at the frame's known time (frame_cast's `sun_up`). A low sun's light is as red
 # as a warm white balance, a high sun's is not: white cloud and the sun's aureole are then neutral, so a frame whose
 # greyest lit pixels (2nd percentile) are redder than FRAME_WARM_RED, and its 5th percentile redder than
 # FRAME_WARM_BULK (a cast moves every neutral pixel; a small red object, the ground or a mast, only the reddest few),
 # is seen through a warm white balance. With the sun FRAME_WARM_SUN degrees up: LenghuSky-8 2018-2019 day frames'
 # greyest -0.048 at the reddest (TSI 2017-05-24 -0.026), their 5th percentile never under -0.03; through red x1.1,
 # blue x0.9 the greyest sit at -0.05..-0.13, 5th percentile alike. Chosen on LenghuSky-8 2018-2019 and TSI 2017-05-24.
-FRAME_WARM_SUN = 20.0  # degrees
+# How low is "up": where the reference cameras' own frames start to pass both bars by the sun's light alone. With the
+# sun 5-20 degrees up none does (LenghuSky-8 2018-2019: 0 of 34, reddest -0.045 / -0.037, no redder than with the sun
+# higher; TSI 2017-05-24: none), under 5 degrees some do (LenghuSky-8 1 of 20, a deck lit red, -0.103 / -0.084; TSI
+# two cloudy frames, 5 and 7 octas, at 3-4 degrees: -0.08..-0.09 / -0.04..-0.06). At 20 degrees, as first set, a
+# warm camera's clear mornings and evenings read as decks (docs/design.md, "Other cameras by day: a darker camera's
+# disc, a warm camera's low sun").
+FRAME_WARM_SUN = 5.0  # degrees
 FRAME_WARM_RED = -0.05
 FRAME_WARM_BULK = -0.03
 FRAME_WARM_Q = 5

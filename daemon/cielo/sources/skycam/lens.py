@@ -41,6 +41,11 @@ SUN_LEVEL = 0.94  # the sun: the densest blob of pixels with min(R, G, B) over t
 # 0.6: at a bar of 0.7 the disc was lost and its glare read as cloud (LenghuSky 2018-2019 timed strict 354 -> 372 of
 # 443 at 0.5, TSI 2017-05-24 blind MAE 0.71 -> 0.44; untransformed frames of both cameras unchanged, the ratio to
 # the sky's median and the plateau's colourless top still guard against a bright cloud)
+# By daylight at a known time the bar in levels is dropped and the ratio alone decides: a bar in levels reads the
+# camera's exposure, the ratio does not (LenghuSky-8 clips a high sun's disc at 0.76-0.89; through "exposure x0.6"
+# the 2018-2019 clear days it lost clipped at 0.46-0.49: no disc, no glare left out, no surface; read 3-7). By night
+# or at an unknown time the bar stays: a star or the moon in a dark frame stands as far over its sky (docs/design.md,
+# "Other cameras by day: a darker camera's disc, a warm camera's low sun").
 CLIPPED_SUN = 0.5  # no saturated blob: the brightest plateau is the sun when min(R, G, B) is over this ...
 CLIPPED_RATIO = 1.8  # ... and this many times the sky's median
 BLOWN_OUT = 0.97  # ... in a frame without a lens circle (a crop: no sun to look for)
@@ -330,9 +335,10 @@ def _best_fit(ends: np.ndarray, cx: float, cy: float, w: int, h: int, far_start:
     return best, best_support, farther
 
 
-def find_sun(darkest: np.ndarray, valid: np.ndarray) -> tuple[float, float] | None:
+def find_sun(darkest: np.ndarray, valid: np.ndarray, clipped: float = CLIPPED_SUN) -> tuple[float, float] | None:
     """The sun's position (x, y), pixels: the centre of the largest saturated blob, or None. `darkest`: min(R,
-    G, B) of the uint8 frame, [H, W]."""
+    G, B) of the uint8 frame, [H, W]; `clipped`: the least level (0..1) a plateau below full scale may be the
+    disc at (CLIPPED_SUN)."""
     sat = (darkest >= int(SUN_LEVEL * 255)) & valid
     n = int(sat.sum())
     if n < 3 and valid.any():
@@ -340,7 +346,7 @@ def find_sun(darkest: np.ndarray, valid: np.ndarray) -> tuple[float, float] | No
         # when it stands far above the sky's typical level
         inside = darkest[valid]
         top = int(inside.max())
-        if top >= CLIPPED_SUN * 255 and top >= CLIPPED_RATIO * float(np.median(inside)):
+        if top >= clipped * 255 and top >= CLIPPED_RATIO * float(np.median(inside)):
             sat = (darkest >= top - 2) & valid
             n = int(sat.sum())
     if n < 3:
@@ -448,7 +454,8 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
         valid &= ~not_sky(px, tinted_sky=True)
     if site is not None:
         valid &= site
-    sun = find_sun(darkest, lens_area) if geom.found else None
+    # by daylight (the time known) the plateau is held against the sky's own level alone (CLIPPED_SUN)
+    sun = find_sun(darkest, lens_area, 0.0 if daylit else CLIPPED_SUN) if geom.found else None
     gam = None
     if sun is not None:
         gam = sun_distance(geom, sun)

@@ -362,7 +362,7 @@ class OctaModel:
 
     def as_read(self, frame: Frame, light: regime.Light | None) -> Frame:
         """as_judged, and without a calibration a cast the frame shows by itself taken off (calibration.frame_cast:
-        a cloud cover bluer than any of the reference cameras', or with the sun well up at the frame's known time
+        a cloud cover bluer than any of the reference cameras', or with the sun up at the frame's known time
         greyest pixels redder than its light), by day or at an unknown time; never a starry
         night (a dark frame with stars; TSI's sunlit day frames look starry, lens.SUNLIT_MEAN)."""
         if self.calibration is not None:
