@@ -71,3 +71,11 @@ def test_the_readme_names_the_shipped_models_version():
     readme = (ROOT / "README.md").read_text()
     named = set(re.findall(r"model version (skyref-[0-9.]+)", readme))
     assert named == {card["version"]}, f"README says {named}, the card {card['version']}"
+
+
+def test_the_readme_names_the_uncertain_bars_the_daemon_uses():
+    from cielo.sources.skycam import confidence
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    said = f"under {confidence.WEAK_CONFIDENCE}, by day with a site calibration {confidence.SITE_WEAK_CONFIDENCE},"
+    assert said in readme

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cielo.sources.skycam import regime
+from cielo.sources.skycam import lens, regime
 from cielo.sources.skycam.sunstate import GLOW_DEG, SunView
 
 if TYPE_CHECKING:
@@ -82,6 +82,8 @@ OPEN_SHARE = 1 / 3
 # day frames read under 6 with the disc seen and the sun SUN_ALTITUDE up: the 47 clear 0.422 or more, 6 of the 7
 # overcast 0.27-0.39. Through research/camera_shift.py's changes the clear ones' lowest: gamma 0.8 0.419, saturation
 # 1.3 and wb warm 0.392, gamma 1.25 0.385, wb cool 0.343 (one frame, then 0.420). The bar sits under all but that one.
+# The disc must stand out as a clipped one does (lens.CLIPPED_RATIO): a "disc" hardly over its sky (a sunless frame's
+# brightest patch, 1.2x) makes the log ratio a quotient of two small numbers, and read a clear test sky 6.
 FLAT_FOR_DISC = 0.38
 
 
@@ -99,7 +101,7 @@ def veiled(light: str | None, octas: int, view: SunView | None, sun_altitude: fl
         return False
     if bar is not None:
         return view.glow < bar
-    return (view.standout is not None and view.standout > 1.0
+    return (view.standout is not None and view.standout >= lens.CLIPPED_RATIO
             and math.log(view.glow) < FLAT_FOR_DISC * math.log(view.standout))
 
 
