@@ -647,7 +647,8 @@ def model_card(evaluation: dict | None) -> dict:
             "clipped zenith no longer lowers the star noise floor; a calibration with 12 starry dark nights learns "
             "a vignetted lens's rim light for the twilight rise. LenghuSky dev strict, time known 92.3 -> 93.3 %, "
             "calibrated and on 50 frames unchanged (93.7 / 93.5 %); through research/camera_shift.py, time known, "
-            "exposure x0.6 all 387 -> 411 of 443, saturation 1.3 all 397 -> 404; 2020 every transform equal or better but wb warm (101 -> 100 of 125). Still short: calibrated 95 %",
+            "exposure x0.6 all 387 -> 411 of 443, saturation 1.3 all 397 -> 404; 2020 every transform equal or "
+            "better but wb warm (101 -> 100 of 125). Still short: calibrated 95 %",
         ],
     }
     if evaluation is None:
