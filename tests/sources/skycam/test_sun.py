@@ -779,3 +779,7 @@ def test_a_veil_read_without_a_site_bar_is_read_alike_through_any_tone_curve():
     assert not veil.veiled(regime.DAY, 0, view(*flat), 40.0, None)
     assert not veil.veiled(regime.DAY, 0, view(*flat), veil.SUN_ALTITUDE - 1, None, uncalibrated=True)
     assert not veil.veiled(regime.DAY, veil.OVERCAST_READ, view(*flat), 40.0, None, uncalibrated=True)
+    # a "disc" hardly over its sky (a sunless frame's brightest patch) is no disc to hold a glow against
+    hardly = view(1.07, 1.22)
+    assert math.log(1.07) < veil.FLAT_FOR_DISC * math.log(1.22)
+    assert not veil.veiled(regime.DAY, 0, hardly, 40.0, None, uncalibrated=True)

@@ -181,6 +181,7 @@ class OctaModel:
         A model with the overridable initializers `site_mask` / `sky_threshold` gets them per frame; any
         other model sees the pixels outside the octa area as black."""
         self.calibration = cal
+        self._rise_memo.clear()  # its rises were read on the last calibration's rim (night.unvignetted)
         self.reference = self._model_reference
         self._site_lens, self._site_mask = None, None
         self._site_bar = None
