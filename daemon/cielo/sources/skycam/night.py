@@ -215,15 +215,14 @@ def features(frame: Frame, geom: lens.Lens, tone_free: bool = True
         return None, None
     share = float(sharp[usable].mean())
     px = frame.pixels
-    small = (geom.rho() <= lens.OCTA_RADIUS) if geom.found else np.ones(px.shape[1:], dtype=bool)
+    octa = (geom.rho() <= lens.OCTA_RADIUS) if geom.found else np.ones(px.shape[1:], dtype=bool)
     top = np.maximum(np.maximum(px[0], px[1]), px[2])
-    sky = top[small]
-    small &= top < SATURATED
+    small = octa & (top < SATURATED)
     if not small.any():
         return None, None
     level = float(np.median(top[small])) / 255.0
     if tone_free and not TONE_SPAN[0] <= level <= TONE_SPAN[1]:
-        mid, high = np.percentile(sky, (50, 90))  # the moon's clipped disc in: a gain clips no more of it
+        mid, high = np.percentile(top[octa], (50, 90))  # the moon's clipped disc in: a gain clips no more of it
         if high < SATURATED:  # (a clipped bright end is the white's, not the sky's: the median stays)
             level = TONE_MAP[0] + TONE_MAP[1] * math.log(max(float(mid), 1.0) / float(high))
     return (math.log(share + STAR_SHARE_FLOOR), level, float(np.median(lens.nrbr(px)[small]))), faint
