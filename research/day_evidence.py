@@ -27,7 +27,7 @@ from research import camera_shift
 
 def main() -> None:
     from cielo.sources.skycam import lens, regime
-    from cielo.sources.skycam.calibration import FRAME_CAST_LIT, FRAME_CAST_Q, FRAME_WARM_Q
+    from cielo.sources.skycam.calibration import cast_levels
     from cielo.sources.skycam.model import OctaModel
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -67,11 +67,9 @@ def main() -> None:
             inside = darkest[geom.rho() <= 1.0]
             top = int(inside.max())
             ratio = top / max(float(np.median(inside)), 1.0)
-            area = (geom.rho() <= lens.OCTA_RADIUS) & ~run.not_sky()
-            bright = np.maximum(np.maximum(px[0], px[1]), px[2])
-            sel = area & (bright >= FRAME_CAST_LIT * 255) & (bright < 250)
-            nr = lens.nrbr(px)[sel]
-            grey, bulk = (np.percentile(nr, [FRAME_CAST_Q, FRAME_WARM_Q]) if nr.size else (np.nan, np.nan))
+            # what frame_cast reads, on the frame as decoded (before any cast is taken off)
+            cast = cast_levels(f.pixels, model.geometry(f, li), f.not_sky())
+            grey, bulk = (np.nan, np.nan) if cast is None else cast[:2]
             sky = v.sky
             lv = levels[0] if levels else None
 

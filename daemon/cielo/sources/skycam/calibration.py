@@ -348,14 +348,11 @@ def uncast(px: np.ndarray, cast: float, clipped_white: bool = False) -> np.ndarr
     return np.clip(out + np.float32(0.5), 0, 255).astype(np.uint8)
 
 
-def frame_cast(px: np.ndarray, geom: lenses.Lens, stop: np.ndarray, sun_up: bool = False) -> float:
-    """A frame's own cast (FRAME_CAST_*): its greyest lit pixels' NRBR over the reference's white where a cloud
-    cover in it is bluer than any day frame of the reference cameras, or (`sun_up`: the sun FRAME_WARM_SUN degrees
-    up at the frame's known time) where its greyest lit pixels are redder than a high sun's light (FRAME_WARM_*);
-    else 0 (nothing told; within CAST_MAX). Whole-sky frames only: a crop (no lens circle) shows no
-    zenith-to-horizon gradient, its clear sky can be even."""
+def cast_levels(px: np.ndarray, geom: lenses.Lens, stop: np.ndarray) -> tuple[float, float, float] | None:
+    """The NRBR of a frame's lit, unsaturated octa-area pixels (less `stop`) that frame_cast reads: its
+    FRAME_CAST_Q-th and FRAME_WARM_Q-th percentiles and its median; None without a lens circle or too few pixels."""
     if not geom.found:
-        return 0.0
+        return None
     sub = px[:, ::2, ::2]  # a colour statistic: every 4th pixel will do (~0.2 ms a frame)
     yy, xx = lenses.pixel_grid(geom.height, geom.width)
     rho2 = ((xx[::2, ::2] - geom.cx) / geom.rx) ** 2 + ((yy[::2, ::2] - geom.cy) / geom.ry) ** 2
@@ -364,10 +361,23 @@ def frame_cast(px: np.ndarray, geom: lenses.Lens, stop: np.ndarray, sun_up: bool
     area &= (bright >= int(FRAME_CAST_LIT * 255)) & (bright < CAST_UNSATURATED)
     n = int(area.sum())
     if n < SPLIT_PIXELS // 8:
-        return 0.0
+        return None
     values = lenses.nrbr(sub[:, area])  # only the pixels it reads: this runs on every frame
     at = (n * FRAME_CAST_Q // 100, n * FRAME_WARM_Q // 100, n // 2)
     grey, bulk, median = (float(v) for v in np.partition(values, at)[list(at)])  # np.percentile: 3x slower
+    return grey, bulk, median
+
+
+def frame_cast(px: np.ndarray, geom: lenses.Lens, stop: np.ndarray, sun_up: bool = False) -> float:
+    """A frame's own cast (FRAME_CAST_*): its greyest lit pixels' NRBR over the reference's white where a cloud
+    cover in it is bluer than any day frame of the reference cameras, or (`sun_up`: the sun FRAME_WARM_SUN degrees
+    up at the frame's known time) where its greyest lit pixels are redder than a high sun's light (FRAME_WARM_*);
+    else 0 (nothing told; within CAST_MAX). Whole-sky frames only: a crop (no lens circle) shows no
+    zenith-to-horizon gradient, its clear sky can be even."""
+    levels = cast_levels(px, geom, stop)
+    if levels is None:
+        return 0.0
+    grey, bulk, median = levels
     off = grey - NEUTRAL_NRBR
     if sun_up and grey < FRAME_WARM_RED and bulk < FRAME_WARM_BULK and off >= -CAST_MAX:
         return off
