@@ -4,7 +4,7 @@ Without its time a frame gets none of the day rules (lens.maps daylit, the veil,
 blind loses most of what its time gives (LenghuSky 2018-2019 day frames in class 187 -> 197 of 206 when told
 "day"). Calling a twilight or night frame day is the costly mistake (the day rules raise a cloudless frame with
 no blue sky to a deck), and LenghuSky's moonlit nights look like days (long exposures, the moon a clipped disc,
-the sky contrast-stretched to a day's brightness), so a frame is called day only when four things hold:
+the sky contrast-stretched to a day's brightness), so a frame is called day only when all of these hold:
 
 - a disc (lens.find_sun) at least DISC_RHO in from the rim: the sun at 18° or more. A twilight frame has no sun
   in view; what lights up near its rim is the glow, city light or a low moon.
@@ -15,12 +15,16 @@ the sky contrast-stretched to a day's brightness), so a frame is called day only
 - a blue sky: the octa area's blue over its red by BLUE_SKY of full scale. Moonlit air scatters the same blue,
   but a night exposure adds the sensor's and the night sky's own grey light to it (LenghuSky 2018-2019 moonlit
   frames with a disc: median 0.03; sun-lit days 0.13).
-- a quiet sensor: the pixel noise (lens._noise, on the decoded brightness) under QUIET of the sky's median
+- ... bluer far from the disc than in its aureole: ln(B / R) of the far sky over the aureole's by WHITER_AUREOLE
+  (Rayleigh blue away from the sun, the aureole's forward scattering white). A ratio, so a camera's white
+  balance cannot make it: through research/camera_shift.py "wb cool" (blue x1.1, red x0.9) the blue bar alone
+  let 18 moonlit 2018-2019 frames through and turned one overcast moonlit frame clear; at 0.2, 3 and none.
+- a quiet sensor: the pixel noise (on the decoded brightness, as lens._noise) under QUIET of the sky's median
   level. Night frames are taken at high gain or long exposure (LenghuSky 2018-2019 moonlit frames with a disc:
   0.006-0.024, median 0.013; sun-lit days 0.004-0.018, median 0.010; dark nights 0.02 and over).
 
-Chosen on LenghuSky 2018-2019 (docs/design.md, "A daylit frame without its time"). A frame without a disc
-(an overcast day) stays blind: no default elevation, as no evidence says day.
+Chosen on LenghuSky 2018-2019 and its camera_shift looks (docs/design.md, "A daylit frame without its time").
+A frame without a disc (an overcast day) stays blind: there is no default elevation, as nothing says day.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ AUREOLE_RING = (0.2, 0.35)  # lens radii from the disc: the aureole's ring (insi
 AUREOLE_FAR = 0.8  # ... against the sky farther than this from the disc, inside the octa area
 AUREOLE = 1.4
 BLUE_SKY = 0.06
+WHITER_AUREOLE = 0.2  # ln(B / R): the far sky's over the aureole's
 QUIET = 0.012
 MIN_FAR = 50  # pixels of far sky needed to measure the aureole against
 
@@ -92,6 +97,13 @@ def seen(pixels: np.ndarray, geom: lens.Lens, bright: np.ndarray | None = None) 
         return None
     if float(top[ring].mean()) < AUREOLE * float(top[far].mean()):
         return None
+    if _blue_red(pixels, far) - _blue_red(pixels, ring) < WHITER_AUREOLE:
+        return None
     if noise_share(top if bright is None else bright) > QUIET:
         return None
     return 90.0 * (1.0 - r)
+
+
+def _blue_red(pixels: np.ndarray, where: np.ndarray) -> float:
+    """The mean of ln(B / R) over a region (levels + 1): a camera's white balance adds the same to it everywhere."""
+    return float(np.mean(np.log((pixels[2][where].astype(np.float32) + 1) / (pixels[0][where].astype(np.float32) + 1))))
