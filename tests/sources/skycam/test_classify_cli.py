@@ -42,14 +42,15 @@ def test_json_lines(tmp_path: Path):
     assert result.returncode == 0, result.stderr
     objs = [json.loads(line) for line in result.stdout.splitlines()]
     sectors = {"cover_n", "cover_e", "cover_s", "cover_w", "cover_sun_path"}  # null: no orientation calibrated
-    assert [set(o) for o in objs] == [{"file", "octas", "confidence", "probs", "flag", "light", "sun",
-                                       "calibration", *sectors}] * 3
+    assert [set(o) for o in objs] == [{"file", "octas", "confidence", "probs", "flag", "light", "seen_light",
+                                       "sun", "calibration", *sectors}] * 3
     assert objs[0]["file"] == str(imgs["overcast"]) and objs[0]["octas"] == 8 and objs[0]["flag"] is None
     assert len(objs[0]["probs"]) == 9 and abs(sum(objs[0]["probs"]) - 1) < 1e-3
     assert objs[0]["confidence"] == max(objs[0]["probs"])
     assert objs[1]["octas"] == 8  # PNG reads too
     assert objs[2] == {"file": str(imgs["dark"]), "octas": None, "confidence": None, "probs": None, "flag": "dark",
-                       "light": None, "sun": None, "calibration": None, **dict.fromkeys(sectors)}  # no time known
+                       "light": None, "seen_light": None, "sun": None, "calibration": None,
+                       **dict.fromkeys(sectors)}  # no time known
     assert all(objs[0][k] is None for k in sectors)
 
 

@@ -92,7 +92,8 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
             out = {"file": name, "octas": verdict.octas,
                    "confidence": None if verdict.confidence is None else round(verdict.confidence, 4),
                    "probs": None if verdict.probs is None else [round(p, 4) for p in verdict.probs],
-                   "flag": verdict.flag, "light": verdict.light, "sun": verdict.sun_state,
+                   "flag": verdict.flag, "light": verdict.light, "seen_light": verdict.seen_light,
+                   "sun": verdict.sun_state,
                    "calibration": cal.ident if cal else None,
                    **sectors.attrs(None if verdict.sky is None else verdict.sky.cover)}
             if error:

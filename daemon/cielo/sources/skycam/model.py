@@ -25,6 +25,7 @@ from cielo.astro import sun
 from cielo.errors import CieloError
 from cielo.sources.skycam import (
     confidence,
+    daylight,
     haze,
     lens,
     lowsun,
@@ -95,6 +96,7 @@ class Verdict:
     light: str | None = None  # regime.REGIMES, from the frame's time; None: time unknown
     sky: sunstate.SunView | None = None  # the sun's state, the cloud around it, the motion field
     evidence: confidence.Evidence | None = None  # what the confidence was drawn from (not stored)
+    seen_light: str | None = None  # time unknown: regime.DAY when judged by the day rules as the frame shows daylight
 
     @property
     def sun_state(self) -> str | None:
@@ -104,6 +106,8 @@ class Verdict:
         out: dict[str, Any] = {"flag": self.flag}
         if self.light is not None:
             out["light"] = self.light
+        if self.seen_light is not None:
+            out["seen_light"] = self.seen_light
         out.update(self.sky.attrs() if self.sky is not None else {"sun": None})
         if self.confidence is not None:
             out["confidence"] = round(self.confidence, 4)
@@ -421,14 +425,23 @@ class OctaModel:
         """Verdicts for a batch: night (sun below -6° at a known time, unless the frame is bright enough to
         judge or shows stars; or a monochrome frame without point sources or by day) and dark frames
         (too dark to judge, no stars) carry no octas."""
-        lights = [None if t is None else regime.light(t, latitude, longitude) for t in times]
-        elevations = [None if li is None else li.sun_altitude for li in lights]
+        timed = [None if t is None else regime.light(t, latitude, longitude) for t in times]
+        elevations = [None if li is None else li.sun_altitude for li in timed]
+        # the light each frame is judged in: its time's, or daylight the frame itself shows (daylight.py)
+        lights = list(timed)
         verdicts: list[Verdict | None] = [None] * len(frames)
         to_run: list[int] = []
         for i, (frame, elev) in enumerate(zip(frames, elevations, strict=True)):
             if monochrome(frame):  # no colour to judge by: its point sources, whatever the time
                 verdicts[i] = self._monochrome(frame, elev, lights[i])
             elif self._starry(frame):  # a dark sky full of stars can be judged: clear where the stars are
+                to_run.append(i)
+            elif frame.brightness < DARK_MEAN and elev is None:
+                verdicts[i] = Verdict(None, None, None, "dark", elev, frame.brightness)
+            elif elev is None:
+                up = daylight.seen(frame.pixels, self.geometry(frame), frame.bright)
+                if up is not None:  # judged by the day rules, the sun where the image shows it; the moon down
+                    lights[i] = regime.Light(regime.DAY, up, -90.0, 0.0)
                 to_run.append(i)
             elif elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN:
                 verdicts[i] = Verdict(None, None, None, "night", elev, frame.brightness)
@@ -437,7 +450,9 @@ class OctaModel:
             else:
                 to_run.append(i)
         if to_run:
-            run = {i: self.as_read(frames[i], lights[i]) for i in to_run}
+            # the warm frame cast reads only a known time's sun: with the image's sun it cost LenghuSky 2018-2019
+            # blind day frames a little (the lead's ablation, probes18/dayablate.py)
+            run = {i: self.as_read(frames[i], timed[i]) for i in to_run}
             seen: list[tuple[lens.Lens, lens.Maps]] = []
             probs = self.predict([run[i] for i in to_run], [lights[i] for i in to_run], seen)
             # the site's veil bar and the tone curve it reads (a bar from few clear days serves the veil alone);
@@ -447,6 +462,9 @@ class OctaModel:
             tone = veil.tone(glow_bar if cal is not None and cal.glow_tone else None)
             for row, i, (geom, maps) in zip(probs, to_run, seen, strict=True):
                 name = None if lights[i] is None else lights[i].regime
+                seen_light = name if timed[i] is None else None
+                # the rules' sun: the time's, or the image's; the verdict reports the time's alone
+                sun_up = None if lights[i] is None else lights[i].sun_altitude
                 row = row.astype(np.float64)
                 unsure, colour_octas, near = False, int(row.argmax()), 0.0
                 if name == regime.MOONLIT:
@@ -467,9 +485,9 @@ class OctaModel:
                 quarters = None if o is None else sectors.quarter_masks(o, self.width, self.height)
                 bearing = None if o is None else sectors.bearings(o, self.width, self.height)
                 path = None if o is None or t is None else sectors.sun_path(t, latitude, longitude)
-                view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness, f.starry,
+                view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), sun_up, f.brightness, f.starry,
                                        expected, quarters=quarters, bearing=bearing, path=path, tone=tone)
-                if haze.hazy(name, octas, view, elevations[i], tone):
+                if haze.hazy(name, octas, view, sun_up, tone):
                     # read again by its own sky; kept only where that sky says it is not overcast, and then weak
                     again: list[tuple[lens.Lens, lens.Maps]] = []
                     row = self.predict([f], [lights[i]], again, hazy=True)[0].astype(np.float64)
@@ -478,14 +496,14 @@ class OctaModel:
                     if int(hazy_p.argmax()) < haze.OVERCAST_READ:
                         (geom, maps), evidence, p = again[0], hazy_ev, hazy_p
                         octas, flag = int(p.argmax()), "uncertain"
-                        view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), elevations[i], f.brightness,
+                        view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), sun_up, f.brightness,
                                                f.starry, expected, quarters=quarters, bearing=bearing, path=path,
                                                tone=tone)
-                elif veil.veiled(name, octas, view, elevations[i], glow_bar, uncalibrated=cal is None):
+                elif veil.veiled(name, octas, view, sun_up, glow_bar, uncalibrated=cal is None):
                     # the light round the disc says a veil the colour missed (the site's bar): overcast, and weak
                     p = veil.moved_up(p)
                     octas, flag = int(p.argmax()), "uncertain"
-                elif lowsun.applies(name, octas, elevations[i]) and lowsun.overcast(
+                elif lowsun.applies(name, octas, sun_up) and lowsun.overcast(
                         lowsun.zenith_ratio(f.pixels, maps.valid, geom)):
                     # the sun low, the sky dimming toward the horizon as a lit deck does: overcast, and weak
                     p = veil.moved_up(p)
@@ -494,7 +512,7 @@ class OctaModel:
                     # twilight cloud lit in cells (rough in light or colour) that the horizon's rise read clear
                     p = veil.moved_up(p)
                     octas, flag = int(p.argmax()), "uncertain"
-                verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness, name,
-                                      view, evidence)
+                verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness,
+                                      None if timed[i] is None else name, view, evidence, seen_light)
         self._rise_memo.clear()
         return [v for v in verdicts if v is not None]

@@ -1,0 +1,141 @@
+"""Daylight a frame shows by itself, judged without its time (daylight.py), on JPEG fisheye frames made here: a
+sunlit sky (a clipped disc, its white aureole, Rayleigh blue away from it) and a moonlit night (the same disc
+over a grey sky, a high-gain sensor's noise, stars)."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cielo.sources.skycam import daylight, haze, regime
+from cielo.sources.skycam.model import OctaModel
+
+W = H = 512
+R = 230
+SUN = (W // 2 + int(0.4 * R), H // 2)  # rho 0.4: the sun 54° up
+LENGHU = (38.6, 93.9)
+NOON = datetime(2019, 6, 21, 5, 0, tzinfo=UTC)  # the sun 72° up there
+
+
+def _jpeg(px: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(px, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+def _sky(far: tuple[float, float, float], near: tuple[float, float, float], noise: float, stars: int = 0,
+         seed: int = 3) -> bytes:
+    """A fisheye JPEG: the sky `far` (R, G, B) away from a clipped disc at SUN, `near` in its aureole (falling off
+    to nothing at 0.6 lens radii), black around the lens circle; `noise`: the sensor's, levels; `stars`: single bright
+    pixels scattered over the sky."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    rho = np.hypot(xx - W / 2, yy - H / 2) / R
+    d = np.hypot(xx - SUN[0], yy - SUN[1]) / R
+    k = np.clip(1 - d / 0.6, 0, 1)[..., None]
+    px = (1 - k) * np.array(far, np.float32) + k * np.array(near, np.float32)
+    px[d < 0.06] = 255
+    rng = np.random.default_rng(seed)
+    px += rng.normal(0, noise, px.shape) if noise else 0
+    if stars:
+        ys, xs = rng.integers(0, H, stars), rng.integers(0, W, stars)
+        ok = rho[ys, xs] < 0.95
+        px[ys[ok], xs[ok]] = 250
+    px[rho > 1.0] = 0
+    return _jpeg(px)
+
+
+def _sunlit_deck() -> bytes:
+    """A bluish-grey deck by day (NRBR ~0.155: over the model's clear bar 0.14, under a clear sky's 0.18), the sun
+    shining through it with a white aureole."""
+    return _sky((80, 95, 108), (250, 250, 252), noise=1.0)
+
+
+def _clear_day(noise: float = 1.0) -> bytes:
+    return _sky((30, 50, 100), (245, 248, 252), noise=noise)
+
+
+def _moonlit(far: tuple[float, float, float] = (95, 100, 110)) -> bytes:
+    """A moonlit clear night as a long exposure shows it: the moon a clipped disc with its aureole, a grey sky,
+    the sensor's noise at high gain, stars."""
+    return _sky(far, (235, 235, 238), noise=9.0, stars=1500)
+
+
+@pytest.fixture(scope="module")
+def model() -> OctaModel:
+    return OctaModel()
+
+
+def _seen(model: OctaModel, data: bytes) -> float | None:
+    f = model.decode(data)
+    return daylight.seen(f.pixels, model.geometry(f), f.bright)
+
+
+def test_a_sunlit_frame_is_seen_as_day_with_the_sun_where_it_stands(model: OctaModel):
+    up = _seen(model, _clear_day())
+    assert up is not None and abs(up - 54.0) < 6.0  # 90 x (1 - 0.4)
+    assert _seen(model, _sunlit_deck()) is not None
+
+
+def test_a_moonlit_night_is_not_day(model: OctaModel):
+    assert _seen(model, _moonlit()) is None
+    # the same night through a cool white balance (blue x1.2, red x0.8): blue enough, its far sky bluer than the
+    # moon's aureole; the sensor still loud
+    assert _seen(model, _moonlit((76, 100, 132))) is None
+
+
+def test_each_bar_can_refuse_a_sunlit_frame(model: OctaModel):
+    # no disc: an overcast day stays blind
+    assert _seen(model, _jpeg(_plain((150, 150, 155)))) is None
+    # the disc at the rim: a twilight glow or a low moon
+    f = model.decode(_clear_day())
+    geom = model.geometry(f)
+    shifted = np.roll(f.pixels, int(0.5 * R * f.pixels.shape[2] / W), axis=2)  # sun at rho 0.9
+    assert daylight.seen(shifted * (geom.rho() <= 1.0), geom, None) is None
+    # a loud sensor
+    assert _seen(model, _clear_day(noise=9.0)) is None
+    # a quiet camera with a cool white balance over a grey moonlit sky: blue by the camera's cast, its moon's
+    # aureole as blue as the far sky (the cast, not Rayleigh light)
+    cast = _sky((90, 100, 118), (225, 235, 255), noise=1.0)
+    assert _seen(model, cast) is None
+
+
+def _plain(rgb: tuple[int, int, int]) -> np.ndarray:
+    yy, xx = np.mgrid[0:H, 0:W]
+    px = np.zeros((H, W, 3), np.float32)
+    px[:] = rgb
+    px[np.hypot(xx - W / 2, yy - H / 2) > R] = 0
+    return px
+
+
+def test_a_sunlit_deck_judged_blind_gets_the_day_rules(model: OctaModel, monkeypatch: pytest.MonkeyPatch):
+    """The deck test (lens.maps daylit: no clear sky anywhere, so the model's bar is raised to a clear sky's) now
+    acts on a frame without its time, and haze after it, as they do with its time known by day."""
+    frame = model.decode(_sunlit_deck())
+    seen = model.judge([frame], [None], *LENGHU)[0]
+    timed = model.judge([frame], [NOON], *LENGHU)[0]
+    assert seen.seen_light == regime.DAY and seen.light is None and seen.sun_elevation is None
+    assert seen.attrs()["seen_light"] == regime.DAY and "light" not in seen.attrs()
+    assert timed.light == regime.DAY and timed.seen_light is None
+    assert (seen.octas, seen.flag) == (timed.octas, timed.flag)
+    with monkeypatch.context() as m:
+        m.setattr(daylight, "seen", lambda *a, **k: None)  # as before: blind, no day rules
+        before = model.judge([frame], [None], *LENGHU)[0]
+        m.setattr(haze, "hazy", lambda *a, **k: False)
+        before_deck = model.judge([frame], [None], *LENGHU)[0]
+    assert before.seen_light is None and "seen_light" not in before.attrs()
+    assert before.octas != seen.octas
+    monkeypatch.setattr(haze, "hazy", lambda *a, **k: False)  # the deck rule alone
+    deck = model.judge([frame], [None], *LENGHU)[0]
+    assert deck.octas is not None and before_deck.octas is not None
+    assert deck.octas >= 6 > before_deck.octas
+
+
+def test_a_frame_with_its_time_keeps_the_times_light(model: OctaModel):
+    frame = model.decode(_sunlit_deck())
+    night = datetime(2019, 6, 20, 18, 0, tzinfo=UTC)  # 02:00 at Lenghu: the sun far down
+    v = model.judge([frame], [night], *LENGHU)[0]
+    assert v.seen_light is None and v.light != regime.DAY
