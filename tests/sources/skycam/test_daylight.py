@@ -5,14 +5,17 @@ over a grey sky, a high-gain sensor's noise, stars)."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from cielo.sources.skycam import daylight, haze, regime
+from cielo.sources.skycam import daylight, haze, overlay, regime
 from cielo.sources.skycam.model import OctaModel
+from tests.conftest import cielo
 
 W = H = 512
 R = 230
@@ -139,3 +142,41 @@ def test_a_frame_with_its_time_keeps_the_times_light(model: OctaModel):
     night = datetime(2019, 6, 20, 18, 0, tzinfo=UTC)  # 02:00 at Lenghu: the sun far down
     v = model.judge([frame], [night], *LENGHU)[0]
     assert v.seen_light is None and v.light != regime.DAY
+
+
+def test_the_overlay_draws_the_maps_the_verdict_was_counted_on(model: OctaModel, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch):
+    frame = model.decode(_sunlit_deck())
+
+    def drawn_octas(counted: dict) -> float:
+        maps = counted[0][1]
+        valid = maps.valid > 0
+        return 8 * float(overlay.cloud_pixels(frame, maps)[valid].mean())
+
+    # the deck rule alone: read overcast by the day rules the frame's daylight brought; drawn blind (as the overlay
+    # did) its blue side would be clear
+    monkeypatch.setattr(haze, "hazy", lambda *a, **k: False)
+    counted: dict = {}
+    v = model.judge([frame], [None], *LENGHU, counted)[0]
+    geom, _, light = counted[0]
+    assert light is not None and light.regime == regime.DAY and v.octas is not None and v.octas >= 6
+    assert abs(drawn_octas(counted) - v.octas) <= 1
+    blind = model.maps(frame, geom, None)
+    assert 8 * float(overlay.cloud_pixels(frame, blind)[blind.valid > 0].mean()) < v.octas - 1
+    assert "seen in the frame" in overlay.caption(v.octas, v.flag, light, seen=True)
+    # haze on: the frame read again by its own sky; the maps handed on are those of that reading
+    monkeypatch.undo()
+    counted = {}
+    v = model.judge([frame], [None], *LENGHU, counted)[0]
+    assert v.octas is not None and abs(drawn_octas(counted) - v.octas) <= 1
+
+
+def test_classify_overlay_writes_a_seen_day_frame(tmp_path: Path):
+    deck = tmp_path / "deck.jpg"
+    deck.write_bytes(_sunlit_deck())
+    out = tmp_path / "drawn"
+    result = cielo("classify", "--json", "--overlay", str(out), str(deck))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[0])["seen_light"] == regime.DAY
+    with Image.open(out / "deck.png") as im:
+        assert im.format == "PNG"

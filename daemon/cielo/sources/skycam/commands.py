@@ -76,10 +76,12 @@ def classify(args: argparse.Namespace, settings: Settings) -> int:
             data = path.read_bytes()
             frame = model.decode(data)
             when = at or _exif_time(data, settings.device_tz)
-            verdict = model.judge([frame], [when], settings.device.latitude, settings.device.longitude)[0]
+            counted: dict = {}
+            verdict = model.judge([frame], [when], settings.device.latitude, settings.device.longitude, counted)[0]
             error = None
             if overlays is not None:
-                _write_overlay(model, data, frame, when, verdict, settings, overlays / f"{path.stem}.png")
+                _write_overlay(model, data, frame, when, verdict, settings, overlays / f"{path.stem}.png",
+                               counted.get(0))
         except (OSError, ImageError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             verdict, error, code = Verdict(None, None, None, "invalid"), reason, 1
@@ -260,16 +262,23 @@ def _orient(model: Any, frames: list, times: list[datetime | None], settings: Se
 
 
 def _write_overlay(model: Any, data: bytes, frame: Any, when: datetime | None, verdict: Any, settings: Settings,
-                   out: Path) -> None:
+                   out: Path, counted: tuple[Any, Any, Any] | None) -> None:
+    """`counted`: the lens, maps and light the verdict's octas were counted on (the judge's); a frame with no octas
+    (night, dark) is drawn with its time's light."""
     from PIL import Image
 
     from cielo.sources.skycam import overlay, regime
 
     width, height = Image.open(io.BytesIO(data)).size
     light = None if when is None else regime.light(when, settings.device.latitude, settings.device.longitude)
-    geom = model.geometry(frame)
-    maps = model.maps(model.as_read(frame, light), geom, light)  # the cloud the verdict counted
-    image = overlay.render(frame, geom, maps, overlay.caption(verdict.octas, verdict.flag, light), width / height)
+    if counted is not None:
+        geom, maps, judged = counted
+    else:
+        geom, judged = model.geometry(frame), light
+        maps = model.maps(model.as_read(frame, light), geom, light)
+    # `judged` is the daylight the frame showed when its time is unknown (seen_light)
+    caption = overlay.caption(verdict.octas, verdict.flag, judged, seen=light is None and judged is not None)
+    image = overlay.render(frame, geom, maps, caption, width / height)
     tmp = out.with_name(f".{out.name}.part")
     image.save(tmp, "PNG")
     tmp.replace(out)

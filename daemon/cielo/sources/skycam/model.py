@@ -420,11 +420,18 @@ class OctaModel:
         return Verdict(octas, p[octas], p, "uncertain", elev, frame.brightness,
                        None if light is None else light.regime)
 
-    def judge(self, frames: list[Frame], times: list[datetime | None], latitude: float, longitude: float
-              ) -> list[Verdict]:
+    def seen_light(self, frame: Frame) -> regime.Light | None:
+        """For a frame whose time is unknown: daylight when the frame itself shows it (daylight.py), the sun where
+        the image puts it and the moon down; else None (judged blind)."""
+        up = daylight.seen(frame.pixels, self.geometry(frame), frame.bright)
+        return None if up is None else regime.Light(regime.DAY, up, -90.0, 0.0)
+
+    def judge(self, frames: list[Frame], times: list[datetime | None], latitude: float, longitude: float,
+              counted: dict[int, tuple[lens.Lens, lens.Maps, regime.Light | None]] | None = None) -> list[Verdict]:
         """Verdicts for a batch: night (sun below -6° at a known time, unless the frame is bright enough to
         judge or shows stars; or a monochrome frame without point sources or by day) and dark frames
-        (too dark to judge, no stars) carry no octas."""
+        (too dark to judge, no stars) carry no octas. `counted` gets, per index of a frame read by colour, the lens
+        and maps its octas were counted on and the light it was judged in (what `classify --overlay` draws)."""
         timed = [None if t is None else regime.light(t, latitude, longitude) for t in times]
         elevations = [None if li is None else li.sun_altitude for li in timed]
         # the light each frame is judged in: its time's, or daylight the frame itself shows (daylight.py)
@@ -439,9 +446,7 @@ class OctaModel:
             elif frame.brightness < DARK_MEAN and elev is None:
                 verdicts[i] = Verdict(None, None, None, "dark", elev, frame.brightness)
             elif elev is None:
-                up = daylight.seen(frame.pixels, self.geometry(frame), frame.bright)
-                if up is not None:  # judged by the day rules, the sun where the image shows it; the moon down
-                    lights[i] = regime.Light(regime.DAY, up, -90.0, 0.0)
+                lights[i] = self.seen_light(frame)
                 to_run.append(i)
             elif elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN:
                 verdicts[i] = Verdict(None, None, None, "night", elev, frame.brightness)
@@ -514,5 +519,7 @@ class OctaModel:
                     octas, flag = int(p.argmax()), "uncertain"
                 verdicts[i] = Verdict(octas, float(p[octas]), p.tolist(), flag, elevations[i], f.brightness,
                                       None if timed[i] is None else name, view, evidence, seen_light)
+                if counted is not None:
+                    counted[i] = (geom, maps, lights[i])
         self._rise_memo.clear()
         return [v for v in verdicts if v is not None]

@@ -62,11 +62,14 @@ def render(frame: Frame, geom: lens.Lens, maps: lens.Maps, caption: str,
     return im
 
 
-def caption(octas: int | None, flag: str | None, light: Light | None) -> str:
+def caption(octas: int | None, flag: str | None, light: Light | None, seen: bool = False) -> str:
+    """`seen`: the time unknown, `light` the daylight the frame itself showed (daylight.py)."""
     verdict = f"{octas} octas" if octas is not None else "no octas"
     if flag:
         verdict += f" ({flag})"
     if light is None:
         return f"{verdict}\nlight: time unknown"
+    if seen:
+        return f"{verdict}\nlight: {light.regime}, seen in the frame (sun {light.sun_altitude:.0f} deg); time unknown"
     return (f"{verdict}\nlight: {light.regime} (sun {light.sun_altitude:.1f} deg, moon {light.moon_altitude:.1f} "
             f"deg, {light.moon_illuminated:.0%} lit)")
