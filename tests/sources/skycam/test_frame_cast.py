@@ -61,6 +61,54 @@ def test_a_deck_through_a_cool_white_balance_reads_overcast(monkeypatch):
     assert before.octas <= 5, before.octas
 
 
+def _broken(share: float, seed: int = 0) -> bytes:
+    """A clear fisheye frame (test_model._whole_frame) with `share` of its lens under blobs of _deck's textured, faintly
+    blue cloud: a broken sky, most of it clear, its median a clear sky's blue."""
+    rng = np.random.default_rng(seed)
+    img = np.asarray(Image.open(io.BytesIO(_whole_frame(seed=seed, mast=False))).convert("RGB"), dtype=np.float64)
+    img = img * 0.85  # exposed for the cloud: the clear sky's blue stays under the clip through the cool balance
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    u, v = (xx - 330) / 228, (yy - 236) / 220
+    inside = np.hypot(u, v) <= 1
+    blobs = np.zeros((h, w), dtype=bool)
+    while (blobs & inside).sum() < share * inside.sum():
+        cx, cy = rng.uniform(-0.8, 0.8, 2)
+        blobs |= np.hypot(u - cx, v - cy) < rng.uniform(0.1, 0.3)
+    blobs &= inside
+    level = 200 + 25 * np.sin(xx / 23 + 3 * np.sin(yy / 31)) * np.cos(yy / 17) + rng.normal(0, 3, (h, w))
+    tint = 0.02 + 0.04 * np.clip((225 - level) / 50, 0, 1)
+    img[blobs] = (level[..., None] * np.stack([1 - tint, np.ones_like(tint), 1 + tint], axis=-1))[blobs]
+    buf = io.BytesIO()
+    Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+def test_broken_cloud_through_a_cool_white_balance_reads_as_untransformed(monkeypatch):
+    """Under half the sky cloud: the median is the clear sky's blue, far from the greyest, but a quarter of the lit
+    pixels (FRAME_COVER_Q) sit with the white cloud, so the cool camera's cast is read and the frame reads the
+    octas it does untransformed; without it the cloud reads as sky."""
+    m = OctaModel()
+    for seed in (0, 1):
+        plain, cool = _broken(0.3, seed), _through(_broken(0.3, seed), COOL)
+        assert _cast(m, plain) == 0.0
+        f = m.decode(cool)
+        grey, _, cover = calibration.cast_levels(f.pixels, m.geometry(f), f.not_sky())
+        assert cover - grey < calibration.FRAME_CAST_SPREAD
+        with monkeypatch.context() as mp:
+            mp.setattr(calibration, "FRAME_COVER_Q", 50)  # the median, as the rule first read it: no cover
+            _, _, median = calibration.cast_levels(f.pixels, m.geometry(f), f.not_sky())
+            assert median - grey > calibration.FRAME_CAST_SPREAD and _cast(m, cool) == 0.0
+        assert 0.07 < _cast(m, cool) <= calibration.CAST_MAX
+        (v0,) = m.judge([m.decode(plain)], [None], 0.0, 0.0)
+        (v,) = m.judge([f], [None], 0.0, 0.0)
+        assert abs(v.octas - v0.octas) <= 1 and v.octas >= 3, (v0.octas, v.octas)
+        with monkeypatch.context() as mp:
+            mp.setattr(model_module, "frame_cast", lambda *a: 0.0)  # what it read without
+            (before,) = m.judge([f], [None], 0.0, 0.0)
+        assert before.octas <= v.octas - 2, (before.octas, v.octas)
+
+
 def test_clear_skies_and_a_calibrated_camera_keep_their_colours():
     """A clear sky's gradient (deep zenith, pale horizon and sun) is never a cover, however blue its camera; a
     calibrated camera's cast is the site's (site_cast), never the frame's."""

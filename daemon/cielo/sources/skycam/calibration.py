@@ -98,18 +98,29 @@ CAST_UNSATURATED = 250  # max(R, G, B) at or over this: a clipped channel, its r
 # sky's colour (a clear TSI frame's greyest pixels sit at NRBR 0.11, its sun behind the shadow band), except where
 # its colour is outside anything the reference cameras show by day: a frame whose greyest lit pixels (the
 # FRAME_CAST_Q-th percentile of NRBR over unclipped pixels with max(R, G, B) >= FRAME_CAST_LIT) are bluer than
-# FRAME_CAST_BLUE while its median sits within FRAME_CAST_SPREAD of them. Physically: a clear sky always spans
-# its Rayleigh gradient (deep zenith, pale horizon and sun: median over greyest 0.27 on TSI 2017-05-24, 0.15 on
-# LenghuSky-8 2018-2019 day frames, 5th percentiles), so a frame mostly within 0.08 of its greyest is a cloud
+# FRAME_CAST_BLUE while its FRAME_COVER_Q-th percentile sits within FRAME_CAST_SPREAD of them (the median, as first
+# set: below). Physically: a clear sky always spans its Rayleigh gradient (deep zenith, pale horizon and sun: median
+# over greyest 0.27 on TSI 2017-05-24, 0.15 on LenghuSky-8 2018-2019 day frames, 5th percentiles), so a frame
+# mostly within 0.08 of its greyest is a cloud
 # cover (LenghuSky overcast: 0.03), and cloud is white on any camera but for its white balance: greyest at 0.00
 # on LenghuSky overcast (5th-95th -0.04..0.01), -0.01 on TSI's cloudy frames, +0.08..0.09 through a cool white
 # balance (blue x1.1, red x0.9). None of the 330 fit and 192 check day frames of our cameras passes both bars.
 # Only the blue side: a frame's greyest pixels redder than white are as often a low sun's light (TSI 2017-05-24
 # at sunset, -0.05..-0.09, clouds read 2-4 octas fewer when taken off) as a warm white balance.
+# A quarter of the frame, not half (FRAME_COVER_Q, session 18): broken cloud is as white as a deck, and its pixels
+# gather within FRAME_CAST_SPREAD of the greyest as a deck's do, while a clear sky's greyest are the thin tail of its
+# gradient. Frames with greyest over FRAME_CAST_BLUE hold at most this share of their lit pixels within 0.08 of them:
+# TSI 2017-05-24 0.07 (2018-04-18 0.08), LenghuSky-8 2018-2019 day 0.16 (2020 0.12), through saturation x0.7 0.19;
+# TSI's broken and overcast frames (3-8 octas) through a cool balance 0.25 and more in 49 of 52 (half and more, the
+# median's bar: 23). With the median, the cool camera's broken frames kept their cast and read 1-2 octas fewer.
+# Past CAST_MAX a cover stays unread: a cool camera's deck there (TSI 2017-05-24 00:35-00:50 through blue x1.1, red
+# x0.9: greyest +0.15) has LenghuSky-8's own twilight and dark-night skies beside it (greyest +0.16..+0.54 with a
+# quarter within 0.08, untransformed), and taking CAST_MAX off those moved three of them (docs/design.md).
 FRAME_CAST_Q = 2
 FRAME_CAST_LIT = 0.25
 FRAME_CAST_BLUE = 0.06
 FRAME_CAST_SPREAD = 0.08
+FRAME_COVER_Q = 25  # percent of the lit pixels
 # The red side, with the sun up at the frame's known time (frame_cast's `sun_up`). A low sun's light is as red
 # as a warm white balance, a high sun's is not: white cloud and the sun's aureole are then neutral, so a frame whose
 # greyest lit pixels (2nd percentile) are redder than FRAME_WARM_RED, and its 5th percentile redder than
@@ -350,7 +361,8 @@ def uncast(px: np.ndarray, cast: float, clipped_white: bool = False) -> np.ndarr
 
 def cast_levels(px: np.ndarray, geom: lenses.Lens, stop: np.ndarray) -> tuple[float, float, float] | None:
     """The NRBR of a frame's lit, unsaturated octa-area pixels (less `stop`) that frame_cast reads: its
-    FRAME_CAST_Q-th and FRAME_WARM_Q-th percentiles and its median; None without a lens circle or too few pixels."""
+    FRAME_CAST_Q-th, FRAME_WARM_Q-th and FRAME_COVER_Q-th percentiles; None without a lens circle or too few
+    pixels."""
     if not geom.found:
         return None
     sub = px[:, ::2, ::2]  # a colour statistic: every 4th pixel will do (~0.2 ms a frame)
@@ -363,9 +375,9 @@ def cast_levels(px: np.ndarray, geom: lenses.Lens, stop: np.ndarray) -> tuple[fl
     if n < SPLIT_PIXELS // 8:
         return None
     values = lenses.nrbr(sub[:, area])  # only the pixels it reads: this runs on every frame
-    at = (n * FRAME_CAST_Q // 100, n * FRAME_WARM_Q // 100, n // 2)
-    grey, bulk, median = (float(v) for v in np.partition(values, at)[list(at)])  # np.percentile: 3x slower
-    return grey, bulk, median
+    at = (n * FRAME_CAST_Q // 100, n * FRAME_WARM_Q // 100, n * FRAME_COVER_Q // 100)
+    grey, bulk, cover = (float(v) for v in np.partition(values, at)[list(at)])  # np.percentile: 3x slower
+    return grey, bulk, cover
 
 
 def frame_cast(px: np.ndarray, geom: lenses.Lens, stop: np.ndarray, sun_up: bool = False) -> float:
@@ -377,11 +389,11 @@ def frame_cast(px: np.ndarray, geom: lenses.Lens, stop: np.ndarray, sun_up: bool
     levels = cast_levels(px, geom, stop)
     if levels is None:
         return 0.0
-    grey, bulk, median = levels
+    grey, bulk, cover = levels
     off = grey - NEUTRAL_NRBR
     if sun_up and grey < FRAME_WARM_RED and bulk < FRAME_WARM_BULK and off >= -CAST_MAX:
         return off
-    if grey <= FRAME_CAST_BLUE or median - grey >= FRAME_CAST_SPREAD or off > CAST_MAX:
+    if grey <= FRAME_CAST_BLUE or cover - grey >= FRAME_CAST_SPREAD or off > CAST_MAX:
         return 0.0
     return off
 
