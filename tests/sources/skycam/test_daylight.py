@@ -31,16 +31,17 @@ def _jpeg(px: np.ndarray) -> bytes:
 
 
 def _sky(far: tuple[float, float, float], near: tuple[float, float, float], noise: float, stars: int = 0,
-         seed: int = 3) -> bytes:
+         seed: int = 3, disc: float = 255.0, cast: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> bytes:
     """A fisheye JPEG: the sky `far` (R, G, B) away from a clipped disc at SUN, `near` in its aureole (falling off
     to nothing at 0.6 lens radii), black around the lens circle; `noise`: the sensor's, levels; `stars`: single bright
-    pixels scattered over the sky."""
+    pixels scattered over the sky; `disc`: the disc's level (under 240: a soft plateau the camera did not clip);
+    `cast`: the camera's gains on R, G, B, applied last (a colour cast, clipping as a JPEG does)."""
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
     rho = np.hypot(xx - W / 2, yy - H / 2) / R
     d = np.hypot(xx - SUN[0], yy - SUN[1]) / R
     k = np.clip(1 - d / 0.6, 0, 1)[..., None]
     px = (1 - k) * np.array(far, np.float32) + k * np.array(near, np.float32)
-    px[d < 0.06] = 255
+    px[d < 0.06] = disc
     rng = np.random.default_rng(seed)
     px += rng.normal(0, noise, px.shape) if noise else 0
     if stars:
@@ -48,7 +49,7 @@ def _sky(far: tuple[float, float, float], near: tuple[float, float, float], nois
         ok = rho[ys, xs] < 0.95
         px[ys[ok], xs[ok]] = 250
     px[rho > 1.0] = 0
-    return _jpeg(px)
+    return _jpeg(px * np.array(cast, np.float32))
 
 
 def _sunlit_deck() -> bytes:
@@ -104,6 +105,24 @@ def test_each_bar_can_refuse_a_sunlit_frame(model: OctaModel):
     # aureole as blue as the far sky (the cast, not Rayleigh light)
     cast = _sky((90, 100, 118), (225, 235, 255), noise=1.0)
     assert _seen(model, cast) is None
+
+
+def _veiled(disc: float = 230.0, cast: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> bytes:
+    """The sun behind haze: a soft white plateau under full scale, its aureole white, the far sky a pale blue
+    (ln(B / R) over the aureole's by ~0.18: under bar 4's 0.2)."""
+    return _sky((90, 100, 115), (235, 235, 235), noise=1.0, disc=disc, cast=cast)
+
+
+def test_a_veiled_sun_stands_in_for_the_blue_far_sky(model: OctaModel, monkeypatch: pytest.MonkeyPatch):
+    up = _seen(model, _veiled())
+    assert up is not None and abs(up - 54.0) < 6.0
+    # the same frame, the disc clipped (a moon in a long exposure): bar 4 holds, and refuses it
+    assert _seen(model, _veiled(disc=255.0)) is None
+    # a camera's cool cast (blue x1.15, red x0.87): the unclipped disc is tinted as the sky is
+    assert _seen(model, _veiled(cast=(0.87, 1.0, 1.15))) is None
+    # without the veiled sun, bar 4 refuses the frame
+    monkeypatch.setattr(daylight, "veiled_sun", lambda *a, **k: False)
+    assert _seen(model, _veiled()) is None
 
 
 def _plain(rgb: tuple[int, int, int]) -> np.ndarray:

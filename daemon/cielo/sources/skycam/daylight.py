@@ -19,9 +19,18 @@ the sky contrast-stretched to a day's brightness), so a frame is called day only
   (Rayleigh blue away from the sun, the aureole's forward scattering white). A ratio, so a camera's white
   balance cannot make it: through research/camera_shift.py "wb cool" (blue x1.1, red x0.9) the blue bar alone
   let 18 moonlit 2018-2019 frames through and turned one overcast moonlit frame clear; at 0.2, 3 and none.
+  Waived for a veiled sun (below): its far sky is often paler than the bar (haze, thin cloud, a low horizon).
 - a quiet sensor: the pixel noise (on the decoded brightness, as lens._noise) under QUIET of the sky's median
   level. Night frames are taken at high gain or long exposure (LenghuSky 2018-2019 moonlit frames with a disc:
   0.006-0.024, median 0.013; sun-lit days 0.004-0.018, median 0.010; dark nights 0.02 and over).
+
+A veiled sun stands in for bar 4: a disc the camera did not clip (under CLIPPED_SHARE of the lens at full
+scale) whose light is neutral (|ln(B / R)| within DISC_RING of it under NEUTRAL_DISC). The sun behind haze or thin
+cloud is a soft plateau of white (Mie scattering keeps its colour); a moon bright enough to find in a night
+exposure that lifts the sky to a day's level is clipped hard (LenghuSky 2018-2019 moonlit frames with a disc within
+0.8: most 1.5-4.5 % of the lens clipped). Neutral, as the disc is the scene's white: a camera's colour cast
+(which is what would make a moonlit sky pass bar 3) tints an unclipped disc as much as the sky (a ratio, with
+bar 4's reason), and clips a moon white in a camera that balances before it clips (so the clipped test holds it).
 
 Chosen on LenghuSky 2018-2019 and its camera_shift looks (docs/design.md, "A daylit frame without its time").
 A frame without a disc (an overcast day) stays blind: there is no default elevation, as nothing says day.
@@ -40,6 +49,9 @@ AUREOLE = 1.4
 BLUE_SKY = 0.06
 WHITER_AUREOLE = 0.2  # ln(B / R): the far sky's over the aureole's
 QUIET = 0.012
+CLIPPED_SHARE = 0.002  # the veiled sun: under this share of the lens at full scale (min(R, G, B) >= lens.SUN_LEVEL)
+DISC_RING = 0.1  # ... its light: the sky within this many lens radii of the disc
+NEUTRAL_DISC = 0.05  # ... |ln(B / R)| there under this
 MIN_FAR = 50  # pixels of far sky needed to measure the aureole against
 
 
@@ -97,11 +109,22 @@ def seen(pixels: np.ndarray, geom: lens.Lens, bright: np.ndarray | None = None) 
         return None
     if float(top[ring].mean()) < AUREOLE * float(top[far].mean()):
         return None
-    if _blue_red(pixels, far) - _blue_red(pixels, ring) < WHITER_AUREOLE:
+    if _blue_red(pixels, far) - _blue_red(pixels, ring) < WHITER_AUREOLE and not veiled_sun(
+            darkest, pixels, inside, dist):
         return None
     if noise_share(top if bright is None else bright) > QUIET:
         return None
     return 90.0 * (1.0 - r)
+
+
+def veiled_sun(darkest: np.ndarray, pixels: np.ndarray, inside: np.ndarray, dist: np.ndarray) -> bool:
+    """The disc a soft white plateau (the sun behind haze or thin cloud), not a clipped blob (a moon in a long
+    exposure) nor tinted (a camera's colour cast): see the module's docstring."""
+    clipped = np.count_nonzero((darkest >= int(lens.SUN_LEVEL * 255)) & inside)
+    if clipped >= CLIPPED_SHARE * np.count_nonzero(inside):
+        return False
+    disc = inside & (dist < DISC_RING)
+    return bool(np.count_nonzero(disc)) and abs(_blue_red(pixels, disc)) < NEUTRAL_DISC
 
 
 def _blue_red(pixels: np.ndarray, where: np.ndarray) -> float:
