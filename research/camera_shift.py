@@ -53,6 +53,11 @@ DUST_CORE = 3.0
 DUST_REACH = 70.0
 DUST_STEP = 8
 DUST_SATURATION = 0.6
+# ARM TSI's frame holds, outside its mirror, the instrument's white housing, clipped in sunshine: "dusty dome" gives
+# it the sun's 20 x too, and its glare draws a white crescent over the mirror's rim that reads cloud (TSI 2017-05-24
+# clear frames 1 octa, blind MAE 0.32 -> 0.82). A white housing is as bright as a lit cloud, not the sun: "dusty
+# dome (sun in lens)" gives the sun's energy only to the clipped pixels inside the lens circle (the housing's own
+# light still scatters). LenghuSky-8's frames are black outside the circle: the two looks are one there.
 
 Transform = Callable[[Image.Image, tuple[float, float, float]], Image.Image]
 
@@ -122,15 +127,20 @@ def noise(im: Image.Image, _circle: tuple[float, float, float]) -> Image.Image:
     return _image(a + rng.normal(0.0, NOISE_SIGMA, a.shape).astype(np.float32))
 
 
-def dusty_dome(glare: float = DUST_GLARE, sun_energy: float = DUST_SUN) -> Transform:
+def dusty_dome(glare: float = DUST_GLARE, sun_energy: float = DUST_SUN, sun_in_lens: bool = False) -> Transform:
     """The frame plus `glare` x its light (clipped pixels given `sun_energy` x) convolved with a heavy-winged PSF
-    over the lens circle, then desaturated (see DUST_GLARE)."""
+    over the lens circle, then desaturated (see DUST_GLARE). `sun_in_lens`: only the clipped pixels inside the lens
+    circle are given the sun's energy (the note under DUST_SATURATION)."""
     def f(im: Image.Image, circle: tuple[float, float, float]) -> Image.Image:
         a = _array(im)
         h, w = a.shape[:2]
         cx, cy, r = circle[0] * w, circle[1] * h, circle[2] * w
         energy = a.copy()
-        energy[a.max(axis=2) >= 250] *= np.float32(sun_energy)
+        clipped = a.max(axis=2) >= 250
+        if sun_in_lens:
+            yy, xx = np.mgrid[0:h, 0:w]
+            clipped &= ((xx - cx) ** 2 + (yy - cy) ** 2) <= r * r
+        energy[clipped] *= np.float32(sun_energy)
         sw, sh = max(1, w // DUST_STEP), max(1, h // DUST_STEP)
         small = np.stack([np.asarray(Image.fromarray(energy[..., c]).resize((sw, sh), Image.Resampling.BOX))
                           for c in range(3)], axis=-1)
@@ -176,10 +186,14 @@ TRANSFORMS: dict[str, tuple[Transform, int]] = {
     "scale 2": (scale(2.0), REENCODE_QUALITY),
     "vignette 30%": (vignette, REENCODE_QUALITY),
     "dusty dome": (dusty_dome(), REENCODE_QUALITY),
+    "dusty dome (sun in lens)": (dusty_dome(sun_in_lens=True), REENCODE_QUALITY),
 }
 
 # lens circle per set as fractions of the frame: centre x / width, centre y / height, radius / width
-TSI_CIRCLE = (0.5, 0.5, skydata.TSI_MIRROR_RADIUS / 640)
+# ARM TSI's frames are 480 wide and 640 high: its mirror's radius over the width (it was over the height, 640, until
+# session 18: the dusty dome's glare and the vignette covered a circle of 174 px, three quarters of the mirror's 232,
+# and the glare drew a step in brightness across the sky at that radius)
+TSI_CIRCLE = (0.5, 0.5, skydata.TSI_MIRROR_RADIUS / 480)
 LENGHU_CIRCLE = (skydata.LENGHU_LENS[0] / 512, skydata.LENGHU_LENS[1] / 512, skydata.LENGHU_LENS[2] / 512)
 
 
