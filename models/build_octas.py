@@ -45,7 +45,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-VERSION = "skyref-3.14.0"
+VERSION = "skyref-3.15.0"
 HEIGHT, WIDTH = 120, 160  # 4:3 like most cameras; a 640x480 JPEG decodes straight to this in draft mode
 OPSET = 17
 IR_VERSION = 8  # readable by onnxruntime >= 1.10
@@ -649,6 +649,14 @@ def model_card(evaluation: dict | None) -> dict:
             "calibrated and on 50 frames unchanged (93.7 / 93.5 %); through research/camera_shift.py, time known, "
             "exposure x0.6 all 387 -> 411 of 443, saturation 1.3 all 397 -> 404; 2020 every transform equal or "
             "better but wb warm (101 -> 100 of 125). Still short: calibrated 95 %",
+            "cielo 3.15 (skyref-3.15.0, graph unchanged but for the version): a frame judged without its time "
+            "that shows the sun's disc 18 deg or more up, lighting an aureole in a blue sky on a quiet sensor (the "
+            "far sky bluer than the aureole, or the disc veiled: unclipped and grey), is judged by the day rules "
+            "with the sun where the image puts it (seen_light 'day'); a cool camera's broken cloud has its cast "
+            "read off the frame (a quarter of the lit pixels near the greyest, not half); confidence refitted. "
+            "LenghuSky dev blind day in class 187 -> 193 of 206 (2020: 38 -> 41 of 53), no night or twilight "
+            "frame seen as day; TSI blind through a cool white balance 0.768 -> 0.598 (2017-05-24); time known "
+            "and calibrated unchanged. Still short: calibrated 95 %",
         ],
     }
     if evaluation is None:

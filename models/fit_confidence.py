@@ -2,8 +2,9 @@
 """Fit the per-light confidence of daemon/cielo/sources/skycam/confidence.py on the development frames.
 
 Frames: ARM TSI (every 10th, 2017-05-24 and 2018-04-18) and LenghuSky-8 2018-2020 (day, twilight, night),
-each judged blind (no time: the light-less weights), timed and with a site calibration fitted on the other
-time half (as bench/classify_regimes.py does). For every light a logistic (ridge) on confidence.features
+each judged blind (no time: the light-less weights; a frame that shows daylight, daylight.py, the day's), timed
+and with a site calibration fitted on the other time half (as bench/classify_regimes.py does). For every light a
+logistic (ridge) on confidence.features
 predicts that the octas are exactly right; a light with SPLIT_MIN answers both with and without a site
 calibration (by day) gets one for each, since a calibration changes which answers are right (TSI's 1-octa
 answers: 39 % right without, 81 % with). It is fitted 2-fold by time (TSI hours, LenghuSky days: the
@@ -56,7 +57,10 @@ def collect(model, samples, site, block: str) -> list[dict]:
         for i, v in zip(idx, verdicts, strict=True):
             if v.octas is not None:
                 out.append({"mode": mode, "fold": fold[id(samples[i])], "truth": samples[i].octas,
-                            "octas": v.octas, "regime": regime.light(whens[i], *site).regime, "light": v.light,
+                            "octas": v.octas, "regime": regime.light(whens[i], *site).regime,
+                            # the light the judge's confidence used: the time's, or daylight a frame judged without
+                            # its time showed (seen_light: the day rules and the day weights)
+                            "light": v.light or v.seen_light,
                             "ev": v.evidence, "shipped": v.confidence, "flag": v.flag})
 
     model.calibrate(None)
@@ -93,11 +97,12 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, kinds: int) -> np.ndarray:
 
 
 def training(recs: list[dict], light: str | None, site: bool | None) -> list[dict]:
-    """Blind answers train the light-less weights; timed and calibrated ones their light's (`site` True /
-    False: only the answers with / without a site calibration; None: both)."""
+    """Blind answers train the light-less weights; timed and calibrated ones their light's, and so do blind answers
+    judged in the daylight their frame showed (`site` True / False: only the answers with / without a site
+    calibration; None: both)."""
     if light is None:
-        return [r for r in recs if r["mode"] == "blind"]
-    return [r for r in recs if r["mode"] != "blind" and r["light"] == light
+        return [r for r in recs if r["mode"] == "blind" and r["light"] is None]
+    return [r for r in recs if r["light"] == light
             and (site is None or (r["mode"] == "calibrated") == site)]
 
 
@@ -129,7 +134,7 @@ def fit_all(recs: list[dict], split: tuple[str, ...]) -> dict[tuple[str | None, 
 def predict(weights: dict[tuple[str | None, bool | None], np.ndarray], r: dict) -> float:
     from cielo.sources.skycam import confidence
 
-    light = r["light"] if r["mode"] != "blind" else None
+    light = r["light"]  # None for a blind answer, but one judged in the daylight its frame showed
     w = weights.get((light, r["mode"] == "calibrated"), weights.get((light, None)))
     if w is None:
         return float("nan")
