@@ -72,7 +72,7 @@ def noise_share(bright: np.ndarray) -> float:
             if i == 1 and j == 1:
                 continue
             total += p[i : i + 2 * hs : 2, j : j + 2 * ws : 2]
-    lit = (centre > lens.NOISE_LIT) & ((centre < lens.WHITE) | (total < 8 * lens.WHITE))
+    lit = lens.noise_lit(centre, total)
     if np.count_nonzero(lit) < 100:
         return float("inf")
     step = np.abs(centre[lit] * 8 - total[lit])

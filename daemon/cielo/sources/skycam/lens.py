@@ -721,6 +721,12 @@ def per_pixel(blocks: np.ndarray, h: int, w: int) -> np.ndarray:
     return np.repeat(np.repeat(blocks, SKY_BLOCK, axis=0), SKY_BLOCK, axis=1)[:h, :w]
 
 
+def noise_lit(bright: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """bool: the pixels a noise measure reads (_noise): lit, and not a clipped plateau (a pixel at white whose
+    8 neighbours, summed in `total`, are at white on average)."""
+    return (bright > NOISE_LIT) & ((bright < WHITE) | (total < 8 * WHITE))
+
+
 def _noise(lead: np.ndarray, bright: np.ndarray, total: np.ndarray) -> float:
     """The frame's own pixel noise, 8x (as `lead`): the median |lead| over its lit pixels (every 2nd row and column;
     the lens surround's black would pull it to 0), less a clipped plateau: a pixel at white among neighbours at
@@ -728,8 +734,7 @@ def _noise(lead: np.ndarray, bright: np.ndarray, total: np.ndarray) -> float:
     clips its zenith (LenghuSky's overcast dark nights through research/camera_shift.py "exposure x1.5": 11-15 % of
     the lit pixels), the plateau's zeros pulled the median under the sky's own noise, and the unclipped rim's
     texture, grown 1.5x, passed the floor as stars (docs/design.md, darkstar17)."""
-    b = bright[::2, ::2]
-    step = lead[::2, ::2][(b > NOISE_LIT) & ((b < WHITE) | (total[::2, ::2] < 8 * WHITE))]
+    step = lead[::2, ::2][noise_lit(bright[::2, ::2], total[::2, ::2])]
     if step.size < 100:
         return 0.0
     a = np.abs(step)

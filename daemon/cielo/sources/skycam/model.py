@@ -443,16 +443,13 @@ class OctaModel:
                 verdicts[i] = self._monochrome(frame, elev, lights[i])
             elif self._starry(frame):  # a dark sky full of stars can be judged: clear where the stars are
                 to_run.append(i)
-            elif frame.brightness < DARK_MEAN and elev is None:
-                verdicts[i] = Verdict(None, None, None, "dark", elev, frame.brightness)
-            elif elev is None:
-                lights[i] = self.seen_light(frame)
-                to_run.append(i)
             elif elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN:
                 verdicts[i] = Verdict(None, None, None, "night", elev, frame.brightness)
             elif frame.brightness < DARK_MEAN:
                 verdicts[i] = Verdict(None, None, None, "dark", elev, frame.brightness)
             else:
+                if elev is None:
+                    lights[i] = self.seen_light(frame)
                 to_run.append(i)
         if to_run:
             # the warm frame cast reads only a known time's sun: with the image's sun it cost LenghuSky 2018-2019
