@@ -33,7 +33,8 @@ KINDS = ((0,), (1,), (2, 3, 4, 5, 6), (7,), (8,))
 FEATURES = ("logit_top", "sd_clear", "sd_one", "sd_broken", "sd_overcast", "skew", "site_clear", "star_read",
             "gate_unsure", "star_rule", "rule_near")
 
-# fitted: python -m models.fit_confidence (see above)
+# fitted: python -m models.fit_confidence (see above); moonlit's held toward the pooled fit of every light, its
+# 111 development frames too few for weights of their own (fit_confidence.SHRINK)
 WEIGHTS: dict[str | None, tuple[float, ...]] = {
     None: (-1.062, 1.190, -1.026, -1.511, -1.464, 2.810,
         0.050, 0.954, -0.245, -0.306, -0.916, 0.490, 0.000, 0.000, 0.000, 1.411, 0.000),
@@ -68,7 +69,7 @@ WEAK_CONFIDENCE = 0.275
 # an uncertain frame, clear nights' too). skyref-3.14's refit proposed 0.325 (out of fold: TSI calibrated 6.3 %);
 # with the weights fitted on every development frame it flags 4.8 % of TSI's calibrated answers, under the band,
 # so the bar stays at 0.375 (5.7 %, on 50 frames 5.1 %). skyref-3.15's refit proposed 0.325 again (the site
-# weights unchanged), kept at 0.375 for the same reason.
+# weights unchanged), kept at 0.375 for the same reason; session 19's too.
 SITE_WEAK_CONFIDENCE = 0.375
 # Never certain; never under an even spread's 1/9 either (no distribution over 9 octas has a lower top, and
 # the octas must still show): broken skies, right 5-24 % of the time, sit at this floor.
