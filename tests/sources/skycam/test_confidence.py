@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from cielo.sources.skycam import confidence, regime
+from cielo.sources.skycam import confidence, lens, regime
 from cielo.sources.skycam.model import OctaModel
-from models.fit_confidence import fit_logistic
+from models.fit_confidence import SHRINK, fit_logistic
 from tests.support.camserver import sky_jpeg
 
 LIGHTS = (None, *regime.REGIMES)
@@ -99,10 +101,19 @@ def test_with_top_reaches_its_target_from_one_hot_and_zero_filled_distributions(
     assert confidence.with_top(np.full(9, 1 / 9), 0.9).max() == pytest.approx(1 / 9)  # out of reach: even
 
 
+def dimmed(jpeg: bytes, k: float) -> bytes:
+    a = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB")).astype(np.float64) * k
+    out = io.BytesIO()
+    Image.fromarray(a.clip(0, 255).astype(np.uint8)).save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
 def test_judge_marks_a_broken_sky_uncertain_and_keeps_its_octas():
     m = OctaModel()
-    frames = [m.decode(sky_jpeg(c, seed=3)) for c in (0.0, 0.5, 1.0)]
+    # dimmed under lens.SUNLIT_MEAN: the light-less weights score them (a sunlit one gets the day's)
+    frames = [m.decode(dimmed(sky_jpeg(c, seed=3), 0.8)) for c in (0.0, 0.5, 1.0)]
     clear, broken, overcast = m.judge(frames, [None] * 3, 0.0, 0.0)
+    assert not any(v.evidence.sunlit for v in (clear, broken, overcast))
     # synthetic broken skies judge 0.16-0.29 sure by the fitted weights: a weak answer, flagged exactly when
     # under the bar, octas kept either way
     assert broken.octas is not None and 2 <= broken.octas <= 6 and broken.confidence < 0.3
@@ -150,3 +161,53 @@ def test_rule_near_is_a_feature_of_every_light_and_near_the_bar_an_answer_is_les
         else:
             assert near == pytest.approx(far), light
     assert confidence.features(confidence.Evidence(tuple(p), False, False, False, False, 0.7))[-1] == 0.7
+
+
+def test_a_sunlit_frame_without_its_time_is_scored_by_the_day_weights_and_keeps_its_octas(monkeypatch):
+    """No time and no daylight seen (TSI's shadow band hides the sun), but as bright as only sunlight makes a
+    frame: the day's weights score it, as they would with its time; the rules and so the octas stay light-less."""
+    p = gaussian(4.0, 0.5)
+    lit, unlit = evidence(p, sunlit=True), evidence(p)
+    assert confidence.scored_light(None, lit) == regime.DAY and confidence.scored_light(None, unlit) is None
+    for light in regime.REGIMES:  # a known time's light is never overruled
+        assert confidence.scored_light(light, lit) == light
+    assert confidence.probability_right(lit, None) == pytest.approx(confidence.probability_right(unlit, regime.DAY))
+    assert confidence.probability_right(lit, None) != pytest.approx(confidence.probability_right(unlit, None))
+
+    m = OctaModel()
+    frames = [m.decode(sky_jpeg(c, seed=3)) for c in (0.0, 0.5, 1.0)]
+    assert min(f.brightness for f in frames) >= lens.SUNLIT_MEAN
+    judged = m.judge(frames, [None] * 3, 0.0, 0.0)
+    monkeypatch.setattr(confidence, "scored_light", lambda light, ev: light)
+    plain = m.judge(frames, [None] * 3, 0.0, 0.0)
+    for v, w in zip(judged, plain, strict=True):
+        assert v.evidence.sunlit and v.light is None and v.seen_light is None
+        assert v.octas == w.octas
+        assert v.confidence == pytest.approx(confidence.probability_right(v.evidence, regime.DAY))
+    assert any(v.confidence != pytest.approx(w.confidence) for v, w in zip(judged, plain, strict=True))
+
+
+def test_evidence_is_sunlit_from_the_sunlit_bar_up():
+    maps = lens.Maps(np.ones((4, 4), np.float32), np.zeros((4, 4), np.float32), None)
+    p = gaussian(0.0, 0.4)
+    assert confidence.Evidence.of(p, maps, False, False, False, 0.0, lens.SUNLIT_MEAN).sunlit
+    assert not confidence.Evidence.of(p, maps, False, False, False, 0.0, lens.SUNLIT_MEAN - 0.01).sunlit
+
+
+def test_a_shrunk_fit_stays_near_its_prior_on_few_frames_and_follows_many():
+    """A light with few frames (SHRINK: moonlit) is held toward the pooled weights, not toward 0."""
+    assert SHRINK.get(regime.MOONLIT, 0) > 1
+    rng = np.random.default_rng(1)
+    prior = np.array([1.0, -1.0, 0.5])
+    truth = np.array([-1.0, 1.0, -0.5])
+
+    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
+        x = np.column_stack([np.ones(n), rng.normal(size=(n, 2))])
+        return x, (rng.random(n) < 1 / (1 + np.exp(-(x @ truth)))).astype(float)
+
+    few = draw(15)
+    shrunk, free = fit_logistic(*few, kinds=0, prior=prior, lam=10.0), fit_logistic(*few, kinds=0)
+    assert np.abs(shrunk - prior).max() < np.abs(free - prior).max()
+    assert np.abs(shrunk - prior).max() < 1.0
+    many = fit_logistic(*draw(20000), kinds=0, prior=prior, lam=10.0)
+    assert np.allclose(many, truth, atol=0.15)

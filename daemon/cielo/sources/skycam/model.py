@@ -475,7 +475,7 @@ class OctaModel:
                     near = confidence.near_bar(self._rises(run[i], maps.valid, geom)[0], night.HORIZON_RISE,
                                                confidence.RISE_SPAN)
                 evidence = confidence.Evidence.of(row, maps, unsure, int(row.argmax()) < colour_octas,
-                                                  self.calibration is not None, near)
+                                                  self.calibration is not None, near, run[i].brightness)
                 p, weak = confidence.shaped(row, name, evidence)
                 octas = int(p.argmax())
                 flag = "uncertain" if weak else None
@@ -493,7 +493,8 @@ class OctaModel:
                     # read again by its own sky; kept only where that sky says it is not overcast, and then weak
                     again: list[tuple[lens.Lens, lens.Maps]] = []
                     row = self.predict([f], [lights[i]], again, hazy=True)[0].astype(np.float64)
-                    hazy_ev = confidence.Evidence.of(row, again[0][1], False, False, self.calibration is not None, 0.0)
+                    hazy_ev = confidence.Evidence.of(row, again[0][1], False, False, self.calibration is not None, 0.0,
+                                                     f.brightness)
                     hazy_p, _ = confidence.shaped(row, name, hazy_ev)
                     if int(hazy_p.argmax()) < haze.OVERCAST_READ:
                         (geom, maps), evidence, p = again[0], hazy_ev, hazy_p
