@@ -1,11 +1,11 @@
 """A paler camera (a dusty dome's veiling glare) pales its whole sky, not only the sun's side: the frame's own
-clear-sky surface acts over the whole sky, and the site's threshold is split from all its pooled pixels."""
+clear-sky surface acts over the whole sky (lens.whole_sky_reach)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from cielo.sources.skycam import calibration, lens
+from cielo.sources.skycam import lens
 
 
 def _pale_horizon(cloud: bool) -> tuple[np.ndarray, lens.Lens]:
@@ -53,37 +53,3 @@ def test_a_paler_cameras_surface_reaches_its_pale_horizon():
     deck = (np.mgrid[0:120, 0:160][1] < 50) & (np.abs(np.mgrid[0:120, 0:160][0] - 59.5) < 15)
     for ref in (blue, pale):
         assert _cloud(grey, lens.maps(grey, geom, ref, daylit=True), deck & (geom.rho() <= lens.OCTA_RADIUS)) > 0.95
-
-
-def _glared(n: int = calibration.SPLIT_MANY) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """n NRBR planes of 32 x 32 (enough frames that every split found is used): grey cloud (0.0) over 80 % or 20 %
-    of each, the clear sky 0.24 within SURFACE_REACH of the sun and 0.12 beyond (the glare's pale far side), the sky
-    0.25-0.6 lens radii from the sun pale (0.14). (nrbr, valid, rho, sun distance)."""
-    rng = np.random.default_rng(5)
-    yy, xx = np.mgrid[0:32, 0:32]
-    rho = (np.hypot(xx - 15.5, yy - 15.5) / 16).astype(np.float32)
-    sun = (np.hypot(xx - 6, yy - 6) / 16).astype(np.float32)
-    near = (sun >= 0.25) & (sun < 0.6)
-    planes = []
-    for _ in range(n):
-        cloud = rng.random((32, 32)) < (0.8 if rng.random() < 0.5 else 0.2)
-        p = np.where(cloud, 0.0, np.where(sun >= lens.SURFACE_REACH, 0.12, 0.24)) + 0.02 * rng.standard_normal((32, 32))
-        p[near & ~cloud] = 0.14 + 0.01 * rng.standard_normal(int((near & ~cloud).sum()))
-        planes.append(p)
-    nrbr = np.stack(planes).astype(np.float32)
-    valid = np.broadcast_to(rho <= 0.85, nrbr.shape).copy()
-    return nrbr, valid, rho, np.broadcast_to(sun, nrbr.shape).copy()
-
-
-def test_a_paler_cameras_threshold_is_split_from_all_its_pixels():
-    """The surface on: a camera at the reference's blue learns its threshold beyond the surface's reach; a paler one
-    (scale 0.8), whose surface reaches the whole sky, from all its pooled pixels."""
-    nrbr, valid, rho, sun = _glared()
-    far = valid & (sun >= lens.SURFACE_REACH)
-    whole, beyond = calibration.site_split(nrbr[valid], 0.8), calibration.site_split(nrbr[far])
-    assert whole is not None and beyond is not None and abs(whole[0] - beyond[0]) > 0.01
-    threshold, _, own, note = calibration._site_split(nrbr, valid, rho, sun, 0.14)
-    assert own is not None and all(map(all, own)) and threshold == beyond[0], note
-    threshold, table, own, note = calibration._site_split(nrbr, valid, rho, sun, 0.14 * 0.8, 0.8)
-    assert own is not None and all(map(all, own)) and threshold == whole[0] and "whole sky" in note, note
-    assert table is not None and {v for row in table for v in row} == {round(whole[0], 4)}

@@ -511,9 +511,7 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
     threshold = default if pooled is None else pooled[0]
     surface = level is not None and level < threshold + lenses.SURFACE_MARGIN
     site = pooled
-    # a paler camera's surface reaches the whole sky (lens.whole_sky_reach): no sky lies beyond it, and the site's
-    # threshold is the split of all its pooled pixels
-    if surface and scale >= 1.0:
+    if surface:
         # the sun's side is the surface's, frame by frame: one threshold, learned where it does not reach
         # (a table by distance to the sun as well counts the same paleness twice: LenghuSky-8 dev day 1.14
         # with the table, 1.11 with one threshold over all pixels, 1.09 with it learned beyond the reach)
@@ -559,10 +557,7 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
     else:
         note += (f"; the sky near the sun reaches NRBR {level:.3f}, within {lenses.SURFACE_MARGIN} of it: "
                  f"each frame's own clear-sky surface is on")
-        if site is not None and scale < 1.0:
-            note += (f", over the whole sky (a paler camera's: its clear sky's blue {scale:.2f} of the reference's), "
-                     f"and the site's threshold is {threshold:.3f}, from all its pooled pixels")
-        elif site is not None:
+        if site is not None:
             note += (f", and the site's threshold is {threshold:.3f}, learned beyond {lenses.SURFACE_REACH} lens "
                      f"radii of the sun where the surface does not reach")
     if spread is not None:
