@@ -713,6 +713,9 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
                                f" by over {CLEAR_BAND:.0%}: the day bars scaled by {scale:.2f}")
         elif scale != 1.0:
             scale, scale_note = 1.0, scale_note + " (not applied: the model's reference, no site threshold)"
+        if reference is not None and lenses.whole_sky_reach(dataclasses.replace(reference, clear_scale=scale)):
+            # the judge reads it from the scale (lens.whole_sky_reach): said here, where the scale is learned
+            scale_note += "; each frame's own clear-sky surface reaches the whole sky (a paler camera's glare)"
     found_info = {
         "lens": lens_note,
         "lens_share": round(float(lens.mean()), 4),

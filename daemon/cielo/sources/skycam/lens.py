@@ -495,7 +495,9 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
             low = np.maximum(np.minimum(threshold, surface - np.float32(SURFACE_MARGIN)),
                              np.float32(SURFACE_FLOOR * ref.clear_scale))
             low = np.minimum(low, threshold)
-            reach = np.inf if hazy else SURFACE_REACH  # haze pales the whole sky, not only the sun's side
+            # haze pales the whole sky, not only the sun's side; so does a pale camera's veiling glare (a dusty
+            # dome: calibration.clear_scale under 1), over the whole mirror (whole_sky_reach)
+            reach = np.inf if hazy or whole_sky_reach(ref) else SURFACE_REACH
             threshold = np.where((gam < reach) & ref.own_sky_allowed(rho, gam), low, threshold)
             threshold = threshold.astype(np.float32)
     return Maps(valid.astype(np.float32), threshold, sun)
@@ -579,6 +581,16 @@ SURFACE_REACH = 1.0  # ... and only on the sun's side of the sky: within this di
 SURFACE_SUN_SCALE = 0.8  # the surface's circumsolar term decays over this distance (lens radii)
 SURFACE_ROUNDS = 4
 DECK_ABOVE = 0.04  # a deck's bar over the reference's zenith: SURFACE_CLEAR over the model's default 0.14
+
+
+def whole_sky_reach(ref: Reference) -> bool:
+    """Whether the frame's own clear-sky surface lowers the threshold over the whole sky, not only within
+    SURFACE_REACH of the sun: at a site whose calibrated clear sky is paler than the reference camera's
+    (`clear_scale` under 1). A dusty dome's veiling glare draws the whole mirror's sky toward grey, the horizon most
+    (ARM TSI through research/camera_shift.py "dusty dome", 50-frame calibrations: the clear sky 0.28 NRBR at the
+    zenith, 0.14 by the horizon, against a site threshold of 0.09), as haze does; beyond the reach one threshold
+    read the pale horizon of its clear frames as cloud (docs/design.md, "A dusty dome's pale horizon")."""
+    return ref.clear_scale < 1.0
 
 
 def deck_bar(ref: Reference) -> float:
