@@ -169,7 +169,9 @@ CLEAR_MIN_FRAMES = 5  # frames in each class at least
 # and took none, and the frames it judged read clear skies 0.5 octa high on average. No half of
 # our untouched cameras reads a red cast (TSI and LenghuSky-8, 50 frames picked evenly, at random (seeds 1, 2) and
 # as windows from 0, 0.25, 0.5, 0.75 of the half: greyest -0.024..+0.078, none redder than the reference's by
-# CAST_BAND). A blue cast the site's pixels show but too few frames confirm is taken off no frame by the site; each
+# CAST_BAND). Not enforced: the sun's height (fit has no site position); a calibration on evening frames only reads
+# the low sun's red as a cast (held-out TSI 2018-04-19, sun 3-12 degrees: -0.11..-0.14 taken off; docs/design.md).
+# A blue cast the site's pixels show but too few frames confirm is taken off no frame by the site; each
 # frame judged whose own cloud cover shows it (frame_cast's blue side, as without a calibration) has its own taken
 # off (OWN_CAST, Calibration.frame_cast). Until session 19 a calibration switched frame_cast off altogether, so a cool
 # camera calibrated on clear-heavy frames lost the rule that read its decks uncalibrated (TSI through "wb cool": one
