@@ -169,8 +169,9 @@ CLEAR_MIN_FRAMES = 5  # frames in each class at least
 # and took none, and the frames it judged read clear skies 0.5 octa high on average. No half of
 # our untouched cameras reads a red cast (TSI and LenghuSky-8, 50 frames picked evenly, at random (seeds 1, 2) and
 # as windows from 0, 0.25, 0.5, 0.75 of the half: greyest -0.024..+0.078, none redder than the reference's by
-# CAST_BAND). Not enforced: the sun's height (fit has no site position); a calibration on evening frames only reads
-# the low sun's red as a cast (held-out TSI 2018-04-19, sun 3-12 degrees: -0.11..-0.14 taken off; docs/design.md).
+# CAST_BAND). A sample of one daylight period (narrowness.day_spread) still needs covers for it: 50 frames of one
+# evening are lit by its low sun (held-out TSI 2018-04-19, sun 3-12 degrees: -0.11..-0.14 read; docs/design.md). Not
+# enforced: the sun's height (fit has no site position), so evening frames of many days would still read their red.
 # A blue cast the site's pixels show but too few frames confirm is taken off no frame by the site; each
 # frame judged whose own cloud cover shows it (frame_cast's blue side, as without a calibration) has its own taken
 # off (OWN_CAST, Calibration.frame_cast). Until session 19 a calibration switched frame_cast off altogether, so a cool
@@ -676,7 +677,10 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
         greys = [nrbr[i][area & ~frames[i].not_sky() & (brightest[i] < CAST_UNSATURATED / 255)]
                  for i in range(n) if daylit[i] is True]
         cast, cast_note = site_cast(np.concatenate(greys))
-        if cast and (cast > 0 or not RED_UNCOVERED) and (
+        # a red cast needs no covers only from daylit frames of more than one daylight period (the spread a site
+        # threshold needs): one evening's frames are lit red by its low sun (held-out TSI 2018-04-19)
+        red_alone = RED_UNCOVERED and spread is None
+        if cast and (cast > 0 or not red_alone) and (
                 cover := narrowness.covered(greys, FRAME_CAST_SPREAD)) < narrowness.COVERED:
             own_cast = cast > 0 and OWN_CAST
             cast, cast_note = 0.0, (f"{cast_note}; but {cover} daylit frames show a cloud cover (needs "
