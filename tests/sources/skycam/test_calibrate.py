@@ -587,3 +587,43 @@ def test_a_split_pinned_under_the_models_scales_the_day_bars_where_the_levels_co
     assert pale.clear_scale < 1.0 and "scaled by" in pale.found["clear_sky_blue"]
     blue = _fit_site(model, (105, 187), (105, 187), 0.14)
     assert blue.sky_threshold >= 0.14 * (1 - calibration.CLEAR_BAND) and blue.clear_scale == 1.0, blue.found
+
+
+def test_a_cool_cast_too_few_covers_confirm_leaves_each_frame_its_own(model: OctaModel, tmp_path: Path, monkeypatch):
+    """A cool camera (blue x1.1, red x0.9) calibrated on mostly clear days: its greyest day pixels sit blue of the
+    reference's, but too few frames show a cloud cover (narrow.COVERED) to take the site's cast off, so each deck
+    judged keeps its own cast (frame_cast, as without a calibration) and reads overcast; with the calibration
+    switching the frame's cast off (as before session 19) the cool deck reads under 6. A warm camera's red cast
+    on the same few covers is the site's (no clear sky's palest is red by day: RED_UNCOVERED), and a file without
+    the field loads without it."""
+    from cielo.sources.skycam import calibration
+    from tests.sources.skycam.test_frame_cast import COOL, _deck, _through
+
+    monkeypatch.setattr(narrow, "SPLIT_MOVE", 1.0)
+    sky = ((80, 200), (165, 195))  # a clear sky pale by the sun, deep beyond: its median far from its palest
+    covers = [0.0, 0.0, 0.0, 0.0, 0.15, 1.0]
+    frames = [_cast(model, _site(model, i, covers[i % 6], *sky), *COOL) for i in range(12)]
+    cal = fit(frames, "test", 0.14, [True] * len(frames))
+    assert cal.cast == 0.0 and cal.frame_cast, cal.found["cast"]
+    deck = model.decode(_through(_deck(), COOL))
+    model.calibrate(cal)
+    try:
+        (kept,) = model.judge([deck], [None], 0.0, 0.0)  # blind: with the time, other rules read this deck 8 too
+        cal.frame_cast = False
+        (off,) = model.judge([deck], [None], 0.0, 0.0)
+    finally:
+        model.calibrate(None)
+    assert kept.octas is not None and kept.octas >= 6 and off.octas is not None and off.octas < 6, (kept, off)
+    warm = [_cast(model, _site(model, i, covers[i % 6], *sky), 1.1, 0.9) for i in range(12)]
+    red = fit(warm, "test", 0.14, [True] * len(warm))
+    assert red.cast < -0.05 and not red.frame_cast, red.found["cast"]
+    with monkeypatch.context() as mp:
+        mp.setattr(calibration, "RED_UNCOVERED", False)  # as before session 19: a red cast needed covers too
+        assert fit(warm, "test", 0.14, [True] * len(warm)).cast == 0.0
+    cal.frame_cast = True
+    cal.save(tmp_path / "cal.json")
+    assert Calibration.load(tmp_path / "cal.json").frame_cast
+    raw = json.loads((tmp_path / "cal.json").read_text())
+    del raw["frame_cast"]
+    (tmp_path / "old.json").write_text(json.dumps(raw))
+    assert not Calibration.load(tmp_path / "old.json").frame_cast

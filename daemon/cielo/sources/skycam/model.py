@@ -366,16 +366,19 @@ class OctaModel:
         return frame if self.calibration is None else uncast_frame(frame, self.calibration.cast)
 
     def as_read(self, frame: Frame, light: regime.Light | None) -> Frame:
-        """as_judged, and without a calibration a cast the frame shows by itself taken off (calibration.frame_cast:
+        """as_judged, and without a calibration (or with one that keeps it: Calibration.frame_cast, blue side only)
+        a cast the frame shows by itself taken off (calibration.frame_cast:
         a cloud cover bluer than any of the reference cameras', or with the sun up at the frame's known time
         greyest pixels redder than its light), by day or at an unknown time; never a starry
         night (a dark frame with stars; TSI's sunlit day frames look starry, lens.SUNLIT_MEAN)."""
-        if self.calibration is not None:
+        cal = self.calibration
+        if cal is not None and not cal.frame_cast:
             return self.as_judged(frame)
         if (light is not None and light.regime != regime.DAY) or (frame.starry and
                                                                     frame.brightness < lens.SUNLIT_MEAN):
             return frame
-        sun_up = light is not None and light.sun_altitude >= FRAME_WARM_SUN
+        # a calibration that keeps the frames' own cast (Calibration.frame_cast) keeps its blue side only
+        sun_up = cal is None and light is not None and light.sun_altitude >= FRAME_WARM_SUN
         cast = frame_cast(frame.pixels, self.geometry(frame, light), frame.not_sky(), sun_up)
         return uncast_frame(frame, cast, clipped_white=True)
 
