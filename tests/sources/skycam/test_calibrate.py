@@ -6,7 +6,7 @@ shows them the same), never real datasets: models/octas.json has the figures mea
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -620,6 +620,11 @@ def test_a_cool_cast_too_few_covers_confirm_leaves_each_frame_its_own(model: Oct
     with monkeypatch.context() as mp:
         mp.setattr(calibration, "RED_UNCOVERED", False)  # as before session 19: a red cast needed covers too
         assert fit(warm, "test", 0.14, [True] * len(warm)).cast == 0.0
+    # one evening's frames (one daylight period) are lit by its low sun: their red needs covers as a blue cast does
+    evening = [datetime(2024, 1, 5, 16, 0, tzinfo=UTC) + timedelta(minutes=10 * i) for i in range(len(warm))]
+    assert fit(warm, "test", 0.14, [True] * len(warm), evening).cast == 0.0
+    days = [datetime(2024, 1, 5 + i, 12, 0, tzinfo=UTC) for i in range(len(warm))]
+    assert fit(warm, "test", 0.14, [True] * len(warm), days).cast < -0.05
     cal.frame_cast = True
     cal.save(tmp_path / "cal.json")
     assert Calibration.load(tmp_path / "cal.json").frame_cast
