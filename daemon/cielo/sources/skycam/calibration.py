@@ -169,8 +169,8 @@ CLEAR_MIN_FRAMES = 5  # frames in each class at least
 # and took none, and the frames it judged read clear skies 0.5 octa high on average. No half of
 # our untouched cameras reads a red cast (TSI and LenghuSky-8, 50 frames picked evenly, at random (seeds 1, 2) and
 # as windows from 0, 0.25, 0.5, 0.75 of the half: greyest -0.024..+0.078, none redder than the reference's by
-# CAST_BAND). A sample of one daylight period (narrowness.day_spread) still needs covers for it: 50 frames of one
-# evening are lit by its low sun (held-out TSI 2018-04-19, sun 3-12 degrees: -0.11..-0.14 read; docs/design.md). Not
+# CAST_BAND). A sample of one daylight period (narrowness.day_spread) still needs covers for it: one evening's
+# frames are lit by its low sun (held-out TSI 2018-04-19, 5-frame halves, sun 3-12 degrees: -0.11..-0.14 read). Not
 # enforced: the sun's height (fit has no site position), so evening frames of many days would still read their red.
 # A blue cast the site's pixels show but too few frames confirm is taken off no frame by the site; each
 # frame judged whose own cloud cover shows it (frame_cast's blue side, as without a calibration) has its own taken
