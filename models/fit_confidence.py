@@ -65,9 +65,8 @@ def collect(model, samples, site, block: str) -> list[dict]:
             if v.octas is not None:
                 out.append({"mode": mode, "fold": fold[id(samples[i])], "truth": samples[i].octas,
                             "octas": v.octas, "regime": regime.light(whens[i], *site).regime,
-                            # the light the judge's confidence used: the time's, or daylight a frame judged without
-                            # its time showed (seen_light: the day rules and the day weights)
-                            # (confidence.scored_light: a sunlit frame judged without its time, the day's weights)
+                            # the light the judge's confidence used (confidence.scored_light): the time's, or for a
+                            # frame judged without its time the daylight it showed (seen_light) or, sunlit, the day's
                             "light": confidence.scored_light(v.light or v.seen_light, v.evidence),
                             "ev": v.evidence, "shipped": v.confidence, "flag": v.flag})
 

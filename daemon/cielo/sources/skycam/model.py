@@ -456,7 +456,7 @@ class OctaModel:
                 to_run.append(i)
         if to_run:
             # the warm frame cast reads only a known time's sun: with the image's sun it cost LenghuSky 2018-2019
-            # blind day frames a little (the lead's ablation, probes18/dayablate.py)
+            # blind day frames a little (docs/design.md, "A daylit frame without its time")
             run = {i: self.as_read(frames[i], timed[i]) for i in to_run}
             seen: list[tuple[lens.Lens, lens.Maps]] = []
             probs = self.predict([run[i] for i in to_run], [lights[i] for i in to_run], seen)
