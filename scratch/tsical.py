@@ -11,6 +11,7 @@ from models import skydata
 from cielo.sources.skycam import calibration, regime, veil
 from cielo.sources.skycam.model import OctaModel, DARK_MEAN
 model = OctaModel()
+calibration.BLUER_SPLIT = os.environ.get("BLUER", "1") == "1"
 tsi = [s for s in skydata.load_tsi(Path("/work/data/tsi"), step=10) if cs.part(s.name) in ("fit", "check")]
 t = np.array([s.octas for s in tsi])
 day = np.array([s.name[:8] for s in tsi])
