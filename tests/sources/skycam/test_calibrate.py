@@ -632,3 +632,42 @@ def test_a_cool_cast_too_few_covers_confirm_leaves_each_frame_its_own(model: Oct
     del raw["frame_cast"]
     (tmp_path / "old.json").write_text(json.dumps(raw))
     assert not Calibration.load(tmp_path / "old.json").frame_cast
+
+
+def _bluer_camera(seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """20 day frames of a bluer camera (NRBR planes): grey cloud about 0, a clear sky about 0.42 (classes some 0.4
+    apart, twice the reference camera's), half the frames mostly cloud; no sun in view."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:32, 0:32]
+    rho = (np.hypot(xx - 16, yy - 16) / 16).astype(np.float32)
+    planes = []
+    for i in range(20):
+        cloud = rng.random((32, 32)) < (0.7 if i % 2 else 0.2)
+        planes.append(np.where(cloud, 0.0 + 0.06 * rng.standard_normal((32, 32)),
+                               0.42 + 0.06 * rng.standard_normal((32, 32))))
+    nrbr = np.stack(planes).astype(np.float32)
+    valid = np.broadcast_to(rho <= 0.85, nrbr.shape).copy()
+    return nrbr, valid, rho, np.full(nrbr.shape, 9.0, dtype=np.float32)
+
+
+def test_a_bluer_cameras_split_is_the_sites_where_its_contrast_carries_it(monkeypatch: pytest.MonkeyPatch):
+    """A bluer camera (more saturation, auto levels) draws its classes apart and its split up: from few frames that
+    split sits over narrow.SPLIT_MOVE above the model's and was taken for their weather (the model's 0.14: TSI
+    through saturation 1.3 read every cloudy octa about 1 low). Where the classes' contrast is over the reference
+    camera's by CLEAR_BAND and the split moved no farther than that factor, it is the site's, one threshold for
+    every band; a split farther up than the contrast carries (here against a model threshold of 0.05) stays the
+    weather's, and with BLUER_SPLIT off the model's is kept as before."""
+    from cielo.sources.skycam import calibration
+
+    nrbr, valid, rho, sun = _bluer_camera()
+    split, contrast = calibration.site_split(nrbr[valid])
+    assert contrast >= calibration.CONTRAST_REF * (1 + calibration.CLEAR_BAND)
+    assert split - 0.14 > narrow.SPLIT_MOVE and split <= 0.14 * contrast / calibration.CONTRAST_REF
+    threshold, table, _, note = calibration._site_split(nrbr, valid, rho, sun, 0.14)
+    assert threshold == split and "a bluer camera" in note, note
+    assert table is not None and {v for row in table for v in row} == {round(split, 4)}
+    far, _, _, note = calibration._site_split(nrbr, valid, rho, sun, 0.05)
+    assert far == 0.05 and "their weather's" in note
+    monkeypatch.setattr(calibration, "BLUER_SPLIT", False)
+    kept, _, _, note = calibration._site_split(nrbr, valid, rho, sun, 0.14)
+    assert kept == 0.14 and "their weather's" in note

@@ -76,6 +76,17 @@ TABLE_RHO, TABLE_SUN = 4, 4  # the site's table: bands of rho (within 0.85) x di
 # halves put 0.06-0.12 off; pinned, its MAE went 0.187 -> 0.273), and LenghuSky-8's whole halves pin theirs.
 SPLIT_HALVES = 6
 SPLIT_WOBBLE = 0.03
+# A bluer camera (more saturation, a stretched tone curve) draws its clear sky and its grey cloud apart by one
+# factor, and its pooled split up with them; the model's threshold then reads its thin and broken cloud as sky (ARM
+# TSI through "saturation 1.3", 50-frame halves: split 0.21, classes 0.35 apart, not pinned; the model's 0.14 read
+# every cloudy octa about 1 low, calibrated MAE 0.463). The classes' contrast says how much bluer: over the reference
+# camera's (CONTRAST_REF, LenghuSky-8 2018-2019 day frames: 0.19; 50-frame draws of them 0.19-0.23) by CLEAR_BAND at
+# least, an unpinned split (or one a narrow sample's weather would explain, narrowness.SPLIT_MOVE) above the model's
+# threshold by CLEAR_BAND is the site's where it moved no farther than that factor (BLUER_SPLIT): a split farther up
+# than the contrast carries is a sample's weather (TSI, 50 frames of a clear morning: 0.23 on classes 0.27 apart).
+# A sample of one daylight period (narrowness.day_spread) keeps the model's threshold still.
+CONTRAST_REF = 0.19
+BLUER_SPLIT = True
 SPLIT_MANY = 100  # day frames
 SURFACE_NEAR = 0.6  # the sky near the sun, for the surface test: out to this distance (lens radii)
 MIN_JUDGED = 0.01  # a frame whose judged area (octa area, less glare, ground, obstructions) is under this share
@@ -524,6 +535,14 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
     used = np.flatnonzero(valid.reshape(len(valid), -1).any(axis=1))
     parts = [used[h] for h in halves(used.size)] if used.size < SPLIT_MANY else []
     pooled = pinned(found, nrbr, valid, parts, scale)
+    # only a split the site would not keep (not pinned, or moved as a narrow sample's weather): a pinned one keeps
+    # its bands as before
+    dropped = pooled is None or (bool(parts) and abs(found[0] - default) > narrowness.SPLIT_MOVE)
+    bluer = (BLUER_SPLIT and dropped and spread is None and scale == 1.0
+             and contrast >= CONTRAST_REF * (1.0 + CLEAR_BAND)
+             and default * (1.0 + CLEAR_BAND) < found[0] <= default * contrast / CONTRAST_REF)
+    if bluer:
+        pooled = found
     # Each frame's own clear-sky surface lowers the threshold only to SURFACE_MARGIN under its clear sky: it
     # can act on clear sky only where that sits within SURFACE_MARGIN of the threshold. A site whose sky near
     # the sun (the bluest tenth of each frame there; the median frame) stays farther above gets nothing from
@@ -545,7 +564,7 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
         if beyond is not None:
             site = pinned(beyond, nrbr, far, parts, scale)
     moved = 0.0 if site is None else site[0] - default
-    if spread is None and parts and abs(moved) > narrowness.SPLIT_MOVE:
+    if spread is None and parts and abs(moved) > narrowness.SPLIT_MOVE and not bluer:
         spread = (f"{used.size} day frames (under {SPLIT_MANY}) put it {moved:+.3f} off the model's "
                   f"(over {narrowness.SPLIT_MOVE}): their weather's")
     if spread is not None:  # a narrow sample (narrowness): its split is its own, the surface decision kept
@@ -567,7 +586,9 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
             glo = lenses.SUN_BAND * j
             ghi = lenses.SUN_BAND * (j + 1) if j < TABLE_SUN - 1 else 99.0
             in_band = in_rho & (sun_dist >= glo) & (sun_dist < ghi)
-            band = None if site is None else pinned(site_split(nrbr[in_band], scale), nrbr, in_band, parts, scale)
+            # a bluer camera's split is taken from its contrast, not its frames' agreement: one threshold for all
+            band = (None if site is None or bluer
+                    else pinned(site_split(nrbr[in_band], scale), nrbr, in_band, parts, scale))
             row.append(round(threshold if band is None else band[0], 4))
         rows.append(tuple(row))
     own = tuple(tuple(surface for _ in range(TABLE_SUN)) for _ in range(TABLE_RHO))
@@ -587,6 +608,9 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
                      f"radii of the sun where the surface does not reach")
     if spread is not None:
         note += f"; but {spread}: the model's threshold {default:.3f} instead"
+    elif bluer and site is not None:
+        note += (f"; not pinned by its frames, but its classes are {contrast / CONTRAST_REF:.2f} times the reference "
+                 f"camera's apart (a bluer camera): kept as the site's")
     elif site is None:
         note += (f"; not pinned (halves of the {used.size} frames split over {SPLIT_WOBBLE} off it): the model's "
                  f"threshold {default:.3f} instead")
