@@ -1,0 +1,9 @@
+"""Run a module with the moonlit veil rule off (MOON_LIGHT = 0): the 'before' of a bench."""
+import runpy, sys
+from cielo.sources.skycam import moonveil
+moonveil.MOON_LIGHT = 0.0
+mod = sys.argv[1]; sys.argv = sys.argv[1:]
+if mod.endswith(".py"):
+    runpy.run_path(mod, run_name="__main__")
+else:
+    runpy.run_module(mod, run_name="__main__")
