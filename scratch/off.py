@@ -1,4 +1,4 @@
-"""Run a module with the moonlit veil rule off (MOON_LIGHT = 0): the 'before' of a bench."""
+"""Run a module with the moonlit veil rule off (MOON_LIGHT = 0): the before of a bench (needs commit 8266e5a: moonveil.py)."""
 import runpy, sys
 from cielo.sources.skycam import moonveil
 moonveil.MOON_LIGHT = 0.0

@@ -30,7 +30,6 @@ from cielo.sources.skycam import (
     lens,
     lowsun,
     mono,
-    moonveil,
     night,
     orientation,
     regime,
@@ -396,8 +395,7 @@ class OctaModel:
         unsure, and how near its bar it sat (confidence.Evidence.rule_near)."""
         geom = self.geometry(frame, light)
         site_night = None if self.calibration is None else self.calibration.night
-        starred, p = night.moonlit_read(frame, geom, self.maps(frame, geom, light).valid, site_night,
-                                         moonveil.moon_light(light.moon_illuminated, light.moon_altitude))
+        starred, p = night.moonlit_read(frame, geom, self.maps(frame, geom, light).valid, site_night)
         unsure = night.gate_unsure(p)
         near = confidence.near_bar(confidence.gate_log_odds(p), confidence.gate_log_odds(night.GATE_CLEAR),
                                    confidence.GATE_SPAN)

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from cielo.sources.skycam import lens, moonveil
+from cielo.sources.skycam import lens
 from cielo.sources.skycam.frame import Frame
 
 STAR_FAINT = 6  # levels (0..255) over the ring: a star that marks open sky
@@ -247,11 +247,10 @@ def open_sky(faint: np.ndarray, height: int, width: int) -> np.ndarray:
     return density
 
 
-def moonlit_read(frame: Frame, geom: lens.Lens, valid: np.ndarray, site: NightSite | None = None,
-                 moon_light: float | None = None) -> tuple[int | None, float]:
+def moonlit_read(frame: Frame, geom: lens.Lens, valid: np.ndarray, site: NightSite | None = None
+                 ) -> tuple[int | None, float]:
     """(octas read by the stars when the frame looks like a clear moonlit sky, None: keep the colour reading;
-    the gate's probability, which decided it). `moon_light`: moonveil.moon_light at the frame's time (None:
-    unknown, no veil read)."""
+    the gate's probability, which decided it)."""
     p, faint = gate(frame, geom, site)
     sel = valid > 0
     if p <= GATE_CLEAR or faint is None or not sel.any():
@@ -259,8 +258,6 @@ def moonlit_read(frame: Frame, geom: lens.Lens, valid: np.ndarray, site: NightSi
     tex = texture(frame, geom)
     if tex is not None and tex > (TEXTURE_BAR if site is None else site.texture_bar):
         return None, p  # lit, lumpy cloud: its bright cells are no stars
-    if frame.bright is not None and moonveil.veiled(faint, frame.bright, geom, moon_light):
-        return None, p  # a veil: too few faint stars for a clear sky under this moon
     density = open_sky(faint, *valid.shape)
     cloud = float((density[sel] <= OPEN_SKY).mean())
     return math.floor(cloud * 8 + 0.5), p
