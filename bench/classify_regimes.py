@@ -118,6 +118,23 @@ def drop(cal, parts, default: float) -> None:
         cal.night = dataclasses.replace(cal.night, **off)
 
 
+def fit_half(model, frames, whens, regimes, site, idx: list[int], default: float):
+    """A calibration fitted without labels on frames[idx] (their times known), as `cielo calibrate --images` keeps
+    and learns them; None where too few are bright enough (research/misreads.py --calibrated fits the same way)."""
+    from cielo.sources.skycam import calibration, regime, veil
+    from cielo.sources.skycam.model import DARK_MEAN
+
+    keep = [i for i in idx if frames[i].brightness >= DARK_MEAN or frames[i].stars is not None]
+    usable = [frames[i] for i in keep]
+    if sum(f.brightness >= DARK_MEAN for f in usable) < calibration.MIN_FRAMES:
+        return None
+    daylit: list[bool | None] = [bool(regimes[i] == regime.DAY) for i in keep]  # the daemon knows the time too
+    cal = calibration.fit(usable, "half", default, daylit, [whens[i] for i in keep])
+    calibration.learn_nights(cal, usable, [whens[i] for i in keep], *site)
+    veil.learn(cal, model, usable, [whens[i] for i in keep], *site)
+    return cal
+
+
 def evaluate(model, samples, site, block: str, split: str | None = None, cal_frames: int | None = None,
              cal_pick: str = "even", cal_start: float = 0.0, cal_seed: int = 0, off: tuple[str, ...] = (),
              frames: list | None = None, modes: tuple[str, ...] = ("blind", "timed")
@@ -128,8 +145,7 @@ def evaluate(model, samples, site, block: str, split: str | None = None, cal_fra
     independent check calibrates on ~50), instead of all of them; `cal_pick`, `cal_start`, `cal_seed`: which (pick);
     `off`: learned parts switched off (drop). `frames`: the samples already decoded; `modes`: the uncalibrated
     modes to score too."""
-    from cielo.sources.skycam import calibration, regime, veil
-    from cielo.sources.skycam.model import DARK_MEAN
+    from cielo.sources.skycam import calibration, regime
 
     frames = frames if frames is not None else [model.decode(s.jpeg) for s in samples]
     whens = [s.extra["when"] for s in samples]
@@ -145,19 +161,12 @@ def evaluate(model, samples, site, block: str, split: str | None = None, cal_fra
     c = np.zeros(len(samples))
     u = np.zeros(len(samples), dtype=bool)
     default = float(model.reference.zenith)  # the model's: each half is fitted from the same start
-    for fit_half, score_half in ((a, b), (b, a)):
+    for fitted, score_half in ((a, b), (b, a)):
         if cal_frames:
-            fit_half = pick(fit_half, cal_frames, cal_pick, cal_start, cal_seed)
-        # what `cielo calibrate --images` keeps: frames bright enough, or dark with stars
-        keep = [index[id(s)] for s in fit_half if frames[index[id(s)]].brightness >= DARK_MEAN
-                or frames[index[id(s)]].stars is not None]
-        usable = [frames[i] for i in keep]
-        if sum(f.brightness >= DARK_MEAN for f in usable) < calibration.MIN_FRAMES:
+            fitted = pick(fitted, cal_frames, cal_pick, cal_start, cal_seed)
+        cal = fit_half(model, frames, whens, regimes, site, [index[id(s)] for s in fitted], default)
+        if cal is None:
             continue
-        daylit: list[bool | None] = [bool(regimes[i] == regime.DAY) for i in keep]  # the daemon knows the time too
-        cal = calibration.fit(usable, "half", default, daylit, [whens[i] for i in keep])
-        calibration.learn_nights(cal, usable, [whens[i] for i in keep], *site)
-        veil.learn(cal, model, usable, [whens[i] for i in keep], *site)
         drop(cal, off, default)
         model.calibrate(cal)
         idx = [index[id(s)] for s in score_half]

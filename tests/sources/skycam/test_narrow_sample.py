@@ -111,3 +111,19 @@ def test_the_bench_picks_calibration_frames_evenly_in_a_window_or_at_random():
     draw = pick(half, 50, "random", seed=3)
     assert len({s.name for s in draw}) == 50 and draw == pick(half, 50, "random", seed=3) != pick(half, 50, "random")
     assert len(pick(half[:20], 50, "window", 0.5)) == 20
+
+
+def test_the_bench_fits_a_half_only_from_enough_bright_frames(model: OctaModel):
+    """bench.classify_regimes.fit_half (and research/misreads.py --calibrated through it) fits what `cielo calibrate`
+    would: nothing from fewer usable frames than calibration.MIN_FRAMES, a calibration with its night side looked for
+    from enough."""
+    from bench.classify_regimes import fit_half
+    from cielo.sources.skycam import calibration, regime
+
+    n = calibration.MIN_FRAMES + 4
+    frames = [_site(model, i, SITE_COVERS[i % 6], (105, 187), (105, 187)) for i in range(n)]
+    whens = [NOON + timedelta(days=i) for i in range(n)]
+    regimes = [regime.DAY] * n
+    assert fit_half(model, frames, whens, regimes, (0.0, 0.0), list(range(calibration.MIN_FRAMES - 1)), 0.3) is None
+    cal = fit_half(model, frames, whens, regimes, (0.0, 0.0), list(range(n)), 0.3)
+    assert cal is not None and "night" in cal.found
