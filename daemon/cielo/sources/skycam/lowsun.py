@@ -45,9 +45,10 @@ HORIZON_RHO = 0.6  # ... over the horizon band: from this share out to the octa 
 ZENITH_BAR = 1.1
 # Over the rim the ring of glow round the disc is veil.py's, but a veil there can glow like a clear sky at a site's bar
 # (LenghuSky-8 2019-04-05 18:24, 7 octas, the sun 19.9 degrees up: glow 1.50 against a 50-frame half's bar of 1.37,
-# read 3) while its zenith outshines its horizon band (1.49). Clear frames 2018-2019 with the sun at 13.5-20 degrees:
-# 0.86 at most, 1.04 through a vignette of 30 % at the rim, and at 20-25 degrees 0.96 (1.14 through the vignette), so
-# the rule stops at TOP_ALTITUDE and its bar there sits over every clear frame of the band above through that lens.
+# read 3) while its zenith outshines its horizon band (1.46-1.49). Clear frames 2018-2019 with the sun at 13.5-20
+# degrees: 0.86 at most, 1.04 through a vignette of 30 % at the rim, and at 20-25 degrees 0.96 (1.14 through the
+# vignette), so the rule stops at TOP_ALTITUDE and its bar there sits over every clear frame of the band above through
+# that lens (2020's frames were seen before 1.2 was chosen over 1.1: docs/design.md, "The calibrated day misses").
 TOP_ALTITUDE = 20.0
 ABOVE_RIM_BAR = 1.2
 MIN_PIXELS = 20  # fewer sky pixels than this in either band (at the model's size): no ratio
