@@ -742,6 +742,33 @@ def test_a_low_sun_sky_lit_from_above_reads_overcast_and_weak():
     assert judged(clear, low).octas == 0 and judged(clear, low).flag is None  # the daemon's own clear sky stays
 
 
+def test_a_deck_lit_from_above_with_the_sun_just_over_the_rim_needs_the_higher_bar():
+    # With the sun a little over the octa area's rim (13.5-20°) its aureole nears the zenith and a clear sky's ratio
+    # rises: the rule reads on there, at ABOVE_RIM_BAR; with the sun over TOP_ALTITUDE it does not read at all
+    from cielo.sources.skycam import lowsun
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    at = {alt: datetime(2024, 6, 1, h, m, tzinfo=UTC) for alt, h, m in ((4, 5, 15), (17, 6, 30), (23, 7, 0))}
+
+    def judged(jpeg: bytes, alt: int):
+        return model.judge([model.decode(jpeg)], [at[alt]], 40.4, -3.7)[0]
+
+    def ratio(jpeg: bytes) -> float | None:
+        f = model.decode(jpeg)
+        geom = model.geometry(f)
+        return lowsun.zenith_ratio(f.pixels, model.maps(f, geom).valid, geom)
+
+    assert lowsun.RIM_ALTITUDE < 17 < lowsun.TOP_ALTITUDE < 23
+    faint, deck = lit_from_above(0.5), lit_from_above(0.6)
+    assert lowsun.ZENITH_BAR <= ratio(faint) < lowsun.ABOVE_RIM_BAR <= ratio(deck)
+    assert judged(faint, 4).octas == lowsun.OVERCAST_READ  # under the rim the lower bar
+    assert judged(faint, 17).octas <= 2  # over it the higher one: the colour's answer
+    above = judged(deck, 17)
+    assert above.octas == lowsun.OVERCAST_READ and above.flag == "uncertain"
+    assert judged(deck, 23).octas <= 2  # the sun over TOP_ALTITUDE: the rule does not read
+
+
 def test_a_glow_bar_from_few_clear_frames_reads_a_tone_curve_only_from_many():
     # from MIN_VEIL frames a bar near the reference's (its median's noise) gives the veil rule; a flatter one needs
     # MIN_CLEAR frames to be told from that noise (it would lower the haze bars through tone()): from fewer it serves

@@ -510,7 +510,7 @@ class OctaModel:
                     p = veil.moved_up(p)
                     octas, flag = int(p.argmax()), "uncertain"
                 elif lowsun.applies(name, octas, sun_up) and lowsun.overcast(
-                        lowsun.zenith_ratio(f.pixels, maps.valid, geom)):
+                        lowsun.zenith_ratio(f.pixels, maps.valid, geom), sun_up):
                     # the sun low, the sky dimming toward the horizon as a lit deck does: overcast, and weak
                     p = veil.moved_up(p)
                     octas, flag = int(p.argmax()), "uncertain"
