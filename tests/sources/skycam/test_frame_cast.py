@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import numpy as np
 from PIL import Image
 
-from cielo.sources.skycam import calibration, regime
+from cielo.sources.skycam import calibration, ownsplit, regime
 from cielo.sources.skycam import model as model_module
 from cielo.sources.skycam.model import OctaModel
 from tests.sources.skycam.test_model import _whole_frame
@@ -105,6 +105,8 @@ def test_broken_cloud_through_a_cool_white_balance_reads_as_untransformed(monkey
         assert abs(v.octas - v0.octas) <= 1 and v.octas >= 3, (v0.octas, v.octas)
         with monkeypatch.context() as mp:
             mp.setattr(model_module, "frame_cast", lambda *a: 0.0)  # what it read without
+            # ... and without the frame's own split (ownsplit.py), which reads this blue-cast frame's cloud too
+            mp.setattr(ownsplit, "OWN_SPLIT", False)
             (before,) = m.judge([f], [None], 0.0, 0.0)
         assert before.octas <= v.octas - 2, (before.octas, v.octas)
 

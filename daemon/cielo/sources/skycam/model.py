@@ -32,6 +32,7 @@ from cielo.sources.skycam import (
     mono,
     night,
     orientation,
+    ownsplit,
     regime,
     sectors,
     sunstate,
@@ -227,9 +228,23 @@ class OctaModel:
                 else site_night.bar_map(geom.rho())
         out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, daylit=daylit, star_bar=bar,
                         starry_share=None if site_night is None else site_night.starry_share, hazy=hazy)
+        own = self._own_split(frame, geom, light, out)
+        if own is not None:
+            out = lens.maps(frame.pixels, geom, dataclasses.replace(ref, zenith=own), self._site_mask, stars,
+                            daylit=daylit, star_bar=bar, hazy=hazy)
         if light is not None and self._overcast_by_light(frame, geom, light, out.valid):
             out = lens.Maps(out.valid, np.full_like(out.threshold, 2.0), out.sun)
         return out
+
+    def _own_split(self, frame: Frame, geom: lens.Lens, light: regime.Light | None, out: lens.Maps) -> float | None:
+        """Without a calibration, a day-like frame's own split where its classes say a bluer camera (ownsplit.py);
+        never a frame out of daylight at its known time, a starry night, or one without a lens circle."""
+        if self.calibration is not None or not geom.found or (frame.starry and frame.brightness < lens.SUNLIT_MEAN):
+            return None
+        if (light is not None and light.regime != regime.DAY) or not self._daylike(frame, geom):
+            return None
+        valid = out.valid > 0
+        return ownsplit.frame_threshold(lens.nrbr(frame.pixels), valid, self.reference.zenith)
 
     def _overcast_by_light(self, frame: Frame, geom: lens.Lens, light: regime.Light, valid: np.ndarray) -> bool:
         """A sky the sun still lights, overcast by its light: at twilight a clear sky keeps a gradient from the glow
