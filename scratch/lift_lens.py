@@ -27,7 +27,8 @@ for s in [s for s in skydata.load_tsi(Path("/work/data/tsi"), step=10) if cs.par
         f = model.decode(cs.shifted(s.jpeg, t, q, cs.TSI_CIRCLE))
         _, h, w = f.pixels.shape
         yy, xx = np.mgrid[0:h, 0:w]
-        true_rho = np.hypot((xx + 0.5) / w - 0.5, ((yy + 0.5) / h - 0.5) * 640 / 480)  # the frame is 480 x 640 before the resize / cs.TSI_CIRCLE[2]
+        # the frame is 480 x 640 before the model's resize
+        true_rho = np.hypot((xx + 0.5) / w - 0.5, ((yy + 0.5) / h - 0.5) * 640 / 480) / cs.TSI_CIRCLE[2]
         rows.append(dict(part=cs.part(s.name), t=int(s.octas), look=look, own=lift(f.pixels, model.geometry(f).rho()),
                          true=lift(f.pixels, true_rho)))
 json.dump(rows, open("/tmp/vg20_liftlens.json", "w"))
