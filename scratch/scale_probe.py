@@ -1,6 +1,6 @@
 """TSI blind per look with an uncalibrated frame's day bars scaled under a lift gate (monkeypatched; knobs in argv):
 scale_probe.py BAR MODE [looks] [parts]; MODE: a number (fixed scale) or 'lift' (1 - lift, floored at 0.5)."""
-import dataclasses, sys
+import dataclasses, os, sys
 import numpy as np
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "research"))
@@ -20,6 +20,10 @@ PARTS = sys.argv[4].split(",") if len(sys.argv) > 4 else ["fit"]
 
 def lift(frame, geom):
     rho = geom.rho()
+    if os.environ.get("TRUE_LENS"):  # an oracle: TSI's mirror where the look drew it (480 x 640 before the resize)
+        _, h, w = frame.pixels.shape
+        yy, xx = np.mgrid[0:h, 0:w]
+        rho = np.hypot((xx + 0.5) / w - 0.5, ((yy + 0.5) / h - 0.5) * 640 / 480) / cs.TSI_CIRCLE[2]
     lum = frame.pixels.astype(np.float32).mean(axis=0)
     inner, disk = rho < 0.8, rho < 0.97
     if not inner.any():
