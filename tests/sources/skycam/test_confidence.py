@@ -211,3 +211,20 @@ def test_a_shrunk_fit_stays_near_its_prior_on_few_frames_and_follows_many():
     assert np.abs(shrunk - prior).max() < 1.0
     many = fit_logistic(*draw(20000), kinds=0, prior=prior, lam=10.0)
     assert np.allclose(many, truth, atol=0.15)
+
+
+def test_entropy_is_a_feature_and_a_spread_over_far_octas_is_less_sure():
+    """Entropy is -sum p log p of the graph's distribution; the same top with the rest of the mass on one
+    neighbour or strewn over far octas differ by it, and the fitted day and light-less weights give it a
+    negative weight (a spread-out answer is less sure, other things equal)."""
+    i = confidence.FEATURES.index("entropy")
+    p = gaussian(0.0, 0.35)
+    x = confidence.features(evidence(p))
+    assert x[1 + len(confidence.KINDS) + i] == pytest.approx(-(p * np.log(p)).sum())
+    near = np.array([0.55, 0.45, 0, 0, 0, 0, 0, 0, 0])  # the same top, the rest on one neighbour
+    far = np.array([0.55, 0.3, 0.15 / 7, 0.15 / 7, 0.15 / 7, 0.15 / 7, 0.15 / 7, 0.15 / 7, 0.15 / 7])
+    e_near, e_far = (confidence.features(evidence(q))[1 + len(confidence.KINDS) + i] for q in (near, far))
+    assert e_far > e_near + 0.3
+    for light in (regime.DAY, None):
+        w = np.asarray(confidence.WEIGHTS[light])
+        assert w[1 + len(confidence.KINDS) + i] < 0, light

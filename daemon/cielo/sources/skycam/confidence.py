@@ -27,25 +27,27 @@ from cielo.sources.skycam import lens, regime
 KINDS = ((0,), (1,), (2, 3, 4, 5, 6), (7,), (8,))
 # The evidence, in the order of each light's weights (after 1 and the five kinds): the logit of the graph's
 # top probability; the distribution's standard deviation (octas) for a clear, one-octa, broken and overcast
-# answer; its mean less the octas (lopsided towards more cloud: > 0); a site calibration behind a 0-1 octa
+# answer; its mean less the octas (lopsided towards more cloud: > 0); its entropy (nats: how spread it is over
+# every octa, not only the top's neighbours; see design, "Confidence: the distribution's entropy"); a site
+# calibration behind a 0-1 octa
 # answer; the moonlit star reading lowered the octas; the moonlit gate was unsure; the dark-night star rule acted;
 # how near the light's deciding rule sat to its bar (rule_near).
-FEATURES = ("logit_top", "sd_clear", "sd_one", "sd_broken", "sd_overcast", "skew", "site_clear", "star_read",
+FEATURES = ("logit_top", "sd_clear", "sd_one", "sd_broken", "sd_overcast", "skew", "entropy", "site_clear", "star_read",
             "gate_unsure", "star_rule", "rule_near")
 
 # fitted: python -m models.fit_confidence (see above); moonlit's held toward the pooled fit of every light, its
 # 111 development frames too few for weights of their own (fit_confidence.SHRINK)
 WEIGHTS: dict[str | None, tuple[float, ...]] = {
-    None: (-1.062, 1.191, -1.025, -1.510, -1.466, 2.811,
-        0.050, 0.955, -0.244, -0.306, -0.919, 0.486, 0.000, 0.000, 0.000, 1.411, 0.000),
-    regime.DAY: (-0.089, 0.050, -0.029, 0.553, -1.229, 0.655,
-        0.856, -0.079, -1.368, -1.518, 0.336, 0.428, 0.000, 0.000, 0.000, 0.000, 0.000),
-    regime.TWILIGHT: (0.251, 0.585, -0.809, -1.017, 0.000, 1.242,
-        0.162, 0.107, -0.127, -0.091, 0.048, 0.192, 0.022, 0.000, 0.000, 0.000, -0.742),
-    regime.MOONLIT: (0.795, 1.080, -0.029, 0.003, -1.540, 1.208,
-        0.063, -0.298, -2.473, -1.784, -1.050, -0.426, 0.512, -1.758, 0.530, -0.527, -1.672),
-    regime.DARK: (-1.094, 2.818, -1.534, -1.812, -1.424, 1.951,
-        0.330, 0.533, -0.244, -0.617, 0.306, 0.669, 0.060, 0.000, 0.000, 0.899, 0.000),
+    None: (-0.777, 1.107, -0.986, -1.604, -1.561, 3.042,
+        -0.044, 1.877, -0.467, -0.292, -1.824, 0.132, -0.436, 0.000, 0.000, 0.000, 1.570, 0.000),
+    regime.DAY: (2.533, 0.354, -0.355, 0.418, -1.316, 0.901,
+        0.050, -1.270, -1.159, -1.853, -0.341, 0.597, -3.186, 0.000, 0.000, 0.000, 0.000, 0.000),
+    regime.TWILIGHT: (0.614, 0.796, -1.013, -1.375, 0.000, 1.593,
+        0.029, -0.239, -0.077, 0.106, 0.061, 0.111, -0.323, 0.031, 0.000, 0.000, 0.000, -0.938),
+    regime.MOONLIT: (2.793, 1.465, -0.546, -0.498, -1.054, 1.009,
+        -0.304, -0.963, -1.740, -1.004, -1.239, -0.436, -2.706, 0.539, -1.451, 0.960, -0.537, -2.074),
+    regime.DARK: (-1.644, 3.037, -1.763, -2.024, -2.256, 3.004,
+        0.213, 0.973, -0.585, -1.203, 0.807, 1.272, -0.517, 0.025, 0.000, 0.000, 2.164, 0.000),
 }
 # rule_near: 1 at the bar of the rule that decided a twilight or moonlit answer, falling to 0 this far from it (in
 # the rule's own measure): twilight, night.rises' whole-sky rise against night.HORIZON_RISE (clear twilight skies sit at
@@ -56,8 +58,8 @@ GATE_SPAN = 2.0
 # A light whose answers change most under a site calibration has weights of its own for them (by day: TSI's
 # 1-octa answers are right 39 % of the time without one, 81 % with); WEIGHTS then holds those without.
 SITE_WEIGHTS: dict[str | None, tuple[float, ...]] = {
-    regime.DAY: (-0.380, 0.506, 0.727, 0.274, -1.159, -0.349,
-        1.404, 0.707, -1.580, -0.590, 0.407, -1.198, 0.370, 0.000, 0.000, 0.000, 0.000),
+    regime.DAY: (2.219, 0.309, 1.005, 0.144, -1.188, -0.267,
+        0.511, 1.102, -2.637, -0.572, 0.382, -1.393, -3.471, 0.394, 0.000, 0.000, 0.000, 0.000),
 }
 # An answer is weak (`uncertain`) when its confidence is under this, or when the moonlit gate was unsure.
 # skyref-3.17's refit (a bluer frame's own split moved TSI's blind and timed answers) proposed 0.3: at 0.275 its
@@ -71,7 +73,8 @@ WEAK_CONFIDENCE = 0.3
 # an uncertain frame, clear nights' too). skyref-3.14's refit proposed 0.325 (out of fold: TSI calibrated 6.3 %);
 # with the weights fitted on every development frame it flags 4.8 % of TSI's calibrated answers, under the band,
 # so the bar stays at 0.375 (5.7 %, on 50 frames 5.1 %). skyref-3.15's refit proposed 0.325 again (the site
-# weights unchanged), kept at 0.375 for the same reason; sessions 19's and 20's too.
+# weights unchanged), kept at 0.375 for the same reason; sessions 19's and 20's too (session 20's entropy refit:
+# 0.275; at 0.375 out of fold TSI calibrated 7.9 %, LenghuSky 25.7 %).
 SITE_WEAK_CONFIDENCE = 0.375
 # Never certain; never under an even spread's 1/9 either (no distribution over 9 octas has a lower top, and
 # the octas must still show): broken skies, right 5-24 % of the time, sit at this floor.
@@ -129,8 +132,9 @@ def features(ev: Evidence) -> np.ndarray:
     top = min(max(float(p[octas]), 1e-4), 1 - 1e-4)
     kind = [float(octas in group) for group in KINDS]
     clear, one, broken, _, overcast = kind
+    entropy = -float((p * np.log(np.clip(p, 1e-12, 1.0))).sum())
     return np.array([1.0, *kind, math.log(top / (1 - top)), sd * clear, sd * one, sd * broken, sd * overcast,
-                     mean - octas, float(ev.site) * (clear or one), float(ev.star_read), float(ev.gate_unsure),
+                     mean - octas, entropy, float(ev.site) * (clear or one), float(ev.star_read), float(ev.gate_unsure),
                      float(ev.star_rule), ev.rule_near])
 
 
