@@ -241,10 +241,12 @@ class OctaModel:
         never a frame out of daylight at its known time, a starry night, or one without a lens circle."""
         if self.calibration is not None or not geom.found or (frame.starry and frame.brightness < lens.SUNLIT_MEAN):
             return None
-        if (light is not None and light.regime != regime.DAY) or not self._daylike(frame, geom):
+        if light is not None and light.regime != regime.DAY:
             return None
-        valid = out.valid > 0
-        return ownsplit.frame_threshold(lens.nrbr(frame.pixels), valid, self.reference.zenith)
+        ratio = lens.nrbr(frame.pixels)  # once for both questions
+        if not self._daylike(frame, geom, ratio):
+            return None
+        return ownsplit.frame_threshold(ratio, out.valid > 0, self.reference.zenith)
 
     def _overcast_by_light(self, frame: Frame, geom: lens.Lens, light: regime.Light, valid: np.ndarray) -> bool:
         """A sky the sun still lights, overcast by its light: at twilight a clear sky keeps a gradient from the glow
@@ -272,11 +274,12 @@ class OctaModel:
         return hit[3]
 
     @staticmethod
-    def _daylike(frame: Frame, geom: lens.Lens) -> bool:
+    def _daylike(frame: Frame, geom: lens.Lens, ratio: np.ndarray | None = None) -> bool:
+        """`ratio`: the frame's lens.nrbr when already computed."""
         area = (geom.rho() <= lens.OCTA_RADIUS) & ~frame.not_sky()
         if not area.any():
             return False
-        return float(np.median(lens.nrbr(frame.pixels)[area])) >= NIGHT_CAST
+        return float(np.median((lens.nrbr(frame.pixels) if ratio is None else ratio)[area])) >= NIGHT_CAST
 
     def _card(self) -> dict[str, Any]:
         try:
