@@ -428,19 +428,19 @@ class Maps:
     sun: tuple[float, float] | None
 
 
-def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = None,
-         stars: np.ndarray | None = None, own_sky: bool = True,
-         daylit: bool = False, star_bar: np.ndarray | None = None, starry_share: float | None = None,
-         hazy: bool = False) -> Maps:
-    """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
-    fixed obstructions; a green-tinted sky counts, TINTED_SKY) and the clear-sky threshold there: the
-    reference's, lowered to just under the frame's own clear-sky surface where it has one (`own_sky`,
-    clear_sky_surface), and raised to the clear sky's bar (deck_bar) in a `daylit` frame without one
-    (a deck). In a night frame with stars (`stars`: the star density at this size), a pixel among
-    stars is clear whatever its colour (threshold -1);
-    among stars: over STARS_CLEAR, or over the site's bar at that pixel (`star_bar`, calibrated); a night with
-    stars: over `starry_share` of star pixels (STARRY_FRAME, or the site's). `hazy` (haze.py: a clear sky
-    under dust haze): the frame's own surface is its clear sky however pale, over the whole sky."""
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """What maps() finds before any threshold: it depends on the frame, its lens, the site's mask and the light alone,
+    not on the reference (read-only arrays: maps() never writes them)."""
+
+    rho: np.ndarray  # float32 [H, W]: Lens.rho
+    valid: np.ndarray  # bool [H, W]: the pixels that count
+    sun: tuple[float, float] | None
+    gam: np.ndarray | None  # float32 [H, W]: distance to the sun (sun_distance), None without a sun
+
+
+def counted(px: np.ndarray, geom: Lens, site: np.ndarray | None = None, daylit: bool = False) -> Counted:
+    """maps()'s pixels that count, its sun and geometry (Counted)."""
     rho = geom.rho()
     area = rho <= OCTA_RADIUS
     lens_area = rho <= 1.0
@@ -462,6 +462,28 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
         if daylit or _sunlit(px, sun):
             valid |= white_cloud(area & ~unsat, gam) & (site if site is not None else True)
         valid &= gam > SUN_GLARE
+    for a in (rho, valid) if gam is None else (rho, valid, gam):
+        a.flags.writeable = False
+    return Counted(rho, valid, sun, gam)
+
+
+def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = None,
+         stars: np.ndarray | None = None, own_sky: bool = True,
+         daylit: bool = False, star_bar: np.ndarray | None = None, starry_share: float | None = None,
+         hazy: bool = False, seen: Counted | None = None) -> Maps:
+    """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
+    fixed obstructions; a green-tinted sky counts, TINTED_SKY) and the clear-sky threshold there: the
+    reference's, lowered to just under the frame's own clear-sky surface where it has one (`own_sky`,
+    clear_sky_surface), and raised to the clear sky's bar (deck_bar) in a `daylit` frame without one
+    (a deck). In a night frame with stars (`stars`: the star density at this size), a pixel among
+    stars is clear whatever its colour (threshold -1);
+    among stars: over STARS_CLEAR, or over the site's bar at that pixel (`star_bar`, calibrated); a night with
+    stars: over `starry_share` of star pixels (STARRY_FRAME, or the site's). `hazy` (haze.py: a clear sky
+    under dust haze): the frame's own surface is its clear sky however pale, over the whole sky. `seen`: what
+    counted() gave for the same frame, lens, site and `daylit` (a second threshold on one frame: model.py's own
+    split)."""
+    seen = counted(px, geom, site, daylit) if seen is None else seen
+    rho, valid, sun, gam = seen.rho, seen.valid, seen.sun, seen.gam
     threshold = ref.threshold(rho, gam, geom.found)
     # the star rule never acts on a daylit frame (the sun above the horizon at its known time, or in view):
     # sunlit cloud texture at a small scale looks like stars there

@@ -226,12 +226,13 @@ class OctaModel:
         if site_night is not None and stars is not None:
             bar = self._site_bar if geom is self._site_lens and self._site_bar is not None \
                 else site_night.bar_map(geom.rho())
+        seen = lens.counted(frame.pixels, geom, self._site_mask, daylit)
         out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, daylit=daylit, star_bar=bar,
-                        starry_share=None if site_night is None else site_night.starry_share, hazy=hazy)
+                        starry_share=None if site_night is None else site_night.starry_share, hazy=hazy, seen=seen)
         own = self._own_split(frame, geom, light, out)
-        if own is not None:
+        if own is not None:  # the same pixels count: only the threshold moves
             out = lens.maps(frame.pixels, geom, dataclasses.replace(ref, zenith=own), self._site_mask, stars,
-                            daylit=daylit, star_bar=bar, hazy=hazy)
+                            daylit=daylit, star_bar=bar, hazy=hazy, seen=seen)
         if light is not None and self._overcast_by_light(frame, geom, light, out.valid):
             out = lens.Maps(out.valid, np.full_like(out.threshold, 2.0), out.sun)
         return out
@@ -407,13 +408,14 @@ class OctaModel:
             return frame.starry
         return float(frame.stars.mean(dtype=np.float32)) > site_night.starry / 2
 
-    def _moonlit(self, frame: Frame, light: regime.Light, probs: np.ndarray) -> tuple[np.ndarray, bool, float]:
+    def _moonlit(self, frame: Frame, light: regime.Light, probs: np.ndarray, geom: lens.Lens, valid: np.ndarray
+                 ) -> tuple[np.ndarray, bool, float]:
         """A moonlit frame that looks clear is read by its stars (night.moonlit_read): only ever fewer octas
         than the colour reading, whose distribution moves down by the difference. Also: whether the gate was
-        unsure, and how near its bar it sat (confidence.Evidence.rule_near)."""
-        geom = self.geometry(frame, light)
+        unsure, and how near its bar it sat (confidence.Evidence.rule_near). `geom`, `valid`: the lens and counted
+        pixels the colour reading had (maps() again would give the same, at the cost of a second night.rises)."""
         site_night = None if self.calibration is None else self.calibration.night
-        starred, p = night.moonlit_read(frame, geom, self.maps(frame, geom, light).valid, site_night)
+        starred, p = night.moonlit_read(frame, geom, valid, site_night)
         unsure = night.gate_unsure(p)
         near = confidence.near_bar(confidence.gate_log_odds(p), confidence.gate_log_odds(night.GATE_CLEAR),
                                    confidence.GATE_SPAN)
@@ -491,7 +493,7 @@ class OctaModel:
                 row = row.astype(np.float64)
                 unsure, colour_octas, near = False, int(row.argmax()), 0.0
                 if name == regime.MOONLIT:
-                    row, unsure, near = self._moonlit(run[i], lights[i], row)
+                    row, unsure, near = self._moonlit(run[i], lights[i], row, geom, maps.valid)
                 elif name == regime.TWILIGHT:  # the horizon's rise decided between clear and overcast
                     near = confidence.near_bar(self._rises(run[i], maps.valid, geom)[0], night.HORIZON_RISE,
                                                confidence.RISE_SPAN)
