@@ -14,7 +14,7 @@ border has no surround: it is all sky.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -134,14 +134,25 @@ def _ray_samples(h: int, w: int, cx: float, cy: float, rays: int
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Where the rays from (cx, cy) sample a frame: x, y [rays, steps], inside the frame, flat pixel index,
     last step inside. Read-only; cached because every frame starts its first rays from its centre."""
-    steps = np.arange(1, int(np.hypot(w, h)), dtype=np.float32)
-    ang = np.linspace(0, 2 * np.pi, rays, endpoint=False, dtype=np.float32)
-    xs = cx + np.cos(ang)[:, None] * steps[None]
-    ys = cy + np.sin(ang)[:, None] * steps[None]
+    dx, dy = _ray_steps(h, w, rays)
+    xs = cx + dx
+    ys = cy + dy
     inside = (xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)
     xi = np.clip(np.rint(xs), 0, w - 1).astype(np.intp)
     yi = np.clip(np.rint(ys), 0, h - 1).astype(np.intp)
     out = (xs, ys, inside, yi * w + xi, inside.sum(axis=1) - 1)
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _ray_steps(h: int, w: int, rays: int) -> tuple[np.ndarray, np.ndarray]:
+    """float32 [rays, steps]: each ray's steps from its start, x and y; the same for every start in a frame size
+    (a fitted centre misses _ray_samples' cache: two to four starts a frame)."""
+    steps = np.arange(1, int(np.hypot(w, h)), dtype=np.float32)
+    ang = np.linspace(0, 2 * np.pi, rays, endpoint=False, dtype=np.float32)
+    out = (np.cos(ang)[:, None] * steps[None], np.sin(ang)[:, None] * steps[None])
     for a in out:
         a.flags.writeable = False
     return out
@@ -433,10 +444,31 @@ class Counted:
     """What maps() finds before any threshold: it depends on the frame, its lens, the site's mask and the light alone,
     not on the reference (read-only arrays: maps() never writes them)."""
 
+    px: np.ndarray  # uint8 [3, H, W]: the frame
     rho: np.ndarray  # float32 [H, W]: Lens.rho
     valid: np.ndarray  # bool [H, W]: the pixels that count
     sun: tuple[float, float] | None
     gam: np.ndarray | None  # float32 [H, W]: distance to the sun (sun_distance), None without a sun
+    memo: dict = field(default_factory=dict)  # what ratio() and surface() found, once per Counted
+
+    def ratio(self) -> np.ndarray:
+        """nrbr of the frame, computed once."""
+        if "ratio" not in self.memo:
+            out = nrbr(self.px)
+            out.flags.writeable = False
+            self.memo["ratio"] = out
+        return self.memo["ratio"]
+
+    def surface(self, clear_bar: float) -> np.ndarray | None:
+        """clear_sky_surface of the frame over its counted pixels, computed once per bar (a second threshold on the
+        frame, model.py's own split, asks the same question again)."""
+        key = ("surface", clear_bar)
+        if key not in self.memo:
+            out = clear_sky_surface(self.ratio(), self.valid, self.rho, self.gam, clear_bar)
+            if out is not None:
+                out.flags.writeable = False
+            self.memo[key] = out
+        return self.memo[key]
 
 
 def counted(px: np.ndarray, geom: Lens, site: np.ndarray | None = None, daylit: bool = False) -> Counted:
@@ -464,7 +496,7 @@ def counted(px: np.ndarray, geom: Lens, site: np.ndarray | None = None, daylit: 
         valid &= gam > SUN_GLARE
     for a in (rho, valid) if gam is None else (rho, valid, gam):
         a.flags.writeable = False
-    return Counted(rho, valid, sun, gam)
+    return Counted(px, rho, valid, sun, gam)
 
 
 def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = None,
@@ -497,14 +529,14 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     deck_due = own_sky and daylit and gam is None and geom.found and valid.any()
     if not (starry or surface_due or deck_due):  # most frames of calibration: no colour needed
         return Maps(valid.astype(np.float32), threshold, sun)
-    ratio = nrbr(px)
+    ratio = seen.ratio()
     if starry and float(np.median(ratio[valid])) < STARRY_MAX_NRBR:  # not a blue day sky: a night with stars
         bar = horizon_bar(rho) if star_bar is None else star_bar
         if share < THIN_VEIL * starry_at:  # a veil or a broken sky: only a gap's full star density is clear
             bar = bar * np.float32(VEIL_BAR)
         threshold = np.where(stars > bar, np.float32(-1.0), threshold).astype(np.float32)
     elif surface_due or deck_due:
-        surface = clear_sky_surface(ratio, valid, rho, gam, -np.inf if hazy else SURFACE_CLEAR * ref.clear_scale)
+        surface = seen.surface(-np.inf if hazy else SURFACE_CLEAR * ref.clear_scale)
         if surface is None and daylit:
             # no clear sky anywhere in a daylit frame (its bluest tenth under SURFACE_CLEAR): what is bluer than
             # the reference is the blue side of a deck (LenghuSky's grey stratus spreads over NRBR 0.01-0.19,

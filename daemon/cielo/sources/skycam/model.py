@@ -229,7 +229,7 @@ class OctaModel:
         seen = lens.counted(frame.pixels, geom, self._site_mask, daylit)
         out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, daylit=daylit, star_bar=bar,
                         starry_share=None if site_night is None else site_night.starry_share, hazy=hazy, seen=seen)
-        own = self._own_split(frame, geom, light, out)
+        own = self._own_split(frame, geom, light, seen)
         if own is not None:  # the same pixels count: only the threshold moves
             out = lens.maps(frame.pixels, geom, dataclasses.replace(ref, zenith=own), self._site_mask, stars,
                             daylit=daylit, star_bar=bar, hazy=hazy, seen=seen)
@@ -237,17 +237,17 @@ class OctaModel:
             out = lens.Maps(out.valid, np.full_like(out.threshold, 2.0), out.sun)
         return out
 
-    def _own_split(self, frame: Frame, geom: lens.Lens, light: regime.Light | None, out: lens.Maps) -> float | None:
+    def _own_split(self, frame: Frame, geom: lens.Lens, light: regime.Light | None, seen: lens.Counted
+                   ) -> float | None:
         """Without a calibration, a day-like frame's own split where its classes say a bluer camera (ownsplit.py);
         never a frame out of daylight at its known time, a starry night, or one without a lens circle."""
         if self.calibration is not None or not geom.found or (frame.starry and frame.brightness < lens.SUNLIT_MEAN):
             return None
         if light is not None and light.regime != regime.DAY:
             return None
-        ratio = lens.nrbr(frame.pixels)  # once for both questions
-        if not self._daylike(frame, geom, ratio):
+        if not self._daylike(frame, geom, seen.ratio()):
             return None
-        return ownsplit.frame_threshold(ratio, out.valid > 0, self.reference.zenith)
+        return ownsplit.frame_threshold(seen.ratio(), seen.valid, self.reference.zenith)
 
     def _overcast_by_light(self, frame: Frame, geom: lens.Lens, light: regime.Light, valid: np.ndarray) -> bool:
         """A sky the sun still lights, overcast by its light: at twilight a clear sky keeps a gradient from the glow
