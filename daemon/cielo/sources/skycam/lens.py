@@ -771,9 +771,10 @@ def star_gain(bright: np.ndarray, reference: float) -> np.ndarray | None:
     k = SKY_BLOCK
     hb, wb = -(-h // k), -(-w // k)
     # every 2nd row and column: the background is smooth, and this runs on every frame
-    padded = np.pad(bright, ((0, hb * k - h), (0, wb * k - w)))[::2, ::2]  # zeros are unlit: left out
-    lit = padded > NOISE_LIT
     half = k // 2
+    every = bright[::2, ::2]  # (k is even: the same pixels as padding first, without a full-size copy)
+    padded = np.pad(every, ((0, hb * half - every.shape[0]), (0, wb * half - every.shape[1])))  # zeros are unlit
+    lit = padded > NOISE_LIT
     total = (padded * lit).reshape(hb, half, wb, half).sum(axis=3, dtype=np.uint32).sum(axis=1)
     count = lit.reshape(hb, half, wb, half).sum(axis=3, dtype=np.uint32).sum(axis=1)
     # a block without lit pixels (the lens surround) keeps the reference's bar: no sky, no stars to find there
