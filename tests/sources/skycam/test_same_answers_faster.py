@@ -63,3 +63,21 @@ def test_site_split_is_otsu_and_the_valley_of_its_values():
     t, _ = calibration.otsu_threshold(values)
     assert split == calibration.valley(values, t, hi_limit=t)
     assert contrast == float(values[values >= t].mean() - values[values < t].mean())
+
+
+@pytest.mark.parametrize("share", [0.4, 0.6, 0.8, 1.0])
+def test_the_glare_blob_is_the_one_grown_a_pixel_at_a_time(share):
+    rng = np.random.default_rng(int(share * 10))
+    for shape in ((1, 9), (9, 1), (60, 80)):
+        white = rng.random(shape) < share
+        seed = white & (rng.random(shape) < 0.02)
+        grown = seed
+        while not np.array_equal(step := lens._grown(grown) & white, grown):
+            grown = step
+        assert np.array_equal(lens._joined(white, seed), grown)
+    comb = np.zeros((40, 60), dtype=bool)  # a comb: the path from the seed turns at every tooth
+    comb[::4] = True
+    comb[:, ::7] = True
+    seed = np.zeros_like(comb)
+    seed[0, 0] = True
+    assert lens._joined(comb, seed).sum() == comb.sum()

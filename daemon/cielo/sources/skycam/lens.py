@@ -577,13 +577,37 @@ def white_cloud(white: np.ndarray, gam: np.ndarray) -> np.ndarray:
     reach = white & (gam <= SUN_GLARE)
     if not reach.any():
         return outside
-    while True:
-        grown = _grown(reach) & white
-        if np.array_equal(grown, reach):
-            break
-        reach = grown
-    outside[box] &= ~reach
+    outside[box] &= ~_joined(white, reach)
     return outside
+
+
+def _joined(white: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """bool: the pixels of `white` joined to `seed` (within it) through white 4-neighbours. Whole runs of white along
+    the rows, then along the columns, are taken at once until nothing is added: the same set as growing the seed a
+    pixel at a time (a bloom across a clipped deck took 20-40 of those steps, about 3 ms of a TSI frame)."""
+    reach = seed
+    rows, cols = _runs(white), _runs(white.T)
+    while True:
+        grown = _fill(rows, reach)
+        grown = _fill(cols, grown.T).T
+        if np.array_equal(grown, reach):
+            return reach
+        reach = grown
+
+
+def _runs(mask: np.ndarray) -> np.ndarray:
+    """int [H, W]: a number per maximal run of True along each row (1, 2, ...), 0 off the mask."""
+    starts = mask.copy()
+    starts[:, 1:] &= ~mask[:, :-1]
+    return np.cumsum(starts.ravel(), dtype=np.intp).reshape(mask.shape) * mask
+
+
+def _fill(runs: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """bool: every run (_runs) that holds a pixel of `reach`, whole."""
+    hit = np.zeros(int(runs.max()) + 1, dtype=bool)
+    hit[runs[reach]] = True
+    hit[0] = False
+    return hit[runs]
 
 
 def horizon_bar(rho: np.ndarray) -> np.ndarray:
