@@ -72,10 +72,10 @@ def test_a_reference_like_frame_or_a_calibrated_site_keeps_the_models_threshold(
     threshold, _ = _read(model, _sky(0.25, 0.08, 0.04, 0.30, 0.20))
     assert threshold == pytest.approx(0.14), threshold
     frame = model.decode(_sky(0.45, 0.17, 0.0, 0.30, 0.20))
-    maps = model.maps(frame)
-    assert model._own_split(frame, model.geometry(frame), None, maps) is not None
+    seen = lens.counted(frame.pixels, model.geometry(frame))
+    assert model._own_split(frame, model.geometry(frame), None, seen) is not None
     monkeypatch.setattr(model, "calibration", object())  # only whether there is one is read
-    assert model._own_split(frame, model.geometry(frame), None, maps) is None
+    assert model._own_split(frame, model.geometry(frame), None, seen) is None
 
 
 def test_a_clear_frames_pale_edge_is_no_cloud_class():

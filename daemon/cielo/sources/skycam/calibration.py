@@ -449,7 +449,12 @@ def _planes(frames: list[Frame]) -> tuple[np.ndarray, np.ndarray]:
 
 def otsu_threshold(values: np.ndarray) -> tuple[float, float]:
     """Otsu's threshold of `values` on a fixed histogram, and the separability (between / total variance)."""
-    hist, edges = np.histogram(np.clip(values, NRBR_LO, NRBR_HI - 1e-6), bins=BINS, range=(NRBR_LO, NRBR_HI))
+    return _otsu(np.clip(values, NRBR_LO, NRBR_HI - 1e-6))
+
+
+def _otsu(clipped: np.ndarray) -> tuple[float, float]:
+    """otsu_threshold() of the values clipped to the histogram's range."""
+    hist, edges = np.histogram(clipped, bins=BINS, range=(NRBR_LO, NRBR_HI))
     centres = (edges[:-1] + edges[1:]) / 2
     w = hist.astype(np.float64)
     w0, m0 = np.cumsum(w), np.cumsum(w * centres)
@@ -467,13 +472,26 @@ def valley(values: np.ndarray, split: float, lo_limit: float = NRBR_LO, hi_limit
     histogram):
     where clear sky and cloud overlap least. Otsu's split sits nearer the wider mode (a blue camera's clear
     sky), which counts pale clear sky as cloud."""
-    hist, edges = np.histogram(np.clip(values, NRBR_LO, NRBR_HI - 1e-6), bins=50, range=(NRBR_LO, NRBR_HI))
-    smooth = np.convolve(hist.astype(np.float64), [1, 2, 3, 2, 1], mode="same")
-    centres = (edges[:-1] + edges[1:]) / 2
+    return _valley(np.clip(values, NRBR_LO, NRBR_HI - 1e-6), _class_means(values, split), split, lo_limit, hi_limit)
+
+
+def _class_means(values: np.ndarray, split: float) -> tuple[float, float] | None:
+    """The means of the values below and at or above `split`; None when either class is empty."""
     below, above = values[values < split], values[values >= split]
     if below.size == 0 or above.size == 0:
+        return None
+    return float(below.mean()), float(above.mean())
+
+
+def _valley(clipped: np.ndarray, means: tuple[float, float] | None, split: float, lo_limit: float, hi_limit: float
+            ) -> float:
+    """valley() of the values clipped to the histogram's range, given their class means (_class_means)."""
+    if means is None:
         return split
-    lo, hi = np.searchsorted(centres, [max(float(below.mean()), lo_limit), min(float(above.mean()), hi_limit)])
+    hist, edges = np.histogram(clipped, bins=50, range=(NRBR_LO, NRBR_HI))
+    smooth = np.convolve(hist.astype(np.float64), [1, 2, 3, 2, 1], mode="same")
+    centres = (edges[:-1] + edges[1:]) / 2
+    lo, hi = np.searchsorted(centres, [max(means[0], lo_limit), min(means[1], hi_limit)])
     if hi - lo < 2:
         return split
     return float(centres[lo + int(smooth[lo : hi + 1].argmin())])
@@ -488,12 +506,14 @@ def site_split(values: np.ndarray, scale: float = 1.0) -> tuple[float, float] | 
     factor, and the classes' means with it (MIN_CONTRAST scaled alike)."""
     if values.size < SPLIT_PIXELS:
         return None
-    t, _ = otsu_threshold(values)
+    clipped = np.clip(values, NRBR_LO, NRBR_HI - 1e-6)  # once, for both histograms
+    t, _ = _otsu(clipped)
     below, above = values[values < t], values[values >= t]
     if below.size == 0 or above.size == 0:
         return None
-    contrast = float(above.mean() - below.mean())
-    split = valley(values, t, hi_limit=t)
+    low, high = below.mean(), above.mean()
+    contrast = float(high - low)
+    split = _valley(clipped, (float(low), float(high)), t, NRBR_LO, t)
     if contrast < MIN_CONTRAST * scale or not THRESHOLD_RANGE[0] <= split <= THRESHOLD_RANGE[1]:
         return None
     return split, contrast

@@ -14,7 +14,7 @@ border has no surround: it is all sky.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -134,14 +134,25 @@ def _ray_samples(h: int, w: int, cx: float, cy: float, rays: int
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Where the rays from (cx, cy) sample a frame: x, y [rays, steps], inside the frame, flat pixel index,
     last step inside. Read-only; cached because every frame starts its first rays from its centre."""
-    steps = np.arange(1, int(np.hypot(w, h)), dtype=np.float32)
-    ang = np.linspace(0, 2 * np.pi, rays, endpoint=False, dtype=np.float32)
-    xs = cx + np.cos(ang)[:, None] * steps[None]
-    ys = cy + np.sin(ang)[:, None] * steps[None]
+    dx, dy = _ray_steps(h, w, rays)
+    xs = cx + dx
+    ys = cy + dy
     inside = (xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)
     xi = np.clip(np.rint(xs), 0, w - 1).astype(np.intp)
     yi = np.clip(np.rint(ys), 0, h - 1).astype(np.intp)
     out = (xs, ys, inside, yi * w + xi, inside.sum(axis=1) - 1)
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _ray_steps(h: int, w: int, rays: int) -> tuple[np.ndarray, np.ndarray]:
+    """float32 [rays, steps]: each ray's steps from its start, x and y; the same for every start in a frame size
+    (a fitted centre misses _ray_samples' cache: two to four starts a frame)."""
+    steps = np.arange(1, int(np.hypot(w, h)), dtype=np.float32)
+    ang = np.linspace(0, 2 * np.pi, rays, endpoint=False, dtype=np.float32)
+    out = (np.cos(ang)[:, None] * steps[None], np.sin(ang)[:, None] * steps[None])
     for a in out:
         a.flags.writeable = False
     return out
@@ -428,19 +439,40 @@ class Maps:
     sun: tuple[float, float] | None
 
 
-def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = None,
-         stars: np.ndarray | None = None, own_sky: bool = True,
-         daylit: bool = False, star_bar: np.ndarray | None = None, starry_share: float | None = None,
-         hazy: bool = False) -> Maps:
-    """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
-    fixed obstructions; a green-tinted sky counts, TINTED_SKY) and the clear-sky threshold there: the
-    reference's, lowered to just under the frame's own clear-sky surface where it has one (`own_sky`,
-    clear_sky_surface), and raised to the clear sky's bar (deck_bar) in a `daylit` frame without one
-    (a deck). In a night frame with stars (`stars`: the star density at this size), a pixel among
-    stars is clear whatever its colour (threshold -1);
-    among stars: over STARS_CLEAR, or over the site's bar at that pixel (`star_bar`, calibrated); a night with
-    stars: over `starry_share` of star pixels (STARRY_FRAME, or the site's). `hazy` (haze.py: a clear sky
-    under dust haze): the frame's own surface is its clear sky however pale, over the whole sky."""
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """What maps() finds before any threshold: it depends on the frame, its lens, the site's mask and the light alone,
+    not on the reference (read-only arrays: maps() never writes them)."""
+
+    px: np.ndarray  # uint8 [3, H, W]: the frame
+    rho: np.ndarray  # float32 [H, W]: Lens.rho
+    valid: np.ndarray  # bool [H, W]: the pixels that count
+    sun: tuple[float, float] | None
+    gam: np.ndarray | None  # float32 [H, W]: distance to the sun (sun_distance), None without a sun
+    memo: dict = field(default_factory=dict)  # what ratio() and surface() found, once per Counted
+
+    def ratio(self) -> np.ndarray:
+        """nrbr of the frame, computed once."""
+        if "ratio" not in self.memo:
+            out = nrbr(self.px)
+            out.flags.writeable = False
+            self.memo["ratio"] = out
+        return self.memo["ratio"]
+
+    def surface(self, clear_bar: float) -> np.ndarray | None:
+        """clear_sky_surface of the frame over its counted pixels, computed once per bar (a second threshold on the
+        frame, model.py's own split, asks the same question again)."""
+        key = ("surface", clear_bar)
+        if key not in self.memo:
+            out = clear_sky_surface(self.ratio(), self.valid, self.rho, self.gam, clear_bar)
+            if out is not None:
+                out.flags.writeable = False
+            self.memo[key] = out
+        return self.memo[key]
+
+
+def counted(px: np.ndarray, geom: Lens, site: np.ndarray | None = None, daylit: bool = False) -> Counted:
+    """maps()'s pixels that count, its sun and geometry (Counted)."""
     rho = geom.rho()
     area = rho <= OCTA_RADIUS
     lens_area = rho <= 1.0
@@ -462,6 +494,28 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
         if daylit or _sunlit(px, sun):
             valid |= white_cloud(area & ~unsat, gam) & (site if site is not None else True)
         valid &= gam > SUN_GLARE
+    for a in (rho, valid) if gam is None else (rho, valid, gam):
+        a.flags.writeable = False
+    return Counted(px, rho, valid, sun, gam)
+
+
+def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = None,
+         stars: np.ndarray | None = None, own_sky: bool = True,
+         daylit: bool = False, star_bar: np.ndarray | None = None, starry_share: float | None = None,
+         hazy: bool = False, seen: Counted | None = None) -> Maps:
+    """Per pixel: which pixels count (the octa area, less ground, dark obstructions, glare and the site's
+    fixed obstructions; a green-tinted sky counts, TINTED_SKY) and the clear-sky threshold there: the
+    reference's, lowered to just under the frame's own clear-sky surface where it has one (`own_sky`,
+    clear_sky_surface), and raised to the clear sky's bar (deck_bar) in a `daylit` frame without one
+    (a deck). In a night frame with stars (`stars`: the star density at this size), a pixel among
+    stars is clear whatever its colour (threshold -1);
+    among stars: over STARS_CLEAR, or over the site's bar at that pixel (`star_bar`, calibrated); a night with
+    stars: over `starry_share` of star pixels (STARRY_FRAME, or the site's). `hazy` (haze.py: a clear sky
+    under dust haze): the frame's own surface is its clear sky however pale, over the whole sky. `seen`: what
+    counted() gave for the same frame, lens, site and `daylit` (a second threshold on one frame: model.py's own
+    split)."""
+    seen = counted(px, geom, site, daylit) if seen is None else seen
+    rho, valid, sun, gam = seen.rho, seen.valid, seen.sun, seen.gam
     threshold = ref.threshold(rho, gam, geom.found)
     # the star rule never acts on a daylit frame (the sun above the horizon at its known time, or in view):
     # sunlit cloud texture at a small scale looks like stars there
@@ -475,14 +529,14 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     deck_due = own_sky and daylit and gam is None and geom.found and valid.any()
     if not (starry or surface_due or deck_due):  # most frames of calibration: no colour needed
         return Maps(valid.astype(np.float32), threshold, sun)
-    ratio = nrbr(px)
+    ratio = seen.ratio()
     if starry and float(np.median(ratio[valid])) < STARRY_MAX_NRBR:  # not a blue day sky: a night with stars
         bar = horizon_bar(rho) if star_bar is None else star_bar
         if share < THIN_VEIL * starry_at:  # a veil or a broken sky: only a gap's full star density is clear
             bar = bar * np.float32(VEIL_BAR)
         threshold = np.where(stars > bar, np.float32(-1.0), threshold).astype(np.float32)
     elif surface_due or deck_due:
-        surface = clear_sky_surface(ratio, valid, rho, gam, -np.inf if hazy else SURFACE_CLEAR * ref.clear_scale)
+        surface = seen.surface(-np.inf if hazy else SURFACE_CLEAR * ref.clear_scale)
         if surface is None and daylit:
             # no clear sky anywhere in a daylit frame (its bluest tenth under SURFACE_CLEAR): what is bluer than
             # the reference is the blue side of a deck (LenghuSky's grey stratus spreads over NRBR 0.01-0.19,
@@ -523,13 +577,37 @@ def white_cloud(white: np.ndarray, gam: np.ndarray) -> np.ndarray:
     reach = white & (gam <= SUN_GLARE)
     if not reach.any():
         return outside
-    while True:
-        grown = _grown(reach) & white
-        if np.array_equal(grown, reach):
-            break
-        reach = grown
-    outside[box] &= ~reach
+    outside[box] &= ~_joined(white, reach)
     return outside
+
+
+def _joined(white: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """bool: the pixels of `white` joined to `seed` (within it) through white 4-neighbours. Whole runs of white along
+    the rows, then along the columns, are taken at once until nothing is added: the same set as growing the seed a
+    pixel at a time (a bloom across a clipped deck took 20-40 of those steps, about 3 ms of a TSI frame)."""
+    reach = seed
+    rows, cols = _runs(white), _runs(white.T)
+    while True:
+        grown = _fill(rows, reach)
+        grown = _fill(cols, grown.T).T
+        if np.array_equal(grown, reach):
+            return reach
+        reach = grown
+
+
+def _runs(mask: np.ndarray) -> np.ndarray:
+    """int [H, W]: a number per maximal run of True along each row (1, 2, ...), 0 off the mask."""
+    starts = mask.copy()
+    starts[:, 1:] &= ~mask[:, :-1]
+    return np.cumsum(starts.ravel(), dtype=np.intp).reshape(mask.shape) * mask
+
+
+def _fill(runs: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """bool: every run (_runs) that holds a pixel of `reach`, whole."""
+    hit = np.zeros(int(runs.max()) + 1, dtype=bool)
+    hit[runs[reach]] = True
+    hit[0] = False
+    return hit[runs]
 
 
 def horizon_bar(rho: np.ndarray) -> np.ndarray:
@@ -717,9 +795,10 @@ def star_gain(bright: np.ndarray, reference: float) -> np.ndarray | None:
     k = SKY_BLOCK
     hb, wb = -(-h // k), -(-w // k)
     # every 2nd row and column: the background is smooth, and this runs on every frame
-    padded = np.pad(bright, ((0, hb * k - h), (0, wb * k - w)))[::2, ::2]  # zeros are unlit: left out
-    lit = padded > NOISE_LIT
     half = k // 2
+    every = bright[::2, ::2]  # (k is even: the same pixels as padding first, without a full-size copy)
+    padded = np.pad(every, ((0, hb * half - every.shape[0]), (0, wb * half - every.shape[1])))  # zeros are unlit
+    lit = padded > NOISE_LIT
     total = (padded * lit).reshape(hb, half, wb, half).sum(axis=3, dtype=np.uint32).sum(axis=1)
     count = lit.reshape(hb, half, wb, half).sum(axis=3, dtype=np.uint32).sum(axis=1)
     # a block without lit pixels (the lens surround) keeps the reference's bar: no sky, no stars to find there
@@ -789,8 +868,29 @@ def star_density(bright: np.ndarray) -> np.ndarray | None:
     stars = (bright > top) & (lead > bar)
     if np.count_nonzero(stars) <= STARLESS * h * w:
         return None
-    k = STAR_WINDOW
-    c = np.pad(np.pad(stars, k // 2, mode="edge").cumsum(0, dtype=np.int32).cumsum(1, dtype=np.int32),
-               ((1, 0), (1, 0)))
-    counts = c[k : k + h, k : k + w] - c[:h, k : k + w] - c[k : k + h, :w] + c[:h, :w]
+    return window_share(np.pad(stars, STAR_WINDOW // 2, mode="edge"), STAR_WINDOW)
+
+
+def window_share(padded: np.ndarray, k: int) -> np.ndarray:
+    """float32: the share of True in each k x k window of a bool image padded by k // 2 on each side. Sums of runs of
+    2, 4, 8 ... rows added by the bits of k, then the same along the rows: uint8 holds every count (k * k <= 255),
+    and these adds vectorise where a running sum (cumsum) does not; the integer counts are the same."""
+    counts = _run_sums(_run_sums(padded.view(np.uint8), k).T, k).T
     return counts.astype(np.float32) / np.float32(k * k)
+
+
+def _run_sums(a: np.ndarray, k: int) -> np.ndarray:
+    """Sums of every run of k consecutive rows of `a` (uint8, sums under 256): [len(a) - k + 1, ...]."""
+    n = a.shape[0] - k + 1
+    runs = [a]  # runs[j][i]: the sum of rows i .. i + 2^j - 1
+    while 2 ** len(runs) <= k:
+        half = 2 ** (len(runs) - 1)
+        runs.append(runs[-1][:-half] + runs[-1][half:])
+    out, at = None, 0
+    for j in range(len(runs) - 1, -1, -1):
+        if k & (1 << j):
+            part = runs[j][at : at + n]
+            out = part.copy() if out is None else out + part
+            at += 1 << j
+    assert out is not None
+    return out

@@ -136,9 +136,16 @@ def _brightest(rgb: np.ndarray) -> np.ndarray:
 
 def monochrome(frame: Frame) -> bool:
     """No colour in the frame (MONOCHROME_CHROMA): the blue/red ratio cannot tell cloud from sky."""
-    px = frame.pixels
+    px = frame.pixels[:, ::2, ::2]
     chroma = np.maximum(np.maximum(px[0], px[1]), px[2]) - np.minimum(np.minimum(px[0], px[1]), px[2])
-    return float(np.percentile(chroma[::2, ::2], 99.9)) <= MONOCHROME_CHROMA
+    # the percentile is settled by a count where it is plain (runs twice a frame): no pixel over the bar (under it),
+    # or more pixels over it than the top 0.1 % and a pixel (over it); between the two, the percentile itself
+    over = np.count_nonzero(chroma > MONOCHROME_CHROMA)
+    if over == 0:
+        return True
+    if over > 0.001 * chroma.size + 1:
+        return False
+    return float(np.percentile(chroma, 99.9)) <= MONOCHROME_CHROMA
 
 
 class OctaModel:
@@ -226,25 +233,28 @@ class OctaModel:
         if site_night is not None and stars is not None:
             bar = self._site_bar if geom is self._site_lens and self._site_bar is not None \
                 else site_night.bar_map(geom.rho())
+        seen = lens.counted(frame.pixels, geom, self._site_mask, daylit)
         out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, daylit=daylit, star_bar=bar,
-                        starry_share=None if site_night is None else site_night.starry_share, hazy=hazy)
-        own = self._own_split(frame, geom, light, out)
-        if own is not None:
+                        starry_share=None if site_night is None else site_night.starry_share, hazy=hazy, seen=seen)
+        own = self._own_split(frame, geom, light, seen)
+        if own is not None:  # the same pixels count: only the threshold moves
             out = lens.maps(frame.pixels, geom, dataclasses.replace(ref, zenith=own), self._site_mask, stars,
-                            daylit=daylit, star_bar=bar, hazy=hazy)
+                            daylit=daylit, star_bar=bar, hazy=hazy, seen=seen)
         if light is not None and self._overcast_by_light(frame, geom, light, out.valid):
             out = lens.Maps(out.valid, np.full_like(out.threshold, 2.0), out.sun)
         return out
 
-    def _own_split(self, frame: Frame, geom: lens.Lens, light: regime.Light | None, out: lens.Maps) -> float | None:
+    def _own_split(self, frame: Frame, geom: lens.Lens, light: regime.Light | None, seen: lens.Counted
+                   ) -> float | None:
         """Without a calibration, a day-like frame's own split where its classes say a bluer camera (ownsplit.py);
         never a frame out of daylight at its known time, a starry night, or one without a lens circle."""
         if self.calibration is not None or not geom.found or (frame.starry and frame.brightness < lens.SUNLIT_MEAN):
             return None
-        if (light is not None and light.regime != regime.DAY) or not self._daylike(frame, geom):
+        if light is not None and light.regime != regime.DAY:
             return None
-        valid = out.valid > 0
-        return ownsplit.frame_threshold(lens.nrbr(frame.pixels), valid, self.reference.zenith)
+        if not self._daylike(frame, geom, seen.ratio(), seen.rho):
+            return None
+        return ownsplit.frame_threshold(seen.ratio(), seen.valid, self.reference.zenith)
 
     def _overcast_by_light(self, frame: Frame, geom: lens.Lens, light: regime.Light, valid: np.ndarray) -> bool:
         """A sky the sun still lights, overcast by its light: at twilight a clear sky keeps a gradient from the glow
@@ -272,11 +282,13 @@ class OctaModel:
         return hit[3]
 
     @staticmethod
-    def _daylike(frame: Frame, geom: lens.Lens) -> bool:
-        area = (geom.rho() <= lens.OCTA_RADIUS) & ~frame.not_sky()
+    def _daylike(frame: Frame, geom: lens.Lens, ratio: np.ndarray | None = None, rho: np.ndarray | None = None
+                 ) -> bool:
+        """`ratio`, `rho`: the frame's lens.nrbr and the lens's rho when already computed."""
+        area = ((geom.rho() if rho is None else rho) <= lens.OCTA_RADIUS) & ~frame.not_sky()
         if not area.any():
             return False
-        return float(np.median(lens.nrbr(frame.pixels)[area])) >= NIGHT_CAST
+        return float(np.median((lens.nrbr(frame.pixels) if ratio is None else ratio)[area])) >= NIGHT_CAST
 
     def _card(self) -> dict[str, Any]:
         try:
@@ -404,13 +416,14 @@ class OctaModel:
             return frame.starry
         return float(frame.stars.mean(dtype=np.float32)) > site_night.starry / 2
 
-    def _moonlit(self, frame: Frame, light: regime.Light, probs: np.ndarray) -> tuple[np.ndarray, bool, float]:
+    def _moonlit(self, frame: Frame, light: regime.Light, probs: np.ndarray, geom: lens.Lens, valid: np.ndarray
+                 ) -> tuple[np.ndarray, bool, float]:
         """A moonlit frame that looks clear is read by its stars (night.moonlit_read): only ever fewer octas
         than the colour reading, whose distribution moves down by the difference. Also: whether the gate was
-        unsure, and how near its bar it sat (confidence.Evidence.rule_near)."""
-        geom = self.geometry(frame, light)
+        unsure, and how near its bar it sat (confidence.Evidence.rule_near). `geom`, `valid`: the lens and counted
+        pixels the colour reading had (maps() again would give the same, at the cost of a second night.rises)."""
         site_night = None if self.calibration is None else self.calibration.night
-        starred, p = night.moonlit_read(frame, geom, self.maps(frame, geom, light).valid, site_night)
+        starred, p = night.moonlit_read(frame, geom, valid, site_night)
         unsure = night.gate_unsure(p)
         near = confidence.near_bar(confidence.gate_log_odds(p), confidence.gate_log_odds(night.GATE_CLEAR),
                                    confidence.GATE_SPAN)
@@ -488,7 +501,7 @@ class OctaModel:
                 row = row.astype(np.float64)
                 unsure, colour_octas, near = False, int(row.argmax()), 0.0
                 if name == regime.MOONLIT:
-                    row, unsure, near = self._moonlit(run[i], lights[i], row)
+                    row, unsure, near = self._moonlit(run[i], lights[i], row, geom, maps.valid)
                 elif name == regime.TWILIGHT:  # the horizon's rise decided between clear and overcast
                     near = confidence.near_bar(self._rises(run[i], maps.valid, geom)[0], night.HORIZON_RISE,
                                                confidence.RISE_SPAN)
