@@ -7,7 +7,7 @@ and with a site calibration fitted on the other time half (as bench/classify_reg
 logistic (ridge) on confidence.features
 predicts that the octas are exactly right; a light with SPLIT_MIN answers both with and without a site
 calibration (by day) gets one for each, since a calibration changes which answers are right (TSI's 1-octa
-answers: 39 % right without, 81 % with); a light in SHRINK (too few frames for 17 weights of its own) is held
+answers: 39 % right without, 81 % with); a light in SHRINK (too few frames for 18 weights of its own) is held
 toward the pooled fit of every light rather than toward 0. It is fitted 2-fold by time (TSI hours, LenghuSky days: the
 halves of skydata.time_halves) and scored on the other fold; then `uncertain` thresholds are tried on those
 out-of-fold figures; then the weights are fitted on all development frames and printed, to paste into

@@ -449,12 +449,7 @@ def _planes(frames: list[Frame]) -> tuple[np.ndarray, np.ndarray]:
 
 def otsu_threshold(values: np.ndarray) -> tuple[float, float]:
     """Otsu's threshold of `values` on a fixed histogram, and the separability (between / total variance)."""
-    return _otsu(np.clip(values, NRBR_LO, NRBR_HI - 1e-6))
-
-
-def _otsu(clipped: np.ndarray) -> tuple[float, float]:
-    """otsu_threshold() of the values clipped to the histogram's range."""
-    hist, edges = np.histogram(clipped, bins=BINS, range=(NRBR_LO, NRBR_HI))
+    hist, edges = np.histogram(np.clip(values, NRBR_LO, NRBR_HI - 1e-6), bins=BINS, range=(NRBR_LO, NRBR_HI))
     centres = (edges[:-1] + edges[1:]) / 2
     w = hist.astype(np.float64)
     w0, m0 = np.cumsum(w), np.cumsum(w * centres)
@@ -472,26 +467,13 @@ def valley(values: np.ndarray, split: float, lo_limit: float = NRBR_LO, hi_limit
     histogram):
     where clear sky and cloud overlap least. Otsu's split sits nearer the wider mode (a blue camera's clear
     sky), which counts pale clear sky as cloud."""
-    return _valley(np.clip(values, NRBR_LO, NRBR_HI - 1e-6), _class_means(values, split), split, lo_limit, hi_limit)
-
-
-def _class_means(values: np.ndarray, split: float) -> tuple[float, float] | None:
-    """The means of the values below and at or above `split`; None when either class is empty."""
-    below, above = values[values < split], values[values >= split]
-    if below.size == 0 or above.size == 0:
-        return None
-    return float(below.mean()), float(above.mean())
-
-
-def _valley(clipped: np.ndarray, means: tuple[float, float] | None, split: float, lo_limit: float, hi_limit: float
-            ) -> float:
-    """valley() of the values clipped to the histogram's range, given their class means (_class_means)."""
-    if means is None:
-        return split
-    hist, edges = np.histogram(clipped, bins=50, range=(NRBR_LO, NRBR_HI))
+    hist, edges = np.histogram(np.clip(values, NRBR_LO, NRBR_HI - 1e-6), bins=50, range=(NRBR_LO, NRBR_HI))
     smooth = np.convolve(hist.astype(np.float64), [1, 2, 3, 2, 1], mode="same")
     centres = (edges[:-1] + edges[1:]) / 2
-    lo, hi = np.searchsorted(centres, [max(means[0], lo_limit), min(means[1], hi_limit)])
+    below, above = values[values < split], values[values >= split]
+    if below.size == 0 or above.size == 0:
+        return split
+    lo, hi = np.searchsorted(centres, [max(float(below.mean()), lo_limit), min(float(above.mean()), hi_limit)])
     if hi - lo < 2:
         return split
     return float(centres[lo + int(smooth[lo : hi + 1].argmin())])
@@ -506,17 +488,25 @@ def site_split(values: np.ndarray, scale: float = 1.0) -> tuple[float, float] | 
     factor, and the classes' means with it (MIN_CONTRAST scaled alike)."""
     if values.size < SPLIT_PIXELS:
         return None
-    clipped = np.clip(values, NRBR_LO, NRBR_HI - 1e-6)  # once, for both histograms
-    t, _ = _otsu(clipped)
+    t, _ = otsu_threshold(values)
     below, above = values[values < t], values[values >= t]
     if below.size == 0 or above.size == 0:
         return None
-    low, high = below.mean(), above.mean()
-    contrast = float(high - low)
-    split = _valley(clipped, (float(low), float(high)), t, NRBR_LO, t)
+    contrast = float(above.mean() - below.mean())
+    split = valley(values, t, hi_limit=t)
     if contrast < MIN_CONTRAST * scale or not THRESHOLD_RANGE[0] <= split <= THRESHOLD_RANGE[1]:
         return None
     return split, contrast
+
+
+def bluer_cap(split: float, contrast: float, default: float) -> float | None:
+    """How far up a bluer camera's classes carry the threshold (`default` x their contrast over CONTRAST_REF's),
+    or None where they say no bluer camera: classes not CLEAR_BAND farther apart than the reference camera's, or a
+    split not CLEAR_BAND over `default`. Shared by a calibration (BLUER_SPLIT: a split over the cap is its sample's
+    weather) and a frame judged without one (ownsplit.py: the threshold capped there)."""
+    if contrast < CONTRAST_REF * (1.0 + CLEAR_BAND) or split <= default * (1.0 + CLEAR_BAND):
+        return None
+    return default * contrast / CONTRAST_REF
 
 
 def halves(n: int) -> list[np.ndarray]:
@@ -558,9 +548,8 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
     # only a split the site would not keep (not pinned, or moved as a narrow sample's weather): a pinned one keeps
     # its bands as before
     dropped = pooled is None or (bool(parts) and abs(found[0] - default) > narrowness.SPLIT_MOVE)
-    bluer = (BLUER_SPLIT and dropped and spread is None and scale == 1.0
-             and contrast >= CONTRAST_REF * (1.0 + CLEAR_BAND)
-             and default * (1.0 + CLEAR_BAND) < found[0] <= default * contrast / CONTRAST_REF)
+    cap = bluer_cap(found[0], contrast, default)
+    bluer = BLUER_SPLIT and dropped and spread is None and scale == 1.0 and cap is not None and found[0] <= cap
     if bluer:
         pooled = found
     # Each frame's own clear-sky surface lowers the threshold only to SURFACE_MARGIN under its clear sky: it

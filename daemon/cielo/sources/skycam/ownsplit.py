@@ -15,8 +15,6 @@ import numpy as np
 from cielo.sources.skycam import calibration
 
 OWN_SPLIT = True
-# the contrast (class means' NRBR apart) a frame must reach over the reference camera's: CONTRAST_BAND x CONTRAST_REF
-CONTRAST_BAND = 1.0 + calibration.CLEAR_BAND
 # the cloud class (under the frame's split) must hold one octa of the counted pixels: a clear frame's own classes are
 # its sky near the sun and horizon against its zenith (ARM TSI 2017-05-24 clear frames: 6-11 % under their split,
 # classes up to 0.32 apart; read 1 octa with the threshold at their split)
@@ -34,9 +32,8 @@ def frame_threshold(ratio: np.ndarray, valid: np.ndarray, default: float) -> flo
     if found is None:
         return None
     split, contrast = found
-    if contrast < calibration.CONTRAST_REF * CONTRAST_BAND or split <= default * (1.0 + calibration.CLEAR_BAND):
-        return None
-    if float(np.mean(values < split)) < MIN_CLOUD:
+    cap = calibration.bluer_cap(split, contrast, default)
+    if cap is None or float(np.mean(values < split)) < MIN_CLOUD:
         return None
     # a split farther up than the contrast carries is partly the frame's weather: the contrast's factor, no more
-    return min(split, default * contrast / calibration.CONTRAST_REF)
+    return min(split, cap)
