@@ -156,6 +156,8 @@ def monochrome(frame: Frame) -> bool:
 # and every night pixel stay out as before.
 FEED_WHITE_CLOUD = True
 GRAPH_WHITE = 0.96
+# ... but not a clipped region whose white runs on, uncounted, along its border: clear sky's glow (lens.glow_white)
+FEED_CLEAR_TEST = True
 
 
 class OctaModel:
@@ -382,7 +384,13 @@ class OctaModel:
             valid = np.stack([m.valid for m in per_frame])[:, None]
             if FEED_WHITE_CLOUD:
                 top = np.float32(GRAPH_WHITE)
-                clipped = (batch.min(axis=1, keepdims=True) >= top) & (valid > 0)
+                darkest = batch.min(axis=1, keepdims=True)
+                clipped = (darkest >= top) & (valid > 0)
+                if FEED_CLEAR_TEST and clipped.any():
+                    # white the maps do not count (lens.counted's SATURATED): past the octa circle, the sun's blob
+                    uncounted = (darkest >= np.float32((int(lens.SATURATED * 255) - 0.5) / 255.0)) & (valid == 0)
+                    for k in np.nonzero(clipped.any(axis=(1, 2, 3)))[0]:
+                        clipped[k, 0] &= ~lens.glow_white(clipped[k, 0], uncounted[k, 0])
                 if clipped.any():
                     batch = np.where(clipped, np.minimum(batch, top), batch)
             feeds: dict[str, np.ndarray] = {}
