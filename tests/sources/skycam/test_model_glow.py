@@ -66,7 +66,7 @@ def test_a_clipped_horizon_ring_is_not_read_as_cloud(monkeypatch, sun_at_disc):
     geom, maps = out[0]
     assert maps.sun is not None and np.hypot((maps.sun[0] - geom.cx) / geom.rx - SUN[0],
                                              (maps.sun[1] - geom.cy) / geom.ry - SUN[1]) < 0.05
-    yy, xx = np.mgrid[0:geom.height, 0:geom.width]
+    yy = np.mgrid[0:geom.height, 0:geom.width][0]
     band = (geom.rho() > 0.7) & (geom.rho() < 0.82) & (yy > geom.cy + 2)
     assert (maps.valid[band] > 0).mean() > 0.9  # the maps count the band (lens.white_cloud): the feed must decide
     clear = _read(m, _frame(False, True))

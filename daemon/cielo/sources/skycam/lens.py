@@ -626,11 +626,11 @@ def glow_white(fed: np.ndarray, white: np.ndarray) -> np.ndarray:
     out = np.zeros_like(fed)
     if not fed.any():
         return out
-    ys, xs = np.nonzero(fed)
+    ys, xs = np.flatnonzero(fed.any(axis=1)), np.flatnonzero(fed.any(axis=0))
     h, w = fed.shape
     m = GLOW_STEPS
-    box = (slice(max(int(ys.min()) - m, 0), min(int(ys.max()) + m + 1, h)),
-           slice(max(int(xs.min()) - m, 0), min(int(xs.max()) + m + 1, w)))
+    box = (slice(max(int(ys[0]) - m, 0), min(int(ys[-1]) + m + 1, h)),
+           slice(max(int(xs[0]) - m, 0), min(int(xs[-1]) + m + 1, w)))
     near = white[box]
     for _ in range(m):  # no uncounted white within the border of any region (most lit cloud): nothing to keep out
         g = near.copy()
@@ -666,12 +666,13 @@ def _regions(mask: np.ndarray) -> np.ndarray:
     followed to their roots (a few rounds however long a region's chain of runs: a thin ring round the rim)."""
     runs = _runs(mask)
     up, down = runs[:-1], runs[1:]
-    a = [up[(up > 0) & (down > 0)]]
-    b = [down[(up > 0) & (down > 0)]]
-    for u, d in ((up[:, 1:], down[:, :-1]), (up[:, :-1], down[:, 1:])):
-        both = (u > 0) & (d > 0)
-        a.append(u[both])
-        b.append(d[both])
+    above, below = mask[:-1], mask[1:]
+    both = above & below
+    a, b = [up[both]], [down[both]]
+    for cut_up, cut_down in ((np.s_[:, 1:], np.s_[:, :-1]), (np.s_[:, :-1], np.s_[:, 1:])):
+        both = above[cut_up] & below[cut_down]
+        a.append(up[cut_up][both])
+        b.append(down[cut_down][both])
     a, b = np.concatenate(a), np.concatenate(b)
     lab = np.arange(int(runs.max()) + 1)
     while a.size:
