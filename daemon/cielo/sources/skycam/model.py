@@ -148,6 +148,18 @@ def monochrome(frame: Frame) -> bool:
     return float(np.percentile(chroma, 99.9)) <= MONOCHROME_CHROMA
 
 
+# The graph leaves out every pixel at white (min(R, G, B) >= 0.97, models/build_octas.py SATURATED) whatever
+# site_mask says, so a white-clipped cloud the maps count (lens.white_cloud) was dropped again: a brighter camera's
+# lit cloud not counted (TSI 2017-05-24 through research/camera_shift.py "exposure x1.5": truth 2-6 read 1-3 low).
+# Such a pixel is fed just under the graph's white, neutral as it is clipped: cloud (docs/design.md, "A brighter
+# camera's clipped cloud fed to the graph"). Only pixels the maps count: the sun's glare, a moon, a clipped star
+# and every night pixel stay out as before.
+FEED_WHITE_CLOUD = True
+GRAPH_WHITE = 0.96
+# ... but not a clipped region whose white runs on, uncounted, along its border: clear sky's glow (lens.glow_white)
+FEED_CLEAR_TEST = True
+
+
 class OctaModel:
     def __init__(self, path: Path | None = None, threads: int = 1, calibration: Calibration | None = None):
         import onnxruntime as ort  # heavy: imported only by commands that classify
@@ -370,6 +382,17 @@ class OctaModel:
             if maps_out is not None:
                 maps_out.extend(zip(geoms, per_frame, strict=True))
             valid = np.stack([m.valid for m in per_frame])[:, None]
+            if FEED_WHITE_CLOUD:
+                top = np.float32(GRAPH_WHITE)
+                darkest = batch.min(axis=1, keepdims=True)
+                clipped = (darkest >= top) & (valid > 0)
+                if FEED_CLEAR_TEST and clipped.any():
+                    # white the maps do not count (lens.counted's SATURATED): past the octa circle, the sun's blob
+                    uncounted = (darkest >= np.float32((int(lens.SATURATED * 255) - 0.5) / 255.0)) & (valid == 0)
+                    for k in np.nonzero(clipped.any(axis=(1, 2, 3)))[0]:
+                        clipped[k, 0] &= ~lens.glow_white(clipped[k, 0], uncounted[k, 0])
+                if clipped.any():
+                    batch = np.where(clipped, np.minimum(batch, top), batch)
             feeds: dict[str, np.ndarray] = {}
             if "site_mask" in self.overridable:
                 feeds["site_mask"] = valid
