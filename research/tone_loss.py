@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Where a camera's tone curve loses LenghuSky-8 frames: per frame, calibrated as bench/classify_regimes.py calibrates
 (each time half of 2018-2020 fitted without labels on the other, `--cal-frames N` of its frames), the regime, the
-rule that decided the answer (rule_of) and whether the answer is in class (<= 2 or >= 6), for `none` and each look
-(research/camera_shift.py's TRANSFORMS). Prints per look x regime x rule the frames lost and gained against `none`,
-and with `--frames` each moved frame.
+rule that decided the answer (rule_of; "haze": the haze rule read the frame again, kept or not) and whether the
+answer is in class (<= 2 or >= 6), for `none` and each look (research/camera_shift.py's TRANSFORMS). Prints per
+look x regime x rule the frames lost and gained against `none`, and with `--frames` each moved frame.
 
     python research/tone_loss.py LENGHU_DIR --looks "gamma 0.8,exposure x1.5" [--years 2018,2019] [--cal-frames 50]
+    python research/tone_loss.py LENGHU_DIR --looks "gamma 0.8" --clear-scale 0.8   (an oracle day scale)
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def in_class(truth: int, o: int | None) -> bool:
 
 
 def verdicts(model, samples, site, cal_frames, clear_scale: float | None = None):
-    """(verdict, rule) per sample, as research/misreads.calibrated_verdicts, each frame judged alone to name its rule."""
+    """(verdict, rule, regime) per sample, as research/misreads.calibrated_verdicts, each frame judged alone to
+    name its rule; `clear_scale`: an oracle, every calibration's day-bar scale set to it."""
     from bench.classify_regimes import fit_half, pick
     from cielo.sources.skycam import regime
 
@@ -94,6 +96,7 @@ def verdicts(model, samples, site, cal_frames, clear_scale: float | None = None)
 
 def main() -> None:
     import camera_shift
+
     from cielo.sources.skycam.model import OctaModel
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -102,7 +105,7 @@ def main() -> None:
     p.add_argument("--years", default="2018,2019", help="years reported (2021 held out)")
     p.add_argument("--cal-frames", type=int, default=50)
     p.add_argument("--frames", action="store_true", help="list each moved frame")
-    p.add_argument("--clear-scale", type=float, help="an oracle: every calibration's clear_scale set to this, looks only")
+    p.add_argument("--clear-scale", type=float, help="an oracle: each calibration's clear_scale set to it (looks only)")
     args = p.parse_args()
     install_spies()
     years = set(args.years.split(","))
