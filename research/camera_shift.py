@@ -282,13 +282,16 @@ def main() -> None:
     p.add_argument("--lenghu", type=Path, required=True)
     p.add_argument("--part", choices=("fit", "check", "both"), default="both")
     p.add_argument("--only", help="comma-separated transform names (default: all); `none` is always run")
-    p.add_argument("--moved", action="store_true", help="list each frame whose answer a transform moved")
+    p.add_argument("--moved", action="store_true", help="list each frame whose answer a transform moved (timed; "
+                   "calibrated: research/tone_loss.py --frames, with the rule that decided each)")
     p.add_argument("--calibrated", action="store_true",
                    help="instead: calibrated on the set's other time blocks, as bench/classify_regimes.py does")
     p.add_argument("--cal-frames", type=int, help="with --calibrated: calibrate on this many frames of each half, "
                    "spread evenly in time (as classify_regimes --cal-frames)")
     args = p.parse_args()
     if args.calibrated:
+        if args.moved:  # the calibrated path scores through the bench's aggregates: the per-frame list is its own
+            p.error("--moved with --calibrated: use research/tone_loss.py LENGHU_DIR --looks NAMES --frames")
         calibrated(args)
         return
     names = list(TRANSFORMS) if not args.only else ["none", *[n for n in args.only.split(",") if n != "none"]]
