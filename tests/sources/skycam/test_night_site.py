@@ -518,3 +518,50 @@ def test_a_shorter_exposure_does_not_open_the_moonlit_gate_to_an_overcast_sky(mo
         assert night.gate(frame, geom)[0] < night.GATE_CLEAR, exposure
     assert night.TONE_SPAN[0] <= levels[0] <= night.TONE_SPAN[1]  # the reference's range: the median itself
     assert levels[1] > night.REF_OVERCAST[1]  # the shorter exposure: on the reference's overcast side
+
+
+def test_a_vignette_is_learned_from_fifty_frames_of_every_light(model: OctaModel, tmp_path: Path):
+    """Under MIN_DARK starry dark nights (a calibration on ~50 frames) the lens's fall-off is the median of every
+    frame's rim light against the reference's for its light (night.site_rim_all): twilights as bright at the rim as
+    the reference's median teach nothing, the same twilights through a 30 % vignette store a rim near ln 0.7; the
+    clear twilight then reads no deck. A calibration file written before the field (no night.rim) loads and reads
+    the rise as measured."""
+    n = night.MIN_RIM_FRAMES + 4
+    times = [DUSK_AT + timedelta(seconds=30 * i) for i in range(n)]
+    dusk = regime.light(DUSK_AT, *MADRID)
+    assert dusk.regime == regime.TWILIGHT and all(regime.light(t, *MADRID).regime == regime.TWILIGHT for t in times)
+    rise = float(np.exp(night.RIM_BANDS_REF["twilight"]) - 1.0)  # the reference's median twilight
+    plain = model.decode(_twilight_sky(0.2, rise=rise))
+    dimmed = model.decode(_vignetted(_twilight_sky(0.2, rise=rise), 0.3))
+    cal = _day_calibration(model)
+    calibration.learn_nights(cal, [plain] * n, times, *MADRID)
+    assert cal.night is None or cal.night.rim is None, cal.found["night"]["rim"]
+    calibration.learn_nights(cal, [dimmed] * (night.MIN_RIM_FRAMES - 1), times[:night.MIN_RIM_FRAMES - 1], *MADRID)
+    assert cal.night is None or cal.night.rim is None  # too few frames
+    calibration.learn_nights(cal, [dimmed] * n, times, *MADRID)
+    assert cal.night is not None and cal.night.rim is not None, cal.found["night"]["rim"]
+    assert -0.6 < cal.night.rim < -night.RIM_SPAN and "frames of every light" in cal.found["night"]["rim"]
+    twilight = model.decode(_vignetted(_twilight_sky(0.6, rise=0.6), 0.3))  # a clear twilight, dimmed
+    cal.save(tmp_path / "cal.json")
+    raw = json.loads((tmp_path / "cal.json").read_text())
+    raw["night"].pop("rim")  # a calibration written before the rim was learned
+    (tmp_path / "old.json").write_text(json.dumps(raw))
+    old = Calibration.load(tmp_path / "old.json")
+    assert old.night is None or old.night.rim is None
+    try:
+        for c, overcast in ((old, True), (Calibration.load(tmp_path / "cal.json"), False)):
+            model.calibrate(c)
+            geom = model.geometry(twilight, dusk)
+            valid = model.maps(twilight, geom).valid
+            assert night.rises_overcast(model._rises(twilight, valid, geom)) is overcast
+    finally:
+        model.calibrate(None)
+
+
+def test_the_rim_bands_follow_the_light_and_the_suns_altitude():
+    assert night.rim_band(regime.DAY, 5.0) == "day 0" and night.rim_band(regime.DAY, 30.0) == "day 2"
+    assert night.rim_band(regime.DAY, 70.0) == "day 3" and night.rim_band(regime.TWILIGHT, -4.0) == "twilight"
+    assert set(night.RIM_BANDS_REF) == {f"day {i}" for i in range(4)} | {regime.TWILIGHT, regime.MOONLIT, regime.DARK}
+    assert night.site_rim_all([-0.1] * 30)[0] is None  # within the span
+    assert night.site_rim_all([0.5] * 30)[0] is None  # a brighter rim is the sky's (TSI's mirror: its horizon)
+    assert night.site_rim_all([-0.35] * 30)[0] == pytest.approx(-0.35)

@@ -828,19 +828,24 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
     moonlit: list[tuple[float, float, float]] = []
     textures: list[float] = []
     rims: list[float] = []
+    shifts: list[float] = []
     for f, t in zip(frames, times, strict=True):
         if t is None or f.pixels.shape[1:] != (cal.height, cal.width):
             continue
-        name = regime.light(t, latitude, longitude).regime
+        lit = regime.light(t, latitude, longitude)
+        name = lit.regime
+        every = None
+        if found:  # every frame's rim against the reference's for its light (site_rim_all, under MIN_DARK starry)
+            every = nights.rim_light(uncast_frame(f, cal.cast).pixels, geom, sky)
+            if every is not None:
+                shifts.append(every - nights.RIM_BANDS_REF[nights.rim_band(name, lit.sun_altitude)])
         if name == regime.DARK and found and f.stars is not None:
             # on the ellipse the model reads the frame with (frame_lens): the bar is learned where it acts
             ring = nights.ring_density(f.stars.astype(np.float32), frame_lens(geom, f, name).rho(), sky)
             if ring is not None:
                 dark.append(ring)
-            if f.starry:  # a clear dark night: its rim's light is the lens's, on the site's ellipse as twilights are
-                rim = nights.rim_light(uncast_frame(f, cal.cast).pixels, geom, sky)
-                if rim is not None:
-                    rims.append(rim)
+            if f.starry and every is not None:  # a clear dark night: its rim's light is the lens's (site_rim)
+                rims.append(every)
         elif name == regime.MOONLIT and geom is not None:
             seen = uncast_frame(f, cal.cast)  # as the model sees it
             x, _ = nights.features(seen, geom, tone_free=False)  # the camera's tone is what site_gate learns
@@ -856,6 +861,8 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
     gate_note += unpinned
     texture, texture_note = nights.site_texture(textures)
     rim, rim_note = nights.site_rim(rims)
+    if len(rims) < nights.MIN_DARK:  # too few starry nights to pin it: the median over frames of every light
+        rim, rim_note = nights.site_rim_all(shifts)
     cal.night = (None if bars is None and mean is None and texture is None and rim is None
                  else nights.NightSite(bars, mean, starry, texture, rim))
     cal.found["night"] = {"dark": bar_note, "moonlit": gate_note, "texture": texture_note, "rim": rim_note}

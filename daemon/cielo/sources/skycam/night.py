@@ -524,6 +524,42 @@ def site_rim(rims: Sequence[float]) -> tuple[float | None, str]:
     return shift, f"{len(rims)} dark nights with stars: {ratio} (a vignette): the horizon rise read on the reference's"
 
 
+# Fewer than MIN_DARK starry dark nights (a calibration on ~50 frames holds 4-8) cannot pin the rim that way, but
+# every frame carries the lens's fall-off: its ln(1 + rise) (rim_light) against the reference's median for its light
+# (day by the sun's altitude, twilight, moonlit, dark: RIM_BANDS_REF), the median over all the site's frames
+# (site_rim_all). The weather moves one frame by far more than a vignette, but the median over 50 frames of every
+# light holds it: LenghuSky 2018-2019 through research/camera_shift.py, 50-frame draws at random / consecutive, the
+# reference's 5th-95th percentile -0.11..+0.10 / -0.15..+0.16, vignette 30 % -0.47..-0.22 / -0.52..-0.16; the tone
+# looks (gamma 0.8, 1.25, exposure x0.6, x1.5) centred on 0 as the reference; TSI's mirror reads its rim brighter
+# (+0.63), never a vignette. Under -RIM_SPAN: 0.6 % / 4 % of the reference's draws, 97 % / 88 % of the vignette's
+# (docs/design.md, "A vignetted lens learned from ~50 frames").
+RIM_DAY_EDGES = (10.0, 25.0, 45.0)  # the sun's altitude (degrees) parting the day bands
+# the reference's median rim_light per band: LenghuSky 2018-2019 on a calibration fitted on all of it, as
+# learn_nights measures them (31 / 43 / 77 / 73 day frames, 69 twilight, 78 moonlit, 102 dark)
+RIM_BANDS_REF = {"day 0": 0.715, "day 1": 0.272, "day 2": 0.059, "day 3": -0.308,
+                 "twilight": 0.621, "moonlit night": 0.44, "dark night": -0.365}
+MIN_RIM_FRAMES = 20  # fewer frames with a rim read: the reference's rim
+
+
+def rim_band(light: str, sun_altitude: float) -> str:
+    """The RIM_BANDS_REF key of a frame's light (regime name) and the sun's altitude."""
+    if light != "day":
+        return light
+    return f"day {sum(sun_altitude >= e for e in RIM_DAY_EDGES)}"
+
+
+def site_rim_all(shifts: Sequence[float]) -> tuple[float | None, str]:
+    """The site's rim light against the reference's (ln) from all its frames' rim_light less RIM_BANDS_REF for their
+    light; None: the reference's (too few frames, or within RIM_SPAN of it, or brighter)."""
+    if len(shifts) < MIN_RIM_FRAMES:
+        return None, f"{len(shifts)} frames with a rim read (needs {MIN_RIM_FRAMES}): the reference's horizon rise"
+    shift = float(np.median(np.asarray(shifts, dtype=np.float64)))
+    ratio = f"the rim at {math.exp(shift):.2f} of the reference's light"
+    if shift >= -RIM_SPAN:
+        return None, f"{len(shifts)} frames of every light: {ratio}, within its span: the reference's horizon rise"
+    return shift, f"{len(shifts)} frames of every light: {ratio} (a vignette): the horizon rise read on the reference's"
+
+
 def unvignetted(measured: tuple[float | None, float | None], rim: float | None
                 ) -> tuple[float | None, float | None]:
     """rises() as the reference camera would measure them: 1 + each rise over the site's rim light (site_rim)."""
