@@ -368,10 +368,44 @@ def find_sun(darkest: np.ndarray, valid: np.ndarray, clipped: float = CLIPPED_SU
         pick = np.linspace(0, n - 1, 150).astype(int)
         ys, xs = ys[pick], xs[pick]
     d2 = (xs[:, None] - xs[None]) ** 2 + (ys[:, None] - ys[None]) ** 2
-    score = (d2 < 25).sum(axis=1)
+    near = d2 < 25
+    score = near.sum(axis=1)
     best = int(score.argmax())
-    near = d2[best] < 25
-    return float(xs[near].mean()), float(ys[near].mean())
+    if n > SPREAD_CLIPPED:
+        best = _bloomiest(darkest, valid, xs, ys, near, score)
+    return float(xs[near[best]].mean()), float(ys[near[best]].mean())
+
+
+SPREAD_CLIPPED = 300  # saturated pixels: over this, a bright camera's clipped cloud or horizon vies with the disc
+SPOTS = 5  # ... and the densest spots, each apart from the ones before, are held against each other
+BLOOM_RADII = (5, 8)  # pixels: the disc's bloom, bright at these distances in every direction
+_RAYS = [(np.cos(a), np.sin(a)) for a in np.linspace(0, 2 * np.pi, 8, endpoint=False)]
+
+
+def _bloomiest(darkest: np.ndarray, valid: np.ndarray, xs: np.ndarray, ys: np.ndarray, near: np.ndarray,
+               score: np.ndarray) -> int:
+    """Of the densest saturated spots, the one whose surroundings stay brightest in every direction (the sum over
+    BLOOM_RADII of the darkest of 8 rays' min(R, G, B)): the sun's bloom falls off slowly all round it, a clipped
+    lit cloud or horizon patch meets blue sky or ground on some side. Main's densest spot alone ties over a
+    large clipped area (every subsampled pixel as dense) and settles on its first, the frame's top."""
+    h, w = darkest.shape
+    left = np.ones(len(xs), dtype=bool)
+    best, best_bloom = int(score.argmax()), -np.inf
+    for _ in range(SPOTS):
+        if not left.any():
+            break
+        i = int(np.where(left, score, -1).argmax())
+        x, y = float(xs[near[i]].mean()), float(ys[near[i]].mean())
+        bloom = 0.0
+        for r in BLOOM_RADII:
+            px = np.clip(np.round([x + r * c for c, _ in _RAYS]).astype(np.intp), 0, w - 1)
+            py = np.clip(np.round([y + r * s for _, s in _RAYS]).astype(np.intp), 0, h - 1)
+            inside = valid[py, px]
+            bloom += float(darkest[py, px][inside].min()) if inside.any() else -np.inf
+        if bloom > best_bloom:
+            best, best_bloom = i, bloom
+        left &= ~near[i]
+    return best
 
 
 @dataclass(frozen=True, slots=True)
