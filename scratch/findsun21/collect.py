@@ -1,9 +1,8 @@
 """Per look, per chose frame: the blind find_sun's inputs (darkest, lens area, rho) and the true sun's place.
 TSI 2017-05-24: the mask's sun code (0xFFFF00) centroid; LenghuSky-8 2018-2019 day: orientation.fit per camera epoch
 (models/sun_study.py's LENGHU_EPOCHS) on the timed discs of the untransformed frames. Writes /tmp/fs21/<look>.npz."""
-import io
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -11,13 +10,13 @@ from PIL import Image
 
 sys.path.insert(0, "research")
 sys.path.insert(0, "models")
-import camera_shift as cs  # noqa: E402
-import skydata  # noqa: E402
-from sun_study import LENGHU_EPOCHS  # noqa: E402
+import camera_shift as cs
+import skydata
+from sun_study import LENGHU_EPOCHS
 
-from cielo.astro import sun  # noqa: E402
-from cielo.sources.skycam import orientation  # noqa: E402
-from cielo.sources.skycam.model import OctaModel  # noqa: E402
+from cielo.astro import sun
+from cielo.sources.skycam import orientation
+from cielo.sources.skycam.model import OctaModel
 
 out = Path("/tmp/fs21")
 out.mkdir(exist_ok=True)

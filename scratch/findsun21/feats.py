@@ -1,6 +1,5 @@
 """Candidate saturated spots per chose frame (greedy clusters of main's 150-pixel subsample) and their features,
 labelled sun (within 0.12 lens radii of the true sun) or not; prints medians per label and look."""
-import sys
 from pathlib import Path
 
 import numpy as np

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, "scratch/findsun21")
-from feats import candidates, features  # noqa: E402
-from hits import main_pick, table  # noqa: E402
+from feats import candidates, features
+from hits import main_pick, table
 
 
 def rule(score, k=5):

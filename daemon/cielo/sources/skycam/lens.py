@@ -346,10 +346,12 @@ def _best_fit(ends: np.ndarray, cx: float, cy: float, w: int, h: int, far_start:
     return best, best_support, farther
 
 
-def find_sun(darkest: np.ndarray, valid: np.ndarray, clipped: float = CLIPPED_SUN) -> tuple[float, float] | None:
+def find_sun(darkest: np.ndarray, valid: np.ndarray, clipped: float = CLIPPED_SUN, bloom: bool = False
+             ) -> tuple[float, float] | None:
     """The sun's position (x, y), pixels: the centre of the largest saturated blob, or None. `darkest`: min(R,
     G, B) of the uint8 frame, [H, W]; `clipped`: the least level (0..1) a plateau below full scale may be the
-    disc at (CLIPPED_SUN)."""
+    disc at (CLIPPED_SUN); `bloom`: over SPREAD_CLIPPED saturated pixels, the densest spot whose light stays brightest
+    all round it (_bloomiest; the blind path: timed, the densest spot alone read TSI calibrated better)."""
     sat = (darkest >= int(SUN_LEVEL * 255)) & valid
     n = int(sat.sum())
     if n < 3 and valid.any():
@@ -371,7 +373,7 @@ def find_sun(darkest: np.ndarray, valid: np.ndarray, clipped: float = CLIPPED_SU
     near = d2 < 25
     score = near.sum(axis=1)
     best = int(score.argmax())
-    if n > SPREAD_CLIPPED:
+    if bloom and n > SPREAD_CLIPPED:
         best = _bloomiest(darkest, valid, xs, ys, near, score)
     return float(xs[near[best]].mean()), float(ys[near[best]].mean())
 
@@ -521,7 +523,7 @@ def counted(px: np.ndarray, geom: Lens, site: np.ndarray | None = None, daylit: 
     if site is not None:
         valid &= site
     # by daylight (the time known) the plateau is held against the sky's own level alone (CLIPPED_SUN)
-    sun = find_sun(darkest, lens_area, 0.0 if daylit else CLIPPED_SUN) if geom.found else None
+    sun = find_sun(darkest, lens_area, 0.0 if daylit else CLIPPED_SUN, bloom=not daylit) if geom.found else None
     gam = None
     if sun is not None:
         gam = sun_distance(geom, sun)
