@@ -35,8 +35,8 @@ def test_blind_find_sun_takes_the_blooming_disc_not_a_larger_clipped_cloud():
 
 
 def test_blind_maps_use_the_disc_and_leave_the_clipped_cloud_counted():
-    """Blind (counted() without the time), the disc is the sun the glare ring is drawn about."""
+    """Blind (the model passes bloom when it has no time), the disc is the sun the glare ring is drawn about."""
     px = _frame()
-    seen = lens.counted(px, GEOM)
+    seen = lens.counted(px, GEOM, bloom=True)
     assert seen.sun is not None
     assert np.hypot(seen.sun[0] - SUN[0], seen.sun[1] - SUN[1]) < 3.0, seen.sun

@@ -350,8 +350,9 @@ def find_sun(darkest: np.ndarray, valid: np.ndarray, clipped: float = CLIPPED_SU
              ) -> tuple[float, float] | None:
     """The sun's position (x, y), pixels: the centre of the largest saturated blob, or None. `darkest`: min(R,
     G, B) of the uint8 frame, [H, W]; `clipped`: the least level (0..1) a plateau below full scale may be the
-    disc at (CLIPPED_SUN); `bloom`: over SPREAD_CLIPPED saturated pixels, the densest spot whose light stays brightest
-    all round it (_bloomiest; the blind path: timed, the densest spot alone read TSI calibrated better)."""
+    disc at (CLIPPED_SUN); `bloom`: over SPREAD_CLIPPED saturated pixels, the densest spot whose light stays
+    brightest all round it (_bloomiest): the blind path alone (on the timed and calibrated paths it moved TSI
+    calibrated 0.190 -> 0.238)."""
     sat = (darkest >= int(SUN_LEVEL * 255)) & valid
     n = int(sat.sum())
     if n < 3 and valid.any():
@@ -507,8 +508,10 @@ class Counted:
         return self.memo[key]
 
 
-def counted(px: np.ndarray, geom: Lens, site: np.ndarray | None = None, daylit: bool = False) -> Counted:
-    """maps()'s pixels that count, its sun and geometry (Counted)."""
+def counted(px: np.ndarray, geom: Lens, site: np.ndarray | None = None, daylit: bool = False,
+            bloom: bool = False) -> Counted:
+    """maps()'s pixels that count, its sun and geometry (Counted). `bloom`: the frame judged without its time
+    (find_sun's bloom pick)."""
     rho = geom.rho()
     area = rho <= OCTA_RADIUS
     lens_area = rho <= 1.0
@@ -523,7 +526,7 @@ def counted(px: np.ndarray, geom: Lens, site: np.ndarray | None = None, daylit: 
     if site is not None:
         valid &= site
     # by daylight (the time known) the plateau is held against the sky's own level alone (CLIPPED_SUN)
-    sun = find_sun(darkest, lens_area, 0.0 if daylit else CLIPPED_SUN, bloom=not daylit) if geom.found else None
+    sun = find_sun(darkest, lens_area, 0.0 if daylit else CLIPPED_SUN, bloom=bloom) if geom.found else None
     gam = None
     if sun is not None:
         gam = sun_distance(geom, sun)
