@@ -1,4 +1,4 @@
-"""lens.find_sun's hit table per BLOOM_RADII (patched in-process)."""
+"""lens.find_sun(bloom=True)'s hit table per BLOOM_MARGIN (patched in-process; BLOOM_RADII was tried so too)."""
 import sys
 from pathlib import Path
 
@@ -8,7 +8,7 @@ from hits import main_pick, table
 from cielo.sources.skycam import lens
 
 files = sorted(Path("/tmp/fs21").glob("*_20182019_20170524.npz"))
-for radii in sys.argv[1:]:
-    lens.BLOOM_RADII = tuple(int(r) for r in radii.split(","))
-    print("==", radii)
-    table(main_pick, files)
+for margin in sys.argv[1:]:
+    lens.BLOOM_MARGIN = float(margin)
+    print("== margin", margin)
+    table(lambda dark, area, px: lens.find_sun(dark, area, lens.CLIPPED_SUN, bloom=True), files)

@@ -52,5 +52,6 @@ if "--more" in sys.argv:
         print("==", label)
         table(p, files)
 if "--lens" in sys.argv:
-    print("== lens.find_sun (this branch)")
-    table(main_pick, files)
+    from cielo.sources.skycam import lens
+    print("== lens.find_sun(bloom=True) (this branch's blind pick)")
+    table(lambda dark, area, px: lens.find_sun(dark, area, lens.CLIPPED_SUN, bloom=True), files)

@@ -381,8 +381,11 @@ def find_sun(darkest: np.ndarray, valid: np.ndarray, clipped: float = CLIPPED_SU
 
 SPREAD_CLIPPED = 300  # saturated pixels: over this, a bright camera's clipped cloud or horizon vies with the disc
 SPOTS = 5  # ... and the densest spots, each apart from the ones before, are held against each other
+BLOOM_MARGIN = 20.0  # levels of min(R, G, B): what the bloomiest spot must beat the densest one's bloom by
 BLOOM_RADII = (5, 8)  # pixels: the disc's bloom, bright at these distances in every direction
-_RAYS = [(np.cos(a), np.sin(a)) for a in np.linspace(0, 2 * np.pi, 8, endpoint=False)]
+_ANGLES = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+_RAY_X = np.array(BLOOM_RADII, dtype=np.float64)[:, None] * np.cos(_ANGLES)[None]  # [radius, ray] offsets, pixels
+_RAY_Y = np.array(BLOOM_RADII, dtype=np.float64)[:, None] * np.sin(_ANGLES)[None]
 
 
 def _bloomiest(darkest: np.ndarray, valid: np.ndarray, xs: np.ndarray, ys: np.ndarray, near: np.ndarray,
@@ -393,22 +396,24 @@ def _bloomiest(darkest: np.ndarray, valid: np.ndarray, xs: np.ndarray, ys: np.nd
     large clipped area (every subsampled pixel as dense) and settles on its first, the frame's top."""
     h, w = darkest.shape
     left = np.ones(len(xs), dtype=bool)
-    best, best_bloom = int(score.argmax()), -np.inf
+    spots, cx, cy = [], [], []
     for _ in range(SPOTS):
+        i = int(np.where(left, score, -1).argmax())
+        spots.append(i)
+        cx.append(xs[near[i]].mean())
+        cy.append(ys[near[i]].mean())
+        left &= ~near[i]
         if not left.any():
             break
-        i = int(np.where(left, score, -1).argmax())
-        x, y = float(xs[near[i]].mean()), float(ys[near[i]].mean())
-        bloom = 0.0
-        for r in BLOOM_RADII:
-            px = np.clip(np.round([x + r * c for c, _ in _RAYS]).astype(np.intp), 0, w - 1)
-            py = np.clip(np.round([y + r * s for _, s in _RAYS]).astype(np.intp), 0, h - 1)
-            inside = valid[py, px]
-            bloom += float(darkest[py, px][inside].min()) if inside.any() else -np.inf
-        if bloom > best_bloom:
-            best, best_bloom = i, bloom
-        left &= ~near[i]
-    return best
+    px = np.clip(np.rint(np.array(cx)[:, None, None] + _RAY_X[None]).astype(np.intp), 0, w - 1)
+    py = np.clip(np.rint(np.array(cy)[:, None, None] + _RAY_Y[None]).astype(np.intp), 0, h - 1)
+    # rays leaving the lens circle are skipped (a ring with none inside scores nothing)
+    ring = np.where(valid[py, px], darkest[py, px].astype(np.float32), np.float32(np.inf)).min(axis=2)
+    ring[~np.isfinite(ring)] = -np.inf
+    bloom = ring.sum(axis=1)
+    best = int(bloom.argmax())
+    # flat clipped patches (no bloom) differ by a few levels where their rays leave them: the densest spot stands
+    return spots[best] if bloom[best] - bloom[0] >= BLOOM_MARGIN else spots[0]
 
 
 @dataclass(frozen=True, slots=True)
