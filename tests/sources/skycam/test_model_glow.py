@@ -22,7 +22,7 @@ SUN = (0.1, -0.5)  # the disc's centre, lens radii from the lens centre
 def sun_at_disc(monkeypatch):
     """Blind, lens.find_sun takes the densest clipped spot, and a clipped band or core is as dense as the disc: the
     sun is put on the disc, as a known time would, so that what is tested is the feed alone."""
-    def at_disc(darkest, valid, clipped=lens.CLIPPED_SUN):
+    def at_disc(darkest, valid, clipped=lens.CLIPPED_SUN, bloom=False):
         ys, xs = np.nonzero(valid)
         cx, cy = (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2
         r = (xs.max() - xs.min()) / 2

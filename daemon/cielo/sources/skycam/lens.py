@@ -346,10 +346,13 @@ def _best_fit(ends: np.ndarray, cx: float, cy: float, w: int, h: int, far_start:
     return best, best_support, farther
 
 
-def find_sun(darkest: np.ndarray, valid: np.ndarray, clipped: float = CLIPPED_SUN) -> tuple[float, float] | None:
+def find_sun(darkest: np.ndarray, valid: np.ndarray, clipped: float = CLIPPED_SUN, bloom: bool = False
+             ) -> tuple[float, float] | None:
     """The sun's position (x, y), pixels: the centre of the largest saturated blob, or None. `darkest`: min(R,
     G, B) of the uint8 frame, [H, W]; `clipped`: the least level (0..1) a plateau below full scale may be the
-    disc at (CLIPPED_SUN)."""
+    disc at (CLIPPED_SUN); `bloom`: over SPREAD_CLIPPED saturated pixels, the densest spot whose light stays
+    brightest all round it (_bloomiest): the blind path alone (on the timed and calibrated paths it moved TSI
+    calibrated 0.190 -> 0.238)."""
     sat = (darkest >= int(SUN_LEVEL * 255)) & valid
     n = int(sat.sum())
     if n < 3 and valid.any():
@@ -368,10 +371,49 @@ def find_sun(darkest: np.ndarray, valid: np.ndarray, clipped: float = CLIPPED_SU
         pick = np.linspace(0, n - 1, 150).astype(int)
         ys, xs = ys[pick], xs[pick]
     d2 = (xs[:, None] - xs[None]) ** 2 + (ys[:, None] - ys[None]) ** 2
-    score = (d2 < 25).sum(axis=1)
+    near = d2 < 25
+    score = near.sum(axis=1)
     best = int(score.argmax())
-    near = d2[best] < 25
-    return float(xs[near].mean()), float(ys[near].mean())
+    if bloom and n > SPREAD_CLIPPED:
+        best = _bloomiest(darkest, valid, xs, ys, near, score)
+    return float(xs[near[best]].mean()), float(ys[near[best]].mean())
+
+
+SPREAD_CLIPPED = 300  # saturated pixels: over this, a bright camera's clipped cloud or horizon vies with the disc
+SPOTS = 5  # ... and the densest spots, each apart from the ones before, are held against each other
+BLOOM_MARGIN = 20.0  # levels of min(R, G, B): what the bloomiest spot must beat the densest one's bloom by
+BLOOM_RADII = (5, 8)  # pixels: the disc's bloom, bright at these distances in every direction
+_ANGLES = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+_RAY_X = np.array(BLOOM_RADII, dtype=np.float64)[:, None] * np.cos(_ANGLES)[None]  # [radius, ray] offsets, pixels
+_RAY_Y = np.array(BLOOM_RADII, dtype=np.float64)[:, None] * np.sin(_ANGLES)[None]
+
+
+def _bloomiest(darkest: np.ndarray, valid: np.ndarray, xs: np.ndarray, ys: np.ndarray, near: np.ndarray,
+               score: np.ndarray) -> int:
+    """Of the densest saturated spots, the one whose surroundings stay brightest in every direction (the sum over
+    BLOOM_RADII of the darkest of 8 rays' min(R, G, B)): the sun's bloom falls off slowly all round it, a clipped
+    lit cloud or horizon patch meets blue sky or ground on some side. Main's densest spot alone ties over a
+    large clipped area (every subsampled pixel as dense) and settles on its first, the frame's top."""
+    h, w = darkest.shape
+    left = np.ones(len(xs), dtype=bool)
+    spots, cx, cy = [], [], []
+    for _ in range(SPOTS):
+        i = int(np.where(left, score, -1).argmax())
+        spots.append(i)
+        cx.append(xs[near[i]].mean())
+        cy.append(ys[near[i]].mean())
+        left &= ~near[i]
+        if not left.any():
+            break
+    px = np.clip(np.rint(np.array(cx)[:, None, None] + _RAY_X[None]).astype(np.intp), 0, w - 1)
+    py = np.clip(np.rint(np.array(cy)[:, None, None] + _RAY_Y[None]).astype(np.intp), 0, h - 1)
+    # rays leaving the lens circle are skipped (a ring with none inside scores nothing)
+    ring = np.where(valid[py, px], darkest[py, px].astype(np.float32), np.float32(np.inf)).min(axis=2)
+    ring[~np.isfinite(ring)] = -np.inf
+    bloom = ring.sum(axis=1)
+    best = int(bloom.argmax())
+    # flat clipped patches (no bloom) differ by a few levels where their rays leave them: the densest spot stands
+    return spots[best] if bloom[best] - bloom[0] >= BLOOM_MARGIN else spots[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,8 +513,10 @@ class Counted:
         return self.memo[key]
 
 
-def counted(px: np.ndarray, geom: Lens, site: np.ndarray | None = None, daylit: bool = False) -> Counted:
-    """maps()'s pixels that count, its sun and geometry (Counted)."""
+def counted(px: np.ndarray, geom: Lens, site: np.ndarray | None = None, daylit: bool = False,
+            bloom: bool = False) -> Counted:
+    """maps()'s pixels that count, its sun and geometry (Counted). `bloom`: the frame judged without its time
+    (find_sun's bloom pick)."""
     rho = geom.rho()
     area = rho <= OCTA_RADIUS
     lens_area = rho <= 1.0
@@ -487,7 +531,7 @@ def counted(px: np.ndarray, geom: Lens, site: np.ndarray | None = None, daylit: 
     if site is not None:
         valid &= site
     # by daylight (the time known) the plateau is held against the sky's own level alone (CLIPPED_SUN)
-    sun = find_sun(darkest, lens_area, 0.0 if daylit else CLIPPED_SUN) if geom.found else None
+    sun = find_sun(darkest, lens_area, 0.0 if daylit else CLIPPED_SUN, bloom=bloom) if geom.found else None
     gam = None
     if sun is not None:
         gam = sun_distance(geom, sun)

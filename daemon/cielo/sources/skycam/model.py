@@ -245,7 +245,8 @@ class OctaModel:
         if site_night is not None and stars is not None:
             bar = self._site_bar if geom is self._site_lens and self._site_bar is not None \
                 else site_night.bar_map(geom.rho())
-        seen = lens.counted(frame.pixels, geom, self._site_mask, daylit)
+        # without its time a frame's sun is only its brightest spot: the one that blooms all round (lens._bloomiest)
+        seen = lens.counted(frame.pixels, geom, self._site_mask, daylit, bloom=light is None)
         out = lens.maps(frame.pixels, geom, ref, self._site_mask, stars, daylit=daylit, star_bar=bar,
                         starry_share=None if site_night is None else site_night.starry_share, hazy=hazy, seen=seen)
         own = self._own_split(frame, geom, light, seen)
