@@ -20,7 +20,8 @@ unlabelled night frames whose time is known (calibration.learn_nights, stored in
 the dark-night star bar per ring of the lens and the share that makes a frame starry, from the site's own
 clear-night star density (site_bars), and the moonlit gate's centre when the site's moonlit frames look unlike
 the reference camera's (site_gate), and the texture bar when its own smooth moonlit skies are rougher than the
-reference's (site_texture).
+reference's (site_texture). A lens whose rim the calibration found vignetted (site_rim, site_rim_all) has the
+gate's brightness read with the fall-off taken off (unvignetted_top): a darkened rim made moonlit decks look clear.
 """
 
 from __future__ import annotations
