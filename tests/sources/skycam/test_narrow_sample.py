@@ -127,3 +127,18 @@ def test_the_bench_fits_a_half_only_from_enough_bright_frames(model: OctaModel):
     assert fit_half(model, frames, whens, regimes, (0.0, 0.0), list(range(calibration.MIN_FRAMES - 1)), 0.3) is None
     cal = fit_half(model, frames, whens, regimes, (0.0, 0.0), list(range(n)), 0.3)
     assert cal is not None and "night" in cal.found
+
+
+def test_a_darker_cameras_moonlit_brightness_is_pinned_unless_a_half_moves_it_brighter(
+        monkeypatch: pytest.MonkeyPatch):
+    """A steeper tone curve darkens clear and overcast moonlit skies alike: a mixed dozen reads a median under the
+    reference's span and its clearest skies lower still, but a half heavy with overcast nights keeps its median inside
+    the span and moves nothing. That half says nothing against the darker camera: the shift stands (it did not without
+    narrow.DARKER_UNSEEN)."""
+    mixed = _moonlit(np.r_[0.25 + 0.01 * np.arange(6), 0.37 + 0.01 * np.arange(6)])
+    mean, _ = nights.site_gate(mixed)
+    assert mean is not None and mean[1] < nights.GATE_MEAN[1]
+    got, note = narrow.gate_pinned(mixed, mean)
+    assert got is not None and got[1] == pytest.approx(mean[1]) and note == ""
+    monkeypatch.setattr(narrow, "DARKER_UNSEEN", False)
+    assert narrow.gate_pinned(mixed, mean)[0] is None  # as before: one half inside the span dropped it

@@ -7,6 +7,7 @@ import dataclasses
 import io
 import itertools
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -565,3 +566,24 @@ def test_the_rim_bands_follow_the_light_and_the_suns_altitude():
     assert night.site_rim_all([-0.1] * 30)[0] is None  # within the span
     assert night.site_rim_all([0.5] * 30)[0] is None  # a brighter rim is the sky's (TSI's mirror: its horizon)
     assert night.site_rim_all([-0.35] * 30)[0] == pytest.approx(-0.35)
+
+
+def test_a_vignetted_lens_does_not_open_the_moonlit_gate_to_a_deck(model: OctaModel):
+    """A vignette darkens the octa area's outer rings and with them the gate's median brightness: a moonlit deck with
+    a few stars through it reads like the reference's clear skies and passes. With the rim the calibration learned
+    (NightSite.rim) taken off before the median, the deck reads as bright as through the reference's lens and stays
+    shut; a site without a learned rim reads as before."""
+    rgb = _moonlit_deck(92, 0.8).astype(np.float64)
+    rng = np.random.default_rng(1)
+    rgb[rng.integers(60, 420, 150), rng.integers(120, 520, 150)] += 60  # stars through a thin deck
+    plain = model.decode(_png(rgb))
+    dimmed = model.decode(_vignetted(_png(rgb), 0.3))
+    geom = model.geometry(plain)
+    assert night.gate(plain, geom)[0] < night.GATE_CLEAR
+    assert night.gate(dimmed, model.geometry(dimmed))[0] > night.GATE_CLEAR  # the vignette passes it
+    assert night.gate(dimmed, model.geometry(dimmed), night.NightSite())[0] > night.GATE_CLEAR
+    site = night.NightSite(rim=math.log(0.7))
+    assert night.gate(dimmed, model.geometry(dimmed), site)[0] < night.GATE_CLEAR
+    level = night.features(plain, geom)[0]
+    again = night.features(dimmed, model.geometry(dimmed), rim=site.rim)[0]
+    assert level is not None and again is not None and again[1] == pytest.approx(level[1], abs=0.01)

@@ -829,6 +829,7 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
     textures: list[float] = []
     rims: list[float] = []
     shifts: list[float] = []
+    lit_moon: list[Frame] = []
     for f, t in zip(frames, times, strict=True):
         if t is None or f.pixels.shape[1:] != (cal.height, cal.width):
             continue
@@ -847,22 +848,24 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
             if f.starry and every is not None:  # a clear dark night: its rim's light is the lens's (site_rim)
                 rims.append(every)
         elif name == regime.MOONLIT and geom is not None:
-            seen = uncast_frame(f, cal.cast)  # as the model sees it
-            x, _ = nights.features(seen, geom, tone_free=False)  # the camera's tone is what site_gate learns
-            if x is not None:
-                moonlit.append(x)
-            tex = nights.texture(seen, geom)
-            if tex is not None:
-                textures.append(tex)
+            lit_moon.append(f)
+    rim, rim_note = nights.site_rim(rims)
+    if len(rims) < nights.MIN_DARK:  # too few starry nights to pin it: the median over frames of every light
+        rim, rim_note = nights.site_rim_all(shifts)
+    for f in lit_moon:  # after the rim: the gate reads its brightness unvignetted (night.unvignetted_top)
+        seen = uncast_frame(f, cal.cast)  # as the model sees it
+        x, _ = nights.features(seen, geom, tone_free=False, rim=rim)  # the camera's tone is what site_gate learns
+        if x is not None:
+            moonlit.append(x)
+        tex = nights.texture(seen, geom)
+        if tex is not None:
+            textures.append(tex)
     bars, starry, bar_note = (nights.site_bars(dark) if found
                               else (None, None, "no lens circle: the reference's star bar"))
     mean, gate_note = nights.site_gate(moonlit)
     mean, unpinned = narrowness.gate_pinned(moonlit, mean)
     gate_note += unpinned
     texture, texture_note = nights.site_texture(textures)
-    rim, rim_note = nights.site_rim(rims)
-    if len(rims) < nights.MIN_DARK:  # too few starry nights to pin it: the median over frames of every light
-        rim, rim_note = nights.site_rim_all(shifts)
     cal.night = (None if bars is None and mean is None and texture is None and rim is None
                  else nights.NightSite(bars, mean, starry, texture, rim))
     cal.found["night"] = {"dark": bar_note, "moonlit": gate_note, "texture": texture_note, "rim": rim_note}

@@ -20,7 +20,8 @@ unlabelled night frames whose time is known (calibration.learn_nights, stored in
 the dark-night star bar per ring of the lens and the share that makes a frame starry, from the site's own
 clear-night star density (site_bars), and the moonlit gate's centre when the site's moonlit frames look unlike
 the reference camera's (site_gate), and the texture bar when its own smooth moonlit skies are rougher than the
-reference's (site_texture).
+reference's (site_texture). A lens whose rim the calibration found vignetted (site_rim, site_rim_all) has the
+gate's brightness read with the fall-off taken off (unvignetted_top): a darkened rim made moonlit decks look clear.
 """
 
 from __future__ import annotations
@@ -198,12 +199,13 @@ class NightSite:
         return np.asarray(self.star_bars, dtype=np.float32)[ring]
 
 
-def features(frame: Frame, geom: lens.Lens, tone_free: bool = True
+def features(frame: Frame, geom: lens.Lens, tone_free: bool = True, rim: float | None = None
              ) -> tuple[tuple[float, float, float] | None, np.ndarray | None]:
     """The gate's inputs (ln sharp-star share, median brightness, median NRBR over the octa area) and the
     faint stars at the decoded size; (None, None) when the frame has too little sky. `tone_free`: a median outside
     the reference's range (TONE_SPAN) read from the sky's own spread instead (TONE_MAP); without it the median as
-    it stands, which is what a calibration learns the camera's tone from (site_gate)."""
+    it stands, which is what a calibration learns the camera's tone from (site_gate). `rim`: the site's vignette
+    (NightSite.rim), whose fall-off is taken off the brightness before its median (unvignetted_top)."""
     if frame.bright is None:
         return None, None
     bright = frame.bright
@@ -220,6 +222,7 @@ def features(frame: Frame, geom: lens.Lens, tone_free: bool = True
     small = octa & (top < SATURATED)
     if not small.any():
         return None, None
+    top = unvignetted_top(top, geom, rim)
     level = float(np.median(top[small])) / 255.0
     if tone_free and not TONE_SPAN[0] <= level <= TONE_SPAN[1]:
         mid, high = np.percentile(top[octa], (50, 90))  # the moon's clipped disc in: a gain clips no more of it
@@ -228,10 +231,24 @@ def features(frame: Frame, geom: lens.Lens, tone_free: bool = True
     return (math.log(share + STAR_SHARE_FLOOR), level, float(np.median(lens.nrbr(px)[small]))), faint
 
 
+# A vignetted lens (site_rim / site_rim_all: NightSite.rim) darkens the octa area's outer rings, and with them the
+# gate's median brightness: through research/camera_shift.py's "vignette 30%" LenghuSky 2018-2019 moonlit overcast
+# decks read 0.04-0.06 darker, like the reference's clear skies, and passed the gate (tone21: 6 frames, each read by
+# its "stars"). The rim the calibration learned is taken off each pixel before the median, on the same surface the
+# horizon rise is fitted with (1 + d rho^2: the rim's light exp(rim) of the zenith's at rho 1). A site without a
+# learned rim (the reference's own 50-frame draws: 0.6 % / 4 %, docs/design.md rim21) reads as before.
+def unvignetted_top(top: np.ndarray, geom: lens.Lens, rim: float | None) -> np.ndarray:
+    """The brightness `top` with the site's vignette (`rim`, ln) divided out over the lens; `top` itself without one."""
+    if rim is None or not geom.found:
+        return top
+    fall = 1.0 + (math.exp(rim) - 1.0) * np.minimum(geom.rho(), 1.0) ** 2
+    return top.astype(np.float32) / fall.astype(np.float32)
+
+
 def gate(frame: Frame, geom: lens.Lens, site: NightSite | None = None) -> tuple[float, np.ndarray | None]:
     """(probability the frame is a clear moonlit sky, the faint stars at the decoded size or None)."""
     learned = site is not None and site.gate_mean is not None  # (a site's own centre reads its own tone)
-    x, faint = features(frame, geom, tone_free=not learned)
+    x, faint = features(frame, geom, tone_free=not learned, rim=None if site is None else site.rim)
     if x is None:
         return 0.0, None
     mean = site.gate_mean if learned else GATE_MEAN
