@@ -500,6 +500,9 @@ class OctaModel:
         timed = [None if t is None else regime.light(t, latitude, longitude) for t in times]
         elevations = [None if li is None else li.sun_altitude for li in timed]
         frames = self._camera_stars(frames, elevations)
+        # a darker camera's night (night.site_gain) is too dark to judge as the reference's would be: by its own light
+        site = None if self.calibration is None else self.calibration.night
+        camera = 1.0 if site is None or site.gain is None else site.gain
         # the light each frame is judged in: its time's, or daylight the frame itself shows (daylight.py)
         lights = list(timed)
         verdicts: list[Verdict | None] = [None] * len(frames)
@@ -509,7 +512,7 @@ class OctaModel:
                 verdicts[i] = self._monochrome(frame, elev, lights[i])
             elif self._starry(frame):  # a dark sky full of stars can be judged: clear where the stars are
                 to_run.append(i)
-            elif elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN:
+            elif elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN * camera:
                 verdicts[i] = Verdict(None, None, None, "night", elev, frame.brightness)
             elif frame.brightness < DARK_MEAN:
                 verdicts[i] = Verdict(None, None, None, "dark", elev, frame.brightness)

@@ -602,7 +602,10 @@ def rises_overcast(measured: tuple[float | None, float | None]) -> bool:
 # reads 82 levels, its bar 0.71 of the reference's while its steps are 0.6: a quarter of its stars lost. The
 # median of the calibration's dark-night skies (clear and overcast alike: LenghuSky 2018-2019 dark nights, median
 # of max(R, G, B) over the octa area, clear 138 / overcast 160 / all 145) against REF_DARK_SKY is the camera's
-# response; under GAIN_BAR the star bars are that share of the reference's (lens.star_density's `camera`).
+# response; under GAIN_BAR the star bars are that share of the reference's (lens.star_density's `camera`), and a
+# night frame is too dark to judge under that share of model.NIGHT_JUDGE_MEAN. A sky under lens.STAR_GAIN_FLOOR of
+# the reference's is another sensor or exposure altogether (most cameras' nights sit at 20-40 levels), where JPEG
+# quantisation makes peaks of its own: the reference's steps (or site_bars', with MIN_DARK starry nights).
 REF_DARK_SKY = 145.0
 GAIN_BAR = 0.7
 MIN_GAIN_FRAMES = 5
@@ -626,4 +629,6 @@ def site_gain(levels: Sequence[float]) -> tuple[float | None, str]:
     note = f"{len(levels)} dark-night skies at {gain:.2f} of the reference's"
     if gain >= GAIN_BAR:
         return None, f"{note}: the reference's star steps"
+    if gain < lens.STAR_GAIN_FLOOR:  # another sensor or exposure altogether, not a dimmer reference (site_bars')
+        return None, f"{note} (under {lens.STAR_GAIN_FLOOR}: not a dimmer reference camera): the reference's star steps"
     return gain, f"{note} (under {GAIN_BAR}): star bars at that share of the reference's"
