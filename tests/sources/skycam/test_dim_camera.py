@@ -83,6 +83,8 @@ def test_a_darker_cameras_clear_night_reads_clear_after_calibrate(model: OctaMod
     times = [DARK_AT + timedelta(minutes=10 * i) for i in range(8)]
     calibration.learn_nights(cal, [model.decode(_darker_night(i)) for i in range(8)], times, *MADRID)
     assert cal.night is not None and cal.night.gain is not None and 0.5 < cal.night.gain < 0.65, cal.found["night"]
+    assert any(line.startswith("camera's response (dark-night sky): 8 dark-night skies") for line in
+               calibration.describe(cal))
     frame = model.decode(_darker_night(99))
     before = model.judge([frame], [DARK_AT], *MADRID)[0]
     model.calibrate(cal)

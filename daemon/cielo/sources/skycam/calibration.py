@@ -898,6 +898,7 @@ def describe(cal: Calibration) -> list[str]:
         f"moonlit nights: {f.get('night', {}).get('moonlit', 'not learned (no frame times)')}",
         f"moonlit cloud texture: {f.get('night', {}).get('texture', 'not learned')}",
         f"lens's rim light (twilight rise): {f.get('night', {}).get('rim', 'not learned')}",
+        f"camera's response (dark-night sky): {f.get('night', {}).get('gain', 'not learned')}",
         f"veiled days: {f.get('veil', 'not learned (no frame times): no veil rule')}",
     ]
 
