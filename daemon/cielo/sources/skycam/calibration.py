@@ -830,6 +830,7 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
     rims: list[float] = []
     shifts: list[float] = []
     lit_moon: list[Frame] = []
+    levels: list[float] = []
     for f, t in zip(frames, times, strict=True):
         if t is None or f.pixels.shape[1:] != (cal.height, cal.width):
             continue
@@ -840,6 +841,10 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
             every = nights.rim_light(uncast_frame(f, cal.cast).pixels, geom, sky)
             if every is not None:
                 shifts.append(every - nights.RIM_BANDS_REF[nights.rim_band(name, lit.sun_altitude)])
+        if name == regime.DARK and found:  # every dark night's sky, starry or not: the camera's response (site_gain)
+            level = nights.sky_level(f.pixels, geom, sky)
+            if level is not None:
+                levels.append(level)
         if name == regime.DARK and found and f.stars is not None:
             # on the ellipse the model reads the frame with (frame_lens): the bar is learned where it acts
             ring = nights.ring_density(f.stars.astype(np.float32), frame_lens(geom, f, name).rho(), sky)
@@ -866,9 +871,11 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
     mean, unpinned = narrowness.gate_pinned(moonlit, mean)
     gate_note += unpinned
     texture, texture_note = nights.site_texture(textures)
-    cal.night = (None if bars is None and mean is None and texture is None and rim is None
-                 else nights.NightSite(bars, mean, starry, texture, rim))
-    cal.found["night"] = {"dark": bar_note, "moonlit": gate_note, "texture": texture_note, "rim": rim_note}
+    gain, gain_note = nights.site_gain(levels)
+    cal.night = (None if bars is None and mean is None and texture is None and rim is None and gain is None
+                 else nights.NightSite(bars, mean, starry, texture, rim, gain))
+    cal.found["night"] = {"dark": bar_note, "moonlit": gate_note, "texture": texture_note, "rim": rim_note,
+                          "gain": gain_note}
 
 
 def describe(cal: Calibration) -> list[str]:
@@ -891,6 +898,7 @@ def describe(cal: Calibration) -> list[str]:
         f"moonlit nights: {f.get('night', {}).get('moonlit', 'not learned (no frame times)')}",
         f"moonlit cloud texture: {f.get('night', {}).get('texture', 'not learned')}",
         f"lens's rim light (twilight rise): {f.get('night', {}).get('rim', 'not learned')}",
+        f"camera's response (dark-night sky): {f.get('night', {}).get('gain', 'not learned')}",
         f"veiled days: {f.get('veil', 'not learned (no frame times): no veil rule')}",
     ]
 

@@ -955,10 +955,12 @@ def _noise(lead: np.ndarray, bright: np.ndarray, total: np.ndarray) -> float:
     return float(np.partition(a, k)[k])
 
 
-def star_density(bright: np.ndarray) -> np.ndarray | None:
+def star_density(bright: np.ndarray, camera: float = 1.0) -> np.ndarray | None:
     """float32 [h, w]: the share of star pixels (point sources) around each pixel of a brightness image
     (uint8, max(R, G, B)); None when star pixels are too few for any rule to use them (STARLESS: most clean
-    daytime frames), which spares the window sums.
+    daytime frames), which spares the window sums. `camera`: a darker camera's response against the reference's
+    (calibration's night.gain, under 1): the bars are its share of the reference's, and the sky it sees is read on
+    the reference's scale.
 
     A clear night sky is dark with stars; cloud hides them and glows grey or lit. Stars survive the JPEG
     and a 2x reduction as single bright pixels; cloud edges and noise do not stand out this far."""
@@ -974,10 +976,15 @@ def star_density(bright: np.ndarray) -> np.ndarray | None:
     # STAR_PROMINENCE of full scale <=> 8 bright - their sum > STAR_PROMINENCE * 8 * 255 (163.2)
     lead = bright.astype(np.int16) * np.int16(8) - total
     floor = STAR_NOISE_K * _noise(lead, bright, total)
-    gain = star_gain(bright, STAR_SKY_REF)
+    gain = star_gain(bright, STAR_SKY_REF * camera)
+    if camera < 1.0:  # every star's step is the camera's share of the reference's (night.site_gain)
+        gain = np.float32(camera) * (np.ones((1, 1), np.float32) if gain is None else gain)
     least: np.ndarray | np.int16 = np.int16(STAR_PROMINENCE * 8 * 255)
     if gain is None:
         bar: np.ndarray | np.int16 = np.int16(max(STAR_PROMINENCE * 8 * 255, floor))
+    elif gain.shape == (1, 1):
+        least = np.int16(float(gain[0, 0]) * STAR_PROMINENCE * 8 * 255)
+        bar = np.int16(max(float(gain[0, 0]) * STAR_PROMINENCE * 8 * 255, floor))
     else:  # a darker camera (or the vignetted rim): the bar follows its response down, never under the noise
         least = per_pixel((gain * np.float32(STAR_PROMINENCE * 8 * 255)).astype(np.int16), h, w)
         bar = per_pixel(np.maximum(gain * np.float32(STAR_PROMINENCE * 8 * 255), np.float32(floor)).astype(np.int16),

@@ -354,16 +354,26 @@ class OctaModel:
         return Frame(pixels, float(bright.mean()) / 255.0, lens.find_lens(pixels, stop), stars, stop,
                      bright if full_bright is None else full_bright)
 
-    def _stars(self, bright: np.ndarray) -> np.ndarray | None:
+    def _stars(self, bright: np.ndarray, camera: float = 1.0) -> np.ndarray | None:
         """Star density at the model's size, measured on the decoded frame's brightness (uint8 [h, w]: stars
         are single pixels there); None when the frame has (almost) no star at all (any daytime frame)."""
-        density = lens.star_density(bright)
+        density = lens.star_density(bright, camera)
         if density is None or not density.any():
             return None
         if density.shape != (self.height, self.width):
             density = np.asarray(Image.fromarray(density, mode="F").resize((self.width, self.height),
                                                                              Image.Resampling.BOX))
         return density.astype(np.float16)
+
+    def _camera_stars(self, frames: list[Frame], elevations: list[float | None]) -> list[Frame]:
+        """A darker camera's frames out of daylight with their stars found again on its own steps
+        (night.site_gain); every other site's as decoded."""
+        site = None if self.calibration is None else self.calibration.night
+        if site is None or site.gain is None:
+            return frames
+        return [f if f.bright is None or (e is not None and e >= 0) or monochrome(f)
+                else dataclasses.replace(f, stars=self._stars(f.bright, site.gain))
+                for f, e in zip(frames, elevations, strict=True)]
 
     def predict(self, frames: list[Frame], lights: list[regime.Light | None] | None = None,
                 maps_out: list[tuple[lens.Lens, lens.Maps]] | None = None, hazy: bool = False) -> np.ndarray:
@@ -489,6 +499,10 @@ class OctaModel:
         and maps its octas were counted on and the light it was judged in (what `classify --overlay` draws)."""
         timed = [None if t is None else regime.light(t, latitude, longitude) for t in times]
         elevations = [None if li is None else li.sun_altitude for li in timed]
+        frames = self._camera_stars(frames, elevations)
+        # a darker camera's night (night.site_gain) is too dark to judge as the reference's would be: by its own light
+        site = None if self.calibration is None else self.calibration.night
+        camera = 1.0 if site is None or site.gain is None else site.gain
         # the light each frame is judged in: its time's, or daylight the frame itself shows (daylight.py)
         lights = list(timed)
         verdicts: list[Verdict | None] = [None] * len(frames)
@@ -498,7 +512,7 @@ class OctaModel:
                 verdicts[i] = self._monochrome(frame, elev, lights[i])
             elif self._starry(frame):  # a dark sky full of stars can be judged: clear where the stars are
                 to_run.append(i)
-            elif elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN:
+            elif elev is not None and elev < sun.CIVIL_TWILIGHT_DEG and frame.brightness < NIGHT_JUDGE_MEAN * camera:
                 verdicts[i] = Verdict(None, None, None, "night", elev, frame.brightness)
             elif frame.brightness < DARK_MEAN:
                 verdicts[i] = Verdict(None, None, None, "dark", elev, frame.brightness)

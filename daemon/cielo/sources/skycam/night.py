@@ -156,6 +156,7 @@ class NightSite:
     starry: float | None = None  # share of star pixels that makes a night frame starry (lens.STARRY_FRAME)
     texture: float | None = None  # the moonlit texture bar on this camera (TEXTURE_BAR)
     rim: float | None = None  # ln of the rim's light against the reference camera's (site_rim)
+    gain: float | None = None  # a darker camera's dark-night sky against the reference's (site_gain)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -166,6 +167,8 @@ class NightSite:
             out["texture"] = round(self.texture, 5)
         if self.rim is not None:  # likewise
             out["rim"] = round(self.rim, 4)
+        if self.gain is not None:  # likewise
+            out["gain"] = round(self.gain, 4)
         return out
 
     @property
@@ -185,11 +188,11 @@ class NightSite:
             raise ValueError(f"night.star_bars: {len(bars)} values, expected {len(BANDS)}")
         if mean is not None and len(mean) != 3:
             raise ValueError("night.gate_mean: expected 3 values")
-        starry, texture, rim = raw.get("starry"), raw.get("texture"), raw.get("rim")
+        starry, texture, rim, gain = raw.get("starry"), raw.get("texture"), raw.get("rim"), raw.get("gain")
         return cls(None if bars is None else tuple(float(v) for v in bars),
                    None if mean is None else (float(mean[0]), float(mean[1]), float(mean[2])),
                    None if starry is None else float(starry), None if texture is None else float(texture),
-                   None if rim is None else float(rim))
+                   None if rim is None else float(rim), None if gain is None else float(gain))
 
     def bar_map(self, rho: np.ndarray) -> np.ndarray | None:
         """float32 [H, W]: the star bar at each pixel (None: the reference's one bar)."""
@@ -591,3 +594,41 @@ def rises_overcast(measured: tuple[float | None, float | None]) -> bool:
     the side away from its glow (that half's rise under AWAY_RISE): overcast. `measured`: rises()."""
     rise, away = measured
     return (rise is not None and rise < HORIZON_RISE) or (away is not None and away < AWAY_RISE)
+
+
+# A darker camera's stars (session 21, dim21): a star's step is its light times the camera's response, and
+# lens.star_gain lowers the bar only where a frame's sky is under STAR_SKY_REF, the reference's darkest clear
+# nights; the reference's median dark night sits at REF_DARK_SKY, so through exposure x0.6 a clear night's sky
+# reads 82 levels, its bar 0.71 of the reference's while its steps are 0.6: a quarter of its stars lost. The
+# median of the calibration's dark-night skies (clear and overcast alike: LenghuSky 2018-2019 dark nights, median
+# of max(R, G, B) over the octa area, clear 138 / overcast 160 / all 145) against REF_DARK_SKY is the camera's
+# response; under GAIN_BAR the star bars are that share of the reference's (lens.star_density's `camera`), and a
+# night frame is too dark to judge under that share of model.NIGHT_JUDGE_MEAN. A sky under lens.STAR_GAIN_FLOOR of
+# the reference's is another sensor or exposure altogether (most cameras' nights sit at 20-40 levels), where JPEG
+# quantisation makes peaks of its own: the reference's steps (or site_bars', with MIN_DARK starry nights).
+REF_DARK_SKY = 145.0
+GAIN_BAR = 0.7
+MIN_GAIN_FRAMES = 5
+
+
+def sky_level(px: np.ndarray, geom: lens.Lens, sky: np.ndarray | None = None) -> float | None:
+    """The median of max(R, G, B) over the octa area's lit pixels (uint8 [3, H, W]); None without sky."""
+    bright = px.max(axis=0)
+    sel = (geom.rho() < lens.OCTA_RADIUS) & (bright > lens.NOISE_LIT)
+    if sky is not None:
+        sel &= sky
+    return float(np.median(bright[sel])) if np.count_nonzero(sel) >= 100 else None
+
+
+def site_gain(levels: Sequence[float]) -> tuple[float | None, str]:
+    """The camera's response against the reference's from its dark nights' sky levels, and a note; None: the
+    reference's (too few frames, or not darker by GAIN_BAR)."""
+    if len(levels) < MIN_GAIN_FRAMES:
+        return None, f"{len(levels)} dark-night frames (needs {MIN_GAIN_FRAMES}): the reference's star steps"
+    gain = float(np.median(levels)) / REF_DARK_SKY
+    note = f"{len(levels)} dark-night skies at {gain:.2f} of the reference's"
+    if gain >= GAIN_BAR:
+        return None, f"{note}: the reference's star steps"
+    if gain < lens.STAR_GAIN_FLOOR:  # another sensor or exposure altogether, not a dimmer reference (site_bars')
+        return None, f"{note} (under {lens.STAR_GAIN_FLOOR}: not a dimmer reference camera): the reference's star steps"
+    return gain, f"{note} (under {GAIN_BAR}): star bars at that share of the reference's"
