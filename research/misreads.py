@@ -22,8 +22,11 @@ from models import skydata
 DEV_YEARS = ("2018", "2019", "2020")  # the part a calibration is fitted on, as the bench's dev part
 
 
-def calibrated_verdicts(model, samples, site, cal_frames: int | None) -> list:
-    """Each sample's verdict, the model calibrated on the other time half of `samples` (bench.classify_regimes)."""
+def calibrated_verdicts(model, samples, site, cal_frames: int | None, clear_scale: float | None = None,
+                        judge_one=None) -> list:
+    """Each sample's verdict, the model calibrated on the other time half of `samples` (bench.classify_regimes).
+    `clear_scale`: an oracle, every calibration's day-bar scale set to it; `judge_one(frame, when)`: each frame
+    judged alone by it, its result in the list (research/tone_loss.py names the rule that fired)."""
     from bench.classify_regimes import fit_half, pick
     from cielo.sources.skycam import regime
 
@@ -37,8 +40,14 @@ def calibrated_verdicts(model, samples, site, cal_frames: int | None) -> list:
     for fitted, scored in ((a, b), (b, a)):
         cal = fit_half(model, frames, whens, regimes, site,
                        [index[id(s)] for s in (pick(fitted, cal_frames) if cal_frames else fitted)], default)
+        if cal is not None and clear_scale is not None:  # an oracle: the day bars' scale the sample did not pin
+            cal.clear_scale = clear_scale
         model.calibrate(cal)
         idx = [index[id(s)] for s in scored]
+        if judge_one is not None:
+            for i in idx:
+                out[i] = judge_one(frames[i], whens[i])
+            continue
         for i, v in zip(idx, model.judge([frames[i] for i in idx], [whens[i] for i in idx], *site), strict=True):
             out[i] = v
     model.calibrate(None)

@@ -67,31 +67,18 @@ def in_class(truth: int, o: int | None) -> bool:
 
 
 def verdicts(model, samples, site, cal_frames, clear_scale: float | None = None):
-    """(verdict, rule, regime) per sample, as research/misreads.calibrated_verdicts, each frame judged alone to
-    name its rule; `clear_scale`: an oracle, every calibration's day-bar scale set to it."""
-    from bench.classify_regimes import fit_half, pick
+    """(verdict, rule, regime) per sample, calibrated as research/misreads.calibrated_verdicts, each frame judged
+    alone to name its rule; `clear_scale`: an oracle, every calibration's day-bar scale set to it."""
+    import misreads
+
     from cielo.sources.skycam import regime
 
-    frames = [model.decode(s.jpeg) for s in samples]
-    whens = [s.extra["when"] for s in samples]
-    regimes = [regime.light(w, *site).regime for w in whens]
-    index = {id(s): i for i, s in enumerate(samples)}
-    out: list = [None] * len(samples)
-    default = float(model.reference.zenith)
-    a, b = skydata.time_halves(samples, "group")
-    for fitted, scored in ((a, b), (b, a)):
-        cal = fit_half(model, frames, whens, regimes, site,
-                       [index[id(s)] for s in (pick(fitted, cal_frames) if cal_frames else fitted)], default)
-        if cal is not None and clear_scale is not None:  # an oracle: the day bars' scale the sample did not pin
-            cal.clear_scale = clear_scale
-        model.calibrate(cal)
-        for s in scored:
-            i = index[id(s)]
-            FIRED.clear()
-            v = model.judge([frames[i]], [whens[i]], *site)[0]
-            out[i] = (v, rule_of(v, list(FIRED)), regimes[i])
-    model.calibrate(None)
-    return out
+    def one(frame, when):
+        FIRED.clear()
+        v = model.judge([frame], [when], *site)[0]
+        return v, rule_of(v, list(FIRED)), regime.light(when, *site).regime
+
+    return misreads.calibrated_verdicts(model, samples, site, cal_frames, clear_scale, one)
 
 
 def main() -> None:
