@@ -677,12 +677,7 @@ def glow_white(fed: np.ndarray, white: np.ndarray) -> np.ndarray:
            slice(max(int(xs[0]) - m, 0), min(int(xs[-1]) + m + 1, w)))
     near = white[box]
     for _ in range(m):  # no uncounted white within the border of any region (most lit cloud): nothing to keep out
-        g = near.copy()
-        g[1:] |= near[:-1]
-        g[:-1] |= near[1:]
-        g[:, 1:] |= near[:, :-1]
-        g[:, :-1] |= near[:, 1:]
-        near = g
+        near = _grown(near)
     if not (near & fed[box]).any():
         return out
     region = _regions(fed[box])

@@ -240,7 +240,7 @@ class OctaModel:
             # daylight, keep the model's reference
             ref = self._model_reference
         daylit = light is not None and light.regime == regime.DAY
-        site_night = None if self.calibration is None else self.calibration.night
+        site_night = self._site_night
         bar = None
         if site_night is not None and stars is not None:
             bar = self._site_bar if geom is self._site_lens and self._site_bar is not None \
@@ -287,7 +287,7 @@ class OctaModel:
         if hit is None:
             if len(self._rise_memo) >= RISE_MEMO:  # maps() called outside judge() (tools): never grows
                 self._rise_memo.clear()
-            site_night = None if self.calibration is None else self.calibration.night
+            site_night = self._site_night
             measured = night.rises(frame.pixels, valid, geom)
             hit = (frame.pixels, valid, geom, night.unvignetted(measured, None if site_night is None
                                                                 else site_night.rim))
@@ -365,14 +365,19 @@ class OctaModel:
                                                                              Image.Resampling.BOX))
         return density.astype(np.float16)
 
-    def _camera_stars(self, frames: list[Frame], elevations: list[float | None]) -> list[Frame]:
-        """A darker camera's frames out of daylight with their stars found again on its own steps
-        (night.site_gain); every other site's as decoded."""
-        site = None if self.calibration is None else self.calibration.night
-        if site is None or site.gain is None:
+    @property
+    def _site_night(self) -> night.NightSite | None:
+        """The calibration's night side (calibration.learn_nights), None without one."""
+        return None if self.calibration is None else self.calibration.night
+
+    def _camera_stars(self, frames: list[Frame], elevations: list[float | None], gain: float | None
+                      ) -> list[Frame]:
+        """A darker camera's frames (`gain`: night.site_gain) out of daylight with their stars found again on its own
+        steps; every other site's as decoded."""
+        if gain is None:
             return frames
         return [f if f.bright is None or (e is not None and e >= 0) or monochrome(f)
-                else dataclasses.replace(f, stars=self._stars(f.bright, site.gain))
+                else dataclasses.replace(f, stars=self._stars(f.bright, gain))
                 for f, e in zip(frames, elevations, strict=True)]
 
     def predict(self, frames: list[Frame], lights: list[regime.Light | None] | None = None,
@@ -445,7 +450,7 @@ class OctaModel:
 
     def _starry(self, frame: Frame) -> bool:
         """Frame.starry, at the site's own share of star pixels when the calibration learned one."""
-        site_night = None if self.calibration is None else self.calibration.night
+        site_night = self._site_night
         if site_night is None or site_night.starry is None or frame.stars is None:
             return frame.starry
         return float(frame.stars.mean(dtype=np.float32)) > site_night.starry / 2
@@ -456,7 +461,7 @@ class OctaModel:
         than the colour reading, whose distribution moves down by the difference. Also: whether the gate was
         unsure, and how near its bar it sat (confidence.Evidence.rule_near). `geom`, `valid`: the lens and counted
         pixels the colour reading had (maps() again would give the same, at the cost of a second night.rises)."""
-        site_night = None if self.calibration is None else self.calibration.night
+        site_night = self._site_night
         starred, p = night.moonlit_read(frame, geom, valid, site_night)
         unsure = night.gate_unsure(p)
         near = confidence.near_bar(confidence.gate_log_odds(p), confidence.gate_log_odds(night.GATE_CLEAR),
@@ -499,10 +504,11 @@ class OctaModel:
         and maps its octas were counted on and the light it was judged in (what `classify --overlay` draws)."""
         timed = [None if t is None else regime.light(t, latitude, longitude) for t in times]
         elevations = [None if li is None else li.sun_altitude for li in timed]
-        frames = self._camera_stars(frames, elevations)
-        # a darker camera's night (night.site_gain) is too dark to judge as the reference's would be: by its own light
-        site = None if self.calibration is None else self.calibration.night
-        camera = 1.0 if site is None or site.gain is None else site.gain
+        # a darker camera (night.site_gain): its stars on its own steps, its night too dark to judge by its own light
+        site_night = self._site_night
+        gain = None if site_night is None else site_night.gain
+        camera = 1.0 if gain is None else gain
+        frames = self._camera_stars(frames, elevations, gain)
         # the light each frame is judged in: its time's, or daylight the frame itself shows (daylight.py)
         lights = list(timed)
         verdicts: list[Verdict | None] = [None] * len(frames)
