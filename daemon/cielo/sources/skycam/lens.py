@@ -370,7 +370,9 @@ def find_sun(darkest: np.ndarray, valid: np.ndarray, clipped: float = CLIPPED_SU
     if n > 150:
         pick = np.linspace(0, n - 1, 150).astype(int)
         ys, xs = ys[pick], xs[pick]
-    d2 = (xs[:, None] - xs[None]) ** 2 + (ys[:, None] - ys[None]) ** 2
+    # in int32 (a distance squared is under 2^31 for any frame): the 150 x 150 squares cost 5x as much in int64
+    x32, y32 = xs.astype(np.int32), ys.astype(np.int32)
+    d2 = (x32[:, None] - x32[None]) ** 2 + (y32[:, None] - y32[None]) ** 2
     near = d2 < 25
     score = near.sum(axis=1)
     best = int(score.argmax())
@@ -916,8 +918,10 @@ def star_gain(bright: np.ndarray, reference: float) -> np.ndarray | None:
     every = bright[::2, ::2]  # (k is even: the same pixels as padding first, without a full-size copy)
     padded = np.pad(every, ((0, hb * half - every.shape[0]), (0, wb * half - every.shape[1])))  # zeros are unlit
     lit = padded > NOISE_LIT
-    total = (padded * lit).reshape(hb, half, wb, half).sum(axis=3, dtype=np.uint32).sum(axis=1)
-    count = lit.reshape(hb, half, wb, half).sum(axis=3, dtype=np.uint32).sum(axis=1)
+    # the block's rows first (whole rows added), then its columns on the 8x smaller array: numpy reduces a short
+    # last axis slowly, and integer sums are the same in any order
+    total = (padded * lit).reshape(hb, half, wb, half).sum(axis=1, dtype=np.uint32).sum(axis=2)
+    count = lit.reshape(hb, half, wb, half).sum(axis=1, dtype=np.uint32).sum(axis=2)
     # a block without lit pixels (the lens surround) keeps the reference's bar: no sky, no stars to find there
     sky = np.where(count > 0, total.astype(np.float32) / np.maximum(count, 1), np.float32(reference))
     gain = np.clip(sky / np.float32(reference), STAR_GAIN_FLOOR, 1.0).astype(np.float32)
@@ -999,22 +1003,26 @@ def window_share(padded: np.ndarray, k: int) -> np.ndarray:
     """float32: the share of True in each k x k window of a bool image padded by k // 2 on each side. Sums of runs of
     2, 4, 8 ... rows added by the bits of k, then the same along the rows: uint8 holds every count (k * k <= 255),
     and these adds vectorise where a running sum (cumsum) does not; the integer counts are the same."""
-    counts = _run_sums(_run_sums(padded.view(np.uint8), k).T, k).T
+    counts = _run_sums(_run_sums(padded.view(np.uint8), k, 0), k, 1)
     return counts.astype(np.float32) / np.float32(k * k)
 
 
-def _run_sums(a: np.ndarray, k: int) -> np.ndarray:
-    """Sums of every run of k consecutive rows of `a` (uint8, sums under 256): [len(a) - k + 1, ...]."""
-    n = a.shape[0] - k + 1
+def _run_sums(a: np.ndarray, k: int, axis: int) -> np.ndarray:
+    """Sums of every run of k consecutive rows (`axis` 0) or columns (1) of `a` (uint8, sums under 256). Along the
+    columns in place, not on a transposed copy: slices of whole rows stay contiguous (0.18 -> 0.11 ms at 240x320)."""
+    def part(x: np.ndarray, start: int | None, stop: int | None) -> np.ndarray:
+        return x[start:stop] if axis == 0 else x[:, start:stop]
+
+    n = a.shape[axis] - k + 1
     runs = [a]  # runs[j][i]: the sum of rows i .. i + 2^j - 1
     while 2 ** len(runs) <= k:
         half = 2 ** (len(runs) - 1)
-        runs.append(runs[-1][:-half] + runs[-1][half:])
+        runs.append(part(runs[-1], None, -half) + part(runs[-1], half, None))
     out, at = None, 0
     for j in range(len(runs) - 1, -1, -1):
         if k & (1 << j):
-            part = runs[j][at : at + n]
-            out = part.copy() if out is None else out + part
+            run = part(runs[j], at, at + n)
+            out = run.copy() if out is None else out + run
             at += 1 << j
     assert out is not None
     return out
