@@ -101,6 +101,12 @@ def sun_distance(geom: Lens, sun: tuple[float, float]) -> np.ndarray:
     return np.sqrt(((xx - sun[0]) / rx) ** 2 + ((yy - sun[1]) / ry) ** 2)
 
 
+def nonzero2d(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.nonzero of a 2-D mask (rows, columns), from its flat indices: the same arrays, ~7x faster than numpy's
+    2-D nonzero (0.045 -> 0.007 ms on a sun's blob at 160x120)."""
+    return np.divmod(np.flatnonzero(mask), mask.shape[1])
+
+
 def all_sky(width: int, height: int) -> Lens:
     return Lens((width - 1) / 2, (height - 1) / 2, width / 2, height / 2, width, height, False)
 
@@ -138,9 +144,17 @@ def _ray_samples(h: int, w: int, cx: float, cy: float, rays: int
     xs = cx + dx
     ys = cy + dy
     inside = (xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)
+    last_in = inside.sum(axis=1) - 1
+    # the steps are as long as the frame's diagonal, but rays from near the centre leave the frame in about half of
+    # them: past the last step any ray takes inside, every sample is outside (no hit, no sky), so cutting them there
+    # (one all-outside step kept) changes no ray's end (ray_ends from the centre at 160x120: 0.071 -> 0.054 ms). Kept
+    # whole when a ray never enters the frame: its end is then the last step's
+    if (last_in >= 0).all():
+        steps = int(np.flatnonzero(inside.any(axis=0))[-1]) + 2
+        xs, ys, inside = xs[:, :steps], ys[:, :steps], inside[:, :steps]
     xi = np.clip(np.rint(xs), 0, w - 1).astype(np.intp)
     yi = np.clip(np.rint(ys), 0, h - 1).astype(np.intp)
-    out = (xs, ys, inside, yi * w + xi, inside.sum(axis=1) - 1)
+    out = (xs, ys, inside, yi * w + xi, last_in)
     for a in out:
         a.flags.writeable = False
     return out
@@ -181,7 +195,7 @@ def fit_ellipse(pts: np.ndarray) -> tuple[float, float, float, float] | None:
     """Axis-aligned ellipse A x^2 + B y^2 + C x + D y = 1 by least squares: (cx, cy, rx, ry)."""
     if len(pts) < 5:
         return None
-    ox, oy = float(pts[:, 0].mean()), float(pts[:, 1].mean())
+    ox, oy = _mean32(pts[:, 0]), _mean32(pts[:, 1])
     sc = float(np.abs(pts - [ox, oy]).max()) or 1.0
     x, y = (pts[:, 0] - ox) / sc, (pts[:, 1] - oy) / sc
     m = np.stack([x * x, y * y, x, y], axis=1)
@@ -198,6 +212,14 @@ def fit_ellipse(pts: np.ndarray) -> tuple[float, float, float, float] | None:
     return float(cx * sc + ox), float(cy * sc + oy), float(np.sqrt(g / a) * sc), float(np.sqrt(g / b) * sc)
 
 
+def _mean32(values: np.ndarray) -> float:
+    """float(values.mean()) of a vector, for float32 (the ray ends) as numpy computes it (its float32 sum over the count
+    in float64, rounded to float32) without np.mean's wrapper: 5 -> 1.3 us, and a frame's ~17 ellipse fits take two."""
+    if values.dtype != np.float32:
+        return float(values.mean())
+    return float(np.float32(float(np.add.reduce(values)) / len(values)))
+
+
 def robust_fit(pts: np.ndarray, rounds: int = 4) -> tuple[float, float, float, float] | None:
     """The ellipse of the outer envelope: ends well inside the fit (obstructions) are dropped, and a few far
     outside (a lit hut, a label in the surround) too."""
@@ -210,7 +232,7 @@ def robust_fit(pts: np.ndarray, rounds: int = 4) -> tuple[float, float, float, f
         cx, cy, rx, ry = fit
         rho = np.hypot((pts[:, 0] - cx) / rx, (pts[:, 1] - cy) / ry)
         new = (rho > 0.93) & (rho < 1.1)
-        if new.sum() < 8 or (new == keep).all():
+        if np.count_nonzero(new) < 8 or (new == keep).all():
             break
         keep = new
     return fit
@@ -295,7 +317,7 @@ def _support(stop: np.ndarray, geom: Lens) -> int:
 def _on_ellipse(ends: np.ndarray, cx: float, cy: float, rx: float, ry: float) -> int:
     """How many ray ends lie on the ellipse (within 0.93..1.1 of it)."""
     rho = np.hypot((ends[:, 0] - cx) / rx, (ends[:, 1] - cy) / ry)
-    return int(((rho > 0.93) & (rho < 1.1)).sum())
+    return np.count_nonzero((rho > 0.93) & (rho < 1.1))
 
 
 def _fit_lens(px: np.ndarray, stop: np.ndarray, far_start: bool = True) -> Lens:
@@ -354,7 +376,7 @@ def find_sun(darkest: np.ndarray, valid: np.ndarray, clipped: float = CLIPPED_SU
     brightest all round it (_bloomiest): the blind path alone (on the timed and calibrated paths it moved TSI
     calibrated 0.190 -> 0.238)."""
     sat = (darkest >= int(SUN_LEVEL * 255)) & valid
-    n = int(sat.sum())
+    n = np.count_nonzero(sat)
     if n < 3 and valid.any():
         # a camera that clips below full scale (its sun a flat top at, say, 0.8): the brightest plateau,
         # when it stands far above the sky's typical level
@@ -362,10 +384,10 @@ def find_sun(darkest: np.ndarray, valid: np.ndarray, clipped: float = CLIPPED_SU
         top = int(inside.max())
         if top >= clipped * 255 and top >= CLIPPED_RATIO * float(np.median(inside)):
             sat = (darkest >= top - 2) & valid
-            n = int(sat.sum())
+            n = np.count_nonzero(sat)
     if n < 3:
         return None
-    ys, xs = np.nonzero(sat)
+    ys, xs = nonzero2d(sat)
     # the densest saturated spot: weight each saturated pixel by its saturated neighbours within ~4 px
     if n > 150:
         pick = np.linspace(0, n - 1, 150).astype(int)
@@ -617,7 +639,7 @@ def white_cloud(white: np.ndarray, gam: np.ndarray) -> np.ndarray:
     outside = white & (gam > SUN_GLARE)
     if not outside.any():  # most frames: nothing clipped but the disc's own glare, no fill to pay for
         return outside
-    ys, xs = np.nonzero(white)  # the fill runs over the clipped pixels' box only
+    ys, xs = nonzero2d(white)  # the fill runs over the clipped pixels' box only
     box = (slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1))
     white, gam = white[box], gam[box]
     reach = white & (gam <= SUN_GLARE)
@@ -835,7 +857,7 @@ def _envelope(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam: np.ndar
     y = nrbr[fit_on].astype(np.float64)
     keep = np.ones(len(y), dtype=bool)
     for _ in range(SURFACE_ROUNDS):
-        if keep.sum() < 3 * a.shape[1]:
+        if np.count_nonzero(keep) < 3 * a.shape[1]:
             return None
         ak = a[keep]
         try:

@@ -339,7 +339,9 @@ class OctaModel:
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 im = Image.open(io.BytesIO(data))
                 im.draft("RGB", (self.width, self.height))
-                im = im.convert("RGB")
+                im.load()
+                if im.mode != "RGB":  # (convert to its own mode is a copy)
+                    im = im.convert("RGB")
                 full_bright = None  # stars are measured at the decoded size, before resizing
                 if im.size != (self.width, self.height):
                     full_bright = _brightest(np.asarray(im, dtype=np.uint8))
