@@ -897,6 +897,28 @@ def quantile(values: np.ndarray, q: float) -> float:
     return float(a + d * t if t < 0.5 else b - d * (1 - t))
 
 
+def median_at_least(values: np.ndarray, bar: float) -> bool:
+    """float(np.median(values)) >= bar for a float32 vector, by counting the values under the bar instead of
+    partitioning them all (0.11 -> 0.02 ms at 10,000 values): the middle value(s) are on either side only when the
+    count says so, and then numpy's float32 mean of the two is taken as numpy takes it."""
+    if values.dtype != np.float32 or values.ndim != 1 or values.size == 0:
+        return float(np.median(values)) >= bar
+    # the least float32 at or over the bar: v >= it in float32 <=> float(v) >= bar
+    at = np.float32(bar)
+    if float(at) < bar:
+        at = np.nextafter(at, np.float32(np.inf))
+    n = values.size
+    under = values < at
+    below = np.count_nonzero(under)
+    if below + np.count_nonzero(values >= at) != n:  # NaN among them: numpy's median is NaN
+        return float(np.median(values)) >= bar
+    h = n // 2
+    if n % 2 or below != h:  # odd: the middle value is the h-th; even: both middle values on one side
+        return below <= h
+    low, high = values[under].max(), values[~under].min()  # the two middle values, one on each side
+    return float((low + high) / 2) >= bar
+
+
 # numpy 2 takes a float q in the data's own float type (a float32 vector's quantile is float32 arithmetic)
 _QUANTILE_AS_DATA = np.quantile(np.zeros(2, dtype=np.float32), 0.5).dtype == np.float32
 

@@ -313,7 +313,7 @@ class OctaModel:
         area = ((geom.rho() if rho is None else rho) <= lens.OCTA_RADIUS) & ~frame.not_sky()
         if not area.any():
             return False
-        return float(np.median((lens.nrbr(frame.pixels) if ratio is None else ratio)[area])) >= NIGHT_CAST
+        return lens.median_at_least((lens.nrbr(frame.pixels) if ratio is None else ratio)[area], NIGHT_CAST)
 
     def _card(self) -> dict[str, Any]:
         try:
