@@ -71,11 +71,9 @@ class Lens:
                     width, height, self.found)
 
     def rho(self) -> np.ndarray:
-        """Distance from the centre in lens radii, [H, W]; for an all-sky frame, 0 everywhere."""
-        if not self.found:
-            return np.zeros((self.height, self.width), dtype=np.float32)
-        yy, xx = pixel_grid(self.height, self.width)
-        return np.sqrt(((xx - self.cx) / self.rx) ** 2 + ((yy - self.cy) / self.ry) ** 2)
+        """Distance from the centre in lens radii, [H, W]; for an all-sky frame, 0 everywhere. Read-only: built once
+        per lens (_rho), as the octa maps, the day-like test and the sun's state each ask for it."""
+        return _rho(self)
 
     def as_dict(self) -> dict:
         return {"found": self.found, "cx": round(self.cx / self.width, 4), "cy": round(self.cy / self.height, 4),
@@ -88,6 +86,18 @@ class Lens:
 
 
 @functools.lru_cache(maxsize=4)
+def _rho(geom: Lens) -> np.ndarray:
+    # (a Lens holds Python floats, whoever builds it: equal lenses give equal distances)
+    if not geom.found:
+        out = np.zeros((geom.height, geom.width), dtype=np.float32)
+    else:
+        yy, xx = pixel_grid(geom.height, geom.width)
+        out = np.sqrt(((xx - geom.cx) / geom.rx) ** 2 + ((yy - geom.cy) / geom.ry) ** 2)
+    out.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=4)
 def pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Read-only float32 (y, x) coordinates of every pixel: built once per frame size, not twice per frame."""
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -96,10 +106,19 @@ def pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def sun_distance(geom: Lens, sun: tuple[float, float]) -> np.ndarray:
-    """float32 [H, W]: each pixel's distance to the sun (x, y), in lens radii (half the frame without one)."""
+    """float32 [H, W]: each pixel's distance to the sun (x, y), in lens radii (half the frame without one).
+    Read-only: built once per lens and sun (the octa maps' glare and the sun's state ask for the same one)."""
+    return _sun_distance(geom, sun[0], sun[1])
+
+
+# typed: a numpy float64 sun (an orientation's) computes in float64 where a Python float's computes in float32
+@functools.lru_cache(maxsize=4, typed=True)
+def _sun_distance(geom: Lens, x: float, y: float) -> np.ndarray:
     yy, xx = pixel_grid(geom.height, geom.width)
     rx, ry = (geom.rx, geom.ry) if geom.found else (geom.width / 2, geom.height / 2)
-    return np.sqrt(((xx - sun[0]) / rx) ** 2 + ((yy - sun[1]) / ry) ** 2)
+    out = np.sqrt(((xx - x) / rx) ** 2 + ((yy - y) / ry) ** 2)
+    out.flags.writeable = False
+    return out
 
 
 def nonzero2d(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -199,7 +218,8 @@ def fit_ellipse(pts: np.ndarray) -> tuple[float, float, float, float] | None:
     ox, oy = _mean32(pts[:, 0]), _mean32(pts[:, 1])
     sc = float(np.abs(pts - [ox, oy]).max()) or 1.0
     x, y = (pts[:, 0] - ox) / sc, (pts[:, 1] - oy) / sc
-    m = np.stack([x * x, y * y, x, y], axis=1)
+    m = np.empty((len(x), 4), dtype=x.dtype)  # np.stack's layout and values, without its checks (5 -> 2 us)
+    m[:, 0], m[:, 1], m[:, 2], m[:, 3] = x * x, y * y, x, y
     try:  # the normal equations: 4 unknowns (lstsq's SVD costs more, and more of OpenBLAS in memory)
         a, b, c, d = np.linalg.solve(m.T @ m, m.T @ np.ones_like(x))
     except np.linalg.LinAlgError:
