@@ -8,7 +8,8 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 from pathlib import Path
 
-from cielo.sources.skycam import calibration, confidence, daylight, lens, model as M, ownsplit, sunstate, night
+from cielo.sources.skycam import calibration, confidence, daylight, lens, ownsplit, sunstate
+from cielo.sources.skycam import model as M
 from models import skydata
 
 acc = collections.Counter()
