@@ -137,7 +137,7 @@ def _brightest(rgb: np.ndarray) -> np.ndarray:
 def _halved(a: np.ndarray) -> np.ndarray:
     """float32 [h / 2, w / 2]: Pillow's BOX resize of a float32 image to half its size, bit for bit: Pillow averages
     each pair of columns, then each pair of rows, with weights of 0.5 (its double sum of two float32 halves is exact,
-    then rounded to float32 as this float32 sum is). A quarter of the time of an Image round trip (~0.4 ms a frame)."""
+    then rounded to float32 as this float32 sum is), without an Image's round trip: 0.19 -> 0.04 ms at 240x320."""
     half = np.float32(0.5)
     cols = a[:, 0::2] + a[:, 1::2]
     cols *= half
@@ -374,7 +374,7 @@ class OctaModel:
         density = lens.star_density(bright, camera)
         if density is None or not density.any():
             return None
-        if density.shape == (2 * self.height, 2 * self.width):  # a 640x480 or 480x640 frame's draft
+        if density.shape == (2 * self.height, 2 * self.width):  # a 640x480 camera's draft: the model's size twice
             density = _halved(density)
         elif density.shape != (self.height, self.width):
             density = np.asarray(Image.fromarray(density, mode="F").resize((self.width, self.height),
