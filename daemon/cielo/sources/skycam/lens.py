@@ -14,6 +14,7 @@ border has no surround: it is all sky.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,11 +71,9 @@ class Lens:
                     width, height, self.found)
 
     def rho(self) -> np.ndarray:
-        """Distance from the centre in lens radii, [H, W]; for an all-sky frame, 0 everywhere."""
-        if not self.found:
-            return np.zeros((self.height, self.width), dtype=np.float32)
-        yy, xx = pixel_grid(self.height, self.width)
-        return np.sqrt(((xx - self.cx) / self.rx) ** 2 + ((yy - self.cy) / self.ry) ** 2)
+        """Distance from the centre in lens radii, [H, W]; for an all-sky frame, 0 everywhere. Read-only: built once
+        per lens (_rho), as the octa maps, the day-like test and the sun's state each ask for it."""
+        return _rho(self)
 
     def as_dict(self) -> dict:
         return {"found": self.found, "cx": round(self.cx / self.width, 4), "cy": round(self.cy / self.height, 4),
@@ -87,6 +86,18 @@ class Lens:
 
 
 @functools.lru_cache(maxsize=4)
+def _rho(geom: Lens) -> np.ndarray:
+    # (a Lens holds Python floats, whoever builds it: equal lenses give equal distances)
+    if not geom.found:
+        out = np.zeros((geom.height, geom.width), dtype=np.float32)
+    else:
+        yy, xx = pixel_grid(geom.height, geom.width)
+        out = np.sqrt(((xx - geom.cx) / geom.rx) ** 2 + ((yy - geom.cy) / geom.ry) ** 2)
+    out.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=4)
 def pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Read-only float32 (y, x) coordinates of every pixel: built once per frame size, not twice per frame."""
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -95,10 +106,25 @@ def pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def sun_distance(geom: Lens, sun: tuple[float, float]) -> np.ndarray:
-    """float32 [H, W]: each pixel's distance to the sun (x, y), in lens radii (half the frame without one)."""
+    """float32 [H, W]: each pixel's distance to the sun (x, y), in lens radii (half the frame without one).
+    Read-only: built once per lens and sun (the octa maps' glare and the sun's state ask for the same one)."""
+    return _sun_distance(geom, sun[0], sun[1])
+
+
+# typed: a numpy float64 sun (an orientation's) computes in float64 where a Python float's computes in float32
+@functools.lru_cache(maxsize=4, typed=True)
+def _sun_distance(geom: Lens, x: float, y: float) -> np.ndarray:
     yy, xx = pixel_grid(geom.height, geom.width)
     rx, ry = (geom.rx, geom.ry) if geom.found else (geom.width / 2, geom.height / 2)
-    return np.sqrt(((xx - sun[0]) / rx) ** 2 + ((yy - sun[1]) / ry) ** 2)
+    out = np.sqrt(((xx - x) / rx) ** 2 + ((yy - y) / ry) ** 2)
+    out.flags.writeable = False
+    return out
+
+
+def nonzero2d(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.nonzero of a 2-D mask (rows, columns), from its flat indices: the same arrays, ~7x faster than numpy's
+    2-D nonzero (0.045 -> 0.007 ms on a sun's blob at 160x120)."""
+    return np.divmod(np.flatnonzero(mask), mask.shape[1])
 
 
 def all_sky(width: int, height: int) -> Lens:
@@ -138,9 +164,17 @@ def _ray_samples(h: int, w: int, cx: float, cy: float, rays: int
     xs = cx + dx
     ys = cy + dy
     inside = (xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)
+    last_in = inside.sum(axis=1) - 1
+    # the steps are as long as the frame's diagonal, but rays from near the centre leave the frame in about half of
+    # them: past the last step any ray takes inside, every sample is outside (no hit, no sky), so cutting them there
+    # (one all-outside step kept) changes no ray's end (ray_ends from the centre at 160x120: 0.071 -> 0.054 ms). Kept
+    # whole when a ray never enters the frame: its end is then the last step's
+    if (last_in >= 0).all():
+        steps = int(np.flatnonzero(inside.any(axis=0))[-1]) + 2
+        xs, ys, inside = xs[:, :steps], ys[:, :steps], inside[:, :steps]
     xi = np.clip(np.rint(xs), 0, w - 1).astype(np.intp)
     yi = np.clip(np.rint(ys), 0, h - 1).astype(np.intp)
-    out = (xs, ys, inside, yi * w + xi, inside.sum(axis=1) - 1)
+    out = (xs, ys, inside, yi * w + xi, last_in)
     for a in out:
         a.flags.writeable = False
     return out
@@ -181,10 +215,11 @@ def fit_ellipse(pts: np.ndarray) -> tuple[float, float, float, float] | None:
     """Axis-aligned ellipse A x^2 + B y^2 + C x + D y = 1 by least squares: (cx, cy, rx, ry)."""
     if len(pts) < 5:
         return None
-    ox, oy = float(pts[:, 0].mean()), float(pts[:, 1].mean())
+    ox, oy = _mean32(pts[:, 0]), _mean32(pts[:, 1])
     sc = float(np.abs(pts - [ox, oy]).max()) or 1.0
     x, y = (pts[:, 0] - ox) / sc, (pts[:, 1] - oy) / sc
-    m = np.stack([x * x, y * y, x, y], axis=1)
+    m = np.empty((len(x), 4), dtype=x.dtype)  # np.stack's layout and values, without its checks (5 -> 2 us)
+    m[:, 0], m[:, 1], m[:, 2], m[:, 3] = x * x, y * y, x, y
     try:  # the normal equations: 4 unknowns (lstsq's SVD costs more, and more of OpenBLAS in memory)
         a, b, c, d = np.linalg.solve(m.T @ m, m.T @ np.ones_like(x))
     except np.linalg.LinAlgError:
@@ -196,6 +231,14 @@ def fit_ellipse(pts: np.ndarray) -> tuple[float, float, float, float] | None:
     if g <= 0:
         return None
     return float(cx * sc + ox), float(cy * sc + oy), float(np.sqrt(g / a) * sc), float(np.sqrt(g / b) * sc)
+
+
+def _mean32(values: np.ndarray) -> float:
+    """float(values.mean()) of a vector, for float32 (the ray ends) as numpy computes it (its float32 sum over the count
+    in float64, rounded to float32) without np.mean's wrapper: 5 -> 1.3 us, and a frame's ~17 ellipse fits take two."""
+    if values.dtype != np.float32:
+        return float(values.mean())
+    return float(np.float32(float(np.add.reduce(values)) / len(values)))
 
 
 def robust_fit(pts: np.ndarray, rounds: int = 4) -> tuple[float, float, float, float] | None:
@@ -210,7 +253,7 @@ def robust_fit(pts: np.ndarray, rounds: int = 4) -> tuple[float, float, float, f
         cx, cy, rx, ry = fit
         rho = np.hypot((pts[:, 0] - cx) / rx, (pts[:, 1] - cy) / ry)
         new = (rho > 0.93) & (rho < 1.1)
-        if new.sum() < 8 or (new == keep).all():
+        if np.count_nonzero(new) < 8 or (new == keep).all():
             break
         keep = new
     return fit
@@ -295,7 +338,7 @@ def _support(stop: np.ndarray, geom: Lens) -> int:
 def _on_ellipse(ends: np.ndarray, cx: float, cy: float, rx: float, ry: float) -> int:
     """How many ray ends lie on the ellipse (within 0.93..1.1 of it)."""
     rho = np.hypot((ends[:, 0] - cx) / rx, (ends[:, 1] - cy) / ry)
-    return int(((rho > 0.93) & (rho < 1.1)).sum())
+    return np.count_nonzero((rho > 0.93) & (rho < 1.1))
 
 
 def _fit_lens(px: np.ndarray, stop: np.ndarray, far_start: bool = True) -> Lens:
@@ -332,7 +375,7 @@ def _best_fit(ends: np.ndarray, cx: float, cy: float, w: int, h: int, far_start:
     it (8 of 325 TSI frames had no lens, the ground ring read as sky: 2-4 octas off)."""
     dist = np.hypot(ends[:, 0] - cx, ends[:, 1] - cy)
     best, best_support, farther = None, -1, False
-    subsets = [ends, ends[dist >= np.quantile(dist, FAR_ENDS)]] if far_start and len(ends) else [ends]
+    subsets = [ends, ends[dist >= quantile(dist, FAR_ENDS)]] if far_start and len(ends) else [ends]
     for i, subset in enumerate(subsets):
         fit = robust_fit(subset)
         if fit is None:
@@ -354,7 +397,7 @@ def find_sun(darkest: np.ndarray, valid: np.ndarray, clipped: float = CLIPPED_SU
     brightest all round it (_bloomiest): the blind path alone (on the timed and calibrated paths it moved TSI
     calibrated 0.190 -> 0.238)."""
     sat = (darkest >= int(SUN_LEVEL * 255)) & valid
-    n = int(sat.sum())
+    n = np.count_nonzero(sat)
     if n < 3 and valid.any():
         # a camera that clips below full scale (its sun a flat top at, say, 0.8): the brightest plateau,
         # when it stands far above the sky's typical level
@@ -362,15 +405,17 @@ def find_sun(darkest: np.ndarray, valid: np.ndarray, clipped: float = CLIPPED_SU
         top = int(inside.max())
         if top >= clipped * 255 and top >= CLIPPED_RATIO * float(np.median(inside)):
             sat = (darkest >= top - 2) & valid
-            n = int(sat.sum())
+            n = np.count_nonzero(sat)
     if n < 3:
         return None
-    ys, xs = np.nonzero(sat)
+    ys, xs = nonzero2d(sat)
     # the densest saturated spot: weight each saturated pixel by its saturated neighbours within ~4 px
     if n > 150:
         pick = np.linspace(0, n - 1, 150).astype(int)
         ys, xs = ys[pick], xs[pick]
-    d2 = (xs[:, None] - xs[None]) ** 2 + (ys[:, None] - ys[None]) ** 2
+    # in int32 (a distance squared is under 2^31 for any frame): the 150 x 150 squares cost 5x as much in int64
+    x32, y32 = xs.astype(np.int32), ys.astype(np.int32)
+    d2 = (x32[:, None] - x32[None]) ** 2 + (y32[:, None] - y32[None]) ** 2
     near = d2 < 25
     score = near.sum(axis=1)
     best = int(score.argmax())
@@ -615,7 +660,7 @@ def white_cloud(white: np.ndarray, gam: np.ndarray) -> np.ndarray:
     outside = white & (gam > SUN_GLARE)
     if not outside.any():  # most frames: nothing clipped but the disc's own glare, no fill to pay for
         return outside
-    ys, xs = np.nonzero(white)  # the fill runs over the clipped pixels' box only
+    ys, xs = nonzero2d(white)  # the fill runs over the clipped pixels' box only
     box = (slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1))
     white, gam = white[box], gam[box]
     reach = white & (gam <= SUN_GLARE)
@@ -827,13 +872,14 @@ def _envelope(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam: np.ndar
     cols = [np.ones_like(rho), rho * rho]
     if gam is not None:
         cols.append(np.exp(-gam / np.float32(SURFACE_SUN_SCALE)))
-    fit_on = np.zeros_like(valid)
-    fit_on[::2, ::2] = valid[::2, ::2]  # a smooth surface: every 4th pixel fits it as well, 4x cheaper
-    a = np.stack([c[fit_on] for c in cols], axis=1).astype(np.float64)
-    y = nrbr[fit_on].astype(np.float64)
+    # a smooth surface: every 4th pixel fits it as well, 4x cheaper (picked from the every-2nd-row-and-column views:
+    # the same pixels in the same order as a full-size mask picks them, for a quarter of the indexing)
+    fit_on = np.asarray(valid[::2, ::2], dtype=bool)
+    a = np.stack([c[::2, ::2][fit_on] for c in cols], axis=1).astype(np.float64)
+    y = nrbr[::2, ::2][fit_on].astype(np.float64)
     keep = np.ones(len(y), dtype=bool)
     for _ in range(SURFACE_ROUNDS):
-        if keep.sum() < 3 * a.shape[1]:
+        if np.count_nonzero(keep) < 3 * a.shape[1]:
             return None
         ak = a[keep]
         try:
@@ -841,8 +887,60 @@ def _envelope(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, gam: np.ndar
         except np.linalg.LinAlgError:  # degenerate: every pixel at one distance
             return None
         fit = a @ coef
-        keep = y > fit - SURFACE_MARGIN
-    return cols, coef, float(np.quantile(fit, 0.9))
+        kept = y > fit - SURFACE_MARGIN
+        if np.array_equal(kept, keep):  # the same pixels again: every later round would give this fit
+            break
+        keep = kept
+    return cols, coef, quantile(fit, 0.9)
+
+
+def quantile(values: np.ndarray, q: float) -> float:
+    """float(np.quantile(values, q)) of a float vector, step for step as numpy's linear method takes it, without
+    np.quantile's wrapper (0.045 -> 0.01 ms; the lens fit asks 3-8 times a frame): the two order statistics around
+    (n - 1) q and their interpolation, from the lower one under half way and from the upper one past it, in the
+    values' own precision (numpy 2 computes a float32 vector's quantile in float32; an older numpy, in float64:
+    there numpy's own is called)."""
+    kind = values.dtype.type
+    if values.ndim != 1 or values.size == 0 or not (kind is np.float64 or (kind is np.float32 and _QUANTILE_AS_DATA)):
+        return float(np.quantile(values, q))
+    n = values.size
+    at = (n - 1) * kind(q)
+    if at >= n - 1:
+        return float(np.max(values))
+    lo = int(np.floor(at))
+    part = np.partition(values, sorted({lo, lo + 1, n - 1}))
+    if np.isnan(part[-1]):  # numpy's answer with a NaN among the values
+        return math.nan
+    a, b = part[lo], part[lo + 1]
+    t = at - kind(lo)
+    d = b - a
+    return float(a + d * t if t < 0.5 else b - d * (1 - t))
+
+
+def median_at_least(values: np.ndarray, bar: float) -> bool:
+    """float(np.median(values)) >= bar for a float32 vector, by counting the values under the bar instead of
+    partitioning them all (0.12 -> 0.005 ms at 10,000 values): the middle value(s) are on either side only when the
+    count says so, and then numpy's float32 mean of the two is taken as numpy takes it."""
+    if values.dtype != np.float32 or values.ndim != 1 or values.size == 0:
+        return float(np.median(values)) >= bar
+    # the least float32 at or over the bar: v >= it in float32 <=> float(v) >= bar
+    at = np.float32(bar)
+    if float(at) < bar:
+        at = np.nextafter(at, np.float32(np.inf))
+    n = values.size
+    under = values < at
+    below = np.count_nonzero(under)
+    if below + np.count_nonzero(values >= at) != n:  # NaN among them: numpy's median is NaN
+        return float(np.median(values)) >= bar
+    h = n // 2
+    if n % 2 or below != h:  # odd: the middle value is the h-th; even: both middle values on one side
+        return below <= h
+    low, high = values[under].max(), values[~under].min()  # the two middle values, one on each side
+    return float((low + high) / 2) >= bar
+
+
+# numpy 2 takes a float q in the data's own float type (a float32 vector's quantile is float32 arithmetic)
+_QUANTILE_AS_DATA = np.quantile(np.zeros(2, dtype=np.float32), 0.5).dtype == np.float32
 
 
 STAR_PROMINENCE = 0.08  # a star: a pixel brighter than each of its 8 neighbours, by this over their mean (0..1);
@@ -916,8 +1014,10 @@ def star_gain(bright: np.ndarray, reference: float) -> np.ndarray | None:
     every = bright[::2, ::2]  # (k is even: the same pixels as padding first, without a full-size copy)
     padded = np.pad(every, ((0, hb * half - every.shape[0]), (0, wb * half - every.shape[1])))  # zeros are unlit
     lit = padded > NOISE_LIT
-    total = (padded * lit).reshape(hb, half, wb, half).sum(axis=3, dtype=np.uint32).sum(axis=1)
-    count = lit.reshape(hb, half, wb, half).sum(axis=3, dtype=np.uint32).sum(axis=1)
+    # the block's rows first (whole rows added), then its columns on the 8x smaller array: numpy reduces a short
+    # last axis slowly, and integer sums are the same in any order
+    total = (padded * lit).reshape(hb, half, wb, half).sum(axis=1, dtype=np.uint32).sum(axis=2)
+    count = lit.reshape(hb, half, wb, half).sum(axis=1, dtype=np.uint32).sum(axis=2)
     # a block without lit pixels (the lens surround) keeps the reference's bar: no sky, no stars to find there
     sky = np.where(count > 0, total.astype(np.float32) / np.maximum(count, 1), np.float32(reference))
     gain = np.clip(sky / np.float32(reference), STAR_GAIN_FLOOR, 1.0).astype(np.float32)
@@ -999,22 +1099,26 @@ def window_share(padded: np.ndarray, k: int) -> np.ndarray:
     """float32: the share of True in each k x k window of a bool image padded by k // 2 on each side. Sums of runs of
     2, 4, 8 ... rows added by the bits of k, then the same along the rows: uint8 holds every count (k * k <= 255),
     and these adds vectorise where a running sum (cumsum) does not; the integer counts are the same."""
-    counts = _run_sums(_run_sums(padded.view(np.uint8), k).T, k).T
+    counts = _run_sums(_run_sums(padded.view(np.uint8), k, 0), k, 1)
     return counts.astype(np.float32) / np.float32(k * k)
 
 
-def _run_sums(a: np.ndarray, k: int) -> np.ndarray:
-    """Sums of every run of k consecutive rows of `a` (uint8, sums under 256): [len(a) - k + 1, ...]."""
-    n = a.shape[0] - k + 1
+def _run_sums(a: np.ndarray, k: int, axis: int) -> np.ndarray:
+    """Sums of every run of k consecutive rows (`axis` 0) or columns (1) of `a` (uint8, sums under 256). Along the
+    columns in place, not on a transposed copy: slices of whole rows stay contiguous (0.18 -> 0.11 ms at 240x320)."""
+    def part(x: np.ndarray, start: int | None, stop: int | None) -> np.ndarray:
+        return x[start:stop] if axis == 0 else x[:, start:stop]
+
+    n = a.shape[axis] - k + 1
     runs = [a]  # runs[j][i]: the sum of rows i .. i + 2^j - 1
     while 2 ** len(runs) <= k:
         half = 2 ** (len(runs) - 1)
-        runs.append(runs[-1][:-half] + runs[-1][half:])
+        runs.append(part(runs[-1], None, -half) + part(runs[-1], half, None))
     out, at = None, 0
     for j in range(len(runs) - 1, -1, -1):
         if k & (1 << j):
-            part = runs[j][at : at + n]
-            out = part.copy() if out is None else out + part
+            run = part(runs[j], at, at + n)
+            out = run.copy() if out is None else out + run
             at += 1 << j
     assert out is not None
     return out

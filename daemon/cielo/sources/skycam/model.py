@@ -134,6 +134,18 @@ def _brightest(rgb: np.ndarray) -> np.ndarray:
     return np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
 
 
+def _halved(a: np.ndarray) -> np.ndarray:
+    """float32 [h / 2, w / 2]: Pillow's BOX resize of a float32 image to half its size, bit for bit: Pillow averages
+    each pair of columns, then each pair of rows, with weights of 0.5 (its double sum of two float32 halves is exact,
+    then rounded to float32 as this float32 sum is), without an Image's round trip: 0.19 -> 0.04 ms at 240x320."""
+    half = np.float32(0.5)
+    cols = a[:, 0::2] + a[:, 1::2]
+    cols *= half
+    rows = cols[0::2] + cols[1::2]
+    rows *= half
+    return rows
+
+
 def monochrome(frame: Frame) -> bool:
     """No colour in the frame (MONOCHROME_CHROMA): the blue/red ratio cannot tell cloud from sky."""
     px = frame.pixels[:, ::2, ::2]
@@ -301,7 +313,7 @@ class OctaModel:
         area = ((geom.rho() if rho is None else rho) <= lens.OCTA_RADIUS) & ~frame.not_sky()
         if not area.any():
             return False
-        return float(np.median((lens.nrbr(frame.pixels) if ratio is None else ratio)[area])) >= NIGHT_CAST
+        return lens.median_at_least((lens.nrbr(frame.pixels) if ratio is None else ratio)[area], NIGHT_CAST)
 
     def _card(self) -> dict[str, Any]:
         try:
@@ -327,7 +339,9 @@ class OctaModel:
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 im = Image.open(io.BytesIO(data))
                 im.draft("RGB", (self.width, self.height))
-                im = im.convert("RGB")
+                im.load()
+                if im.mode != "RGB":  # (convert to its own mode is a copy)
+                    im = im.convert("RGB")
                 full_bright = None  # stars are measured at the decoded size, before resizing
                 if im.size != (self.width, self.height):
                     full_bright = _brightest(np.asarray(im, dtype=np.uint8))
@@ -360,7 +374,9 @@ class OctaModel:
         density = lens.star_density(bright, camera)
         if density is None or not density.any():
             return None
-        if density.shape != (self.height, self.width):
+        if density.shape == (2 * self.height, 2 * self.width):  # a 640x480 camera's draft: the model's size twice
+            density = _halved(density)
+        elif density.shape != (self.height, self.width):
             density = np.asarray(Image.fromarray(density, mode="F").resize((self.width, self.height),
                                                                              Image.Resampling.BOX))
         return density.astype(np.float16)
@@ -453,7 +469,7 @@ class OctaModel:
         site_night = self._site_night
         if site_night is None or site_night.starry is None or frame.stars is None:
             return frame.starry
-        return float(frame.stars.mean(dtype=np.float32)) > site_night.starry / 2
+        return frame.star_share > site_night.starry / 2
 
     def _moonlit(self, frame: Frame, light: regime.Light, probs: np.ndarray, geom: lens.Lens, valid: np.ndarray
                  ) -> tuple[np.ndarray, bool, float]:

@@ -504,7 +504,7 @@ def rises(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> tuple[float | N
         return None, None
     sel = np.zeros(valid.shape, dtype=bool)
     sel[::2, ::2] = valid[::2, ::2] > 0
-    yy, xx = np.nonzero(sel)
+    yy, xx = lens.nonzero2d(sel)
     if len(yy) < 50:
         return None, None
     x = (xx.astype(np.float64) - geom.cx) / geom.rx

@@ -324,19 +324,20 @@ def aureole_falloff(px: np.ndarray, sky: np.ndarray, deg: np.ndarray,
     if int(np.count_nonzero(outer)) < MIN_NEAR_PIXELS:
         return [None] * len(nears)
     light = px[0].astype(np.uint16) + px[1] + px[2]
-    far = max(float(np.median(light[outer])), 1.0)
+    far = max(_median_u8(light[outer], 3 * 255 + 1), 1.0)
     out: list[float | None] = []
     for band in nears:
         inner = None if band is None else sky & (deg >= band[0]) & (deg < band[1])
         out.append(None if inner is None or int(np.count_nonzero(inner)) < MIN_NEAR_PIXELS
-                   else float(np.median(light[inner])) / far)
+                   else _median_u8(light[inner], 3 * 255 + 1) / far)
     return out
 
 
-def _median_u8(values: np.ndarray) -> float:
-    """np.median of uint8 values, exactly, from their histogram (a sort of the far sky cost ~0.2 ms a frame)."""
+def _median_u8(values: np.ndarray, levels: int = 256) -> float:
+    """np.median of uint8 values (or of small integers under `levels`: the aureole's sums of R, G and B), exactly,
+    from their histogram (a sort of the far sky cost ~0.2 ms a frame; the aureole's three, ~0.1 ms)."""
     n = values.size
-    below = np.cumsum(np.bincount(values, minlength=256))
+    below = np.cumsum(np.bincount(values, minlength=levels))
     upper = float(np.searchsorted(below, n // 2, side="right"))  # the value at sorted index n // 2
     if n % 2:
         return upper
