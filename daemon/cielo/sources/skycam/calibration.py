@@ -167,18 +167,11 @@ CLEAR_SPLIT = 0.5
 CLEAR_BAND = 0.15
 CLEAR_FLOOR = 0.5
 CLEAR_MIN_FRAMES = 5  # frames in each class at least
-# A dusty or aged dome (session 22, dome22): its veiling glare grows with the sun's height, so its clear skies with the
-# sun high are the palest while its low-sun ones keep nearly the reference's blue. With frame times known each level
-# is read against the reference camera's clear sky at that sun's altitude (CLEAR_BLUE_AT_HORIZON falling by
-# CLEAR_BLUE_FALL a degree up to CLEAR_BLUE_TOP: the line through LenghuSky-8 2018-2019's 87 clear daylit levels, 0.31
-# with the sun at the horizon, 0.26 at 55 degrees), not against one number that sits at the high sun's. And levels
-# that do not split (a sample without decks, a dusty dome's clear skies drawn toward them) are a paler camera's
-# where even their bluest tenth (CLEAR_TOP_Q) sits CLEAR_BAND under the reference's clear level: the reference's own
-# samples of 12-22 daylit levels never read that (their bluest tenth 1.05-1.3 x CLEAR_BLUE_REF), while their median,
-# read so until session 15 (CLEAR_ALONE), sat at 0.74-0.79 of it.
-CLEAR_BLUE_AT_HORIZON = 0.312
-CLEAR_BLUE_FALL = 0.00092  # NRBR per degree of the sun's altitude
-CLEAR_BLUE_TOP = 70.0  # degrees: no trend read beyond
+# Levels that do not split (a sample without decks, or a dusty dome's clear skies drawn toward its decks) are a paler
+# camera's where even their bluest tenth (CLEAR_TOP_Q) sits CLEAR_BAND under the reference's clear level (session 22,
+# dome22): LenghuSky-8's own 50-frame samples, 2018-2020, never read that (their bluest tenth 1.05-1.36 x
+# CLEAR_BLUE_REF), while their median, read so in session 15 (CLEAR_ALONE), sat at 0.74-0.79 of it; through the
+# dusty dome a 50-frame half of 17 levels, one deck among them, reads 0.70 where it kept the reference's bars.
 CLEAR_TOP_Q = 90  # percent
 # A paler camera's pooled sky/cloud split falls with its clear sky's blue (the classes drawn toward grey by one
 # factor). Where the frames' levels gave no scale (too few daylit frames with the sun in view, levels that do not
@@ -333,22 +326,11 @@ class Calibration:
             raise CalibrationError(f"{path}: not a usable calibration file: {exc}") from None
 
 
-def clear_blue_at(altitude: float) -> float:
-    """The reference camera's clear-sky level (lens.surface_level) with the sun at this altitude (degrees)."""
-    return CLEAR_BLUE_AT_HORIZON - CLEAR_BLUE_FALL * min(max(altitude, 0.0), CLEAR_BLUE_TOP)
-
-
-def clear_scale(levels: list[float], altitudes: list[float] | None = None) -> tuple[float, str]:
+def clear_scale(levels: list[float]) -> tuple[float, str]:
     """The site's clear sky's blue over the reference camera's (CLEAR_*), from its daylit frames' surface levels
-    (lens.surface_level), and a note: 1 where the clear ones are no paler than CLEAR_BAND under the reference's.
-    `altitudes` (the sun's, degrees, one per level: frame times known): each level is read against the reference's
-    at that altitude (clear_blue_at). Levels that do not split into decks and clear skies scale the bars only where
-    their bluest tenth (CLEAR_TOP_Q) is paler than the reference's clear sky by CLEAR_BAND."""
-    raw = np.asarray(levels, dtype=np.float64)
-    ref = (np.array([clear_blue_at(a) for a in altitudes]) if altitudes is not None and len(altitudes) == raw.size
-           else np.full(raw.size, CLEAR_BLUE_REF))
-    order = np.argsort(raw / np.maximum(ref, 1e-6))
-    v = (raw / np.maximum(ref, 1e-6))[order]  # each level over the reference's clear level at its sun
+    (lens.surface_level), and a note: 1 where the clear ones are no paler than CLEAR_BAND under the reference's, or
+    the levels do not split into decks and clear skies and even their bluest tenth (CLEAR_TOP_Q) is not."""
+    v = np.sort(np.asarray(levels, dtype=np.float64))
     if v.size < 2 * CLEAR_MIN_FRAMES:
         return 1.0, f"{v.size} daylit frames with the sun in view (needs {2 * CLEAR_MIN_FRAMES}): the reference's bars"
     # Otsu's split of the levels (a few hundred at most: every cut tried)
@@ -359,19 +341,20 @@ def clear_scale(levels: list[float], altitudes: list[float] | None = None) -> tu
     low, high = v[:cut], v[cut:]
     if min(low.size, high.size) < CLEAR_MIN_FRAMES or float(high.mean() - low.mean()) < CLEAR_SPLIT * float(
             high.mean()):
-        # Levels that do not split: their median says nothing of the camera (decks and clear skies of a year's 50
-        # frames, docs/design.md "A dusty dome": CLEAR_ALONE); their bluest tenth does (dome22)
-        top = float(np.percentile(raw, CLEAR_TOP_Q)) / CLEAR_BLUE_REF
-        note = f"{v.size} daylit frames' skies do not split into decks and clear skies"
+        # Levels that do not split: their median says nothing of the camera (50 frames of a year hold 18 daylit
+        # ones, decks and clear skies that do not split: docs/design.md, "A dusty dome", CLEAR_ALONE); their bluest
+        # tenth does (CLEAR_TOP_Q)
+        top = float(np.percentile(v, CLEAR_TOP_Q)) / CLEAR_BLUE_REF
+        note = (f"{v.size} daylit frames' skies do not split into decks and clear skies, their bluest tenth {top:.2f} "
+                f"of the reference camera's clear sky")
         if top >= 1.0 - CLEAR_BAND:
-            return 1.0, note + f" (their bluest tenth {top:.2f} of the reference's clear sky): the reference's bars"
+            return 1.0, note + ": the reference's bars"
         scale = max(top, CLEAR_FLOOR)
-        return scale, note + (f", and even their bluest tenth is {top:.2f} of the reference's clear sky: the day "
-                              f"bars scaled by {scale:.2f}")
-    ratio = float(np.median(high))
-    note = (f"{high.size} of {v.size} daylit frames' skies clear, their bluest tenth NRBR "
-            f"{float(np.median(raw[order][cut:])):.3f} ({ratio:.2f} of the reference camera's "
-            + ("at their sun's altitude)" if altitudes is not None else f"{CLEAR_BLUE_REF})"))
+        return scale, note + f": a paler camera's, the day bars scaled by {scale:.2f}"
+    level = float(np.median(high))
+    ratio = level / CLEAR_BLUE_REF
+    note = (f"{high.size} of {v.size} daylit frames' skies clear, their bluest tenth NRBR {level:.3f} "
+            f"({ratio:.2f} of the reference camera's {CLEAR_BLUE_REF})")
     if ratio >= 1.0 - CLEAR_BAND:
         return 1.0, note + ": the reference's day bars"
     scale = max(ratio, CLEAR_FLOOR)
@@ -657,21 +640,17 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
 
 
 def fit(frames: list[Frame], source: str, default_threshold: float,
-        daylit: list[bool | None] | None = None, times: list[datetime | None] | None = None,
-        altitudes: list[float | None] | None = None) -> Calibration:
+        daylit: list[bool | None] | None = None, times: list[datetime | None] | None = None) -> Calibration:
     """Fit the site from unlabelled frames (model input size): the lens ellipse (the median of the frames'
     own fits), fixed obstructions, and the clear-sky reference (NRBR threshold per band of distance from the
     lens centre and of distance to the sun). Frames darker than DAY_FIT_MEAN are left out here
     (learn_nights uses them). `times` (one per frame, where known): a threshold and a cast only from a sample that
-    pins them (narrow). `altitudes` (the sun's at each frame's time, degrees, where known): the clear sky's blue is
-    read against the reference's at the sun's height (clear_scale)."""
+    pins them (narrow)."""
     keep = [i for i, f in enumerate(frames) if f.brightness >= DAY_FIT_MEAN]
     # the sample's spread, on every frame it was given (a day's frames darker than DAY_FIT_MEAN still date it)
     spread = narrowness.day_spread(times, daylit if daylit is not None and len(daylit) == len(frames) else None)
     if daylit is not None:  # one per frame, in the frames' order
         daylit = [daylit[i] for i in keep] if len(daylit) == len(frames) else None
-    if altitudes is not None:
-        altitudes = [altitudes[i] for i in keep] if len(altitudes) == len(frames) else None
     frames = [frames[i] for i in keep]
     if len(frames) < MIN_FRAMES:
         raise CalibrationError(f"{len(frames)} usable daytime frames; calibration needs at least {MIN_FRAMES}")
@@ -796,12 +775,9 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
                           "an all-sky camera (no lens circle): the model's per-frame rule, no site reference")
     else:
         # frames known to be daylit where the times are known, else every day-like frame: each with the sun in view
-        read = [(lenses.surface_level(nrbr[i], valid[i], rho, sun_dist[i]), None if altitudes is None
-                 else altitudes[i]) for i in range(n) if per[i].sun is not None and valid[i].any()]
-        read = [(v, a) for v, a in read if v is not None]
-        alts = [a for _, a in read]
-        scale, scale_note = clear_scale([v for v, _ in read],
-                                        None if any(a is None for a in alts) else [float(a) for a in alts])
+        levels = [lenses.surface_level(nrbr[i], valid[i], rho, sun_dist[i]) for i in range(n)
+                  if per[i].sun is not None and valid[i].any()]
+        scale, scale_note = clear_scale([v for v in levels if v is not None])
         # a paler camera's classes lie nearer by its scale (a dusty dome's veiling glare: site_split), and the
         # model's threshold, where the site's split is not pinned, sits between them as the reference's did
         threshold, table, own, threshold_note = _site_split(nrbr, valid, rho, sun_dist, default_threshold * scale,
