@@ -169,9 +169,10 @@ CLEAR_FLOOR = 0.5
 CLEAR_MIN_FRAMES = 5  # frames in each class at least
 # Levels that do not split (a sample without decks, or a dusty dome's clear skies drawn toward its decks) are a paler
 # camera's where even their bluest tenth (CLEAR_TOP_Q) sits CLEAR_BAND under the reference's clear level (session 22,
-# dome22): LenghuSky-8's own 50-frame samples, 2018-2020, never read that (their bluest tenth 1.05-1.36 x
-# CLEAR_BLUE_REF), while their median, read so in session 15 (CLEAR_ALONE), sat at 0.74-0.79 of it; through the
-# dusty dome a 50-frame half of 17 levels, one deck among them, reads 0.70 where it kept the reference's bars.
+# dome22): LenghuSky-8's own 50-frame samples that do not split never read that (their bluest tenth 0.99-1.55 x
+# CLEAR_BLUE_REF over 86 picks of 2018-2019, 1.04-1.35 over 67 of 2020), while their median, read so in session 15
+# (CLEAR_ALONE), sat at 0.74-0.79 of it; through research/camera_shift.py's dusty dome a 50-frame half of 17 levels,
+# one deck among them, reads 0.70 where it kept the reference's bars.
 CLEAR_TOP_Q = 90  # percent
 # A paler camera's pooled sky/cloud split falls with its clear sky's blue (the classes drawn toward grey by one
 # factor). Where the frames' levels gave no scale (too few daylit frames with the sun in view, levels that do not
