@@ -271,6 +271,26 @@ def test_levels_that_do_not_split_are_read_by_their_bluest_tenth_not_their_media
     assert scale == pytest.approx(float(np.percentile(pale, 90)) / CLEAR_BLUE_REF) and 0.6 < scale < 0.8
 
 
+def test_how_much_paler_is_read_at_each_levels_sun():
+    """A low sun's clear sky is bluer than a high one's on the reference camera (calibration.clear_blue_at). A paler
+    camera's sample whose clear days have the sun low reads less pale against CLEAR_BLUE_REF alone than it is; with
+    the sun's altitude each clear level is held against the reference's at its sun. Whether it is paler is still
+    read against CLEAR_BLUE_REF: the reference's own levels at their altitudes keep the bars."""
+    from cielo.sources.skycam import calibration
+
+    rng = np.random.default_rng(3)
+    alts = [*rng.uniform(0, 12, 12), *rng.uniform(20, 60, 12)]
+    decks = [0.03] * 12
+    clear = [calibration.clear_blue_at(a) * rng.normal(1.0, 0.03) for a in alts[:12]]  # clear days: a low sun
+    ref_scale, _ = clear_scale(clear + decks, alts)
+    assert ref_scale == 1.0
+    pale = [0.6 * v for v in clear + decks]
+    plain, _ = clear_scale(pale)
+    timed, note = clear_scale(pale, alts)
+    assert plain < 0.85 and timed == pytest.approx(0.6, abs=0.04) and timed < plain - 0.05, note
+    assert "at their sun's altitude" in note
+
+
 def test_a_dusty_domes_clear_heavy_sample_scales_its_bars(model: OctaModel):
     """Frames of a camera whose clear sky is pale grey-blue (NRBR ~0.1, a dusty dome), most of them clear or broken
     and one a deck: their levels do not split and their pixels pool under the reference's contrast. The bluest tenth
