@@ -129,7 +129,8 @@ def fit_half(model, frames, whens, regimes, site, idx: list[int], default: float
     if sum(f.brightness >= DARK_MEAN for f in usable) < calibration.MIN_FRAMES:
         return None
     daylit: list[bool | None] = [bool(regimes[i] == regime.DAY) for i in keep]  # the daemon knows the time too
-    cal = calibration.fit(usable, "half", default, daylit, [whens[i] for i in keep])
+    cal = calibration.fit(usable, "half", default, daylit, [whens[i] for i in keep],
+                          [regime.light(whens[i], *site).sun_altitude for i in keep])
     calibration.learn_nights(cal, usable, [whens[i] for i in keep], *site)
     veil.learn(cal, model, usable, [whens[i] for i in keep], *site)
     return cal

@@ -254,14 +254,56 @@ def test_clear_scale_reads_a_paler_camera_and_leaves_the_reference_alone():
     assert clear_scale([0.7 * v for v in decks[:4] + clear[:4]])[0] == 1.0  # too few
 
 
-def test_levels_that_do_not_split_keep_the_reference_bars_whatever_their_median():
+def test_levels_that_do_not_split_are_read_by_their_bluest_tenth_not_their_median():
     """18 daylit frames of 50 spread over a year: decks and clear skies whose levels do not split. Their median
     says nothing of the camera (read as one clear population, it scaled a LenghuSky-8 year's bars by 0.74-0.79
-    and cost 5 frames through the CLI)."""
+    and cost 5 frames through the CLI): their bluest tenth at the reference's blue keeps the bars. A dusty dome's
+    sample without decks (its clear skies all pale, one deck) does not split either, and even its bluest tenth sits
+    far under the reference's: its bars scale by it (dome22)."""
     rng = np.random.default_rng(1)
-    mixed = [*rng.normal(0.6 * CLEAR_BLUE_REF, 0.02, 16), 0.05]
+    mixed = list(rng.uniform(0.10, 0.33, 18))  # the reference camera's year: median ~0.2, bluest ~0.31
     scale, note = clear_scale(mixed)
     assert scale == 1.0 and "do not split" in note
+    assert 0.7 < float(np.median(mixed)) / CLEAR_BLUE_REF < 0.85  # the median alone would have scaled them
+    pale = [*rng.normal(0.6 * CLEAR_BLUE_REF, 0.02, 16), 0.05]
+    scale, note = clear_scale(pale)
+    assert "do not split" in note and "scaled" in note
+    assert scale == pytest.approx(float(np.percentile(pale, 90)) / CLEAR_BLUE_REF) and 0.6 < scale < 0.8
+
+
+def test_how_much_paler_is_read_at_each_levels_sun():
+    """A low sun's clear sky is bluer than a high one's on the reference camera (calibration.clear_blue_at). A paler
+    camera's sample whose clear days have the sun low reads less pale against CLEAR_BLUE_REF alone than it is; with
+    the sun's altitude each clear level is held against the reference's at its sun. Whether it is paler is still
+    read against CLEAR_BLUE_REF: the reference's own levels at their altitudes keep the bars."""
+    from cielo.sources.skycam import calibration
+
+    rng = np.random.default_rng(3)
+    alts = [*rng.uniform(0, 12, 12), *rng.uniform(20, 60, 12)]
+    decks = [0.03] * 12
+    clear = [calibration.clear_blue_at(a) * rng.normal(1.0, 0.03) for a in alts[:12]]  # clear days: a low sun
+    ref_scale, _ = clear_scale(clear + decks, alts)
+    assert ref_scale == 1.0
+    pale = [0.6 * v for v in clear + decks]
+    plain, _ = clear_scale(pale)
+    timed, note = clear_scale(pale, alts)
+    assert plain < 0.85 and timed == pytest.approx(0.6, abs=0.04) and timed < plain - 0.05, note
+    assert "at their sun's altitude" in note
+
+
+def test_a_dusty_domes_clear_heavy_sample_scales_its_bars(model: OctaModel):
+    """Frames of a camera whose clear sky is pale grey-blue (NRBR ~0.1, a dusty dome), most of them clear or broken
+    and one a deck: their levels do not split and their pixels pool under the reference's contrast. The bluest tenth
+    of the levels says the camera is paler: the bars scale and the pooled pixels then split at its contrast. The same
+    skies at the reference's blue keep the reference's bars."""
+    covers = [0.0, 0.15, 0.3, 0.0, 0.15, 0.0, 0.3, 0.0, 0.15, 0.0, 0.0, 0.15, 0.0, 0.3, 0.0, 1.0]
+    pale = fit([_site(model, i, c, (140, 172), (150, 180)) for i, c in enumerate(covers)], "test", 0.14,
+               [True] * len(covers))
+    assert "do not split" in pale.found["clear_sky_blue"] and pale.clear_scale < 0.8, pale.found
+    assert pale.reference is not None
+    blue = fit([_site(model, i, c, (100, 200), (120, 190)) for i, c in enumerate(covers)], "test", 0.14,
+               [True] * len(covers))
+    assert blue.clear_scale == 1.0, blue.found
 
 
 def test_a_paler_cameras_frames_split_at_its_own_contrast(model: OctaModel):

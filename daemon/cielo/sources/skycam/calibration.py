@@ -167,6 +167,24 @@ CLEAR_SPLIT = 0.5
 CLEAR_BAND = 0.15
 CLEAR_FLOOR = 0.5
 CLEAR_MIN_FRAMES = 5  # frames in each class at least
+# Levels that do not split (a sample without decks, or a dusty dome's clear skies drawn toward its decks) are a paler
+# camera's where even their bluest tenth (CLEAR_TOP_Q) sits CLEAR_BAND under the reference's clear level (session 22,
+# dome22): LenghuSky-8's own 50-frame samples that do not split never read that (their bluest tenth 0.99-1.55 x
+# CLEAR_BLUE_REF over 86 picks of 2018-2019, 1.04-1.35 over 67 of 2020), while their median, read so in session 15
+# (CLEAR_ALONE), sat at 0.74-0.79 of it; through research/camera_shift.py's dusty dome a 50-frame half of 17 levels,
+# one deck among them, reads 0.70 where it kept the reference's bars.
+CLEAR_TOP_Q = 90  # percent
+# How much paler, once the levels say paler (session 22): with frame times known, each of the clear levels is read
+# against the reference camera's clear sky at its sun's altitude (clear_blue_at: the line through LenghuSky-8
+# 2018-2019's 87 clear daylit levels, CLEAR_BLUE_AT_HORIZON with the sun at the horizon falling by CLEAR_BLUE_FALL a
+# degree to CLEAR_BLUE_TOP; 0.26, CLEAR_BLUE_REF, at 55 degrees): a low sun's clear sky is bluer (0.32 under 15
+# degrees, 0.26 over 30), and a sample rich in low-sun clear days read against 0.26 alone reads a dusty dome less pale
+# than it is (the dusty dome's 50-frame halves: 0.71 where the look's own factor is near 0.6). Only the value: whether
+# the camera is paler is read against CLEAR_BLUE_REF as before; read against the altitude's level that question fired
+# on the reference's own samples (a 2018-2019 season: 0.77, eight decks read clear).
+CLEAR_BLUE_AT_HORIZON = 0.312
+CLEAR_BLUE_FALL = 0.00092  # NRBR per degree of the sun's altitude
+CLEAR_BLUE_TOP = 70.0  # degrees
 # A paler camera's pooled sky/cloud split falls with its clear sky's blue (the classes drawn toward grey by one
 # factor). Where the frames' levels gave no scale (too few daylit frames with the sun in view, levels that do not
 # split, or a clear class within CLEAR_BAND: 9 clear frames of a 50-frame half scatter that much), a split that the
@@ -320,11 +338,22 @@ class Calibration:
             raise CalibrationError(f"{path}: not a usable calibration file: {exc}") from None
 
 
-def clear_scale(levels: list[float]) -> tuple[float, str]:
+def clear_blue_at(altitude: float) -> float:
+    """The reference camera's clear-sky level (lens.surface_level) with the sun at this altitude (degrees)."""
+    return CLEAR_BLUE_AT_HORIZON - CLEAR_BLUE_FALL * min(max(altitude, 0.0), CLEAR_BLUE_TOP)
+
+
+def clear_scale(levels: list[float], altitudes: list[float] | None = None) -> tuple[float, str]:
     """The site's clear sky's blue over the reference camera's (CLEAR_*), from its daylit frames' surface levels
-    (lens.surface_level), and a note: 1 where the levels do not split into decks and clear skies or the clear ones
-    are no paler than CLEAR_BAND under the reference's."""
-    v = np.sort(np.asarray(levels, dtype=np.float64))
+    (lens.surface_level), and a note: 1 where the clear ones are no paler than CLEAR_BAND under the reference's, or
+    the levels do not split into decks and clear skies and even their bluest tenth (CLEAR_TOP_Q) is not. `altitudes`
+    (the sun's, degrees, one per level): a paler camera's scale is read against the reference's clear sky at each
+    level's sun (clear_blue_at)."""
+    raw = np.asarray(levels, dtype=np.float64)
+    at = (np.array([clear_blue_at(a) for a in altitudes]) if altitudes is not None and len(altitudes) == raw.size
+          else None)
+    order = np.argsort(raw)
+    v = raw[order]
     if v.size < 2 * CLEAR_MIN_FRAMES:
         return 1.0, f"{v.size} daylit frames with the sun in view (needs {2 * CLEAR_MIN_FRAMES}): the reference's bars"
     # Otsu's split of the levels (a few hundred at most: every cut tried)
@@ -335,17 +364,28 @@ def clear_scale(levels: list[float]) -> tuple[float, str]:
     low, high = v[:cut], v[cut:]
     if min(low.size, high.size) < CLEAR_MIN_FRAMES or float(high.mean() - low.mean()) < CLEAR_SPLIT * float(
             high.mean()):
-        # Levels that do not split are the reference's bars, whatever their median: 50 frames of a year hold
-        # 18 daylit ones, decks and clear skies that do not split (docs/design.md, "A dusty dome": CLEAR_ALONE)
-        return 1.0, (f"{v.size} daylit frames' skies do not split into decks and clear skies: the reference's bars")
-    level = float(np.median(high))
-    ratio = level / CLEAR_BLUE_REF
-    note = (f"{high.size} of {v.size} daylit frames' skies clear, their bluest tenth NRBR {level:.3f} "
-            f"({ratio:.2f} of the reference camera's {CLEAR_BLUE_REF})")
-    if ratio >= 1.0 - CLEAR_BAND:
-        return 1.0, note + ": the reference's day bars"
+        # Levels that do not split: their median says nothing of the camera (50 frames of a year hold 18 daylit
+        # ones, decks and clear skies that do not split: docs/design.md, "A dusty dome", CLEAR_ALONE); their bluest
+        # tenth does (CLEAR_TOP_Q)
+        ratio = float(np.percentile(v, CLEAR_TOP_Q)) / CLEAR_BLUE_REF
+        note = (f"{v.size} daylit frames' skies do not split into decks and clear skies, their bluest tenth "
+                f"{ratio:.2f} of the reference camera's clear sky")
+        if ratio >= 1.0 - CLEAR_BAND:
+            return 1.0, note + ": the reference's bars"
+        own = None if at is None else float(np.percentile(raw / at, CLEAR_TOP_Q))
+    else:
+        level = float(np.median(high))
+        ratio = level / CLEAR_BLUE_REF
+        note = (f"{high.size} of {v.size} daylit frames' skies clear, their bluest tenth NRBR {level:.3f} "
+                f"({ratio:.2f} of the reference camera's {CLEAR_BLUE_REF})")
+        if ratio >= 1.0 - CLEAR_BAND:
+            return 1.0, note + ": the reference's day bars"
+        own = None if at is None else float(np.median((raw / at)[order][cut:]))
+    if own is not None and own < 1.0 - CLEAR_BAND:  # how much paler: at each level's sun (CLEAR_BLUE_AT_HORIZON)
+        note += f"; {own:.2f} of the reference's at their sun's altitude"
+        ratio = own
     scale = max(ratio, CLEAR_FLOOR)
-    return scale, note + f": the day bars scaled by {scale:.2f}"
+    return scale, note + f": a paler camera's, the day bars scaled by {scale:.2f}"
 
 
 def site_cast(values: np.ndarray) -> tuple[float, str]:
@@ -627,17 +667,21 @@ def _site_split(nrbr: np.ndarray, valid: np.ndarray, rho: np.ndarray, sun_dist: 
 
 
 def fit(frames: list[Frame], source: str, default_threshold: float,
-        daylit: list[bool | None] | None = None, times: list[datetime | None] | None = None) -> Calibration:
+        daylit: list[bool | None] | None = None, times: list[datetime | None] | None = None,
+        altitudes: list[float | None] | None = None) -> Calibration:
     """Fit the site from unlabelled frames (model input size): the lens ellipse (the median of the frames'
     own fits), fixed obstructions, and the clear-sky reference (NRBR threshold per band of distance from the
     lens centre and of distance to the sun). Frames darker than DAY_FIT_MEAN are left out here
     (learn_nights uses them). `times` (one per frame, where known): a threshold and a cast only from a sample that
-    pins them (narrow)."""
+    pins them (narrow). `altitudes` (the sun's at each frame's time, degrees, where known): how much paler a paler
+    camera's clear sky is, read against the reference's at the sun's height (clear_scale)."""
     keep = [i for i, f in enumerate(frames) if f.brightness >= DAY_FIT_MEAN]
     # the sample's spread, on every frame it was given (a day's frames darker than DAY_FIT_MEAN still date it)
     spread = narrowness.day_spread(times, daylit if daylit is not None and len(daylit) == len(frames) else None)
     if daylit is not None:  # one per frame, in the frames' order
         daylit = [daylit[i] for i in keep] if len(daylit) == len(frames) else None
+    if altitudes is not None:
+        altitudes = [altitudes[i] for i in keep] if len(altitudes) == len(frames) else None
     frames = [frames[i] for i in keep]
     if len(frames) < MIN_FRAMES:
         raise CalibrationError(f"{len(frames)} usable daytime frames; calibration needs at least {MIN_FRAMES}")
@@ -762,9 +806,13 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
                           "an all-sky camera (no lens circle): the model's per-frame rule, no site reference")
     else:
         # frames known to be daylit where the times are known, else every day-like frame: each with the sun in view
-        levels = [lenses.surface_level(nrbr[i], valid[i], rho, sun_dist[i]) for i in range(n)
-                  if per[i].sun is not None and valid[i].any()]
-        scale, scale_note = clear_scale([v for v in levels if v is not None])
+        read = [(lenses.surface_level(nrbr[i], valid[i], rho, sun_dist[i]), None if altitudes is None
+                 else altitudes[i]) for i in range(n) if per[i].sun is not None and valid[i].any()]
+        read = [(v, a) for v, a in read if v is not None]
+        alts = [a for _, a in read]
+        known = [float(a) for a in alts if a is not None]
+        scale, scale_note = (clear_scale([v for v, _ in read], known) if read and len(known) == len(read)
+                             else clear_scale([v for v, _ in read]))
         # a paler camera's classes lie nearer by its scale (a dusty dome's veiling glare: site_split), and the
         # model's threshold, where the site's split is not pinned, sits between them as the reference's did
         threshold, table, own, threshold_note = _site_split(nrbr, valid, rho, sun_dist, default_threshold * scale,

@@ -138,7 +138,7 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
         frames, source = samples.frames_from_camera(model, settings, start, end + timedelta(minutes=1),
                                                         args.max_images, times)
     threshold = float(model.defaults.get("sky_threshold", 0.25))
-    cal = calibration.fit(frames, source, threshold, _daylit(times, settings), times)
+    cal = calibration.fit(frames, source, threshold, _daylit(times, settings), times, _altitudes(times, settings))
     calibration.learn_nights(cal, frames, times, settings.device.latitude, settings.device.longitude)
     veil.learn(cal, model, frames, times, settings.device.latitude, settings.device.longitude)
     used = calibration_path(settings, cfg)
@@ -206,7 +206,7 @@ def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model
     else:
         try:
             cal = calibration.fit(frames, f"auto: {source}", float(model.defaults.get("sky_threshold", 0.25)),
-                                  _daylit(times, settings), times)
+                                  _daylit(times, settings), times, _altitudes(times, settings))
             calibration.learn_nights(cal, frames, times, settings.device.latitude, settings.device.longitude)
             veil.learn(cal, model, frames, times, settings.device.latitude, settings.device.longitude)
         except CieloError as exc:
@@ -238,6 +238,14 @@ def _daylit(times: list[datetime | None], settings: Settings) -> list[bool | Non
 
     dev = settings.device
     return [None if t is None else sun.elevation(t, dev.latitude, dev.longitude) >= regime.DAY_SUN for t in times]
+
+
+def _altitudes(times: list[datetime | None], settings: Settings) -> list[float | None]:
+    """Per frame: the sun's altitude at its time (None: time unknown); calibration reads the clear sky's blue at it."""
+    from cielo.astro import sun
+
+    dev = settings.device
+    return [None if t is None else sun.elevation(t, dev.latitude, dev.longitude) for t in times]
 
 
 def _orient(model: Any, frames: list, times: list[datetime | None], settings: Settings, out: Path) -> None:
