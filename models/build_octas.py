@@ -45,7 +45,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-VERSION = "skyref-3.18.0"
+VERSION = "skyref-3.19.0"
 HEIGHT, WIDTH = 120, 160  # 4:3 like most cameras; a 640x480 JPEG decodes straight to this in draft mode
 OPSET = 17
 IR_VERSION = 8  # readable by onnxruntime >= 1.10
@@ -683,6 +683,10 @@ def model_card(evaluation: dict | None) -> dict:
             "refitted. ARM TSI through research/camera_shift.py calibrated on 50 frames: exposure x1.5 0.489 -> "
             "0.359; blind check day 0.636 -> 0.596; LenghuSky-8 calibrated on 50 frames through vignette 30 % 396 "
             "-> 415 of 443, gamma 1.25 394 -> 400. Still short: calibrated 95 %",
+            "cielo 3.19 (skyref-3.19.0, graph unchanged but for the version): judging 16 % faster with every answer "
+            "kept (ARM TSI 8.4 -> 7.0 ms a frame, p90 10.1 -> 8.6); a dusty dome's calibration sample without decks "
+            "is read by its bluest tenth, and how pale at each frame's sun. LenghuSky-8 through a dusty dome "
+            "calibrated on 50 frames 373 -> 389 of 443. Still short: calibrated 95 %",
         ],
     }
     if evaluation is None:
