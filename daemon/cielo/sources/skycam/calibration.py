@@ -904,7 +904,8 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
             lit_moon.append(f)
     rim, rim_note = nights.site_rim(rims)
     if len(rims) < nights.MIN_DARK:  # too few starry nights to pin it: the median over frames of every light
-        rim, rim_note = nights.site_rim_all(shifts)
+        rim, rim_note = nights.site_rim_all(  # a paler camera's glare dims its rim less than a vignette
+            shifts, nights.PALE_RIM_SPAN if cal.clear_scale < 1.0 else nights.RIM_SPAN)
     for f in lit_moon:  # after the rim: the gate reads its brightness unvignetted (night.unvignetted_top)
         seen = uncast_frame(f, cal.cast)  # as the model sees it
         x, _ = nights.features(seen, geom, tone_free=False, rim=rim)  # the camera's tone is what site_gate learns
