@@ -590,8 +590,8 @@ def test_a_vignetted_lens_does_not_open_the_moonlit_gate_to_a_deck(model: OctaMo
 
 
 def _paler(cal: Calibration, scale: float) -> Calibration:
-    """The same calibration, its day frames having said a paler camera (calibration.clear_scale: a dusty dome)."""
-    return dataclasses.replace(cal, clear_scale=scale)
+    """The same calibration, its day levels having said a paler camera (calibration.clear_scale: a dusty dome)."""
+    return dataclasses.replace(cal, clear_scale=scale, clear_paler=scale < 1.0)
 
 
 def test_a_paler_cameras_dimmer_rim_is_learned_under_the_vignettes_span(model: OctaModel):
@@ -608,6 +608,9 @@ def test_a_paler_cameras_dimmer_rim_is_learned_under_the_vignettes_span(model: O
     assert cal.clear_scale == 1.0 and cal.reference is not None
     calibration.learn_nights(cal, [glared] * n, times, *MADRID)
     assert cal.night is None or cal.night.rim is None, cal.found["night"]["rim"]  # within RIM_SPAN
+    split_only = dataclasses.replace(cal, clear_scale=0.6)  # the split's ratio alone: the reference's samples too
+    calibration.learn_nights(split_only, [glared] * n, times, *MADRID)
+    assert split_only.night is None or split_only.night.rim is None
     pale = _paler(cal, 0.6)
     calibration.learn_nights(pale, [glared] * n, times, *MADRID)
     assert pale.night is not None and pale.night.rim is not None, pale.found["night"]["rim"]
@@ -623,11 +626,13 @@ def test_a_paler_cameras_dimmer_rim_is_learned_under_the_vignettes_span(model: O
         model.calibrate(None)
 
 
-def test_a_paler_cameras_twilight_colour_is_read_against_the_models_threshold_scaled(model: OctaModel):
+def test_a_paler_cameras_twilight_colour_is_read_against_the_models_threshold_scaled(model: OctaModel,
+                                                                                     tmp_path: Path):
     """Out of daylight a calibrated site keeps the model's clear-sky threshold (its own was learned by day), but a
     paler camera's (a dusty dome's) whole colour range is drawn toward grey at twilight as by day: a clear twilight
     as blue as 0.11 NRBR, over the scaled bar and under the model's 0.14, reads clear only with the bar scaled by
-    the site's clear_scale; the same site at the reference's blue reads it cloud."""
+    the site's clear_scale; the same site at the reference's blue reads it cloud, and so does a site whose scale came
+    from its split's ratio alone (the reference's own samples' case). An old file without the flag reads as before."""
     w, h = 640, 480
     yy, xx = np.mgrid[0:h, 0:w]
     disc = (xx - w / 2) ** 2 + (yy - h / 2) ** 2 <= 230**2
@@ -639,9 +644,19 @@ def test_a_paler_cameras_twilight_colour_is_read_against_the_models_threshold_sc
     assert cal.reference is not None
     try:
         octas = {}
-        for scale in (1.0, 0.6):
-            model.calibrate(_paler(cal, scale))
-            octas[scale] = model.judge([frame], [DUSK_AT], *MADRID)[0].octas
-        assert octas[1.0] is not None and octas[1.0] >= 6 and octas[0.6] is not None and octas[0.6] <= 2, octas
+        for name, c in (("reference", cal), ("split only", dataclasses.replace(cal, clear_scale=0.6)),
+                        ("paler", _paler(cal, 0.6))):
+            model.calibrate(c)
+            octas[name] = model.judge([frame], [DUSK_AT], *MADRID)[0].octas
+        assert all(octas[k] is not None and octas[k] >= 6 for k in ("reference", "split only")), octas
+        assert octas["paler"] is not None and octas["paler"] <= 2, octas
+        pale = _paler(cal, 0.6)
+        pale.save(tmp_path / "cal.json")
+        assert Calibration.load(tmp_path / "cal.json").clear_paler
+        raw = json.loads((tmp_path / "cal.json").read_text())
+        raw.pop("clear_sky_paler")  # a file written before the field: the reference's night side, as it read
+        (tmp_path / "old.json").write_text(json.dumps(raw))
+        old = Calibration.load(tmp_path / "old.json")
+        assert not old.clear_paler and old.ident != pale.ident
     finally:
         model.calibrate(None)
