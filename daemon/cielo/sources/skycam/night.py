@@ -568,15 +568,15 @@ def rim_band(light: str, sun_altitude: float) -> str:
     return f"day {sum(sun_altitude >= e for e in RIM_DAY_EDGES)}"
 
 
-# A paler camera (a dusty or aged dome: calibration.clear_scale under 1, learned from its day frames) is no reference
-# camera whose weather could feign a dim rim: its glare lifts the zenith under every light (the veil's light spread
-# over the sky), and a clear twilight's rise through research/camera_shift.py's dusty dome reads like a deck's.
-# LenghuSky 2018-2019 through it, every frame's rim_light less RIM_BANDS_REF: twilight -0.23, moonlit -0.23, dark
-# -0.11, day -0.07..-0.22 (median of the frames' differences to the untransformed), 50-frame draws' median -0.16
-# (random; 5th-95th -0.25..-0.05): under RIM_SPAN in a fifth of the draws. At such a site any dimmer rim is read as
-# the lens's (PALE_RIM_SPAN). The reference's own draws never learn a clear_scale under 1 (docs/design.md, "A dusty
-# dome's sample without decks": 0 of 236), so the reference keeps RIM_SPAN (its draws' median reaches -0.12..-0.19
-# at the 5th percentile: docs/design.md, "A dusty dome's twilights").
+# A paler camera (a dusty or aged dome: its day levels read paler, calibration.Calibration.clear_paler) is no
+# reference camera whose weather could feign a dim rim: its glare lifts the zenith under every light (the light
+# spread over the sky), and a clear twilight's rise through research/camera_shift.py's dusty dome reads like a
+# deck's. LenghuSky 2018-2019 through it, every frame's rim_light less the untransformed frame's (median): twilight
+# -0.23, moonlit -0.23, dark -0.11, day -0.07..-0.22; the median over 50 random frames of the shifts site_rim_all
+# reads -0.16 (5th-95th -0.25..-0.05): under RIM_SPAN in a fifth of the draws. At such a site any dimmer rim is read
+# as the lens's (PALE_RIM_SPAN). The reference's own 50-frame draws never read paler from their levels (0 of 236)
+# and keep RIM_SPAN: their median reaches -0.12 / -0.15 (random / consecutive, 5th percentile; docs/design.md,
+# "A dusty dome's twilights").
 PALE_RIM_SPAN = 0.0
 
 
