@@ -587,3 +587,76 @@ def test_a_vignetted_lens_does_not_open_the_moonlit_gate_to_a_deck(model: OctaMo
     level = night.features(plain, geom)[0]
     again = night.features(dimmed, model.geometry(dimmed), rim=site.rim)[0]
     assert level is not None and again is not None and again[1] == pytest.approx(level[1], abs=0.01)
+
+
+def _paler(cal: Calibration, scale: float) -> Calibration:
+    """The same calibration, its day levels having said a paler camera (calibration.clear_scale: a dusty dome)."""
+    return dataclasses.replace(cal, clear_scale=scale, clear_paler=scale < 1.0)
+
+
+def test_a_paler_cameras_dimmer_rim_is_learned_under_the_vignettes_span(model: OctaModel):
+    """A dusty dome's glare lifts every frame's zenith: its rim reads dimmer than the reference's for its light, but
+    by less than RIM_SPAN (a vignette's bar, which the reference's own 50-frame draws reach). At a site whose day
+    frames said a paler camera (clear_scale under 1, never on the reference's draws) any dimmer rim is the lens's
+    (PALE_RIM_SPAN): the clear twilight the glare flattened reads no deck; at the reference's blue it stays one."""
+    n = night.MIN_RIM_FRAMES + 4
+    times = [DUSK_AT + timedelta(seconds=30 * i) for i in range(n)]
+    dusk = regime.light(DUSK_AT, *MADRID)
+    rise = float(np.exp(night.RIM_BANDS_REF["twilight"]) - 1.0)
+    glared = model.decode(_vignetted(_twilight_sky(0.2, rise=rise), 0.12))
+    cal = _day_calibration(model)
+    assert cal.clear_scale == 1.0 and cal.reference is not None
+    calibration.learn_nights(cal, [glared] * n, times, *MADRID)
+    assert cal.night is None or cal.night.rim is None, cal.found["night"]["rim"]  # within RIM_SPAN
+    split_only = dataclasses.replace(cal, clear_scale=0.6)  # the split's ratio alone: the reference's samples too
+    calibration.learn_nights(split_only, [glared] * n, times, *MADRID)
+    assert split_only.night is None or split_only.night.rim is None
+    pale = _paler(cal, 0.6)
+    calibration.learn_nights(pale, [glared] * n, times, *MADRID)
+    assert pale.night is not None and pale.night.rim is not None, pale.found["night"]["rim"]
+    assert -night.RIM_SPAN < pale.night.rim < -0.05 and "paler camera" in pale.found["night"]["rim"]
+    twilight = model.decode(_vignetted(_twilight_sky(0.6, rise=0.42), 0.12))  # a clear twilight, flattened
+    try:
+        for c, overcast in ((cal, True), (pale, False)):
+            model.calibrate(c)
+            geom = model.geometry(twilight, dusk)
+            valid = model.maps(twilight, geom).valid
+            assert night.rises_overcast(model._rises(twilight, valid, geom)) is overcast
+    finally:
+        model.calibrate(None)
+
+
+def test_a_paler_cameras_twilight_colour_is_read_against_the_models_threshold_scaled(model: OctaModel,
+                                                                                     tmp_path: Path):
+    """Out of daylight a calibrated site keeps the model's clear-sky threshold (its own was learned by day), but a
+    paler camera's (a dusty dome's) whole colour range is drawn toward grey at twilight as by day: a clear twilight
+    as blue as 0.11 NRBR, over the scaled bar and under the model's 0.14, reads clear only with the bar scaled by
+    the site's clear_scale; the same site at the reference's blue reads it cloud, and so does a site whose scale came
+    from its split's ratio alone (the reference's own samples' case). An old file without the flag reads as before."""
+    w, h = 640, 480
+    yy, xx = np.mgrid[0:h, 0:w]
+    disc = (xx - w / 2) ** 2 + (yy - h / 2) ** 2 <= 230**2
+    light = 1.0 + 0.6 * (xx - w / 2) / 230 + 1.0 * ((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / 230**2
+    rgb = np.zeros((h, w, 3)) + np.array([60.0, 66.0, 75.0]) * light[..., None]  # NRBR 0.11
+    rgb[~disc] = 0
+    frame = model.decode(_png(rgb))
+    cal = _day_calibration(model)
+    assert cal.reference is not None
+    try:
+        octas = {}
+        for name, c in (("reference", cal), ("split only", dataclasses.replace(cal, clear_scale=0.6)),
+                        ("paler", _paler(cal, 0.6))):
+            model.calibrate(c)
+            octas[name] = model.judge([frame], [DUSK_AT], *MADRID)[0].octas
+        assert all(octas[k] is not None and octas[k] >= 6 for k in ("reference", "split only")), octas
+        assert octas["paler"] is not None and octas["paler"] <= 2, octas
+        pale = _paler(cal, 0.6)
+        pale.save(tmp_path / "cal.json")
+        assert Calibration.load(tmp_path / "cal.json").clear_paler
+        raw = json.loads((tmp_path / "cal.json").read_text())
+        raw.pop("clear_sky_paler")  # a file written before the field: the reference's night side, as it read
+        (tmp_path / "old.json").write_text(json.dumps(raw))
+        old = Calibration.load(tmp_path / "old.json")
+        assert not old.clear_paler and old.ident != pale.ident
+    finally:
+        model.calibrate(None)

@@ -238,6 +238,11 @@ class Calibration:
     clear_scale: float = 1.0  # the site's clear sky's blue over the reference camera's (clear_scale); 1: the same
     glow_tone: bool = True  # the glow bar reads the camera's tone curve (veil.site_bar); False: for the veil alone
     frame_cast: bool = False  # a blue cast the site's frames showed but could not confirm: each frame's own (OWN_CAST)
+    # clear_scale read from the site's day levels (clear_scale), not from its split alone: a paler camera (a dusty
+    # dome's glare), whose night side is read paler too (night.PALE_RIM_SPAN, model.maps). The split's ratio alone
+    # scales the reference's own 50-frame samples' day bars in 29 of 236 draws; the levels never (docs/design.md,
+    # "A dusty dome's twilights")
+    clear_paler: bool = False
 
     @property
     def ident(self) -> str:
@@ -255,6 +260,8 @@ class Calibration:
             extra += f"clear {self.clear_scale:.4f}"
         if self.frame_cast:  # files without it keep their id
             extra += " frame cast"
+        if self.clear_paler:  # files without it keep their id
+            extra += " paler"
         h = hashlib.sha256(np.packbits(self.mask).tobytes() + f"{self.sky_threshold:.4f}".encode()
                            + extra.encode())
         return h.hexdigest()[:10]
@@ -291,6 +298,7 @@ class Calibration:
             "veil_glow_tone": self.glow_tone,
             "clear_sky_scale": round(self.clear_scale, 4),
             "frame_cast": self.frame_cast,
+            "clear_sky_paler": self.clear_paler,
             "mask_packbits_b64": base64.b64encode(np.packbits(self.mask.ravel())).decode("ascii"),
         }
 
@@ -331,9 +339,11 @@ class Calibration:
             glow_tone = bool(raw.get("veil_glow_tone", True))
             # absent in files of cielo before session 19: no frame's own cast under a calibration, as they read
             frame_cast_kept = bool(raw.get("frame_cast", False))
+            # absent in files of cielo before session 22: the night side read at the reference's, as they did
+            paler = bool(raw.get("clear_sky_paler", False))
             return cls(h, w, mask, float(raw["sky_threshold"]), int(raw["frames"]), str(raw["fitted_at"]),
                        str(raw.get("source", "")), dict(raw.get("found", {})), path, geom, ref, site_night, cast,
-                       glow, clear, glow_tone, frame_cast_kept)
+                       glow, clear, glow_tone, frame_cast_kept, paler)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CalibrationError(f"{path}: not a usable calibration file: {exc}") from None
 
@@ -800,6 +810,7 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
     table = None
     reference = None
     scale, scale_note = 1.0, "no lens circle: the reference's day bars"
+    paler = False
     if not geom.found:
         threshold = default_threshold
         threshold_note = ("the lens not pinned: the model's per-frame rule, no site reference" if per_frame else
@@ -813,6 +824,7 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
         known = [float(a) for a in alts if a is not None]
         scale, scale_note = (clear_scale([v for v, _ in read], known) if read and len(known) == len(read)
                              else clear_scale([v for v, _ in read]))
+        paler = scale < 1.0  # the levels said it (not the split's ratio below)
         # a paler camera's classes lie nearer by its scale (a dusty dome's veiling glare: site_split), and the
         # model's threshold, where the site's split is not pinned, sits between them as the reference's did
         threshold, table, own, threshold_note = _site_split(nrbr, valid, rho, sun_dist, default_threshold * scale,
@@ -842,7 +854,7 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
     }
     return Calibration(h, w, mask, threshold, n, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), source,
                        found_info, None, None if per_frame else geom.as_dict(), reference, cast=cast,
-                       clear_scale=scale, frame_cast=own_cast)
+                       clear_scale=scale, frame_cast=own_cast, clear_paler=paler and scale < 1.0)
 
 
 def frame_lens(site: lenses.Lens, frame: Frame, light: str | None) -> lenses.Lens:
@@ -904,7 +916,8 @@ def learn_nights(cal: Calibration, frames: list[Frame], times: list[datetime | N
             lit_moon.append(f)
     rim, rim_note = nights.site_rim(rims)
     if len(rims) < nights.MIN_DARK:  # too few starry nights to pin it: the median over frames of every light
-        rim, rim_note = nights.site_rim_all(shifts)
+        rim, rim_note = nights.site_rim_all(  # a paler camera's glare dims its rim less than a vignette
+            shifts, nights.PALE_RIM_SPAN if cal.clear_paler else nights.RIM_SPAN)
     for f in lit_moon:  # after the rim: the gate reads its brightness unvignetted (night.unvignetted_top)
         seen = uncast_frame(f, cal.cast)  # as the model sees it
         x, _ = nights.features(seen, geom, tone_free=False, rim=rim)  # the camera's tone is what site_gate learns

@@ -251,6 +251,12 @@ class OctaModel:
             # where their times were known: a yellow-cast night frame, and a frame known to be out of
             # daylight, keep the model's reference
             ref = self._model_reference
+            cal = self.calibration
+            if cal.clear_paler and light is not None and light.regime != regime.DAY:
+                # but a paler camera's glare (a dusty dome: its day levels read paler) draws its colour toward grey
+                # in every light: out of daylight the model's threshold is scaled as calibration.fit scales it
+                # where a site's split is not pinned (docs/design.md, "A dusty dome's twilights")
+                ref = dataclasses.replace(ref, zenith=ref.zenith * cal.clear_scale, clear_scale=cal.clear_scale)
         daylit = light is not None and light.regime == regime.DAY
         site_night = self._site_night
         bar = None

@@ -568,16 +568,30 @@ def rim_band(light: str, sun_altitude: float) -> str:
     return f"day {sum(sun_altitude >= e for e in RIM_DAY_EDGES)}"
 
 
-def site_rim_all(shifts: Sequence[float]) -> tuple[float | None, str]:
+# A paler camera (a dusty or aged dome: its day levels read paler, calibration.Calibration.clear_paler) is no
+# reference camera whose weather could feign a dim rim: its glare lifts the zenith under every light (the light
+# spread over the sky), and a clear twilight's rise through research/camera_shift.py's dusty dome reads like a
+# deck's. LenghuSky 2018-2019 through it, every frame's rim_light less the untransformed frame's (median): twilight
+# -0.23, moonlit -0.23, dark -0.11, day -0.07..-0.22; the median over 50 random frames of the shifts site_rim_all
+# reads -0.16 (5th-95th -0.25..-0.05): under RIM_SPAN in a fifth of the draws. At such a site any dimmer rim is read
+# as the lens's (PALE_RIM_SPAN). The reference's own 50-frame draws never read paler from their levels (0 of 236)
+# and keep RIM_SPAN: their median reaches -0.12 / -0.15 (random / consecutive, 5th percentile; docs/design.md,
+# "A dusty dome's twilights").
+PALE_RIM_SPAN = 0.0
+
+
+def site_rim_all(shifts: Sequence[float], span: float = RIM_SPAN) -> tuple[float | None, str]:
     """The site's rim light against the reference's (ln) from all its frames' rim_light less RIM_BANDS_REF for their
-    light; None: the reference's (too few frames, or within RIM_SPAN of it, or brighter)."""
+    light; None: the reference's (too few frames, or within `span` of it, or brighter). `span`: RIM_SPAN, or
+    PALE_RIM_SPAN at a site learned paler."""
     if len(shifts) < MIN_RIM_FRAMES:
         return None, f"{len(shifts)} frames with a rim read (needs {MIN_RIM_FRAMES}): the reference's horizon rise"
     shift = float(np.median(np.asarray(shifts, dtype=np.float64)))
     ratio = f"the rim at {math.exp(shift):.2f} of the reference's light"
-    if shift >= -RIM_SPAN:
+    if shift >= -span:
         return None, f"{len(shifts)} frames of every light: {ratio}, within its span: the reference's horizon rise"
-    return shift, f"{len(shifts)} frames of every light: {ratio} (a vignette): the horizon rise read on the reference's"
+    why = "a vignette" if shift < -RIM_SPAN else "a paler camera's glare"
+    return shift, f"{len(shifts)} frames of every light: {ratio} ({why}): the horizon rise read on the reference's"
 
 
 def unvignetted(measured: tuple[float | None, float | None], rim: float | None
