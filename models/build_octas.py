@@ -685,8 +685,9 @@ def model_card(evaluation: dict | None) -> dict:
             "-> 415 of 443, gamma 1.25 394 -> 400. Still short: calibrated 95 %",
             "cielo 3.19 (skyref-3.19.0, graph unchanged but for the version): judging 16 % faster with every answer "
             "kept (ARM TSI 8.4 -> 7.0 ms a frame, p90 10.1 -> 8.6); a dusty dome's calibration sample without decks "
-            "is read by its bluest tenth, and how pale at each frame's sun. LenghuSky-8 through a dusty dome "
-            "calibrated on 50 frames 373 -> 389 of 443. Still short: calibrated 95 %",
+            "is read by its bluest tenth, and how pale at each frame's sun; such a paler camera's twilights and "
+            "nights read with its rim and threshold learned paler too. LenghuSky-8 through a dusty dome calibrated "
+            "on 50 frames 373 -> 401 of 443. Still short: calibrated 95 %",
         ],
     }
     if evaluation is None:
