@@ -17,6 +17,7 @@ from PIL import Image
 
 from cielo.sources.skycam import calibration, lens, night, regime
 from cielo.sources.skycam.calibration import Calibration
+from cielo.sources.skycam.frame import Frame
 from cielo.sources.skycam.model import OctaModel
 from tests.support.camserver import sky_jpeg
 
@@ -453,6 +454,17 @@ def test_a_darker_tone_curve_moves_the_gate_by_its_clearest_skies():
     assert night.site_gate(overcast)[0] is None  # bright, but a weather, not a camera
 
 
+def _rise_reads_overcast(model: OctaModel, cal: Calibration, frame: Frame, light: regime.Light) -> bool:
+    """Whether the twilight frame's horizon rise reads a deck under this calibration (night.rises_overcast)."""
+    model.calibrate(cal)
+    try:
+        geom = model.geometry(frame, light)
+        valid = model.maps(frame, geom).valid
+        return night.rises_overcast(model._rises(frame, valid, geom))
+    finally:
+        model.calibrate(None)
+
+
 def _vignetted(png: bytes, fall: float) -> bytes:
     """The same frame through a cheap lens: light falling to 1 - `fall` at the lens disc's rim (rho^2)."""
     a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float64)
@@ -478,14 +490,9 @@ def test_a_vignetted_camera_reads_its_twilight_rise_on_the_reference_scale(model
     assert cal.night is not None and cal.night.rim is not None and cal.night.rim < -night.RIM_SPAN
     assert "(a vignette)" in cal.found["night"]["rim"]
     assert night.NightSite.from_dict(cal.night.as_dict()).rim == pytest.approx(cal.night.rim, abs=1e-4)
-    try:
-        for rim, overcast in ((None, True), (cal.night.rim, False)):
-            model.calibrate(dataclasses.replace(cal, night=dataclasses.replace(cal.night, rim=rim)))
-            geom = model.geometry(twilight, dusk)
-            valid = model.maps(twilight, geom).valid
-            assert night.rises_overcast(model._rises(twilight, valid, geom)) is overcast
-    finally:
-        model.calibrate(None)
+    for rim, overcast in ((None, True), (cal.night.rim, False)):
+        site = dataclasses.replace(cal, night=dataclasses.replace(cal.night, rim=rim))
+        assert _rise_reads_overcast(model, site, twilight, dusk) is overcast
 
 
 def _moonlit_deck(level: float, glow: float, exposure: float = 1.0) -> np.ndarray:
@@ -549,14 +556,8 @@ def test_a_vignette_is_learned_from_fifty_frames_of_every_light(model: OctaModel
     (tmp_path / "old.json").write_text(json.dumps(raw))
     old = Calibration.load(tmp_path / "old.json")
     assert old.night is None or old.night.rim is None
-    try:
-        for c, overcast in ((old, True), (Calibration.load(tmp_path / "cal.json"), False)):
-            model.calibrate(c)
-            geom = model.geometry(twilight, dusk)
-            valid = model.maps(twilight, geom).valid
-            assert night.rises_overcast(model._rises(twilight, valid, geom)) is overcast
-    finally:
-        model.calibrate(None)
+    for c, overcast in ((old, True), (Calibration.load(tmp_path / "cal.json"), False)):
+        assert _rise_reads_overcast(model, c, twilight, dusk) is overcast
 
 
 def test_the_rim_bands_follow_the_light_and_the_suns_altitude():
@@ -616,14 +617,8 @@ def test_a_paler_cameras_dimmer_rim_is_learned_under_the_vignettes_span(model: O
     assert pale.night is not None and pale.night.rim is not None, pale.found["night"]["rim"]
     assert -night.RIM_SPAN < pale.night.rim < -0.05 and "paler camera" in pale.found["night"]["rim"]
     twilight = model.decode(_vignetted(_twilight_sky(0.6, rise=0.42), 0.12))  # a clear twilight, flattened
-    try:
-        for c, overcast in ((cal, True), (pale, False)):
-            model.calibrate(c)
-            geom = model.geometry(twilight, dusk)
-            valid = model.maps(twilight, geom).valid
-            assert night.rises_overcast(model._rises(twilight, valid, geom)) is overcast
-    finally:
-        model.calibrate(None)
+    for c, overcast in ((cal, True), (pale, False)):
+        assert _rise_reads_overcast(model, c, twilight, dusk) is overcast
 
 
 def test_a_paler_cameras_twilight_colour_is_read_against_the_models_threshold_scaled(model: OctaModel,
