@@ -18,6 +18,7 @@ from cielo.sources.skycam.calibration import CLEAR_BLUE_REF, Calibration, Calibr
 from cielo.sources.skycam.lens import Reference
 from cielo.sources.skycam.model import OctaModel
 from tests.conftest import cielo, rows, write_config
+from tests.support.calibrated import calibrated
 from tests.support.camserver import CameraServer, sky_jpeg
 
 COVERS = [0.0, 0.1, 0.35, 0.6, 0.85, 1.0]
@@ -345,11 +346,8 @@ def test_calibration_removes_the_mast_from_the_count(model: OctaModel):
     frames = [model.decode(sky_jpeg(COVERS[i % 6], seed=i, mast=True)) for i in range(12)]
     clear = model.decode(sky_jpeg(0.0, seed=50, mast=True))
     before = model.judge([clear], [None], 0.0, 0.0)[0].octas
-    model.calibrate(fit(frames, "test", 0.25))
-    try:
+    with calibrated(model, fit(frames, "test", 0.25)):
         after = model.judge([clear], [None], 0.0, 0.0)[0].octas
-    finally:
-        model.calibrate(None)
     assert before >= 1 and after == 0  # the grey mast and wall read as cloud until they are masked
 
 
@@ -498,11 +496,8 @@ def test_a_calibration_takes_a_cameras_colour_cast_off(model: OctaModel, tmp_pat
     assert (cal.cast < -0.05) if red > 1 else (cal.cast > 0.05), cal.found["cast"]
     clear = _cast(model, _site(model, 90, 0.0, *pale), red, blue)
     overcast = _cast(model, _site(model, 91, 1.0, *pale), red, blue)
-    model.calibrate(cal)
-    try:
+    with calibrated(model, cal):
         got = [v.octas for v in model.judge([clear, overcast], [NOON, NOON], 0.0, 0.0)]
-    finally:
-        model.calibrate(None)
     assert got[0] is not None and got[0] <= 2 and got[1] is not None and got[1] >= 6, got
     cal.save(tmp_path / "cal.json")
     raw = json.loads((tmp_path / "cal.json").read_text())
@@ -648,13 +643,10 @@ def test_a_cool_cast_too_few_covers_confirm_leaves_each_frame_its_own(model: Oct
     cal = fit(frames, "test", 0.14, [True] * len(frames))
     assert cal.cast == 0.0 and cal.frame_cast, cal.found["cast"]
     deck = model.decode(_through(_deck(), COOL))
-    model.calibrate(cal)
-    try:
+    with calibrated(model, cal):
         (kept,) = model.judge([deck], [None], 0.0, 0.0)  # blind: with the time, other rules read this deck 8 too
         cal.frame_cast = False
         (off,) = model.judge([deck], [None], 0.0, 0.0)
-    finally:
-        model.calibrate(None)
     assert kept.octas is not None and kept.octas >= 6 and off.octas is not None and off.octas < 6, (kept, off)
     warm = [_cast(model, _site(model, i, covers[i % 6], *sky), 1.1, 0.9) for i in range(12)]
     red = fit(warm, "test", 0.14, [True] * len(warm))

@@ -19,6 +19,7 @@ from cielo.sources.skycam import lens
 from cielo.sources.skycam.calibration import fit
 from cielo.sources.skycam.model import OctaModel
 from tests.sources.skycam.test_lens_faint import CX, CY, FAINT_RIM, RX, RY, SKY, _mirror
+from tests.support.calibrated import calibrated
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +56,9 @@ def test_a_rim_only_the_frames_own_fits_find_is_the_sites_lens_from_those_fits(m
     assert [cal.lens[k] for k in ("cx", "cy", "rx", "ry")] == pytest.approx(med, abs=1e-3)
     assert "own fits find a lens" in cal.found["lens"] and "within 10% of their median" in cal.found["lens"]
     assert "not pinned" not in cal.found["cast"]
-    model.calibrate(cal)
-    try:
+    with calibrated(model, cal):
         site = model.geometry(frames[3])
         assert site is not frames[3].lens and (site.cx / w, site.rx / w) == pytest.approx((med[0], med[2]), abs=1e-3)
-    finally:
-        model.calibrate(None)
 
 
 def test_own_fits_that_do_not_agree_leave_each_frame_its_own_lens(model: OctaModel):
@@ -75,11 +73,8 @@ def test_own_fits_that_do_not_agree_leave_each_frame_its_own_lens(model: OctaMod
     assert cal.lens is None, cal.lens
     assert cal.reference is None and cal.cast == 0.0
     assert "only 2 within" in cal.found["lens"] and "not pinned" in cal.found["cast"]
-    model.calibrate(cal)
-    try:
+    with calibrated(model, cal):
         assert model.geometry(moved[3]) is moved[3].lens
-    finally:
-        model.calibrate(None)
 
 
 def test_a_camera_without_any_rim_is_still_all_sky(model: OctaModel):

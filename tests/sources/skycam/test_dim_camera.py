@@ -11,6 +11,7 @@ from PIL import Image
 from cielo.sources.skycam import calibration, lens
 from cielo.sources.skycam import night as nights
 from cielo.sources.skycam.model import OctaModel
+from tests.support.calibrated import calibrated
 from tests.support.camserver import sky_jpeg
 
 MADRID = (40.4, -3.7)
@@ -87,11 +88,8 @@ def test_a_darker_cameras_clear_night_reads_clear_after_calibrate(model: OctaMod
                calibration.describe(cal))
     frame = model.decode(_darker_night(99))
     before = model.judge([frame], [DARK_AT], *MADRID)[0]
-    model.calibrate(cal)
-    try:
+    with calibrated(model, cal):
         after = model.judge([frame], [DARK_AT], *MADRID)[0]
-    finally:
-        model.calibrate(None)
     assert before.octas is None or before.octas > 2, before  # the faint steps under the bar: no stars
     assert after.octas is not None and after.octas <= 2, after
 
@@ -106,9 +104,6 @@ def test_a_darker_cameras_night_is_too_dark_to_judge_only_by_its_own_light(model
     frame = model.decode(_darker_night(7, step=0.0, level=0.7))  # a starless deck, darker still
     assert 0.15 * cal.night.gain < frame.brightness < 0.15
     assert model.judge([frame], [DARK_AT], *MADRID)[0].flag == "night"
-    model.calibrate(cal)
-    try:
+    with calibrated(model, cal):
         after = model.judge([frame], [DARK_AT], *MADRID)[0]
-    finally:
-        model.calibrate(None)
     assert after.octas is not None, after.flag

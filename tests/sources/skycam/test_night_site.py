@@ -19,6 +19,7 @@ from cielo.sources.skycam import calibration, lens, night, regime
 from cielo.sources.skycam.calibration import Calibration
 from cielo.sources.skycam.frame import Frame
 from cielo.sources.skycam.model import OctaModel
+from tests.support.calibrated import calibrated
 from tests.support.camserver import sky_jpeg
 
 MADRID = (40.4, -3.7)
@@ -139,11 +140,8 @@ def test_a_camera_with_fewer_stars_gets_octas_after_calibrate(model: OctaModel):
                              [DARK_AT + timedelta(minutes=10 * i) for i in range(12)], *MADRID)
     frame = model.decode(_dark_sky(0.004, seed=99))
     before = model.judge([frame], [DARK_AT], *MADRID)[0]
-    model.calibrate(cal)
-    try:
+    with calibrated(model, cal):
         after = model.judge([frame], [DARK_AT], *MADRID)[0]
-    finally:
-        model.calibrate(None)
     assert before.octas is None and before.flag == "night"
     assert after.octas is not None and after.octas <= 2, (after.octas, after.flag)
 
@@ -391,8 +389,7 @@ def test_a_dark_night_is_read_and_learned_on_its_own_lens_fit(model: OctaModel):
     # the site's ellipse a tenth wider than the night frames' own, as a day fit reaching into the rim
     cal.lens = lens.Lens(own.cx, own.cy, own.rx * 1.1, own.ry * 1.1, own.width, own.height, True).as_dict()
     dark = regime.light(DARK_AT, *MADRID)
-    model.calibrate(cal)
-    try:
+    with calibrated(model, cal):
         site = model.geometry(frames[0])
         assert site.rx == pytest.approx(own.rx * 1.1, rel=0.01)
         assert model.geometry(frames[0], dark) is own
@@ -400,8 +397,6 @@ def test_a_dark_night_is_read_and_learned_on_its_own_lens_fit(model: OctaModel):
         failed = dataclasses.replace(frames[0], lens=lens.Lens(own.cx, own.cy, own.rx, own.ry, own.width, own.height,
                                                                False))
         assert model.geometry(failed, dark).rx == site.rx
-    finally:
-        model.calibrate(None)
     times = [DARK_AT + timedelta(minutes=10 * i) for i in range(len(frames))]
     calibration.learn_nights(cal, frames, times, *MADRID)
     rings = [night.ring_density(f.stars.astype(np.float32), f.lens.rho(), cal.mask) for f in frames]
@@ -456,13 +451,10 @@ def test_a_darker_tone_curve_moves_the_gate_by_its_clearest_skies():
 
 def _rise_reads_overcast(model: OctaModel, cal: Calibration, frame: Frame, light: regime.Light) -> bool:
     """Whether the twilight frame's horizon rise reads a deck under this calibration (night.rises_overcast)."""
-    model.calibrate(cal)
-    try:
+    with calibrated(model, cal):
         geom = model.geometry(frame, light)
         valid = model.maps(frame, geom).valid
         return night.rises_overcast(model._rises(frame, valid, geom))
-    finally:
-        model.calibrate(None)
 
 
 def _vignetted(png: bytes, fall: float) -> bytes:
@@ -637,21 +629,18 @@ def test_a_paler_cameras_twilight_colour_is_read_against_the_models_threshold_sc
     frame = model.decode(_png(rgb))
     cal = _day_calibration(model)
     assert cal.reference is not None
-    try:
-        octas = {}
-        for name, c in (("reference", cal), ("split only", dataclasses.replace(cal, clear_scale=0.6)),
-                        ("paler", _paler(cal, 0.6))):
-            model.calibrate(c)
+    octas = {}
+    for name, c in (("reference", cal), ("split only", dataclasses.replace(cal, clear_scale=0.6)),
+                    ("paler", _paler(cal, 0.6))):
+        with calibrated(model, c):
             octas[name] = model.judge([frame], [DUSK_AT], *MADRID)[0].octas
-        assert all(octas[k] is not None and octas[k] >= 6 for k in ("reference", "split only")), octas
-        assert octas["paler"] is not None and octas["paler"] <= 2, octas
-        pale = _paler(cal, 0.6)
-        pale.save(tmp_path / "cal.json")
-        assert Calibration.load(tmp_path / "cal.json").clear_paler
-        raw = json.loads((tmp_path / "cal.json").read_text())
-        raw.pop("clear_sky_paler")  # a file written before the field: the reference's night side, as it read
-        (tmp_path / "old.json").write_text(json.dumps(raw))
-        old = Calibration.load(tmp_path / "old.json")
-        assert not old.clear_paler and old.ident != pale.ident
-    finally:
-        model.calibrate(None)
+    assert all(octas[k] is not None and octas[k] >= 6 for k in ("reference", "split only")), octas
+    assert octas["paler"] is not None and octas["paler"] <= 2, octas
+    pale = _paler(cal, 0.6)
+    pale.save(tmp_path / "cal.json")
+    assert Calibration.load(tmp_path / "cal.json").clear_paler
+    raw = json.loads((tmp_path / "cal.json").read_text())
+    raw.pop("clear_sky_paler")  # a file written before the field: the reference's night side, as it read
+    (tmp_path / "old.json").write_text(json.dumps(raw))
+    old = Calibration.load(tmp_path / "old.json")
+    assert not old.clear_paler and old.ident != pale.ident

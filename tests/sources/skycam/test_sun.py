@@ -15,6 +15,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from tests.conftest import cielo, clean_env, write_config
+from tests.support.calibrated import calibrated
 from tests.support.camserver import CameraServer
 
 W, H, R = 640, 480, 236
@@ -440,12 +441,9 @@ def test_a_hazy_sky_through_a_flatter_tone_curve_is_read_once_the_site_knows_its
     cal = calibration.fit([flat_haze] * 6, "test", 0.25, [True] * 6)
     cal.glow = veil.GLOW ** 0.8  # what a site bar learned through gamma 0.8 comes to (every log glow x0.8)
     assert veil.tone(cal.glow) == pytest.approx(0.8)
-    model.calibrate(cal)
-    try:
+    with calibrated(model, cal):
         again = model.judge([flat_haze], [noon], 40.4, -3.7)[0]
         assert again.octas <= 2 and again.flag == "uncertain"
-    finally:
-        model.calibrate(None)
 
 
 def blue_sky(amplitude: float, scale: float, disc: int = 14) -> bytes:
@@ -494,8 +492,7 @@ def test_a_veil_is_read_by_the_sites_own_glow_bar_or_uncalibrated_by_its_discs_s
     assert model.calibration is None  # put back as it was
     assert cal.glow is not None and judged(flat).sky.glow < cal.glow < judged(clear).sky.glow
     assert any(line.startswith("veiled days: 15 clear day frames") for line in calibration.describe(cal))
-    model.calibrate(cal)
-    try:
+    with calibrated(model, cal):
         assert judged(clear).octas == 0 and judged(clear).flag is None  # its own clear sky stays clear, and sure
         veiled = judged(flat)
         assert veiled.octas == veil.OVERCAST_READ and veiled.flag == "uncertain"  # the veil: overcast, and weak
@@ -503,8 +500,6 @@ def test_a_veil_is_read_by_the_sites_own_glow_bar_or_uncalibrated_by_its_discs_s
         # glare clipped past 8 degrees (a mirror, a clipping camera): no glow read, the colour's answer kept
         glare = judged(blue_sky(0, 1, disc=40))
         assert glare.sky.seen and glare.sky.glow is None and glare.octas == 0
-    finally:
-        model.calibrate(None)
 
     # too few clear days seen: no bar, and calibrate says so
     few = calibration.fit(frames[:5], "test", 0.25, [True] * 5)
@@ -516,12 +511,9 @@ def test_a_veil_is_read_by_the_sites_own_glow_bar_or_uncalibrated_by_its_discs_s
     veil.learn(few, model, frames[:8], times[:8], 40.4, -3.7)
     assert few.glow is not None and not few.glow_tone and "tone curve" in few.found["veil"]
     assert few.glow == pytest.approx(cal.glow * math.exp(-veil.FEW_MARGIN), rel=0.05) and veil.tone(few.glow) < 1
-    model.calibrate(few)
-    try:
+    with calibrated(model, few):
         assert judged(clear).octas == 0 and judged(clear).flag is None  # its clear sky over the lowered bar
         assert judged(flat).octas == veil.OVERCAST_READ  # the veil read by the few frames' bar
-    finally:
-        model.calibrate(None)
     # nor without the frames' times
     veil.learn(few, model, frames[:8], [None] * 8, 40.4, -3.7)
     assert few.glow is None and few.found["veil"] == "frame times unknown: no veil rule"
@@ -669,13 +661,10 @@ def test_a_clear_disc_through_a_flatter_tone_curve_is_visible_once_the_site_know
     assert blind.sky.standout < sunstate.FAINT and blind.sun_state == "thin"
     cal = calibration.fit([flat] * 6, "test", 0.25, [True] * 6)
     cal.cast = 0.0  # a cloudless run has no white in it: its blue is no cast (calibration's CAST notes)
-    model.calibrate(cal)
-    try:
+    with calibrated(model, cal):
         untoned = model.judge([flat], [noon], 40.4, -3.7)[0]
         cal.glow = veil.GLOW ** 0.8  # the bar a site learns through gamma 0.8: its tone 0.8
         toned = model.judge([flat], [noon], 40.4, -3.7)[0]
-    finally:
-        model.calibrate(None)
     assert untoned.sun_state == "thin"
     assert toned.sun_state == "visible"
 
