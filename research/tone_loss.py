@@ -42,12 +42,14 @@ def install_spies() -> None:
     _spy(haze, "hazy", "haze")
     _spy(veil, "veiled", "veil")
     _spy(lowsun, "overcast", "lowsun")
+    _spy(lowsun, "no_minimum", "lowsun-side")
     _spy(twilight, "lumpy", "twilight-lumpy")
 
 
 def rule_of(v, fired: list[str]) -> str:
-    """The rule that decided a verdict: the gate (night/dark), a late rule that moved it (veil, lowsun, haze,
-    twilight-lumpy), the moonlit star read, the starry-night rule, the twilight horizon rise, or the colour graph."""
+    """The rule that decided a verdict: the gate (night/dark), a late rule that moved it (veil, lowsun, lowsun-side,
+    haze, twilight-lumpy), the moonlit star read, the starry-night rule, the twilight horizon rise, or the colour
+    graph."""
     if v.octas is None:
         return f"gate-{v.flag}"
     if fired:

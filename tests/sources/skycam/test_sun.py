@@ -758,6 +758,60 @@ def test_a_deck_lit_from_above_with_the_sun_just_over_the_rim_needs_the_higher_b
     assert judged(deck, 23).octas <= 2  # the sun over TOP_ALTITUDE: the rule does not read
 
 
+def low_deck(dim: float, glow: float, sun: tuple[int, int] = (W // 2 + 214, H // 2)) -> bytes:
+    """lit_from_above(dim) with the sun seen near the rim and its glow (`glow` of the sky's light at the disc) over
+    the sky on its side: a thin low deck that lets the sun's side shine."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    t = np.clip(np.hypot(xx - W // 2, yy - H // 2) / R, 0, 1)
+    near = np.exp(-np.hypot(xx - sun[0], yy - sun[1]) / (0.6 * R))
+    px = np.stack([60 + 60 * t, 110 + 60 * t, 210 + 30 * t]) * ((1.0 - dim * t * t) * (1.0 + glow * near))[None]
+    sky = Image.fromarray(np.clip(px, 0, 255).astype(np.uint8).transpose(1, 2, 0))
+    ImageDraw.Draw(sky).ellipse((sun[0] - 14, sun[1] - 14, sun[0] + 14, sun[1] + 14), fill=(255, 255, 255))
+    return _through_the_lens(sky)
+
+
+def test_a_low_deck_with_its_sun_side_lit_reads_overcast_by_its_missing_minimum():
+    # The sun's glow through a thin low deck lights the horizon band on its side, and the zenith ratio stays under
+    # its bar; the sky 90° from the sun is still as bright as the anti-solar sky, where a clear sky is darkest there
+    from cielo.sources.skycam import lowsun, sunstate
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    low = datetime(2024, 6, 1, 5, 15, tzinfo=UTC)  # Madrid: the sun 4° up
+    sun = (W // 2 + 214, H // 2)
+
+    def judged(jpeg: bytes, when: datetime | None):
+        return model.judge([model.decode(jpeg)], [when], 40.4, -3.7)[0]
+
+    def ratios(jpeg: bytes) -> tuple[float | None, float | None]:
+        f = model.decode(jpeg)
+        geom = model.geometry(f)
+        valid = model.maps(f, geom).valid
+        seen = judged(jpeg, low).sky
+        assert seen is not None and seen.seen  # the disc found where it was drawn (the model's frame is a quarter)
+        assert (seen.x, seen.y) == (pytest.approx(sun[0] / 4, abs=1.5), pytest.approx(sun[1] / 4, abs=1.5))
+        return (lowsun.zenith_ratio(f.pixels, valid, geom),
+                lowsun.antisolar_ratio(f.pixels, valid, geom, (seen.x, seen.y)))
+
+    deck, clear = low_deck(0.3, 0.3), frame(sun=sun)
+    deck_zenith, deck_side = ratios(deck)
+    _, clear_side = ratios(clear)
+    assert deck_zenith < lowsun.ZENITH_BAR  # the zenith ratio alone reads it clear
+    assert clear_side < lowsun.ANTISOLAR_BAR <= deck_side
+    veiled = judged(deck, low)
+    assert veiled.octas == lowsun.OVERCAST_READ and veiled.flag == "uncertain"
+    assert judged(deck, None).octas <= 2  # no time known: no sun's altitude, the colour's answer
+    assert judged(clear, low).octas == 0 and judged(clear, low).flag is None
+    # over the octa area's rim the sun's aureole reaches the 90° band: the rule does not read
+    assert lowsun.no_minimum(deck_side, lowsun.RIM_ALTITUDE - 0.1)
+    assert not lowsun.no_minimum(deck_side, lowsun.RIM_ALTITUDE)
+    # a sun not seen (covered, or no frame's sun at all) gives no side to read
+    assert lowsun.seen_at(None) is None
+    assert lowsun.seen_at(sunstate.SunView("covered", 1.0, 1.0, 133.0, 60.0, False, 1.0)) is None
+    assert lowsun.antisolar_ratio(np.zeros((3, 120, 160), np.uint8), np.ones((120, 160), np.uint8),
+                                  model.geometry(model.decode(deck)), None) is None
+
+
 def test_a_glow_bar_from_few_clear_frames_reads_a_tone_curve_only_from_many():
     # from MIN_VEIL frames a bar near the reference's (its median's noise) gives the veil rule; a flatter one needs
     # MIN_CLEAR frames to be told from that noise (it would lower the haze bars through tone()): from fewer it serves

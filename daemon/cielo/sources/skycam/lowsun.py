@@ -18,7 +18,11 @@ Not the twilight rule's fitted rise (night.rises): by day it read ARM TSI's hazy
 check day, the sun 3-6 degrees up) as flat as the veils (0.17-0.38 against the veils' -0.46-0.18); the ratio reads
 them 0.71-0.83, a clear sky's.
 
-A day answer under 6 octas with the ratio at the bar has its distribution shifted up to 6 (veil.moved_up) and is
+With the sun seen under the rim, a thin low deck can let its glow light the horizon band on its side, and the
+ratio stay under the bar; there the sky 90 degrees from the sun (a clear sky's darkest band) against the anti-solar
+sky (antisolar_ratio, ANTISOLAR_BAR) reads it: no minimum, overcast.
+
+A day answer under 6 octas with either ratio at its bar has its distribution shifted up to 6 (veil.moved_up) and is
 marked uncertain. Needs the frame's time (the sun's altitude), not a calibration: a ratio of light at one exposure,
 it does not move with exposure or white balance, and a tone curve moves it little near the bar (x^0.8 moves 1.1 to
 1.08); a lens that vignettes raises it (ZENITH_BAR). Constants chosen on LenghuSky-8 2018-2019, checked on 2020 and
@@ -30,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from cielo.sources.skycam import lens, regime
-from cielo.sources.skycam.sunstate import DEG_PER_RADIUS
+from cielo.sources.skycam.sunstate import DEG_PER_RADIUS, SunView
 
 # The sun under the octa area's rim (an equidistant fisheye: 90 degrees over the lens radius): 13.5 degrees
 RIM_ALTITUDE = DEG_PER_RADIUS * (1.0 - lens.OCTA_RADIUS)
@@ -52,6 +56,18 @@ ZENITH_BAR = 1.1
 TOP_ALTITUDE = 20.0
 ABOVE_RIM_BAR = 1.2
 MIN_PIXELS = 20  # fewer sky pixels than this in either band (at the model's size): no ratio
+# The anti-solar side, with the sun seen under the rim: a clear sky is darkest about 90 degrees from the sun (Rayleigh)
+# and brightens toward the anti-solar horizon; a deck has no such minimum, its light falling from the zenith (which
+# the 90-degree band crosses) toward every horizon. The zenith ratio's horizon band also holds the sun's side, whose
+# glow a thin low deck lets through (LenghuSky-8 2019-12-04 09:06, 8 octas, sun 2.8: zenith ratio 1.01, under
+# ZENITH_BAR). The median light SIDE_DEG from the sun over that beyond ANTI_DEG, ANTISOLAR_BAR or more: no minimum,
+# overcast. LenghuSky-8 2018-2019 clear day frames under the rim 0.51-0.85, ARM TSI 2017-05-24 0.60-0.69; the deck
+# 1.04 (the two decks the zenith ratio reads, 1.02 and 1.48); checked: 2020 clear 0.49-0.62, ARM TSI 2018-04-18
+# (its hazy clear evenings) 0.52-0.89. Both bands reach the rim, so a vignette moves the ratio less than the zenith
+# ratio. Needs the disc seen: a covered sun gives no side (docs/design.md, "A low deck with its sun's side lit").
+SIDE_DEG = (80.0, 100.0)
+ANTI_DEG = 135.0
+ANTISOLAR_BAR = 1.0
 
 
 def applies(light: str | None, octas: int, sun_altitude: float | None) -> bool:
@@ -74,6 +90,43 @@ def zenith_ratio(px: np.ndarray, valid: np.ndarray, geom: lens.Lens) -> float | 
         return None
     light = px[0].astype(np.uint16) + px[1] + px[2]
     return float(np.median(light[top])) / max(float(np.median(light[rim])), 1.0)
+
+
+def antisolar_ratio(px: np.ndarray, valid: np.ndarray, geom: lens.Lens, sun: tuple[float, float] | None
+                    ) -> float | None:
+    """The median light (mean R, G, B) of the unsaturated octa-area sky SIDE_DEG from the sun at `sun` (x, y,
+    pixels of `px`) over that beyond ANTI_DEG from it, the lens read as equidistant; None without a lens circle, a
+    sun or enough sky in either band."""
+    if not geom.found or sun is None:
+        return None
+    rho = geom.rho()
+    yy, xx = lens.pixel_grid(*rho.shape)
+    za = np.radians(np.minimum(rho, 1.0) * DEG_PER_RADIUS)
+    az = np.arctan2((yy - geom.cy) / geom.ry, (xx - geom.cx) / geom.rx)
+    sx, sy = (sun[0] - geom.cx) / geom.rx, (sun[1] - geom.cy) / geom.ry
+    sun_za, sun_az = np.radians(min(float(np.hypot(sx, sy)), 1.0) * DEG_PER_RADIUS), np.arctan2(sy, sx)
+    cos_d = np.cos(za) * np.cos(sun_za) + np.sin(za) * np.sin(sun_za) * np.cos(az - sun_az)
+    dist = np.degrees(np.arccos(np.clip(cos_d, -1.0, 1.0)))
+    darkest = np.minimum(np.minimum(px[0], px[1]), px[2])
+    sky = (valid > 0) & (darkest < int(lens.SATURATED * 255)) & (rho < lens.OCTA_RADIUS)
+    side, anti = sky & (dist >= SIDE_DEG[0]) & (dist <= SIDE_DEG[1]), sky & (dist > ANTI_DEG)
+    if int(np.count_nonzero(side)) < MIN_PIXELS or int(np.count_nonzero(anti)) < MIN_PIXELS:
+        return None
+    light = px[0].astype(np.uint16) + px[1] + px[2]
+    return float(np.median(light[side])) / max(float(np.median(light[anti])), 1.0)
+
+
+def seen_at(view: SunView | None) -> tuple[float, float] | None:
+    """Where the sun's disc was seen (pixels at the model's size); None when it was not: a covered sun has no side."""
+    if view is None or not view.seen or view.x is None or view.y is None:
+        return None
+    return view.x, view.y
+
+
+def no_minimum(ratio: float | None, sun_altitude: float | None) -> bool:
+    """No Rayleigh minimum with the sun under the rim: the sky 90 degrees from it as bright as the anti-solar sky."""
+    return (ratio is not None and sun_altitude is not None and sun_altitude < RIM_ALTITUDE
+            and ratio >= ANTISOLAR_BAR)
 
 
 def bar(sun_altitude: float | None) -> float:

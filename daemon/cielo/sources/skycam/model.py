@@ -603,9 +603,12 @@ class OctaModel:
                     # the light round the disc says a veil the colour missed (the site's bar): overcast, and weak
                     p = veil.moved_up(p)
                     octas, flag = int(p.argmax()), "uncertain"
-                elif lowsun.applies(name, octas, sun_up) and lowsun.overcast(
-                        lowsun.zenith_ratio(f.pixels, maps.valid, geom), sun_up):
-                    # the sun low, the sky dimming toward the horizon as a lit deck does: overcast, and weak
+                elif lowsun.applies(name, octas, sun_up) and (lowsun.overcast(
+                        lowsun.zenith_ratio(f.pixels, maps.valid, geom), sun_up) or (
+                        lowsun.no_minimum(lowsun.antisolar_ratio(f.pixels, maps.valid, geom, lowsun.seen_at(view)),
+                                          sun_up))):
+                    # the sun low, the sky dimming toward the horizon as a lit deck does, or no clear sky's
+                    # darkest band 90 degrees from it: overcast, and weak
                     p = veil.moved_up(p)
                     octas, flag = int(p.argmax()), "uncertain"
                 elif twilight.applies(name, octas) and twilight.lumpy(twilight.roughness(f.pixels, maps.valid, geom)):
