@@ -78,6 +78,10 @@ def test_grey_part_clipped_cloud_by_the_same_white_still_counts(monkeypatch, sun
     assert _read(m, _frame(GREY)) == kept
 
 
+def _part(px: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    return valid & (px.max(axis=0) >= lens.PART_WHITE) & (px.min(axis=0) < model_mod.GRAPH_WHITE)
+
+
 def test_part_glow_parts_regions_by_their_paleness_and_border():
     h, w = 30, 40
     px = np.full((3, h, w), 0.5, dtype=np.float32)
@@ -91,8 +95,8 @@ def test_part_glow_parts_regions_by_their_paleness_and_border():
     valid[18:20, 3:32] = False
     white[18:20, 3:32] = True  # ... its upper side
     px[:, 5:9, 5:12] = np.array([0.84, 1.0, 1.0], dtype=np.float32)[:, None, None]  # pale, ringed by sky: kept
-    out = lens.part_glow(px, valid, threshold, white)
+    out = lens.part_glow(px, _part(px, valid), threshold, white)
     assert out[20:24, 5:30].all()
     assert not out[5:9, 5:12].any()
     px[:, 20:24, 5:30] = np.array([0.91, 1.0, 0.99], dtype=np.float32)[:, None, None]  # grey: counted
-    assert not lens.part_glow(px, valid, threshold, white).any()
+    assert not lens.part_glow(px, _part(px, valid), threshold, white).any()

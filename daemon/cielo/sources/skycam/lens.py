@@ -757,15 +757,15 @@ PART_WHITE = 0.98
 PART_PALE = 0.06
 
 
-def part_glow(px: np.ndarray, valid: np.ndarray, threshold: np.ndarray, white: np.ndarray) -> np.ndarray:
-    """bool [H, W]: the pixels of `px` (float [3, H, W], 0..1) the maps count (`valid`) with a channel at PART_WHITE
-    or over but not all at model.GRAPH_WHITE's 0.96, reading cloud (NRBR under `threshold`), in 8-connected regions
-    whose border lies in `white` (clipped, not counted) for GLOW_BORDER or more and whose mean NRBR sits within
-    PART_PALE of the threshold."""
-    out = np.zeros(valid.shape, dtype=bool)
-    part = valid & (px.max(axis=0) >= np.float32(PART_WHITE)) & (px.min(axis=0) < np.float32(0.96))
+def part_glow(px: np.ndarray, part: np.ndarray, threshold: np.ndarray, white: np.ndarray) -> np.ndarray:
+    """bool [H, W]: the pixels of `part` (counted, a channel of `px`, float [3, H, W] 0..1, at PART_WHITE or over but
+    not all at the feed's white) that read cloud (NRBR under `threshold`), in 8-connected regions whose border lies in
+    `white` (clipped, not counted) for GLOW_BORDER or more and whose mean NRBR sits within PART_PALE of the
+    threshold."""
+    out = np.zeros(part.shape, dtype=bool)
     if not part.any():
         return out
+    part = part.copy()
     r, b = px[0][part], px[2][part]
     excess = (b - r) / (b + r + np.float32(1e-6)) - threshold[part]
     cloud = excess < 0

@@ -432,10 +432,10 @@ class OctaModel:
                     for k in np.nonzero(clipped.any(axis=(1, 2, 3)))[0]:
                         clipped[k, 0] &= ~lens.glow_white(clipped[k, 0], uncounted[k, 0])
                 if PART_GLOW_TEST:
-                    brightest = batch.max(axis=1, keepdims=True)
-                    for k in np.nonzero(((brightest >= np.float32(lens.PART_WHITE)) & (valid > 0)
-                                         & ~clipped).any(axis=(1, 2, 3)))[0]:
-                        glow = lens.part_glow(batch[k], valid[k, 0] > 0, per_frame[k].threshold, uncounted[k, 0])
+                    part = (batch.max(axis=1, keepdims=True) >= np.float32(lens.PART_WHITE)) & (darkest < top)
+                    part &= valid > 0
+                    for k in np.nonzero(part.any(axis=(1, 2, 3)))[0]:
+                        glow = lens.part_glow(batch[k], part[k, 0], per_frame[k].threshold, uncounted[k, 0])
                         if glow.any():
                             valid[k, 0] = np.where(glow, np.float32(0), valid[k, 0])
                 if clipped.any():
