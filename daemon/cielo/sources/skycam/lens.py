@@ -744,6 +744,48 @@ def glow_white(fed: np.ndarray, white: np.ndarray) -> np.ndarray:
     return out
 
 
+# The same glow with one or two channels clipped, not all three: a brighter camera's pale sky by the horizon or the
+# sun clips its blue (and green) first, so its NRBR falls toward the red's and it reads cloud (ARM TSI 2017-05-24
+# through research/camera_shift.py "exposure x1.5", calibrated on 50 frames: 16 of every 17 clear-sky pixels that
+# read cloud on its clear frames have a channel at PART_WHITE or over: 1.6 % of the counted area, 0.2 %
+# untransformed). Lit cloud clips the same channels, but it is grey: its part-clipped pixels that read cloud sit a
+# median 0.115 under the threshold (p90 0.071), the clear sky's 0.046 (the same day's pixels). A region of them that
+# reads cloud is kept out of the graph (as a clipped pixel is) where its border runs on into uncounted white
+# (GLOW_BORDER) and its mean NRBR sits within PART_PALE of the threshold: pale sky, not grey cloud (docs/design.md,
+# "A brighter camera's part-clipped glow").
+PART_WHITE = 0.98
+PART_PALE = 0.06
+
+
+def part_glow(px: np.ndarray, part: np.ndarray, threshold: np.ndarray, white: np.ndarray) -> np.ndarray:
+    """bool [H, W]: the pixels of `part` (counted, a channel of `px`, float [3, H, W] 0..1, at PART_WHITE or over but
+    not all at the feed's white) that read cloud (NRBR under `threshold`), in 8-connected regions whose border lies in
+    `white` (clipped, not counted) for GLOW_BORDER or more and whose mean NRBR sits within PART_PALE of the
+    threshold."""
+    out = np.zeros(part.shape, dtype=bool)
+    if not part.any():
+        return out
+    part = part.copy()
+    r, b = px[0][part], px[2][part]
+    excess = (b - r) / (b + r + np.float32(1e-6)) - threshold[part]
+    cloud = excess < 0
+    if not cloud.any():
+        return out
+    part[part] = cloud
+    glow = glow_white(part, white)
+    if not glow.any():
+        return out
+    region = _regions(glow)
+    n = int(region.max()) + 1
+    ex = excess[cloud]
+    sel = glow[part]
+    count = np.bincount(region[glow], minlength=n)
+    mean = np.bincount(region[glow], weights=ex[sel], minlength=n) / np.maximum(count, 1)
+    pale = mean >= -PART_PALE
+    pale[0] = False
+    return pale[region] & glow
+
+
 def _regions(mask: np.ndarray) -> np.ndarray:
     """int [H, W]: a number per 8-connected region of `mask` (not consecutive), 0 off it. The row runs (_runs) that
     touch across two rows (diagonals too) are joined: the larger root points to the smaller, and the pointers are

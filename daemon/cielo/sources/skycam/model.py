@@ -170,6 +170,8 @@ FEED_WHITE_CLOUD = True
 GRAPH_WHITE = 0.96
 # ... but not a clipped region whose white runs on, uncounted, along its border: clear sky's glow (lens.glow_white)
 FEED_CLEAR_TEST = True
+# ... and a pale region with a channel clipped whose glow runs on into uncounted white is left out (lens.part_glow)
+PART_GLOW_TEST = True
 
 
 class OctaModel:
@@ -424,11 +426,18 @@ class OctaModel:
                 top = np.float32(GRAPH_WHITE)
                 darkest = batch.min(axis=1, keepdims=True)
                 clipped = (darkest >= top) & (valid > 0)
+                # white the maps do not count (lens.counted's SATURATED): past the octa circle, the sun's blob
+                uncounted = (darkest >= np.float32((int(lens.SATURATED * 255) - 0.5) / 255.0)) & (valid == 0)
                 if FEED_CLEAR_TEST and clipped.any():
-                    # white the maps do not count (lens.counted's SATURATED): past the octa circle, the sun's blob
-                    uncounted = (darkest >= np.float32((int(lens.SATURATED * 255) - 0.5) / 255.0)) & (valid == 0)
                     for k in np.nonzero(clipped.any(axis=(1, 2, 3)))[0]:
                         clipped[k, 0] &= ~lens.glow_white(clipped[k, 0], uncounted[k, 0])
+                if PART_GLOW_TEST:
+                    part = (batch.max(axis=1, keepdims=True) >= np.float32(lens.PART_WHITE)) & (darkest < top)
+                    part &= valid > 0
+                    for k in np.nonzero(part.any(axis=(1, 2, 3)))[0]:
+                        glow = lens.part_glow(batch[k], part[k, 0], per_frame[k].threshold, uncounted[k, 0])
+                        if glow.any():
+                            valid[k, 0] = np.where(glow, np.float32(0), valid[k, 0])
                 if clipped.any():
                     batch = np.where(clipped, np.minimum(batch, top), batch)
             feeds: dict[str, np.ndarray] = {}
