@@ -853,3 +853,53 @@ def test_a_veil_read_without_a_site_bar_is_read_alike_through_any_tone_curve():
     hardly = view(1.07, 1.22)
     assert math.log(1.07) < veil.FLAT_FOR_DISC * math.log(1.22)
     assert not veil.veiled(regime.DAY, 0, hardly, 40.0, None, uncalibrated=True)
+
+
+def pale_sky(minimum: bool, sun: tuple[int, int] = (W // 2 + 214, H // 2)) -> bytes:
+    """A pale blue-grey sky (every pixel under the clear-sky colour: read overcast) with the sun's saturated disc near
+    the rim and its aureole; `minimum`: a clear sky's light, darkest 90° from the sun and brighter again toward the
+    anti-solar sky (a dusty dome's glare over it), else a deck's, falling steadily away from the sun."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    za = np.radians(np.clip(np.hypot(xx - W // 2, yy - H // 2) / R, 0, 1) * 90)
+    az = np.arctan2(yy - H // 2, xx - W // 2)
+    sz = np.radians(min(math.hypot(sun[0] - W // 2, sun[1] - H // 2) / R, 1.0) * 90)
+    sa = math.atan2(sun[1] - H // 2, sun[0] - W // 2)
+    cos_g = np.cos(za) * math.cos(sz) + np.sin(za) * math.sin(sz) * np.cos(az - sa)
+    g = np.arccos(np.clip(cos_g, -1, 1))
+    shape = 0.6 + 0.4 * cos_g * cos_g if minimum else 1.0 - 0.25 * g / np.pi
+    px = np.array([80, 86, 96], np.float32)[:, None, None] * shape[None] + (100 * np.exp(-g / 0.35))[None]
+    sky = Image.fromarray(np.clip(px, 0, 255).astype(np.uint8).transpose(1, 2, 0))
+    ImageDraw.Draw(sky).ellipse((sun[0] - 14, sun[1] - 14, sun[0] + 14, sun[1] + 14), fill=(255, 255, 255))
+    return _through_the_lens(sky)
+
+
+def test_a_pale_cameras_clear_sky_is_read_by_its_own_sky_where_its_rayleigh_minimum_shows():
+    # uncalibrated, a dusty dome's glare pales a clear sky under every colour bar; with the sun under the haze path's
+    # altitude (or its disc's standout under that path's bar) the sky 90° from the sun still darker than the
+    # anti-solar sky says a clear sky: read by its own sky, and weak. A deck as pale, its light falling steadily from
+    # the sun, stays overcast.
+    from cielo.sources.skycam import haze, lowsun
+    from cielo.sources.skycam.model import OctaModel
+
+    model = OctaModel()
+    morning = datetime(2024, 6, 1, 6, 30, tzinfo=UTC)  # Madrid: the sun 17° up
+
+    def judged(jpeg: bytes, when: datetime | None):
+        return model.judge([model.decode(jpeg)], [when], 40.4, -3.7)[0]
+
+    def side(jpeg: bytes) -> float | None:
+        f = model.decode(jpeg)
+        geom = model.geometry(f)
+        seen = lowsun.seen_at(judged(jpeg, morning).sky)
+        return lowsun.antisolar_ratio(f.pixels, model.maps(f, geom).valid, geom, seen)
+
+    clear, deck = pale_sky(True), pale_sky(False)
+    for jpeg in (clear, deck):
+        assert model.predict([model.decode(jpeg)])[0].argmax() >= haze.OVERCAST_READ  # the colour reads overcast
+    assert side(clear) <= haze.PALE_SIDE < side(deck)
+    pale = judged(clear, morning)
+    assert pale.sun_elevation < haze.SUN_ALTITUDE  # not the haze path's sun
+    assert pale.sky.seen and pale.sky.standout >= haze.PALE_STANDOUT
+    assert pale.octas <= haze.PALE_READ and pale.flag == "uncertain"
+    assert judged(deck, morning).octas >= haze.OVERCAST_READ
+    assert judged(clear, None).octas >= haze.OVERCAST_READ  # no time known: no sun's altitude, the colour's answer

@@ -28,6 +28,18 @@ FALLOFF = HAZE_FALLOFF  # one bar with the sun state's (sunstate.HAZE_FALLOFF)
 STANDOUT = 2.5
 OVERCAST_READ = 6  # only answers of this many octas or more are read again
 
+# A pale camera (a dusty or aged dome, its veiling glare over the whole sky) without a calibration: its clear day sky
+# is drawn toward grey and its disc's standout falls under STANDOUT, so the haze path above misses it (LenghuSky-8
+# 2018-2019 through research/camera_shift.py "dusty dome": 54 clear frames read 6-8, every one by colour). What the
+# glare leaves is the clear sky's shape: a smooth light added round the sun keeps the Rayleigh minimum 90 degrees from
+# it darker than the anti-solar sky (lowsun.antisolar_ratio), where a deck thick enough to be overcast scatters the
+# light many times and falls steadily away from the sun. Chosen on 2018-2019 (both looks; the dusty clear frames the
+# re-read wins: ratio median 0.70, the overcast ones it would lose: median 0.96), checked on 2020; figures:
+# docs/design.md ("A pale camera by day, uncalibrated").
+PALE_SIDE = 0.8  # the sky 90 degrees from the sun at most this share of the anti-solar sky's light ...
+PALE_STANDOUT = 2.3  # ... the disc this many times as bright as the far sky (an overcast's 1.7-2.2 under the glare) ...
+PALE_READ = 1  # ... and the own-sky reading kept only where it reads this many octas or fewer (a veil reads 2-5)
+
 
 def hazy(light: str | None, octas: int, view: SunView | None, sun_altitude: float | None, tone: float = 1.0
           ) -> bool:
@@ -41,3 +53,17 @@ def hazy(light: str | None, octas: int, view: SunView | None, sun_altitude: floa
             and view.state in ("thin", "visible") and sun_altitude is not None and sun_altitude >= SUN_ALTITUDE
             and view.standout is not None and view.standout >= STANDOUT ** tone
             and view.falloff is not None and view.falloff >= FALLOFF ** tone)
+
+
+def pale(light: str | None, octas: int, view: SunView | None, sun_altitude: float | None) -> bool:
+    """A day answer of overcast whose disc is seen standing out PALE_STANDOUT times over the far sky: a pale
+    camera's clear sky when deep_minimum() holds too (the caller measures it only then). Read again by its own sky,
+    as hazy() is; the new answer stands only at PALE_READ octas or fewer."""
+    return (light == regime.DAY and octas >= OVERCAST_READ and view is not None and view.seen
+            and sun_altitude is not None and view.standout is not None and view.standout >= PALE_STANDOUT)
+
+
+def deep_minimum(side: float | None) -> bool:
+    """The sky 90 degrees from the sun under PALE_SIDE of the anti-solar sky's light (`side`:
+    lowsun.antisolar_ratio at the seen disc): a clear sky's Rayleigh minimum, which veiling glare keeps."""
+    return side is not None and side <= PALE_SIDE

@@ -595,14 +595,19 @@ class OctaModel:
                 path = None if o is None or t is None else sectors.sun_path(t, latitude, longitude)
                 view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), sun_up, f.brightness, f.starry,
                                        expected, quarters=quarters, bearing=bearing, path=path, tone=tone)
-                if haze.hazy(name, octas, view, sun_up, tone):
+                hazy = haze.hazy(name, octas, view, sun_up, tone)
+                # uncalibrated, a pale camera's clear sky by its Rayleigh minimum (haze.pale); a calibration learns
+                # the camera's paler blue itself (calibration.clear_scale)
+                pale = not hazy and cal is None and haze.pale(name, octas, view, sun_up) and haze.deep_minimum(
+                    lowsun.antisolar_ratio(f.pixels, maps.valid, geom, lowsun.seen_at(view)))
+                if hazy or pale:
                     # read again by its own sky; kept only where that sky says it is not overcast, and then weak
                     again: list[tuple[lens.Lens, lens.Maps]] = []
                     row = self.predict([f], [lights[i]], again, hazy=True)[0].astype(np.float64)
                     hazy_ev = confidence.Evidence.of(row, again[0][1], False, False, self.calibration is not None, 0.0,
                                                      f.brightness)
                     hazy_p, _ = confidence.shaped(row, name, hazy_ev)
-                    if int(hazy_p.argmax()) < haze.OVERCAST_READ:
+                    if int(hazy_p.argmax()) < haze.OVERCAST_READ and (hazy or int(hazy_p.argmax()) <= haze.PALE_READ):
                         (geom, maps), evidence, p = again[0], hazy_ev, hazy_p
                         octas, flag = int(p.argmax()), "uncertain"
                         view = sunstate.assess(f.pixels, geom, maps, f.not_sky(), sun_up, f.brightness,
