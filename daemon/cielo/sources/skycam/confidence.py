@@ -38,14 +38,14 @@ FEATURES = ("logit_top", "sd_clear", "sd_one", "sd_broken", "sd_overcast", "skew
 # fitted: python -m models.fit_confidence (see above); moonlit's held toward the pooled fit of every light, its
 # 111 development frames too few for weights of their own (fit_confidence.SHRINK)
 WEIGHTS: dict[str | None, tuple[float, ...]] = {
-    None: (-0.833, 1.106, -0.998, -1.598, -1.570, 3.059,
-        -0.037, 1.860, -0.446, -0.337, -1.729, 0.349, -0.358, 0.000, 0.000, 0.000, 1.578, 0.000),
-    regime.DAY: (2.168, 0.368, -0.316, 0.313, -1.293, 0.931,
-        0.129, -1.010, -1.165, -1.822, -0.383, 0.478, -2.806, 0.000, 0.000, 0.000, 0.000, 0.000),
-    regime.TWILIGHT: (0.614, 0.796, -1.013, -1.375, 0.000, 1.593,
-        0.029, -0.239, -0.077, 0.106, 0.061, 0.111, -0.323, 0.031, 0.000, 0.000, 0.000, -0.938),
-    regime.MOONLIT: (2.691, 1.439, -0.533, -0.490, -1.048, 1.029,
-        -0.287, -0.844, -1.688, -1.057, -1.231, -0.431, -2.601, 0.523, -1.456, 0.953, -0.514, -2.059),
+    None: (-0.832, 1.112, -0.998, -1.599, -1.566, 3.050,
+        -0.035, 1.827, -0.441, -0.327, -1.716, 0.340, -0.366, 0.000, 0.000, 0.000, 1.576, 0.000),
+    regime.DAY: (2.222, 0.358, -0.310, 0.303, -1.283, 0.934,
+        0.115, -1.006, -1.193, -1.830, -0.414, 0.484, -2.844, 0.000, 0.000, 0.000, 0.000, 0.000),
+    regime.TWILIGHT: (0.562, 0.780, -0.984, -1.350, 0.000, 1.556,
+        0.053, -0.253, -0.072, 0.113, 0.060, 0.115, -0.322, 0.031, 0.000, 0.000, 0.000, -0.946),
+    regime.MOONLIT: (2.697, 1.438, -0.532, -0.492, -1.052, 1.028,
+        -0.287, -0.850, -1.701, -1.073, -1.249, -0.430, -2.595, 0.517, -1.456, 0.954, -0.515, -2.061),
     regime.DARK: (-1.644, 3.037, -1.763, -2.024, -2.256, 3.004,
         0.213, 0.973, -0.585, -1.203, 0.807, 1.272, -0.517, 0.025, 0.000, 0.000, 2.164, 0.000),
 }
@@ -58,8 +58,8 @@ GATE_SPAN = 2.0
 # A light whose answers change most under a site calibration has weights of its own for them (by day: TSI's
 # 1-octa answers are right 39 % of the time without one, 81 % with); WEIGHTS then holds those without.
 SITE_WEIGHTS: dict[str | None, tuple[float, ...]] = {
-    regime.DAY: (2.159, 0.319, 0.940, 0.206, -1.206, -0.257,
-        0.526, 1.034, -2.464, -0.706, 0.445, -1.253, -3.403, 0.378, 0.000, 0.000, 0.000, 0.000),
+    regime.DAY: (2.151, 0.319, 0.941, 0.207, -1.206, -0.259,
+        0.528, 1.035, -2.465, -0.706, 0.450, -1.253, -3.395, 0.378, 0.000, 0.000, 0.000, 0.000),
 }
 # An answer is weak (`uncertain`) when its confidence is under this, or when the moonlit gate was unsure.
 # skyref-3.17's refit (a bluer frame's own split moved TSI's blind and timed answers) proposed 0.3: at 0.275 its
