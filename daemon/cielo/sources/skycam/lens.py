@@ -797,7 +797,7 @@ GREY_EDGE = 0.06
 GREY_BORDER = 0.5
 GREY_STEPS = 2
 # ... and only in a frame whose counted pixels read grey for GREY_FRAME of them: a clear morning's low sun lights pale
-# sky round its blob that reads this grey too (chose day: 30 clear frames read one high without it)
+# sky round its blob that reads this grey too (chose day: 24 more clear frames read one high without it)
 GREY_FRAME = 0.15
 
 
