@@ -6,6 +6,7 @@ stays glare (lens.glare_cloud, model.GLARE_CLOUD_TEST)."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -49,8 +50,11 @@ def _frame(ring: tuple[float, float, float], size=(480, 480), centre=(240, 240),
     return buf.getvalue()
 
 
-def _read(m: OctaModel, data: bytes) -> int:
-    (v,) = m.judge([m.decode(data)], [None], 0.0, 0.0)
+NOON = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)  # the sun high over (0, 0): the rule needs the time
+
+
+def _read(m: OctaModel, data: bytes, when: datetime | None = NOON) -> int:
+    (v,) = m.judge([m.decode(data)], [when], 0.0, 0.0)
     return v.octas
 
 
@@ -60,6 +64,13 @@ def test_clipped_cloud_joined_to_the_sun_going_on_as_grey_cloud_is_counted(monke
     monkeypatch.setattr(model_mod, "GLARE_CLOUD_TEST", False)
     left_out = _read(m, _frame(GREY))
     assert counted >= left_out + 1, (counted, left_out)
+
+
+def test_blind_the_blob_stays_glare(monkeypatch, sun_at_disc):
+    m = OctaModel()
+    kept = _read(m, _frame(GREY), None)
+    monkeypatch.setattr(model_mod, "GLARE_CLOUD_TEST", False)
+    assert _read(m, _frame(GREY), None) == kept
 
 
 def test_a_clear_skys_clipped_aureole_stays_glare(monkeypatch, sun_at_disc):

@@ -792,7 +792,7 @@ def part_glow(px: np.ndarray, part: np.ndarray, threshold: np.ndarray, white: np
 # past the glare circle ends, lit cloud goes on as grey cloud (its edge unclipped, well under the threshold); a clear
 # sky's clipped aureole fades into pale or blue sky (docs/design.md, "The sun's blob told from the lit cloud it
 # touches"). A region of the blob outside SUN_GLARE whose border's counted pixels read grey cloud (GREY_EDGE under the
-# threshold) for GREY_BORDER of them or more is counted as cloud.
+# threshold) for GREY_BORDER of them or more is counted as cloud, the frame's time known (OctaModel._glare_cloud).
 GREY_EDGE = 0.06
 GREY_BORDER = 0.5
 GREY_STEPS = 2
