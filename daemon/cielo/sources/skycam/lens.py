@@ -786,6 +786,55 @@ def part_glow(px: np.ndarray, part: np.ndarray, threshold: np.ndarray, white: np
     return pale[region] & glow
 
 
+# The sun's glare blob (white_cloud: the white joined to the disc's SUN_GLARE circle) on a brighter camera runs on into
+# clipped lit cloud: a cloud deck by the sun clips whole, and all of it joined to the disc is left out as glare (ARM TSI
+# 2017-05-24 through research/camera_shift.py "exposure x1.5": 16-20 % of a 4-8 octa frame's octa area). Where the blob
+# past the glare circle ends, lit cloud goes on as grey cloud (its edge unclipped, well under the threshold); a clear
+# sky's clipped aureole fades into pale or blue sky (docs/design.md, "The sun's blob told from the lit cloud it
+# touches"). A region of the blob outside SUN_GLARE whose border's counted pixels read grey cloud (GREY_EDGE under the
+# threshold) for GREY_BORDER of them or more is counted as cloud, the frame's time known (OctaModel._glare_cloud).
+GREY_EDGE = 0.06
+GREY_BORDER = 0.5
+GREY_STEPS = 2
+# ... and only in a frame whose counted pixels read grey for GREY_FRAME of them: a clear morning's low sun lights pale
+# sky round its blob that reads this grey too (chose day: 24 more clear frames read one high without it)
+GREY_FRAME = 0.15
+
+
+def glare_cloud(px: np.ndarray, blob: np.ndarray, threshold: np.ndarray, counted_: np.ndarray) -> np.ndarray:
+    """bool [H, W]: the pixels of `blob` (white the maps do not count, past the glare circle, in the octa area) in
+    8-connected regions whose border (GREY_STEPS) holds counted pixels (`counted_`) of which GREY_BORDER or more
+    read GREY_EDGE or more under `threshold` (NRBR of `px`, float [3, H, W] 0..1), in a frame whose counted pixels
+    read so for GREY_FRAME of them or more."""
+    out = np.zeros(blob.shape, dtype=bool)
+    if not blob.any():
+        return out
+    r, b = px[0][counted_], px[2][counted_]
+    greys = np.count_nonzero((b - r) / (b + r + np.float32(1e-6)) - threshold[counted_] <= -GREY_EDGE)
+    if greys < GREY_FRAME * r.size:
+        return out
+    region = _regions(blob)
+    grown = region
+    for _ in range(GREY_STEPS):
+        g = grown.copy()
+        np.maximum(g[1:], grown[:-1], out=g[1:])
+        np.maximum(g[:-1], grown[1:], out=g[:-1])
+        np.maximum(g[:, 1:], grown[:, :-1], out=g[:, 1:])
+        np.maximum(g[:, :-1], grown[:, 1:], out=g[:, :-1])
+        grown = np.where(region > 0, region, g)
+    ring = (grown > 0) & (region == 0) & counted_
+    if not ring.any():
+        return out
+    r, b = px[0][ring], px[2][ring]
+    grey = (b - r) / (b + r + np.float32(1e-6)) - threshold[ring] <= -GREY_EDGE
+    n = int(region.max()) + 1
+    border = np.bincount(grown[ring], minlength=n)
+    greys = np.bincount(grown[ring][grey], minlength=n)
+    keep = (greys >= GREY_BORDER * border) & (border > 0)
+    keep[0] = False
+    return keep[region]
+
+
 def _regions(mask: np.ndarray) -> np.ndarray:
     """int [H, W]: a number per 8-connected region of `mask` (not consecutive), 0 off it. The row runs (_runs) that
     touch across two rows (diagonals too) are joined: the larger root points to the smaller, and the pointers are

@@ -172,6 +172,9 @@ GRAPH_WHITE = 0.96
 FEED_CLEAR_TEST = True
 # ... and a pale region with a channel clipped whose glow runs on into uncounted white is left out (lens.part_glow)
 PART_GLOW_TEST = True
+# ... and the sun's blob past its glare circle is counted as cloud where it goes on as grey cloud (lens.glare_cloud)
+GLARE_CLOUD_TEST = True
+GLARE_CLOUD_PALE = False  # ... also at a paler site (measured: the dusty dome loses)
 
 
 class OctaModel:
@@ -438,6 +441,9 @@ class OctaModel:
                         glow = lens.part_glow(batch[k], part[k, 0], per_frame[k].threshold, uncounted[k, 0])
                         if glow.any():
                             valid[k, 0] = np.where(glow, np.float32(0), valid[k, 0])
+                if GLARE_CLOUD_TEST:
+                    self._glare_cloud(batch, valid, clipped, uncounted, geoms, per_frame,
+                                      lights[i : i + INFER_BATCH], chunk)
                 if clipped.any():
                     batch = np.where(clipped, np.minimum(batch, top), batch)
             feeds: dict[str, np.ndarray] = {}
@@ -456,6 +462,33 @@ class OctaModel:
         if probs.shape != (len(frames), 9):
             raise ModelError(f"{self.path}: 'probs' has shape {probs.shape}, expected ({len(frames)}, 9)")
         return probs
+
+    def _glare_cloud(self, batch: np.ndarray, valid: np.ndarray, clipped: np.ndarray, uncounted: np.ndarray,
+                     geoms: list[lens.Lens], per_frame: list[lens.Maps], lights: list[regime.Light | None],
+                     frames: list[Frame]) -> None:
+        """Counts and feeds (in place) the sun's blob past its glare circle where it goes on as grey cloud; not at a
+        site whose clear sky was learned paler (lens.whole_sky_reach: a dusty dome, whose veiling glare greys the sky
+        round the sun's blob as cloud would: TSI "dusty dome" calibrated on 50 frames 0.530 -> 0.597 without this)."""
+        if GLARE_CLOUD_PALE is False and lens.whole_sky_reach(self.reference):
+            return
+        for k, (g, m, li, f) in enumerate(zip(geoms, per_frame, lights, frames, strict=True)):
+            # the time known only: blind, the found sun may be a clipped patch and its "blob" a lit cloud's or a
+            # horizon's (lens.find_sun); there the rule lost (TSI x1.5 check 0.662 -> 0.695, dusty dome chose 2.116
+            # -> 2.384)
+            if li is None or m.sun is None or not g.found or not uncounted[k, 0].any():
+                continue
+            if not (li.regime == regime.DAY or lens._sunlit(f.pixels, m.sun)):
+                continue
+            blob = uncounted[k, 0] & (g.rho() <= lens.OCTA_RADIUS)
+            if self._site_mask is not None:
+                blob &= self._site_mask
+            if not blob.any():
+                continue
+            blob &= lens.sun_distance(g, m.sun) > lens.SUN_GLARE
+            cloud = lens.glare_cloud(batch[k], blob, m.threshold, valid[k, 0] > 0)
+            if cloud.any():
+                valid[k, 0] = np.where(cloud, np.float32(1), valid[k, 0])
+                clipped[k, 0] |= cloud
 
     def as_judged(self, frame: Frame) -> Frame:
         """The frame with the site's colour cast taken off (calibration.site_cast), as every rule and the graph
