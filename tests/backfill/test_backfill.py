@@ -53,7 +53,7 @@ def test_readings_carry_provenance(camera: CameraServer, config, tmp_path: Path)
     attrs = json.loads(attrs)
     # 12:02Z is 09:02 in Buenos Aires: the URL is named in camera time, under the past year's folder.
     assert attrs["url"] == f"{camera.base_url}/2024/2024-06010902.jpg"
-    assert len(attrs["sha256"]) == 64 and attrs["model"] == "skyref-3.19.0"
+    assert len(attrs["sha256"]) == 64 and attrs["model"] == "skyref-3.20.0"
     assert len(attrs["probs"]) == 9 and 0 < attrs["confidence"] <= 1
     assert rows(tmp_path / "cielo.db", "SELECT unit, source FROM readings LIMIT 1") == [("octas", "skycam")]
 
