@@ -15,6 +15,7 @@ from PIL import Image
 from cielo.sources.skycam import lens
 from cielo.sources.skycam import model as model_mod
 from cielo.sources.skycam.model import OctaModel
+from tests.support.sun_at import sun_at
 
 BLUE = (140.0, 185.0, 240.0)
 GREY = (200.0, 200.0, 205.0)  # NRBR 0.012: 0.13 under the model's 0.14
@@ -23,13 +24,7 @@ SUN = (0.1, -0.45)  # the disc's centre, lens radii from the lens centre
 
 @pytest.fixture
 def sun_at_disc(monkeypatch):
-    """Blind, lens.find_sun may take another clipped spot for the sun: it is put on the disc, as a known time would."""
-    def at_disc(darkest, valid, clipped=lens.CLIPPED_SUN, bloom=False):
-        ys, xs = np.nonzero(valid)
-        cx, cy = (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2
-        r = (xs.max() - xs.min()) / 2
-        return float(cx + SUN[0] * r), float(cy + SUN[1] * r)
-    monkeypatch.setattr(lens, "find_sun", at_disc)
+    sun_at(monkeypatch, SUN)
 
 
 def _frame(ring: tuple[float, float, float], size=(480, 480), centre=(240, 240), radius=220.0) -> bytes:

@@ -13,6 +13,7 @@ from PIL import Image
 from cielo.sources.skycam import lens
 from cielo.sources.skycam import model as model_mod
 from cielo.sources.skycam.model import OctaModel
+from tests.support.sun_at import sun_at
 
 BLUE = (140.0, 185.0, 240.0)
 SUN = (0.1, -0.5)  # the disc's centre, lens radii from the lens centre
@@ -20,14 +21,7 @@ SUN = (0.1, -0.5)  # the disc's centre, lens radii from the lens centre
 
 @pytest.fixture
 def sun_at_disc(monkeypatch):
-    """Blind, lens.find_sun takes the densest clipped spot, and a clipped band or core is as dense as the disc: the
-    sun is put on the disc, as a known time would, so that what is tested is the feed alone."""
-    def at_disc(darkest, valid, clipped=lens.CLIPPED_SUN, bloom=False):
-        ys, xs = np.nonzero(valid)
-        cx, cy = (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2
-        r = (xs.max() - xs.min()) / 2
-        return float(cx + SUN[0] * r), float(cy + SUN[1] * r)
-    monkeypatch.setattr(lens, "find_sun", at_disc)
+    sun_at(monkeypatch, SUN)
 
 
 def _frame(blob: bool, horizon: bool, size=(640, 480), centre=(320, 240), radius=220.0) -> bytes:

@@ -580,7 +580,7 @@ def counted(px: np.ndarray, geom: Lens, site: np.ndarray | None = None, daylit: 
     gam = None
     if sun is not None:
         gam = sun_distance(geom, sun)
-        if daylit or _sunlit(px, sun):
+        if daylit or sunlit(px, sun):
             valid |= white_cloud(area & ~unsat, gam) & (site if site is not None else True)
         valid &= gam > SUN_GLARE
     for a in (rho, valid) if gam is None else (rho, valid, gam):
@@ -612,7 +612,7 @@ def maps(px: np.ndarray, geom: Lens, ref: Reference, site: np.ndarray | None = N
     starry, share = False, 0.0
     if stars is not None and geom.found and not daylit and valid.any():  # a day frame's share is never read
         share = float(stars[valid].mean())
-        starry = share > starry_at and not _sunlit(px, sun)
+        starry = share > starry_at and not sunlit(px, sun)
     surface_due = own_sky and gam is not None and geom.found and valid.any()
     # by day (the time known) a frame whose sun a deck hides is asked the same question: any clear sky in it?
     deck_due = own_sky and daylit and gam is None and geom.found and valid.any()
@@ -726,14 +726,7 @@ def glow_white(fed: np.ndarray, white: np.ndarray) -> np.ndarray:
     if not (near & fed[box]).any():
         return out
     region = _regions(fed[box])
-    grown = region
-    for _ in range(m):  # each ring pixel takes a neighbouring region's number (where two meet, the larger)
-        g = grown.copy()
-        np.maximum(g[1:], grown[:-1], out=g[1:])
-        np.maximum(g[:-1], grown[1:], out=g[:-1])
-        np.maximum(g[:, 1:], grown[:, :-1], out=g[:, 1:])
-        np.maximum(g[:, :-1], grown[:, 1:], out=g[:, :-1])
-        grown = np.where(region > 0, region, g)
+    grown = _ringed(region, m)
     ring = (grown > 0) & (region == 0)
     n = int(region.max()) + 1
     border = np.bincount(grown[ring], minlength=n)
@@ -793,7 +786,7 @@ def part_glow(px: np.ndarray, part: np.ndarray, threshold: np.ndarray, white: np
 # sky's clipped aureole fades into pale or blue sky (docs/design.md, "The sun's blob told from the lit cloud it
 # touches"). A region of the blob outside SUN_GLARE whose border's counted pixels read grey cloud (GREY_EDGE under the
 # threshold) for GREY_BORDER of them or more is counted as cloud, the frame's time known (OctaModel._glare_cloud).
-GREY_EDGE = 0.06
+GREY_EDGE = PART_PALE  # the part-clipped pixels' grey / pale split, above
 GREY_BORDER = 0.5
 GREY_STEPS = 2
 # ... and only in a frame whose counted pixels read grey for GREY_FRAME of them: a clear morning's low sun lights pale
@@ -814,14 +807,7 @@ def glare_cloud(px: np.ndarray, blob: np.ndarray, threshold: np.ndarray, counted
     if greys < GREY_FRAME * r.size:
         return out
     region = _regions(blob)
-    grown = region
-    for _ in range(GREY_STEPS):
-        g = grown.copy()
-        np.maximum(g[1:], grown[:-1], out=g[1:])
-        np.maximum(g[:-1], grown[1:], out=g[:-1])
-        np.maximum(g[:, 1:], grown[:, :-1], out=g[:, 1:])
-        np.maximum(g[:, :-1], grown[:, 1:], out=g[:, :-1])
-        grown = np.where(region > 0, region, g)
+    grown = _ringed(region, GREY_STEPS)
     ring = (grown > 0) & (region == 0) & counted_
     if not ring.any():
         return out
@@ -833,6 +819,20 @@ def glare_cloud(px: np.ndarray, blob: np.ndarray, threshold: np.ndarray, counted
     keep = (greys >= GREY_BORDER * border) & (border > 0)
     keep[0] = False
     return keep[region]
+
+
+def _ringed(region: np.ndarray, steps: int) -> np.ndarray:
+    """`region` (numbers per region, 0 off them) grown `steps` 4-neighbour steps: each ring pixel takes a neighbouring
+    region's number (where two meet, the larger); the regions keep their own."""
+    grown = region
+    for _ in range(steps):
+        g = grown.copy()
+        np.maximum(g[1:], grown[:-1], out=g[1:])
+        np.maximum(g[:-1], grown[1:], out=g[:-1])
+        np.maximum(g[:, 1:], grown[:, :-1], out=g[:, 1:])
+        np.maximum(g[:, :-1], grown[:, 1:], out=g[:, :-1])
+        grown = np.where(region > 0, region, g)
+    return grown
 
 
 def _regions(mask: np.ndarray) -> np.ndarray:
@@ -895,7 +895,7 @@ UNIFORM_SPREAD = 0.09
 UNIFORM_LIGHT = 0.6
 
 
-def _sunlit(px: np.ndarray, sun: tuple[float, float] | None) -> bool:
+def sunlit(px: np.ndarray, sun: tuple[float, float] | None) -> bool:
     """The sun in view of a bright frame: daylight (a moon is a saturated spot in a dark frame; TSI's starry-
     looking day frames average 0.5 or more, LenghuSky's contrast-stretched nights under 0.35)."""
     if sun is None:

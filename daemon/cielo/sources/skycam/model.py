@@ -469,7 +469,7 @@ class OctaModel:
         """Counts and feeds (in place) the sun's blob past its glare circle where it goes on as grey cloud; not at a
         site whose clear sky was learned paler (lens.whole_sky_reach: a dusty dome, whose veiling glare greys the sky
         round the sun's blob as cloud would: TSI "dusty dome" calibrated on 50 frames 0.530 -> 0.597 without this)."""
-        if GLARE_CLOUD_PALE is False and lens.whole_sky_reach(self.reference):
+        if not GLARE_CLOUD_PALE and lens.whole_sky_reach(self.reference):
             return
         for k, (g, m, li, f) in enumerate(zip(geoms, per_frame, lights, frames, strict=True)):
             # the time known only: blind, the found sun may be a clipped patch and its "blob" a lit cloud's or a
@@ -477,7 +477,7 @@ class OctaModel:
             # -> 2.384)
             if li is None or m.sun is None or not g.found or not uncounted[k, 0].any():
                 continue
-            if not (li.regime == regime.DAY or lens._sunlit(f.pixels, m.sun)):
+            if not (li.regime == regime.DAY or lens.sunlit(f.pixels, m.sun)):
                 continue
             blob = uncounted[k, 0] & (g.rho() <= lens.OCTA_RADIUS)
             if self._site_mask is not None:
