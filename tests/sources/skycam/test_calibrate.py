@@ -617,7 +617,7 @@ def test_a_split_pinned_under_the_models_scales_the_day_bars_where_the_levels_co
     from cielo.sources.skycam import calibration
 
     monkeypatch.setattr(narrow, "SPLIT_MOVE", 1.0)
-    monkeypatch.setattr(calibration, "clear_scale", lambda levels: (1.0, "do not split"))
+    monkeypatch.setattr(calibration, "clear_scale", lambda levels, altitudes=None: (1.0, "do not split"))
     pale = _fit_site(model, (130, 178), (130, 178), 0.14)
     assert pale.reference is not None and pale.sky_threshold < 0.14 * (1 - calibration.CLEAR_BAND), pale.found
     assert pale.clear_scale == pytest.approx(max(pale.sky_threshold / 0.14, calibration.CLEAR_FLOOR))

@@ -820,10 +820,8 @@ def fit(frames: list[Frame], source: str, default_threshold: float,
         read = [(lenses.surface_level(nrbr[i], valid[i], rho, sun_dist[i]), None if altitudes is None
                  else altitudes[i]) for i in range(n) if per[i].sun is not None and valid[i].any()]
         read = [(v, a) for v, a in read if v is not None]
-        alts = [a for _, a in read]
-        known = [float(a) for a in alts if a is not None]
-        scale, scale_note = (clear_scale([v for v, _ in read], known) if read and len(known) == len(read)
-                             else clear_scale([v for v, _ in read]))
+        known = [float(a) for _, a in read if a is not None]
+        scale, scale_note = clear_scale([v for v, _ in read], known if len(known) == len(read) else None)
         paler = scale < 1.0  # the levels said it (not the split's ratio below)
         # a paler camera's classes lie nearer by its scale (a dusty dome's veiling glare: site_split), and the
         # model's threshold, where the site's split is not pinned, sits between them as the reference's did

@@ -138,7 +138,8 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
         frames, source = samples.frames_from_camera(model, settings, start, end + timedelta(minutes=1),
                                                         args.max_images, times)
     threshold = float(model.defaults.get("sky_threshold", 0.25))
-    cal = calibration.fit(frames, source, threshold, _daylit(times, settings), times, _altitudes(times, settings))
+    altitudes = _altitudes(times, settings)
+    cal = calibration.fit(frames, source, threshold, _daylit(altitudes), times, altitudes)
     calibration.learn_nights(cal, frames, times, settings.device.latitude, settings.device.longitude)
     veil.learn(cal, model, frames, times, settings.device.latitude, settings.device.longitude)
     used = calibration_path(settings, cfg)
@@ -205,8 +206,9 @@ def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model
         problem = f"only {len(frames)} of the stored frames could be read again ({source})"
     else:
         try:
+            altitudes = _altitudes(times, settings)
             cal = calibration.fit(frames, f"auto: {source}", float(model.defaults.get("sky_threshold", 0.25)),
-                                  _daylit(times, settings), times, _altitudes(times, settings))
+                                  _daylit(altitudes), times, altitudes)
             calibration.learn_nights(cal, frames, times, settings.device.latitude, settings.device.longitude)
             veil.learn(cal, model, frames, times, settings.device.latitude, settings.device.longitude)
         except CieloError as exc:
@@ -231,13 +233,11 @@ def _auto(args: argparse.Namespace, settings: Settings, cfg: SkycamConfig, model
     return 0
 
 
-def _daylit(times: list[datetime | None], settings: Settings) -> list[bool | None]:
+def _daylit(altitudes: list[float | None]) -> list[bool | None]:
     """Per frame: the sun up at its time (None: time unknown); calibration learns the daytime sky from these."""
-    from cielo.astro import sun
     from cielo.sources.skycam import regime
 
-    dev = settings.device
-    return [None if t is None else sun.elevation(t, dev.latitude, dev.longitude) >= regime.DAY_SUN for t in times]
+    return [None if a is None else a >= regime.DAY_SUN for a in altitudes]
 
 
 def _altitudes(times: list[datetime | None], settings: Settings) -> list[float | None]:

@@ -750,6 +750,13 @@ PART_WHITE = 0.98
 PART_PALE = 0.06
 
 
+def _excess(px: np.ndarray, mask: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+    """float32 [N]: NRBR less the threshold at the pixels of `mask` of a feed batch's frame (`px`, float [3, H, W]
+    0..1): under 0 reads cloud."""
+    r, b = px[0][mask], px[2][mask]
+    return (b - r) / (b + r + np.float32(1e-6)) - threshold[mask]
+
+
 def part_glow(px: np.ndarray, part: np.ndarray, threshold: np.ndarray, white: np.ndarray) -> np.ndarray:
     """bool [H, W]: the pixels of `part` (counted, a channel of `px`, float [3, H, W] 0..1, at PART_WHITE or over but
     not all at the feed's white) that read cloud (NRBR under `threshold`), in 8-connected regions whose border lies in
@@ -759,8 +766,7 @@ def part_glow(px: np.ndarray, part: np.ndarray, threshold: np.ndarray, white: np
     if not part.any():
         return out
     part = part.copy()
-    r, b = px[0][part], px[2][part]
-    excess = (b - r) / (b + r + np.float32(1e-6)) - threshold[part]
+    excess = _excess(px, part, threshold)
     cloud = excess < 0
     if not cloud.any():
         return out
@@ -802,17 +808,15 @@ def glare_cloud(px: np.ndarray, blob: np.ndarray, threshold: np.ndarray, counted
     out = np.zeros(blob.shape, dtype=bool)
     if not blob.any():
         return out
-    r, b = px[0][counted_], px[2][counted_]
-    greys = np.count_nonzero((b - r) / (b + r + np.float32(1e-6)) - threshold[counted_] <= -GREY_EDGE)
-    if greys < GREY_FRAME * r.size:
+    counted_excess = _excess(px, counted_, threshold)
+    if np.count_nonzero(counted_excess <= -GREY_EDGE) < GREY_FRAME * counted_excess.size:
         return out
     region = _regions(blob)
     grown = _ringed(region, GREY_STEPS)
     ring = (grown > 0) & (region == 0) & counted_
     if not ring.any():
         return out
-    r, b = px[0][ring], px[2][ring]
-    grey = (b - r) / (b + r + np.float32(1e-6)) - threshold[ring] <= -GREY_EDGE
+    grey = _excess(px, ring, threshold) <= -GREY_EDGE
     n = int(region.max()) + 1
     border = np.bincount(grown[ring], minlength=n)
     greys = np.bincount(grown[ring][grey], minlength=n)
