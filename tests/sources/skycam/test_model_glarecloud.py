@@ -5,19 +5,16 @@ stays glare (lens.glare_cloud, model.GLARE_CLOUD_TEST)."""
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from cielo.sources.skycam import lens
 from cielo.sources.skycam import model as model_mod
 from cielo.sources.skycam.model import OctaModel
-from tests.support.sun_at import sun_at
+from tests.support.fisheye import BLUE, fisheye_jpeg, sun_at
 
-BLUE = (140.0, 185.0, 240.0)
 GREY = (200.0, 200.0, 205.0)  # NRBR 0.012: 0.13 under the model's 0.14
 SUN = (0.1, -0.45)  # the disc's centre, lens radii from the lens centre
 
@@ -27,22 +24,15 @@ def sun_at_disc(monkeypatch):
     sun_at(monkeypatch, SUN)
 
 
-def _frame(ring: tuple[float, float, float], size=(480, 480), centre=(240, 240), radius=220.0) -> bytes:
+def _frame(ring: tuple[float, float, float]) -> bytes:
     """A fisheye frame: black surround, a blue sky, a clipped white blob of 0.4 lens radii round the sun, ringed out to
     0.55 by `ring`, and a grey band by the lower rim (0.55-0.85 lens radii): the frame's grey cloud elsewhere."""
-    w, h = size
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    u, v = (xx - centre[0]) / radius, (yy - centre[1]) / radius
-    rho = np.hypot(u, v)
-    gam = np.hypot(u - SUN[0], v - SUN[1])
-    img = np.tile(np.array(BLUE), (h, w, 1))
-    img[(rho > 0.55) & (v > 0.2)] = GREY
-    img[gam < 0.55] = ring
-    img[gam < 0.4] = 255.0
-    img[rho > 1] = 0.0
-    buf = io.BytesIO()
-    Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(buf, "JPEG", quality=95)
-    return buf.getvalue()
+    def paint(img, u, v, rho):
+        gam = np.hypot(u - SUN[0], v - SUN[1])
+        img[(rho > 0.55) & (v > 0.2)] = GREY
+        img[gam < 0.55] = ring
+        img[gam < 0.4] = 255.0
+    return fisheye_jpeg(paint, size=(480, 480), centre=(240, 240))
 
 
 NOON = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)  # the sun high over (0, 0): the rule needs the time

@@ -4,18 +4,14 @@ whose white runs on, uncounted, past the octa circle (a bright camera's horizon 
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
-from PIL import Image
 
 from cielo.sources.skycam import lens
 from cielo.sources.skycam import model as model_mod
 from cielo.sources.skycam.model import OctaModel
-from tests.support.sun_at import sun_at
+from tests.support.fisheye import fisheye_jpeg, sun_at
 
-BLUE = (140.0, 185.0, 240.0)
 SUN = (0.1, -0.5)  # the disc's centre, lens radii from the lens centre
 
 
@@ -24,25 +20,18 @@ def sun_at_disc(monkeypatch):
     sun_at(monkeypatch, SUN)
 
 
-def _frame(blob: bool, horizon: bool, size=(640, 480), centre=(320, 240), radius=220.0) -> bytes:
+def _frame(blob: bool, horizon: bool) -> bytes:
     """A fisheye frame: black surround, a blue sky, a small clipped sun; `blob`: a clipped lit cloud ringed by grey
     cloud; `horizon`: a clipped band of bright horizon sky round the lower half of the rim, from 0.62 of the lens radius
     to the rim (past the octa circle, 0.85), blue sky inside it."""
-    w, h = size
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    u, v = (xx - centre[0]) / radius, (yy - centre[1]) / radius
-    rho = np.hypot(u, v)
-    img = np.tile(np.array(BLUE), (h, w, 1))
-    img[np.hypot(u - SUN[0], v - SUN[1]) < 0.12] = 255.0  # the disc
-    if blob:
-        img[np.hypot(u + 0.3, v - 0.3) < 0.5] = 200.0  # grey cloud ...
-        img[np.hypot(u + 0.3, v - 0.3) < 0.35] = 255.0  # ... round its clipped lit core
-    if horizon:
-        img[(rho > 0.62) & (v > 0.0)] = 255.0
-    img[rho > 1] = 0.0
-    buf = io.BytesIO()
-    Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(buf, "JPEG", quality=95)
-    return buf.getvalue()
+    def paint(img, u, v, rho):
+        img[np.hypot(u - SUN[0], v - SUN[1]) < 0.12] = 255.0  # the disc
+        if blob:
+            img[np.hypot(u + 0.3, v - 0.3) < 0.5] = 200.0  # grey cloud ...
+            img[np.hypot(u + 0.3, v - 0.3) < 0.35] = 255.0  # ... round its clipped lit core
+        if horizon:
+            img[(rho > 0.62) & (v > 0.0)] = 255.0
+    return fisheye_jpeg(paint)
 
 
 def _read(m: OctaModel, data: bytes) -> int:
